@@ -1,0 +1,641 @@
+"""The network model: :class:`PLNet`, a stack of affine layers with
+piecewise-linear activations.
+
+Conventions (see ``docs/concepts.rst``):
+
+* ``z_l = W_l h_{l-1} + b_l``; hidden layers apply an activation, the last layer
+  is linear (logits).
+* Every hidden neuron has a sorted tuple of *thresholds*: the activation's
+  knots plus 0.  Its *code* at ``z`` is the number of thresholds strictly
+  below ``z``; its *bit* is ``z > 0`` (``f(z) > 0``); its *piece* is the number
+  of knots strictly below ``z`` (which linear piece of ``f`` is in use).
+  For ReLU and leaky ReLU code, bit and piece coincide.  ``z == 0`` counts as
+  inactive.
+* A pattern is the vector of bits over all hidden neurons, layer by layer.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import arith
+from ._validation import as_float_array, check_points
+from .exceptions import ShapeError, UnsupportedLayerError, ValidationError
+
+__all__ = [
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "HardTanh",
+    "Identity",
+    "PLNet",
+    "pack_patterns",
+    "unpack_patterns",
+    "hamming",
+]
+
+
+def _exact(v):
+    return arith.to_fmpq(v)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Base class of the piecewise-linear activations."""
+
+    name = "activation"
+
+    @property
+    def knots(self):
+        """Points where the slope changes (sorted)."""
+        return ()
+
+    @property
+    def thresholds(self):
+        """Sorted knots together with 0: the values where a neuron's code changes."""
+        return tuple(sorted(set(self.knots) | {0.0}))
+
+    @property
+    def n_pieces(self):
+        """Number of linear pieces of the activation."""
+        return len(self.knots) + 1
+
+    def pieces(self):
+        """List of ``(slope, offset)`` of each linear piece, left to right."""
+        raise NotImplementedError
+
+    def apply(self, z):
+        """Apply elementwise to a float or object (rational) array."""
+        raise NotImplementedError
+
+    # -- derived, shared by all activations ---------------------------------
+    def code_to_piece(self):
+        """int array mapping a code (0..len(thresholds)) to a piece index."""
+        th = self.thresholds
+        kn = self.knots
+        # representative z inside each code interval
+        reps = _interval_representatives(th)
+        return np.array([sum(1 for k in kn if z > k) for z in reps], dtype=np.int8)
+
+    def code_to_bit(self):
+        """bool array mapping a code to the bit ``z > 0``."""
+        reps = _interval_representatives(self.thresholds)
+        return np.array([z > 0 for z in reps], dtype=bool)
+
+    def local_affine(self, codes):
+        """``(slope, offset)`` float arrays of the activation on each code's piece."""
+        pcs = self.pieces()
+        piece = self.code_to_piece()[np.asarray(codes)]
+        slope = np.array([p[0] for p in pcs], dtype=np.float64)[piece]
+        offset = np.array([p[1] for p in pcs], dtype=np.float64)[piece]
+        return slope, offset
+
+    def to_dict(self):
+        return {"name": self.name}
+
+
+def _interval_representatives(thresholds):
+    th = list(thresholds)
+    if not th:
+        return [0.0]
+    reps = [th[0] - 1.0]
+    for a, b in zip(th[:-1], th[1:]):
+        reps.append((a + b) / 2)
+    reps.append(th[-1] + 1.0)
+    return reps
+
+
+def _where(cond, a, b):
+    return np.where(cond, a, b)
+
+
+@dataclass(frozen=True)
+class ReLU(Activation):
+    """``max(z, 0)``."""
+
+    name = "relu"
+
+    @property
+    def knots(self):
+        return (0.0,)
+
+    def pieces(self):
+        return [(0.0, 0.0), (1.0, 0.0)]
+
+    def apply(self, z):
+        if getattr(z, "dtype", None) == object:
+            return _where(z > 0, z, arith.ZERO)
+        return np.maximum(z, 0.0)
+
+
+@dataclass(frozen=True)
+class LeakyReLU(Activation):
+    """``z`` for ``z > 0``, ``slope * z`` otherwise."""
+
+    slope: float = 0.01
+    name = "leaky_relu"
+
+    def __post_init__(self):
+        if not np.isfinite(self.slope) or self.slope == 1.0:
+            raise ValidationError(
+                f"LeakyReLU slope must be finite and != 1, got {self.slope!r}; "
+                "use Identity() for slope 1."
+            )
+
+    @property
+    def knots(self):
+        return (0.0,)
+
+    def pieces(self):
+        return [(float(self.slope), 0.0), (1.0, 0.0)]
+
+    def apply(self, z):
+        if getattr(z, "dtype", None) == object:
+            return _where(z > 0, z, z * _exact(self.slope))
+        return np.where(z > 0, z, self.slope * z)
+
+    def to_dict(self):
+        return {"name": self.name, "slope": float(self.slope)}
+
+
+@dataclass(frozen=True)
+class HardTanh(Activation):
+    """``clip(z, lo, hi)`` with ``lo <= 0 < hi``."""
+
+    lo: float = -1.0
+    hi: float = 1.0
+    name = "hardtanh"
+
+    def __post_init__(self):
+        if not (np.isfinite(self.lo) and np.isfinite(self.hi) and self.lo <= 0 < self.hi):
+            raise ValidationError(
+                f"HardTanh needs finite lo <= 0 < hi, got lo={self.lo!r}, hi={self.hi!r}; "
+                "shift the bias of the layer to move the window."
+            )
+
+    @property
+    def knots(self):
+        return (float(self.lo), float(self.hi))
+
+    def pieces(self):
+        return [(0.0, float(self.lo)), (1.0, 0.0), (0.0, float(self.hi))]
+
+    def apply(self, z):
+        if getattr(z, "dtype", None) == object:
+            lo, hi = _exact(self.lo), _exact(self.hi)
+            return _where(z > hi, hi, _where(z > lo, z, lo))
+        return np.clip(z, self.lo, self.hi)
+
+    def to_dict(self):
+        return {"name": self.name, "lo": float(self.lo), "hi": float(self.hi)}
+
+
+@dataclass(frozen=True)
+class Identity(Activation):
+    """``z`` (a linear hidden layer; its neurons still carry the bit ``z > 0``)."""
+
+    name = "identity"
+
+    def pieces(self):
+        return [(1.0, 0.0)]
+
+    def apply(self, z):
+        return z
+
+
+_ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "hardtanh": HardTanh, "identity": Identity}
+
+
+def make_activation(spec):
+    """Activation from an instance, a name, or a dict ``{"name": ..., params}``."""
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str):
+        key = spec.lower().replace("-", "_")
+        key = {"leakyrelu": "leaky_relu", "hard_tanh": "hardtanh", "linear": "identity"}.get(key, key)
+        if key in _ACTIVATIONS:
+            return _ACTIVATIONS[key]()
+    if isinstance(spec, dict) and spec.get("name") in _ACTIVATIONS:
+        params = {k: v for k, v in spec.items() if k != "name"}
+        return _ACTIVATIONS[spec["name"]](**params)
+    raise UnsupportedLayerError(
+        f"activation {spec!r} is not piecewise linear or not known; use one of "
+        "'relu', 'leaky_relu', 'hardtanh', 'identity' or an instance such as LeakyReLU(0.1)."
+    )
+
+
+def _readonly(a):
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+class PLNet:
+    """An immutable piecewise-linear network.
+
+    Parameters
+    ----------
+    layers : sequence of (W, b)
+        ``W`` of shape ``(n_out, n_in)``, ``b`` of shape ``(n_out,)``; the last
+        pair is the linear output layer.
+    activations : sequence of Activation or str
+        One per hidden layer (``len(layers) - 1``).
+
+    Use :meth:`from_arrays` to build one with a single activation name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polyfold import PLNet
+    >>> net = PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+    >>> net.input_dim, net.widths, net.output_dim
+    (2, (2,), 1)
+    >>> net.patterns([[1.0, -1.0]])
+    array([[ True, False]])
+    """
+
+    __slots__ = ("_layers", "_activations", "_exact_cache", "_tables")
+
+    def __init__(self, layers, activations):
+        layers = list(layers)
+        if len(layers) == 0:
+            raise ValidationError("layers must hold at least one (W, b) pair, got an empty list.")
+        checked = []
+        prev = None
+        for i, pair in enumerate(layers):
+            try:
+                W, b = pair
+            except (TypeError, ValueError) as err:
+                raise ValidationError(
+                    f"layers[{i}] must be a (W, b) pair, got {type(pair).__name__}."
+                ) from err
+            W = as_float_array(W, f"layers[{i}] weight W", ndim=2, allow_empty=False)
+            b = as_float_array(b, f"layers[{i}] bias b")
+            if b.ndim != 1 or b.shape[0] != W.shape[0]:
+                raise ShapeError(
+                    f"layers[{i}] bias b must have shape ({W.shape[0]},) to match W of shape "
+                    f"{W.shape}, got {b.shape}."
+                )
+            if prev is not None and W.shape[1] != prev:
+                raise ShapeError(
+                    f"layers[{i}] weight W must have {prev} columns to match the previous "
+                    f"layer's {prev} outputs, got shape {W.shape}."
+                )
+            prev = W.shape[0]
+            checked.append((_readonly(W), _readonly(b)))
+        activations = list(activations)
+        if len(activations) != len(checked) - 1:
+            raise ValidationError(
+                f"expected {len(checked) - 1} activations (one per hidden layer), "
+                f"got {len(activations)}."
+            )
+        object.__setattr__(self, "_layers", tuple(checked))
+        object.__setattr__(self, "_activations", tuple(make_activation(a) for a in activations))
+        object.__setattr__(self, "_exact_cache", None)
+        object.__setattr__(self, "_tables", None)
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def from_arrays(cls, layers, activation="relu"):
+        """Build from ``(W, b)`` pairs; ``activation`` is one spec or one per hidden layer."""
+        layers = list(layers)
+        if isinstance(activation, (list, tuple)):
+            acts = list(activation)
+        else:
+            acts = [activation] * max(len(layers) - 1, 0)
+        return cls(layers, acts)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("PLNet is immutable; build a new one with PLNet.from_arrays")
+
+    # -- structure ---------------------------------------------------------------
+    @property
+    def layers(self):
+        """Tuple of ``(W, b)`` read-only float64 arrays."""
+        return self._layers
+
+    @property
+    def activations(self):
+        """Tuple of the hidden layers' activations."""
+        return self._activations
+
+    @property
+    def input_dim(self):
+        return self._layers[0][0].shape[1]
+
+    @property
+    def output_dim(self):
+        return self._layers[-1][0].shape[0]
+
+    @property
+    def widths(self):
+        """Widths of the hidden layers."""
+        return tuple(W.shape[0] for W, _ in self._layers[:-1])
+
+    @property
+    def n_hidden(self):
+        """Total number of hidden neurons (the length of a pattern)."""
+        return int(sum(self.widths))
+
+    @property
+    def depth(self):
+        """Number of hidden layers."""
+        return len(self._layers) - 1
+
+    @property
+    def layer_offsets(self):
+        """Start of each hidden layer's neurons in a pattern (length depth + 1)."""
+        return np.concatenate([[0], np.cumsum(self.widths)]).astype(np.int64)
+
+    def unit_index(self, layer, neuron):
+        """Position in a pattern of hidden ``neuron`` of hidden ``layer`` (0-based)."""
+        return int(self.layer_offsets[layer] + neuron)
+
+    def unit_of(self, index):
+        """``(layer, neuron)`` of a position in a pattern."""
+        layer = int(np.searchsorted(self.layer_offsets, index, side="right") - 1)
+        return layer, int(index - self.layer_offsets[layer])
+
+    def __repr__(self):
+        acts = ",".join(a.name for a in self._activations)
+        return f"PLNet(input_dim={self.input_dim}, widths={self.widths}, output_dim={self.output_dim}, activations=[{acts}])"
+
+    def __eq__(self, other):
+        if not isinstance(other, PLNet) or len(other._layers) != len(self._layers):
+            return NotImplemented if not isinstance(other, PLNet) else False
+        return self._activations == other._activations and all(
+            np.array_equal(W1, W2) and np.array_equal(b1, b2)
+            for (W1, b1), (W2, b2) in zip(self._layers, other._layers)
+        )
+
+    def __hash__(self):
+        return hash(tuple(W.tobytes() + b.tobytes() for W, b in self._layers))
+
+    # -- lookup tables used by the kernels -----------------------------------------
+    def _code_tables(self):
+        """Per hidden layer: thresholds array, code->bit, code->piece tables."""
+        if self._tables is None:
+            tabs = []
+            for act in self._activations:
+                tabs.append(
+                    (
+                        np.array(act.thresholds, dtype=np.float64),
+                        act.code_to_bit(),
+                        act.code_to_piece(),
+                    )
+                )
+            object.__setattr__(self, "_tables", tuple(tabs))
+        return self._tables
+
+    def exact_layers(self):
+        """Layers as ``fmpq`` object arrays (cached)."""
+        if self._exact_cache is None:
+            object.__setattr__(
+                self,
+                "_exact_cache",
+                tuple((arith.fmpq_array(W), arith.fmpq_array(b)) for W, b in self._layers),
+            )
+        return self._exact_cache
+
+    # -- evaluation --------------------------------------------------------------------
+    def preactivations(self, points):
+        """Preactivations of every layer.
+
+        Parameters
+        ----------
+        points : (n, input_dim) or (input_dim,) float
+
+        Returns
+        -------
+        list of ndarray
+            ``z_l`` of shape ``(n, width_l)`` for every layer, the last one being the
+            logits.
+        """
+        x, single = check_points(points, self.input_dim)
+        zs = []
+        h = x
+        for i, (W, b) in enumerate(self._layers):
+            z = h @ W.T + b
+            zs.append(z[0] if single else z)
+            if i < len(self._activations):
+                h = self._activations[i].apply(z)
+        return zs
+
+    def forward(self, points):
+        """Logits ``(n, output_dim)`` (or ``(output_dim,)`` for one point)."""
+        return self.preactivations(points)[-1]
+
+    __call__ = forward
+
+    def predict(self, points):
+        """Predicted class (argmax of the logits; for one output, ``logit > 0``)."""
+        out = np.atleast_2d(self.forward(points))
+        if self.output_dim == 1:
+            pred = (out[:, 0] > 0).astype(np.int64)
+        else:
+            pred = np.argmax(out, axis=1)
+        return pred[0] if np.ndim(points) == 1 else pred
+
+    def codes(self, points):
+        """Codes ``(n, n_hidden)`` int8: number of thresholds strictly below ``z``."""
+        zs = self.preactivations(np.atleast_2d(points))[:-1]
+        return codes_from_preactivations(self, zs)
+
+    def patterns(self, points, *, packed=False):
+        """Activation patterns: bit ``z > 0`` for every hidden neuron.
+
+        Parameters
+        ----------
+        points : (n, input_dim) or (input_dim,) float
+        packed : bool
+            Return ``np.packbits(..., axis=1)`` bytes (fast to hash and compare).
+
+        Returns
+        -------
+        (n, n_hidden) bool, or (n, ceil(n_hidden / 8)) uint8 when packed
+        """
+        zs = self.preactivations(np.atleast_2d(points))[:-1]
+        bits = np.concatenate([z > 0 for z in zs], axis=1) if zs else np.zeros((len(np.atleast_2d(points)), 0), bool)
+        if np.ndim(points) == 1:
+            bits = bits[0]
+            return np.packbits(bits) if packed else bits
+        return pack_patterns(bits) if packed else bits
+
+    def affine_map(self, points=None, *, codes=None):
+        """Affine map ``logits = V x + u`` of the linear region of each point.
+
+        Parameters
+        ----------
+        points : (n, input_dim) or (input_dim,) float, optional
+        codes : (n, n_hidden) int, optional
+            Use these codes instead of the points' own (a region given by its codes).
+
+        Returns
+        -------
+        V : (n, output_dim, input_dim) float (no leading axis for one point)
+        u : (n, output_dim) float
+
+        Notes
+        -----
+        On a boundary (some ``z`` equal to a threshold) the map returned is the one of
+        the region whose codes the point has, i.e. with ``z == 0`` inactive.
+        """
+        single = False
+        if codes is None:
+            pts, single = check_points(points, self.input_dim)
+            codes = self.codes(pts)
+        codes = np.atleast_2d(np.asarray(codes))
+        n = codes.shape[0]
+        V = np.broadcast_to(np.eye(self.input_dim), (n, self.input_dim, self.input_dim)).copy()
+        u = np.zeros((n, self.input_dim))
+        off = self.layer_offsets
+        for l, (W, b) in enumerate(self._layers):
+            V = np.einsum("ij,njk->nik", W, V)
+            u = u @ W.T + b
+            if l < len(self._activations):
+                slope, offset = self._activations[l].local_affine(codes[:, off[l] : off[l + 1]])
+                V = V * slope[:, :, None]
+                u = u * slope + offset
+        if single:
+            return V[0], u[0]
+        return V, u
+
+    def forward_exact(self, points):
+        """Exact logits and preactivations for points read as exact rationals.
+
+        Returns
+        -------
+        list of object arrays of ``fmpq``: ``z_l`` of shape ``(n, width_l)``.
+        """
+        pts = np.asarray(points)
+        if pts.dtype != object:
+            pts, _ = check_points(pts, self.input_dim)
+            pts = arith.fmpq_array(pts)
+        pts = np.atleast_2d(pts)
+        zs = []
+        h = pts
+        for i, (W, b) in enumerate(self.exact_layers()):
+            z = h @ W.T + b
+            zs.append(z)
+            if i < len(self._activations):
+                h = self._activations[i].apply(z)
+        return zs
+
+    def patterns_exact(self, points):
+        """Exact patterns (bits ``z > 0``) of points read as exact rationals."""
+        zs = self.forward_exact(points)[:-1]
+        return np.concatenate([np.asarray(z > 0, dtype=bool) for z in zs], axis=1)
+
+    def codes_exact(self, points):
+        """Exact codes of points read as exact rationals."""
+        zs = self.forward_exact(points)[:-1]
+        out = []
+        for z, act in zip(zs, self._activations):
+            c = np.zeros(z.shape, np.int8)
+            for th in act.thresholds:
+                c += np.asarray(z > arith.to_fmpq(th), dtype=bool)
+            out.append(c)
+        return np.concatenate(out, axis=1)
+
+    # -- persistence -------------------------------------------------------------
+    def save(self, path):
+        """Save to ``.npz`` (weights ``W0..``, biases ``b0..``, activations as JSON)."""
+        import json
+
+        arrays = {}
+        for i, (W, b) in enumerate(self._layers):
+            arrays[f"W{i}"] = W
+            arrays[f"b{i}"] = b
+        arrays["activations"] = np.array(json.dumps([a.to_dict() for a in self._activations]))
+        arrays["format"] = np.array("polyfold.PLNet/1")
+        np.savez(Path(path), **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Load a network written by :meth:`save` (or any npz with W0, b0, W1, ...)."""
+        import json
+
+        path = Path(path)
+        if not path.exists():
+            raise ValidationError(f"path {str(path)!r} does not exist; check the file name.")
+        try:
+            data = np.load(path, allow_pickle=False)
+        except Exception as err:
+            raise ValidationError(f"could not read {str(path)!r} as .npz: {err}") from err
+        with data:
+            layers = []
+            i = 0
+            while f"W{i}" in data.files:
+                if f"b{i}" not in data.files:
+                    raise ValidationError(f"{str(path)!r} has W{i} but no b{i}.")
+                layers.append((data[f"W{i}"], data[f"b{i}"]))
+                i += 1
+            if not layers:
+                raise ValidationError(
+                    f"{str(path)!r} holds no arrays named W0, b0, ...; "
+                    "save networks with PLNet.save."
+                )
+            if "activations" in data.files:
+                acts = json.loads(str(data["activations"]))
+            else:
+                acts = ["relu"] * (len(layers) - 1)
+        return cls(layers, acts)
+
+
+def codes_from_preactivations(net, zs):
+    """Codes (n, n_hidden) int8 from hidden preactivations (float arrays)."""
+    tabs = net._code_tables()
+    out = []
+    for z, (th, _, _) in zip(zs, tabs):
+        c = np.zeros(z.shape, np.int8)
+        for t in th:
+            c += z > t
+        out.append(c)
+    if not out:
+        return np.zeros((0, 0), np.int8)
+    return np.concatenate(out, axis=1)
+
+
+def bits_from_codes(net, codes):
+    """Bits ``z > 0`` (bool) from codes (..., n_hidden)."""
+    tabs = net._code_tables()
+    off = net.layer_offsets
+    codes = np.asarray(codes)
+    out = np.empty(codes.shape, bool)
+    for l, (_, c2b, _) in enumerate(tabs):
+        out[..., off[l] : off[l + 1]] = c2b[codes[..., off[l] : off[l + 1]]]
+    return out
+
+
+def pieces_from_codes(net, codes):
+    """Piece indices (int8) from codes (..., n_hidden)."""
+    tabs = net._code_tables()
+    off = net.layer_offsets
+    codes = np.asarray(codes)
+    out = np.empty(codes.shape, np.int8)
+    for l, (_, _, c2p) in enumerate(tabs):
+        out[..., off[l] : off[l + 1]] = c2p[codes[..., off[l] : off[l + 1]]]
+    return out
+
+
+def pack_patterns(bits):
+    """Pack (n, n_bits) bool patterns into (n, ceil(n_bits / 8)) uint8."""
+    return np.packbits(np.asarray(bits, dtype=bool), axis=-1)
+
+
+def unpack_patterns(packed, n_bits):
+    """Inverse of :func:`pack_patterns`."""
+    return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=-1, count=n_bits).astype(bool)
+
+
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+
+def hamming(p, q):
+    """Hamming distances between packed (uint8) or bool patterns, broadcasting."""
+    p = np.asarray(p)
+    q = np.asarray(q)
+    if p.dtype == bool or q.dtype == bool:
+        return np.count_nonzero(np.asarray(p, bool) != np.asarray(q, bool), axis=-1)
+    return _POPCOUNT[np.bitwise_xor(p, q)].sum(axis=-1)
