@@ -1,0 +1,85 @@
+"""Training helpers: small MLPs on the bundled digits, without torch.
+
+The six architectures of the folding papers (60 hidden neurons in total) are
+:data:`DIGITS_ARCHITECTURES`.  Training uses scikit-learn's ``MLPClassifier``
+(Adam, fixed seed) so that it runs everywhere; the result is a :class:`PLNet`.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import ValidationError
+
+__all__ = ["DIGITS_ARCHITECTURES", "parse_architecture", "train_digits_mlp", "cache_dir"]
+
+#: depth x width, 60 hidden neurons each
+DIGITS_ARCHITECTURES = ("2x30", "3x20", "4x15", "5x12", "6x10", "10x6")
+
+
+def parse_architecture(arch):
+    """``"6x10"`` -> ``(10, 10, 10, 10, 10, 10)``; a tuple of widths passes through."""
+    if isinstance(arch, str):
+        try:
+            depth, width = (int(v) for v in arch.lower().split("x"))
+        except ValueError as err:
+            raise ValidationError(
+                f"architecture must look like '6x10' (depth x width), got {arch!r}."
+            ) from err
+        if depth < 1 or width < 1:
+            raise ValidationError(f"architecture {arch!r} needs depth, width >= 1.")
+        return (width,) * depth
+    widths = tuple(int(w) for w in arch)
+    if not widths or min(widths) < 1:
+        raise ValidationError(f"architecture must be non-empty positive widths, got {arch!r}.")
+    return widths
+
+
+def cache_dir():
+    """Folder for cached trained networks (``$POLYFOLD_CACHE`` or ``~/.cache/polyfold``)."""
+    d = Path(os.environ.get("POLYFOLD_CACHE", Path.home() / ".cache" / "polyfold"))
+    return d
+
+
+def train_digits_mlp(arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32):
+    """Train a ReLU MLP on the bundled digits with Adam (scikit-learn).
+
+    Returns
+    -------
+    net : PLNet
+    info : dict with ``train_accuracy``, ``test_accuracy``, ``epochs``, ``seed``, ``arch``
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from .convert import from_sklearn
+    from .datasets import load_digits_split
+
+    widths = parse_architecture(arch)
+    Xtr, ytr, Xte, yte = load_digits_split(seed=0)
+    clf = MLPClassifier(
+        hidden_layer_sizes=widths,
+        activation="relu",
+        solver="adam",
+        learning_rate_init=learning_rate,
+        batch_size=batch_size,
+        max_iter=epochs,
+        random_state=seed,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(Xtr, ytr)
+    net = from_sklearn(clf)
+    info = {
+        "arch": arch if isinstance(arch, str) else "x".join(map(str, widths)),
+        "seed": seed,
+        "epochs": epochs,
+        "train_accuracy": float(np.mean(net.predict(Xtr) == ytr)),
+        "test_accuracy": float(np.mean(net.predict(Xte) == yte)),
+    }
+    return net, info

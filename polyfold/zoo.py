@@ -1,0 +1,159 @@
+"""Ground-truth networks shared by tests, docs and benchmarks.
+
+* :func:`sawtooth` -- the tent map composed ``L`` times: exactly ``2**L`` linear
+  pieces on [0, 1].
+* :func:`arrangement` -- one hidden layer of ``n`` neurons in general position:
+  ``sum_{i<=d} C(n, i)`` regions in R^d.
+* :func:`random_mlp` -- random ReLU MLPs by seed (optionally with small integer weights
+  so that exact arithmetic stays cheap).
+* :func:`digits_mlp` -- MLPs trained on scikit-learn's bundled digits, 60 hidden neurons.
+* :func:`cantornet` -- CantorNet (three representations).
+"""
+
+import json
+from importlib import resources
+
+import numpy as np
+
+from ._validation import check_positive_int, check_seed
+from .exceptions import ValidationError
+from .network import PLNet
+from .training import DIGITS_ARCHITECTURES, cache_dir, parse_architecture, train_digits_mlp
+
+__all__ = ["sawtooth", "arrangement", "random_mlp", "digits_mlp", "cantornet", "DIGITS_ARCHITECTURES"]
+
+
+def sawtooth(L):
+    """Depth-``L`` tent-map network on [0, 1] (input 1, output 1, width 2).
+
+    Each hidden layer computes ``ReLU(y)`` and ``ReLU(y - 1/2)`` of the previous tent
+    value ``y``; the next value is ``2 ReLU(y) - 4 ReLU(y - 1/2)``.  On [0, 1] the
+    output ``T^L(x)`` has ``2**L`` linear pieces and every piece has its own
+    activation pattern.  From layer 2 on the first neuron of each layer touches
+    zero at interior points without changing sign (not a crossing).
+
+    Examples
+    --------
+    >>> net = sawtooth(2)
+    >>> net.forward([[0.25], [0.5], [0.75]]).ravel().tolist()
+    [1.0, 0.0, 1.0]
+    """
+    L = check_positive_int(L, "L")
+    layers = [(np.array([[1.0], [1.0]]), np.array([0.0, -0.5]))]
+    for _ in range(L - 1):
+        layers.append((np.array([[2.0, -4.0], [2.0, -4.0]]), np.array([0.0, -0.5])))
+    layers.append((np.array([[2.0, -4.0]]), np.array([0.0])))
+    return PLNet.from_arrays(layers, "relu")
+
+
+def arrangement(n, d, *, seed=0, output_dim=1):
+    """One hidden ReLU layer of ``n`` neurons in general position in R^d.
+
+    Rows are standard normal, biases uniform in [-1, 1]: with probability one the
+    hyperplanes are in general position.
+    """
+    n = check_positive_int(n, "n")
+    d = check_positive_int(d, "d")
+    rng = check_seed(seed)
+    W = rng.standard_normal((n, d))
+    b = rng.uniform(-1.0, 1.0, n)
+    V = rng.standard_normal((output_dim, n))
+    return PLNet.from_arrays([(W, b), (V, np.zeros(output_dim))], "relu")
+
+
+def random_mlp(widths, input_dim, output_dim=1, *, seed=0, integer=False, activation="relu"):
+    """Random MLP with He-scaled Gaussian weights (or small integers).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Hidden widths.
+    integer : bool
+        Draw weights and biases from {-3, ..., 3} instead: exact arithmetic stays
+        cheap and ties (several neurons switching together) are common.
+    """
+    widths = parse_architecture(widths) if isinstance(widths, str) else tuple(widths)
+    input_dim = check_positive_int(input_dim, "input_dim")
+    output_dim = check_positive_int(output_dim, "output_dim")
+    rng = check_seed(seed)
+    dims = (input_dim,) + tuple(widths) + (output_dim,)
+    layers = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        if integer:
+            W = rng.integers(-3, 4, size=(b, a)).astype(float)
+            c = rng.integers(-3, 4, size=b).astype(float)
+        else:
+            W = rng.standard_normal((b, a)) * np.sqrt(2.0 / a)
+            c = rng.standard_normal(b) * 0.1
+        layers.append((W, c))
+    return PLNet.from_arrays(layers, activation)
+
+
+_DIGITS_CACHE = {}
+
+
+def digits_mlp(arch="6x10", *, seed=0, return_info=False):
+    """ReLU MLP trained on the bundled digits (8x8, inputs in [0, 1], 10 classes).
+
+    Architectures: ``"2x30", "3x20", "4x15", "5x12", "6x10", "10x6"`` (60 hidden
+    neurons each) or any ``"DxW"``.  Trained with Adam for 30 epochs from ``seed``
+    (scikit-learn).  The six standard nets for seed 0 ship with polyfold, so they are
+    identical on every machine; others are trained once and cached under
+    :func:`polyfold.training.cache_dir`.
+    """
+    key = (arch, seed)
+    if key in _DIGITS_CACHE:
+        net, info = _DIGITS_CACHE[key]
+        return (net, info) if return_info else net
+    parse_architecture(arch)
+    name = f"digits_{arch}_seed{seed}.npz"
+    net = info = None
+    try:
+        packaged = resources.files("polyfold").joinpath("data", name)
+        if packaged.is_file():
+            with resources.as_file(packaged) as p:
+                net, info = _load_with_info(p)
+    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover
+        pass
+    if net is None:
+        path = cache_dir() / name
+        if path.exists():
+            net, info = _load_with_info(path)
+        else:
+            net, info = train_digits_mlp(arch, seed=seed)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_with_info(net, info, path)
+            except OSError:  # read-only home: just do not cache
+                pass
+    _DIGITS_CACHE[key] = (net, info)
+    return (net, info) if return_info else net
+
+
+def save_with_info(net, info, path):
+    """Save a net with a JSON ``info`` record next to the weights."""
+    arrays = {}
+    for i, (W, b) in enumerate(net.layers):
+        arrays[f"W{i}"] = W
+        arrays[f"b{i}"] = b
+    arrays["activations"] = np.array(json.dumps([a.to_dict() for a in net.activations]))
+    arrays["info"] = np.array(json.dumps(info))
+    np.savez(path, **arrays)
+
+
+def _load_with_info(path):
+    net = PLNet.load(path)
+    with np.load(path) as d:
+        info = json.loads(str(d["info"])) if "info" in d.files else {}
+    return net, info
+
+
+def cantornet(k, representation="A"):
+    """CantorNet of recursion depth ``k`` (see :mod:`polyfold._cantornet`)."""
+    from ._cantornet import cantornet as _cantornet
+
+    if representation not in ("A", "B", "C"):
+        raise ValidationError(
+            f"representation must be 'A', 'B' or 'C', got {representation!r}."
+        )
+    return _cantornet(k, representation)
