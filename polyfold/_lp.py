@@ -1,0 +1,512 @@
+"""Thin, tested wrappers over scipy's HiGHS linear programs.
+
+Every polytope in polyfold is written ``P = {x : A x + c >= 0}`` with ``A`` of
+shape ``(m, d)`` and ``c`` of shape ``(m,)``.  This module answers the three
+linear-programming questions the rest of the package asks about such a set:
+
+* :func:`chebyshev_ball` -- the largest ball inside ``P`` (centre, radius);
+* :func:`feasible_interior_point` -- a point strictly inside ``P`` or ``None``;
+* :func:`redundant_rows` -- which rows are not facet-defining.
+
+Conventions shared by all three
+-------------------------------
+* Rows are normalised to unit Euclidean norm before any LP, so every
+  tolerance is a distance in input space.
+* A row whose normal is (numerically) zero, ``|A_i| <= tol.rank * max_j |A_j|``,
+  is a constant constraint ``c_i >= 0``: it is dropped when it holds
+  (``c_i >= -tol.lp``) and makes ``P`` empty otherwise (dead or constant units of
+  a network produce such rows).
+* LP failures (iteration limit, numerical trouble) raise
+  :class:`polyfold.exceptions.SolverError` carrying the solver's ``status``
+  (scipy's ``linprog`` codes: 1 iteration limit, 2 infeasible, 3 unbounded,
+  4 numerical difficulties).  An empty polytope raises
+  :class:`~polyfold.exceptions.DomainError`; so does an unbounded Chebyshev
+  radius (the message suggests a domain box).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import as_float_array
+from .exceptions import DomainError, ShapeError, SolverError
+from .tolerance import get_tol
+
+__all__ = [
+    "ChebyshevBall",
+    "EmptyPolytopeError",
+    "UnboundedRadiusError",
+    "chebyshev_ball",
+    "feasible_interior_point",
+    "redundant_rows",
+    "normalize_rows",
+    "box_rows",
+]
+
+_STATUS_TEXT = {
+    0: "optimal",
+    1: "iteration limit reached",
+    2: "infeasible",
+    3: "unbounded",
+    4: "numerical difficulties",
+}
+
+
+class ChebyshevBall(NamedTuple):
+    """Result of :func:`chebyshev_ball` (unpacks as ``centre, radius, status``).
+
+    Attributes
+    ----------
+    centre : (d,) float
+        Centre of a largest inscribed ball.
+    radius : float
+        Its radius (0 for a polytope without interior).
+    status : int
+        The solver status (0 = optimal).
+    """
+
+    centre: np.ndarray
+    radius: float
+    status: int
+
+
+class EmptyPolytopeError(DomainError):
+    """The polytope ``{x : A x + c >= 0}`` is empty (a :class:`DomainError`)."""
+
+
+class UnboundedRadiusError(DomainError):
+    """The Chebyshev radius is unbounded; pass a domain box (a :class:`DomainError`)."""
+
+
+# ---------------------------------------------------------------------------
+# input handling
+# ---------------------------------------------------------------------------
+def _check_Ac(A, c):
+    A = as_float_array(A, "A")
+    c = as_float_array(c, "c")
+    if A.ndim != 2:
+        raise ShapeError(
+            f"A must be a 2-D array (m, d) of constraint normals, got shape {A.shape}; "
+            "use A.reshape(1, -1) for a single constraint."
+        )
+    if c.ndim != 1 or c.shape[0] != A.shape[0]:
+        raise ShapeError(
+            f"c must have shape ({A.shape[0]},) to match A of shape {A.shape}, got {c.shape}."
+        )
+    if A.shape[1] == 0:
+        raise ShapeError("A must have at least one column (the dimension d >= 1).")
+    return A, c
+
+
+def box_rows(lower, upper, d, name="bounds"):
+    """Rows ``(A, c)`` of the box ``lower <= x <= upper`` in R^d.
+
+    ``lower`` and ``upper`` are scalars or ``(d,)`` arrays.  The first ``d`` rows
+    are ``x_k - lower_k >= 0``, the next ``d`` are ``upper_k - x_k >= 0``.
+
+    Raises
+    ------
+    DomainError
+        If some ``lower_k > upper_k`` (an inverted box).
+    """
+    lo = as_float_array(lower, f"{name} lower")
+    hi = as_float_array(upper, f"{name} upper")
+    try:
+        lo = np.broadcast_to(lo, (d,)).astype(np.float64)
+        hi = np.broadcast_to(hi, (d,)).astype(np.float64)
+    except ValueError as err:
+        raise ShapeError(
+            f"{name}: lower and upper must be scalars or arrays of shape ({d},), got "
+            f"{np.shape(lower)} and {np.shape(upper)}."
+        ) from err
+    if np.any(lo > hi):
+        k = int(np.argmax(lo > hi))
+        raise DomainError(
+            f"{name} is inverted: lower[{k}]={lo[k]!r} > upper[{k}]={hi[k]!r}; "
+            "pass (lower, upper) with lower <= upper."
+        )
+    eye = np.eye(d)
+    A = np.vstack([eye, -eye])
+    c = np.concatenate([-lo, hi])
+    return A, c
+
+
+def normalize_rows(A, c, *, tol=None):
+    """Scale rows to unit norm and classify (numerically) zero rows.
+
+    Parameters
+    ----------
+    A : (m, d) float
+    c : (m,) float
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    An : (m, d) float
+        Unit rows (zero rows left at zero).
+    cn : (m,) float
+        Offsets scaled with their rows.
+    zero : (m,) bool
+        Rows whose normal is numerically zero (``|A_i| <= tol.rank * max |A_j|``).
+
+    Raises
+    ------
+    DomainError
+        If a zero row has ``c_i < -tol.lp`` (the polytope is empty).
+    """
+    tol = get_tol(tol)
+    A, c = _check_Ac(A, c)
+    norms = np.linalg.norm(A, axis=1)
+    scale = float(norms.max()) if norms.size else 0.0
+    zero = norms <= tol.rank * scale if scale > 0 else np.ones(len(norms), bool)
+    bad = zero & (c < -tol.lp)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise EmptyPolytopeError(
+            f"the polytope {{x : A x + c >= 0}} is empty: row {i} has a zero normal and "
+            f"c[{i}]={c[i]!r} < 0 (a constant constraint that never holds)."
+        )
+    safe = np.where(zero, 1.0, norms)
+    An = np.where(zero[:, None], 0.0, A / safe[:, None])
+    cn = np.where(zero, 0.0, c / safe)
+    return An, cn, zero
+
+
+def _linprog(cost, A_ub, b_ub, bounds, tol, what):
+    from scipy.optimize import linprog
+
+    opts = {
+        "presolve": True,
+        "primal_feasibility_tolerance": max(tol.lp, 1e-10),
+        "dual_feasibility_tolerance": max(tol.lp, 1e-10),
+    }
+    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs", options=opts)
+    if res.status not in (0, 2, 3):
+        raise SolverError(
+            f"HiGHS failed on the {what} LP: status {res.status} "
+            f"({_STATUS_TEXT.get(res.status, 'unknown')}): {res.message}; "
+            "rescale the input or loosen Tolerance(lp=...).",
+            status=int(res.status),
+        )
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Chebyshev ball
+# ---------------------------------------------------------------------------
+def chebyshev_ball(A, c, *, bounds=None, tol=None):
+    """Largest ball inside ``P = {x : A x + c >= 0}`` (one HiGHS LP).
+
+    Parameters
+    ----------
+    A : (m, d) float
+        Constraint normals.
+    c : (m,) float
+        Offsets.
+    bounds : (lower, upper), optional
+        A box the ball must also lie in (scalars or ``(d,)`` arrays); its
+        ``2 d`` rows are appended to ``A, c``.  Pass one when ``P`` may be
+        unbounded.
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    ChebyshevBall
+        ``(centre (d,), radius, status)``: maximises ``r`` subject to
+        ``A_i x + c_i >= r |A_i|`` for all rows and ``r >= 0``.  A polytope
+        without interior gives radius 0 (and a point of ``P``).
+
+    Raises
+    ------
+    DomainError
+        If ``P`` is empty, if the radius is unbounded (``P`` contains balls of
+        every size: pass ``bounds=(lower, upper)``), or if ``bounds`` is inverted.
+    SolverError
+        If HiGHS fails otherwise (``status`` holds its code).
+
+    Notes
+    -----
+    LP in ``(x, r)`` with ``d + 1`` variables and ``m`` rows, rows normalised to
+    unit norm.  The centre is not unique in general (e.g. for a rectangle);
+    HiGHS returns one optimal vertex of the LP.
+
+    References
+    ----------
+    S. Boyd and L. Vandenberghe, *Convex Optimization*, Sec. 8.5.1 (2004).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    >>> c = np.array([0.0, 0.0, 1.0])          # x >= 0, y >= 0, x + y <= 1
+    >>> ball = chebyshev_ball(A, c)
+    >>> round(ball.radius, 6), np.round(ball.centre, 6).tolist()
+    (0.292893, [0.292893, 0.292893])
+    """
+    tol = get_tol(tol)
+    A, c = _check_Ac(A, c)
+    d = A.shape[1]
+    if bounds is not None:
+        Ab, cb = _bounds_rows(bounds, d)
+        A = np.vstack([A, Ab])
+        c = np.concatenate([c, cb])
+    An, cn, zero = normalize_rows(A, c, tol=tol)
+    An, cn = An[~zero], cn[~zero]
+    m = An.shape[0]
+    if m == 0:
+        raise UnboundedRadiusError(
+            "the Chebyshev radius is unbounded: no constraint bounds the polytope "
+            "(all rows are zero or there are none); pass bounds=(lower, upper) "
+            "to intersect with a domain box."
+        )
+    # variables (x, r); maximise r  <=>  minimise -r
+    cost = np.zeros(d + 1)
+    cost[-1] = -1.0
+    A_ub = np.hstack([-An, np.ones((m, 1))])  # -a x + r <= c
+    res = _linprog(cost, A_ub, cn, [(None, None)] * d + [(0, None)], tol, "Chebyshev ball")
+    if res.status == 2:
+        raise EmptyPolytopeError(
+            "the polytope {x : A x + c >= 0} is empty (the Chebyshev LP is infeasible); "
+            "check the constraints or enlarge the domain."
+        )
+    if res.status == 3:
+        raise UnboundedRadiusError(
+            "the Chebyshev radius is unbounded: the polytope {x : A x + c >= 0} "
+            "contains arbitrarily large balls; pass bounds=(lower, upper) to intersect "
+            "it with a domain box."
+        )
+    x = np.asarray(res.x[:d], dtype=np.float64)
+    r = float(max(res.x[d], 0.0))
+    return ChebyshevBall(x, r, int(res.status))
+
+
+def _bounds_rows(bounds, d):
+    try:
+        lower, upper = bounds
+    except (TypeError, ValueError) as err:
+        from .exceptions import ValidationError
+
+        raise ValidationError(
+            f"bounds must be a pair (lower, upper) of scalars or ({d},) arrays, "
+            f"got {type(bounds).__name__}."
+        ) from err
+    return box_rows(lower, upper, d)
+
+
+def feasible_interior_point(A, c, *, bounds=None, tol=None):
+    """A point strictly inside ``P = {x : A x + c >= 0}``, or ``None``.
+
+    Parameters
+    ----------
+    A : (m, d) float
+    c : (m,) float
+    bounds : (lower, upper), optional
+        Box intersected with ``P`` (needed when ``P`` may be unbounded in every
+        direction).
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    (d,) float or None
+        The Chebyshev centre when the inscribed radius exceeds ``tol.lp``;
+        ``None`` when ``P`` is empty or has no interior (radius <= ``tol.lp``).
+
+    Raises
+    ------
+    DomainError
+        If the radius is unbounded (pass ``bounds``).
+    SolverError
+        If HiGHS fails.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> feasible_interior_point(np.array([[1.0], [-1.0]]), np.array([0.0, 1.0])).tolist()
+    [0.5]
+    >>> feasible_interior_point(np.array([[1.0], [-1.0]]), np.array([-1.0, 0.0])) is None
+    True
+    """
+    tol = get_tol(tol)
+    try:
+        ball = chebyshev_ball(A, c, bounds=bounds, tol=tol)
+    except EmptyPolytopeError:
+        return None
+    if ball.radius <= tol.lp:
+        return None
+    return ball.centre
+
+
+# ---------------------------------------------------------------------------
+# redundancy
+# ---------------------------------------------------------------------------
+def _duplicate_mask(An, cn, zero, tol):
+    """True for rows that repeat an earlier row (same unit normal and offset)."""
+    m = An.shape[0]
+    dup = np.zeros(m, bool)
+    key = np.hstack([An, cn[:, None]])
+    # sort-free O(m^2 d) comparison in blocks would be overkill; round and hash
+    scale = max(tol.lp, 1e-300)
+    rounded = np.round(key / scale).astype(np.int64) if np.all(np.abs(key) / scale < 2**62) else None
+    if rounded is not None:
+        seen = {}
+        for i in range(m):
+            if zero[i]:
+                continue
+            k = rounded[i].tobytes()
+            if k in seen:
+                dup[i] = True
+            else:
+                seen[k] = i
+        return dup
+    for i in range(m):  # pragma: no cover - only for astronomically large offsets
+        if zero[i] or dup[i]:
+            continue
+        same = np.all(np.abs(key[i + 1 :] - key[i]) <= tol.lp, axis=1)
+        dup[i + 1 :] |= same & ~zero[i + 1 :]
+    return dup
+
+
+def _ray_certificates(An, cn, x0, active, tol, *, n_random=64, seed=0):
+    """Rows certified facet-defining by shooting rays from the interior point x0.
+
+    A row ``i`` is facet-defining when some point ``y`` has ``a_i y + c_i = 0``
+    and ``a_j y + c_j > 0`` for every other (distinct) row ``j``.  We try the
+    foot of the perpendicular from ``x0`` and the first hits of random rays.
+    """
+    idx = np.flatnonzero(active)
+    a = An[idx]
+    s = a @ x0 + cn[idx]  # slacks > 0 at the interior point
+    k = len(idx)
+    cert = np.zeros(k, bool)
+    if k == 0:
+        return np.zeros(An.shape[0], bool)
+    margin = tol.lp * (1.0 + np.abs(s).max())
+    # 1. perpendicular feet: y_i = x0 - s_i a_i ; slack_j(y_i) = s_j - s_i G_ji
+    block = 2048
+    for start in range(0, k, block):
+        stop = min(k, start + block)
+        G = a @ a[start:stop].T  # (k, b)
+        sl = s[:, None] - G * s[None, start:stop]
+        sl[np.arange(start, stop), np.arange(stop - start)] = np.inf
+        cert[start:stop] |= np.all(sl > margin, axis=0)
+    # 2. random rays: first hit, unique by a margin
+    rng = np.random.default_rng(seed)
+    d = An.shape[1]
+    D = rng.standard_normal((d, n_random))
+    AD = a @ D  # (k, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(AD < 0, s[:, None] / -AD, np.inf)
+    order = np.argsort(t, axis=0)
+    first = order[0]
+    t1 = t[first, np.arange(n_random)]
+    t2 = t[order[1], np.arange(n_random)] if k > 1 else np.full(n_random, np.inf)
+    # slack of the runner-up at the hit point: s_j + t1 * a_j.D = -a_j.D (t2 - t1) > 0
+    ok = np.isfinite(t1) & (t2 > t1)
+    if k > 1:
+        gap = (t2 - t1) * -AD[order[1], np.arange(n_random)]
+        gap = np.where(np.isfinite(t2), gap, np.inf)
+        ok &= gap > margin
+    cert[first[ok]] = True
+    out = np.zeros(An.shape[0], bool)
+    out[idx[cert]] = True
+    return out
+
+
+def redundant_rows(A, c, *, interior_point=None, tol=None):
+    """Rows of ``{x : A x + c >= 0}`` that are not facet-defining.
+
+    Parameters
+    ----------
+    A : (m, d) float
+    c : (m,) float
+    interior_point : (d,) float, optional
+        A point strictly inside the polytope; used to certify facet rows by
+        ray shooting without an LP.  Computed (Chebyshev centre) when omitted.
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    (m,) bool
+        True for redundant rows.  The rows with False are exactly the
+        facet-defining ones, and they alone define the same polytope.
+
+    Raises
+    ------
+    DomainError
+        If the polytope is empty.
+    SolverError
+        If an LP fails (``status`` holds HiGHS's code).
+
+    Notes
+    -----
+    Definition: row ``i`` is redundant iff ``min (A_i x + c_i) >= 0`` over the
+    polytope of the other rows.  Treatment of special rows:
+
+    * zero rows (``A_i ~ 0``, e.g. dead or constant units): redundant when
+      ``c_i >= 0`` (within ``tol.lp``); otherwise the set is empty and
+      :class:`DomainError` is raised;
+    * duplicate hyperplanes (same unit normal and offset within ``tol.lp``):
+      the first occurrence is kept, later copies are redundant;
+    * rows are processed in order and a row found redundant is removed from
+      later LPs (sequential elimination, which keeps the polytope unchanged, so
+      near-duplicates are never both discarded).
+
+    Cost: rows certified facet-defining by ray shooting from an interior point
+    (perpendicular feet and 64 random rays, vectorised) need no LP; every
+    other row costs one HiGHS LP in ``d`` variables, bounded below by adding
+    ``A_i x + c_i >= -1``.  For a polytope without interior (radius 0) every
+    row goes through the LP.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [-1.0, -1.0], [1.0, 1.0]])
+    >>> c = np.array([0.0, 0.0, 1.0, 1.0, 5.0])
+    >>> redundant_rows(A, c).tolist()      # duplicate and slack rows
+    [False, False, False, True, True]
+    """
+    tol = get_tol(tol)
+    A, c = _check_Ac(A, c)
+    m, d = A.shape
+    An, cn, zero = normalize_rows(A, c, tol=tol)
+    red = zero.copy()
+    red |= _duplicate_mask(An, cn, zero, tol)
+    active = ~red
+    if not np.any(active):
+        return red
+    if interior_point is None:
+        try:
+            ball = chebyshev_ball(An[active], cn[active], tol=tol)
+            x0 = ball.centre if ball.radius > tol.lp else None
+        except UnboundedRadiusError:
+            x0 = None  # unbounded radius: no certificates, LPs only
+    else:
+        x0 = as_float_array(interior_point, "interior_point", ndim=1)
+        if x0.shape[0] != d:
+            raise ShapeError(
+                f"interior_point must have shape ({d},) to match A of shape {A.shape}, "
+                f"got {x0.shape}."
+            )
+        if np.any(An[active] @ x0 + cn[active] <= 0):
+            x0 = None  # not strictly inside: ignore the hint
+    certified = np.zeros(m, bool)
+    if x0 is not None:
+        certified = _ray_certificates(An, cn, x0, active, tol)
+    for i in np.flatnonzero(active & ~certified):
+        others = active.copy()
+        others[i] = False
+        # minimise a_i x + c_i  s.t.  a_j x + c_j >= 0 (j in others), a_i x + c_i >= -1
+        rows = np.vstack([An[others], An[i : i + 1]])
+        offs = np.concatenate([cn[others], [cn[i] + 1.0]])
+        res = _linprog(An[i], -rows, offs, [(None, None)] * d, tol, f"redundancy (row {i})")
+        if res.status == 2:
+            raise EmptyPolytopeError(
+                "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
+                "infeasible); redundancy is undefined for an empty set."
+            )
+        if res.status == 3:  # cannot happen with the -1 floor; treat as a facet
+            continue
+        if res.fun + cn[i] >= -tol.lp:
+            red[i] = True
+            active[i] = False
+    return red

@@ -1,0 +1,209 @@
+"""Tests of polyfold._lp (HiGHS wrappers) and polyfold.regions (region of a point)."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from polyfold import _lp
+from polyfold.exceptions import DomainError, PolyfoldError, ShapeError, SolverError
+
+
+# ---------------------------------------------------------------------------
+# _lp: Chebyshev ball
+# ---------------------------------------------------------------------------
+def test_chebyshev_triangle_closed_form():
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    c = np.array([0.0, 0.0, 1.0])
+    centre, r, status = _lp.chebyshev_ball(A, c)
+    expected = (2 - math.sqrt(2)) / 2
+    assert status == 0
+    assert r == pytest.approx(expected, abs=1e-9)
+    np.testing.assert_allclose(centre, [expected, expected], atol=1e-8)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_chebyshev_unit_box_via_bounds(d):
+    # no rows at all: the box alone; radius 1/2, centre the middle
+    ball = _lp.chebyshev_ball(np.zeros((0, d)), np.zeros(0), bounds=(0.0, 1.0))
+    assert ball.radius == pytest.approx(0.5, abs=1e-9)
+    np.testing.assert_allclose(ball.centre, 0.5, atol=1e-8)
+
+
+def test_chebyshev_scaled_rows_do_not_matter():
+    A = np.array([[3.0, 0.0], [0.0, 7.0], [-2.0, -2.0]])
+    c = np.array([0.0, 0.0, 2.0])
+    r = _lp.chebyshev_ball(A, c).radius
+    assert r == pytest.approx((2 - math.sqrt(2)) / 2, abs=1e-9)
+
+
+def test_chebyshev_unbounded_radius_suggests_box():
+    A = np.array([[1.0, 0.0]])
+    with pytest.raises(DomainError, match="bounds=") as info:
+        _lp.chebyshev_ball(A, np.array([0.0]))
+    assert isinstance(info.value, _lp.UnboundedRadiusError)
+    with pytest.raises(DomainError, match="unbounded"):
+        _lp.chebyshev_ball(np.zeros((0, 2)), np.zeros(0))
+
+
+def test_chebyshev_strip_has_finite_radius():
+    # 0 <= x <= 2, y free: radius 1 although the set is unbounded
+    A = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    c = np.array([0.0, 2.0])
+    ball = _lp.chebyshev_ball(A, c)
+    assert ball.radius == pytest.approx(1.0, abs=1e-9)
+    assert ball.centre[0] == pytest.approx(1.0, abs=1e-8)
+
+
+def test_chebyshev_empty_raises_domain_error():
+    A = np.array([[1.0], [-1.0]])
+    c = np.array([-2.0, 1.0])  # x >= 2 and x <= 1
+    with pytest.raises(DomainError, match="empty"):
+        _lp.chebyshev_ball(A, c)
+
+
+def test_chebyshev_flat_polytope_radius_zero():
+    A = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    c = np.array([0.0, 0.0, 0.0, 1.0])  # x = 0, 0 <= y <= 1
+    ball = _lp.chebyshev_ball(A, c)
+    assert ball.radius == pytest.approx(0.0, abs=1e-12)
+    assert ball.centre[0] == pytest.approx(0.0, abs=1e-9)
+    assert _lp.feasible_interior_point(A, c) is None
+
+
+def test_zero_rows_dropped_or_empty():
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [0.0, 0.0]])
+    c = np.array([0.0, 0.0, 1.0, 3.0])  # constant row 3 >= 0 holds
+    r = _lp.chebyshev_ball(A, c).radius
+    assert r == pytest.approx((2 - math.sqrt(2)) / 2, abs=1e-9)
+    assert _lp.redundant_rows(A, c).tolist() == [False, False, False, True]
+    c_bad = np.array([0.0, 0.0, 1.0, -3.0])  # constant row -3 >= 0 fails
+    with pytest.raises(DomainError, match="row 3"):
+        _lp.chebyshev_ball(A, c_bad)
+    with pytest.raises(DomainError, match="empty"):
+        _lp.redundant_rows(A, c_bad)
+
+
+def test_feasible_interior_point_inside():
+    A = np.array([[1.0, 2.0], [-1.0, 1.0], [0.0, -1.0]])
+    c = np.array([1.0, 1.0, 2.0])
+    x = _lp.feasible_interior_point(A, c)
+    assert np.all(A @ x + c > 0)
+    assert _lp.feasible_interior_point(np.array([[1.0], [-1.0]]), np.array([-2.0, 1.0])) is None
+
+
+def test_bad_shapes_and_bounds():
+    with pytest.raises(ShapeError, match="c must have shape"):
+        _lp.chebyshev_ball(np.ones((2, 2)), np.ones(3))
+    with pytest.raises(ShapeError, match="2-D"):
+        _lp.redundant_rows(np.ones(3), np.ones(3))
+    with pytest.raises(DomainError, match="inverted"):
+        _lp.chebyshev_ball(np.ones((1, 2)), np.ones(1), bounds=(1.0, 0.0))
+    with pytest.raises(PolyfoldError, match="bounds must be a pair"):
+        _lp.chebyshev_ball(np.ones((1, 2)), np.ones(1), bounds=3.0)
+
+
+def test_solver_failure_raises_solver_error_with_status(monkeypatch):
+    import scipy.optimize
+
+    class Fake:
+        status = 4
+        message = "numerical difficulties (simulated)"
+        x = None
+        fun = None
+
+    monkeypatch.setattr(scipy.optimize, "linprog", lambda *a, **k: Fake())
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    c = np.array([0.0, 0.0, 1.0])
+    with pytest.raises(SolverError, match="status 4") as info:
+        _lp.chebyshev_ball(A, c)
+    assert info.value.status == 4
+    with pytest.raises(SolverError) as info:
+        _lp.redundant_rows(A, c, interior_point=None)
+    assert info.value.status == 4
+
+
+# ---------------------------------------------------------------------------
+# _lp: redundancy, against brute-force vertex enumeration in 2D
+# ---------------------------------------------------------------------------
+def _polygon_vertices_bruteforce(A, c):
+    """All feasible pairwise intersection points (exact in Fractions)."""
+    from fractions import Fraction
+
+    Aq = [[Fraction(v) for v in row] for row in A]
+    cq = [Fraction(v) for v in c]
+    pts = set()
+    for i, j in itertools.combinations(range(len(cq)), 2):
+        det = Aq[i][0] * Aq[j][1] - Aq[i][1] * Aq[j][0]
+        if det == 0:
+            continue
+        x = (-cq[i] * Aq[j][1] + cq[j] * Aq[i][1]) / det
+        y = (-Aq[i][0] * cq[j] + Aq[j][0] * cq[i]) / det
+        if all(Aq[k][0] * x + Aq[k][1] * y + cq[k] >= 0 for k in range(len(cq))):
+            pts.add((x, y))
+    return pts
+
+
+def _facets_bruteforce(A, c):
+    """Row i is a facet iff >= 2 distinct polygon vertices lie on its line and it is
+    the first row with that (scaled) line."""
+    from fractions import Fraction
+
+    verts = _polygon_vertices_bruteforce(A, c)
+    out = []
+    seen = set()
+    for i in range(len(c)):
+        a = [Fraction(v) for v in A[i]]
+        ci = Fraction(c[i])
+        on = [p for p in verts if a[0] * p[0] + a[1] * p[1] + ci == 0]
+        nrm = max(abs(a[0]), abs(a[1]))
+        key = (a[0] / nrm, a[1] / nrm, ci / nrm) if nrm else None
+        is_facet = len(on) >= 2 and key not in seen
+        if is_facet:
+            seen.add(key)
+        out.append(is_facet)
+    return out
+
+
+small = st.integers(-4, 4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(small, small, small), min_size=1, max_size=7))
+def test_redundant_rows_match_bruteforce_2d(rows):
+    # intersect with the box [-5, 5]^2 so the polygon is bounded and has interior
+    box = [(1, 0, 5), (-1, 0, 5), (0, 1, 5), (0, -1, 5)]
+    allrows = [r for r in rows if (r[0], r[1]) != (0, 0)] + box
+    A = np.array([[r[0], r[1]] for r in allrows], float)
+    c = np.array([r[2] for r in allrows], float)
+    if _lp.feasible_interior_point(A, c) is None:
+        return  # empty or flat; covered by dedicated tests
+    expected = _facets_bruteforce(A, c)
+    red = _lp.redundant_rows(A, c)
+    assert (~red).tolist() == expected
+
+
+def test_redundant_rows_duplicates_keep_first():
+    A = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    c = np.array([0.0, 0.0, 0.0, 1.0])  # rows 0 and 1 are the same half-plane
+    assert _lp.redundant_rows(A, c).tolist() == [False, True, False, False]
+
+
+def test_redundant_rows_hyperplane_through_vertex_is_redundant():
+    # triangle plus the line x = 0 again shifted to pass only through vertex (0, 0)
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [1.0, 1.0]])
+    c = np.array([0.0, 0.0, 1.0, 0.0])  # x + y >= 0 touches the triangle at (0,0)
+    assert _lp.redundant_rows(A, c).tolist() == [False, False, False, True]
+
+
+def test_redundant_rows_high_dimensional_box_and_cut():
+    d = 50
+    A0, c0 = _lp.box_rows(0.0, 1.0, d)
+    # cut x_0 + x_1 <= 1.5 is a facet; x_0 + ... <= 100 is not
+    A = np.vstack([A0, -np.r_[1.0, 1.0, np.zeros(d - 2)], -np.ones(d)])
+    c = np.concatenate([c0, [1.5, 100.0]])
+    red = _lp.redundant_rows(A, c)
+    assert not red[: 2 * d].any()
+    assert red.tolist()[-2:] == [False, True]
