@@ -1,0 +1,623 @@
+"""Exact segment crossings: the sequence of linear regions a segment crosses.
+
+The engine works layer by layer.  Along a segment ``x(t) = (1 - t) a + t b``,
+``t in [0, 1]``, the first layer's preactivations are affine in ``t``.  Once the
+segment is split at every threshold crossing of layers ``1..l``, the
+preactivations of layer ``l + 1`` are affine on every piece, so their crossings
+are found from the values at the piece ends alone.  Because the network is
+continuous, only the values at the breakpoints are ever needed: a piece's
+interior values are the linear interpolation of its ends.
+
+All segments of a batch are processed together as one flat, sorted array of
+points (shapely's flat-arrays-plus-offsets idiom).  Three arithmetic modes share
+the one algorithm:
+
+``"float"``
+    float64; signs within a relative band (:class:`~polyfold.Tolerance` ``zero``)
+    count as zero and breakpoints closer than ``merge`` are one.  Fast, no guarantee.
+``"certified"``
+    float64 with a forward rounding-error bound carried for every value.  Every sign
+    decision is checked against its bound; a segment with any decision the bound
+    cannot make (a value within its error bound of a threshold at a point where that
+    neuron does not cross: ties, zeros without sign change, endpoints on a boundary,
+    nearly coincident breakpoints) is recomputed in exact arithmetic.  The result
+    says how many were.
+``"exact"``
+    python-flint rationals throughout; breakpoints are exact fractions.
+
+Semantics (all modes)
+---------------------
+* A neuron is active iff ``z > 0`` (more generally, its code counts the thresholds
+  strictly below ``z``).
+* Several neurons switching at the same ``t`` form ONE breakpoint listing all of them.
+* A preactivation that touches a threshold without crossing it is not a crossing.
+* A neuron identically at a threshold along a piece takes the code of ``z == theta``
+  (inactive for ReLU) and the segment is flagged in ``degenerate``.
+* Breakpoints are interior, ``0 < t < 1``.  The first (last) piece's codes are
+  those just after the start (before the end): when an endpoint lies on a
+  boundary, its own pattern can differ, and ``endpoint_on_boundary`` says so.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import arith
+from ._validation import check_mode, check_segments
+from .exceptions import ShapeError
+from .network import PLNet, bits_from_codes, pack_patterns, pieces_from_codes
+from .tolerance import UNIT_ROUNDOFF, get_tol
+
+__all__ = ["segment_crossings", "SegmentCrossings"]
+
+
+# ---------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SegmentCrossings:
+    """The exact partition of a batch of segments into linear pieces.
+
+    Flat arrays hold all segments one after the other; ``piece_offsets`` and
+    ``breakpoint_offsets`` (length ``n_segments + 1``) say where each segment's rows
+    start.  Use the per-segment methods for convenience and the flat arrays for bulk
+    work.
+
+    Attributes
+    ----------
+    net : PLNet
+    mode : str
+    n_segments : int
+    n_pieces : (m,) int64
+    piece_offsets : (m + 1,) int64
+    codes : (total_pieces, n_hidden) int8
+        Code of every hidden neuron on every piece (number of thresholds strictly
+        below ``z``; for ReLU the bit ``z > 0``).  Consecutive pieces of a segment
+        always differ.
+    breakpoint_offsets : (m + 1,) int64
+    t : (total_breakpoints,) float64
+        Interior breakpoints, increasing within each segment (nearest float of the
+        exact value in exact mode).
+    t_exact : tuple of Fraction or None
+        Exact breakpoints (exact mode only).
+    exact_segments : (m,) bool
+        Segments whose answer was computed in exact arithmetic (all in exact mode, the
+        recomputed ones in certified mode).
+    degenerate : (m,) bool
+        Some neuron is identically at a threshold along some piece.
+    endpoint_on_boundary : (m, 2) bool
+        The start / end point lies on a boundary (some neuron at a threshold).
+    """
+
+    net: PLNet = field(repr=False)
+    mode: str
+    n_segments: int
+    n_pieces: np.ndarray
+    piece_offsets: np.ndarray
+    codes: np.ndarray = field(repr=False)
+    breakpoint_offsets: np.ndarray = field(repr=False)
+    t: np.ndarray = field(repr=False)
+    t_exact: tuple = field(default=None, repr=False)
+    exact_segments: np.ndarray = field(default=None, repr=False)
+    degenerate: np.ndarray = field(default=None, repr=False)
+    endpoint_on_boundary: np.ndarray = field(default=None, repr=False)
+
+    # -- bulk views -------------------------------------------------------------
+    @property
+    def n_recomputed(self):
+        """Number of segments recomputed exactly (certified mode)."""
+        return int(np.count_nonzero(self.exact_segments)) if self.mode == "certified" else 0
+
+    @property
+    def n_breakpoints(self):
+        """(m,) number of interior breakpoints of each segment."""
+        return self.n_pieces - 1
+
+    @property
+    def segment_index(self):
+        """(total_pieces,) segment of every piece (the ``return_index`` idiom)."""
+        return np.repeat(np.arange(self.n_segments), self.n_pieces)
+
+    @property
+    def breakpoint_segment_index(self):
+        """(total_breakpoints,) segment of every breakpoint."""
+        return np.repeat(np.arange(self.n_segments), self.n_pieces - 1)
+
+    @property
+    def patterns(self):
+        """(total_pieces, n_hidden) bool: the bit ``z > 0`` of every neuron on every piece."""
+        return bits_from_codes(self.net, self.codes)
+
+    @property
+    def packed_patterns(self):
+        """(total_pieces, ceil(n_hidden / 8)) uint8 packed patterns."""
+        return pack_patterns(self.patterns)
+
+    @property
+    def pieces(self):
+        """(total_pieces, n_hidden) int8 linear-piece index of every neuron."""
+        return pieces_from_codes(self.net, self.codes)
+
+    # -- per segment --------------------------------------------------------------
+    def _check(self, i):
+        if not (-self.n_segments <= i < self.n_segments):
+            raise IndexError(f"segment index {i} out of range for {self.n_segments} segments")
+        return i % self.n_segments
+
+    def breakpoints(self, i):
+        """Interior breakpoints of segment ``i`` (floats; Fractions in exact mode)."""
+        i = self._check(i)
+        a, b = self.breakpoint_offsets[i], self.breakpoint_offsets[i + 1]
+        if self.t_exact is not None:
+            return list(self.t_exact[a:b])
+        return self.t[a:b].copy()
+
+    def piece_bounds(self, i):
+        """(k_i, 2) float ``[t_start, t_end]`` of each piece of segment ``i``."""
+        i = self._check(i)
+        a, b = self.breakpoint_offsets[i], self.breakpoint_offsets[i + 1]
+        ts = np.concatenate([[0.0], self.t[a:b], [1.0]])
+        return np.stack([ts[:-1], ts[1:]], axis=1)
+
+    def piece_codes(self, i):
+        """(k_i, n_hidden) int8 codes of the pieces of segment ``i`` in order."""
+        i = self._check(i)
+        return self.codes[self.piece_offsets[i] : self.piece_offsets[i + 1]]
+
+    def piece_patterns(self, i):
+        """(k_i, n_hidden) bool patterns (``z > 0``) of the pieces of segment ``i``."""
+        return bits_from_codes(self.net, self.piece_codes(i))
+
+    def piece_pieces(self, i):
+        """(k_i, n_hidden) int8 linear-piece indices of the pieces of segment ``i``."""
+        return pieces_from_codes(self.net, self.piece_codes(i))
+
+    def switches(self, i):
+        """For each breakpoint of segment ``i``, the ``(layer, neuron)`` pairs switching there."""
+        c = self.piece_codes(i)
+        changed = c[1:] != c[:-1]
+        return [[self.net.unit_of(int(u)) for u in np.nonzero(row)[0]] for row in changed]
+
+    def piece_affine(self, i):
+        """Affine maps ``logits = V x + u`` on the pieces of segment ``i``.
+
+        Returns ``V (k_i, output_dim, input_dim)`` and ``u (k_i, output_dim)``.
+        """
+        return self.net.affine_map(codes=self.piece_codes(i))
+
+    def __len__(self):
+        return self.n_segments
+
+
+# ---------------------------------------------------------------------------
+# kernel
+# ---------------------------------------------------------------------------
+def _gamma(n):
+    nu = n * UNIT_ROUNDOFF
+    return nu / (1.0 - nu)
+
+
+def _signs(D, band, exact):
+    """``(D > band, D < -band)`` as two bool arrays (exact: strict comparisons with 0)."""
+    if exact:
+        return np.asarray(D > 0, bool), np.asarray(D < 0, bool)
+    return D > band, D < -band
+
+
+def _scatter(old, new, pos_old, pos_new):
+    out = np.empty((len(old) + len(new),) + old.shape[1:], dtype=old.dtype)
+    out[pos_old] = old
+    out[pos_new] = new
+    return out
+
+
+def _partition(net, starts, ends, exact, tolv, certified):
+    """The layer-by-layer kernel on one batch of segments.
+
+    Only the current layer's preactivations are carried at the points; the codes of
+    earlier layers are recovered at the end through the chain of insertion maps
+    (a point inserted inside piece ``k`` inherits the earlier layers' codes of ``k``).
+
+    Returns a dict: ``seg``, ``t`` of the final points, ``piece`` (left point of every
+    piece), ``codes`` per piece, per-segment ``degenerate`` and ``endpoint`` flags and
+    (certified) the ``ambiguous`` segment ids.
+    """
+    m = len(starts)
+    seg = np.repeat(np.arange(m), 2)
+    if exact:
+        H = np.empty((2 * m, starts.shape[1]), dtype=object)
+        H[0::2] = arith.fmpq_array(starts)
+        H[1::2] = arith.fmpq_array(ends)
+        t = np.empty(2 * m, dtype=object)
+        t[0::2] = arith.ZERO
+        t[1::2] = arith.ONE
+        layers = net.exact_layers()
+    else:
+        H = np.empty((2 * m, starts.shape[1]))
+        H[0::2] = starts
+        H[1::2] = ends
+        t = np.tile([0.0, 1.0], m)
+        layers = net.layers
+    tabs = net._code_tables()
+    Eh = None
+    Z = None
+    ambiguous = []
+    degenerate = np.zeros(m, bool)
+    endpoint = np.zeros((m, 2), bool)
+    layer_codes = []  # codes of layer l for the piece starting at each point (after layer l)
+    src_maps = []  # src_maps[l]: for each point after layer l, its index before layer l's insertions
+    for l in range(net.depth):
+        W, b = layers[l]
+        if l > 0:
+            H = net.activations[l - 1].apply(Z)
+        Z = H @ W.T + b
+        thresholds = tabs[l][0]
+        E = None
+        if certified:
+            g = _gamma(W.shape[1] + 2)
+            absW = np.abs(W)
+            A_in = g * np.abs(H) if Eh is None else g * np.abs(H) + Eh
+            E = (A_in @ absW.T + g * np.abs(b)) * tolv.safety
+            bands = [E] * len(thresholds)
+        elif exact:
+            bands = [None] * len(thresholds)
+        else:
+            bands = [tolv.zero * np.abs(Z).max(axis=0)] * len(thresholds)
+        if exact:
+            thq = [arith.to_fmpq(v) for v in thresholds]
+        else:
+            thq = list(thresholds)
+        sg = [_signs(Z - q if q != 0 else Z, bd, exact) for q, bd in zip(thq, bands)]
+
+        # endpoints on a boundary (and, certified: any undecided value)
+        first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
+        for pos, neg in sg:
+            endpoint[:, 0] |= ~(pos[first] | neg[first]).all(axis=1)
+            endpoint[:, 1] |= ~(pos[last] | neg[last]).all(axis=1)
+            if certified:
+                bad = ~(pos | neg).all(axis=1)
+                if bad.any():
+                    ambiguous.append(np.unique(seg[bad]))
+
+        # crossings strictly inside pieces
+        same = seg[1:] == seg[:-1]
+        ks, ss, js, ws = [], [], [], []
+        for w, (q, (pos, neg)) in enumerate(zip(thq, sg)):
+            kk, jj = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
+            inside = same[kk]
+            kk, jj = kk[inside], jj[inside]
+            if len(kk):
+                A = Z[kk, jj] - q
+                B = Z[kk + 1, jj] - q
+                ks.append(kk)
+                ss.append(A / (A - B))
+                js.append(jj)
+                ws.append(np.full(len(kk), w))
+        n_pts = len(seg)
+        if ks:
+            k = np.concatenate(ks)
+            s = np.concatenate(ss)
+            j = np.concatenate(js)
+            w = np.concatenate(ws)
+            order = np.lexsort((s, k))
+            k, s, j, w = k[order], s[order], j[order], w[order]
+            n_new = len(k)
+            rows = np.arange(n_new)
+            Za = Z[k]
+            Z_new = Za + s[:, None] * (Z[k + 1] - Za)
+            th_new = np.asarray(thq, dtype=object if exact else np.float64)[w]
+            Z_new[rows, j] = th_new
+            t_new = t[k] + s * (t[k + 1] - t[k])
+            if certified:
+                E_new = np.maximum(E[k], E[k + 1]) + 4 * UNIT_ROUNDOFF * (np.abs(Za) + np.abs(Z[k + 1]))
+                bands_new = [E_new] * len(thq)
+            else:
+                bands_new = bands
+            sg_new = []
+            for wi, (q, bd) in enumerate(zip(thq, bands_new)):
+                pos, neg = _signs(Z_new - q, bd, exact)
+                hit = w == wi
+                pos[rows[hit], j[hit]] = False
+                neg[rows[hit], j[hit]] = False
+                if certified:
+                    undecided = ~(pos | neg)
+                    undecided[rows[hit], j[hit]] = False
+                    bad = undecided.any(axis=1)
+                    if bad.any():
+                        ambiguous.append(np.unique(seg[k[bad]]))
+                sg_new.append((pos, neg))
+            pos_old = np.arange(n_pts) + np.searchsorted(k, np.arange(n_pts), side="left")
+            pos_new = k + 1 + rows
+            src = _scatter(np.arange(n_pts), k, pos_old, pos_new)
+            seg = _scatter(seg, seg[k], pos_old, pos_new)
+            t = _scatter(t, t_new, pos_old, pos_new)
+            Z = _scatter(Z, Z_new, pos_old, pos_new)
+            sg = [
+                (_scatter(p0, p1, pos_old, pos_new), _scatter(n0, n1, pos_old, pos_new))
+                for (p0, n0), (p1, n1) in zip(sg, sg_new)
+            ]
+            if certified:
+                E = _scatter(E, E_new, pos_old, pos_new)
+            if not certified:
+                seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv)
+        else:
+            src = np.arange(n_pts)
+        src_maps.append(src)
+
+        # codes of layer l on each piece (left point p, right point p + 1)
+        # (no sign changes strictly inside a piece any more, so a piece is above a
+        # threshold iff one of its ends is)
+        code = np.zeros((len(seg), Z.shape[1]), np.int8)
+        same = seg[1:] == seg[:-1]
+        for pos, neg in sg:
+            code[:-1] += pos[:-1] | pos[1:]
+            zero = ~(pos | neg)
+            dg = np.zeros(len(seg), bool)
+            dg[:-1] = (zero[:-1] & zero[1:]).any(axis=1) & same
+            if dg.any():
+                degenerate[seg[dg]] = True
+                if certified:
+                    ambiguous.append(np.unique(seg[dg]))
+        layer_codes.append(code)
+        Eh = E
+
+    # final pieces and the codes of every layer on them
+    same = seg[1:] == seg[:-1]
+    piece = np.flatnonzero(same)
+    codes = np.empty((len(piece), net.n_hidden), np.int8)
+    off = net.layer_offsets
+    idx = piece
+    for l in range(net.depth - 1, -1, -1):
+        codes[:, off[l] : off[l + 1]] = layer_codes[l][idx]
+        idx = src_maps[l][idx]
+    amb = np.unique(np.concatenate(ambiguous)) if ambiguous else np.zeros(0, np.int64)
+    return {
+        "seg": seg,
+        "t": t,
+        "piece": piece,
+        "codes": codes,
+        "degenerate": degenerate,
+        "endpoint": endpoint,
+        "ambiguous": amb,
+    }
+
+
+def _merge_close(seg, t, Z, sg, src, exact, tolv):
+    """Merge consecutive points of one segment at equal ``t`` (within ``merge`` in float)."""
+    if len(seg) < 2:
+        return seg, t, Z, sg, src
+    same = seg[1:] == seg[:-1]
+    if exact:
+        close = same & np.asarray(t[1:] == t[:-1], bool)
+    else:
+        close = same & ((t[1:] - t[:-1]) <= tolv.merge)
+    if not close.any():
+        return seg, t, Z, sg, src
+    keep = np.r_[True, ~close]
+    starts = np.flatnonzero(keep)
+    # a merged point is above (below) a threshold only if all its members are
+    sg2 = [
+        (np.logical_and.reduceat(pos, starts, axis=0), np.logical_and.reduceat(neg, starts, axis=0))
+        for pos, neg in sg
+    ]
+    return seg[starts], t[starts], Z[starts], sg2, src[starts]
+
+
+def _drop_silent_breakpoints(raw):
+    """Remove interior points where no code changes (float merges can create them)."""
+    seg, codes, piece = raw["seg"], raw["codes"], raw["piece"]
+    if len(piece) < 2:
+        return raw
+    # interior point p sits between piece q (ending at p) and q + 1 (starting at p)
+    cont = seg[piece[1:]] == seg[piece[:-1]]
+    same = cont & ~np.any(codes[1:] != codes[:-1], axis=1)
+    if not same.any():
+        return raw
+    drop_piece = np.zeros(len(piece), bool)
+    drop_piece[1:] = same  # merge piece q+1 into q
+    drop_point = np.zeros(len(seg), bool)
+    drop_point[piece[1:][same]] = True
+    keep_pts = ~drop_point
+    new_index = np.cumsum(keep_pts) - 1
+    out = dict(raw)
+    out["seg"] = seg[keep_pts]
+    out["t"] = raw["t"][keep_pts]
+    out["piece"] = new_index[piece[~drop_piece]]
+    out["codes"] = codes[~drop_piece]
+    return out
+
+
+def _assemble(net, raw, m, mode, exact):
+    seg, t, piece, codes = raw["seg"], raw["t"], raw["piece"], raw["codes"]
+    n_pieces = np.bincount(seg[piece], minlength=m).astype(np.int64) if m else np.zeros(0, np.int64)
+    piece_offsets = np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64)
+    interior = np.ones(len(seg), bool)
+    if len(seg):
+        interior[0] = interior[-1] = False
+        interior[1:] &= seg[1:] == seg[:-1]
+        interior[:-1] &= seg[1:] == seg[:-1]
+    tb = t[interior]
+    bp_offsets = np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64)
+    t_exact = None
+    if exact:
+        t_exact = tuple(arith.to_fraction(v) for v in tb)
+        tf = np.array([float(v) for v in t_exact], dtype=np.float64)
+    else:
+        tf = np.asarray(tb, dtype=np.float64)
+    return {
+        "n_pieces": n_pieces,
+        "piece_offsets": piece_offsets,
+        "codes": codes,
+        "breakpoint_offsets": bp_offsets,
+        "t": tf,
+        "t_exact": t_exact,
+        "degenerate": raw["degenerate"],
+        "endpoint": raw["endpoint"],
+    }
+
+
+def _splice(base, repl, ids, m):
+    """Replace the segments ``ids`` of ``base`` by those of ``repl`` (same order)."""
+    is_repl = np.zeros(m, bool)
+    is_repl[ids] = True
+    where = np.full(m, -1)
+    where[ids] = np.arange(len(ids))
+
+    # per-segment slices in order (a Python loop over segments: cheap next to the
+    # exact recomputation that precedes every call)
+    def rows(off_b, off_r):
+        idx_src = []
+        for i in range(m):
+            if is_repl[i]:
+                r = where[i]
+                idx_src.append((1, off_r[r], off_r[r + 1]))
+            else:
+                idx_src.append((0, off_b[i], off_b[i + 1]))
+        return idx_src
+
+    def take(arr_b, arr_r, spec):
+        chunks = [(arr_r if src else arr_b)[a:b] for src, a, b in spec]
+        if not chunks:
+            return arr_b[:0]
+        return np.concatenate(chunks, axis=0)
+
+    pspec = rows(base["piece_offsets"], repl["piece_offsets"])
+    bspec = rows(base["breakpoint_offsets"], repl["breakpoint_offsets"])
+    n_pieces = base["n_pieces"].copy()
+    n_pieces[ids] = repl["n_pieces"]
+    out = {
+        "n_pieces": n_pieces,
+        "piece_offsets": np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64),
+        "codes": take(base["codes"], repl["codes"], pspec),
+        "breakpoint_offsets": np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64),
+        "t": take(base["t"], repl["t"], bspec),
+        "t_exact": None,
+        "degenerate": base["degenerate"].copy(),
+        "endpoint": base["endpoint"].copy(),
+    }
+    out["degenerate"][ids] = repl["degenerate"]
+    out["endpoint"][ids] = repl["endpoint"]
+    return out
+
+
+def _run_exact(net, starts, ends, tolv):
+    raw = _partition(net, starts, ends, True, tolv, False)
+    return _assemble(net, raw, len(starts), "exact", True)
+
+
+def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096):
+    """Partition segments into the linear pieces of ``net`` they cross.
+
+    Parameters
+    ----------
+    net : PLNet
+    starts, ends : (m, input_dim) or (input_dim,) float
+        Segment ``i`` is ``x(t) = (1 - t) starts[i] + t ends[i]``, ``t`` in [0, 1].
+    mode : {"certified", "float", "exact"}
+        Arithmetic (see the module notes).  ``"certified"`` gives exact answers at
+        close to float speed.
+    tol : Tolerance, optional
+        Float-mode tolerances (ignored by exact decisions).
+    chunk_size : int
+        Segments processed together (memory grows linearly with it).
+
+    Returns
+    -------
+    SegmentCrossings
+
+    Raises
+    ------
+    ShapeError
+        ``starts``/``ends`` of the wrong shape, or an empty batch.
+    NonFiniteError
+        NaN or infinity in the points.
+    ValidationError
+        Unknown ``mode``, ``net`` not a PLNet.
+
+    Notes
+    -----
+    Cost: one matrix product with the first layer per segment end (the input
+    dimension is used only there), then ``O(P * n_l)`` work per layer for ``P``
+    points found so far.  A segment of length zero has one piece.
+
+    Examples
+    --------
+    >>> import polyfold
+    >>> net = polyfold.zoo.sawtooth(2)
+    >>> res = polyfold.segment_crossings(net, [0.0], [1.0], mode="exact")
+    >>> res.breakpoints(0)
+    [Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)]
+    >>> res.switches(0)[1]
+    [(0, 1)]
+    """
+    from ._validation import check_positive_int
+    from .exceptions import ValidationError
+
+    if not isinstance(net, PLNet):
+        raise ValidationError(
+            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
+            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
+        )
+    check_mode(mode)
+    tolv = get_tol(tol)
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    S, E, _ = check_segments(starts, ends, net.input_dim)
+    m = len(S)
+    if m == 0:
+        raise ShapeError(
+            "starts and ends hold no segments (shape (0, d)); pass at least one segment."
+        )
+    parts = []
+    n_exact = np.zeros(m, bool)
+    for a in range(0, m, chunk_size):
+        b = min(a + chunk_size, m)
+        if mode == "exact":
+            part = _run_exact(net, S[a:b], E[a:b], tolv)
+            n_exact[a:b] = True
+        else:
+            certified = mode == "certified"
+            raw = _partition(net, S[a:b], E[a:b], False, tolv, certified)
+            if not certified:
+                raw = _drop_silent_breakpoints(raw)
+            part = _assemble(net, raw, b - a, mode, False)
+            if certified and len(raw["ambiguous"]):
+                ids = np.asarray(raw["ambiguous"], dtype=np.int64)
+                ex = _run_exact(net, S[a:b][ids], E[a:b][ids], tolv)
+                part = _splice(part, ex, ids, b - a)
+                n_exact[a + ids] = True
+        parts.append(part)
+    res = _concat_parts(parts)
+    return SegmentCrossings(
+        net=net,
+        mode=mode,
+        n_segments=m,
+        n_pieces=res["n_pieces"],
+        piece_offsets=res["piece_offsets"],
+        codes=res["codes"],
+        breakpoint_offsets=res["breakpoint_offsets"],
+        t=res["t"],
+        t_exact=res["t_exact"],
+        exact_segments=n_exact,
+        degenerate=res["degenerate"],
+        endpoint_on_boundary=res["endpoint"],
+    )
+
+
+def _concat_parts(parts):
+    if len(parts) == 1:
+        return parts[0]
+    n_pieces = np.concatenate([p["n_pieces"] for p in parts])
+    t_exact = None
+    if parts[0]["t_exact"] is not None:
+        t_exact = tuple(v for p in parts for v in p["t_exact"])
+    return {
+        "n_pieces": n_pieces,
+        "piece_offsets": np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64),
+        "codes": np.concatenate([p["codes"] for p in parts], axis=0),
+        "breakpoint_offsets": np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64),
+        "t": np.concatenate([p["t"] for p in parts]),
+        "t_exact": t_exact,
+        "degenerate": np.concatenate([p["degenerate"] for p in parts]),
+        "endpoint": np.concatenate([p["endpoint"] for p in parts], axis=0),
+    }

@@ -1,0 +1,268 @@
+"""Sampling baselines: what the exact engine is compared against.
+
+* :func:`grid_patterns` -- evaluate ``n_points`` equally spaced points per segment
+  (batched forward passes), as the published folding code does.
+* :func:`bisection_patterns` -- adaptive bisection: split ``[ta, tb]`` until the codes
+  at both ends agree or ``tb - ta < eps``.  For ReLU-type networks, equal codes at
+  both ends prove the whole sub-segment lies in one region (regions are convex), so
+  bisection can only miss regions inside intervals shorter than ``eps``.
+* :func:`missed_regions` -- compare a sampled walk with the exact one.
+
+Both samplers return :class:`SampledWalks`: per segment the sequence of codes seen
+along the segment with consecutive repeats removed, as flat arrays plus offsets.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import check_positive_int, check_segments
+from .exceptions import ShapeError, ValidationError
+from .network import PLNet, bits_from_codes, codes_from_preactivations
+
+__all__ = ["SampledWalks", "grid_patterns", "bisection_patterns", "missed_regions"]
+
+
+@dataclass(frozen=True)
+class SampledWalks:
+    """Codes seen along each segment by a sampler (consecutive repeats removed).
+
+    Attributes
+    ----------
+    net : PLNet
+    method : str
+    n_segments : int
+    n_pieces : (m,) int64
+        Number of distinct consecutive codes found per segment.
+    piece_offsets : (m + 1,) int64
+    codes : (total, n_hidden) int8
+    t : (total,) float
+        Parameter of the first sample at which each found code was seen.
+    n_evaluations : (m,) int64
+        Forward passes spent per segment.
+    """
+
+    net: PLNet = field(repr=False)
+    method: str
+    n_segments: int
+    n_pieces: np.ndarray
+    piece_offsets: np.ndarray
+    codes: np.ndarray = field(repr=False)
+    t: np.ndarray = field(repr=False)
+    n_evaluations: np.ndarray = field(repr=False)
+
+    def piece_codes(self, i):
+        """(k_i, n_hidden) codes found along segment ``i``."""
+        return self.codes[self.piece_offsets[i] : self.piece_offsets[i + 1]]
+
+    def piece_patterns(self, i):
+        """(k_i, n_hidden) bool patterns found along segment ``i``."""
+        return bits_from_codes(self.net, self.piece_codes(i))
+
+    @property
+    def segment_index(self):
+        return np.repeat(np.arange(self.n_segments), self.n_pieces)
+
+
+def _codes_at(net, X):
+    zs = []
+    h = X
+    for i, (W, b) in enumerate(net.layers[:-1]):
+        z = h @ W.T + b
+        zs.append(z)
+        h = net.activations[i].apply(z)
+    if not zs:
+        return np.zeros((len(X), 0), np.int8)
+    return codes_from_preactivations(net, zs)
+
+
+def _runs(seg, t, codes, m):
+    """Drop consecutive repeats within each segment (inputs sorted by seg, t)."""
+    keep = np.ones(len(seg), bool)
+    if len(seg) > 1:
+        same_seg = seg[1:] == seg[:-1]
+        same_code = ~np.any(codes[1:] != codes[:-1], axis=1)
+        keep[1:] = ~(same_seg & same_code)
+    seg, t, codes = seg[keep], t[keep], codes[keep]
+    n = np.bincount(seg, minlength=m).astype(np.int64)
+    return n, np.concatenate([[0], np.cumsum(n)]).astype(np.int64), codes, t
+
+
+def _check_net(net):
+    if not isinstance(net, PLNet):
+        raise ValidationError(f"net must be a polyfold.PLNet, got {type(net).__name__}.")
+
+
+def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
+    """Codes at ``n_points`` equally spaced points of every segment (``t = 0 .. 1``).
+
+    Parameters
+    ----------
+    net : PLNet
+    starts, ends : (m, input_dim) or (input_dim,) float
+    n_points : int >= 2
+    chunk_points : int
+        Points evaluated per batched forward pass (memory bound).
+
+    Returns
+    -------
+    SampledWalks
+
+    Examples
+    --------
+    >>> import polyfold
+    >>> from polyfold.sampling import grid_patterns
+    >>> net = polyfold.zoo.sawtooth(3)
+    >>> grid_patterns(net, [0.0], [1.0], 11).n_pieces.tolist()   # exact: 8
+    [7]
+    """
+    _check_net(net)
+    n_points = check_positive_int(n_points, "n_points", minimum=2)
+    S, E, _ = check_segments(starts, ends, net.input_dim)
+    m = len(S)
+    if m == 0:
+        raise ShapeError("starts and ends hold no segments; pass at least one segment.")
+    ts = np.linspace(0.0, 1.0, n_points)
+    per = max(1, chunk_points // n_points)
+    all_n, all_codes, all_t = [], [], []
+    for a in range(0, m, per):
+        b = min(a + per, m)
+        c = b - a
+        X = S[a:b, None, :] * (1.0 - ts)[None, :, None] + E[a:b, None, :] * ts[None, :, None]
+        codes = _codes_at(net, X.reshape(c * n_points, -1))
+        seg = np.repeat(np.arange(c), n_points)
+        n, _, cds, tt = _runs(seg, np.tile(ts, c), codes, c)
+        all_n.append(n)
+        all_codes.append(cds)
+        all_t.append(tt)
+    n_pieces = np.concatenate(all_n)
+    return SampledWalks(
+        net=net,
+        method=f"grid{n_points}",
+        n_segments=m,
+        n_pieces=n_pieces,
+        piece_offsets=np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64),
+        codes=np.concatenate(all_codes, axis=0),
+        t=np.concatenate(all_t),
+        n_evaluations=np.full(m, n_points, np.int64),
+    )
+
+
+def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000):
+    """Adaptive bisection of every segment until end codes agree or intervals < ``eps``.
+
+    Parameters
+    ----------
+    net : PLNet
+    starts, ends : (m, input_dim) or (input_dim,) float
+    eps : float in (0, 1)
+        Smallest interval (in ``t``) that is still split.
+    max_evaluations : int
+        Budget of forward passes per segment; the sampler stops splitting a segment
+        that reaches it.
+
+    Returns
+    -------
+    SampledWalks
+
+    Notes
+    -----
+    For ReLU, leaky ReLU and hard tanh networks each code set is a convex polytope,
+    so an interval whose end codes agree lies in one region: bisection is exact
+    except inside intervals shorter than ``eps``, where it records only the end codes.
+    """
+    _check_net(net)
+    if not (isinstance(eps, float) or isinstance(eps, int)) or not (0 < eps < 1):
+        raise ValidationError(f"eps must be a number in (0, 1), got {eps!r}; try eps=1e-6.")
+    S, E, _ = check_segments(starts, ends, net.input_dim)
+    m = len(S)
+    if m == 0:
+        raise ShapeError("starts and ends hold no segments; pass at least one segment.")
+    # samples found so far: (seg, t, codes)
+    seg_s = np.repeat(np.arange(m), 2)
+    t_s = np.tile([0.0, 1.0], m)
+    X = np.empty((2 * m, S.shape[1]))
+    X[0::2], X[1::2] = S, E
+    code_s = _codes_at(net, X)
+    evals = np.full(m, 2, np.int64)
+    # frontier intervals: indices into the sample arrays of their two ends
+    lo = np.arange(0, 2 * m, 2)
+    hi = lo + 1
+    segs, ts, codes = [seg_s], [t_s], [code_s]
+    flat_t = t_s
+    flat_codes = code_s
+    while len(lo):
+        differ = np.any(flat_codes[lo] != flat_codes[hi], axis=1)
+        wide = (flat_t[hi] - flat_t[lo]) >= eps
+        iseg = np.concatenate(segs)[lo]
+        budget = evals[iseg] < max_evaluations
+        split = differ & wide & budget
+        lo, hi = lo[split], hi[split]
+        if not len(lo):
+            break
+        iseg = iseg[split]
+        tm = 0.5 * (flat_t[lo] + flat_t[hi])
+        Xm = S[iseg] * (1.0 - tm)[:, None] + E[iseg] * tm[:, None]
+        cm = _codes_at(net, Xm)
+        np.add.at(evals, iseg, 1)
+        base = len(flat_t)
+        mid = base + np.arange(len(lo))
+        segs.append(iseg)
+        ts.append(tm)
+        codes.append(cm)
+        flat_t = np.concatenate([flat_t, tm])
+        flat_codes = np.concatenate([flat_codes, cm], axis=0)
+        lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+    seg_all = np.concatenate(segs)
+    order = np.lexsort((flat_t, seg_all))
+    n, off, cds, tt = _runs(seg_all[order], flat_t[order], flat_codes[order], m)
+    return SampledWalks(
+        net=net,
+        method=f"bisection(eps={eps:g})",
+        n_segments=m,
+        n_pieces=n,
+        piece_offsets=off,
+        codes=cds,
+        t=tt,
+        n_evaluations=evals,
+    )
+
+
+def missed_regions(exact, sampled):
+    """Regions (pieces) of the exact walk that a sampler did not see.
+
+    Parameters
+    ----------
+    exact : SegmentCrossings
+    sampled : SampledWalks
+        On the same segments.
+
+    Returns
+    -------
+    missed : (m,) int64
+        Exact pieces minus sampled pieces per segment.  Because a sampler sees a
+        subsequence of the exact walk (checked: a ``ValidationError`` is raised if it
+        does not, which would indicate a bug), this is the number of regions missed.
+    """
+    if exact.n_segments != sampled.n_segments:
+        raise ValidationError(
+            f"exact and sampled must cover the same segments, got {exact.n_segments} "
+            f"and {sampled.n_segments}."
+        )
+    missed = exact.n_pieces - sampled.n_pieces
+    if np.any(missed < 0):
+        i = int(np.nonzero(missed < 0)[0][0])
+        raise ValidationError(
+            f"segment {i}: the sampler saw more regions ({sampled.n_pieces[i]}) than the "
+            f"exact walk has ({exact.n_pieces[i]}); the inputs do not describe the same segments."
+        )
+    return missed.astype(np.int64)
+
+
+def is_subsequence(exact_codes, sampled_codes):
+    """True when the rows of ``sampled_codes`` appear in ``exact_codes`` in order."""
+    j = 0
+    for row in exact_codes:
+        if j < len(sampled_codes) and np.array_equal(row, sampled_codes[j]):
+            j += 1
+    return j == len(sampled_codes)
