@@ -176,7 +176,7 @@ def _linprog(cost, A_ub, b_ub, bounds, tol, what):
     from scipy.optimize import linprog
 
     opts = {
-        "presolve": True,
+        "presolve": False,  # small dense LPs: presolve costs more than it saves
         "primal_feasibility_tolerance": max(tol.lp, 1e-10),
         "dual_feasibility_tolerance": max(tol.lp, 1e-10),
     }
@@ -366,7 +366,7 @@ def _duplicate_mask(An, cn, zero, tol):
     return dup
 
 
-def _ray_certificates(An, cn, x0, active, tol, *, n_random=64, seed=0):
+def _ray_certificates(An, cn, x0, active, tol, *, n_random=256, seed=0):
     """Rows certified facet-defining by shooting rays from the interior point x0.
 
     A row ``i`` is facet-defining when some point ``y`` has ``a_i y + c_i = 0``
@@ -452,7 +452,7 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
       near-duplicates are never both discarded).
 
     Cost: rows certified facet-defining by ray shooting from an interior point
-    (perpendicular feet and 64 random rays, vectorised) need no LP; every
+    (perpendicular feet and 256 random rays, vectorised) need no LP; every
     other row costs one HiGHS LP in ``d`` variables, bounded below by adding
     ``A_i x + c_i >= -1``.  For a polytope without interior (radius 0) every
     row goes through the LP.
@@ -492,13 +492,28 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
     certified = np.zeros(m, bool)
     if x0 is not None:
         certified = _ray_certificates(An, cn, x0, active, tol)
+    # axis-aligned rows (one non-zero entry) become variable bounds: HiGHS treats
+    # bounds natively, which keeps LPs over a domain box cheap in high dimension
+    nnz = np.count_nonzero(An, axis=1)
+    axis = (nnz == 1) & ~zero
+    axis_k = np.argmax(An != 0, axis=1)
+    axis_pos = An[np.arange(m), axis_k] > 0
     for i in np.flatnonzero(active & ~certified):
         others = active.copy()
         others[i] = False
+        gen = others & ~axis
+        lo = np.full(d, -np.inf)
+        hi = np.full(d, np.inf)
+        ax = np.flatnonzero(others & axis)
+        low_rows = ax[axis_pos[ax]]  # x_k >= -c
+        up_rows = ax[~axis_pos[ax]]  # x_k <= c
+        np.maximum.at(lo, axis_k[low_rows], -cn[low_rows])
+        np.minimum.at(hi, axis_k[up_rows], cn[up_rows])
+        bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
         # minimise a_i x + c_i  s.t.  a_j x + c_j >= 0 (j in others), a_i x + c_i >= -1
-        rows = np.vstack([An[others], An[i : i + 1]])
-        offs = np.concatenate([cn[others], [cn[i] + 1.0]])
-        res = _linprog(An[i], -rows, offs, [(None, None)] * d, tol, f"redundancy (row {i})")
+        rows = np.vstack([An[gen], An[i : i + 1]])
+        offs = np.concatenate([cn[gen], [cn[i] + 1.0]])
+        res = _linprog(An[i], -rows, offs, bounds, tol, f"redundancy (row {i})")
         if res.status == 2:
             raise EmptyPolytopeError(
                 "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "

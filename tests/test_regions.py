@@ -207,3 +207,117 @@ def test_redundant_rows_high_dimensional_box_and_cut():
     red = _lp.redundant_rows(A, c)
     assert not red[: 2 * d].any()
     assert red.tolist()[-2:] == [False, True]
+
+
+# ---------------------------------------------------------------------------
+# region_of
+# ---------------------------------------------------------------------------
+from polyfold import PLNet, zoo  # noqa: E402
+from polyfold.exceptions import ValidationError  # noqa: E402
+from polyfold.regions import region_of  # noqa: E402
+
+
+def _tiny_net():
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    b1 = np.array([0.0, 0.0, -1.0])
+    return PLNet.from_arrays([(W1, b1), (np.array([[1.0, -2.0, 3.0]]), np.array([0.5]))])
+
+
+def test_region_of_spec_triangle():
+    R = region_of(_tiny_net(), [0.25, 0.25])
+    assert R.pattern.tolist() == [True, True, False]
+    # hand derivation: x >= 0, y >= 0, -(x + y - 1) >= 0
+    np.testing.assert_array_equal(R.A, [[1, 0], [0, 1], [-1, -1]])
+    np.testing.assert_array_equal(R.c, [0, 0, 1])
+    assert R.units == ((0, 0), (0, 1), (0, 2))
+    assert R.facets.tolist() == [0, 1, 2]
+    assert R.chebyshev.radius == pytest.approx((2 - math.sqrt(2)) / 2, abs=1e-9)
+    # logits on the triangle: x - 2 y + 0.5 (hand)
+    np.testing.assert_array_equal(R.V, [[1.0, -2.0]])
+    np.testing.assert_array_equal(R.u, [0.5])
+    assert R.predicted_class == 1  # 0.25 - 0.5 + 0.5 > 0
+    assert R.contains([0.5, 0.5]) and not R.contains([0.6, 0.6])
+
+
+def test_region_of_domain_rows_and_facets():
+    R = region_of(_tiny_net(), [0.25, 0.25], domain=(-1.0, 0.75))
+    assert R.units[3:] == (("domain", 0), ("domain", 1), ("domain", 2), ("domain", 3))
+    # upper bounds x <= 0.75, y <= 0.75 cut the triangle's corners; lower bounds redundant
+    assert R.facets.tolist() == [0, 1, 2, 5, 6]
+    with pytest.raises(DomainError, match="outside the domain"):
+        region_of(_tiny_net(), [0.9, 0.25], domain=(0.0, 0.75))
+    with pytest.raises(DomainError, match="inverted"):
+        region_of(_tiny_net(), [0.25, 0.25], domain=(1.0, 0.0))
+    with pytest.raises(ValidationError, match="domain must be a pair"):
+        region_of(_tiny_net(), [0.25, 0.25], domain=1.0)
+
+
+def test_region_of_bad_inputs():
+    with pytest.raises(ShapeError, match="input_dim=2"):
+        region_of(_tiny_net(), [0.25, 0.25, 0.0])
+    with pytest.raises(ShapeError, match="one point"):
+        region_of(_tiny_net(), [[0.25, 0.25], [0.1, 0.1]])
+    with pytest.raises(ValidationError, match="PLNet"):
+        region_of("net", [0.25, 0.25])
+    with pytest.raises(PolyfoldError, match="NaN"):
+        region_of(_tiny_net(), [np.nan, 0.25])
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "hardtanh"])
+def test_region_membership_equals_same_codes(activation):
+    # brute force: a sample point lies in R(x) iff its codes equal x's codes
+    net = zoo.random_mlp([6, 5], 3, 2, seed=3, activation=activation)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, 3)
+    R = region_of(net, x, domain=(-2.0, 2.0))
+    pts = rng.uniform(-2, 2, (4000, 3))
+    same = np.all(net.codes(pts) == net.codes(x[None])[0], axis=1)
+    # exclude points within 1e-7 of a boundary row (float ties)
+    slack = (pts @ R.A.T + R.c) / np.linalg.norm(R.A, axis=1)
+    clear = np.all(np.abs(slack) > 1e-7, axis=1)
+    assert same.any()
+    np.testing.assert_array_equal(R.contains(pts)[clear], same[clear])
+    # affine map: equals the network on the region's sample points
+    inside = pts[same]
+    np.testing.assert_allclose(inside @ R.V.T + R.u, net.forward(inside), atol=1e-10)
+    V, u = net.affine_map(x)
+    np.testing.assert_allclose(R.V, V, atol=1e-12)
+    np.testing.assert_allclose(R.u, u, atol=1e-12)
+    ip = R.interior_point
+    assert np.array_equal(net.codes(ip[None])[0], R.codes)
+
+
+def test_region_dead_unit_and_duplicate_neuron():
+    # neuron 2: zero weights, bias -1 (dead: row 0 x + 1 >= 0); neuron 3 duplicates neuron 0
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [2.0, 0.0], [-1.0, -1.0]])
+    b1 = np.array([0.0, 0.0, -1.0, 0.0, 1.0])
+    net = PLNet.from_arrays([(W1, b1), (np.ones((1, 5)), np.zeros(1))])
+    R = region_of(net, [0.2, 0.3])
+    assert R.units[2] == (0, 2)
+    np.testing.assert_array_equal(R.A[2], [0.0, 0.0])
+    # facets: x >= 0 (first copy), y >= 0, x + y <= 1; not the dead row, not the copy
+    assert R.facets.tolist() == [0, 1, 4]
+    assert R.facet_units == [(0, 0), (0, 1), (0, 4)]
+
+
+def test_region_of_unbounded_without_domain():
+    net = zoo.arrangement(3, 2, seed=0)
+    R = region_of(net, [50.0, 50.0])
+    assert R.interior_point is not None
+    assert R.contains(R.interior_point)
+    # three non-parallel lines: every unbounded cell contains arbitrarily large balls
+    with pytest.raises(DomainError, match="bounds="):
+        R.chebyshev
+
+
+def test_region_of_784_inputs():
+    net = zoo.random_mlp([8, 6], 784, 10, seed=0)
+    x = np.random.default_rng(0).random(784)
+    R = region_of(net, x, domain=(0.0, 1.0))
+    assert R.A.shape == (14 + 2 * 784, 784)
+    V, u = net.affine_map(x)
+    np.testing.assert_allclose(R.V, V, atol=1e-10)
+    np.testing.assert_allclose(R.u, u, atol=1e-10)
+    assert R.contains(x)
+    hidden_facets = [u for u in R.facet_units if u[0] != "domain"]
+    assert len(hidden_facets) <= 14

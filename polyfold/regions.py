@@ -1,0 +1,390 @@
+"""The linear region of a point, in any input dimension.
+
+For a point ``x*`` with codes ``s`` the region ``R(x*)`` is the closed polytope of
+all inputs with the same codes, cut out layer by layer ("depth-wise exclusion",
+Zhang & Wu 2020).  With ``W^_1 = W_1``, ``b^_1 = b_1`` the preactivations of layer
+``l`` are ``z_l = W^_l x + b^_l`` on ``R``; the code of each neuron fixes an
+interval of ``z`` and gives one or two half-spaces, and the activation's linear
+piece on that interval gives the next layer's map
+``W^_{l+1} = W_{l+1} diag(slope_l) W^_l``,
+``b^_{l+1} = W_{l+1} (slope_l * b^_l + offset_l) + b_{l+1}``.  Inside ``R`` the
+logits are affine, ``f(x) = V x + u``.
+
+:func:`region_of` returns a :class:`Region` holding this H-representation
+``{x : A x + c >= 0}``, the unit of every row, the affine map, and (lazily) the
+facet-defining rows, a Chebyshev ball and an interior point.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import _lp
+from ._validation import as_float_array, check_points
+from .exceptions import DomainError, ShapeError, ValidationError
+from .network import PLNet, bits_from_codes
+from .tolerance import get_tol
+
+__all__ = ["Region", "region_of", "region_rows", "domain_rows"]
+
+#: half-width (relative to 1 + |point|_inf) of the box used to find an interior
+#: point of a region that is unbounded and has no domain
+_FAR_BOX = 1e3
+
+
+def _check_net(net):
+    if not isinstance(net, PLNet):
+        raise ValidationError(
+            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert models with "
+            "polyfold.from_torch / polyfold.from_sklearn / PLNet.from_arrays."
+        )
+    return net
+
+
+def domain_rows(domain, d):
+    """Rows ``(A, c)`` and units of a box domain ``(lower, upper)`` in R^d.
+
+    Parameters
+    ----------
+    domain : (lower, upper)
+        Scalars or ``(d,)`` arrays.
+    d : int
+
+    Returns
+    -------
+    A : (2 d, d) float
+    c : (2 d,) float
+    units : list of ("domain", k)
+        ``k < d``: the row ``x_k >= lower_k``; ``k >= d``: ``x_{k-d} <= upper_{k-d}``.
+
+    Raises
+    ------
+    DomainError
+        For an inverted box (some ``lower_k > upper_k``).
+    """
+    try:
+        lower, upper = domain
+    except (TypeError, ValueError) as err:
+        raise ValidationError(
+            f"domain must be a pair (lower, upper) of scalars or ({d},) arrays, e.g. "
+            f"domain=(0.0, 1.0) for the unit cube; got {type(domain).__name__}."
+        ) from err
+    A, c = _lp.box_rows(lower, upper, d, name="domain")
+    return A, c, [("domain", k) for k in range(2 * d)]
+
+
+def region_rows(net, codes, *, exact=False):
+    """H-representation rows of the closed region with the given codes.
+
+    Parameters
+    ----------
+    net : PLNet
+    codes : (n_hidden,) int
+        Codes of every hidden neuron (see :mod:`polyfold.network`).
+    exact : bool
+        Compute in exact rationals (object arrays of ``fmpq``).
+
+    Returns
+    -------
+    A : (m, d) float or object
+    c : (m,) float or object
+        The region is ``{x : A x + c >= 0}``; code ``k`` of a neuron with
+        thresholds ``t_0 < ... < t_{T-1}`` gives ``z - t_{k-1} >= 0`` (if ``k > 0``)
+        and ``t_k - z >= 0`` (if ``k < T``).
+    units : list of (layer, neuron)
+        The neuron of each row.
+    V : (output_dim, d)
+    u : (output_dim,)
+        The logits' affine map on the region.
+    """
+    from . import arith
+
+    codes = np.asarray(codes).astype(np.int64)
+    if codes.shape != (net.n_hidden,):
+        raise ShapeError(
+            f"codes must have shape ({net.n_hidden},) (one code per hidden neuron), "
+            f"got {codes.shape}."
+        )
+    off = net.layer_offsets
+    layers = net.exact_layers() if exact else net.layers
+    d = net.input_dim
+    if exact:
+        Wh = np.empty((d, d), dtype=object)
+        Wh[:, :] = arith.ZERO
+        for k in range(d):
+            Wh[k, k] = arith.ONE
+        bh = np.array([arith.ZERO] * d, dtype=object)
+    else:
+        Wh = np.eye(d)
+        bh = np.zeros(d)
+    rowsA, rowsc, units = [], [], []
+    for l, (W, b) in enumerate(layers):
+        Wh = W @ Wh
+        bh = W @ bh + b
+        if l == net.depth:
+            break
+        act = net.activations[l]
+        th = act.thresholds
+        cl = codes[off[l] : off[l + 1]]
+        if np.any(cl < 0) or np.any(cl > len(th)):
+            raise ValidationError(
+                f"codes of layer {l} must lie in 0..{len(th)} for {act.name}, got "
+                f"{cl.min()}..{cl.max()}."
+            )
+        for j in range(Wh.shape[0]):
+            k = int(cl[j])
+            if k > 0:
+                t = arith.to_fmpq(th[k - 1]) if exact else th[k - 1]
+                rowsA.append(Wh[j])
+                rowsc.append(bh[j] - t)
+                units.append((l, j))
+            if k < len(th):
+                t = arith.to_fmpq(th[k]) if exact else th[k]
+                rowsA.append(-Wh[j])
+                rowsc.append(t - bh[j])
+                units.append((l, j))
+        pcs = act.pieces()
+        piece = act.code_to_piece()[cl]
+        if exact:
+            slope = np.array([arith.to_fmpq(pcs[p][0]) for p in piece], dtype=object)
+            offset = np.array([arith.to_fmpq(pcs[p][1]) for p in piece], dtype=object)
+        else:
+            slope = np.array([pcs[p][0] for p in piece], dtype=np.float64)
+            offset = np.array([pcs[p][1] for p in piece], dtype=np.float64)
+        Wh = Wh * slope[:, None]
+        bh = bh * slope + offset
+    dtype = object if exact else np.float64
+    A = np.array(rowsA, dtype=dtype).reshape(len(rowsA), d)
+    c = np.array(rowsc, dtype=dtype).reshape(len(rowsc))
+    return A, c, units, Wh, bh
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """A linear region ``{x : A x + c >= 0}`` of a network (closed polytope).
+
+    Attributes
+    ----------
+    net : PLNet
+    point : (d,) float
+        The point the region was computed for.
+    codes : (n_hidden,) int8
+        Codes of every hidden neuron on the region's interior.
+    pattern : (n_hidden,) bool
+        Bits ``z > 0`` of every hidden neuron.
+    A : (m, d) float
+    c : (m,) float
+        H-representation, rows in network order (layer by layer, then the domain).
+    units : tuple
+        Per row, ``(layer, neuron)`` or ``("domain", k)``.
+    V : (output_dim, d) float
+    u : (output_dim,) float
+        Logits ``f(x) = V x + u`` on the region.
+    domain : (lower (d,), upper (d,)) or None
+    tol : Tolerance
+
+    Lazily computed (LPs): :attr:`facets` (indices of facet-defining rows),
+    :attr:`chebyshev` (centre, radius), :attr:`interior_point`.
+    """
+
+    net: PLNet = field(repr=False)
+    point: np.ndarray = field(repr=False)
+    codes: np.ndarray = field(repr=False)
+    pattern: np.ndarray = field(repr=False)
+    A: np.ndarray = field(repr=False)
+    c: np.ndarray = field(repr=False)
+    units: tuple = field(repr=False)
+    V: np.ndarray = field(repr=False)
+    u: np.ndarray = field(repr=False)
+    domain: tuple = field(default=None, repr=False)
+    tol: object = field(default=None, repr=False)
+
+    @property
+    def dim(self):
+        """Input dimension ``d``."""
+        return self.A.shape[1]
+
+    @property
+    def n_rows(self):
+        """Number of half-spaces in the (unreduced) H-representation."""
+        return self.A.shape[0]
+
+    @property
+    def predicted_class(self):
+        """Class the network predicts at :attr:`point` (``argmax f``; ``f > 0`` for one output)."""
+        f = self.V @ self.point + self.u
+        if f.shape[0] == 1:
+            return int(f[0] > 0)
+        return int(np.argmax(f))
+
+    def _bounded_rows(self):
+        """Rows, plus a large box around the point when there is no domain."""
+        if self.domain is not None:
+            return self.A, self.c
+        r = _FAR_BOX * (1.0 + np.abs(self.point).max())
+        Ab, cb = _lp.box_rows(self.point - r, self.point + r, self.dim)
+        return np.vstack([self.A, Ab]), np.concatenate([self.c, cb])
+
+    @cached_property
+    def chebyshev(self):
+        """:class:`polyfold._lp.ChebyshevBall` of the region.
+
+        Raises :class:`DomainError` when the region is unbounded in every direction
+        and no domain was given (pass ``domain=``).
+        """
+        return _lp.chebyshev_ball(self.A, self.c, tol=self.tol)
+
+    @cached_property
+    def interior_point(self):
+        """A point strictly inside the region (a Chebyshev centre; for a region
+        without domain that is unbounded, of its intersection with a large box around
+        :attr:`point`), or ``None`` when the region has no interior."""
+        A, c = self._bounded_rows()
+        return _lp.feasible_interior_point(A, c, tol=self.tol)
+
+    @cached_property
+    def facets(self):
+        """Indices (int64, increasing) of the facet-defining rows.
+
+        Rows with a zero normal (dead or constant units) are never facets; of
+        duplicate hyperplanes only the first is; see :func:`polyfold._lp.redundant_rows`.
+        """
+        if self.A.shape[0] == 0:
+            return np.zeros(0, np.int64)
+        red = _lp.redundant_rows(self.A, self.c, interior_point=self.interior_point, tol=self.tol)
+        return np.flatnonzero(~red).astype(np.int64)
+
+    @property
+    def facet_units(self):
+        """Unit of each facet-defining row."""
+        return [self.units[i] for i in self.facets]
+
+    def contains(self, points, *, tol=None):
+        """Whether points lie in the closed region (within ``tol.lp`` distance).
+
+        Parameters
+        ----------
+        points : (n, d) or (d,) float
+
+        Returns
+        -------
+        (n,) bool, or bool for one point
+        """
+        tol = get_tol(tol if tol is not None else self.tol)
+        pts, single = check_points(points, self.dim)
+        norms = np.linalg.norm(self.A, axis=1)
+        slack = pts @ self.A.T + self.c
+        ok = np.all(slack >= -tol.lp * np.maximum(norms, 1.0), axis=1)
+        return bool(ok[0]) if single else ok
+
+    def __repr__(self):
+        return (
+            f"Region(dim={self.dim}, n_rows={self.n_rows}, "
+            f"n_active={int(self.pattern.sum())}/{self.pattern.size}, "
+            f"domain={'box' if self.domain is not None else None})"
+        )
+
+
+def region_of(net, x, *, domain=None, tol=None):
+    """The linear region of a point: H-representation, affine map, facets.
+
+    Parameters
+    ----------
+    net : PLNet
+    x : (d,) float
+        The point (``d = net.input_dim``, any size: 784 works).
+    domain : (lower, upper), optional
+        Box intersected with the region, scalars or ``(d,)`` arrays, e.g.
+        ``(0.0, 1.0)`` for images; ``x`` must lie in it.
+    tol : Tolerance, optional
+        Used by the lazily computed LPs (facets, Chebyshev ball).
+
+    Returns
+    -------
+    Region
+        The closed region of the codes of ``x`` (``z == threshold`` counts as
+        below the threshold, so for ReLU a neuron with ``z == 0`` is inactive).
+
+    Raises
+    ------
+    ShapeError
+        If ``x`` is not a single point of the network's input dimension.
+    DomainError
+        If ``domain`` is inverted or does not contain ``x``.
+
+    Notes
+    -----
+    Rows: one per threshold bounding the neuron's code interval (ReLU: one row
+    ``s (W^ x + b^) >= 0`` per neuron, with ``s = +1`` if active and ``-1``
+    otherwise; HardTanh: up to two), then ``2 d`` domain rows.  Rows are kept
+    as computed; :attr:`Region.facets` removes redundant ones with one LP per row
+    that ray shooting cannot certify.  A dead or constant unit gives a row
+    with ``A_i = 0``: never a facet (it holds at ``x``).  Duplicate
+    hyperplanes are reported once among the facets.
+
+    Cost: ``O(n_hidden * d * width)`` for the rows and map; the facets cost up to
+    one LP per row (in ``d`` variables).
+
+    References
+    ----------
+    X. Zhang and D. Wu, "Empirical Studies on the Properties of Linear Regions in
+    Deep Neural Networks", ICLR 2020, arXiv:2001.01072.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polyfold import PLNet
+    >>> net = PLNet.from_arrays([(np.array([[1.0, 0], [0, 1], [1, 1]]), np.array([0, 0, -1.0])),
+    ...                          (np.ones((1, 3)), np.zeros(1))])
+    >>> R = region_of(net, [0.25, 0.25])
+    >>> R.pattern.tolist()
+    [True, True, False]
+    >>> round(R.chebyshev.radius, 6)        # the triangle x, y >= 0, x + y <= 1
+    0.292893
+    >>> R.facets.tolist()
+    [0, 1, 2]
+    """
+    net = _check_net(net)
+    tol = get_tol(tol)
+    pts, single = check_points(x, net.input_dim, "x")
+    if not single and pts.shape[0] != 1:
+        raise ShapeError(
+            f"region_of takes one point x of shape ({net.input_dim},), got {np.shape(x)}; "
+            "loop over the points for several regions."
+        )
+    point = pts[0].copy()
+    codes = net.codes(point[None, :])[0]
+    A, c, units, V, u = region_rows(net, codes)
+    dom = None
+    if domain is not None:
+        Ad, cd, ud = domain_rows(domain, net.input_dim)
+        slack = Ad @ point + cd
+        if np.any(slack < 0):
+            k = int(np.argmin(slack))
+            raise DomainError(
+                f"x lies outside the domain: coordinate {k % net.input_dim} = "
+                f"{point[k % net.input_dim]!r} is outside [lower, upper]; pass a domain "
+                "containing x (or clip x into it)."
+            )
+        A = np.vstack([A, Ad])
+        c = np.concatenate([c, cd])
+        units = list(units) + ud
+        d = net.input_dim
+        dom = (-cd[:d].copy(), cd[d:].copy())
+    pattern = bits_from_codes(net, codes)
+    for arr in (A, c, V, u, codes, pattern, point):
+        arr.setflags(write=False)
+    return Region(
+        net=net,
+        point=point,
+        codes=codes,
+        pattern=pattern,
+        A=A,
+        c=c,
+        units=tuple(units),
+        V=V,
+        u=u,
+        domain=dom,
+        tol=tol,
+    )
