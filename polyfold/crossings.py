@@ -48,7 +48,13 @@ from .exceptions import ShapeError
 from .network import PLNet, bits_from_codes, pack_patterns, pieces_from_codes
 from .tolerance import UNIT_ROUNDOFF, get_tol
 
-__all__ = ["segment_crossings", "SegmentCrossings"]
+__all__ = [
+    "segment_crossings",
+    "segment_crossings_between",
+    "first_layer_cache",
+    "FirstLayerCache",
+    "SegmentCrossings",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -211,9 +217,41 @@ def _scatter(old, new, pos_old, pos_new):
     return out
 
 
-def _partition(net, starts, ends, exact, tolv, certified):
+def first_layer_values(net, points, *, exact=False, safety=0.0):
+    """First-layer preactivations of ``points`` (and their error bounds).
+
+    The input dimension enters the crossing engine only here, so for sweeps over
+    paths between a fixed set of data points these values are computed once per
+    point (see :func:`segment_crossings_between`).
+
+    Returns ``(Z0, E0)``: ``(n, width_0)`` values (object ``fmpq`` arrays when
+    ``exact``) and float error bounds (``None`` unless ``safety > 0``).
+    """
+    if exact:
+        W, b = net.exact_layers()[0]
+        X = points if points.dtype == object else arith.fmpq_array(points)
+        return X @ W.T + b, None
+    W, b = net.layers[0]
+    Z0 = points @ W.T + b
+    E0 = None
+    if safety:
+        g = _gamma(W.shape[1] + 2)
+        E0 = (g * np.abs(points) @ np.abs(W).T + g * np.abs(b)) * safety
+    return Z0, E0
+
+
+def _interleave(a, b):
+    out = np.empty((2 * len(a),) + a.shape[1:], dtype=a.dtype)
+    out[0::2] = a
+    out[1::2] = b
+    return out
+
+
+def _partition(net, Z0, E0, exact, tolv, certified):
     """The layer-by-layer kernel on one batch of segments.
 
+    ``Z0`` (``2m`` rows: start, end, start, end, ...) holds the first layer's
+    preactivations at the segment ends and ``E0`` their error bounds (certified).
     Only the current layer's preactivations are carried at the points; the codes of
     earlier layers are recovered at the end through the chain of insertion maps
     (a point inserted inside piece ``k`` inherits the earlier layers' codes of ``k``).
@@ -222,20 +260,14 @@ def _partition(net, starts, ends, exact, tolv, certified):
     piece), ``codes`` per piece, per-segment ``degenerate`` and ``endpoint`` flags and
     (certified) the ``ambiguous`` segment ids.
     """
-    m = len(starts)
+    m = len(Z0) // 2
     seg = np.repeat(np.arange(m), 2)
     if exact:
-        H = np.empty((2 * m, starts.shape[1]), dtype=object)
-        H[0::2] = arith.fmpq_array(starts)
-        H[1::2] = arith.fmpq_array(ends)
         t = np.empty(2 * m, dtype=object)
         t[0::2] = arith.ZERO
         t[1::2] = arith.ONE
         layers = net.exact_layers()
     else:
-        H = np.empty((2 * m, starts.shape[1]))
-        H[0::2] = starts
-        H[1::2] = ends
         t = np.tile([0.0, 1.0], m)
         layers = net.layers
     tabs = net._code_tables()
@@ -248,16 +280,18 @@ def _partition(net, starts, ends, exact, tolv, certified):
     src_maps = []  # src_maps[l]: for each point after layer l, its index before layer l's insertions
     for l in range(net.depth):
         W, b = layers[l]
-        if l > 0:
-            H = net.activations[l - 1].apply(Z)
-        Z = H @ W.T + b
         thresholds = tabs[l][0]
-        E = None
-        if certified:
+        if l == 0:
+            Z, E = Z0, E0
+        else:
+            H = net.activations[l - 1].apply(Z)
+            Z = H @ W.T + b
+            E = None
+        if certified and l > 0:
             g = _gamma(W.shape[1] + 2)
             absW = np.abs(W)
-            A_in = g * np.abs(H) if Eh is None else g * np.abs(H) + Eh
-            E = (A_in @ absW.T + g * np.abs(b)) * tolv.safety
+            E = ((g * np.abs(H) + Eh) @ absW.T + g * np.abs(b)) * tolv.safety
+        if certified:
             bands = [E] * len(thresholds)
         elif exact:
             bands = [None] * len(thresholds)
@@ -502,8 +536,59 @@ def _splice(base, repl, ids, m):
 
 
 def _run_exact(net, starts, ends, tolv):
-    raw = _partition(net, starts, ends, True, tolv, False)
+    Z0, _ = first_layer_values(net, _interleave(starts, ends), exact=True)
+    raw = _partition(net, Z0, None, True, tolv, False)
     return _assemble(net, raw, len(starts), "exact", True)
+
+
+def _check_net(net):
+    from .exceptions import ValidationError
+
+    if not isinstance(net, PLNet):
+        raise ValidationError(
+            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
+            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
+        )
+
+
+def _result(net, mode, parts, exact_flags):
+    res = _concat_parts(parts)
+    return SegmentCrossings(
+        net=net,
+        mode=mode,
+        n_segments=len(exact_flags),
+        n_pieces=res["n_pieces"],
+        piece_offsets=res["piece_offsets"],
+        codes=res["codes"],
+        breakpoint_offsets=res["breakpoint_offsets"],
+        t=res["t"],
+        t_exact=res["t_exact"],
+        exact_segments=exact_flags,
+        degenerate=res["degenerate"],
+        endpoint_on_boundary=res["endpoint"],
+    )
+
+
+def _crossings_chunk(net, mode, tolv, Z0, E0, points_of):
+    """One chunk in float or certified mode (ambiguous segments recomputed exactly).
+
+    ``Z0``/``E0`` are the interleaved first-layer values of the chunk's ends;
+    ``points_of(ids)`` returns ``(starts, ends)`` of chunk-local segments ``ids``.
+    Returns ``(part, exact_flags)``.
+    """
+    m = len(Z0) // 2
+    flags = np.zeros(m, bool)
+    certified = mode == "certified"
+    raw = _partition(net, Z0, E0, False, tolv, certified)
+    if not certified:
+        raw = _drop_silent_breakpoints(raw)
+    part = _assemble(net, raw, m, mode, False)
+    if certified and len(raw["ambiguous"]):
+        ids = np.asarray(raw["ambiguous"], dtype=np.int64)
+        S, E = points_of(ids)
+        part = _splice(part, _run_exact(net, S, E, tolv), ids, m)
+        flags[ids] = True
+    return part, flags
 
 
 def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096):
@@ -518,7 +603,7 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         Arithmetic (see the module notes).  ``"certified"`` gives exact answers at
         close to float speed.
     tol : Tolerance, optional
-        Float-mode tolerances (ignored by exact decisions).
+        Float-mode tolerances (certified mode uses only ``tol.safety``).
     chunk_size : int
         Segments processed together (memory grows linearly with it).
 
@@ -537,9 +622,13 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
 
     Notes
     -----
-    Cost: one matrix product with the first layer per segment end (the input
-    dimension is used only there), then ``O(P * n_l)`` work per layer for ``P``
-    points found so far.  A segment of length zero has one piece.
+    Cost: one product with the first layer per segment end (the input dimension is
+    used only there), then ``O(P * n_l)`` work per layer for the ``P`` points found so
+    far.  A segment of length zero has one piece.  Certified mode bounds the rounding
+    error of every value with the standard a-priori bound for dot products
+    (``gamma_n = n u / (1 - n u)``, propagated through the layers and the
+    interpolations) times ``tol.safety``; any sign it cannot decide sends the segment
+    to exact arithmetic.
 
     Examples
     --------
@@ -552,13 +641,8 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     [(0, 1)]
     """
     from ._validation import check_positive_int
-    from .exceptions import ValidationError
 
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
-            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
-        )
+    _check_net(net)
     check_mode(mode)
     tolv = get_tol(tol)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
@@ -568,40 +652,120 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         raise ShapeError(
             "starts and ends hold no segments (shape (0, d)); pass at least one segment."
         )
-    parts = []
-    n_exact = np.zeros(m, bool)
+    safety = tolv.safety if mode == "certified" else 0.0
+    parts, flags = [], []
     for a in range(0, m, chunk_size):
         b = min(a + chunk_size, m)
         if mode == "exact":
-            part = _run_exact(net, S[a:b], E[a:b], tolv)
-            n_exact[a:b] = True
+            part, fl = _crossings_chunk_exact(net, tolv, S[a:b], E[a:b])
         else:
-            certified = mode == "certified"
-            raw = _partition(net, S[a:b], E[a:b], False, tolv, certified)
-            if not certified:
-                raw = _drop_silent_breakpoints(raw)
-            part = _assemble(net, raw, b - a, mode, False)
-            if certified and len(raw["ambiguous"]):
-                ids = np.asarray(raw["ambiguous"], dtype=np.int64)
-                ex = _run_exact(net, S[a:b][ids], E[a:b][ids], tolv)
-                part = _splice(part, ex, ids, b - a)
-                n_exact[a + ids] = True
+            Z0, E0 = first_layer_values(net, _interleave(S[a:b], E[a:b]), safety=safety)
+            part, fl = _crossings_chunk(
+                net, mode, tolv, Z0, E0, lambda ids, a=a: (S[a + ids], E[a + ids])
+            )
         parts.append(part)
-    res = _concat_parts(parts)
-    return SegmentCrossings(
-        net=net,
-        mode=mode,
-        n_segments=m,
-        n_pieces=res["n_pieces"],
-        piece_offsets=res["piece_offsets"],
-        codes=res["codes"],
-        breakpoint_offsets=res["breakpoint_offsets"],
-        t=res["t"],
-        t_exact=res["t_exact"],
-        exact_segments=n_exact,
-        degenerate=res["degenerate"],
-        endpoint_on_boundary=res["endpoint"],
-    )
+        flags.append(fl)
+    return _result(net, mode, parts, np.concatenate(flags))
+
+
+def _crossings_chunk_exact(net, tolv, S, E):
+    return _run_exact(net, S, E, tolv), np.ones(len(S), bool)
+
+
+def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", tol=None,
+                              chunk_size=4096, cache=None):
+    """Crossings of the segments ``points[i_start[k]] -> points[i_end[k]]``.
+
+    Same result as ``segment_crossings(net, points[i_start], points[i_end])``, but
+    the first layer (the only place where the input dimension costs anything) is
+    evaluated once per point of ``points``, however many segments touch it.  Use it
+    for sweeps over many paths between a fixed data set.
+
+    Parameters
+    ----------
+    net : PLNet
+    points : (n, input_dim) float
+    i_start, i_end : (m,) int
+        Indices into ``points``.
+    cache : FirstLayerCache, optional
+        From :func:`first_layer_cache` for the same ``net``, ``points`` and ``mode``;
+        computed here when omitted.
+
+    Returns
+    -------
+    SegmentCrossings
+    """
+    from ._validation import check_positive_int
+
+    _check_net(net)
+    check_mode(mode)
+    tolv = get_tol(tol)
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    if cache is None:
+        cache = first_layer_cache(net, points, mode=mode, tol=tolv)
+    X = cache.points
+    i_start = _check_indices(i_start, len(X), "i_start")
+    i_end = _check_indices(i_end, len(X), "i_end")
+    if i_start.shape != i_end.shape:
+        raise ShapeError(
+            f"i_start and i_end must have the same length, got {len(i_start)} and {len(i_end)}."
+        )
+    m = len(i_start)
+    if m == 0:
+        raise ShapeError("i_start and i_end are empty; pass at least one segment.")
+    parts, flags = [], []
+    for a in range(0, m, chunk_size):
+        b = min(a + chunk_size, m)
+        s_idx, e_idx = i_start[a:b], i_end[a:b]
+        if mode == "exact":
+            part, fl = _crossings_chunk_exact(net, tolv, X[s_idx], X[e_idx])
+        else:
+            Z0 = _interleave(cache.Z0[s_idx], cache.Z0[e_idx])
+            E0 = None if cache.E0 is None else _interleave(cache.E0[s_idx], cache.E0[e_idx])
+            part, fl = _crossings_chunk(
+                net, mode, tolv, Z0, E0,
+                lambda ids, s_idx=s_idx, e_idx=e_idx: (X[s_idx[ids]], X[e_idx[ids]]),
+            )
+        parts.append(part)
+        flags.append(fl)
+    return _result(net, mode, parts, np.concatenate(flags))
+
+
+@dataclass(frozen=True)
+class FirstLayerCache:
+    """First-layer preactivations (and certified error bounds) of a fixed point set."""
+
+    points: np.ndarray = field(repr=False)
+    Z0: np.ndarray = field(repr=False)
+    E0: np.ndarray = field(default=None, repr=False)
+    mode: str = "certified"
+
+
+def first_layer_cache(net, points, *, mode="certified", tol=None):
+    """Precompute the first layer at ``points`` for :func:`segment_crossings_between`."""
+    from ._validation import check_points
+
+    _check_net(net)
+    check_mode(mode)
+    tolv = get_tol(tol)
+    X, _ = check_points(points, net.input_dim)
+    if mode == "exact":
+        return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode)
+    Z0, E0 = first_layer_values(net, X, safety=tolv.safety if mode == "certified" else 0.0)
+    return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode)
+
+
+def _check_indices(idx, n, name):
+    from .exceptions import ValidationError
+
+    arr = np.asarray(idx)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise ValidationError(f"{name} must be a 1-D integer array, got {arr.dtype} of shape {arr.shape}.")
+    if len(arr) and (arr.min() < -n or arr.max() >= n):
+        raise ValidationError(f"{name} holds indices outside [0, {n}); check it against points.")
+    return arr.astype(np.int64) % max(n, 1)
 
 
 def _concat_parts(parts):
