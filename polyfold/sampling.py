@@ -20,7 +20,14 @@ from ._validation import check_positive_int, check_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
 
-__all__ = ["SampledWalks", "grid_patterns", "bisection_patterns", "missed_regions"]
+__all__ = [
+    "SampledWalks",
+    "grid_patterns",
+    "bisection_patterns",
+    "missed_regions",
+    "spurious_samples",
+    "is_subsequence",
+]
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,8 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     >>> import polyfold
     >>> from polyfold.sampling import grid_patterns
     >>> net = polyfold.zoo.sawtooth(3)
-    >>> grid_patterns(net, [0.0], [1.0], 11).n_pieces.tolist()   # exact: 8
-    [7]
+    >>> grid_patterns(net, [0.0], [1.0], 11).n_pieces.tolist()  # 8 pieces + 3 boundary hits
+    [11]
     """
     _check_net(net)
     n_points = check_positive_int(n_points, "n_points", minimum=2)
@@ -228,8 +235,16 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     )
 
 
+def _row_keys(seg, codes):
+    """One hashable void scalar per (segment, code row)."""
+    rows = np.concatenate([seg.astype(np.int64)[:, None].view(np.int8).reshape(len(seg), 8),
+                           np.ascontiguousarray(codes, dtype=np.int8)], axis=1)
+    rows = np.ascontiguousarray(rows)
+    return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+
+
 def missed_regions(exact, sampled):
-    """Regions (pieces) of the exact walk that a sampler did not see.
+    """Regions (pieces) of the exact walk that a sampler never saw.
 
     Parameters
     ----------
@@ -240,23 +255,35 @@ def missed_regions(exact, sampled):
     Returns
     -------
     missed : (m,) int64
-        Exact pieces minus sampled pieces per segment.  Because a sampler sees a
-        subsequence of the exact walk (checked: a ``ValidationError`` is raised if it
-        does not, which would indicate a bug), this is the number of regions missed.
+        Per segment, the number of exact pieces whose codes appear nowhere in the
+        sampled walk.
+
+    Notes
+    -----
+    A sample that lands exactly on a boundary (a neuron at ``z == 0``) sees the codes
+    of a lower-dimensional face, which belong to no open piece; such samples are
+    counted by :func:`spurious_samples`, not here.
     """
     if exact.n_segments != sampled.n_segments:
         raise ValidationError(
             f"exact and sampled must cover the same segments, got {exact.n_segments} "
             f"and {sampled.n_segments}."
         )
-    missed = exact.n_pieces - sampled.n_pieces
-    if np.any(missed < 0):
-        i = int(np.nonzero(missed < 0)[0][0])
+    seen = _row_keys(sampled.segment_index, sampled.codes)
+    found = np.isin(_row_keys(exact.segment_index, exact.codes), seen)
+    return np.bincount(exact.segment_index[~found], minlength=exact.n_segments).astype(np.int64)
+
+
+def spurious_samples(exact, sampled):
+    """Per segment, sampled codes that are no open piece's codes (boundary hits)."""
+    if exact.n_segments != sampled.n_segments:
         raise ValidationError(
-            f"segment {i}: the sampler saw more regions ({sampled.n_pieces[i]}) than the "
-            f"exact walk has ({exact.n_pieces[i]}); the inputs do not describe the same segments."
+            f"exact and sampled must cover the same segments, got {exact.n_segments} "
+            f"and {sampled.n_segments}."
         )
-    return missed.astype(np.int64)
+    known = _row_keys(exact.segment_index, exact.codes)
+    ok = np.isin(_row_keys(sampled.segment_index, sampled.codes), known)
+    return np.bincount(sampled.segment_index[~ok], minlength=sampled.n_segments).astype(np.int64)
 
 
 def is_subsequence(exact_codes, sampled_codes):

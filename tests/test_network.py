@@ -1,0 +1,172 @@
+"""PLNet: construction, validation, evaluation, affine maps, persistence."""
+
+import numpy as np
+import pytest
+
+import polyfold
+from polyfold import PLNet
+from polyfold.exceptions import (
+    NonFiniteError,
+    PolyfoldError,
+    ShapeError,
+    UnsupportedLayerError,
+    ValidationError,
+)
+from polyfold.network import HardTanh, Identity, LeakyReLU, ReLU, hamming, pack_patterns
+
+
+def tiny():
+    # the spec's tiny net: W1 = [[1,0],[0,1],[1,1]], b1 = (0,0,-1)
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    b1 = np.array([0.0, 0.0, -1.0])
+    W2 = np.array([[1.0, -2.0, 3.0], [0.5, 0.5, -1.0]])
+    return PLNet.from_arrays([(W1, b1), (W2, np.array([0.25, -0.5]))])
+
+
+def test_forward_matches_manual_numpy():
+    net = tiny()
+    x = np.array([[0.25, 0.25], [2.0, -1.0], [0.7, 0.9]])
+    h = np.maximum(x @ net.layers[0][0].T + net.layers[0][1], 0)
+    expected = h @ net.layers[1][0].T + net.layers[1][1]
+    assert np.allclose(net.forward(x), expected)
+    assert net.forward(x[0]).shape == (2,)
+
+
+def test_spec_tiny_pattern():
+    # pattern (+, +, -) at (0.25, 0.25) as in spec/regions.md section 3
+    assert tiny().patterns([0.25, 0.25]).tolist() == [True, True, False]
+
+
+def test_patterns_packed_and_hamming():
+    net = polyfold.zoo.random_mlp([7, 5], 3, seed=1)
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    bits = net.patterns(X)
+    packed = net.patterns(X, packed=True)
+    assert packed.shape == (20, 2)
+    assert np.array_equal(packed, np.packbits(bits, axis=1))
+    d = hamming(packed[:, None, :], packed[None, :, :])
+    brute = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    assert np.array_equal(d, brute)
+    assert np.array_equal(hamming(bits[0], bits[1]), brute[0, 1])
+    assert np.array_equal(pack_patterns(bits), packed)
+
+
+def test_zero_preactivation_is_inactive():
+    net = PLNet.from_arrays([(np.array([[1.0]]), np.array([0.0])), (np.array([[1.0]]), np.zeros(1))])
+    assert net.patterns([0.0]).tolist() == [False]
+    assert net.codes([[0.0]]).tolist() == [[0]]
+
+
+def test_affine_map_reproduces_forward_in_region():
+    net = polyfold.zoo.random_mlp([6, 6], 4, output_dim=3, seed=3)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(10, 4))
+    V, u = net.affine_map(X)
+    pred = np.einsum("noi,ni->no", V, X) + u
+    assert np.allclose(pred, net.forward(X))
+    # a nearby point with the same pattern uses the same map
+    for x, Vi, ui in zip(X, V, u):
+        y = x + 1e-7 * rng.normal(size=4)
+        if np.array_equal(net.patterns(y), net.patterns(x)):
+            assert np.allclose(Vi @ y + ui, net.forward(y))
+
+
+def test_affine_map_hardtanh_and_leaky():
+    layers = [(np.array([[3.0], [-2.0]]), np.array([-1.0, 0.5])), (np.array([[1.0, 1.0]]), np.zeros(1))]
+    for act in (HardTanh(-1.0, 1.0), LeakyReLU(0.1), Identity(), ReLU()):
+        net = PLNet.from_arrays(layers, act)
+        xs = np.linspace(-2, 2, 41).reshape(-1, 1)
+        V, u = net.affine_map(xs)
+        assert np.allclose(np.einsum("noi,ni->no", V, xs) + u, net.forward(xs))
+
+
+def test_hardtanh_codes_and_bits():
+    net = PLNet.from_arrays([(np.array([[1.0]]), np.zeros(1)), (np.array([[1.0]]), np.zeros(1))], HardTanh(-1, 1))
+    # thresholds (-1, 0, 1): codes count thresholds strictly below z
+    assert net.codes([[-2.0], [-0.5], [0.5], [2.0], [1.0]]).ravel().tolist() == [0, 1, 2, 3, 2]
+    assert net.patterns([[-2.0], [-0.5], [0.5], [2.0]]).ravel().tolist() == [False, False, True, True]
+
+
+def test_exact_forward_equals_float_on_integer_net():
+    net = polyfold.zoo.random_mlp([4, 4], 3, output_dim=2, seed=5, integer=True)
+    X = np.random.default_rng(1).integers(-3, 4, size=(15, 3)).astype(float)
+    exact = net.forward_exact(X)[-1]
+    assert np.array_equal(np.array(exact, dtype=float), net.forward(X))
+    assert np.array_equal(net.patterns_exact(X), net.patterns(X))
+    assert np.array_equal(net.codes_exact(X), net.codes(X))
+
+
+def test_immutable():
+    net = tiny()
+    with pytest.raises(AttributeError):
+        net.foo = 1
+    with pytest.raises(ValueError):
+        net.layers[0][0][0, 0] = 5.0
+
+
+def test_save_load_roundtrip(tmp_path):
+    layers = [(np.array([[3.0], [-2.0]]), np.array([-1.0, 0.5])), (np.array([[1.0, 1.0]]), np.zeros(1))]
+    net = PLNet.from_arrays(layers, [HardTanh(-1.0, 2.0)])
+    p = tmp_path / "net.npz"
+    polyfold.save(net, p)
+    back = polyfold.load(p)
+    assert back == net
+    assert back.activations[0] == HardTanh(-1.0, 2.0)
+
+
+def test_structure_helpers():
+    net = polyfold.zoo.random_mlp([3, 5, 2], 4, seed=0)
+    assert net.widths == (3, 5, 2) and net.n_hidden == 10 and net.depth == 3
+    assert net.layer_offsets.tolist() == [0, 3, 8, 10]
+    assert net.unit_of(net.unit_index(1, 4)) == (1, 4)
+    assert "PLNet" in repr(net)
+
+
+# ---- bad input -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "layers, activation, error, words",
+    [
+        ([], "relu", ValidationError, "at least one"),
+        ([(np.ones((2, 3)), np.ones(3))], "relu", ShapeError, "bias b must have shape (2,)"),
+        ([(np.ones((2, 3)), np.ones(2)), (np.ones((1, 3)), np.ones(1))], "relu", ShapeError, "2 columns"),
+        ([(np.array([[np.nan]]), np.ones(1))], "relu", NonFiniteError, "NaN"),
+        ([(np.array([[1.0]]), np.array([np.inf]))], "relu", NonFiniteError, "infinity"),
+        ([(np.ones((1, 1)), np.ones(1)), (np.ones((1, 1)), np.ones(1))], "tanh", UnsupportedLayerError, "not piecewise linear"),
+        ([(np.array([["a"]]), np.ones(1))], "relu", ValidationError, "numeric"),
+        ([np.ones(3)], "relu", ValidationError, "(W, b) pair"),
+    ],
+)
+def test_bad_construction(layers, activation, error, words):
+    with pytest.raises(error) as info:
+        PLNet.from_arrays(layers, activation)
+    assert words in str(info.value)
+    assert isinstance(info.value, PolyfoldError)
+
+
+def test_wrong_activation_count():
+    with pytest.raises(ValidationError, match="expected 1 activations"):
+        PLNet([(np.ones((1, 1)), np.ones(1)), (np.ones((1, 1)), np.ones(1))], [])
+
+
+def test_bad_activation_parameters():
+    with pytest.raises(ValidationError, match="lo <= 0 < hi"):
+        HardTanh(0.5, 1.0)
+    with pytest.raises(ValidationError, match="slope"):
+        LeakyReLU(1.0)
+
+
+def test_point_shape_error_names_expected_shape():
+    net = polyfold.zoo.random_mlp([3], 3, seed=0)
+    with pytest.raises(ShapeError, match=r"\(n, 3\)"):
+        net.forward(np.ones((5, 2)))
+    with pytest.raises(NonFiniteError):
+        net.forward([np.nan, 0, 0])
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ValidationError, match="does not exist"):
+        PLNet.load(tmp_path / "missing.npz")
+    p = tmp_path / "empty.npz"
+    np.savez(p, foo=np.ones(2))
+    with pytest.raises(ValidationError, match="W0"):
+        PLNet.load(p)
