@@ -1,0 +1,262 @@
+"""The ``polyfold`` command, run in-process through ``main([...])``."""
+
+import json
+
+import numpy as np
+import pytest
+
+from polyfold.cli import load_data, load_model, main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err):
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------
+# crossings
+# ---------------------------------------------------------------------------
+def test_crossings_json_on_sawtooth_endpoints(capsys, tmp_path):
+    # two points 0 and 1: both segments (0 -> 1 and 1 -> 0) cross all 2**L pieces
+    data = tmp_path / "pts.npy"
+    np.save(data, np.array([[0.0], [1.0]]))
+    code, out, err = run(capsys, "crossings", "--model", "zoo:sawtooth:4", "--data", str(data),
+                         "--pairs", "6", "--grid", "11,1000", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["command"] == "crossings"
+    assert res["n_segments"] == 6
+    assert res["n_pieces_mean"] == 16 and res["n_pieces_max"] == 16
+    assert res["n_pieces_total"] == 96
+    assert [s["n_points"] for s in res["sampling"]] == [11, 1000]
+    g11, g1000 = res["sampling"]
+    # 11 points cannot see 16 pieces; 1000 points (spacing 1e-3 < 1/16) see all of them
+    assert g11["regions_found"] <= 6 * 11 and g11["fraction_missed"] > 0
+    assert g1000["fraction_missed"] == 0.0
+    assert res["labels"] == "predicted"
+
+
+@pytest.mark.parametrize("mode", ["float", "certified", "exact"])
+def test_crossings_modes_agree_on_counts(capsys, mode):
+    code, out, err = run(capsys, "crossings", "--model", "zoo:arrangement:6:2", "--pairs", "20",
+                         "--data", "uniform:30", "--grid", "none", "--mode", mode, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["mode"] == mode and res["sampling"] == []
+    # a segment crosses each of the 6 lines at most once: between 1 and 7 pieces
+    assert 1 <= res["n_pieces_mean"] <= 7 and res["n_pieces_max"] <= 7
+
+
+def test_crossings_writes_files(capsys, tmp_path):
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, "crossings", "--model", "zoo:digits:2x30", "--pairs", "30",
+                         "--grid", "11,100", "--out", str(out_dir), "--quiet")
+    assert code == 0, err
+    assert out == ""  # --quiet
+    res = json.loads((out_dir / "crossings.json").read_text())
+    assert res["data"] == "digits" and res["labels"] == "given"
+    for name in ("crossings.npz", "crossings_vs_sampling.png", "crossings_vs_sampling.pdf"):
+        assert (out_dir / name).stat().st_size > 0
+    with np.load(out_dir / "crossings.npz") as d:
+        assert d["n_pieces"].sum() == res["n_pieces_total"]
+        assert np.all(d["i_start"] != d["i_end"])
+
+
+def test_crossings_text_output(capsys):
+    code, out, err = run(capsys, "crossings", "--model", "zoo:sawtooth:2", "--pairs", "3",
+                         "--grid", "11")
+    assert code == 0, err
+    assert "regions per segment" in out and "grid" in out
+
+
+# ---------------------------------------------------------------------------
+# model and data loading
+# ---------------------------------------------------------------------------
+def test_load_model_npz_roundtrip(tmp_path):
+    import polyfold
+
+    net = polyfold.zoo.random_mlp((3, 4), 2, seed=1)
+    net.save(tmp_path / "m.npz")
+    assert load_model(str(tmp_path / "m.npz")) == net
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_load_model_sklearn_pickle(tmp_path, capsys):
+    import pickle
+
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    clf = MLPClassifier((5,), max_iter=50, random_state=0).fit(X, y)
+    p = tmp_path / "clf.pkl"
+    p.write_bytes(pickle.dumps(clf))
+    net = load_model(str(p))
+    assert net.widths == (5,)
+    # logits of the converted net reproduce scikit-learn's decisions
+    assert np.array_equal(net.forward(X).ravel() > 0, clf.predict(X) == 1)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    code, out, err = run(capsys, "crossings", "--model", str(p), "--data", str(tmp_path / "d.npz"),
+                         "--pairs", "10", "--grid", "none", "--json")
+    assert code == 0, err
+    assert json.loads(out)["labels"] == "given"
+
+
+def test_load_model_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    p = tmp_path / "m.pt"
+    torch.save(model, p)
+    net = load_model(str(p))
+    x = torch.tensor([[0.3, -0.2], [1.0, 2.0]], dtype=torch.float64)
+    expect = model.double()(x).detach().numpy()
+    assert np.allclose(net.forward(x.numpy()), expect)
+
+
+def test_load_data_csv_with_label_column(tmp_path):
+    import polyfold
+
+    p = tmp_path / "d.csv"
+    p.write_text("0.1,0.2,0\n0.3,0.4,1\n0.5,0.6,1\n")
+    X, y, info = load_data(str(p), polyfold.zoo.arrangement(3, 2))
+    assert X.shape == (3, 2) and y.tolist() == [0, 1, 1] and info["labels"] == "given"
+
+
+# ---------------------------------------------------------------------------
+# errors: one clear line, non-zero exit
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, needle", [
+    (["crossings", "--model", "missing.npz"], "does not exist"),
+    (["crossings", "--model", "zoo:nonsense"], "not a known zoo network"),
+    (["crossings", "--model", "zoo:sawtooth:x"], "must be integers"),
+    (["crossings", "--model", "zoo:sawtooth:3", "--data", "digits"], "input_dim=1"),
+    (["crossings", "--model", "zoo:sawtooth:3", "--data", "uniform:1"], "N >= 2"),
+    (["crossings", "--model", "zoo:sawtooth:3", "--data", "nowhere"], "neither a file"),
+])
+def test_library_errors_exit_1(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    line = one_error_line(err)
+    assert line.startswith("polyfold crossings: error:") and needle in line
+
+
+def test_bad_model_files(capsys, tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    code, _, err = run(capsys, "crossings", "--model", str(junk))
+    assert code == 1 and "could not read" in one_error_line(err)
+    txt = tmp_path / "model.txt"
+    txt.write_text("hello")
+    code, _, err = run(capsys, "crossings", "--model", str(txt))
+    assert code == 1 and "unsupported suffix" in one_error_line(err)
+    pkl = tmp_path / "list.pkl"
+    import pickle
+
+    pkl.write_bytes(pickle.dumps([1, 2, 3]))
+    code, _, err = run(capsys, "crossings", "--model", str(pkl))
+    assert code == 1 and "not a network" in one_error_line(err)
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"\x00garbage")
+    code, _, err = run(capsys, "crossings", "--model", str(bad))
+    assert code == 1 and "could not unpickle" in one_error_line(err)
+
+
+def test_bad_data_files(capsys, tmp_path):
+    p = tmp_path / "d.npy"
+    np.save(p, np.zeros((5, 3)))
+    code, _, err = run(capsys, "crossings", "--model", "zoo:arrangement:4:2", "--data", str(p))
+    assert code == 1 and "3 columns" in one_error_line(err)
+    p = tmp_path / "nan.npy"
+    np.save(p, np.array([[0.0, np.nan], [1.0, 1.0]]))
+    code, _, err = run(capsys, "crossings", "--model", "zoo:arrangement:4:2", "--data", str(p))
+    assert code == 1 and "NaN" in one_error_line(err)
+    p = tmp_path / "d.csv"
+    p.write_text("a,b\n1,2\n")
+    code, _, err = run(capsys, "crossings", "--model", "zoo:arrangement:4:2", "--data", str(p))
+    assert code == 1 and "numeric CSV" in one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["nosuchcommand"],
+    ["crossings", "--pairs", "0"],
+    ["crossings", "--pairs", "many"],
+    ["crossings", "--grid", "1"],
+    ["crossings", "--mode", "fast"],
+    ["crossings", "--seed", "-1"],
+    ["demo", "--no-such-option"],
+])
+def test_usage_errors_exit_2(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert "error:" in one_error_line(err)
+
+
+def test_no_command_and_help(capsys):
+    code, _, err = run(capsys)
+    assert code == 2 and "command is required" in err
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "crossings" in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and "polyfold" in out
+
+
+def test_python_dash_m(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "polyfold", "crossings", "--model",
+                           "zoo:sawtooth:3", "--pairs", "2", "--grid", "none", "--json"],
+                          cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n_segments"] == 2
+
+
+# ---------------------------------------------------------------------------
+# demo (reduced setting, end to end)
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--quick", "--out", str(out), "--quiet"])
+    return code, out
+
+
+def test_demo_end_to_end(demo_run):
+    code, out = demo_run
+    assert code == 0
+    res = json.loads((out / "results.json").read_text())
+    report = (out / "report.md").read_text()
+    assert res["settings"]["quick"] is True
+    cr = res["sections"]["crossings"]
+    assert cr["status"] == "ok"
+    nets = cr["summary"]["networks"]
+    assert [n["arch"] for n in nets] == ["2x30", "6x10"]
+    for n in nets:
+        e = n["exact"]
+        assert e["regions"] >= n["exact"]["regions_per_path"] >= 1
+        found = [s["regions_found"] for s in n["sampling"]]
+        # a grid sees a subsequence of the exact walk: never more regions, more with more points
+        assert all(f <= e["regions"] for f in found)
+        assert found == sorted(found)
+    for key, sec in res["sections"].items():
+        assert sec["status"] in ("ok", "skipped"), (key, sec["reason"])
+        assert sec["title"] in report
+        for f in sec["figures"]:
+            assert (out / f).stat().st_size > 1000
+    assert (out / "figures" / "crossings_vs_sampling.pdf").exists()
+    assert "crossings_vs_sampling.png" in report
+
+
+def test_demo_bad_section(capsys, tmp_path):
+    code, _, err = run(capsys, "demo", "--quick", "--out", str(tmp_path), "--sections", "nope")
+    assert code == 1 and "unknown demo section" in one_error_line(err)
