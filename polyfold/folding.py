@@ -1711,13 +1711,17 @@ def class_pair_folding(
 
         it = tqdm(todo, desc="class pairs")
     for ia, ib in it:
-        prng = np.random.default_rng(child_of[(ia, ib)])
+        # separate streams for starts and ends, one double per draw: the same
+        # endpoints for every chunk_size
+        ss_a, ss_b = np.random.SeedSequence(child_of[(ia, ib)]).spawn(2)
+        rng_a, rng_b = np.random.default_rng(ss_a), np.random.default_rng(ss_b)
+        na, nb = len(members[ia]), len(members[ib])
         counts = _FractionCounts()
         done = 0
         while done < paths_per_pair:
             n = min(chunk_size, paths_per_pair - done)
-            i = members[ia][prng.integers(0, len(members[ia]), n)]
-            j = members[ib][prng.integers(0, len(members[ib]), n)]
+            i = members[ia][np.minimum((rng_a.random(n) * na).astype(np.int64), na - 1)]
+            j = members[ib][np.minimum((rng_b.random(n) * nb).astype(np.int64), nb - 1)]
             res = _batch_from_kernel(net, X[i], X[j], conv, mode, tolv)
             ms = res.measures
             counts.add(ms.r1, ms.r2)
@@ -1865,6 +1869,17 @@ def _bisect_walks(net, S, E, conv, eps, max_evaluations):
     return flat_c[order], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), evals
 
 
+def _dedup_flat(rows, off):
+    """Drop consecutive repeats within each walk of flat rows plus offsets."""
+    m = len(off) - 1
+    seg = np.repeat(np.arange(m), np.diff(off))
+    keep = np.ones(len(rows), bool)
+    if len(rows) > 1:
+        keep[1:] = (seg[1:] != seg[:-1]) | np.any(rows[1:] != rows[:-1], axis=1)
+    counts = np.bincount(seg[keep], minlength=m)
+    return rows[keep], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
 def _codes_to_classes(net, codes, conv):
     from .network import bits_from_codes, pieces_from_codes
 
@@ -1911,9 +1926,10 @@ def sampled_folding(
     --------
     >>> import polyfold
     >>> from polyfold.folding import sampled_folding
-    >>> net = polyfold.zoo.sawtooth(3)
-    >>> sampled_folding(net, [0.0], [1.0], n_points=11).measures.chi_exact(0)
-    Fraction(1, 2)
+    >>> net = polyfold.zoo.sawtooth(4)
+    >>> res = sampled_folding(net, [0.01], [0.99], n_points=11)
+    >>> res.measures.chi_exact(0), res.measures.n_regions.tolist()   # exact: 11/15, 16
+    (Fraction(16, 19), [11])
     """
     _check_net(net)
     conv = _resolve_convention(net, units, classes)
@@ -1942,6 +1958,7 @@ def sampled_folding(
         rows, off, evals = _grid_walks(net, S, E, conv, n_points)
     else:
         rows, off, evals = _bisect_walks(net, S, E, conv, float(eps), max_evaluations)
+    rows, off = _dedup_flat(rows, off)
     measures = _measure_flat(rows, off)
     return SampledFolding(method=label, measures=measures, walk_offsets=off, walks=rows, n_evaluations=evals)
 
@@ -2015,9 +2032,9 @@ def sampling_error(
     --------
     >>> import polyfold
     >>> from polyfold.folding import sampling_error
-    >>> err = sampling_error(polyfold.zoo.sawtooth(3), [0.0], [1.0], n_points=11)
-    >>> round(float(err.chi_error[0]), 4), err.regions_missed.tolist()   # 1/2 - 4/7
-    (-0.0714, [1])
+    >>> err = sampling_error(polyfold.zoo.sawtooth(4), [0.01], [0.99], n_points=11)
+    >>> err.exact.chi_exact(0), err.sampled.chi_exact(0), err.regions_missed.tolist()
+    (Fraction(11, 15), Fraction(16, 19), [5])
     """
     _check_net(net)
     S, E, _ = check_segments(starts, ends, net.input_dim)
