@@ -288,9 +288,14 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             Z = H @ W.T + b
             E = None
         if certified and l > 0:
+            # fresh rounding of this layer (times the safety factor) plus the incoming
+            # error carried through |W| and the activation's Lipschitz constant; the
+            # (1 + gamma) factor covers the rounding of this bound's own computation
             g = _gamma(W.shape[1] + 2)
             absW = np.abs(W)
-            E = ((g * np.abs(H) + Eh) @ absW.T + g * np.abs(b)) * tolv.safety
+            lip = net.activations[l - 1].lipschitz
+            fresh = g * tolv.safety
+            E = ((fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh) @ absW.T + fresh * np.abs(b))
         if certified:
             bands = [E] * len(thresholds)
         elif exact:
@@ -344,7 +349,10 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             Z_new[rows, j] = th_new
             t_new = t[k] + s * (t[k + 1] - t[k])
             if certified:
-                E_new = np.maximum(E[k], E[k + 1]) + 4 * UNIT_ROUNDOFF * (np.abs(Za) + np.abs(Z[k + 1]))
+                # interpolation at the float s: (1 - s) Ea + s Eb plus the rounding of
+                # Za + s (Zb - Za) (and, for the crossing neuron, of s itself)
+                mag = np.abs(Za) + np.abs(Z[k + 1]) + np.max(np.abs(thresholds))
+                E_new = np.maximum(E[k], E[k + 1]) + (4 * UNIT_ROUNDOFF * tolv.safety) * mag
                 bands_new = [E_new] * len(thq)
             else:
                 bands_new = bands

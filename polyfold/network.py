@@ -61,6 +61,11 @@ class Activation:
         """Number of linear pieces of the activation."""
         return len(self.knots) + 1
 
+    @property
+    def lipschitz(self):
+        """Lipschitz constant (largest absolute slope of a piece)."""
+        return max(abs(p[0]) for p in self.pieces()) if self.pieces() else 1.0
+
     def pieces(self):
         """List of ``(slope, offset)`` of each linear piece, left to right."""
         raise NotImplementedError

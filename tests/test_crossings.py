@@ -370,3 +370,33 @@ def test_bad_indices(net3):
         segment_crossings_between(net3, X, [0.5], [1])
     with pytest.raises(ShapeError, match="same length"):
         segment_crossings_between(net3, X, [0, 1], [1])
+
+
+def test_near_tie_is_resolved_exactly_in_certified_mode():
+    # two hyperplanes one ulp apart: x = a and x = nextafter(a); exact arithmetic sees
+    # two breakpoints (three pieces); float mode merges them by its tolerance (documented),
+    # certified mode cannot decide the order from its error bound and recomputes exactly
+    a = 0.3
+    a2 = np.nextafter(a, 1.0)
+    net = PLNet.from_arrays([(np.array([[1.0], [1.0]]), np.array([-a, -a2])), (np.ones((1, 2)), np.zeros(1))])
+    ex = segment_crossings(net, [0.0], [1.0], mode="exact")
+    assert ex.breakpoints(0) == [Fraction(a), Fraction(a2)]
+    ce = segment_crossings(net, [0.0], [1.0], mode="certified")
+    assert ce.n_pieces.tolist() == [3] and ce.n_recomputed == 1
+    assert np.array_equal(ce.piece_codes(0), ex.piece_codes(0))
+    fl = segment_crossings(net, [0.0], [1.0], mode="float")
+    assert fl.n_pieces.tolist() == [2]
+    assert fl.switches(0) == [[(0, 0), (0, 1)]]
+
+
+def test_certified_bound_does_not_blow_up_with_depth():
+    # the 10x6 digits net is the deepest shipped net: the error bound must stay tight
+    # enough that almost no random path needs exact arithmetic
+    from polyfold.datasets import load_digits_split
+
+    _, _, X, _ = load_digits_split()
+    net = polyfold.zoo.digits_mlp("10x6")
+    rng = np.random.default_rng(2)
+    i, j = rng.integers(0, len(X), 200), rng.integers(0, len(X), 200)
+    res = segment_crossings(net, X[i], X[j], mode="certified")
+    assert res.n_recomputed <= 4
