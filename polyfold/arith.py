@@ -30,7 +30,8 @@ __all__ = [
     "to_fraction",
     "to_float_array",
     "exact_rank",
-    "exact_matvec",
+    "fmpq_matrix",
+    "affine_exact",
 ]
 
 ZERO = fmpq(0)
@@ -86,6 +87,37 @@ def exact_rank(M):
     return int(mat.rref()[1])
 
 
-def exact_matvec(W, x):
-    """``W @ x`` in exact rationals (W, x object arrays of fmpq)."""
-    return W @ x
+def fmpq_matrix(a):
+    """``flint.fmpq_mat`` holding the exact values of a 2D float or rational array."""
+    a = np.asarray(a)
+    q = a if a.dtype == object else fmpq_array(a)
+    return flint.fmpq_mat(q.shape[0], q.shape[1], list(q.ravel()))
+
+
+def affine_exact(H, Wt, b):
+    """``H @ W.T + b`` in exact rationals.
+
+    Parameters
+    ----------
+    H : (n, k) object array of fmpq
+    Wt : fmpq_mat of shape (k, m)
+        The transposed weights (see :func:`fmpq_matrix`).
+    b : (m,) object array of fmpq
+
+    Returns
+    -------
+    (n, m) object array of fmpq
+
+    Notes
+    -----
+    The product runs in FLINT (C), an order of magnitude faster than numpy's
+    object-dtype ``@`` with Python-level multiplications.
+    """
+    n = H.shape[0]
+    m = Wt.ncols()
+    if n == 0:
+        return np.empty((0, m), dtype=object)
+    prod = flint.fmpq_mat(n, H.shape[1], list(H.ravel())) * Wt
+    out = np.empty(n * m, dtype=object)
+    out[:] = prod.entries()
+    return out.reshape(n, m) + b

@@ -228,9 +228,8 @@ def first_layer_values(net, points, *, exact=False, safety=0.0):
     ``exact``) and float error bounds (``None`` unless ``safety > 0``).
     """
     if exact:
-        W, b = net.exact_layers()[0]
         X = points if points.dtype == object else arith.fmpq_array(points)
-        return X @ W.T + b, None
+        return net.exact_affine(0, X), None
     W, b = net.layers[0]
     Z0 = points @ W.T + b
     E0 = None
@@ -285,7 +284,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             Z, E = Z0, E0
         else:
             H = net.activations[l - 1].apply(Z)
-            Z = H @ W.T + b
+            Z = net.exact_affine(l, H) if exact else H @ W.T + b
             E = None
         if certified and l > 0:
             # fresh rounding of this layer (times the safety factor) plus the incoming

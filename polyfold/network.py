@@ -260,7 +260,7 @@ class PLNet:
     array([[ True, False]])
     """
 
-    __slots__ = ("_layers", "_activations", "_exact_cache", "_tables")
+    __slots__ = ("_layers", "_activations", "_exact_cache", "_exact_mats", "_tables")
 
     def __init__(self, layers, activations):
         layers = list(layers)
@@ -298,6 +298,7 @@ class PLNet:
         object.__setattr__(self, "_layers", tuple(checked))
         object.__setattr__(self, "_activations", tuple(make_activation(a) for a in activations))
         object.__setattr__(self, "_exact_cache", None)
+        object.__setattr__(self, "_exact_mats", None)
         object.__setattr__(self, "_tables", None)
 
     # -- construction ----------------------------------------------------------
@@ -402,6 +403,14 @@ class PLNet:
                 tuple((arith.fmpq_array(W), arith.fmpq_array(b)) for W, b in self._layers),
             )
         return self._exact_cache
+
+    def exact_affine(self, l, H):
+        """``H @ W_l.T + b_l`` in exact rationals (FLINT matrices, cached per layer)."""
+        if self._exact_mats is None:
+            object.__setattr__(
+                self, "_exact_mats", tuple(arith.fmpq_matrix(W.T) for W, _ in self._layers)
+            )
+        return arith.affine_exact(H, self._exact_mats[l], self.exact_layers()[l][1])
 
     # -- evaluation --------------------------------------------------------------------
     def preactivations(self, points):
@@ -520,8 +529,8 @@ class PLNet:
         pts = np.atleast_2d(pts)
         zs = []
         h = pts
-        for i, (W, b) in enumerate(self.exact_layers()):
-            z = h @ W.T + b
+        for i in range(len(self._layers)):
+            z = self.exact_affine(i, h)
             zs.append(z)
             if i < len(self._activations):
                 h = self._activations[i].apply(z)
