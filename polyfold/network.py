@@ -117,7 +117,7 @@ def _where(cond, a, b):
 
 @dataclass(frozen=True)
 class ReLU(Activation):
-    """``max(z, 0)``."""
+    """Rectified linear unit ``max(z, 0)``: thresholds (0,), two pieces."""
 
     name = "relu"
 
@@ -136,7 +136,7 @@ class ReLU(Activation):
 
 @dataclass(frozen=True)
 class LeakyReLU(Activation):
-    """``z`` for ``z > 0``, ``slope * z`` otherwise."""
+    """Leaky ReLU: ``z`` for ``z > 0``, ``slope * z`` otherwise (``slope != 1``)."""
 
     slope: float = 0.01
     name = "leaky_relu"
@@ -166,7 +166,8 @@ class LeakyReLU(Activation):
 
 @dataclass(frozen=True)
 class HardTanh(Activation):
-    """``clip(z, lo, hi)`` with ``lo <= 0 < hi``."""
+    """Hard tanh ``clip(z, lo, hi)`` with ``lo <= 0 < hi``: three pieces; its codes
+    count the thresholds ``lo``, ``0`` and ``hi`` (merged when ``lo == 0``) below ``z``."""
 
     lo: float = -1.0
     hi: float = 1.0
