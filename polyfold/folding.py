@@ -853,24 +853,50 @@ def _base_rows(net, codes, conv):
     return pieces_from_codes(net, codes)[:, conv.hidden_cols]
 
 
-def _values_at(net, X, conv, exact, safety, x_err=None):
+def _values_at(net, S, E, pseg, pt, conv, exact, safety):
     """Split-unit values (f(z) of hidden columns for thresholds, logits for outputs)
-    at points ``X``, with forward error bounds when ``safety`` is non-zero."""
+    at the points ``(1 - pt) S[pseg] + pt E[pseg]``, with forward error bounds when
+    ``safety`` is non-zero.
+
+    The first layer is affine along each segment, so its values are interpolated
+    from the two end points (no product with the input dimension per point)."""
     from .tolerance import UNIT_ROUNDOFF
 
     layers = net.exact_layers() if exact else net.layers
-    h = X
-    eh = x_err
-    post, post_err, logits, logit_err = [], [], None, None
-    for l, (W, b) in enumerate(layers):
-        z = h @ W.T + b
+    W0, b0 = layers[0]
+    if exact:
+        from . import arith
+
+        Sq, Eq = arith.fmpq_array(S), arith.fmpq_array(E)
+        ZS, ZE = Sq @ W0.T + b0, Eq @ W0.T + b0
+        tt = pt[:, None]
+        z = ZS[pseg] + tt * (ZE[pseg] - ZS[pseg])
+        ez = None
+    else:
+        ZS, ZE = S @ W0.T + b0, E @ W0.T + b0
+        tt = pt[:, None]
+        a, c = ZS[pseg], ZE[pseg]
+        z = a * (1.0 - tt) + c * tt
         ez = None
         if safety:
-            absW = np.abs(net.layers[l][0])
-            mag = np.abs(h) @ absW.T + np.abs(net.layers[l][1])
-            n_in = W.shape[1] + 2
+            n_in = W0.shape[1] + 2
             gam = n_in * UNIT_ROUNDOFF / (1.0 - n_in * UNIT_ROUNDOFF)
-            ez = gam * mag + (eh @ absW.T if eh is not None else 0.0)
+            absW, absb = np.abs(net.layers[0][0]), np.abs(net.layers[0][1])
+            MS, ME = np.abs(S) @ absW.T + absb, np.abs(E) @ absW.T + absb
+            mag = MS[pseg] * (1.0 - tt) + ME[pseg] * tt
+            ez = gam * mag + 4 * UNIT_ROUNDOFF * (np.abs(a) * (1.0 - tt) + np.abs(c) * tt)
+    post, post_err, logits, logit_err = [], [], None, None
+    eh = None
+    for l in range(len(layers)):
+        if l > 0:
+            W, b = layers[l]
+            z = h @ W.T + b
+            if safety:
+                absW = np.abs(net.layers[l][0])
+                mag = np.abs(h) @ absW.T + np.abs(net.layers[l][1])
+                n_in = W.shape[1] + 2
+                gam = n_in * UNIT_ROUNDOFF / (1.0 - n_in * UNIT_ROUNDOFF)
+                ez = gam * mag + eh @ absW.T
         if l < net.depth:
             act = net.activations[l]
             h = act.apply(z)
@@ -1048,14 +1074,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
         last_pts = sc.piece_offsets[1:] + np.arange(m)
         pt[last_pts] = arith.ONE if exact else 1.0
         pseg = np.repeat(np.arange(m), sc.n_pieces + 1)
-        if exact:
-            Sq, Eq = arith.fmpq_array(S), arith.fmpq_array(E)
-            X = Sq[pseg] + pt[:, None] * (Eq - Sq)[pseg]
-            x_err = None
-        else:
-            X = S[pseg] * (1.0 - pt)[:, None] + E[pseg] * pt[:, None]
-            x_err = 4 * np.finfo(float).eps * (np.abs(S[pseg]) + np.abs(E[pseg])) if certified else None
-        V, Ev = _values_at(net, X, conv, exact, tolv.safety if certified else 0.0, x_err)
+        V, Ev = _values_at(net, S, E, pseg, pt, conv, exact, tolv.safety if certified else 0.0)
         theta_cols = []
         if conv.kind == "threshold":
             theta_cols += [conv.tau] * len(conv.hidden_cols)
