@@ -1,0 +1,508 @@
+"""Tests of polyfold.region_statistics (Zhang & Wu's local region statistics).
+
+Expected values: hand derivations on the spec's tiny net, closed forms for
+distances, forward passes and finite differences (independent of the region
+code), brute-force sampling on lines and grids, and invariance under permuting
+hidden neurons.
+"""
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from polyfold import PLNet, zoo
+from polyfold.exceptions import (
+    DomainError,
+    NonFiniteError,
+    ShapeError,
+    SolverError,
+    ValidationError,
+)
+from polyfold.insphere import RegionStatistics, region_statistics
+
+TRI_R = (2 - math.sqrt(2)) / 2
+W1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+B1 = np.array([0.0, 0.0, -1.0])
+
+
+def tiny_net(W2, b2):
+    """The spec's 3-neuron layer with a chosen output layer."""
+    return PLNet.from_arrays([(W1, B1), (np.asarray(W2, float), np.asarray(b2, float))])
+
+
+# inside the triangle (h = (x, y, 0)) the margin of class 0 over class 1 is 2.5 - x - 3y
+NET_L = tiny_net([[-1.0, -3.0, 0.0], [0.0, 0.0, 0.0]], [2.5, 0.0])
+
+
+def run(net, X, **kw):
+    kw.setdefault("progress", False)
+    return region_statistics(net, X, **kw)
+
+
+# ---------------------------------------------------------------------------
+# the spec's tiny net, by hand
+# ---------------------------------------------------------------------------
+def test_tiny_net_region_is_the_triangle():
+    st_ = run(NET_L, [[0.25, 0.25]], domain=None)
+    assert isinstance(st_, RegionStatistics)
+    assert len(st_) == 1
+    assert st_.patterns[0].tolist() == [True, True, False]
+    assert st_.radius[0] == pytest.approx(TRI_R, abs=1e-9)
+    np.testing.assert_allclose(st_.centre[0], [TRI_R, TRI_R], atol=1e-8)
+    assert st_.n_facets[0] == 3
+    assert st_.n_domain_facets[0] == 0
+    assert set(st_.facet_units[0]) == {(0, 0), (0, 1), (0, 2)}
+    # normals (1, 0), (0, 1), -(1, 1)/sqrt 2: |cos| = 0, 1/sqrt 2, 1/sqrt 2
+    np.testing.assert_allclose(np.sort(st_.pair_cosines[0]), [0, 2**-0.5, 2**-0.5], atol=1e-12)
+    assert st_.cos_mean[0] == pytest.approx(math.sqrt(2) / 3, abs=1e-12)
+    assert st_.cos_median[0] == pytest.approx(2**-0.5, abs=1e-12)
+    # depth: distance from (0.25, 0.25) to the nearest of the three lines
+    assert st_.depth[0] == pytest.approx(0.25, abs=1e-12)
+
+
+def test_tiny_net_with_unit_domain_has_the_same_insphere():
+    st_ = run(NET_L, [[0.25, 0.25]], domain=(0, 1))
+    assert st_.radius[0] == pytest.approx(TRI_R, abs=1e-9)
+    # x >= 0 and y >= 0 are already neuron facets; the box adds no facet
+    assert st_.n_facets[0] == 3
+    assert st_.n_domain_facets[0] == 0
+
+
+def test_decision_boundary_distance_when_the_foot_is_outside():
+    # boundary x + 3y = 2.5 cuts the triangle only between (0, 5/6) and (1/4, 3/4);
+    # from (0.5, 0.05) the foot (0.685, 0.605) is outside, the nearest boundary point
+    # in the region is the corner (1/4, 3/4)
+    st_ = run(NET_L, [[0.5, 0.05]], domain=None)
+    assert st_.predicted[0] == 0
+    assert st_.boundary_crosses[0]
+    assert st_.n_boundaries[0] == 1
+    assert st_.boundary_class[0] == 1
+    assert st_.free_boundary_distance[0] == pytest.approx(1.85 / math.sqrt(10), abs=1e-12)
+    assert st_.boundary_distance[0] == pytest.approx(math.hypot(0.25, 0.7), abs=1e-8)
+    assert st_.boundary_classes[0].tolist() == [1]
+
+
+def test_decision_boundary_distance_equals_closed_form_inside():
+    # f0 - f1 = x - y: the diagonal through the triangle; from (0.3, 0.2) the foot
+    # (0.25, 0.25) is inside, so the distance is |x - y| / sqrt 2
+    net = tiny_net([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], [0.0, 0.0])
+    st_ = run(net, [[0.3, 0.2], [0.1, 0.35]], domain=None)
+    assert st_.predicted.tolist() == [0, 1]
+    expected = [0.1 / math.sqrt(2), 0.25 / math.sqrt(2)]
+    np.testing.assert_allclose(st_.boundary_distance, expected, atol=1e-12)
+    np.testing.assert_allclose(st_.free_boundary_distance, expected, atol=1e-12)
+    assert st_.boundary_crosses.all()
+
+
+def test_no_boundary_in_the_region():
+    # f0 - f1 = 5 - x > 0 on the whole triangle
+    net = tiny_net([[-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [5.0, 0.0])
+    st_ = run(net, [[0.25, 0.25]], domain=None)
+    assert not st_.boundary_crosses[0]
+    assert st_.n_boundaries[0] == 0
+    assert st_.boundary_distance[0] == np.inf
+    assert st_.boundary_class[0] == -1
+    assert st_.free_boundary_distance[0] == pytest.approx(4.75, abs=1e-12)
+
+
+def test_tiny_net_neighbours_by_hand():
+    st_ = run(NET_L, [[0.25, 0.25]], domain=None)
+    units = st_.neighbour_units[0]
+    assert sorted(units) == [((0, 0),), ((0, 1),), ((0, 2),)]
+    assert st_.neighbour_verified[0].all()
+    cos = dict(zip(units, st_.neighbour_cosines[0]))
+    # class-0 gradient: (-1, -3) in the triangle; (0, -3) with neuron 0 off,
+    # (-1, 0) with neuron 1 off, unchanged with neuron 2 on (zero weight)
+    assert cos[((0, 0),)] == pytest.approx(9 / (math.sqrt(10) * 3), abs=1e-12)
+    assert cos[((0, 1),)] == pytest.approx(1 / math.sqrt(10), abs=1e-12)
+    assert cos[((0, 2),)] == pytest.approx(1.0, abs=1e-12)
+    # the stepped points lie in the three neighbouring cells
+    pts = st_.neighbour_points[0]
+    pats = {u: tuple(p) for u, p in zip(units, NET_L.patterns(pts).tolist())}
+    assert pats[((0, 0),)] == (False, True, False)
+    assert pats[((0, 1),)] == (True, False, False)
+    assert pats[((0, 2),)] == (True, True, True)
+    # labels read at the stepped points agree with a forward pass
+    assert st_.neighbour_labels[0].tolist() == NET_L.predict(pts).tolist()
+
+
+def test_neighbours_outside_the_domain_are_marked():
+    # with the unit box, x = 0 and y = 0 are domain faces: nothing to step into
+    st_ = run(NET_L, [[0.25, 0.25]], domain=(0, 1))
+    units = st_.neighbour_units[0]
+    ver = dict(zip(units, st_.neighbour_verified[0]))
+    lab = dict(zip(units, st_.neighbour_labels[0]))
+    assert not ver[((0, 0),)] and not ver[((0, 1),)]
+    assert lab[((0, 0),)] == -1
+    assert ver[((0, 2),)]
+    pt = st_.neighbour_points[0][units.index(((0, 2),))]
+    assert np.all((pt >= 0) & (pt <= 1))
+    assert st_.neighbours_verified[0] == pytest.approx(1 / 3)
+
+
+def test_neighbour_label_at_centre():
+    # neighbour across x + y = 1 within the unit box: triangle (1,0), (0,1), (1,1),
+    # insphere centre (1 - r, 1 - r); there 2.5 - x - 3y = 2.5 - 4 (1 - r) < 0 -> class 1
+    st_ = run(NET_L, [[0.25, 0.25]], domain=(0, 1), neighbour_label="centre")
+    units = st_.neighbour_units[0]
+    lab = dict(zip(units, st_.neighbour_labels[0]))
+    assert lab[((0, 2),)] == 1
+    assert 2.5 - 4 * (1 - TRI_R) < 0
+    assert st_.neighbour_label_change[0] == pytest.approx(1.0)
+
+
+def test_facet_point_choice_does_not_change_the_neighbours():
+    net = zoo.random_mlp((6, 5), 3, 3, seed=4)
+    X = np.random.default_rng(1).uniform(0, 1, (4, 3))
+    a = run(net, X, facet_point="nearest")
+    b = run(net, X, facet_point="chebyshev")
+    for i in range(len(X)):
+        assert a.neighbour_units[i] == b.neighbour_units[i]
+        np.testing.assert_allclose(a.neighbour_cosines[i], b.neighbour_cosines[i], atol=1e-9)
+    assert a.facet_point == "nearest" and b.facet_point == "chebyshev"
+
+
+# ---------------------------------------------------------------------------
+# independent checks on random networks
+# ---------------------------------------------------------------------------
+def _finite_difference_gradients(net, x, units, h):
+    """Gradient of each unit's preactivation at x by central differences."""
+    d = len(x)
+    out = []
+    for layer, neuron in units:
+        g = np.zeros(d)
+        for k in range(d):
+            e = np.zeros(d)
+            e[k] = h
+            zp = net.preactivations(x + e)[layer][neuron]
+            zm = net.preactivations(x - e)[layer][neuron]
+            g[k] = (zp - zm) / (2 * h)
+        out.append(g)
+    return np.array(out)
+
+
+def test_normals_and_neighbours_against_forward_passes():
+    net = zoo.random_mlp((8, 6), 4, 3, seed=7)
+    X = np.random.default_rng(3).uniform(0.2, 0.8, (5, 4))
+    st_ = run(net, X)
+    for i, x in enumerate(X):
+        units = st_.facet_units[i]
+        assert len(units) == st_.n_facets[i]
+        # facet normals from finite differences of preactivations (affine near x)
+        h = 0.25 * st_.depth[i]
+        G = _finite_difference_gradients(net, x, units, h)
+        N = G / np.linalg.norm(G, axis=1, keepdims=True)
+        iu = np.triu_indices(len(units), 1)
+        np.testing.assert_allclose(
+            np.sort(np.abs(N @ N.T)[iu]), np.sort(st_.pair_cosines[i]), atol=1e-6
+        )
+        # neighbours: the stepped point's codes differ from x's in exactly the
+        # switching units of the crossed facet
+        codes = net.codes(x[None, :])[0]
+        V, _ = net.affine_map(x)
+        c = st_.predicted[i]
+        for units_sw, pt, ok, cos, lab in zip(
+            st_.neighbour_units[i],
+            st_.neighbour_points[i],
+            st_.neighbour_verified[i],
+            st_.neighbour_cosines[i],
+            st_.neighbour_labels[i],
+        ):
+            assert ok
+            assert units_sw[0] in units
+            diff = np.flatnonzero(net.codes(pt[None, :])[0] != codes)
+            assert sorted(net.unit_of(k) for k in diff) == sorted(units_sw)
+            V2, _ = net.affine_map(pt)
+            ref = V[c] @ V2[c] / (np.linalg.norm(V[c]) * np.linalg.norm(V2[c]))
+            assert cos == pytest.approx(ref, abs=1e-9)
+            assert lab == net.predict(pt)
+
+
+def test_insphere_ball_lies_in_the_region():
+    net = zoo.random_mlp((6, 6), 3, 4, seed=2)
+    X = np.random.default_rng(5).uniform(0, 1, (4, 3))
+    st_ = run(net, X, neighbours=False)
+    rng = np.random.default_rng(0)
+    for i in range(len(X)):
+        r, c0 = st_.radius[i], st_.centre[i]
+        assert r > 0
+        dirs = rng.standard_normal((500, 3))
+        dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+        pts = c0 + 0.999 * r * dirs * rng.uniform(0, 1, (500, 1))
+        assert (net.patterns(pts) == st_.patterns[i]).all()
+        assert np.all((pts >= 0) & (pts <= 1))
+    assert st_.n_neighbours.tolist() == [0] * 4
+    assert all(len(c) == 0 for c in st_.neighbour_cosines)
+
+
+small = st.integers(-3, 3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), pseed=st.integers(0, 10_000))
+def test_boundary_distances_against_sampling_on_lines(seed, pseed):
+    # 2-D nets with small integer weights; for each rival class j, sample the line
+    # g_j . y + h_j = 0 finely: points on it inside the region (same codes) are at
+    # least boundary_distances[j] away, and one is within the sampling step of it
+    net = zoo.random_mlp((4, 3), 2, 3, seed=seed, integer=True)
+    x = np.random.default_rng(pseed).uniform(-1, 1, 2)
+    st_ = run(net, x[None, :], domain=(-2, 2), neighbours=False)
+    codes = net.codes(x[None, :])[0]
+    V, u = net.affine_map(x)
+    c = int(st_.predicted[0])
+    assert c == net.predict(x)
+    dist = dict(zip(st_.boundary_classes[0].tolist(), st_.boundary_distances[0].tolist()))
+    free = []
+    step = 4e-4
+    for j in range(3):
+        if j == c:
+            continue
+        g, h = V[c] - V[j], u[c] - u[j]
+        gn = np.linalg.norm(g)
+        if gn == 0:
+            assert j not in dist
+            continue
+        free.append(abs(g @ x + h) / gn)
+        p0 = x - (g @ x + h) / gn**2 * g
+        t = np.array([-g[1], g[0]]) / gn
+        s = np.arange(-6.0, 6.0, step)
+        line = p0 + s[:, None] * t
+        line = line[np.all(np.abs(line) <= 2, axis=1)]
+        inside = line[np.all(net.codes(line) == codes, axis=1)]
+        # grid over the box: does class j win somewhere in the region?
+        grid = np.stack(np.meshgrid(np.linspace(-2, 2, 161), np.linspace(-2, 2, 161)), -1)
+        grid = grid.reshape(-1, 2)
+        same = grid[np.all(net.codes(grid) == codes, axis=1)]
+        wins = same[(same @ g + h) < -1e-7] if len(same) else same
+        if len(wins):
+            assert j in dist
+            # the segment from x to a winning point crosses the boundary in the region
+            assert dist[j] <= np.min(np.linalg.norm(wins - x, axis=1)) + 1e-9
+        if j in dist and len(inside):
+            dmin = np.min(np.linalg.norm(inside - x, axis=1))
+            assert dmin >= dist[j] - 1e-9
+            if len(inside) >= 3:
+                assert dmin <= dist[j] + step + 1e-9
+        if j in dist:
+            assert dist[j] >= abs(g @ x + h) / gn - 1e-12
+    if free:
+        assert st_.free_boundary_distance[0] == pytest.approx(min(free), abs=1e-9)
+    if dist:
+        assert st_.boundary_distance[0] == pytest.approx(min(dist.values()), abs=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(2, 6), seed=st.integers(0, 10_000), pseed=st.integers(0, 10_000))
+def test_facets_of_an_arrangement_by_sampling_lines(n, seed, pseed):
+    # one hidden layer in 2-D: neuron k is a facet of x's cell iff some point of its
+    # line (inside the box) has every other neuron strictly on x's side
+    net = zoo.arrangement(n, 2, seed=seed, output_dim=2)
+    x = np.random.default_rng(pseed).uniform(-1, 1, 2)
+    W, b = net.layers[0]
+    zx = W @ x + b
+    if np.min(np.abs(zx)) < 1e-6:
+        return
+    st_ = run(net, x[None, :], domain=(-3, 3), neighbours=False)
+    sign = zx > 0
+    expected = set()
+    for k in range(n):
+        w = W[k]
+        p0 = -b[k] * w / (w @ w)
+        t = np.array([-w[1], w[0]]) / np.linalg.norm(w)
+        line = p0 + np.linspace(-10, 10, 40001)[:, None] * t
+        line = line[np.all(np.abs(line) < 3, axis=1)]
+        z = line @ W.T + b
+        others = np.arange(n) != k
+        ok = np.all(((z > 1e-9) == sign) & (np.abs(z) > 1e-9) | ~others, axis=1)
+        if np.any(ok):
+            expected.add((0, k))
+    assert set(st_.facet_units[0]) == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_statistics_invariant_to_permuting_hidden_neurons(seed):
+    net = zoo.random_mlp((7, 5), 3, 3, seed=seed)
+    rng = np.random.default_rng(seed + 10)
+    (W1_, b1_), (W2_, b2_), (W3_, b3_) = net.layers
+    p1, p2 = rng.permutation(7), rng.permutation(5)
+    perm = PLNet.from_arrays(
+        [(W1_[p1], b1_[p1]), (W2_[p2][:, p1], b2_[p2]), (W3_[:, p2], b3_)]
+    )
+    X = rng.uniform(0, 1, (4, 3))
+    a, b = run(net, X), run(perm, X)
+    np.testing.assert_allclose(a.radius, b.radius, atol=1e-9)
+    for name in ("predicted", "n_facets", "n_domain_facets", "n_boundaries", "boundary_class",
+                 "boundary_crosses", "n_neighbours"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist(), name
+    for name in ("depth", "cos_mean", "cos_median", "boundary_distance",
+                 "free_boundary_distance", "neighbour_cos_mean"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=1e-9, err_msg=name)
+    inv1, inv2 = np.argsort(p1), np.argsort(p2)
+    relabel = {0: inv1, 1: inv2}
+    for i in range(len(X)):
+        mapped = {(l, int(relabel[l][k])) for l, k in a.facet_units[i]}
+        assert mapped == set(b.facet_units[i])
+        np.testing.assert_allclose(np.sort(a.pair_cosines[i]), np.sort(b.pair_cosines[i]), atol=1e-9)
+        np.testing.assert_allclose(
+            np.sort(a.neighbour_cosines[i]), np.sort(b.neighbour_cosines[i]), atol=1e-9
+        )
+        la = sorted(zip([tuple(sorted((l, int(relabel[l][k])) for l, k in us))
+                         for us in a.neighbour_units[i]], a.neighbour_labels[i].tolist()))
+        lb = sorted(zip([tuple(sorted(us)) for us in b.neighbour_units[i]],
+                        b.neighbour_labels[i].tolist()))
+        assert [u for u, _ in la] == [u for u, _ in lb]
+
+
+def test_samples_sharing_a_region():
+    st_ = run(NET_L, [[0.25, 0.25], [0.5, 0.05]], domain=None)
+    assert st_.radius[0] == st_.radius[1]
+    assert st_.n_facets.tolist() == [3, 3]
+    assert st_.boundary_distance[0] != st_.boundary_distance[1]
+    assert st_.summary()["n_distinct_regions"] == 1
+
+
+def test_single_output_network():
+    # logit f = x - 2y + 0.1 in the triangle; class 1 where f > 0
+    net = tiny_net([[1.0, -2.0, 0.0]], [0.1])
+    st_ = run(net, [[0.6, 0.1], [0.1, 0.4]], domain=None)
+    assert st_.predicted.tolist() == [1, 0]
+    free = np.abs(np.array([0.6 - 0.2 + 0.1, 0.1 - 0.8 + 0.1])) / math.sqrt(5)
+    np.testing.assert_allclose(st_.free_boundary_distance, free, atol=1e-12)
+    assert st_.boundary_crosses.all()
+    # both feet lie inside the triangle: the distances are the closed form
+    np.testing.assert_allclose(st_.boundary_distance, free, atol=1e-12)
+    assert st_.boundary_class.tolist() == [0, 1]
+
+
+# ---------------------------------------------------------------------------
+# result type and writers
+# ---------------------------------------------------------------------------
+def test_result_is_frozen_and_readonly():
+    st_ = run(NET_L, [[0.25, 0.25]], domain=None)
+    with pytest.raises(Exception):
+        st_.radius = None
+    with pytest.raises(ValueError):
+        st_.radius[0] = 1.0
+    assert "n_samples=1" in repr(st_)
+
+
+def test_writers_round_trip(tmp_path):
+    net = zoo.random_mlp((5, 4), 3, 3, seed=3)
+    X = np.random.default_rng(0).uniform(0, 1, (3, 3))
+    st_ = run(net, X)
+    path = tmp_path / "stats.csv"
+    st_.to_csv(path)
+    with open(path) as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3
+    assert rows[0]["sample"] == "0"
+    for i, row in enumerate(rows):
+        assert float(row["radius"]) == pytest.approx(st_.radius[i], rel=1e-12)
+        assert int(row["n_facets"]) == st_.n_facets[i]
+        assert row["boundary_crosses"] in ("True", "False")
+    jpath = tmp_path / "stats.json"
+    st_.to_json(jpath)
+    text = jpath.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text)
+    assert data["settings"]["neighbour_label"] == "step"
+    assert data["settings"]["domain"] == [[0.0] * 3, [1.0] * 3]
+    assert len(data["samples"]) == 3
+    rec = data["samples"][1]
+    assert rec["n_facets"] == st_.n_facets[1]
+    assert len(rec["pair_cosines"]) == st_.n_facets[1] * (st_.n_facets[1] - 1) // 2
+    assert rec["neighbour_units"] == [[list(u) for u in us] for us in st_.neighbour_units[1]]
+    assert "neighbour_points" not in rec
+    st_.to_json(jpath, points=True)
+    assert len(json.loads(jpath.read_text())["samples"][0]["centre"]) == 3
+
+
+def test_json_writes_missing_values_as_null(tmp_path):
+    net = tiny_net([[-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [5.0, 0.0])  # no boundary
+    st_ = run(net, [[0.25, 0.25]], domain=(0, 1))
+    st_.to_json(tmp_path / "s.json")
+    rec = json.loads((tmp_path / "s.json").read_text())["samples"][0]
+    assert rec["boundary_distance"] is None
+    assert rec["neighbour_cosines"][0] is None or isinstance(rec["neighbour_cosines"][0], float)
+
+
+def test_summary_aggregates():
+    X = [[0.25, 0.25], [0.5, 0.05]]
+    st_ = run(NET_L, X, domain=None)
+    s = st_.summary()
+    assert s["n_samples"] == 2
+    assert s["radius_mean"] == pytest.approx(TRI_R, abs=1e-9)
+    assert s["boundary_share"] == 1.0
+    assert s["boundary_distance_median"] == pytest.approx((0.5 + math.hypot(0.25, 0.7)) / 2)
+    assert s["n_facets_mean"] == 3.0
+    assert s["neighbours_verified"] == 1.0
+    assert s["radius_without_boundary_median"] is None
+    # pooled over the 6 neighbours: labels 0, 0, 1 twice with prediction 0
+    assert s["neighbour_label_change"] == pytest.approx(1 / 3)
+    assert set(s) >= {"cos_mean", "cos_median", "radius_distance_spearman", "depth_median"}
+    empty = run(NET_L, np.zeros((0, 2)), domain=None)
+    assert len(empty) == 0
+    assert empty.summary()["radius_mean"] is None
+
+
+def test_progress_bar(capsys):
+    run(NET_L, [[0.25, 0.25]], domain=None, progress=True)
+    assert "region statistics" in capsys.readouterr().err
+    region_statistics(NET_L, [[0.25, 0.25]], domain=None)  # not a terminal: silent
+    assert "region statistics" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+def test_nan_sample():
+    with pytest.raises(NonFiniteError, match="X contains NaN"):
+        run(NET_L, [[0.25, np.nan]])
+
+
+def test_sample_outside_the_domain():
+    with pytest.raises(DomainError, match=r"X\[1\] lies outside the domain.*np\.clip"):
+        run(NET_L, [[0.25, 0.25], [0.5, 1.5]], domain=(0, 1))
+
+
+def test_unbounded_region_without_domain_suggests_domain():
+    net = PLNet.from_arrays([(np.array([[1.0, 0.0]]), np.zeros(1)), (np.ones((2, 1)), np.zeros(2))])
+    with pytest.raises(DomainError, match=r"sample X\[0\].*domain=") as info:
+        run(net, [[0.5, 0.5]], domain=None)
+    assert isinstance(info.value, ValueError)
+    st_ = run(net, [[0.5, 0.5]], domain=(0, 1))
+    assert st_.radius[0] == pytest.approx(0.5)
+
+
+def test_bad_arguments():
+    with pytest.raises(ShapeError, match=r"X of shape \(n, 2\)"):
+        run(NET_L, [[0.1, 0.2, 0.3]])
+    with pytest.raises(ValidationError, match="net must be a polyfold.PLNet"):
+        run("net", [[0.1, 0.2]])
+    with pytest.raises(ValidationError, match="neighbour_label"):
+        run(NET_L, [[0.1, 0.2]], neighbour_label="middle")
+    with pytest.raises(ValidationError, match="facet_point"):
+        run(NET_L, [[0.1, 0.2]], facet_point="foot")
+    with pytest.raises(ValidationError, match="neighbours must be True or False"):
+        run(NET_L, [[0.1, 0.2]], neighbours="yes")
+    with pytest.raises(ValidationError, match="domain must be None or a pair"):
+        run(NET_L, [[0.1, 0.2]], domain=1.0)
+    with pytest.raises(DomainError, match="inverted"):
+        run(NET_L, [[0.1, 0.2]], domain=(1, 0))
+
+
+def test_lp_failure_surfaces_as_solver_error(monkeypatch):
+    import scipy.optimize
+    from scipy.optimize import OptimizeResult
+
+    def failing_linprog(*args, **kwargs):
+        return OptimizeResult(status=4, message="numerical difficulties (test)", x=None, fun=None)
+
+    monkeypatch.setattr(scipy.optimize, "linprog", failing_linprog)
+    with pytest.raises(SolverError, match=r"sample X\[0\].*status 4") as info:
+        run(NET_L, [[0.25, 0.25]], domain=(0, 1))
+    assert info.value.status == 4
