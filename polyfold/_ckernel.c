@@ -1,0 +1,825 @@
+/*
+ * polyfold._ckernel -- optional compiled segment-crossing kernel.
+ *
+ * A minimal CPython extension (no numpy headers): it reads float64 / int64 buffers
+ * through the buffer protocol and returns its results as bytearrays, which
+ * polyfold._fast wraps with numpy.frombuffer.
+ *
+ * It computes exactly what polyfold.crossings._partition computes in float and
+ * certified mode, one segment at a time (all of a segment's points stay in cache
+ * through all layers):
+ *
+ *   for every hidden layer l:
+ *     values of layer l at the segment's points (and, certified, their error bounds
+ *       E = (cH |H| + cE E_prev) |W|^T + cB |b|, coefficients from polyfold._fast);
+ *     three-valued signs of z - theta for every threshold theta (band: certified E,
+ *       float tol.zero * max |z| of the neuron over the batch);
+ *     endpoint and (certified) ambiguity flags;
+ *     a breakpoint at every strict sign change inside a piece, ordered by
+ *       (s, threshold, neuron), with the interpolated values (own neuron set to theta)
+ *       and, certified, E_new = max(E_a, E_b) + cI (|z_a| + |z_b| + max |theta|);
+ *     float: consecutive points closer than tol.merge merged into the first
+ *       (a merged sign is +-1 only when all members agree);
+ *     codes of layer l on every piece, degenerate pieces flagged.
+ *
+ * The float band needs the largest |z| of each neuron over all points of the
+ * batch at that layer, which a per-segment sweep only knows at the end.  The kernel
+ * therefore decides with a provisional band (the running maximum over the segments
+ * seen so far, never larger than the final one), records for every segment the
+ * smallest margin |z - theta| of the values it decided as nonzero, and afterwards
+ * recomputes (with the final band) the few segments with a margin within the final
+ * band.  Every decision then equals the one made with the batch band.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
+
+#define MAX_LAYERS 4096
+
+typedef struct {
+    int L;               /* hidden layers */
+    int nmax, tmax, nh;  /* max width, max thresholds per layer, total hidden units */
+    const int64_t *width;
+    int64_t off[MAX_LAYERS + 1];
+    const double *WT[MAX_LAYERS];   /* layer l >= 1: (width[l-1], width[l]) row-major */
+    const double *b[MAX_LAYERS];
+    double *absWT[MAX_LAYERS];      /* certified only */
+    double *gabsb[MAX_LAYERS];      /* certified only: cB_l * |b| */
+    int act[MAX_LAYERS];
+    double slope[MAX_LAYERS], lo[MAX_LAYERS], hi[MAX_LAYERS];
+    int nthr[MAX_LAYERS];
+    const double *thr[MAX_LAYERS];
+    double cH[MAX_LAYERS], cE[MAX_LAYERS], cI[MAX_LAYERS], thrmax[MAX_LAYERS];
+    double zero, merge;
+    int certified;
+} Net;
+
+/* the points of one segment (struct of arrays, fixed strides) */
+typedef struct {
+    double *t, *Z, *E;
+    int8_t *sg, *code;
+} Pts;
+
+typedef struct {
+    double s;
+    int w, j;
+} Cross;
+
+typedef struct {
+    int64_t cap;
+    Pts a, b;            /* current and next */
+    double *H, *G, *acc; /* scratch, nmax each */
+    double *band;        /* nmax */
+    Cross *cr;           /* nmax * tmax */
+    int64_t crcap;
+} Work;
+
+/* growable output */
+typedef struct {
+    double *t;
+    int8_t *codes;
+    int64_t nt, capt, nc, capc;
+} Out;
+
+static int pts_alloc(Pts *p, int64_t cap, const Net *net, int keep, int64_t n_keep)
+{
+    int64_t zs = net->nmax, ss = (int64_t)net->nmax * net->tmax, cs = net->nh;
+    double *t = (double *)realloc(p->t, (size_t)cap * sizeof(double));
+    if (!t) return -1;
+    p->t = t;
+    double *Z = (double *)realloc(p->Z, (size_t)(cap * zs) * sizeof(double));
+    if (!Z) return -1;
+    p->Z = Z;
+    if (net->certified) {
+        double *E = (double *)realloc(p->E, (size_t)(cap * zs) * sizeof(double));
+        if (!E) return -1;
+        p->E = E;
+    }
+    int8_t *sg = (int8_t *)realloc(p->sg, (size_t)(cap * ss) + 1);
+    if (!sg) return -1;
+    p->sg = sg;
+    int8_t *code = (int8_t *)realloc(p->code, (size_t)(cap * cs) + 1);
+    if (!code) return -1;
+    p->code = code;
+    (void)keep;
+    (void)n_keep;
+    return 0;
+}
+
+static void pts_free(Pts *p)
+{
+    free(p->t);
+    free(p->Z);
+    free(p->E);
+    free(p->sg);
+    free(p->code);
+    memset(p, 0, sizeof(*p));
+}
+
+static int work_reserve(Work *w, int64_t need, const Net *net)
+{
+    if (need <= w->cap) return 0;
+    int64_t cap = w->cap ? w->cap : 64;
+    while (cap < need) cap *= 2;
+    if (pts_alloc(&w->a, cap, net, 1, 0) || pts_alloc(&w->b, cap, net, 1, 0)) return -1;
+    w->cap = cap;
+    return 0;
+}
+
+static int out_push(Out *o, const double *t, int64_t P, const int8_t *codes, int64_t nrows, int64_t nh)
+{
+    if (o->nt + P > o->capt) {
+        int64_t cap = o->capt ? o->capt : 1024;
+        while (cap < o->nt + P) cap *= 2;
+        double *nt = (double *)realloc(o->t, (size_t)cap * sizeof(double));
+        if (!nt) return -1;
+        o->t = nt;
+        o->capt = cap;
+    }
+    memcpy(o->t + o->nt, t, (size_t)P * sizeof(double));
+    o->nt += P;
+    int64_t nb = nrows * nh;
+    if (o->nc + nb > o->capc) {
+        int64_t cap = o->capc ? o->capc : 4096;
+        while (cap < o->nc + nb) cap *= 2;
+        int8_t *nc = (int8_t *)realloc(o->codes, (size_t)cap);
+        if (!nc) return -1;
+        o->codes = nc;
+        o->capc = cap;
+    }
+    if (nb) memcpy(o->codes + o->nc, codes, (size_t)nb);
+    o->nc += nb;
+    return 0;
+}
+
+static inline double act_apply(int kind, double z, double slope, double lo, double hi)
+{
+    switch (kind) {
+    case ACT_RELU:
+        return z > 0.0 ? z : 0.0;
+    case ACT_LEAKY:
+        return z > 0.0 ? z : slope * z;
+    case ACT_HARDTANH: {
+        double v = z < lo ? lo : z; /* numpy.clip: min(max(z, lo), hi) */
+        return v > hi ? hi : v;
+    }
+    default:
+        return z;
+    }
+}
+
+static inline int8_t sign3(double d, double bd)
+{
+    return d > bd ? 1 : (d < -bd ? -1 : 0);
+}
+
+/* per-segment flags */
+enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8 };
+
+/*
+ * One segment.  band_mode: 0 certified; 1 float provisional (running maxima in
+ * runmax, per-segment maxima / margins recorded in segmax / minmarg); 2 float with
+ * fixed bands (fixband, (L, nmax)).  Layer 0's float band is always fixband[0].
+ * Returns the flags (>= 0) or -1 on allocation failure; the points are in w->a
+ * with *P_out points, and the pieces' codes in w->a.code rows 0..P-2.
+ */
+static int run_segment(const Net *net, Work *w, const double *Za, const double *Zb, const double *Ea,
+                       const double *Eb, int band_mode, const double *fixband, double *runmax,
+                       double *segmax, double *minmarg, int64_t *P_out)
+{
+    const int zs = net->nmax, ss = net->nmax * net->tmax, nh = net->nh;
+    const int cert = net->certified;
+    int flags = 0;
+    int64_t P = 2;
+    if (work_reserve(w, 2, net)) return -1;
+    Pts *cur = &w->a, *nxt = &w->b;
+    int n0 = (int)net->width[0];
+    cur->t[0] = 0.0;
+    cur->t[1] = 1.0;
+    memcpy(cur->Z, Za, (size_t)n0 * sizeof(double));
+    memcpy(cur->Z + zs, Zb, (size_t)n0 * sizeof(double));
+    if (cert) {
+        memcpy(cur->E, Ea, (size_t)n0 * sizeof(double));
+        memcpy(cur->E + zs, Eb, (size_t)n0 * sizeof(double));
+    }
+    memset(cur->code, 0, (size_t)(2 * nh));
+
+    for (int l = 0; l < net->L; l++) {
+        const int n = (int)net->width[l];
+        const int T = net->nthr[l];
+        const double *th = net->thr[l];
+        const int64_t off = net->off[l];
+
+        /* values of layer l at the points */
+        if (l > 0) {
+            const int nin = (int)net->width[l - 1];
+            const int ak = net->act[l - 1];
+            const double sl = net->slope[l - 1], lo = net->lo[l - 1], hi = net->hi[l - 1];
+            const double *WT = net->WT[l], *bb = net->b[l];
+            double *H = w->H, *acc = w->acc;
+            for (int64_t p = 0; p < P; p++) {
+                const double *zp = cur->Z + p * zs;
+                double *zo = nxt->Z + p * zs;
+                for (int i = 0; i < nin; i++) H[i] = act_apply(ak, zp[i], sl, lo, hi);
+                for (int o = 0; o < n; o++) acc[o] = 0.0;
+                for (int i = 0; i < nin; i++) {
+                    const double h = H[i];
+                    const double *row = WT + (int64_t)i * n;
+                    for (int o = 0; o < n; o++) acc[o] += h * row[o];
+                }
+                for (int o = 0; o < n; o++) zo[o] = acc[o] + bb[o];
+                if (cert) {
+                    const double cH = net->cH[l], cE = net->cE[l];
+                    const double *ep = cur->E + p * zs;
+                    const double *AW = net->absWT[l], *gb = net->gabsb[l];
+                    double *G = w->G;
+                    double *eo = nxt->E + p * zs;
+                    for (int i = 0; i < nin; i++) G[i] = cH * fabs(H[i]) + cE * ep[i];
+                    for (int o = 0; o < n; o++) acc[o] = 0.0;
+                    for (int i = 0; i < nin; i++) {
+                        const double gi = G[i];
+                        const double *row = AW + (int64_t)i * n;
+                        for (int o = 0; o < n; o++) acc[o] += gi * row[o];
+                    }
+                    for (int o = 0; o < n; o++) eo[o] = acc[o] + gb[o];
+                }
+            }
+            double *tmp = cur->Z;
+            cur->Z = nxt->Z;
+            nxt->Z = tmp;
+            if (cert) {
+                tmp = cur->E;
+                cur->E = nxt->E;
+                nxt->E = tmp;
+            }
+        }
+
+        /* float band */
+        double *band = w->band;
+        double *mm = NULL;
+        if (!cert) {
+            if (l == 0 || band_mode == 2) {
+                memcpy(band, fixband + (int64_t)l * zs, (size_t)n * sizeof(double));
+            } else {
+                double *sm = segmax + off, *rm = runmax + (int64_t)l * zs;
+                for (int j = 0; j < n; j++) sm[j] = 0.0;
+                for (int64_t p = 0; p < P; p++) {
+                    const double *zp = cur->Z + p * zs;
+                    for (int j = 0; j < n; j++) {
+                        double a = fabs(zp[j]);
+                        if (a > sm[j]) sm[j] = a;
+                    }
+                }
+                for (int j = 0; j < n; j++) {
+                    if (sm[j] > rm[j]) rm[j] = sm[j];
+                    band[j] = net->zero * rm[j];
+                }
+                mm = minmarg + off;
+            }
+        }
+
+        /* signs at the points, endpoint and ambiguity flags, count crossings */
+        int64_t ncross = 0;
+        for (int64_t p = 0; p < P; p++) {
+            const double *zp = cur->Z + p * zs;
+            const double *bd = cert ? cur->E + p * zs : band;
+            int8_t *sp = cur->sg + p * ss;
+            int nzero = 0;
+            for (int wi = 0; wi < T; wi++) {
+                const double q = th[wi];
+                int8_t *sw = sp + wi * zs;
+                for (int j = 0; j < n; j++) {
+                    const double d = zp[j] - q;
+                    sw[j] = (int8_t)((d > bd[j]) - (d < -bd[j]));
+                }
+                for (int j = 0; j < n; j++) nzero += (sw[j] == 0);
+                if (mm) {
+                    for (int j = 0; j < n; j++) {
+                        const double a = fabs(zp[j] - q);
+                        mm[j] = (sw[j] != 0 && a < mm[j]) ? a : mm[j];
+                    }
+                }
+                if (p > 0) {
+                    const int8_t *sv = sw - ss;
+                    int nc = 0;
+                    for (int j = 0; j < n; j++) nc += ((sv[j] * sw[j]) < 0);
+                    ncross += nc;
+                }
+            }
+            if (nzero) {
+                if (p == 0) flags |= F_EP0;
+                if (p == P - 1) flags |= F_EP1;
+                if (cert) flags |= F_AMB;
+            }
+        }
+
+        /* insert the breakpoints of layer l */
+        if (ncross > 0) {
+            if (work_reserve(w, P + ncross, net)) return -1;
+            cur = &w->a;
+            nxt = &w->b;
+            if ((int64_t)n * T > w->crcap) return -1; /* cannot happen: sized at setup */
+            int64_t q = 0;
+            for (int64_t k = 0; k < P; k++) {
+                /* copy point k */
+                nxt->t[q] = cur->t[k];
+                memcpy(nxt->Z + q * zs, cur->Z + k * zs, (size_t)n * sizeof(double));
+                if (cert) memcpy(nxt->E + q * zs, cur->E + k * zs, (size_t)n * sizeof(double));
+                memcpy(nxt->sg + q * ss, cur->sg + k * ss, (size_t)ss);
+                memcpy(nxt->code + q * nh, cur->code + k * nh, (size_t)nh);
+                q++;
+                if (k == P - 1) break;
+                const int8_t *s0 = cur->sg + k * ss, *s1 = s0 + ss;
+                const double *za = cur->Z + k * zs, *zb = za + zs;
+                int nc = 0;
+                for (int wi = 0; wi < T; wi++) {
+                    const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
+                    for (int j = 0; j < n; j++) {
+                        if (a0[j] * a1[j] < 0) {
+                            double A = za[j] - th[wi], B = zb[j] - th[wi];
+                            Cross c;
+                            c.s = A / (A - B);
+                            c.w = wi;
+                            c.j = j;
+                            /* stable insertion by s: ties keep (threshold, neuron) order */
+                            int pos = nc;
+                            while (pos > 0 && w->cr[pos - 1].s > c.s) {
+                                w->cr[pos] = w->cr[pos - 1];
+                                pos--;
+                            }
+                            w->cr[pos] = c;
+                            nc++;
+                        }
+                    }
+                }
+                if (!nc) continue;
+                const double ta = cur->t[k], dt = cur->t[k + 1] - cur->t[k];
+                const double *ea = cert ? cur->E + k * zs : NULL, *eb = cert ? ea + zs : NULL;
+                for (int c = 0; c < nc; c++) {
+                    const double s = w->cr[c].s;
+                    const int wc = w->cr[c].w, jc = w->cr[c].j;
+                    double *zn = nxt->Z + q * zs;
+                    nxt->t[q] = ta + s * dt;
+                    for (int j = 0; j < n; j++) zn[j] = za[j] + s * (zb[j] - za[j]);
+                    zn[jc] = th[wc];
+                    const double *bd = band;
+                    if (cert) {
+                        double *en = nxt->E + q * zs;
+                        for (int j = 0; j < n; j++) {
+                            double m = ea[j] > eb[j] ? ea[j] : eb[j];
+                            if (ea[j] != ea[j]) m = ea[j];
+                            en[j] = m + net->cI[l] * ((fabs(za[j]) + fabs(zb[j])) + net->thrmax[l]);
+                        }
+                        bd = en;
+                    }
+                    int8_t *sp = nxt->sg + q * ss;
+                    int undecided = 0;
+                    for (int wi = 0; wi < T; wi++) {
+                        const double qq = th[wi];
+                        int8_t *sw = sp + wi * zs;
+                        for (int j = 0; j < n; j++) {
+                            double d = zn[j] - qq;
+                            int8_t sgn = sign3(d, bd[j]);
+                            if (wi == wc && j == jc) {
+                                sgn = 0;
+                            } else {
+                                undecided |= (sgn == 0);
+                                if (mm && sgn != 0 && fabs(d) < mm[j]) mm[j] = fabs(d);
+                            }
+                            sw[j] = sgn;
+                        }
+                    }
+                    if (cert && undecided) flags |= F_AMB;
+                    memcpy(nxt->code + q * nh, cur->code + k * nh, (size_t)nh);
+                    q++;
+                }
+            }
+            /* float: merge consecutive points closer than tol.merge into the first */
+            if (!cert) {
+                int64_t r = 0; /* last kept */
+                for (int64_t i = 1; i < q; i++) {
+                    if (nxt->t[i] - nxt->t[i - 1] <= net->merge) {
+                        int8_t *sk = nxt->sg + r * ss;
+                        const int8_t *si = nxt->sg + i * ss;
+                        for (int wi = 0; wi < T; wi++)
+                            for (int j = 0; j < n; j++)
+                                if (sk[wi * zs + j] != si[wi * zs + j]) sk[wi * zs + j] = 0;
+                    } else {
+                        r++;
+                        if (r != i) {
+                            nxt->t[r] = nxt->t[i];
+                            memcpy(nxt->Z + r * zs, nxt->Z + i * zs, (size_t)n * sizeof(double));
+                            memcpy(nxt->sg + r * ss, nxt->sg + i * ss, (size_t)ss);
+                            memcpy(nxt->code + r * nh, nxt->code + i * nh, (size_t)nh);
+                        }
+                    }
+                }
+                q = r + 1;
+            }
+            Pts tmp = w->a;
+            w->a = w->b;
+            w->b = tmp;
+            cur = &w->a;
+            nxt = &w->b;
+            P = q;
+        }
+
+        /* codes of layer l on every piece; degenerate pieces */
+        for (int64_t p = 0; p + 1 < P; p++) {
+            const int8_t *s0 = cur->sg + p * ss, *s1 = s0 + ss;
+            int8_t *cp = cur->code + p * nh + off;
+            for (int j = 0; j < n; j++) cp[j] = 0;
+            int dg = 0;
+            for (int wi = 0; wi < T; wi++) {
+                const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
+                for (int j = 0; j < n; j++) {
+                    cp[j] += (a0[j] > 0) | (a1[j] > 0);
+                    dg |= (a0[j] == 0) & (a1[j] == 0);
+                }
+            }
+            if (dg) flags |= cert ? (F_DEG | F_AMB) : F_DEG;
+        }
+    }
+    *P_out = P;
+    return flags;
+}
+
+static int get_buf(PyObject *obj, Py_buffer *view, const char *name, Py_ssize_t need_bytes)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) < 0) return -1;
+    if (view->len < need_bytes) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer of %zd bytes, need %zd", name, view->len, need_bytes);
+        PyBuffer_Release(view);
+        view->obj = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *bytearray_of(const void *data, Py_ssize_t n)
+{
+    return PyByteArray_FromStringAndSize(n ? (const char *)data : "", n);
+}
+
+PyDoc_STRVAR(partition_doc,
+"partition(Z0, E0, m, widths, params, acts, actpar, nthr, thr, certpar, zero, merge, certified)\n"
+"\n"
+"The segment-crossing kernel (see polyfold._fast.partition).  Returns\n"
+"(counts, t, codes, flags, n_redo): bytearrays of int64 (m,), float64 (sum counts,),\n"
+"int8 (sum(counts - 1), n_hidden), uint8 (m,) flags (1 degenerate, 2 start on a\n"
+"boundary, 4 end on a boundary, 8 ambiguous) and the number of segments recomputed\n"
+"with the final float band.");
+
+static PyObject *py_partition(PyObject *self, PyObject *args)
+{
+    PyObject *oZ0, *oE0, *owidth, *oparams, *oacts, *oactpar, *onthr, *othr, *ogamma;
+    Py_ssize_t m;
+    double zero, merge;
+    int certified;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOnOOOOOOOddp", &oZ0, &oE0, &m, &owidth, &oparams, &oacts, &oactpar,
+                          &onthr, &othr, &ogamma, &zero, &merge, &certified))
+        return NULL;
+    if (m < 0) {
+        PyErr_SetString(PyExc_ValueError, "m must be >= 0");
+        return NULL;
+    }
+    Py_buffer bw = {0}, bZ0 = {0}, bE0 = {0}, bpar = {0}, bacts = {0}, bap = {0}, bnt = {0}, bthr = {0},
+              bg = {0};
+    PyObject *result = NULL;
+    Net *net = NULL;
+    Work w;
+    memset(&w, 0, sizeof(w));
+    Out o1, o2;
+    memset(&o1, 0, sizeof(o1));
+    memset(&o2, 0, sizeof(o2));
+    int64_t *counts = NULL, *counts2 = NULL, *pt_off = NULL, *cd_off = NULL;
+    uint8_t *flags = NULL;
+    double *runmax = NULL, *segmax = NULL, *minmarg = NULL, *fixband = NULL;
+    int64_t *redo = NULL;
+    int64_t n_redo = 0;
+    int oom = 0;
+
+    if (PyObject_GetBuffer(owidth, &bw, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    int L = (int)(bw.len / 8);
+    if (L < 1 || L > MAX_LAYERS) {
+        PyErr_SetString(PyExc_ValueError, "widths: need 1..4096 hidden layers");
+        goto done;
+    }
+    net = (Net *)calloc(1, sizeof(Net));
+    if (!net) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    net->L = L;
+    net->width = (const int64_t *)bw.buf;
+    net->off[0] = 0;
+    net->nmax = 0;
+    for (int l = 0; l < L; l++) {
+        if (net->width[l] < 1 || net->width[l] > (1 << 20)) {
+            PyErr_SetString(PyExc_ValueError, "widths: each width must be in 1..2**20");
+            goto done;
+        }
+        net->off[l + 1] = net->off[l] + net->width[l];
+        if (net->width[l] > net->nmax) net->nmax = (int)net->width[l];
+    }
+    net->nh = (int)net->off[L];
+    int n0 = (int)net->width[0];
+    if (get_buf(oZ0, &bZ0, "Z0", (Py_ssize_t)(2 * m * n0 * 8)) < 0) goto done;
+    net->certified = certified;
+    if (certified) {
+        if (oE0 == Py_None) {
+            PyErr_SetString(PyExc_ValueError, "E0 is required in certified mode");
+            goto done;
+        }
+        if (get_buf(oE0, &bE0, "E0", (Py_ssize_t)(2 * m * n0 * 8)) < 0) goto done;
+    }
+    Py_ssize_t npar = 0;
+    for (int l = 1; l < L; l++) npar += net->width[l - 1] * net->width[l] + net->width[l];
+    if (get_buf(oparams, &bpar, "params", npar * 8) < 0) goto done;
+    if (get_buf(oacts, &bacts, "acts", (Py_ssize_t)L * 8) < 0) goto done;
+    if (get_buf(oactpar, &bap, "actpar", (Py_ssize_t)L * 3 * 8) < 0) goto done;
+    if (get_buf(onthr, &bnt, "nthr", (Py_ssize_t)L * 8) < 0) goto done;
+    if (get_buf(ogamma, &bg, "certpar", (Py_ssize_t)L * 4 * 8) < 0) goto done;
+    {
+        const int64_t *nt = (const int64_t *)bnt.buf;
+        Py_ssize_t tot = 0;
+        net->tmax = 1;
+        for (int l = 0; l < L; l++) {
+            if (nt[l] < 1 || nt[l] > 64) {
+                PyErr_SetString(PyExc_ValueError, "nthr: 1..64 thresholds per layer");
+                goto done;
+            }
+            net->nthr[l] = (int)nt[l];
+            if (nt[l] > net->tmax) net->tmax = (int)nt[l];
+            tot += nt[l];
+        }
+        if (get_buf(othr, &bthr, "thr", tot * 8) < 0) goto done;
+        const double *thr = (const double *)bthr.buf;
+        for (int l = 0; l < L; l++) {
+            net->thr[l] = thr;
+            thr += nt[l];
+        }
+    }
+    {
+        const double *par = (const double *)bpar.buf;
+        for (int l = 1; l < L; l++) {
+            net->WT[l] = par;
+            par += net->width[l - 1] * net->width[l];
+            net->b[l] = par;
+            par += net->width[l];
+        }
+        const int64_t *acts = (const int64_t *)bacts.buf;
+        const double *ap = (const double *)bap.buf;
+        for (int l = 0; l < L; l++) {
+            if (acts[l] < 0 || acts[l] > 3) {
+                PyErr_SetString(PyExc_ValueError, "acts: unknown activation kind");
+                goto done;
+            }
+            net->act[l] = (int)acts[l];
+            net->slope[l] = ap[3 * l];
+            net->lo[l] = ap[3 * l + 1];
+            net->hi[l] = ap[3 * l + 2];
+        }
+    }
+    {
+        const double *cp = (const double *)bg.buf;
+        for (int l = 0; l < L; l++) {
+            net->cH[l] = cp[4 * l];
+            net->cE[l] = cp[4 * l + 1];
+            net->cI[l] = cp[4 * l + 3];
+            double mx = 0.0;
+            for (int wi = 0; wi < net->nthr[l]; wi++)
+                if (fabs(net->thr[l][wi]) > mx) mx = fabs(net->thr[l][wi]);
+            net->thrmax[l] = mx;
+        }
+    }
+    net->zero = zero;
+    net->merge = merge;
+
+    Py_BEGIN_ALLOW_THREADS;
+    do {
+        const int zs = net->nmax, nh = net->nh;
+        if (certified) {
+            for (int l = 1; l < L; l++) {
+                int64_t nw = net->width[l - 1] * net->width[l];
+                net->absWT[l] = (double *)malloc((size_t)nw * sizeof(double));
+                net->gabsb[l] = (double *)malloc((size_t)net->width[l] * sizeof(double));
+                if (!net->absWT[l] || !net->gabsb[l]) {
+                    oom = 1;
+                    break;
+                }
+                for (int64_t i = 0; i < nw; i++) net->absWT[l][i] = fabs(net->WT[l][i]);
+                for (int64_t o = 0; o < net->width[l]; o++)
+                    net->gabsb[l][o] = ((const double *)bg.buf)[4 * l + 2] * fabs(net->b[l][o]);
+            }
+            if (oom) break;
+        }
+        w.H = (double *)malloc((size_t)zs * sizeof(double));
+        w.G = (double *)malloc((size_t)zs * sizeof(double));
+        w.acc = (double *)malloc((size_t)zs * sizeof(double));
+        w.band = (double *)malloc((size_t)zs * sizeof(double));
+        w.crcap = (int64_t)zs * net->tmax;
+        w.cr = (Cross *)malloc((size_t)w.crcap * sizeof(Cross));
+        counts = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
+        pt_off = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
+        cd_off = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
+        flags = (uint8_t *)calloc((size_t)m + 1, 1);
+        if (!w.H || !w.G || !w.acc || !w.band || !w.cr || !counts || !pt_off || !cd_off || !flags) {
+            oom = 1;
+            break;
+        }
+        const double *Z0 = (const double *)bZ0.buf;
+        const double *E0 = certified ? (const double *)bE0.buf : NULL;
+        if (!certified) {
+            fixband = (double *)calloc((size_t)L * zs, sizeof(double));
+            runmax = (double *)calloc((size_t)L * zs, sizeof(double));
+            segmax = (double *)malloc(((size_t)m * nh + 1) * sizeof(double));
+            minmarg = (double *)malloc(((size_t)m * nh + 1) * sizeof(double));
+            if (!fixband || !runmax || !segmax || !minmarg) {
+                oom = 1;
+                break;
+            }
+            /* layer 0: the batch band is known up front */
+            for (int64_t r = 0; r < 2 * m; r++)
+                for (int j = 0; j < n0; j++) {
+                    double a = fabs(Z0[r * n0 + j]);
+                    if (a > fixband[j]) fixband[j] = a;
+                }
+            for (int j = 0; j < n0; j++) fixband[j] *= zero;
+            for (int64_t i = 0; i < m * nh; i++) {
+                segmax[i] = 0.0;
+                minmarg[i] = HUGE_VAL;
+            }
+        }
+        int bm = certified ? 0 : 1;
+        for (int64_t s = 0; s < m; s++) {
+            int64_t P = 0;
+            int f = run_segment(net, &w, Z0 + 2 * s * n0, Z0 + (2 * s + 1) * n0,
+                                E0 ? E0 + 2 * s * n0 : NULL, E0 ? E0 + (2 * s + 1) * n0 : NULL, bm,
+                                fixband, runmax, segmax ? segmax + s * nh : NULL,
+                                minmarg ? minmarg + s * nh : NULL, &P);
+            if (f < 0 || out_push(&o1, w.a.t, P, w.a.code, P - 1, nh)) {
+                oom = 1;
+                break;
+            }
+            flags[s] = (uint8_t)f;
+            counts[s] = P;
+            pt_off[s + 1] = pt_off[s] + P;
+            cd_off[s + 1] = cd_off[s] + (P - 1) * nh;
+        }
+        if (oom) break;
+        if (!certified && L > 1) {
+            /* final float bands of layers >= 1, and the segments decided too close to them */
+            for (int l = 1; l < L; l++)
+                for (int j = 0; j < net->width[l]; j++) {
+                    double mx = 0.0;
+                    for (int64_t s = 0; s < m; s++) {
+                        double v = segmax[s * nh + net->off[l] + j];
+                        if (v > mx) mx = v;
+                    }
+                    fixband[(int64_t)l * zs + j] = zero * mx;
+                }
+            redo = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t));
+            if (!redo) {
+                oom = 1;
+                break;
+            }
+            for (int64_t s = 0; s < m; s++) {
+                int bad = 0;
+                for (int l = 1; l < L && !bad; l++)
+                    for (int j = 0; j < net->width[l]; j++)
+                        if (minmarg[s * nh + net->off[l] + j] <= fixband[(int64_t)l * zs + j]) {
+                            bad = 1;
+                            break;
+                        }
+                if (bad) redo[n_redo++] = s;
+            }
+            if (n_redo) {
+                counts2 = (int64_t *)calloc((size_t)n_redo + 1, sizeof(int64_t));
+                if (!counts2) {
+                    oom = 1;
+                    break;
+                }
+                for (int64_t r = 0; r < n_redo; r++) {
+                    int64_t s = redo[r], P = 0;
+                    int f = run_segment(net, &w, Z0 + 2 * s * n0, Z0 + (2 * s + 1) * n0, NULL, NULL, 2,
+                                        fixband, NULL, NULL, NULL, &P);
+                    if (f < 0 || out_push(&o2, w.a.t, P, w.a.code, P - 1, nh)) {
+                        oom = 1;
+                        break;
+                    }
+                    flags[s] = (uint8_t)f;
+                    counts2[r] = P;
+                }
+                if (oom) break;
+                /* stitch o1 and o2 into o1 order */
+                Out o3;
+                memset(&o3, 0, sizeof(o3));
+                int64_t r = 0, p2 = 0, c2 = 0;
+                for (int64_t s = 0; s < m; s++) {
+                    int e;
+                    if (r < n_redo && redo[r] == s) {
+                        int64_t P = counts2[r];
+                        e = out_push(&o3, o2.t + p2, P, o2.codes + c2, P - 1, nh);
+                        p2 += P;
+                        c2 += (P - 1) * nh;
+                        counts[s] = P;
+                        r++;
+                    } else {
+                        int64_t P = counts[s];
+                        e = out_push(&o3, o1.t + pt_off[s], P, o1.codes + cd_off[s], P - 1, nh);
+                    }
+                    if (e) {
+                        oom = 1;
+                        break;
+                    }
+                }
+                free(o1.t);
+                free(o1.codes);
+                o1 = o3;
+                if (oom) break;
+            }
+        }
+    } while (0);
+    Py_END_ALLOW_THREADS;
+
+    if (oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        PyObject *a = bytearray_of(counts, (Py_ssize_t)(m * 8));
+        PyObject *b = bytearray_of(o1.t, (Py_ssize_t)(o1.nt * 8));
+        PyObject *c = bytearray_of(o1.codes, (Py_ssize_t)o1.nc);
+        PyObject *d = bytearray_of(flags, (Py_ssize_t)m);
+        if (a && b && c && d) result = Py_BuildValue("(NNNNL)", a, b, c, d, (long long)n_redo);
+        else {
+            Py_XDECREF(a);
+            Py_XDECREF(b);
+            Py_XDECREF(c);
+            Py_XDECREF(d);
+        }
+    }
+
+done:
+    if (net) {
+        for (int l = 0; l < MAX_LAYERS; l++) {
+            free(net->absWT[l]);
+            free(net->gabsb[l]);
+        }
+        free(net);
+    }
+    pts_free(&w.a);
+    pts_free(&w.b);
+    free(w.H);
+    free(w.G);
+    free(w.acc);
+    free(w.band);
+    free(w.cr);
+    free(o1.t);
+    free(o1.codes);
+    free(o2.t);
+    free(o2.codes);
+    free(counts);
+    free(counts2);
+    free(pt_off);
+    free(cd_off);
+    free(flags);
+    free(runmax);
+    free(segmax);
+    free(minmarg);
+    free(fixband);
+    free(redo);
+    if (bw.obj) PyBuffer_Release(&bw);
+    if (bZ0.obj) PyBuffer_Release(&bZ0);
+    if (bE0.obj) PyBuffer_Release(&bE0);
+    if (bpar.obj) PyBuffer_Release(&bpar);
+    if (bacts.obj) PyBuffer_Release(&bacts);
+    if (bap.obj) PyBuffer_Release(&bap);
+    if (bnt.obj) PyBuffer_Release(&bnt);
+    if (bthr.obj) PyBuffer_Release(&bthr);
+    if (bg.obj) PyBuffer_Release(&bg);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"partition", py_partition, METH_VARARGS, partition_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moddef = {
+    PyModuleDef_HEAD_INIT, "_ckernel", "Optional compiled segment-crossing kernel of polyfold.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__ckernel(void)
+{
+    PyObject *mod = PyModule_Create(&moddef);
+    if (mod) PyModule_AddIntConstant(mod, "ABI_VERSION", 1);
+    return mod;
+}
