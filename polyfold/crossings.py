@@ -576,17 +576,67 @@ def _result(net, mode, parts, exact_flags):
     )
 
 
-def _crossings_chunk(net, mode, tolv, Z0, E0, points_of):
+def available_backends():
+    """Crossing kernels usable here: ``("c", "numpy")``, or ``("numpy",)`` without the build.
+
+    ``"c"`` is the optional compiled kernel ``polyfold._ckernel`` (built by
+    ``pip install .`` when a C compiler is present); ``backend="auto"`` uses it when
+    available.
+
+    Examples
+    --------
+    >>> import polyfold
+    >>> "numpy" in polyfold.crossings.available_backends()
+    True
+    """
+    from . import _fast
+
+    return _fast.available_backends()
+
+
+def _check_backend(backend):
+    """Validate ``backend`` ("auto", "numpy" or "c"); "c" must be built."""
+    from . import _fast
+    from .exceptions import ValidationError
+
+    if backend not in ("auto", "numpy", "c"):
+        raise ValidationError(
+            f"backend must be 'auto', 'numpy' or 'c', got {backend!r}; use backend='auto' "
+            "(the compiled kernel when built, else numpy)."
+        )
+    if backend == "c":
+        _fast.require()
+    return backend
+
+
+def _kernel(net, backend):
+    """The float/certified kernel function for ``backend`` (validated)."""
+    from . import _fast
+
+    if backend != "numpy" and _fast.available() and _fast.applicable(net):
+        return _fast.partition
+    if backend == "c":
+        from .exceptions import ValidationError
+
+        raise ValidationError(
+            "backend='c' supports ReLU, LeakyReLU, HardTanh and Identity activations only; "
+            "use backend='auto' or 'numpy' for this net."
+        )
+    return _partition
+
+
+def _crossings_chunk(net, mode, tolv, Z0, E0, points_of, backend="auto"):
     """One chunk in float or certified mode (ambiguous segments recomputed exactly).
 
     ``Z0``/``E0`` are the interleaved first-layer values of the chunk's ends;
-    ``points_of(ids)`` returns ``(starts, ends)`` of chunk-local segments ``ids``.
+    ``points_of(ids)`` returns ``(starts, ends)`` of chunk-local segments ``ids``;
+    ``backend`` picks the kernel (see :func:`available_backends`).
     Returns ``(part, exact_flags)``.
     """
     m = len(Z0) // 2
     flags = np.zeros(m, bool)
     certified = mode == "certified"
-    raw = _partition(net, Z0, E0, False, tolv, certified)
+    raw = _kernel(net, backend)(net, Z0, E0, False, tolv, certified)
     if not certified:
         raw = _drop_silent_breakpoints(raw)
     part = _assemble(net, raw, m, mode, False)
@@ -598,7 +648,8 @@ def _crossings_chunk(net, mode, tolv, Z0, E0, points_of):
     return part, flags
 
 
-def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096):
+def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096,
+                      backend="auto"):
     """Partition segments into the linear pieces of ``net`` they cross.
 
     Parameters
@@ -613,6 +664,9 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         Float-mode tolerances (certified mode uses only ``tol.safety``).
     chunk_size : int
         Segments processed together (memory grows linearly with it).
+    backend : {"auto", "numpy", "c"}
+        Float/certified kernel: the optional compiled one (``"c"``), the numpy one,
+        or the compiled one when built (``"auto"``).  Exact mode ignores it.
 
     Returns
     -------
@@ -625,7 +679,9 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     NonFiniteError
         NaN or infinity in the points.
     ValidationError
-        Unknown ``mode``, ``net`` not a PLNet.
+        Unknown ``mode`` or ``backend``, ``net`` not a PLNet.
+    DependencyError
+        ``backend="c"`` but the compiled kernel is not built.
 
     Notes
     -----
@@ -653,6 +709,7 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     check_mode(mode)
     tolv = get_tol(tol)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
+    _check_backend(backend)
     S, E, _ = check_segments(starts, ends, net.input_dim)
     m = len(S)
     if m == 0:
@@ -668,7 +725,7 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         else:
             Z0, E0 = first_layer_values(net, _interleave(S[a:b], E[a:b]), safety=safety)
             part, fl = _crossings_chunk(
-                net, mode, tolv, Z0, E0, lambda ids, a=a: (S[a + ids], E[a + ids])
+                net, mode, tolv, Z0, E0, lambda ids, a=a: (S[a + ids], E[a + ids]), backend
             )
         parts.append(part)
         flags.append(fl)
@@ -680,7 +737,7 @@ def _crossings_chunk_exact(net, tolv, S, E):
 
 
 def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", tol=None,
-                              chunk_size=4096, cache=None):
+                              chunk_size=4096, cache=None, backend="auto"):
     """Crossings of the segments ``points[i_start[k]] -> points[i_end[k]]``.
 
     Same result as ``segment_crossings(net, points[i_start], points[i_end])``, but
@@ -697,6 +754,8 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     cache : FirstLayerCache, optional
         From :func:`first_layer_cache` for the same ``net``, ``points`` and ``mode``;
         computed here when omitted.
+    backend : {"auto", "numpy", "c"}
+        Kernel, as in :func:`segment_crossings`.
 
     Returns
     -------
@@ -708,6 +767,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     check_mode(mode)
     tolv = get_tol(tol)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
+    _check_backend(backend)
     if cache is None:
         cache = first_layer_cache(net, points, mode=mode, tol=tolv)
     X = cache.points
@@ -732,6 +792,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
             part, fl = _crossings_chunk(
                 net, mode, tolv, Z0, E0,
                 lambda ids, s_idx=s_idx, e_idx=e_idx: (X[s_idx[ids]], X[e_idx[ids]]),
+                backend,
             )
         parts.append(part)
         flags.append(fl)
