@@ -600,6 +600,61 @@ class RegionStatistics:
             f"neighbour_label={self.neighbour_label!r}, facet_point={self.facet_point!r})"
         )
 
+    @classmethod
+    def concat(cls, parts):
+        """Join results over disjoint batches of samples (in the given order).
+
+        Parameters
+        ----------
+        parts : sequence of RegionStatistics
+            Computed with the same network, domain and options (for example by
+            parallel workers on chunks of ``X``).
+
+        Returns
+        -------
+        RegionStatistics
+
+        Raises
+        ------
+        ValidationError
+            If ``parts`` is empty or the parts were computed with different
+            domains or options.
+        """
+        import dataclasses
+
+        parts = list(parts)
+        if not parts or not all(isinstance(p, RegionStatistics) for p in parts):
+            raise ValidationError(
+                "parts must be a non-empty sequence of RegionStatistics; got "
+                f"{[type(p).__name__ for p in parts]}."
+            )
+        first = parts[0]
+        for p in parts[1:]:
+            same_dom = (p.domain is None) == (first.domain is None) and (
+                p.domain is None
+                or all(np.array_equal(a, b) for a, b in zip(p.domain, first.domain))
+            )
+            if not same_dom or (p.neighbour_label, p.facet_point) != (
+                first.neighbour_label,
+                first.facet_point,
+            ):
+                raise ValidationError(
+                    "parts were computed with different domains or options "
+                    "(domain, neighbour_label, facet_point); concatenate like with like."
+                )
+        values = {}
+        for f in dataclasses.fields(cls):
+            v = getattr(first, f.name)
+            if isinstance(v, np.ndarray):
+                values[f.name] = _readonly(
+                    np.concatenate([getattr(p, f.name) for p in parts]), v.dtype
+                )
+            elif isinstance(v, tuple) and f.name != "domain":
+                values[f.name] = tuple(x for p in parts for x in getattr(p, f.name))
+            else:
+                values[f.name] = v
+        return cls(**values)
+
     # -- aggregates -------------------------------------------------------------
     def summary(self):
         """Aggregates over the samples, as a dict of plain Python numbers.
@@ -1017,6 +1072,27 @@ def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows
     return rec
 
 
+def _axis_rows_as_bounds(An, cn):
+    """Split unit rows into general rows and variable bounds (axis-aligned rows).
+
+    HiGHS handles bounds natively, so the ``2 d`` faces of a domain box cost
+    nothing as bounds.  Returns ``(A_general, c_general, bounds)``.
+    """
+    d = An.shape[1]
+    nnz = np.count_nonzero(An, axis=1)
+    axis = nnz == 1
+    k = np.argmax(An != 0, axis=1)
+    lo = np.full(d, -np.inf)
+    hi = np.full(d, np.inf)
+    ax = np.flatnonzero(axis)
+    pos = An[ax, k[ax]] > 0
+    # unit rows: +x_k + c >= 0  ->  x_k >= -c ;  -x_k + c >= 0  ->  x_k <= c
+    np.maximum.at(lo, k[ax[pos]], -cn[ax[pos]])
+    np.minimum.at(hi, k[ax[~pos]], cn[ax[~pos]])
+    bounds = [(a if np.isfinite(a) else None, b if np.isfinite(b) else None) for a, b in zip(lo, hi)]
+    return An[~axis], cn[~axis], bounds
+
+
 def _boundaries(x, V, u, cls, An_f, cn_f, tol):
     """Decision boundaries of class ``cls`` inside the region (rows ``An_f, cn_f``)."""
     others, G, H = _pair_margins(V, u, cls, tol)
@@ -1026,6 +1102,7 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
     crosses = np.zeros(len(others), bool)
     dist = np.full(len(others), np.inf)
     d = x.shape[0]
+    An_gen, cn_gen, bounds = _axis_rows_as_bounds(An_f, cn_f)
     for t in range(len(others)):
         if gn[t] <= tol.rank * scale:
             continue  # constant margin: no boundary hyperplane
@@ -1040,7 +1117,7 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
             crosses[t] = True
             dist[t] = abs(e)
             continue
-        res = _lp._linprog(g, -An_f, cn_f, [(None, None)] * d, tol, "decision-boundary")
+        res = _lp._linprog(g, -An_gen, cn_gen, bounds, tol, "decision-boundary")
         if res.status == 2:
             raise _lp.EmptyPolytopeError(
                 "the region is empty (the decision-boundary LP is infeasible)."

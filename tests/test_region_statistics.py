@@ -506,3 +506,19 @@ def test_lp_failure_surfaces_as_solver_error(monkeypatch):
     with pytest.raises(SolverError, match=r"sample X\[0\].*status 4") as info:
         run(NET_L, [[0.25, 0.25]], domain=(0, 1))
     assert info.value.status == 4
+
+
+def test_concat_of_chunks_equals_one_run():
+    net = zoo.random_mlp((5, 4), 3, 3, seed=6)
+    X = np.random.default_rng(2).uniform(0, 1, (5, 3))
+    whole = run(net, X)
+    parts = RegionStatistics.concat([run(net, X[:2]), run(net, X[2:])])
+    assert len(parts) == 5
+    np.testing.assert_array_equal(parts.radius, whole.radius)
+    np.testing.assert_array_equal(parts.boundary_distance, whole.boundary_distance)
+    assert parts.facet_units == whole.facet_units
+    assert parts.summary() == whole.summary()
+    with pytest.raises(ValidationError, match="different domains or options"):
+        RegionStatistics.concat([run(net, X[:1]), run(net, X[:1], neighbour_label="centre")])
+    with pytest.raises(ValidationError, match="non-empty"):
+        RegionStatistics.concat([])
