@@ -1491,8 +1491,8 @@ class ClassPairFolding:
         Class labels, in the order of the matrix rows / columns.
     pair_max : (C, C) float
         Per ordered pair ``(a, b)`` (row ``a`` = start class), the maximum of the
-        non-zero ``chi`` over its paths (0 when all its paths are flat); NaN on the
-        diagonal.  The heat map.
+        non-zero ``chi`` over its paths (0 when all its paths are flat); NaN for
+        pairs not computed (the diagonal unless ``same_class``).  The heat map.
     pair_max_exact : dict
         ``{(a, b): Fraction}`` the same values, exact.
     pair_phi : (C, C) float
@@ -1612,12 +1612,14 @@ def class_pair_folding(
     classes="sign",
     tol=None,
     pairs=None,
+    same_class=False,
     chunk_size=4096,
     progress=False,
 ):
     """Space folding between every ordered pair of classes of a data set.
 
-    For every ordered pair of classes ``(a, b)``, ``a != b``, draw
+    For every ordered pair of classes ``(a, b)``, ``a != b`` (also ``a == b`` with
+    ``same_class=True``), draw
     ``paths_per_pair`` random paths from a sample of class ``a`` to one of class
     ``b`` (uniformly, with replacement) and compute their exact folding.
 
@@ -1641,6 +1643,10 @@ def class_pair_folding(
         As :func:`space_folding_batch`.
     pairs : sequence of (a, b), optional
         Restrict to these ordered label pairs (default: all).
+    same_class : bool
+        Also use the pairs ``(a, a)`` (paths inside one class): the papers count
+        "100 ordered digit pairs", which includes them; default False (``C (C - 1)``
+        pairs).
     chunk_size : int
         Paths per batched call.
     progress : bool
@@ -1695,10 +1701,11 @@ def class_pair_folding(
     rng = check_seed(seed)
     C = len(labels)
     pos = {v.item() if hasattr(v, "item") else v: i for i, v in enumerate(labels)}
-    all_pairs = [(a, b) for a in range(C) for b in range(C) if a != b]
-    # one child seed per pair of the full list: reproducible for any subset / order
-    child = rng.integers(0, 2**63 - 1, size=len(all_pairs))
-    child_of = {p: int(s) for p, s in zip(all_pairs, child)}
+    all_pairs = [(a, b) for a in range(C) for b in range(C) if a != b or same_class]
+    # one child seed per cell of the C x C pair grid: reproducible for any subset,
+    # order or chunk size
+    child = rng.integers(0, 2**63 - 1, size=C * C)
+    child_of = {(a, b): int(child[a * C + b]) for a in range(C) for b in range(C)}
     if pairs is None:
         todo = all_pairs
     else:
@@ -1712,8 +1719,11 @@ def class_pair_folding(
                     f"pairs must hold (a, b) label pairs with labels from {labels.tolist()}, "
                     f"got {p!r}."
                 ) from err
-            if ia == ib:
-                raise ValidationError(f"pairs must hold distinct labels, got {p!r}.")
+            if ia == ib and not same_class:
+                raise ValidationError(
+                    f"pairs must hold distinct labels, got {p!r}; pass same_class=True for "
+                    "paths inside one class."
+                )
             todo.append((ia, ib))
     members = [np.nonzero(y == labels[i])[0] for i in range(C)]
     pair_max = np.full((C, C), np.nan)

@@ -518,3 +518,79 @@ def test_bad_class_pair_input():
 def test_top_level_exports():
     assert polyfold.folding_measure is folding_measure
     assert polyfold.class_pair_folding is class_pair_folding
+
+
+def test_class_pair_same_class_option():
+    net = zoo.sawtooth(3)
+    X = np.array([[0.05], [0.3], [0.55], [0.95]])
+    y = np.array([0, 0, 1, 1])
+    res = class_pair_folding(net, X, y, paths_per_pair=5, seed=0, same_class=True, mode="exact")
+    assert res.n_pairs == 4 and not np.isnan(res.pair_max).any()
+    base = class_pair_folding(net, X, y, paths_per_pair=5, seed=0, mode="exact")
+    assert res.pair_max[0, 1] == base.pair_max[0, 1]  # same draws for a pair either way
+
+
+# ---------------------------------------------------------------------------
+# experiments
+# ---------------------------------------------------------------------------
+def test_depth_experiment_digits_small():
+    from polyfold.experiments import depth_experiment
+
+    res = depth_experiment(["2x30", "10x6"], paths_per_pair=3, grid_points=(11, 100), error_paths=20)
+    assert [r.arch for r in res.rows] == ["2x30", "10x6"]
+    for r in res.rows:
+        cp = res.results[r.arch]
+        assert r.test_accuracy == zoo.digits_mlp(r.arch, return_info=True)[1]["test_accuracy"]
+        assert r.pair_max_median == cp.pair_max_median
+        assert r.path_prefix_max_median == cp.path_prefix_max_median
+        assert (r.depth, r.width) == {"2x30": (2, 30), "10x6": (10, 6)}[r.arch]
+        assert r.n_paths == 90 * 3 and set(r.grid_errors) == {11, 100}
+        assert 0 <= r.grid_errors[100]["abs_error_mean"] <= r.grid_errors[100]["abs_error_max"] < 1
+    assert "pairmax" in res.table() and len(res.as_dict()["rows"]) == 2
+
+
+def _fake_mnist(path, n_train=300, n_test=60, seed=0):
+    rng = np.random.default_rng(seed)
+    proto = rng.integers(0, 256, (10, 28, 28))
+    ytr, yte = np.arange(n_train) % 10, np.arange(n_test) % 10
+    noise = lambda n: rng.integers(-20, 21, (n, 28, 28))  # noqa: E731
+    xtr = np.clip(proto[ytr] + noise(n_train), 0, 255).astype(np.uint8)
+    xte = np.clip(proto[yte] + noise(n_test), 0, 255).astype(np.uint8)
+    np.savez(path, x_train=xtr, y_train=ytr.astype(np.uint8), x_test=xte, y_test=yte.astype(np.uint8))
+
+
+def test_depth_experiment_on_local_mnist_file(tmp_path, monkeypatch):
+    from polyfold.experiments import depth_experiment, experiment_nets
+
+    monkeypatch.setenv("POLYFOLD_CACHE", str(tmp_path / "cache"))
+    f = tmp_path / "mnist.npz"
+    _fake_mnist(f)
+    res = depth_experiment(["2x10"], data=f, paths_per_pair=2, epochs=10, grid_points=(11,), error_paths=10)
+    assert res.data == "mnist:mnist.npz" and res.results["2x10"].n_pairs == 90
+    assert res.rows[0].test_accuracy > 0.5  # well-separated prototypes
+    cached = list((tmp_path / "cache").glob("mnist_*_2x10_seed0_ep10.npz"))
+    assert len(cached) == 1
+    (_, net1, _), = experiment_nets(["2x10"], f, epochs=10)
+    (_, net2, _), = experiment_nets(["2x10"], f, epochs=10, cache=False)
+    assert net1 == net2 and net1.input_dim == 784
+
+
+def test_experiment_data_errors(tmp_path):
+    from polyfold.experiments import load_experiment_data, train_mlp
+
+    with pytest.raises(ValidationError, match="MNIST path"):
+        load_experiment_data(tmp_path / "missing.npz")
+    with pytest.raises(ValidationError, match="tuple"):
+        load_experiment_data((np.zeros((3, 2)), np.zeros(3)))
+    with pytest.raises(ShapeError, match="columns"):
+        load_experiment_data((np.zeros((3, 2)), np.zeros(3), np.zeros((3, 4)), np.zeros(3)))
+    with pytest.raises(ShapeError, match="y_train"):
+        load_experiment_data((np.zeros((3, 2)), np.zeros(2), np.zeros((3, 2)), np.zeros(3)))
+    with pytest.raises(ValidationError, match="data must"):
+        load_experiment_data(42)
+    with pytest.raises(ShapeError, match="y must"):
+        train_mlp(np.zeros((4, 2)), np.zeros(3), "1x2")
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = np.where(X[:, 0] > 0, 3, 7)  # labels other than 0..k-1
+    net, info = train_mlp(X, y, "1x8", epochs=40, X_test=X, y_test=y)
+    assert info["test_accuracy"] == info["train_accuracy"] > 0.8

@@ -1,0 +1,467 @@
+"""The experiments of the folding papers, as functions.
+
+:func:`depth_experiment` reruns the MNIST experiment of Lewandowski et al. (TMLR
+2025, section 6 of ``spec/folding.md``) on exact walks: ReLU MLPs with 60 hidden
+neurons in total (``2x30 ... 10x6``), class-pair folding on a test set, both
+aggregate readings, and how far grid-sampled ``chi`` is from the exact value.  By
+default it runs on scikit-learn's bundled digits with the networks that ship with
+polyfold (:func:`polyfold.zoo.digits_mlp`: Adam, 30 epochs, seed 0); pointed at
+local MNIST files it trains the same architectures on MNIST first (no downloads).
+
+The benchmark ``benchmarks/bench_folding.py`` and the command line call it.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._validation import check_mode, check_positive_int
+from .exceptions import ShapeError, ValidationError
+
+__all__ = [
+    "DepthRow",
+    "DepthExperiment",
+    "load_experiment_data",
+    "train_mlp",
+    "experiment_nets",
+    "depth_experiment",
+]
+
+
+# ---------------------------------------------------------------------------
+# data and networks
+# ---------------------------------------------------------------------------
+def load_experiment_data(data="digits"):
+    """Train and test data of an experiment.
+
+    Parameters
+    ----------
+    data : "digits", str or Path, or tuple
+        ``"digits"``: scikit-learn's bundled 8x8 digits (the fixed split of
+        :func:`polyfold.datasets.load_digits_split`).  A path: local MNIST (an
+        ``.npz`` with ``x_train, y_train, x_test, y_test`` or a folder with the four
+        IDX files, see :func:`polyfold.datasets.load_mnist`).  A tuple
+        ``(X_train, y_train, X_test, y_test)``: your own arrays.
+
+    Returns
+    -------
+    X_train (n, d) float, y_train (n,), X_test (k, d) float, y_test (k,), name : str
+        ``name`` is ``"digits"``, ``"mnist:<file name>"`` or ``"arrays"``.
+
+    Raises
+    ------
+    ValidationError
+        A path that does not exist or is not MNIST, a tuple of the wrong length.
+    ShapeError
+        Arrays of inconsistent shapes.
+    """
+    if isinstance(data, str) and data == "digits":
+        from .datasets import load_digits_split
+
+        return (*load_digits_split(), "digits")
+    if isinstance(data, (str, Path)):
+        from .datasets import load_mnist
+
+        Xtr, ytr, Xte, yte = load_mnist(data)
+        return Xtr, ytr, Xte, yte, f"mnist:{Path(data).name}"
+    if isinstance(data, (tuple, list)):
+        if len(data) != 4:
+            raise ValidationError(
+                f"data as a tuple must be (X_train, y_train, X_test, y_test), got {len(data)} items."
+            )
+        from ._validation import as_float_array
+
+        Xtr = as_float_array(data[0], "X_train", ndim=2, allow_empty=False)
+        Xte = as_float_array(data[2], "X_test", ndim=2, allow_empty=False)
+        ytr, yte = np.asarray(data[1]), np.asarray(data[3])
+        if Xtr.shape[1] != Xte.shape[1]:
+            raise ShapeError(
+                f"X_train and X_test must have the same number of columns, got "
+                f"{Xtr.shape[1]} and {Xte.shape[1]}."
+            )
+        if ytr.shape != (len(Xtr),) or yte.shape != (len(Xte),):
+            raise ShapeError(
+                f"y_train and y_test must be 1-D with one label per row of X, got "
+                f"{ytr.shape} for {len(Xtr)} rows and {yte.shape} for {len(Xte)} rows."
+            )
+        return Xtr, ytr, Xte, yte, "arrays"
+    raise ValidationError(
+        f"data must be 'digits', a path to local MNIST files, or a tuple (X_train, "
+        f"y_train, X_test, y_test), got {type(data).__name__}."
+    )
+
+
+def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32, X_test=None, y_test=None):
+    """Train a ReLU MLP on any ``X, y`` with Adam (scikit-learn), as for the digits.
+
+    The same recipe as :func:`polyfold.training.train_digits_mlp` (which is tied to
+    the bundled digits): ``MLPClassifier(hidden_layer_sizes=widths,
+    activation="relu", solver="adam")`` for ``epochs`` passes with early stopping
+    off, converted to a :class:`~polyfold.PLNet` (logits output).
+
+    Parameters
+    ----------
+    X : (n, d) float
+    y : (n,) labels
+    arch : str or sequence of int
+        ``"DxW"`` (depth x width) or hidden widths.
+    seed : int
+    epochs : int
+    learning_rate, batch_size
+        Adam step size and mini-batch size.
+    X_test, y_test : optional
+        Held-out data for ``info["test_accuracy"]``.
+
+    Returns
+    -------
+    net : PLNet
+    info : dict
+        ``arch, seed, epochs, train_accuracy, test_accuracy`` (None without test data).
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    from ._validation import as_float_array
+    from .convert import from_sklearn
+    from .training import parse_architecture
+
+    widths = parse_architecture(arch)
+    X = as_float_array(X, "X", ndim=2, allow_empty=False)
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ShapeError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
+    epochs = check_positive_int(epochs, "epochs")
+    clf = MLPClassifier(
+        hidden_layer_sizes=widths,
+        activation="relu",
+        solver="adam",
+        learning_rate_init=learning_rate,
+        batch_size=min(batch_size, len(X)),
+        max_iter=epochs,
+        random_state=seed,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    net = from_sklearn(clf)
+    # labels: the net's argmax indexes clf.classes_
+    classes = clf.classes_
+    info = {
+        "arch": arch if isinstance(arch, str) else "x".join(map(str, widths)),
+        "seed": seed,
+        "epochs": epochs,
+        "train_accuracy": float(np.mean(classes[net.predict(X)] == y)),
+        "test_accuracy": None,
+    }
+    if X_test is not None:
+        info["test_accuracy"] = float(np.mean(classes[net.predict(np.asarray(X_test, float))] == np.asarray(y_test)))
+    return net, info
+
+
+def _data_key(data):
+    p = Path(data).resolve()
+    size = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+    return hashlib.sha1(f"{p}|{size}".encode()).hexdigest()[:10]
+
+
+def experiment_nets(architectures, data="digits", *, seed=0, epochs=30, cache=True):
+    """The trained networks of an experiment: ``[(arch, net, info), ...]``.
+
+    ``data="digits"`` with ``epochs=30`` uses :func:`polyfold.zoo.digits_mlp`
+    (shipped for seed 0, trained and cached otherwise).  MNIST paths train with
+    :func:`train_mlp` and cache the result under :func:`polyfold.training.cache_dir`
+    (key: architecture, seed, epochs and the data files' path and size) when
+    ``cache`` is true.  Arrays train without caching.
+    """
+    from .training import cache_dir
+
+    Xtr, ytr, Xte, yte, name = load_experiment_data(data)
+    out = []
+    for arch in architectures:
+        if name == "digits":
+            if epochs == 30:
+                from . import zoo
+
+                net, info = zoo.digits_mlp(arch, seed=seed, return_info=True)
+            else:
+                from .training import train_digits_mlp
+
+                net, info = train_digits_mlp(arch, seed=seed, epochs=epochs)
+        else:
+            path = None
+            if cache and name.startswith("mnist"):
+                path = cache_dir() / f"mnist_{_data_key(data)}_{arch}_seed{seed}_ep{epochs}.npz"
+            if path is not None and path.exists():
+                from .zoo import _load_with_info
+
+                net, info = _load_with_info(path)
+            else:
+                net, info = train_mlp(Xtr, ytr, arch, seed=seed, epochs=epochs, X_test=Xte, y_test=yte)
+                if path is not None:
+                    try:
+                        from .zoo import save_with_info
+
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        save_with_info(net, info, path)
+                    except OSError:  # read-only cache: just do not cache
+                        pass
+        out.append((arch, net, info))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the depth experiment
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DepthRow:
+    """One architecture of :func:`depth_experiment`.
+
+    Attributes
+    ----------
+    arch : str
+    depth, width : int
+    test_accuracy : float or None
+    pair_max_median : float
+        Reading 1 (per pair max of non-zero chi, median over pairs).
+    path_prefix_max_median : float
+        Reading 2 (per path max of the prefix curve, median of non-zero values).
+    phi : float
+        ``Phi_N`` of all paths (median of non-zero chi).
+    mean_chi : float
+    fraction_flat : float
+    mean_regions : float
+        Mean number of regions per path (exact).
+    n_paths : int
+    runtime : float
+        Seconds for the class-pair folding.
+    paths_per_second : float
+    projected_hours_1m : float
+        ``n_pairs * 1e6 / paths_per_second / 3600``: one process, 1M paths per pair.
+    n_recomputed : int
+        Paths recomputed exactly by certified mode.
+    grid_errors : dict
+        ``{n_points: SamplingError.as_dict()}`` on the error paths.
+    """
+
+    arch: str
+    depth: int
+    width: int
+    test_accuracy: object
+    pair_max_median: float
+    path_prefix_max_median: float
+    phi: float
+    mean_chi: float
+    fraction_flat: float
+    mean_regions: float
+    n_paths: int
+    runtime: float
+    paths_per_second: float
+    projected_hours_1m: float
+    n_recomputed: int
+    grid_errors: dict = field(repr=False)
+
+    def as_dict(self):
+        d = dict(self.__dict__)
+        d["grid_errors"] = {str(k): v for k, v in self.grid_errors.items()}
+        return d
+
+
+@dataclass(frozen=True)
+class DepthExperiment:
+    """Result of :func:`depth_experiment`.
+
+    Attributes
+    ----------
+    rows : tuple of DepthRow
+    results : dict
+        ``{arch: ClassPairFolding}`` (per-pair matrices for heat maps).
+    data : str
+    paths_per_pair, error_paths : int
+    seed : int
+    mode, units, classes : str
+    """
+
+    rows: tuple
+    results: dict = field(repr=False)
+    data: str = "digits"
+    paths_per_pair: int = 0
+    error_paths: int = 0
+    seed: int = 0
+    mode: str = "certified"
+    units: str = "hidden"
+    classes: str = "sign"
+
+    def as_dict(self):
+        return {
+            "data": self.data,
+            "paths_per_pair": self.paths_per_pair,
+            "error_paths": self.error_paths,
+            "seed": self.seed,
+            "mode": self.mode,
+            "units": self.units,
+            "classes": self.classes,
+            "rows": [r.as_dict() for r in self.rows],
+            "pair_max": {a: r.as_dict()["pair_max"] for a, r in self.results.items()},
+            "labels": {a: r.as_dict()["labels"] for a, r in self.results.items()},
+        }
+
+    def table(self):
+        """The result table as text."""
+        grid = sorted({n for r in self.rows for n in r.grid_errors})
+        head = (
+            f"{'arch':>6} {'acc':>6} {'pairmax':>8} {'prefmax':>8} {'Phi_N':>7} {'flat':>6} "
+            f"{'regions':>8} {'time_s':>7} {'paths/s':>8} {'1M_h':>7}"
+            + "".join(f" {'|err|' + str(n):>9}" for n in grid)
+        )
+        lines = [head]
+        for r in self.rows:
+            acc = f"{r.test_accuracy:.3f}" if r.test_accuracy is not None else "   -"
+            lines.append(
+                f"{r.arch:>6} {acc:>6} {r.pair_max_median:8.4f} {r.path_prefix_max_median:8.4f} "
+                f"{r.phi:7.4f} {r.fraction_flat:6.3f} {r.mean_regions:8.2f} {r.runtime:7.2f} "
+                f"{r.paths_per_second:8.0f} {r.projected_hours_1m:7.2f}"
+                + "".join(f" {r.grid_errors[n]['abs_error_mean']:9.4f}" for n in grid)
+            )
+        return "\n".join(lines)
+
+
+def depth_experiment(
+    architectures=None,
+    *,
+    data="digits",
+    paths_per_pair=1000,
+    seed=0,
+    train_seed=0,
+    epochs=30,
+    mode="certified",
+    units="hidden",
+    classes="sign",
+    grid_points=(11, 100, 1000),
+    error_paths=200,
+    chunk_size=4096,
+    cache=True,
+    progress=False,
+    nets=None,
+):
+    """Folding versus depth: the MNIST experiment of Lewandowski et al., exact.
+
+    Parameters
+    ----------
+    architectures : sequence of str, optional
+        Default :data:`polyfold.training.DIGITS_ARCHITECTURES`
+        (``2x30, 3x20, 4x15, 5x12, 6x10, 10x6``).
+    data : "digits", path or tuple
+        See :func:`load_experiment_data`; the test split gives the path endpoints.
+    paths_per_pair : int
+        Random paths per ordered class pair (the paper: up to 1M).
+    seed : int
+        Seed of the path endpoints (and of the error paths).
+    train_seed, epochs : int
+        Training seed and epochs of the networks (:func:`experiment_nets`).
+    mode, units, classes
+        As :func:`polyfold.folding.space_folding_batch`.
+    grid_points : sequence of int
+        Grid sizes whose ``chi`` is compared with the exact value.
+    error_paths : int
+        Random class-pair paths used for the grid comparison (0 to skip).
+    chunk_size : int
+    cache : bool
+        Cache networks trained on MNIST.
+    progress : bool
+    nets : sequence of (arch, PLNet, info), optional
+        Use these networks instead of training / loading.
+
+    Returns
+    -------
+    DepthExperiment
+        ``rows`` (architecture, accuracy, both readings, fraction flat, runtime, rate,
+        grid errors) and the per-architecture :class:`~polyfold.folding.ClassPairFolding`.
+
+    Notes
+    -----
+    ``projected_hours_1m`` extrapolates the measured rate (one process) to 1M paths
+    per ordered pair.  ``polyfold.parallel`` spreads pairs over processes.
+
+    Examples
+    --------
+    >>> from polyfold.experiments import depth_experiment
+    >>> res = depth_experiment(["2x30"], paths_per_pair=2, grid_points=(11,), error_paths=5)
+    >>> res.rows[0].arch, res.results["2x30"].n_pairs
+    ('2x30', 90)
+    """
+    from .folding import class_pair_folding, sampling_error, space_folding_batch
+    from .training import DIGITS_ARCHITECTURES, parse_architecture
+
+    if architectures is None:
+        architectures = DIGITS_ARCHITECTURES
+    if isinstance(architectures, str):
+        architectures = [architectures]
+    paths_per_pair = check_positive_int(paths_per_pair, "paths_per_pair")
+    error_paths = check_positive_int(error_paths, "error_paths", minimum=0)
+    grid_points = tuple(check_positive_int(n, "grid_points", minimum=2) for n in grid_points)
+    check_mode(mode)
+    Xtr, ytr, Xte, yte, name = load_experiment_data(data)
+    if nets is None:
+        nets = experiment_nets(architectures, data, seed=train_seed, epochs=epochs, cache=cache)
+    rows, results = [], {}
+    for arch, net, info in nets:
+        res = class_pair_folding(
+            net, Xte, yte, paths_per_pair=paths_per_pair, seed=seed, reading="both", mode=mode,
+            units=units, classes=classes, chunk_size=chunk_size, progress=progress,
+        )
+        results[arch] = res
+        widths = parse_architecture(arch) if isinstance(arch, str) else tuple(net.widths)
+        rate = res.n_paths / res.elapsed if res.elapsed > 0 else float("inf")
+        errors = {}
+        mean_regions = float("nan")
+        if error_paths:
+            rng = np.random.default_rng(seed)
+            i = rng.integers(0, len(Xte), 4 * error_paths)
+            j = rng.integers(0, len(Xte), 4 * error_paths)
+            ok = yte[i] != yte[j]
+            i, j = i[ok][:error_paths], j[ok][:error_paths]
+            exact = space_folding_batch(net, Xte[i], Xte[j], mode=mode, units=units, classes=classes)
+            mean_regions = float(np.mean(exact.n_regions))
+            for n in grid_points:
+                err = sampling_error(
+                    net, Xte[i], Xte[j], method="grid", n_points=n, units=units,
+                    classes=classes, exact=exact,
+                )
+                errors[n] = err.as_dict()
+        rows.append(
+            DepthRow(
+                arch=str(arch),
+                depth=len(widths),
+                width=int(widths[0]),
+                test_accuracy=info.get("test_accuracy"),
+                pair_max_median=res.pair_max_median,
+                path_prefix_max_median=res.path_prefix_max_median,
+                phi=res.chi_summary.phi,
+                mean_chi=res.chi_summary.mean,
+                fraction_flat=res.fraction_flat,
+                mean_regions=mean_regions,
+                n_paths=res.n_paths,
+                runtime=res.elapsed,
+                paths_per_second=rate,
+                projected_hours_1m=res.n_pairs * 1e6 / rate / 3600.0,
+                n_recomputed=res.n_recomputed,
+                grid_errors=errors,
+            )
+        )
+    return DepthExperiment(
+        rows=tuple(rows),
+        results=results,
+        data=name,
+        paths_per_pair=paths_per_pair,
+        error_paths=error_paths,
+        seed=seed,
+        mode=mode,
+        units=results[rows[0].arch].units if rows else str(units),
+        classes=results[rows[0].arch].classes if rows else str(classes),
+    )
