@@ -12,6 +12,7 @@ The benchmark ``benchmarks/bench_folding.py`` and the command line call it.
 """
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = [
     "load_experiment_data",
     "train_mlp",
     "experiment_nets",
+    "error_path_indices",
     "depth_experiment",
 ]
 
@@ -218,6 +220,29 @@ def experiment_nets(architectures, data="digits", *, seed=0, epochs=30, cache=Tr
 # ---------------------------------------------------------------------------
 # the depth experiment
 # ---------------------------------------------------------------------------
+def error_path_indices(y, n, *, seed=0):
+    """Indices ``(i, j)`` of ``n`` random paths between samples of different classes.
+
+    The paths on which :func:`depth_experiment` compares samplers with the exact
+    walk (drawn uniformly among pairs of samples with ``y[i] != y[j]``).
+    """
+    y = np.asarray(y)
+    n = check_positive_int(n, "n")
+    if len(np.unique(y)) < 2:
+        raise ValidationError("y must hold at least 2 classes to draw class-pair paths.")
+    rng = np.random.default_rng(seed)
+    I, J = [], []
+    got = 0
+    while got < n:
+        i = rng.integers(0, len(y), 4 * n)
+        j = rng.integers(0, len(y), 4 * n)
+        ok = y[i] != y[j]
+        I.append(i[ok])
+        J.append(j[ok])
+        got += int(ok.sum())
+    return np.concatenate(I)[:n], np.concatenate(J)[:n]
+
+
 @dataclass(frozen=True)
 class DepthRow:
     """One architecture of :func:`depth_experiment`.
@@ -247,6 +272,11 @@ class DepthRow:
         Paths recomputed exactly by certified mode.
     grid_errors : dict
         ``{n_points: SamplingError.as_dict()}`` on the error paths.
+    bisection_error : dict or None
+        ``SamplingError.as_dict()`` of adaptive bisection on the error paths.
+    exact_seconds, grid_seconds : dict
+        Time of the exact walks of the error paths, and of every grid sampler on the
+        same paths (``{n_points: seconds}``), measured in the same run.
     """
 
     arch: str
@@ -265,10 +295,14 @@ class DepthRow:
     projected_hours_1m: float
     n_recomputed: int
     grid_errors: dict = field(repr=False)
+    bisection_error: object = field(default=None, repr=False)
+    exact_seconds: float = field(default=float("nan"), repr=False)
+    grid_seconds: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self):
         d = dict(self.__dict__)
         d["grid_errors"] = {str(k): v for k, v in self.grid_errors.items()}
+        d["grid_seconds"] = {str(k): v for k, v in self.grid_seconds.items()}
         return d
 
 
@@ -344,6 +378,7 @@ def depth_experiment(
     classes="sign",
     grid_points=(11, 100, 1000),
     error_paths=200,
+    bisection_eps=None,
     chunk_size=4096,
     cache=True,
     progress=False,
@@ -370,6 +405,8 @@ def depth_experiment(
         Grid sizes whose ``chi`` is compared with the exact value.
     error_paths : int
         Random class-pair paths used for the grid comparison (0 to skip).
+    bisection_eps : float, optional
+        Also compare adaptive bisection with this ``eps`` on the error paths.
     chunk_size : int
     cache : bool
         Cache networks trained on MNIST.
@@ -418,22 +455,27 @@ def depth_experiment(
         results[arch] = res
         widths = parse_architecture(arch) if isinstance(arch, str) else tuple(net.widths)
         rate = res.n_paths / res.elapsed if res.elapsed > 0 else float("inf")
-        errors = {}
+        errors, bis, grid_s, exact_s = {}, None, {}, float("nan")
         mean_regions = float("nan")
         if error_paths:
-            rng = np.random.default_rng(seed)
-            i = rng.integers(0, len(Xte), 4 * error_paths)
-            j = rng.integers(0, len(Xte), 4 * error_paths)
-            ok = yte[i] != yte[j]
-            i, j = i[ok][:error_paths], j[ok][:error_paths]
+            i, j = error_path_indices(yte, error_paths, seed=seed)
+            t0 = time.perf_counter()
             exact = space_folding_batch(net, Xte[i], Xte[j], mode=mode, units=units, classes=classes)
+            exact_s = time.perf_counter() - t0
             mean_regions = float(np.mean(exact.n_regions))
             for n in grid_points:
+                t0 = time.perf_counter()
                 err = sampling_error(
                     net, Xte[i], Xte[j], method="grid", n_points=n, units=units,
                     classes=classes, exact=exact,
                 )
+                grid_s[n] = time.perf_counter() - t0
                 errors[n] = err.as_dict()
+            if bisection_eps is not None:
+                bis = sampling_error(
+                    net, Xte[i], Xte[j], method="bisection", eps=bisection_eps, units=units,
+                    classes=classes, exact=exact,
+                ).as_dict()
         rows.append(
             DepthRow(
                 arch=str(arch),
@@ -452,6 +494,9 @@ def depth_experiment(
                 projected_hours_1m=res.n_pairs * 1e6 / rate / 3600.0,
                 n_recomputed=res.n_recomputed,
                 grid_errors=errors,
+                bisection_error=bis,
+                exact_seconds=exact_s,
+                grid_seconds=grid_s,
             )
         )
     return DepthExperiment(
