@@ -33,9 +33,21 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # adjacency
 # ---------------------------------------------------------------------------
-def _switching(cx, a, b):
-    diff = np.flatnonzero(cx.codes[a] != cx.codes[b])
-    return [cx.net.unit_of(int(i)) for i in diff]
+def _switching_lists(cx, pairs):
+    """Per pair, the (layer, neuron) units whose codes differ (vectorised)."""
+    if len(pairs) == 0:
+        return []
+    units = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
+    out = []
+    block = 4096
+    for s in range(0, len(pairs), block):
+        pr = pairs[s : s + block]
+        diff = cx.codes[pr[:, 0]] != cx.codes[pr[:, 1]]
+        rows, cols = np.nonzero(diff)
+        cuts = np.searchsorted(rows, np.arange(1, len(pr)))
+        for part in np.split(cols, cuts):
+            out.append([units[i] for i in part.tolist()])
+    return out
 
 
 def _pair_chord(plus, minus, eps):
@@ -56,9 +68,8 @@ def _pair_chord(plus, minus, eps):
     return out
 
 
-def _slice_pairs(cx):
-    exact = cx.exact_vertices is not None
-    P = cx.exact_vertices if exact else cx.vertices
+def _slice_edges(cx):
+    """Chord sub-edges of a slice complex: vertex index, cell, chord, side (sorted by chord)."""
     off = cx.vertex_offsets
     lab = cx._labels
     counts = np.diff(off)
@@ -67,43 +78,103 @@ def _slice_pairs(cx):
     nxt[off[1:] - 1] = off[:-1]
     sel = np.flatnonzero(lab >= 0)
     chord = lab[sel] >> 1
-    side = lab[sel] & 1
     order = np.argsort(chord, kind="stable")
-    sel, chord, side = sel[order], chord[order], side[order]
+    sel = sel[order]
+    return sel, nxt[sel], cell[sel], lab[sel] >> 1, lab[sel] & 1
+
+
+def _slice_pairs_exact(cx):
+    P = cx.exact_vertices
+    sel, nx_, cell, chord, side = _slice_edges(cx)
     bounds = np.flatnonzero(np.diff(chord)) + 1
-    groups = np.split(np.arange(len(sel)), bounds)
-    scale = float(np.abs(cx.vertices).max()) if len(cx.vertices) else 1.0
-    eps = 0 if exact else cx.tol.zero * max(scale, 1.0)
     pairs = {}
-    Pl = P.tolist() if not exact else P
-    for g in groups:
+    for g in np.split(np.arange(len(sel)), bounds):
         if len(g) == 0:
             continue
-        k0 = sel[g[0]]
-        p, q = Pl[k0], Pl[nxt[k0]]
+        p, q = P[sel[g[0]]], P[nx_[g[0]]]
         du, dv = q[0] - p[0], q[1] - p[1]
-        if not exact:
-            n = (du * du + dv * dv) ** 0.5
-            du, dv = du / n, dv / n
         plus, minus = [], []
         for gi in g:
-            k = sel[gi]
-            a, b = Pl[k], Pl[nxt[k]]
+            a, b = P[sel[gi]], P[nx_[gi]]
             ta = a[0] * du + a[1] * dv
             tb = b[0] * du + b[1] * dv
-            rec = (ta, tb, int(cell[k])) if ta <= tb else (tb, ta, int(cell[k]))
+            rec = (ta, tb, int(cell[gi])) if ta <= tb else (tb, ta, int(cell[gi]))
             (plus if side[gi] else minus).append(rec)
-        for a, b, length in _pair_chord(plus, minus, eps):
+        nrm = (du * du + dv * dv)
+        for a, b, length in _pair_chord(plus, minus, 0):
             key = (a, b) if a < b else (b, a)
-            pairs[key] = pairs.get(key, 0) + length
+            pairs[key] = pairs.get(key, 0) + float(length) / float(nrm) ** 0.5
     keys = sorted(pairs)
-    arr = np.array(keys, dtype=np.int64).reshape(len(keys), 2)
-    lengths = [pairs[k] for k in keys]
-    if exact:
-        lengths = [float(v) for v in lengths]
-    else:  # from unit-direction parameters: lengths in (u, v) units
-        lengths = [float(v) for v in lengths]
-    return arr, lengths
+    return np.array(keys, dtype=np.int64).reshape(len(keys), 2), np.array([pairs[k] for k in keys])
+
+
+def _slice_pairs_float(cx):
+    """Vectorised: elementary pieces of every chord mapped to one sub-edge per side."""
+    P = cx.vertices
+    sel, nx_, cell, chord, side = _slice_edges(cx)
+    if len(sel) == 0:
+        return np.zeros((0, 2), np.int64), np.zeros(0)
+    first = np.r_[True, chord[1:] != chord[:-1]]
+    gid = np.cumsum(first) - 1
+    f_idx = np.flatnonzero(first)
+    D = P[nx_[f_idx]] - P[sel[f_idx]]
+    D /= np.linalg.norm(D, axis=1)[:, None]
+    Dg = D[gid]
+    ta = np.einsum("ij,ij->i", P[sel], Dg)
+    tb = np.einsum("ij,ij->i", P[nx_], Dg)
+    lo, hi = np.minimum(ta, tb), np.maximum(ta, tb)
+    scale = float(np.abs(P).max()) if len(P) else 1.0
+    eps = cx.tol.zero * max(scale, 1.0)
+    # elementary pieces: all end points per chord, sorted
+    bg = np.concatenate([gid, gid])
+    bt = np.concatenate([lo, hi])
+    o = np.lexsort((bt, bg))
+    bg, bt = bg[o], bt[o]
+    same = bg[1:] == bg[:-1]
+    seg_len = bt[1:] - bt[:-1]
+    keep = same & (seg_len > eps)
+    mg = bg[:-1][keep]
+    mt = (bt[:-1][keep] + bt[1:][keep]) / 2
+    ml = seg_len[keep]
+    owners = []
+    for sd in (1, 0):
+        ids = np.flatnonzero(side == sd)
+        # events: interval starts (type 0) and midpoints (type 1), by (group, t, type)
+        eg = np.concatenate([gid[ids], mg])
+        et = np.concatenate([lo[ids], mt])
+        ty = np.concatenate([np.zeros(len(ids), np.int8), np.ones(len(mg), np.int8)])
+        who = np.concatenate([ids, np.full(len(mg), -1)])
+        o = np.lexsort((ty, et, eg))
+        pos = np.where(ty[o] == 0, np.arange(len(o)), -1)
+        last = np.maximum.accumulate(pos)
+        mid_rows = np.flatnonzero(ty[o] == 1)
+        src = last[mid_rows]
+        owner = np.full(len(mid_rows), -1, np.int64)
+        okk = src >= 0
+        owner[okk] = who[o][src[okk]]
+        # order back to the midpoints' order
+        mid_order = o[mid_rows] - len(ids)
+        out = np.full(len(mg), -1, np.int64)
+        out[mid_order] = owner
+        valid = out >= 0
+        valid[valid] &= (gid[out[valid]] == mg[valid]) & (hi[out[valid]] > mt[valid])
+        out[~valid] = -1
+        owners.append(out)
+    ok = (owners[0] >= 0) & (owners[1] >= 0)
+    a = cell[owners[0][ok]]
+    b = cell[owners[1][ok]]
+    lo_c, hi_c = np.minimum(a, b), np.maximum(a, b)
+    keys = lo_c * np.int64(cx.n_regions) + hi_c
+    uk, inv = np.unique(keys, return_inverse=True)
+    lengths = np.bincount(inv, weights=ml[ok], minlength=len(uk))
+    pairs = np.stack([uk // cx.n_regions, uk % cx.n_regions], axis=1).astype(np.int64)
+    return pairs, lengths
+
+
+def _slice_pairs(cx):
+    if cx.exact_vertices is not None:
+        return _slice_pairs_exact(cx)
+    return _slice_pairs_float(cx)
 
 
 def adjacency_pairs(cx):
@@ -119,6 +190,8 @@ def adjacency_pairs(cx):
         Index pairs ``(a, b)`` with ``a < b``.
     switching : list of list of (layer, neuron)
         Units whose codes differ between the two regions.
+    measures : (E,) float
+        Length (slices, in (u, v) units) of the shared edge; NaN for boxes.
 
     Notes
     -----
@@ -127,11 +200,10 @@ def adjacency_pairs(cx):
     are ignored).  Boxes: computed by the box engine with LPs.
     """
     if cx.kind == "slice":
-        pairs, _ = _slice_pairs(cx)
+        pairs, measures = _slice_pairs(cx)
     else:
-        pairs = cx._labels
-    switching = [_switching(cx, int(a), int(b)) for a, b in pairs]
-    return pairs, switching
+        pairs, measures = cx._labels
+    return pairs, _switching_lists(cx, pairs), np.asarray(measures, dtype=np.float64)
 
 
 def region_graph(cx):
@@ -147,7 +219,8 @@ def region_graph(cx):
         Nodes ``0..n_regions-1`` with attributes ``pattern`` (string of 0/1),
         ``codes`` (tuple), ``key`` (packed codes as hex, unique per region),
         ``measure``, ``predicted_class``, ``interior_point`` (tuple); edges with
-        ``switching`` (list of ``(layer, neuron)``).
+        ``switching`` (list of ``(layer, neuron)``) and ``measure`` (length of the
+        shared edge for slices).
 
     Examples
     --------
@@ -160,6 +233,7 @@ def region_graph(cx):
     import networkx as nx
 
     pairs, switching = cx.adjacency
+    measures = cx.facet_measures
     G = nx.Graph()
     pats = cx.patterns
     preds = cx.predicted_classes
@@ -173,8 +247,8 @@ def region_graph(cx):
             predicted_class=int(preds[i]),
             interior_point=tuple(float(v) for v in cx.interior_points[i]),
         )
-    for (a, b), sw in zip(pairs.tolist(), switching):
-        G.add_edge(a, b, switching=sw)
+    for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist()):
+        G.add_edge(a, b, switching=sw, measure=m)
     return G
 
 

@@ -388,3 +388,237 @@ def region_of(net, x, *, domain=None, tol=None):
         domain=dom,
         tol=tol,
     )
+
+
+# ---------------------------------------------------------------------------
+# box / polytope complexes (H-representation splitting; used by polyfold.slices)
+# ---------------------------------------------------------------------------
+def _halfspace_vertices(A, c, point):
+    """Vertices of ``{x : A x + c >= 0}`` around an interior point (Qhull)."""
+    from scipy.spatial import HalfspaceIntersection
+    from scipy.spatial import QhullError
+
+    from .exceptions import SolverError
+
+    hs = np.hstack([-A, -c[:, None]])  # Qhull convention: a x + b <= 0
+    try:
+        return HalfspaceIntersection(hs, point).intersections
+    except (QhullError, ValueError) as err:
+        raise SolverError(
+            f"Qhull failed to enumerate the vertices of a cell ({str(err).splitlines()[0]}); "
+            "the cell is too thin for float arithmetic: coarsen Tolerance(zero=...) or use "
+            "slice_complex(..., mode='exact') on a 2D slice.",
+            status="qhull",
+        ) from err
+
+
+def _facet_mask(A, c, verts, eps):
+    """Rows containing ``d`` affinely independent vertices (facet-defining rows)."""
+    d = A.shape[1]
+    slack = verts @ A.T + c
+    out = np.zeros(len(c), bool)
+    for i in range(len(c)):
+        on = verts[np.abs(slack[:, i]) <= eps[i]]
+        if len(on) >= d:
+            D = on[1:] - on[0]
+            out[i] = np.linalg.matrix_rank(D, tol=None) >= d - 1
+    return out
+
+
+def _box_engine(net, A0, c0, *, mode, tol):
+    """Regions of ``net`` in ``{x : A0 x + c0 >= 0}`` by layer-by-layer splitting.
+
+    Returns a dict with codes, H-representations (facet rows), Chebyshev centres,
+    volumes, adjacency pairs and counters (see :func:`polyfold.slices.polytope_complex`).
+    """
+    from scipy.spatial import ConvexHull
+
+    d = net.input_dim
+    ball = _lp.chebyshev_ball(A0, c0, tol=tol)  # raises DomainError if empty/unbounded
+    scale = 1.0 + float(np.abs(ball.centre).max()) + ball.radius
+    if ball.radius <= tol.lp * scale:
+        raise DomainError(
+            "the polytope {x : A x + c >= 0} has no interior (Chebyshev radius "
+            f"{ball.radius:.3g}); pass a full-dimensional domain."
+        )
+    An, cn, zero = _lp.normalize_rows(A0, c0, tol=tol)
+    An, cn = An[~zero], cn[~zero]
+    verts = _halfspace_vertices(An, cn, ball.centre)
+    scale = 1.0 + float(np.abs(verts).max())
+    W0, b0 = net.layers[0]
+    cells = [
+        {
+            "A": An, "c": cn, "lab": -(np.arange(len(cn)) + 1), "codes": np.zeros(net.n_hidden, np.int8),
+            "G": W0.copy(), "g": b0.copy(), "verts": verts, "centre": ball.centre, "deg": False,
+        }
+    ]
+    chord_side = []  # chord id -> (unit normal, offset) of its hyperplane
+    tabs = net._code_tables()
+    off = net.layer_offsets
+    for l in range(net.depth):
+        thresholds = tabs[l][0]
+        for j in range(net.widths[l]):
+            unit = int(off[l] + j)
+            for theta in thresholds:
+                new_cells = []
+                for cell in cells:
+                    Gj = cell["G"][j]
+                    gj = cell["g"][j] - theta
+                    nG = float(np.linalg.norm(Gj))
+                    zv = cell["verts"] @ Gj + gj
+                    eps = tol.zero * (nG * scale + abs(gj)) + tol.lp * nG
+                    hi_, lo_ = zv.max(), zv.min()
+                    if hi_ > eps and lo_ < -eps:
+                        kids = _split_cell(cell, Gj / nG, gj / nG, len(chord_side), tol, scale)
+                        if kids is not None:
+                            chord_side.append((Gj / nG, gj / nG))
+                            plus, minus = kids
+                            plus["codes"][unit] += 1
+                            new_cells.extend([plus, minus])
+                            continue
+                        # one side is a sliver below tolerance: no split
+                        if hi_ >= -lo_:
+                            cell["codes"][unit] += 1
+                    elif hi_ > eps:
+                        cell["codes"][unit] += 1
+                    elif lo_ >= -eps:
+                        cell["deg"] = True
+                    new_cells.append(cell)
+                cells = new_cells
+        # next layer's affine maps on every cell
+        W, b = net.layers[l + 1]
+        slope_t = np.array([p[0] for p in net.activations[l].pieces()])
+        offset_t = np.array([p[1] for p in net.activations[l].pieces()])
+        c2p = net.activations[l].code_to_piece()
+        for cell in cells:
+            piece = c2p[cell["codes"][off[l] : off[l + 1]].astype(np.int64)]
+            sl, of = slope_t[piece], offset_t[piece]
+            cell["G"] = W @ (cell["G"] * sl[:, None])
+            cell["g"] = W @ (cell["g"] * sl + of) + b
+    # facets, volumes, adjacency
+    codes = np.array([c["codes"] for c in cells], dtype=np.int8).reshape(len(cells), net.n_hidden)
+    points = np.array([c["centre"] for c in cells], dtype=np.float64).reshape(len(cells), d)
+    volumes = np.array([ConvexHull(c["verts"]).volume for c in cells])
+    hrep, facet_labels = [], []
+    for cell in cells:
+        eps = tol.zero * scale * 16 + tol.lp
+        fm = _facet_mask(cell["A"], cell["c"], cell["verts"], np.full(len(cell["c"]), eps))
+        hrep.append((cell["A"][fm], cell["c"][fm]))
+        facet_labels.append(cell["lab"][fm])
+    pairs, measures = _box_adjacency(cells, facet_labels, chord_side, tol, scale)
+    n_rec = 0
+    if mode == "certified":
+        n_rec = _certify_cells(net, codes, points)
+    return {
+        "codes": codes,
+        "points": points,
+        "volumes": volumes,
+        "hrep": hrep,
+        "facet_labels": (pairs, measures),
+        "n_recomputed": n_rec,
+        "n_degenerate": int(sum(c["deg"] for c in cells)),
+    }
+
+
+def _split_cell(cell, a, c, chord, tol, scale):
+    """Children ``(plus, minus)`` of a cell cut by ``a x + c = 0`` (unit ``a``), or None
+    when one child has no interior above the tolerance."""
+    kids = []
+    for side, sgn in ((1, 1.0), (0, -1.0)):
+        A = np.vstack([cell["A"], sgn * a])
+        cc = np.concatenate([cell["c"], [sgn * c]])
+        lab = np.concatenate([cell["lab"], [2 * chord + side]])
+        ball = _lp.chebyshev_ball(A, cc, tol=tol)
+        if ball.radius <= tol.lp * scale * 16:
+            return None
+        verts = _halfspace_vertices(A, cc, ball.centre)
+        # drop rows touching no vertex (redundant), keep the rest
+        slack = verts @ A.T + cc
+        keep = slack.min(axis=0) <= tol.zero * scale * 16 + tol.lp
+        keep[-1] = True
+        kids.append({
+            "A": A[keep], "c": cc[keep], "lab": lab[keep], "codes": cell["codes"].copy(),
+            "G": cell["G"], "g": cell["g"], "verts": verts, "centre": ball.centre,
+            "deg": cell["deg"],
+        })
+    return kids[0], kids[1]
+
+
+def _box_adjacency(cells, facet_labels, chord_side, tol, scale):
+    """Pairs of cells sharing a (d-1)-face on one chord hyperplane (LP per candidate)."""
+    by_chord = {}
+    for i, labs in enumerate(facet_labels):
+        for lb in labs:
+            if lb >= 0:
+                by_chord.setdefault(int(lb) >> 1, ([], []))[int(lb) & 1].append(i)
+    pairs = []
+    for ch, (plus, minus) in by_chord.items():
+        a, c = chord_side[ch]
+        d = len(a)
+        # orthonormal basis of the hyperplane a x + c = 0
+        Q, _ = np.linalg.qr(np.column_stack([a, np.eye(d)]))
+        N = Q[:, 1:d]
+        p0 = -c * a
+        boxes = {}
+        for i in plus + minus:
+            v = cells[i]["verts"]
+            on = v[np.abs(v @ a + c) <= tol.zero * scale * 16 + tol.lp]
+            boxes[i] = (on.min(axis=0), on.max(axis=0)) if len(on) else None
+        eps = tol.zero * scale * 16 + tol.lp
+        for i in plus:
+            for k in minus:
+                bi, bk = boxes[i], boxes[k]
+                if bi is None or bk is None:
+                    continue
+                if np.any(bi[0] > bk[1] - eps) or np.any(bk[0] > bi[1] - eps):
+                    continue
+                # separating-axis test with the cells' own rows: a row of one cell
+                # with every on-chord vertex of the other on or outside it separates
+                # the two faces (no (d-1)-dimensional overlap)
+                sep = False
+                for one, other in ((i, k), (k, i)):
+                    cell = cells[one]
+                    par = np.abs(cell["A"] @ a) >= 1 - tol.rank
+                    v = cells[other]["verts"]
+                    on = v[np.abs(v @ a + c) <= eps]
+                    sl = on @ cell["A"][~par].T + cell["c"][~par]
+                    if np.any(sl.max(axis=0) <= eps):
+                        sep = True
+                        break
+                if sep:
+                    continue
+                if d == 3:  # faces are convex polygons: the SAT above is complete
+                    pairs.append((min(i, k), max(i, k)))
+                    continue
+                rows, offs = [], []
+                for cell in (cells[i], cells[k]):
+                    par = np.abs(cell["A"] @ a) >= 1 - tol.rank  # the chord rows themselves
+                    rows.append(cell["A"][~par] @ N)
+                    offs.append(cell["A"][~par] @ p0 + cell["c"][~par])
+                Ar, cr = np.vstack(rows), np.concatenate(offs)
+                try:
+                    r = _lp.chebyshev_ball(Ar, cr, tol=tol).radius
+                except DomainError:
+                    continue
+                if r > eps:
+                    pairs.append((min(i, k), max(i, k)))
+    pairs = sorted(set(pairs))
+    arr = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
+    return arr, np.full(len(pairs), np.nan)
+
+
+def _certify_cells(net, codes, points):
+    """Check every region exactly: its interior point has exactly its codes."""
+    from .exceptions import SolverError
+
+    exact_codes = net.codes_exact(points)
+    bad = np.flatnonzero(np.any(exact_codes != codes, axis=1))
+    if len(bad):
+        raise SolverError(
+            f"certification failed for {len(bad)} region(s) (first: {int(bad[0])}): the "
+            "interior point found by the LP does not have the region's codes in exact "
+            "arithmetic; the complex is too close to degenerate for float LPs: use "
+            "mode='float' to inspect it, or slice_complex(..., mode='exact') on a 2D slice.",
+            status="certification",
+        )
+    return 0

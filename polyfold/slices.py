@@ -169,13 +169,52 @@ def _next_index(off):
     return nxt
 
 
+class _Pool:
+    """Growable store of vertices: coordinates, current-layer values, error bounds.
+
+    Cells reference pool rows; a crossing point is stored once and shared by the
+    two children of the split that created it.
+    """
+
+    def __init__(self, P, Z, E):
+        self.n = len(P)
+        cap = max(16, self.n + self.n // 2)
+        self.P = self._alloc(P, cap)
+        self.Z = self._alloc(Z, cap)
+        self.E = None if E is None else self._alloc(E, cap)
+
+    @staticmethod
+    def _alloc(a, cap):
+        out = np.empty((cap,) + a.shape[1:], dtype=a.dtype)
+        out[: len(a)] = a
+        return out
+
+    def _grow(self, need):
+        cap = max(need, 2 * len(self.P))
+        self.P = self._alloc(self.P[: self.n], cap)
+        self.Z = self._alloc(self.Z[: self.n], cap)
+        if self.E is not None:
+            self.E = self._alloc(self.E[: self.n], cap)
+
+    def append(self, P, Z, E):
+        k = len(P)
+        if self.n + k > len(self.P):
+            self._grow(self.n + k)
+        self.P[self.n : self.n + k] = P
+        self.Z[self.n : self.n + k] = Z
+        if self.E is not None:
+            self.E[self.n : self.n + k] = E
+        ids = np.arange(self.n, self.n + k)
+        self.n += k
+        return ids
+
+
 @dataclass
 class _State:
     """Polygons of the current partition, as flat arrays (internal, mutable)."""
 
-    P: np.ndarray  # (V, 2) vertex coordinates (u, v), float or fmpq
-    Z: np.ndarray  # (V, w) current layer's preactivations at the vertices
-    E: object  # (V, w) float error bounds (certified) or None
+    pool: _Pool  # vertex store
+    vid: np.ndarray  # (V,) int64 pool row of every cell vertex (cells one after another, CCW)
     lab: np.ndarray  # (V,) int64 label of the edge from vertex k to the next one
     off: np.ndarray  # (C + 1,) int64 vertex offsets of the cells
     codes: np.ndarray  # (C, n_hidden) int8
@@ -196,45 +235,43 @@ class _Chords:
     """
 
     def __init__(self):
-        self.layer = []
-        self.neuron = []
-        self.theta = []
-        self.anc = []  # index into the layer-start cell table of that layer
+        self.parts = []
         self.n = 0
 
     def add(self, layer, neuron, theta_index, anc):
         k = len(anc)
-        self.layer.append(np.full(k, layer, np.int64))
-        self.neuron.append(np.full(k, neuron, np.int64))
-        self.theta.append(np.full(k, theta_index, np.int64))
-        self.anc.append(np.asarray(anc, np.int64))
+        rec = np.empty((k, 4), np.int64)
+        rec[:, 0], rec[:, 1], rec[:, 2], rec[:, 3] = layer, neuron, theta_index, anc
+        self.parts.append(rec)
         first = self.n
         self.n += k
         return first
 
-    def arrays(self):
-        cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
-        return cat(self.layer), cat(self.neuron), cat(self.theta), cat(self.anc)
+    def table(self):
+        """(n, 4) int64 rows ``(layer, neuron, threshold index, layer-start cell)``."""
+        return np.concatenate(self.parts) if self.parts else np.zeros((0, 4), np.int64)
 
 
 def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
     """Split every cell of ``st`` by the line ``z_j = theta`` (one vectorised pass)."""
     exact, certified = ctx["exact"], ctx["certified"]
-    d = st.Z[:, j] - theta
+    pool = st.pool
+    dv = pool.Z[: pool.n, j] - theta  # per pool vertex
     if exact:
-        s = np.asarray(d > 0, np.int8) - np.asarray(d < 0, np.int8)
+        sv = np.asarray(dv > 0, np.int8) - np.asarray(dv < 0, np.int8)
     elif certified:
-        s = np.sign(d).astype(np.int8)
-        amb = np.abs(d) <= ctx["safety"] * st.E[:, j]
-        s[amb] = 0
+        sv = np.sign(dv).astype(np.int8)
+        ambv = np.abs(dv) <= ctx["safety"] * pool.E[: pool.n, j]
+        sv[ambv] = 0
     else:
-        s = sign3(d, ctx["band"][j])
+        sv = sign3(dv, ctx["band"][j])
+    s = sv[st.vid]
     C = st.n_cells
     cell = _cell_index(st.off)
     pos = np.bincount(cell, weights=s > 0, minlength=C) > 0
     neg = np.bincount(cell, weights=s < 0, minlength=C) > 0
     if certified:
-        st.amb |= np.bincount(cell, weights=amb, minlength=C) > 0
+        st.amb |= np.bincount(cell, weights=ambv[st.vid], minlength=C) > 0
     st.deg |= ~pos & ~neg
     split = pos & neg
     split_ids = np.flatnonzero(split)
@@ -250,18 +287,21 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
     sk = s[idx]
     sn = s[nxt]
     cross = (sk.astype(np.int16) * sn) < 0
-    ci, cn = idx[cross], nxt[cross]
-    dk, dn = d[ci], d[cn]
+    gk, gn = st.vid[idx[cross]], st.vid[nxt[cross]]  # pool rows of the crossed edges
+    dk, dn = dv[gk], dv[gn]
     t = dk / (dk - dn)
-    Pc = st.P[ci] + t[:, None] * (st.P[cn] - st.P[ci])
-    Zc = st.Z[ci] + t[:, None] * (st.Z[cn] - st.Z[ci])
+    Pk, Pn = pool.P[gk], pool.P[gn]
+    Zk, Zn = pool.Z[gk], pool.Z[gn]
+    Pc = Pk + t[:, None] * (Pn - Pk)
+    Zc = Zk + t[:, None] * (Zn - Zk)
+    Ec = None
     if certified:
         # first-order bound: interpolation weights, error of t, rounding
-        Ek, En = st.E[ci], st.E[cn]
+        Ek, En = pool.E[gk], pool.E[gn]
         dt = (Ek[:, j] + En[:, j]) / (np.abs(dk) + np.abs(dn)) + 4 * UNIT_ROUNDOFF
-        Zk, Zn = st.Z[ci], st.Z[cn]
         Ec = (1 - t)[:, None] * Ek + t[:, None] * En + dt[:, None] * np.abs(Zn - Zk)
         Ec += 4 * UNIT_ROUNDOFF * (np.abs(Zk) + np.abs(Zn))
+    new_ids = pool.append(Pc, Zc, Ec)
     first = chords.add(layer, unit - ctx["offsets"][layer], theta_index, st.anc[split_ids])
     chord_of_cell = np.full(C, -1, np.int64)
     chord_of_cell[split_ids] = first + np.arange(len(split_ids))
@@ -269,13 +309,11 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
     labk = st.lab[idx]
     nv = len(idx)
     # candidates: vertex k, then the crossing on edge (k, k + 1)
-    cand_src = np.empty(2 * nv, np.int64)  # for vertices: index into st; crossings: into Pc
-    cand_src[0::2] = idx
-    cpos = np.full(nv, -1, np.int64)
-    cpos[cross] = np.arange(len(ci))
-    cand_src[1::2] = cpos
-    is_cross = np.zeros(2 * nv, bool)
-    is_cross[1::2] = cross
+    cand_vid = np.empty(2 * nv, np.int64)
+    cand_vid[0::2] = st.vid[idx]
+    cv = np.zeros(nv, np.int64)
+    cv[cross] = new_ids
+    cand_vid[1::2] = cv
     m_plus = np.empty(2 * nv, bool)
     m_plus[0::2] = sk >= 0
     m_plus[1::2] = cross
@@ -289,38 +327,21 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
     lab_minus[0::2] = np.where((sk == 0) & (sn > 0), 2 * ch, labk)
     lab_minus[1::2] = np.where(sk < 0, 2 * ch, labk)
     cand_cell = np.repeat(cell[idx], 2)
-
-    def gather(arr_st, arr_c, mask):
-        sel_v = mask & ~is_cross
-        sel_c = mask & is_cross
-        out = np.empty((int(mask.sum()),) + arr_st.shape[1:], dtype=arr_st.dtype)
-        where_v = sel_v[mask]
-        out[where_v] = arr_st[cand_src[sel_v]]
-        out[~where_v] = arr_c[cand_src[sel_c]]
-        return out
-
     vkeep = ~sc
-    P_new = [st.P[vkeep], gather(st.P, Pc, m_plus), gather(st.P, Pc, m_minus)]
-    Z_new = [st.Z[vkeep], gather(st.Z, Zc, m_plus), gather(st.Z, Zc, m_minus)]
-    lab_new = [st.lab[vkeep], lab_plus[m_plus], lab_minus[m_minus]]
     cnt_plus = np.bincount(cand_cell[m_plus], minlength=C)[split_ids]
     cnt_minus = np.bincount(cand_cell[m_minus], minlength=C)[split_ids]
     cnt = np.concatenate([counts[keep_ids], cnt_plus, cnt_minus])
     parent = np.concatenate([keep_ids, split_ids, split_ids])
     codes = st.codes[parent]
-    nk, ns = len(keep_ids), len(split_ids)
+    ns = len(split_ids)
     inc = np.concatenate([pos[keep_ids], np.ones(ns, bool), np.zeros(ns, bool)])
     codes[inc, unit] += 1
-    E_new = None
-    if certified:
-        E_new = np.concatenate([st.E[vkeep], gather(st.E, Ec, m_plus), gather(st.E, Ec, m_minus)])
     off = np.zeros(len(cnt) + 1, np.int64)
     np.cumsum(cnt, out=off[1:])
     return _State(
-        P=np.concatenate(P_new),
-        Z=np.concatenate(Z_new),
-        E=E_new,
-        lab=np.concatenate(lab_new),
+        pool=pool,
+        vid=np.concatenate([st.vid[vkeep], cand_vid[m_plus], cand_vid[m_minus]]),
+        lab=np.concatenate([st.lab[vkeep], lab_plus[m_plus], lab_minus[m_minus]]),
         off=off,
         codes=codes,
         anc=st.anc[parent],
@@ -342,24 +363,47 @@ def _piece_tables(net, l, exact):
     return slope, offset
 
 
+def _compact(st):
+    """Drop pool rows no cell references (returns a state with a fresh pool)."""
+    used, inv = np.unique(st.vid, return_inverse=True)
+    pool = st.pool
+    E = None if pool.E is None else pool.E[used]
+    new = _Pool(pool.P[used], pool.Z[used], E)
+    return replace(st, pool=new, vid=inv.astype(np.int64).reshape(-1))
+
+
 def _next_layer(st, net, l, ctx):
-    """Vertex values of layer ``l + 1`` from those of layer ``l`` (codes of the cells)."""
+    """Vertex values of layer ``l + 1`` from those of layer ``l``.
+
+    The activation is continuous, so a vertex on a boundary gets the same value
+    from either side; it is applied to the vertex values directly.
+    """
     exact, certified = ctx["exact"], ctx["certified"]
-    off = net.layer_offsets
-    slope_t, offset_t = _piece_tables(net, l, exact)
-    cell = _cell_index(st.off)
-    cl = st.codes[:, off[l] : off[l + 1]].astype(np.int64)
-    slope = slope_t[cl][cell]
-    H = slope * st.Z + offset_t[cl][cell]
+    st = _compact(st)
+    pool = st.pool
+    Z = pool.Z[: pool.n]
+    act = net.activations[l]
+    H = act.apply(Z)
     W, b = (net.exact_layers() if exact else net.layers)[l + 1]
-    Z = H @ W.T + b
+    Znew = H @ W.T + b
     E = None
     if certified:
-        EH = np.abs(slope) * st.E + UNIT_ROUNDOFF * np.abs(H)
+        Ez = pool.E[: pool.n]
+        slopes = np.array([abs(p[0]) for p in act.pieces()])
+        knots = np.array(act.knots, dtype=np.float64)
+        lo_piece = np.zeros(Z.shape, np.int64)
+        hi_piece = np.zeros(Z.shape, np.int64)
+        for kn in knots:  # piece index = number of knots strictly below
+            lo_piece += (Z - Ez) > kn
+            hi_piece += (Z + Ez) > kn
+        # the piece is certain when Z +- E stays between two knots; otherwise the
+        # largest slope bounds the error
+        slope_bound = np.where(lo_piece == hi_piece, slopes[lo_piece], slopes.max())
+        EH = slope_bound * Ez + UNIT_ROUNDOFF * np.abs(H)
         g = _gamma(W.shape[1] + 2)
         absW = np.abs(W)
         E = EH @ absW.T + g * (np.abs(H) @ absW.T + np.abs(b))
-    st.Z, st.E = Z, E
+    st.pool = _Pool(pool.P[: pool.n], Znew, E)
     return st
 
 
@@ -387,9 +431,8 @@ def _initial_state(net, P0, G, g, ctx):
         gabs = absW @ np.abs(x0) + np.abs(b)
         E = _gamma(W.shape[1] + 4) * (np.abs(P) @ Gabs.T + gabs)
     return _State(
-        P=P,
-        Z=Z,
-        E=E,
+        pool=_Pool(P, Z, E),
+        vid=np.arange(k, dtype=np.int64),
         lab=-(np.arange(k, dtype=np.int64) + 1),
         off=np.array([0, k], np.int64),
         codes=np.zeros((1, net.n_hidden), np.int8),
@@ -399,43 +442,61 @@ def _initial_state(net, P0, G, g, ctx):
     )
 
 
-def _subset(st, cells):
-    """State restricted to some cells (in the given order)."""
+def _take_cells(st, cells):
+    """``(vertex rows, offsets)`` selecting some cells (in the given order)."""
     cells = np.asarray(cells, np.int64)
     counts = np.diff(st.off)[cells]
     starts = st.off[:-1][cells]
     idx = np.repeat(starts - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
     off = np.zeros(len(cells) + 1, np.int64)
     np.cumsum(counts, out=off[1:])
+    return idx, off
+
+
+def _subset(st, cells):
+    """State restricted to some cells (same pool)."""
+    cells = np.asarray(cells, np.int64)
+    idx, off = _take_cells(st, cells)
     return _State(
-        P=st.P[idx],
-        Z=st.Z[idx],
-        E=None if st.E is None else st.E[idx],
-        lab=st.lab[idx],
-        off=off,
-        codes=st.codes[cells].copy(),
-        anc=st.anc[cells],
-        amb=st.amb[cells],
-        deg=st.deg[cells],
+        pool=st.pool, vid=st.vid[idx], lab=st.lab[idx], off=off,
+        codes=st.codes[cells].copy(), anc=st.anc[cells], amb=st.amb[cells], deg=st.deg[cells],
     )
 
 
-def _concat_states(states):
-    states = [s for s in states if s is not None and s.n_cells > 0]
-    if len(states) == 1:
-        return states[0]
-    offs = []
-    base = 0
-    for s in states:
-        offs.append(s.off[:-1] + base)
-        base += s.off[-1]
+@dataclass
+class _Flat:
+    """Final cells with their own vertex coordinates (no pool)."""
+
+    P: np.ndarray
+    lab: np.ndarray
+    off: np.ndarray
+    codes: np.ndarray
+    deg: np.ndarray
+
+    @property
+    def n_cells(self):
+        return len(self.off) - 1
+
+
+def _flatten(st, to_float=False):
+    P = st.pool.P[st.vid]
+    if to_float and P.dtype == object:
+        P = arith.to_float_array(P)
+    return _Flat(P=P, lab=st.lab, off=st.off, codes=st.codes, deg=st.deg)
+
+
+def _concat_flat(parts):
+    parts = [p for p in parts if p.n_cells > 0]
+    if len(parts) == 1:
+        return parts[0]
+    offs, base = [], 0
+    for p in parts:
+        offs.append(p.off[:-1] + base)
+        base += p.off[-1]
     offs.append(np.array([base], np.int64))
-    cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
-    E = None if any(s.E is None for s in states) else cat("E")
-    return _State(
-        P=cat("P"), Z=cat("Z"), E=E, lab=cat("lab"), off=np.concatenate(offs),
-        codes=cat("codes"), anc=cat("anc"), amb=cat("amb"), deg=cat("deg"),
-    )
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+    return _Flat(P=cat("P"), lab=cat("lab"), off=np.concatenate(offs), codes=cat("codes"),
+                 deg=cat("deg"))
 
 
 def _run(net, st, l_start, chords, starts, ctx, recompute=None):
@@ -445,7 +506,7 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
     chords refer to them).  ``recompute(st_start, cells, l)`` (certified mode) is
     called at the end of every layer with the layer-start state and the indices of
     its cells whose descendants met an ambiguous decision; it returns the exact
-    final state of those cells.  Returns ``(final float state, [exact states])``.
+    final cells (a :class:`_Flat`).  Returns ``(final state, [exact parts])``.
     """
     tabs = net._code_tables()
     offsets = net.layer_offsets
@@ -456,9 +517,11 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
         starts[l].append(st.codes.copy())
         st.amb = np.zeros(st.n_cells, bool)
         st_start = replace(st, codes=st.codes.copy(), deg=st.deg.copy(), amb=st.amb.copy())
+        n_start = st.pool.n
         thresholds = tabs[l][0]
         if not ctx["exact"] and not ctx["certified"]:
-            ctx["band"] = ctx["tol"].zero * np.abs(st.Z).max(axis=0) if len(st.Z) else None
+            Zs = np.abs(st.pool.Z[: st.pool.n])
+            ctx["band"] = ctx["tol"].zero * (Zs.max(axis=0) if len(Zs) else 0.0)
         for j in range(net.widths[l]):
             unit = int(offsets[l] + j)
             for ti, theta in enumerate(thresholds):
@@ -467,9 +530,10 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
         if ctx["certified"] and st.amb.any():
             bad_anc = np.unique(st.anc[st.amb]) - base
             keep = ~np.isin(st.anc - base, bad_anc)
+            st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start], st.pool.E[:n_start])
             extra.append(recompute(st_start, bad_anc, l))
             st = _subset(st, np.flatnonzero(keep))
-        if l + 1 <= net.depth and st.n_cells > 0:
+        if st.n_cells > 0:
             st = _next_layer(st, net, l, ctx)
     return st, extra
 
@@ -498,18 +562,16 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter):
     k0 = len(P0)
     cache = {}
 
-    def line_of(label):
+    def line_of(label, table, start_codes):
         if label < 0:  # domain edge -(k + 1)
             k = -label - 1
             a, b = P0q[k], P0q[(k + 1) % k0]
             nu, nv = -(b[1] - a[1]), b[0] - a[0]
             return nu, nv, -(nu * a[0] + nv * a[1])
-        chord = label >> 1
-        L, N, T, A = (arr[chord] for arr in chords.arrays())
-        key = (int(L), int(A))
+        L, N, T, A = (int(v) for v in table[label >> 1])
+        key = (L, A)
         if key not in cache:
-            codes = np.concatenate(starts[L])[A]
-            cache[key] = _exact_uv_map(net, G1q, g1q, codes, int(L))
+            cache[key] = _exact_uv_map(net, G1q, g1q, start_codes[L][A], L)
         G, g = cache[key]
         theta = arith.to_fmpq(net._code_tables()[L][0][T])
         return G[N, 0], G[N, 1], g[N] - theta
@@ -517,10 +579,12 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter):
     def recompute(st_start, cells, l):
         sub = _subset(st_start, cells)
         counter[0] += len(cells)
+        table = chords.table()
+        start_codes = [np.concatenate(s) if s else None for s in starts]
         nxt = _next_index(sub.off)
         prev = np.empty_like(nxt)
         prev[nxt] = np.arange(len(nxt))
-        lines = [line_of(int(lb)) for lb in sub.lab]
+        lines = [line_of(int(lb), table, start_codes) for lb in sub.lab]
         P = np.empty((len(lines), 2), dtype=object)
         for i in range(len(lines)):
             a1, b1, c1 = lines[prev[i]]
@@ -531,15 +595,16 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter):
             P[i, 0] = (-c1 * b2 + c2 * b1) / det
             P[i, 1] = (-a1 * c2 + a2 * c1) / det
         cell = _cell_index(sub.off)
-        Z = np.empty((len(P), net.widths[l]) if net.depth else (len(P), net.output_dim), dtype=object)
+        Z = np.empty((len(P), net.widths[l]), dtype=object)
         for ci in range(sub.n_cells):
             G, g = _exact_uv_map(net, G1q, g1q, sub.codes[ci], l)
             rows = np.flatnonzero(cell == ci)
             Z[rows] = P[rows] @ G.T + g
-        sub = _State(P=P, Z=Z, E=None, lab=sub.lab, off=sub.off, codes=sub.codes,
-                     anc=sub.anc, amb=np.zeros(sub.n_cells, bool), deg=sub.deg)
-        final, _ = _run(net, sub, l, chords, starts, ctx_exact)
-        return final
+        ex = _State(pool=_Pool(P, Z, None), vid=np.arange(len(P), dtype=np.int64), lab=sub.lab,
+                    off=sub.off, codes=sub.codes, anc=sub.anc,
+                    amb=np.zeros(sub.n_cells, bool), deg=sub.deg)
+        final, _ = _run(net, ex, l, chords, starts, ctx_exact)
+        return _flatten(final, to_float=True)
 
     return recompute
 
@@ -813,6 +878,15 @@ class RegionComplex:
         One pair per two regions sharing a facet of dimension ``dim - 1``; the
         switching neurons are the units whose codes differ between the two.
         """
+        return self._adjacency_all[:2]
+
+    @property
+    def facet_measures(self):
+        """(E,) float: length of each shared edge (slices, (u, v) units); NaN for boxes."""
+        return self._adjacency_all[2]
+
+    @property
+    def _adjacency_all(self):
         from .adjacency import adjacency_pairs
 
         if self._adjacency is None:
@@ -986,17 +1060,7 @@ def _build_slice(net, x0, a, b, P0, mode, tol):
         final, extra, n_rec = _slice_states(net, x0, a, b, P0, "exact", tol)
         n_rec = final.n_cells
     exact = mode == "exact"
-    if extra:
-        # exact sub-results in certified mode: convert to float and merge
-        conv = []
-        for s in extra:
-            conv.append(
-                _State(P=arith.to_float_array(s.P), Z=np.zeros((len(s.P), 0)), E=None,
-                       lab=s.lab, off=s.off, codes=s.codes, anc=s.anc, amb=s.amb, deg=s.deg)
-            )
-        final.Z = np.zeros((len(final.P), 0))
-        final.E = None
-        final = _concat_states([final] + conv)
+    final = _concat_flat([_flatten(final, to_float=not exact)] + extra)
     areas = _shoelace(final.P, final.off, exact)
     cent = _centroids(final.P, final.off, exact)
     exact_vertices = exact_areas = None
@@ -1071,8 +1135,11 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     net = _check_net(net)
     tol = get_tol(tol)
     m = as_float_array(margin, "margin")
-    if m.shape != () or m < 0:
-        raise ValidationError(f"margin must be a number >= 0, got {margin!r}.")
+    if m.size != 1 or m.ravel()[0] < 0:
+        raise ValidationError(
+            f"margin must be one number >= 0 (room around the three points in (u, v) "
+            f"units), got {margin!r}."
+        )
     pts = []
     for name, x in (("x1", x1), ("x2", x2), ("x3", x3)):
         p = as_float_array(x, name)
@@ -1089,12 +1156,8 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
             "x1, x2, x3 must be three distinct, non-collinear points to span a plane "
             f"({err})"
         ) from err
-    m = float(m)
-    return _build_slice(net, x0, a, b, _domain_polygon((-m, 1 + m, -m, 1 + m), None, tol), get_mode(mode), tol)
-
-
-def get_mode(mode):
-    return check_mode(mode)
+    m = float(m.ravel()[0])
+    return _build_slice(net, x0, a, b, _domain_polygon((-m, 1 + m, -m, 1 + m), None, tol), check_mode(mode), tol)
 
 
 # ---------------------------------------------------------------------------
