@@ -134,9 +134,9 @@ def _check_index_array(a, name):
 class ClassPairs:
     """Endpoint source: random paths between every ordered pair of classes.
 
-    For every ordered pair of labels ``(a, b)``, ``a != b``, draw
-    ``paths_per_pair`` paths from a uniformly chosen point of class ``a`` to a
-    uniformly chosen point of class ``b`` (with replacement).
+    For every ordered pair of labels ``(a, b)``, ``a != b`` (or also ``a == b`` with
+    ``same_class``), draw ``paths_per_pair`` paths from a uniformly chosen point of
+    class ``a`` to a uniformly chosen point of class ``b`` (with replacement).
 
     Parameters
     ----------
@@ -145,8 +145,12 @@ class ClassPairs:
     paths_per_pair : int
         Paths per ordered pair.
     pairs : sequence of (a, b), optional
-        Restrict the sweep to these ordered label pairs (default: all ``C (C - 1)``).
-        A pair draws the same paths whatever subset it is part of.
+        Restrict the sweep to these ordered label pairs (default: all ``C (C - 1)``,
+        or ``C^2`` with ``same_class``).  A pair draws the same paths whatever subset
+        it is part of.
+    same_class : bool
+        Also pair each class with itself (the papers' "100 ordered digit pairs"
+        include them); default False.
 
     Raises
     ------
@@ -165,7 +169,7 @@ class ClassPairs:
 
     kind = "class_pairs"
 
-    def __init__(self, y, paths_per_pair, *, pairs=None):
+    def __init__(self, y, paths_per_pair, *, pairs=None, same_class=False):
         y = np.asarray(y)
         if y.ndim != 1 or y.size == 0:
             raise ShapeError(
@@ -178,6 +182,9 @@ class ClassPairs:
                 "np.asarray(y).astype(int)."
             )
         self.paths_per_pair = check_positive_int(paths_per_pair, "paths_per_pair")
+        if not isinstance(same_class, bool):
+            raise ValidationError(f"same_class must be True or False, got {same_class!r}.")
+        self.same_class = same_class
         labels = np.unique(y)
         if len(labels) < 2:
             raise ValidationError(
@@ -187,13 +194,11 @@ class ClassPairs:
         self.y = y
         self.labels = labels
         C = len(labels)
-        self._all_pairs = [(a, b) for a in range(C) for b in range(C) if a != b]
         pos = {_py(v): i for i, v in enumerate(labels)}
         if pairs is None:
-            todo = list(range(len(self._all_pairs)))
+            todo = [(a, b) for a in range(C) for b in range(C) if a != b or same_class]
         else:
             todo = []
-            full = {p: k for k, p in enumerate(self._all_pairs)}
             for p in pairs:
                 try:
                     a, b = p
@@ -203,14 +208,14 @@ class ClassPairs:
                         f"pairs must hold (a, b) label pairs with labels from "
                         f"{[_py(v) for v in labels]}, got {p!r}."
                     ) from err
-                if ia == ib:
+                if ia == ib and not same_class:
                     raise ValidationError(
-                        f"pairs must hold two different labels, got {p!r}; a class is not "
-                        "paired with itself."
+                        f"pairs must hold two different labels, got {p!r}; pass "
+                        "same_class=True for paths inside one class."
                     )
-                if full[(ia, ib)] in todo:
+                if (ia, ib) in todo:
                     raise ValidationError(f"pairs lists {p!r} twice; list each pair once.")
-                todo.append(full[(ia, ib)])
+                todo.append((ia, ib))
             if not todo:
                 raise ValidationError("pairs is empty; pass at least one (a, b) pair or None.")
         self._todo = todo
@@ -218,10 +223,7 @@ class ClassPairs:
     @property
     def group_keys(self):
         """The ordered label pairs, in sweep order."""
-        return [
-            (_py(self.labels[self._all_pairs[k][0]]), _py(self.labels[self._all_pairs[k][1]]))
-            for k in self._todo
-        ]
+        return [(_py(self.labels[a]), _py(self.labels[b])) for a, b in self._todo]
 
     @property
     def n_paths(self):
@@ -248,7 +250,7 @@ class ClassPairs:
             "kind": self.kind,
             "labels_sha256": _sha256(self.y),
             "paths_per_pair": self.paths_per_pair,
-            "pairs": [list(p) for p in self.group_keys],
+            "pairs": [[_json_label(v) for v in p] for p in self.group_keys],
         }
 
     def prepare(self, n_points):
@@ -256,9 +258,11 @@ class ClassPairs:
         return [np.flatnonzero(self.y == lab) for lab in self.labels]
 
     def endpoints(self, chunk, entropy, members):
-        ia, ib = self._all_pairs[self._todo[chunk.group]]
+        ia, ib = self._todo[chunk.group]
+        # keyed by the pair's cell in the C x C grid: the same paths in any subset
+        cell = ia * len(self.labels) + ib
         rng = np.random.default_rng(
-            np.random.SeedSequence(entropy, spawn_key=(self._todo[chunk.group], chunk.index))
+            np.random.SeedSequence(entropy, spawn_key=(cell, chunk.index))
         )
         a, b = members[ia], members[ib]
         i = a[rng.integers(0, len(a), chunk.n)]
@@ -745,6 +749,10 @@ class _Context:
         self.net = PLNet(spec.layers, spec.activations)
         self.cache = first_layer_cache(self.net, spec.points, mode=spec.mode, tol=spec.tol)
         self.state = spec.source.prepare(len(spec.points))
+        # codes that are already the bits z > 0 (ReLU: code 0 / 1) need no table lookup
+        self.codes_are_bits = all(
+            np.array_equal(act.code_to_bit(), [False, True]) for act in self.net.activations
+        )
 
 
 _CONTEXTS = {}  # token -> _Context, per worker process (a few sweeps at most)
@@ -784,7 +792,8 @@ def _run_chunk(spec, chunk, attempt):
     if spec.quantity == "folding":
         from .folding import folding_measure_batch
 
-        fm = folding_measure_batch(res.patterns, res.piece_offsets)
+        bits = res.codes.view(bool) if ctx.codes_are_bits else res.patterns
+        fm = folding_measure_batch(bits, res.piece_offsets)
         paths["r1"] = fm.r1
         paths["r2"] = fm.r2
         paths["prefix_r1"] = fm.prefix_max_r1
@@ -1117,6 +1126,10 @@ def _json_key(k):
     return k if isinstance(k, (int, float, str, type(None))) else str(k)
 
 
+def _json_label(v):
+    return v if isinstance(v, (int, str)) else str(v)
+
+
 def _median_fraction(values):
     v = sorted(values)
     n = len(v)
@@ -1152,8 +1165,8 @@ class ClassPairSweep(SweepResult):
 
         ``stat`` is one of ``"chi_max"`` (the heat map of the papers), ``"phi"``,
         ``"fraction_flat"``, ``"prefix_max_phi"``, ``"mean_crossings"``,
-        ``"max_crossings"``, ``"n_paths"``.  NaN on the diagonal and for pairs not
-        swept.
+        ``"max_crossings"``, ``"n_paths"``.  NaN for pairs not swept (the diagonal
+        unless ``same_class``).
         """
         check_choice("stat", stat, self._STATS)
         C = len(self.labels)
@@ -1553,6 +1566,7 @@ def class_pair_sweep(
     seed=0,
     quantity="folding",
     pairs=None,
+    same_class=False,
     executor="auto",
     scheduler=None,
     workers=None,
@@ -1581,12 +1595,17 @@ def class_pair_sweep(
     paths_per_pair : int
         Paths per ordered pair (the papers use up to 1M).
     seed : int, numpy SeedSequence or None
-        Pair ``p`` (position in the list of all ordered pairs) and its chunk ``k``
-        draw from ``SeedSequence(seed, spawn_key=(p, k))``: the same paths for any
-        executor, number of workers or subset of ``pairs``.
+        Pair ``(a, b)`` (class positions ``ia, ib`` among the ``C`` sorted labels)
+        and its chunk ``k`` draw from ``SeedSequence(seed, spawn_key=(ia * C + ib,
+        k))``: the same paths for any executor, number of workers or subset of
+        ``pairs``.
     quantity : {"folding", "crossings"}
     pairs : sequence of (a, b), optional
         Restrict to these ordered label pairs.
+    same_class : bool
+        Also sweep the pairs ``(a, a)`` (paths inside one class; the papers' "100
+        ordered digit pairs" of 10 classes include them).  Default False:
+        ``C (C - 1)`` pairs.
     executor, scheduler, workers, out, resume, mode, tol, chunk_size, on_error, progress
         As :func:`sweep`.
 
@@ -1647,7 +1666,7 @@ def class_pair_sweep(
         raise ShapeError(
             f"y must be a 1-D array of {len(Xa)} labels (one per row of X), got shape {y.shape}."
         )
-    source = ClassPairs(y, paths_per_pair, pairs=pairs)
+    source = ClassPairs(y, paths_per_pair, pairs=pairs, same_class=same_class)
     return sweep(
         net, Xa, source, quantity=quantity, seed=seed, executor=executor, scheduler=scheduler,
         workers=workers, out=out, resume=resume, mode=mode, tol=tol, chunk_size=chunk_size,

@@ -203,6 +203,22 @@ def test_results_do_not_depend_on_pair_subset(digits_setup, serial_run):
     assert other.pair(8, 3) != serial_run.pair(8, 3)  # another seed, other paths
 
 
+def test_same_class_pairs(digits_setup, serial_run):
+    net, X, y = digits_setup
+    r = class_pair_sweep(net, X, y, paths_per_pair=150, pairs=[(8, 3), (4, 4)], seed=7,
+                         same_class=True, executor="serial", chunk_size=40, progress=False)
+    assert r.pair(8, 3) == serial_run.pair(8, 3)  # same cell, same paths
+    M = r.pair_matrix("n_paths")
+    assert M[4, 4] == 150 and np.isnan(M[3, 3])
+    full = ClassPairs(y, 1, same_class=True)
+    assert len(full.group_keys) == 100 and (4, 4) in full.group_keys
+    assert len(ClassPairs(y, 1).group_keys) == 90
+    with pytest.raises(ValidationError, match="same_class=True"):
+        ClassPairs(y, 1, pairs=[(4, 4)])
+    with pytest.raises(ValidationError, match="same_class must be"):
+        ClassPairs(y, 1, same_class="yes")
+
+
 def test_random_and_index_sources_across_executors(digits_setup, dask_client):
     net, X, _ = digits_setup
     rng = np.random.default_rng(3)
@@ -542,3 +558,15 @@ def test_seed_none_is_reported_and_reproducible():
     c = class_pair_sweep(net, X, y, paths_per_pair=20, seed=np.random.SeedSequence(a.seed),
                          progress=False)
     assert a.same_aggregates(c)
+
+
+@pytest.mark.parametrize("activation", ["hardtanh", "leaky_relu"])
+def test_other_activations_use_bits_z_positive(activation):
+    # hard tanh has codes 0..2 (two thresholds); the walk uses the bit z > 0 only
+    net = polyfold.zoo.random_mlp((5, 4), 2, seed=3, activation=activation)
+    X = np.random.default_rng(2).uniform(-3, 3, (10, 2))
+    rng = np.random.default_rng(5)
+    i, j = rng.integers(0, 10, 40), rng.integers(0, 10, 40)
+    res = sweep(net, X, IndexPairs(i, j), seed=0, executor="serial", chunk_size=16,
+                progress=False)
+    check_aggregate(res.total, direct(net, X, i, j))
