@@ -43,7 +43,10 @@ enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
 
 typedef struct {
     int L;               /* hidden layers */
-    int nmax, tmax, nh;  /* max width, max thresholds per layer, total hidden units */
+    int nmax, tmax, nh;  /* max width rounded up to 8 (the row stride), max thresholds, hidden units */
+    int npad[MAX_LAYERS];           /* width rounded up to a multiple of 8 */
+    double *WTp[MAX_LAYERS];        /* layer l >= 1: (width[l-1], npad[l]) zero-padded W^T */
+    double *bp[MAX_LAYERS];         /* (npad[l],) zero-padded b */
     const int64_t *width;
     int64_t off[MAX_LAYERS + 1];
     const double *WT[MAX_LAYERS];   /* layer l >= 1: (width[l-1], width[l]) row-major */
@@ -74,6 +77,7 @@ typedef struct {
     int64_t cap;
     Pts a, b;            /* current and next */
     double *H, *G, *acc; /* scratch, nmax each */
+    double *Hb, *Gb;     /* cap * nmax: activations (and certified bound inputs) of all points */
     double *band;        /* nmax */
     Cross *cr;           /* nmax * tmax */
     int64_t crcap;
@@ -127,6 +131,14 @@ static int work_reserve(Work *w, int64_t need, const Net *net)
     int64_t cap = w->cap ? w->cap : 64;
     while (cap < need) cap *= 2;
     if (pts_alloc(&w->a, cap, net, 1, 0) || pts_alloc(&w->b, cap, net, 1, 0)) return -1;
+    double *hb = (double *)realloc(w->Hb, (size_t)(cap * net->nmax) * sizeof(double));
+    if (!hb) return -1;
+    w->Hb = hb;
+    if (net->certified) {
+        double *gb = (double *)realloc(w->Gb, (size_t)(cap * net->nmax) * sizeof(double));
+        if (!gb) return -1;
+        w->Gb = gb;
+    }
     w->cap = cap;
     return 0;
 }
@@ -170,6 +182,99 @@ static inline double act_apply(int kind, double z, double slope, double lo, doub
     }
     default:
         return z;
+    }
+}
+
+static void act_row(int kind, const double *restrict z, double *restrict h, int n, double slope,
+                    double lo, double hi)
+{
+    switch (kind) {
+    case ACT_RELU:
+        for (int i = 0; i < n; i++) h[i] = z[i] > 0.0 ? z[i] : 0.0;
+        break;
+    case ACT_LEAKY:
+        for (int i = 0; i < n; i++) h[i] = z[i] > 0.0 ? z[i] : slope * z[i];
+        break;
+    case ACT_HARDTANH:
+        for (int i = 0; i < n; i++) h[i] = act_apply(ACT_HARDTANH, z[i], slope, lo, hi);
+        break;
+    default:
+        for (int i = 0; i < n; i++) h[i] = z[i];
+    }
+}
+
+typedef double v2d __attribute__((vector_size(16)));
+
+static inline v2d ld2(const double *p)
+{
+    v2d v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline void st2(double *p, v2d v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+/*
+ * out[p, 0:npad] = sum_i in[p, i] WT[i, 0:npad] + b  (i = 0 .. nin-1 in order, then b),
+ * rows of stride zs >= npad, npad a multiple of 8; tiles of two points x eight outputs
+ * (eight independent accumulator chains in SSE2 registers).
+ */
+static void affine_rows(const double *in, int64_t P, int zs, int nin, const double *WT, int npad,
+                        const double *b, double *out)
+{
+    int64_t p = 0;
+    for (; p + 1 < P; p += 2) {
+        const double *h0 = in + p * zs, *h1 = h0 + zs;
+        double *o0 = out + p * zs, *o1 = o0 + zs;
+        for (int oc = 0; oc < npad; oc += 8) {
+            v2d a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            const double *row = WT + oc;
+            for (int i = 0; i < nin; i++, row += npad) {
+                const v2d r0 = ld2(row), r1 = ld2(row + 2), r2 = ld2(row + 4), r3 = ld2(row + 6);
+                const double x = h0[i], y = h1[i];
+                const v2d xv = {x, x}, yv = {y, y};
+                a0 += xv * r0;
+                a1 += xv * r1;
+                a2 += xv * r2;
+                a3 += xv * r3;
+                c0 += yv * r0;
+                c1 += yv * r1;
+                c2 += yv * r2;
+                c3 += yv * r3;
+            }
+            const v2d b0 = ld2(b + oc), b1 = ld2(b + oc + 2), b2 = ld2(b + oc + 4), b3 = ld2(b + oc + 6);
+            st2(o0 + oc, a0 + b0);
+            st2(o0 + oc + 2, a1 + b1);
+            st2(o0 + oc + 4, a2 + b2);
+            st2(o0 + oc + 6, a3 + b3);
+            st2(o1 + oc, c0 + b0);
+            st2(o1 + oc + 2, c1 + b1);
+            st2(o1 + oc + 4, c2 + b2);
+            st2(o1 + oc + 6, c3 + b3);
+        }
+    }
+    if (p < P) {
+        const double *h0 = in + p * zs;
+        double *o0 = out + p * zs;
+        for (int oc = 0; oc < npad; oc += 8) {
+            v2d a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0;
+            const double *row = WT + oc;
+            for (int i = 0; i < nin; i++, row += npad) {
+                const double x = h0[i];
+                const v2d xv = {x, x};
+                a0 += xv * ld2(row);
+                a1 += xv * ld2(row + 2);
+                a2 += xv * ld2(row + 4);
+                a3 += xv * ld2(row + 6);
+            }
+            st2(o0 + oc, a0 + ld2(b + oc));
+            st2(o0 + oc + 2, a1 + ld2(b + oc + 2));
+            st2(o0 + oc + 4, a2 + ld2(b + oc + 4));
+            st2(o0 + oc + 6, a3 + ld2(b + oc + 6));
+        }
     }
 }
 
@@ -220,34 +325,18 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
             const int nin = (int)net->width[l - 1];
             const int ak = net->act[l - 1];
             const double sl = net->slope[l - 1], lo = net->lo[l - 1], hi = net->hi[l - 1];
-            const double *WT = net->WT[l], *bb = net->b[l];
-            double *H = w->H, *acc = w->acc;
-            for (int64_t p = 0; p < P; p++) {
-                const double *zp = cur->Z + p * zs;
-                double *zo = nxt->Z + p * zs;
-                for (int i = 0; i < nin; i++) H[i] = act_apply(ak, zp[i], sl, lo, hi);
-                for (int o = 0; o < n; o++) acc[o] = 0.0;
-                for (int i = 0; i < nin; i++) {
-                    const double h = H[i];
-                    const double *row = WT + (int64_t)i * n;
-                    for (int o = 0; o < n; o++) acc[o] += h * row[o];
+            double *Hb = w->Hb;
+            for (int64_t p = 0; p < P; p++) act_row(ak, cur->Z + p * zs, Hb + p * zs, nin, sl, lo, hi);
+            affine_rows(Hb, P, zs, nin, net->WTp[l], net->npad[l], net->bp[l], nxt->Z);
+            if (cert) {
+                const double cH = net->cH[l], cE = net->cE[l];
+                double *Gb = w->Gb;
+                for (int64_t p = 0; p < P; p++) {
+                    const double *hp = Hb + p * zs, *ep = cur->E + p * zs;
+                    double *gp = Gb + p * zs;
+                    for (int i = 0; i < nin; i++) gp[i] = cH * fabs(hp[i]) + cE * ep[i];
                 }
-                for (int o = 0; o < n; o++) zo[o] = acc[o] + bb[o];
-                if (cert) {
-                    const double cH = net->cH[l], cE = net->cE[l];
-                    const double *ep = cur->E + p * zs;
-                    const double *AW = net->absWT[l], *gb = net->gabsb[l];
-                    double *G = w->G;
-                    double *eo = nxt->E + p * zs;
-                    for (int i = 0; i < nin; i++) G[i] = cH * fabs(H[i]) + cE * ep[i];
-                    for (int o = 0; o < n; o++) acc[o] = 0.0;
-                    for (int i = 0; i < nin; i++) {
-                        const double gi = G[i];
-                        const double *row = AW + (int64_t)i * n;
-                        for (int o = 0; o < n; o++) acc[o] += gi * row[o];
-                    }
-                    for (int o = 0; o < n; o++) eo[o] = acc[o] + gb[o];
-                }
+                affine_rows(Gb, P, zs, nin, net->absWT[l], net->npad[l], net->gabsb[l], nxt->E);
             }
             double *tmp = cur->Z;
             cur->Z = nxt->Z;
@@ -271,8 +360,8 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                 for (int64_t p = 0; p < P; p++) {
                     const double *zp = cur->Z + p * zs;
                     for (int j = 0; j < n; j++) {
-                        double a = fabs(zp[j]);
-                        if (a > sm[j]) sm[j] = a;
+                        const double a = fabs(zp[j]);
+                        sm[j] = a > sm[j] ? a : sm[j];
                     }
                 }
                 for (int j = 0; j < n; j++) {
@@ -526,7 +615,8 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
             goto done;
         }
         net->off[l + 1] = net->off[l] + net->width[l];
-        if (net->width[l] > net->nmax) net->nmax = (int)net->width[l];
+        net->npad[l] = (int)((net->width[l] + 7) / 8 * 8);
+        if (net->npad[l] > net->nmax) net->nmax = net->npad[l];
     }
     net->nh = (int)net->off[L];
     int n0 = (int)net->width[0];
@@ -605,21 +695,30 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS;
     do {
         const int zs = net->nmax, nh = net->nh;
-        if (certified) {
-            for (int l = 1; l < L; l++) {
-                int64_t nw = net->width[l - 1] * net->width[l];
-                net->absWT[l] = (double *)malloc((size_t)nw * sizeof(double));
-                net->gabsb[l] = (double *)malloc((size_t)net->width[l] * sizeof(double));
-                if (!net->absWT[l] || !net->gabsb[l]) {
-                    oom = 1;
-                    break;
-                }
-                for (int64_t i = 0; i < nw; i++) net->absWT[l][i] = fabs(net->WT[l][i]);
-                for (int64_t o = 0; o < net->width[l]; o++)
-                    net->gabsb[l][o] = ((const double *)bg.buf)[4 * l + 2] * fabs(net->b[l][o]);
+        /* zero-padded weights (rows of npad[l]); certified: |W|^T and cB |b| */
+        for (int l = 1; l < L; l++) {
+            const int64_t nin = net->width[l - 1], n = net->width[l], np = net->npad[l];
+            net->WTp[l] = (double *)calloc((size_t)(nin * np), sizeof(double));
+            net->bp[l] = (double *)calloc((size_t)np, sizeof(double));
+            if (!net->WTp[l] || !net->bp[l]) {
+                oom = 1;
+                break;
             }
-            if (oom) break;
+            for (int64_t i = 0; i < nin; i++)
+                for (int64_t o = 0; o < n; o++) net->WTp[l][i * np + o] = net->WT[l][i * n + o];
+            for (int64_t o = 0; o < n; o++) net->bp[l][o] = net->b[l][o];
+            if (!certified) continue;
+            net->absWT[l] = (double *)calloc((size_t)(nin * np), sizeof(double));
+            net->gabsb[l] = (double *)calloc((size_t)np, sizeof(double));
+            if (!net->absWT[l] || !net->gabsb[l]) {
+                oom = 1;
+                break;
+            }
+            for (int64_t i = 0; i < nin * np; i++) net->absWT[l][i] = fabs(net->WTp[l][i]);
+            for (int64_t o = 0; o < n; o++)
+                net->gabsb[l][o] = ((const double *)bg.buf)[4 * l + 2] * fabs(net->b[l][o]);
         }
+        if (oom) break;
         w.H = (double *)malloc((size_t)zs * sizeof(double));
         w.G = (double *)malloc((size_t)zs * sizeof(double));
         w.acc = (double *)malloc((size_t)zs * sizeof(double));
@@ -772,6 +871,8 @@ done:
         for (int l = 0; l < MAX_LAYERS; l++) {
             free(net->absWT[l]);
             free(net->gabsb[l]);
+            free(net->WTp[l]);
+            free(net->bp[l]);
         }
         free(net);
     }
@@ -779,6 +880,8 @@ done:
     pts_free(&w.b);
     free(w.H);
     free(w.G);
+    free(w.Hb);
+    free(w.Gb);
     free(w.acc);
     free(w.band);
     free(w.cr);
