@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _lp
 from ._validation import as_float_array, check_choice
-from .exceptions import DomainError, PolyfoldError, ShapeError, SolverError, ValidationError
+from .exceptions import DomainError, ShapeError, SolverError, ValidationError
 from .tolerance import get_tol
 
 __all__ = [
@@ -838,7 +838,7 @@ def _class_gradient(V, u, c):
     return V[c], u[c]
 
 
-def _pair_margins(V, u, c, tol):
+def _pair_margins(V, u, c):
     """Rows ``(g_j, h_j)`` with ``g_j x + h_j = score_c - score_j`` for every rival j."""
     if V.shape[0] == 1:
         g, h = _class_gradient(V, u, c)
@@ -856,9 +856,14 @@ class _RegionInfo:
     )
 
 
-def _far_rows(point, d, scale=1e3):
+#: half-width (relative to ``1 + |point|_inf``) of the box that bounds the auxiliary
+#: LPs (facet centres, neighbour centres) of regions without a domain
+_FAR_BOX = 1e3
+
+
+def _far_rows(point, d):
     """A large box around ``point`` (auxiliary LPs of regions without a domain)."""
-    r = scale * (1.0 + float(np.abs(point).max(initial=0.0)))
+    r = _FAR_BOX * (1.0 + float(np.abs(point).max(initial=0.0)))
     return _lp.box_rows(point - r, point + r, d)
 
 
@@ -867,7 +872,6 @@ def _region_info(net, region, *, neighbours, facet_point, neighbour_label, tol):
 
     info = _RegionInfo()
     info.region = region
-    d = region.dim
     try:
         ball = region.chebyshev
     except _lp.UnboundedRadiusError as err:
@@ -981,7 +985,7 @@ def _facet_nearest(An_f, cn_f, t, xc, s_c, mu, tol):
 def _neighbours(net, region, info, region_rows, facet_point, neighbour_label, is_dom, tol):
     """Step across every neuron facet; list of per-neighbour records."""
     d = region.dim
-    An, cn, zero = info.An, info.cn, info.zero
+    An, cn = info.An, info.cn
     fac = info.facets
     An_f, cn_f = An[fac], cn[fac]
     pos = {int(r): t for t, r in enumerate(fac)}
@@ -1023,7 +1027,6 @@ def _neighbours(net, region, info, region_rows, facet_point, neighbour_label, is
 def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows,
                  extra, neighbour_label, tol):
     """Neighbour across the facet of row ``i`` at the relative-interior point ``q``."""
-    d = region.dim
     band = tol.lp * (1.0 + float(np.abs(q).max()))
     sq = An @ q + cn
     on = np.abs(sq) <= band
@@ -1095,7 +1098,7 @@ def _axis_rows_as_bounds(An, cn):
 
 def _boundaries(x, V, u, cls, An_f, cn_f, tol):
     """Decision boundaries of class ``cls`` inside the region (rows ``An_f, cn_f``)."""
-    others, G, H = _pair_margins(V, u, cls, tol)
+    others, G, H = _pair_margins(V, u, cls)
     gn = np.linalg.norm(G, axis=1)
     scale = max(float(np.abs(V).max(initial=0.0)), 1.0)
     free = np.full(len(others), np.inf)

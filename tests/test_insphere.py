@@ -289,13 +289,13 @@ def test_bad_shapes_and_values():
 
 
 def test_lp_failure_surfaces_as_solver_error(monkeypatch):
-    import scipy.optimize
-    from scipy.optimize import OptimizeResult
+    # every HiGHS call reports "numerical difficulties" (scipy's status 4)
+    from polyfold import _lp
 
-    def failing_linprog(*args, **kwargs):
-        return OptimizeResult(status=4, message="numerical difficulties (test)", x=None, fun=None)
+    def failing_highs(*args, **kwargs):
+        return _lp._LPResult(4, None, None, "numerical difficulties (test)")
 
-    monkeypatch.setattr(scipy.optimize, "linprog", failing_linprog)
+    monkeypatch.setattr(_lp, "_run_highs", failing_highs)
     with pytest.raises(SolverError, match="status 4") as info:
         insphere(TRI_A, TRI_C)
     assert info.value.status == 4

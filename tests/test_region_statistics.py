@@ -496,13 +496,13 @@ def test_bad_arguments():
 
 
 def test_lp_failure_surfaces_as_solver_error(monkeypatch):
-    import scipy.optimize
-    from scipy.optimize import OptimizeResult
+    # every HiGHS call reports "numerical difficulties" (scipy's status 4)
+    from polyfold import _lp
 
-    def failing_linprog(*args, **kwargs):
-        return OptimizeResult(status=4, message="numerical difficulties (test)", x=None, fun=None)
+    def failing_highs(*args, **kwargs):
+        return _lp._LPResult(4, None, None, "numerical difficulties (test)")
 
-    monkeypatch.setattr(scipy.optimize, "linprog", failing_linprog)
+    monkeypatch.setattr(_lp, "_run_highs", failing_highs)
     with pytest.raises(SolverError, match=r"sample X\[0\].*status 4") as info:
         run(NET_L, [[0.25, 0.25]], domain=(0, 1))
     assert info.value.status == 4
