@@ -594,3 +594,11 @@ def test_experiment_data_errors(tmp_path):
     y = np.where(X[:, 0] > 0, 3, 7)  # labels other than 0..k-1
     net, info = train_mlp(X, y, "1x8", epochs=40, X_test=X, y_test=y)
     assert info["test_accuracy"] == info["train_accuracy"] > 0.8
+
+
+def test_global_folding_accepts_results():
+    b = folding_measure_batch(np.array(SPEC_WALK + SPEC_WALK[::-1], bool), [0, 5, 10])
+    assert global_folding(b).phi == pytest.approx((0.5 + 0.25) / 2)
+    assert global_folding([folding_measure(SPEC_WALK)]).max == 0.5
+    r = space_folding_batch(zoo.sawtooth(3), [[0.0], [0.0]], [[1.0], [0.5]], mode="exact")
+    assert global_folding(r).max == pytest.approx(4 / 7)
