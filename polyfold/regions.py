@@ -517,6 +517,7 @@ def _box_engine(net, A0, c0, *, mode, tol):
         "facet_labels": (pairs, measures),
         "n_recomputed": n_rec,
         "n_degenerate": int(sum(c["deg"] for c in cells)),
+        "boundary": np.array([bool(np.any(fl < 0)) for fl in facet_labels], dtype=bool),
     }
 
 

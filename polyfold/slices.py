@@ -533,8 +533,9 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
             st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start], st.pool.E[:n_start])
             extra.append(recompute(st_start, bad_anc, l))
             st = _subset(st, np.flatnonzero(keep))
-        if st.n_cells > 0:
-            st = _next_layer(st, net, l, ctx)
+        if st.n_cells == 0:  # everything went to the exact fallback
+            break
+        st = _next_layer(st, net, l, ctx)
     return st, extra
 
 
@@ -707,6 +708,11 @@ class RegionComplex:
         Certified mode: polygons recomputed exactly.
     n_degenerate : int
         Regions on which some neuron is constant at a threshold.
+    touches_boundary : (R,) bool
+        Whether the region has a facet (an edge of positive length for slices)
+        on the domain's boundary.  When the domain contains every vertex of the
+        partition in its interior, these are exactly the unbounded regions of the
+        whole input space (plane).
     """
 
     net: PLNet = field(repr=False)
@@ -724,6 +730,7 @@ class RegionComplex:
     domain: object = field(default=None, repr=False)
     n_recomputed: int = 0
     n_degenerate: int = 0
+    touches_boundary: object = field(default=None, repr=False)
     tol: object = field(default=None, repr=False)
     exact_vertices: object = field(default=None, repr=False)
     exact_areas: object = field(default=None, repr=False)
@@ -1088,6 +1095,8 @@ def _build_slice(net, x0, a, b, P0, mode, tol):
         domain=P0,
         n_recomputed=int(n_rec),
         n_degenerate=int(final.deg.sum()),
+        touches_boundary=np.bincount(_cell_index(final.off), weights=final.lab < 0,
+                                     minlength=final.n_cells) > 0,
         tol=tol,
         exact_vertices=exact_vertices,
         exact_areas=exact_areas,
@@ -1306,6 +1315,7 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=6, tol=None):
         domain=(A, c),
         n_recomputed=res["n_recomputed"],
         n_degenerate=res["n_degenerate"],
+        touches_boundary=res["boundary"],
         tol=tol,
         _hrep=res["hrep"],
         _labels=res["facet_labels"],
