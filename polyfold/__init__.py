@@ -44,6 +44,7 @@ _EXPORTS = {
     "save": "convert",
     # crossings
     "segment_crossings": "crossings",
+    "segment_crossings_between": "crossings",
     "SegmentCrossings": "crossings",
     # regions
     "region_of": "regions",
@@ -57,6 +58,9 @@ _EXPORTS = {
     "space_folding": "folding",
     "global_folding": "folding",
     "class_pair_folding": "folding",
+    "space_folding_batch": "folding",
+    "sampled_folding": "folding",
+    "sampling_error": "folding",
     "insphere": "insphere",
     "region_statistics": "insphere",
     "maximal_bias": "injectivity",
