@@ -62,24 +62,30 @@ typedef struct {
     int certified;
 } Net;
 
-/* the points of one segment (struct of arrays, fixed strides) */
-typedef struct {
-    double *t, *Z, *E;
-    int8_t *sg, *code;
-} Pts;
-
 typedef struct {
     double s;
     int w, j;
 } Cross;
 
+/*
+ * Work space of one segment.  Points live in rows; at the start of every layer the
+ * rows are gathered into sequence order (row i = point i), and the breakpoints of the
+ * layer are appended as new rows with ord[] giving the new sequence, so no point is
+ * ever moved.  Code rows (codes of all layers for the piece starting at a point) are
+ * append-only; crow[r] names the code row of row r.
+ */
 typedef struct {
-    int64_t cap;
-    Pts a, b;            /* current and next */
-    double *H, *G, *acc; /* scratch, nmax each */
-    double *Hb, *Gb;     /* cap * nmax: activations (and certified bound inputs) of all points */
-    double *band;        /* nmax */
-    Cross *cr;           /* nmax * tmax */
+    int64_t cap;               /* rows */
+    double *t, *Z, *E;         /* rows: t, values of the current layer, certified bounds */
+    double *tn, *Zn, *En;      /* gather targets (swapped with the above) */
+    int8_t *sg;                /* rows: three-valued signs, [threshold][neuron] */
+    int64_t *crow, *crn;       /* code row of every row */
+    int64_t *ord, *ord2;       /* sequence of rows */
+    double *Hb, *Gb;           /* activations / certified bound inputs, in sequence order */
+    int64_t ccap, ncode;       /* code rows */
+    int8_t *code;
+    double *band;              /* nmax */
+    Cross *cr;                 /* nmax * tmax */
     int64_t crcap;
 } Work;
 
@@ -90,82 +96,88 @@ typedef struct {
     int64_t nt, capt, nc, capc;
 } Out;
 
-static int pts_alloc(Pts *p, int64_t cap, const Net *net, int keep, int64_t n_keep)
+static int grow(void **p, size_t bytes)
 {
-    int64_t zs = net->nmax, ss = (int64_t)net->nmax * net->tmax, cs = net->nh;
-    double *t = (double *)realloc(p->t, (size_t)cap * sizeof(double));
-    if (!t) return -1;
-    p->t = t;
-    double *Z = (double *)realloc(p->Z, (size_t)(cap * zs) * sizeof(double));
-    if (!Z) return -1;
-    p->Z = Z;
-    if (net->certified) {
-        double *E = (double *)realloc(p->E, (size_t)(cap * zs) * sizeof(double));
-        if (!E) return -1;
-        p->E = E;
-    }
-    int8_t *sg = (int8_t *)realloc(p->sg, (size_t)(cap * ss) + 1);
-    if (!sg) return -1;
-    p->sg = sg;
-    int8_t *code = (int8_t *)realloc(p->code, (size_t)(cap * cs) + 1);
-    if (!code) return -1;
-    p->code = code;
-    (void)keep;
-    (void)n_keep;
+    void *q = realloc(*p, bytes ? bytes : 1);
+    if (!q) return -1;
+    *p = q;
     return 0;
 }
 
-static void pts_free(Pts *p)
-{
-    free(p->t);
-    free(p->Z);
-    free(p->E);
-    free(p->sg);
-    free(p->code);
-    memset(p, 0, sizeof(*p));
-}
-
-static int work_reserve(Work *w, int64_t need, const Net *net)
+static int reserve_rows(Work *w, int64_t need, const Net *net)
 {
     if (need <= w->cap) return 0;
     int64_t cap = w->cap ? w->cap : 64;
     while (cap < need) cap *= 2;
-    if (pts_alloc(&w->a, cap, net, 1, 0) || pts_alloc(&w->b, cap, net, 1, 0)) return -1;
-    double *hb = (double *)realloc(w->Hb, (size_t)(cap * net->nmax) * sizeof(double));
-    if (!hb) return -1;
-    w->Hb = hb;
-    if (net->certified) {
-        double *gb = (double *)realloc(w->Gb, (size_t)(cap * net->nmax) * sizeof(double));
-        if (!gb) return -1;
-        w->Gb = gb;
-    }
+    const size_t zb = (size_t)(cap * net->nmax) * sizeof(double);
+    const size_t tb = (size_t)cap * sizeof(double), ib = (size_t)cap * sizeof(int64_t);
+    if (grow((void **)&w->t, tb) || grow((void **)&w->tn, tb) || grow((void **)&w->Z, zb) ||
+        grow((void **)&w->Zn, zb) || grow((void **)&w->Hb, zb) ||
+        grow((void **)&w->sg, (size_t)(cap * net->nmax * net->tmax)) || grow((void **)&w->crow, ib) ||
+        grow((void **)&w->crn, ib) || grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib))
+        return -1;
+    if (net->certified &&
+        (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->Gb, zb)))
+        return -1;
     w->cap = cap;
+    return 0;
+}
+
+static int reserve_codes(Work *w, int64_t need, const Net *net)
+{
+    if (need <= w->ccap) return 0;
+    int64_t cap = w->ccap ? w->ccap : 64;
+    while (cap < need) cap *= 2;
+    if (grow((void **)&w->code, (size_t)(cap * net->nh))) return -1;
+    w->ccap = cap;
+    return 0;
+}
+
+static void work_free(Work *w)
+{
+    free(w->t);
+    free(w->tn);
+    free(w->Z);
+    free(w->Zn);
+    free(w->E);
+    free(w->En);
+    free(w->sg);
+    free(w->crow);
+    free(w->crn);
+    free(w->ord);
+    free(w->ord2);
+    free(w->Hb);
+    free(w->Gb);
+    free(w->code);
+    free(w->band);
+    free(w->cr);
+    memset(w, 0, sizeof(*w));
+}
+
+static int out_reserve(Out *o, int64_t npts, int64_t nbytes)
+{
+    if (o->nt + npts > o->capt) {
+        int64_t cap = o->capt ? o->capt : 1024;
+        while (cap < o->nt + npts) cap *= 2;
+        if (grow((void **)&o->t, (size_t)cap * sizeof(double))) return -1;
+        o->capt = cap;
+    }
+    if (o->nc + nbytes > o->capc) {
+        int64_t cap = o->capc ? o->capc : 4096;
+        while (cap < o->nc + nbytes) cap *= 2;
+        if (grow((void **)&o->codes, (size_t)cap)) return -1;
+        o->capc = cap;
+    }
     return 0;
 }
 
 static int out_push(Out *o, const double *t, int64_t P, const int8_t *codes, int64_t nrows, int64_t nh)
 {
-    if (o->nt + P > o->capt) {
-        int64_t cap = o->capt ? o->capt : 1024;
-        while (cap < o->nt + P) cap *= 2;
-        double *nt = (double *)realloc(o->t, (size_t)cap * sizeof(double));
-        if (!nt) return -1;
-        o->t = nt;
-        o->capt = cap;
-    }
+    if (out_reserve(o, P, nrows * nh)) return -1;
     memcpy(o->t + o->nt, t, (size_t)P * sizeof(double));
     o->nt += P;
-    int64_t nb = nrows * nh;
-    if (o->nc + nb > o->capc) {
-        int64_t cap = o->capc ? o->capc : 4096;
-        while (cap < o->nc + nb) cap *= 2;
-        int8_t *nc = (int8_t *)realloc(o->codes, (size_t)cap);
-        if (!nc) return -1;
-        o->codes = nc;
-        o->capc = cap;
-    }
-    if (nb) memcpy(o->codes + o->nc, codes, (size_t)nb);
-    o->nc += nb;
+    if (nrows) memcpy(o->codes + o->nc, codes, (size_t)(nrows * nh));
+    o->nc += nrows * nh;
     return 0;
 }
 
@@ -278,41 +290,48 @@ static void affine_rows(const double *in, int64_t P, int zs, int nin, const doub
     }
 }
 
-static inline int8_t sign3(double d, double bd)
-{
-    return d > bd ? 1 : (d < -bd ? -1 : 0);
-}
-
 /* per-segment flags */
 enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8 };
+
+#define SWAP(T, a, b) \
+    do {              \
+        T tmp_ = (a); \
+        (a) = (b);    \
+        (b) = tmp_;   \
+    } while (0)
 
 /*
  * One segment.  band_mode: 0 certified; 1 float provisional (running maxima in
  * runmax, per-segment maxima / margins recorded in segmax / minmarg); 2 float with
  * fixed bands (fixband, (L, nmax)).  Layer 0's float band is always fixband[0].
- * Returns the flags (>= 0) or -1 on allocation failure; the points are in w->a
- * with *P_out points, and the pieces' codes in w->a.code rows 0..P-2.
+ * Appends the points' t and the pieces' codes to out (float: without breakpoints
+ * where no code changes) and stores their number in *P_out.  Returns the flags
+ * (>= 0) or -1 on allocation failure.
  */
 static int run_segment(const Net *net, Work *w, const double *Za, const double *Zb, const double *Ea,
                        const double *Eb, int band_mode, const double *fixband, double *runmax,
-                       double *segmax, double *minmarg, int64_t *P_out)
+                       double *segmax, double *minmarg, Out *out, int64_t *P_out)
 {
     const int zs = net->nmax, ss = net->nmax * net->tmax, nh = net->nh;
     const int cert = net->certified;
     int flags = 0;
     int64_t P = 2;
-    if (work_reserve(w, 2, net)) return -1;
-    Pts *cur = &w->a, *nxt = &w->b;
-    int n0 = (int)net->width[0];
-    cur->t[0] = 0.0;
-    cur->t[1] = 1.0;
-    memcpy(cur->Z, Za, (size_t)n0 * sizeof(double));
-    memcpy(cur->Z + zs, Zb, (size_t)n0 * sizeof(double));
+    if (reserve_rows(w, 2, net) || reserve_codes(w, 2, net)) return -1;
+    const int n0 = (int)net->width[0];
+    w->t[0] = 0.0;
+    w->t[1] = 1.0;
+    memcpy(w->Z, Za, (size_t)n0 * sizeof(double));
+    memcpy(w->Z + zs, Zb, (size_t)n0 * sizeof(double));
     if (cert) {
-        memcpy(cur->E, Ea, (size_t)n0 * sizeof(double));
-        memcpy(cur->E + zs, Eb, (size_t)n0 * sizeof(double));
+        memcpy(w->E, Ea, (size_t)n0 * sizeof(double));
+        memcpy(w->E + zs, Eb, (size_t)n0 * sizeof(double));
     }
-    memset(cur->code, 0, (size_t)(2 * nh));
+    memset(w->code, 0, (size_t)(2 * nh));
+    w->ncode = 2;
+    w->crow[0] = 0;
+    w->crow[1] = 1;
+    w->ord[0] = 0;
+    w->ord[1] = 1;
 
     for (int l = 0; l < net->L; l++) {
         const int n = (int)net->width[l];
@@ -320,33 +339,34 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
         const double *th = net->thr[l];
         const int64_t off = net->off[l];
 
-        /* values of layer l at the points */
+        /* gather the points into sequence order; values of layer l */
         if (l > 0) {
             const int nin = (int)net->width[l - 1];
             const int ak = net->act[l - 1];
             const double sl = net->slope[l - 1], lo = net->lo[l - 1], hi = net->hi[l - 1];
-            double *Hb = w->Hb;
-            for (int64_t p = 0; p < P; p++) act_row(ak, cur->Z + p * zs, Hb + p * zs, nin, sl, lo, hi);
-            affine_rows(Hb, P, zs, nin, net->WTp[l], net->npad[l], net->bp[l], nxt->Z);
+            const int64_t *ord = w->ord;
+            for (int64_t i = 0; i < P; i++) {
+                const int64_t r = ord[i];
+                act_row(ak, w->Z + r * zs, w->Hb + i * zs, nin, sl, lo, hi);
+                w->tn[i] = w->t[r];
+                w->crn[i] = w->crow[r];
+            }
+            affine_rows(w->Hb, P, zs, nin, net->WTp[l], net->npad[l], net->bp[l], w->Zn);
             if (cert) {
                 const double cH = net->cH[l], cE = net->cE[l];
-                double *Gb = w->Gb;
-                for (int64_t p = 0; p < P; p++) {
-                    const double *hp = Hb + p * zs, *ep = cur->E + p * zs;
-                    double *gp = Gb + p * zs;
-                    for (int i = 0; i < nin; i++) gp[i] = cH * fabs(hp[i]) + cE * ep[i];
+                for (int64_t i = 0; i < P; i++) {
+                    const double *hp = w->Hb + i * zs, *ep = w->E + ord[i] * zs;
+                    double *gp = w->Gb + i * zs;
+                    for (int k = 0; k < nin; k++) gp[k] = cH * fabs(hp[k]) + cE * ep[k];
                 }
-                affine_rows(Gb, P, zs, nin, net->absWT[l], net->npad[l], net->gabsb[l], nxt->E);
+                affine_rows(w->Gb, P, zs, nin, net->absWT[l], net->npad[l], net->gabsb[l], w->En);
+                SWAP(double *, w->E, w->En);
             }
-            double *tmp = cur->Z;
-            cur->Z = nxt->Z;
-            nxt->Z = tmp;
-            if (cert) {
-                tmp = cur->E;
-                cur->E = nxt->E;
-                nxt->E = tmp;
-            }
+            SWAP(double *, w->Z, w->Zn);
+            SWAP(double *, w->t, w->tn);
+            SWAP(int64_t *, w->crow, w->crn);
         }
+        /* from here row i is point i */
 
         /* float band */
         double *band = w->band;
@@ -358,7 +378,7 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                 double *sm = segmax + off, *rm = runmax + (int64_t)l * zs;
                 for (int j = 0; j < n; j++) sm[j] = 0.0;
                 for (int64_t p = 0; p < P; p++) {
-                    const double *zp = cur->Z + p * zs;
+                    const double *zp = w->Z + p * zs;
                     for (int j = 0; j < n; j++) {
                         const double a = fabs(zp[j]);
                         sm[j] = a > sm[j] ? a : sm[j];
@@ -375,31 +395,39 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
         /* signs at the points, endpoint and ambiguity flags, count crossings */
         int64_t ncross = 0;
         for (int64_t p = 0; p < P; p++) {
-            const double *zp = cur->Z + p * zs;
-            const double *bd = cert ? cur->E + p * zs : band;
-            int8_t *sp = cur->sg + p * ss;
-            int nzero = 0;
+            const double *zp = w->Z + p * zs;
+            const double *bd = cert ? w->E + p * zs : band;
+            int8_t *sp = w->sg + p * ss;
+            int nzero = 0, nc = 0;
             for (int wi = 0; wi < T; wi++) {
                 const double q = th[wi];
                 int8_t *sw = sp + wi * zs;
-                for (int j = 0; j < n; j++) {
-                    const double d = zp[j] - q;
-                    sw[j] = (int8_t)((d > bd[j]) - (d < -bd[j]));
+                if (p > 0) {
+                    const int8_t *sv = sw - ss;
+                    for (int j = 0; j < n; j++) {
+                        const double d = zp[j] - q;
+                        const int gt = d > bd[j], lt = d < -bd[j];
+                        const int s = gt - lt;
+                        sw[j] = (int8_t)s;
+                        nzero += !(gt | lt);
+                        nc += (s * sv[j]) < 0;
+                    }
+                } else {
+                    for (int j = 0; j < n; j++) {
+                        const double d = zp[j] - q;
+                        const int gt = d > bd[j], lt = d < -bd[j];
+                        sw[j] = (int8_t)(gt - lt);
+                        nzero += !(gt | lt);
+                    }
                 }
-                for (int j = 0; j < n; j++) nzero += (sw[j] == 0);
                 if (mm) {
                     for (int j = 0; j < n; j++) {
                         const double a = fabs(zp[j] - q);
                         mm[j] = (sw[j] != 0 && a < mm[j]) ? a : mm[j];
                     }
                 }
-                if (p > 0) {
-                    const int8_t *sv = sw - ss;
-                    int nc = 0;
-                    for (int j = 0; j < n; j++) nc += ((sv[j] * sw[j]) < 0);
-                    ncross += nc;
-                }
             }
+            ncross += nc;
             if (nzero) {
                 if (p == 0) flags |= F_EP0;
                 if (p == P - 1) flags |= F_EP1;
@@ -407,30 +435,23 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
             }
         }
 
-        /* insert the breakpoints of layer l */
+        /* breakpoints of layer l: appended as new rows, ord2 the new sequence */
         if (ncross > 0) {
-            if (work_reserve(w, P + ncross, net)) return -1;
-            cur = &w->a;
-            nxt = &w->b;
+            if (reserve_rows(w, P + ncross, net) || reserve_codes(w, w->ncode + ncross, net)) return -1;
             if ((int64_t)n * T > w->crcap) return -1; /* cannot happen: sized at setup */
-            int64_t q = 0;
+            int64_t *ord2 = w->ord2;
+            int64_t q = 0, R = P;
             for (int64_t k = 0; k < P; k++) {
-                /* copy point k */
-                nxt->t[q] = cur->t[k];
-                memcpy(nxt->Z + q * zs, cur->Z + k * zs, (size_t)n * sizeof(double));
-                if (cert) memcpy(nxt->E + q * zs, cur->E + k * zs, (size_t)n * sizeof(double));
-                memcpy(nxt->sg + q * ss, cur->sg + k * ss, (size_t)ss);
-                memcpy(nxt->code + q * nh, cur->code + k * nh, (size_t)nh);
-                q++;
+                ord2[q++] = k;
                 if (k == P - 1) break;
-                const int8_t *s0 = cur->sg + k * ss, *s1 = s0 + ss;
-                const double *za = cur->Z + k * zs, *zb = za + zs;
+                const int8_t *s0 = w->sg + k * ss, *s1 = s0 + ss;
+                const double *za = w->Z + k * zs, *zb = za + zs;
                 int nc = 0;
                 for (int wi = 0; wi < T; wi++) {
                     const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
                     for (int j = 0; j < n; j++) {
                         if (a0[j] * a1[j] < 0) {
-                            double A = za[j] - th[wi], B = zb[j] - th[wi];
+                            const double A = za[j] - th[wi], B = zb[j] - th[wi];
                             Cross c;
                             c.s = A / (A - B);
                             c.w = wi;
@@ -447,18 +468,18 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                     }
                 }
                 if (!nc) continue;
-                const double ta = cur->t[k], dt = cur->t[k + 1] - cur->t[k];
-                const double *ea = cert ? cur->E + k * zs : NULL, *eb = cert ? ea + zs : NULL;
+                const double ta = w->t[k], dt = w->t[k + 1] - w->t[k];
+                const double *ea = cert ? w->E + k * zs : NULL, *eb = cert ? ea + zs : NULL;
                 for (int c = 0; c < nc; c++) {
                     const double s = w->cr[c].s;
                     const int wc = w->cr[c].w, jc = w->cr[c].j;
-                    double *zn = nxt->Z + q * zs;
-                    nxt->t[q] = ta + s * dt;
+                    double *zn = w->Z + R * zs;
+                    w->t[R] = ta + s * dt;
                     for (int j = 0; j < n; j++) zn[j] = za[j] + s * (zb[j] - za[j]);
                     zn[jc] = th[wc];
                     const double *bd = band;
                     if (cert) {
-                        double *en = nxt->E + q * zs;
+                        double *en = w->E + R * zs;
                         for (int j = 0; j < n; j++) {
                             double m = ea[j] > eb[j] ? ea[j] : eb[j];
                             if (ea[j] != ea[j]) m = ea[j];
@@ -466,75 +487,100 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                         }
                         bd = en;
                     }
-                    int8_t *sp = nxt->sg + q * ss;
+                    int8_t *sp = w->sg + R * ss;
                     int undecided = 0;
                     for (int wi = 0; wi < T; wi++) {
                         const double qq = th[wi];
                         int8_t *sw = sp + wi * zs;
                         for (int j = 0; j < n; j++) {
-                            double d = zn[j] - qq;
-                            int8_t sgn = sign3(d, bd[j]);
+                            const double d = zn[j] - qq;
+                            const int gt = d > bd[j], lt = d < -bd[j];
+                            int sgn = gt - lt;
                             if (wi == wc && j == jc) {
                                 sgn = 0;
                             } else {
                                 undecided |= (sgn == 0);
                                 if (mm && sgn != 0 && fabs(d) < mm[j]) mm[j] = fabs(d);
                             }
-                            sw[j] = sgn;
+                            sw[j] = (int8_t)sgn;
                         }
                     }
                     if (cert && undecided) flags |= F_AMB;
-                    memcpy(nxt->code + q * nh, cur->code + k * nh, (size_t)nh);
-                    q++;
+                    w->crow[R] = w->ncode;
+                    memcpy(w->code + w->ncode * nh, w->code + w->crow[k] * nh, (size_t)nh);
+                    w->ncode++;
+                    ord2[q++] = R++;
                 }
             }
             /* float: merge consecutive points closer than tol.merge into the first */
             if (!cert) {
-                int64_t r = 0; /* last kept */
+                int64_t nq = 1;
                 for (int64_t i = 1; i < q; i++) {
-                    if (nxt->t[i] - nxt->t[i - 1] <= net->merge) {
-                        int8_t *sk = nxt->sg + r * ss;
-                        const int8_t *si = nxt->sg + i * ss;
+                    const int64_t ri = ord2[i];
+                    if (w->t[ri] - w->t[ord2[i - 1]] <= net->merge) {
+                        int8_t *sk = w->sg + ord2[nq - 1] * ss;
+                        const int8_t *si = w->sg + ri * ss;
                         for (int wi = 0; wi < T; wi++)
                             for (int j = 0; j < n; j++)
                                 if (sk[wi * zs + j] != si[wi * zs + j]) sk[wi * zs + j] = 0;
                     } else {
-                        r++;
-                        if (r != i) {
-                            nxt->t[r] = nxt->t[i];
-                            memcpy(nxt->Z + r * zs, nxt->Z + i * zs, (size_t)n * sizeof(double));
-                            memcpy(nxt->sg + r * ss, nxt->sg + i * ss, (size_t)ss);
-                            memcpy(nxt->code + r * nh, nxt->code + i * nh, (size_t)nh);
-                        }
+                        ord2[nq++] = ri;
                     }
                 }
-                q = r + 1;
+                q = nq;
             }
-            Pts tmp = w->a;
-            w->a = w->b;
-            w->b = tmp;
-            cur = &w->a;
-            nxt = &w->b;
+            SWAP(int64_t *, w->ord, w->ord2);
             P = q;
+        } else {
+            for (int64_t i = 0; i < P; i++) w->ord[i] = i;
         }
 
         /* codes of layer l on every piece; degenerate pieces */
-        for (int64_t p = 0; p + 1 < P; p++) {
-            const int8_t *s0 = cur->sg + p * ss, *s1 = s0 + ss;
-            int8_t *cp = cur->code + p * nh + off;
-            for (int j = 0; j < n; j++) cp[j] = 0;
+        const int64_t *ord = w->ord;
+        for (int64_t i = 0; i + 1 < P; i++) {
+            const int8_t *s0 = w->sg + ord[i] * ss, *s1 = w->sg + ord[i + 1] * ss;
+            int8_t *cp = w->code + w->crow[ord[i]] * nh + off;
             int dg = 0;
-            for (int wi = 0; wi < T; wi++) {
-                const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
+            if (T == 1) {
                 for (int j = 0; j < n; j++) {
-                    cp[j] += (a0[j] > 0) | (a1[j] > 0);
-                    dg |= (a0[j] == 0) & (a1[j] == 0);
+                    cp[j] = (int8_t)((s0[j] > 0) | (s1[j] > 0));
+                    dg |= (s0[j] == 0) & (s1[j] == 0);
+                }
+            } else {
+                for (int j = 0; j < n; j++) cp[j] = 0;
+                for (int wi = 0; wi < T; wi++) {
+                    const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
+                    for (int j = 0; j < n; j++) {
+                        cp[j] += (a0[j] > 0) | (a1[j] > 0);
+                        dg |= (a0[j] == 0) & (a1[j] == 0);
+                    }
                 }
             }
             if (dg) flags |= cert ? (F_DEG | F_AMB) : F_DEG;
         }
     }
-    *P_out = P;
+
+    /* output in sequence order; float: drop breakpoints where no code changes */
+    if (out_reserve(out, P, (P - 1) * nh)) return -1;
+    const int64_t *ord = w->ord;
+    double *ot = out->t + out->nt;
+    int8_t *oc = out->codes + out->nc;
+    int64_t np = 0;
+    const int8_t *last = NULL;
+    ot[np++] = w->t[ord[0]];
+    for (int64_t i = 0; i + 1 < P; i++) {
+        const int8_t *ci = w->code + w->crow[ord[i]] * nh;
+        if (i > 0) {
+            if (!cert && memcmp(ci, last, (size_t)nh) == 0) continue; /* silent breakpoint */
+            ot[np++] = w->t[ord[i]];
+        }
+        memcpy(oc + (np - 1) * nh, ci, (size_t)nh);
+        last = ci;
+    }
+    ot[np++] = w->t[ord[P - 1]];
+    out->nt += np;
+    out->nc += (np - 1) * nh;
+    *P_out = np;
     return flags;
 }
 
@@ -719,9 +765,6 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
                 net->gabsb[l][o] = ((const double *)bg.buf)[4 * l + 2] * fabs(net->b[l][o]);
         }
         if (oom) break;
-        w.H = (double *)malloc((size_t)zs * sizeof(double));
-        w.G = (double *)malloc((size_t)zs * sizeof(double));
-        w.acc = (double *)malloc((size_t)zs * sizeof(double));
         w.band = (double *)malloc((size_t)zs * sizeof(double));
         w.crcap = (int64_t)zs * net->tmax;
         w.cr = (Cross *)malloc((size_t)w.crcap * sizeof(Cross));
@@ -729,7 +772,7 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
         pt_off = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
         cd_off = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
         flags = (uint8_t *)calloc((size_t)m + 1, 1);
-        if (!w.H || !w.G || !w.acc || !w.band || !w.cr || !counts || !pt_off || !cd_off || !flags) {
+        if (!w.band || !w.cr || !counts || !pt_off || !cd_off || !flags) {
             oom = 1;
             break;
         }
@@ -762,8 +805,8 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
             int f = run_segment(net, &w, Z0 + 2 * s * n0, Z0 + (2 * s + 1) * n0,
                                 E0 ? E0 + 2 * s * n0 : NULL, E0 ? E0 + (2 * s + 1) * n0 : NULL, bm,
                                 fixband, runmax, segmax ? segmax + s * nh : NULL,
-                                minmarg ? minmarg + s * nh : NULL, &P);
-            if (f < 0 || out_push(&o1, w.a.t, P, w.a.code, P - 1, nh)) {
+                                minmarg ? minmarg + s * nh : NULL, &o1, &P);
+            if (f < 0) {
                 oom = 1;
                 break;
             }
@@ -808,8 +851,8 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
                 for (int64_t r = 0; r < n_redo; r++) {
                     int64_t s = redo[r], P = 0;
                     int f = run_segment(net, &w, Z0 + 2 * s * n0, Z0 + (2 * s + 1) * n0, NULL, NULL, 2,
-                                        fixband, NULL, NULL, NULL, &P);
-                    if (f < 0 || out_push(&o2, w.a.t, P, w.a.code, P - 1, nh)) {
+                                        fixband, NULL, NULL, NULL, &o2, &P);
+                    if (f < 0) {
                         oom = 1;
                         break;
                     }
@@ -876,15 +919,7 @@ done:
         }
         free(net);
     }
-    pts_free(&w.a);
-    pts_free(&w.b);
-    free(w.H);
-    free(w.G);
-    free(w.Hb);
-    free(w.Gb);
-    free(w.acc);
-    free(w.band);
-    free(w.cr);
+    work_free(&w);
     free(o1.t);
     free(o1.codes);
     free(o2.t);
