@@ -42,9 +42,14 @@ class DemoSettings:
     n_pairs: int = 2000
     grid: tuple = (11, 100, 1000)
     cantor_depth: int = 3
-    fold_pairs: int = 6
+    fold_pairs: object = None  # None: all ordered class pairs
     fold_paths_per_pair: int = 100
-    stats_points: int = 60
+    slice_grid: tuple = (50, 200, 1000)
+    injectivity_points: int = 300
+    redundancy_dims: tuple = (2, 3, 4)
+    redundancies: tuple = (1.5, 2, 3, 4, 6, 8)
+    redundancy_trials: int = 10
+    stats_points: int = 25
     quick: bool = False
 
     @classmethod
@@ -58,9 +63,14 @@ class DemoSettings:
             n_pairs=150,
             grid=(11, 100, 1000),
             cantor_depth=2,
-            fold_pairs=2,
+            fold_pairs=4,
             fold_paths_per_pair=10,
-            stats_points=8,
+            slice_grid=(20, 100),
+            injectivity_points=50,
+            redundancy_dims=(2, 3),
+            redundancies=(2, 4, 8),
+            redundancy_trials=3,
+            stats_points=2,
             quick=True,
         )
         base.update(changes)
@@ -301,8 +311,399 @@ def _section_crossings(ctx, sec):
     sec.markdown = md
 
 
+def _section_cantornet(ctx, sec):
+    from .folding import sampled_folding, space_folding
+    from .plotting import paper_style, plot_folding_walk, plot_prefix_curve, sample_walk
+    from .zoo import cantornet
+
+    k = ctx.settings.cantor_depth
+    x1, x2 = np.array([0.0, 0.75]), np.array([1.0, 0.75])
+    rows = []
+    walk_a = None
+    for rep, units in (("A", "hidden"), ("A", "hidden+output"), ("B", "hidden"), ("C", "hidden")):
+        net = cantornet(k, rep)
+        ex = space_folding(net, x1, x2, mode="exact", units=units)
+        sp = sampled_folding(net, x1[None], x2[None], n_points=11, units=units)
+        rows.append({
+            "representation": rep, "units": units, "n_hidden": int(net.n_hidden),
+            "chi": float(ex.chi), "chi_exact": str(ex.chi), "n_regions": int(ex.n_regions),
+            "chi_grid11": float(sp.measures.chi[0]), "chi_grid11_exact": str(sp.measures.chi_exact(0)),
+            "regions_grid11": int(sp.measures.n_regions[0]),
+        })
+        if rep == "A" and units == "hidden":
+            walk_a, net_a = ex, net
+    sec.summary = {"depth": k, "path": [x1, x2], "rows": rows}
+    md = [
+        f"CantorNet of recursion depth k = {k} (three representations of the same function) on "
+        "the authors' path (0, 3/4) -> (1, 3/4): exact folding against the 11-point grid "
+        "the authors' code uses. `hidden+output` adds the output unit's bit (the authors' "
+        "convention, 5k + 1 bits for A).",
+        "",
+        "| representation | bits | hidden neurons | regions (exact) | chi (exact) | "
+        "regions (grid 11) | chi (grid 11) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        md.append(f"| {r['representation']} | {r['units']} | {r['n_hidden']} | {r['n_regions']} | "
+                  f"{r['chi_exact']} = {r['chi']:.3f} | {r['regions_grid11']} | "
+                  f"{r['chi_grid11_exact']} = {r['chi_grid11']:.3f} |")
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(2, 1, figsize=(3.4, 3.8), sharex=True)
+        samp = sample_walk(net_a, x1, x2, 11)
+        plot_folding_walk(walk_a, sampled=samp, ax=axes[0])
+        plot_prefix_curve(walk_a, sampled=samp, ax=axes[1])
+        axes[0].set_xlabel("")
+        axes[0].set_title(f"CantorNet A, k = {k}")
+        sec.figures += ctx.save(fig, "cantornet_walk")
+    md += ["", "![CantorNet walk](figures/cantornet_walk.png)"]
+    sec.markdown = md
+
+
+def _class_pairs(labels, n, rng):
+    allp = [(int(a), int(b)) for a in labels for b in labels if a != b]
+    if n is None or n >= len(allp):
+        return None, len(allp)
+    idx = rng.choice(len(allp), n, replace=False)
+    return [allp[i] for i in sorted(idx)], n
+
+
+def _section_folding(ctx, sec):
+    from .folding import class_pair_folding, sampling_error, space_folding
+    from .plotting import (paper_style, plot_class_pair_heatmap, plot_folding_vs_depth,
+                           plot_folding_walk, plot_prefix_curve, sample_walk)
+
+    s = ctx.settings
+    _, _, Xte, yte = ctx.digits
+    pairs, n_pairs = _class_pairs(np.unique(yte), s.fold_pairs, ctx.rng(2))
+    rows, results = [], {}
+    rng = ctx.rng(3)
+    n_err = min(200, 10 * s.fold_paths_per_pair)
+    i = rng.integers(0, len(Xte), n_err)
+    j = rng.integers(0, len(Xte), n_err)
+    keep = yte[i] != yte[j]
+    i, j = i[keep], j[keep]
+    for arch in ctx.bar(s.architectures, desc="folding"):
+        net, info = ctx.net(arch)
+        cp = class_pair_folding(net, Xte, yte, paths_per_pair=s.fold_paths_per_pair,
+                                seed=ctx.seed, mode=ctx.mode, pairs=pairs)
+        results[arch] = cp
+        errs = {}
+        for n in (11, 100):
+            e = sampling_error(net, Xte[i], Xte[j], n_points=n, mode=ctx.mode)
+            errs[f"grid{n}"] = e.as_dict()
+        rows.append({
+            "arch": arch, "label": arch, "depth": len(net.widths),
+            "test_accuracy": info.get("test_accuracy"),
+            "pair_max_median": cp.pair_max_median,
+            "path_prefix_max_median": cp.path_prefix_max_median,
+            "fraction_flat": cp.fraction_flat, "n_pairs": cp.n_pairs, "n_paths": cp.n_paths,
+            "n_recomputed": cp.n_recomputed, "time_s": cp.elapsed, "sampling_error": errs,
+            "pair_max": cp.pair_max,
+        })
+        ctx.log(f"  {arch}: median pair max chi {cp.pair_max_median:.3f}, "
+                f"{cp.n_paths} paths in {cp.elapsed:.1f} s")
+    sec.summary = {"paths_per_pair": s.fold_paths_per_pair, "n_pairs": n_pairs,
+                   "pairs": pairs, "sampling_error_paths": int(len(i)), "networks": rows}
+    md = [
+        f"Space folding (Lewandowski et al., TMLR 2025) on the exact walks of "
+        f"{s.fold_paths_per_pair} random paths per ordered pair of digit classes "
+        f"({n_pairs} pairs), between test images of the two classes. Reading 1: per pair "
+        "the maximum chi, then the median over pairs; reading 2: per path the maximum of "
+        "its prefix curve, then the median of the non-zero ones. The last columns compare "
+        f"chi measured on an 11- and a 100-point grid with the exact chi on {len(i)} "
+        "cross-class paths.",
+        "",
+        "| net | test acc. | reading 1 | reading 2 | flat paths | grid 11: chi wrong | "
+        "grid 11: mean abs. error | grid 100: chi wrong |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        e11, e100 = r["sampling_error"]["grid11"], r["sampling_error"]["grid100"]
+        md.append(
+            f"| {r['arch']} | {_num(r['test_accuracy'], '{:.3f}')} | {_num(r['pair_max_median'])} | "
+            f"{_num(r['path_prefix_max_median'])} | {_pct(r['fraction_flat'])} | "
+            f"{_pct(e11['fraction_wrong'])} | {e11['abs_error_mean']:.3f} | "
+            f"{_pct(e100['fraction_wrong'])} |"
+        )
+    show = "6x10" if "6x10" in results else s.architectures[-1]
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(3.6, 3.0))
+        plot_class_pair_heatmap(results[show], ax=ax, annotate=n_pairs > 20)
+        ax.set_title(f"digits {show}: max chi per class pair")
+        sec.figures += ctx.save(fig, "folding_heatmap")
+        if len(rows) > 1:
+            fig, ax = plt.subplots(figsize=(3.4, 2.5))
+            plot_folding_vs_depth(rows, ax=ax)
+            sec.figures += ctx.save(fig, "folding_vs_depth")
+        net, _ = ctx.net(show)
+        a, b = int(i[0]), int(j[0])
+        walk = space_folding(net, Xte[a], Xte[b], mode=ctx.mode)
+        samp = sample_walk(net, Xte[a], Xte[b], 11)
+        fig, axes = plt.subplots(2, 1, figsize=(3.4, 3.8), sharex=True)
+        plot_folding_walk(walk, sampled=samp, ax=axes[0])
+        plot_prefix_curve(walk, sampled=samp, ax=axes[1])
+        axes[0].set_xlabel("")
+        axes[0].set_title(f"digits {show}: test image {yte[a]} -> {yte[b]}")
+        sec.figures += ctx.save(fig, "folding_walk_digits")
+    md += ["", f"![heat map](figures/folding_heatmap.png)"]
+    if len(rows) > 1:
+        md += ["", "![folding vs depth](figures/folding_vs_depth.png)"]
+    md += ["", "![walk](figures/folding_walk_digits.png)"]
+    sec.markdown = md
+
+
+def _section_slice(ctx, sec):
+    from .plotting import paper_style, plot_region_graph, plot_slice, slice_colouring
+    from .slices import slice_complex
+
+    s = ctx.settings
+    _, _, Xte, yte = ctx.digits
+    arch = "6x10" if "6x10" in s.architectures else s.architectures[-1]
+    net, _ = ctx.net(arch)
+    rng = ctx.rng(4)
+    classes = rng.choice(np.unique(yte), 3, replace=False)
+    idx = [int(rng.choice(np.nonzero(yte == c)[0])) for c in classes]
+    x1, x2, x3 = Xte[idx]
+    margin = 0.25
+    t0 = time.perf_counter()
+    # the plane through the three images (as slice_through): they sit at (0,0), (1,0), (0,1)
+    cx = slice_complex(net, x1, x2 - x1, x3 - x1, mode=ctx.mode,
+                       bounds=(-margin, 1 + margin, -margin, 1 + margin))
+    G = cx.graph
+    db = cx.decision_boundary
+    t_exact = time.perf_counter() - t0
+    colours = slice_colouring(cx)
+    # what a dense grid of the same square sees
+    grid = {}
+    for n in s.slice_grid:
+        u = np.linspace(-margin, 1 + margin, n)
+        UU, VV = np.meshgrid(u, u)
+        t1 = time.perf_counter()
+        found = cx.locate(np.column_stack([UU.ravel(), VV.ravel()]))
+        t_grid = time.perf_counter() - t1
+        seen = np.unique(found[found >= 0])
+        missed = np.setdiff1d(np.arange(cx.n_regions), seen)
+        grid[n] = {"points": n * n, "regions_found": int(len(seen)),
+                   "fraction_missed": 1 - len(seen) / cx.n_regions,
+                   "area_missed": float(cx.measures[missed].sum() / cx.measures.sum()),
+                   "time_s": t_grid}
+    deg = np.array([d for _, d in G.degree()]) if G.number_of_nodes() else np.zeros(0)
+    sec.summary = {
+        "net": arch, "test_indices": idx, "labels": [int(yte[k]) for k in idx],
+        "margin": margin, "n_regions": int(cx.n_regions), "n_edges": int(G.number_of_edges()),
+        "mean_degree": float(deg.mean()) if deg.size else 0.0,
+        "max_degree": int(deg.max()) if deg.size else 0,
+        "boundary_pieces": int(len(db)), "n_recomputed": int(cx.n_recomputed),
+        "n_degenerate": int(cx.n_degenerate), "n_colours": int(colours.max() + 1),
+        "predicted_classes": sorted({int(c) for c in cx.predicted_classes}),
+        "time_s": t_exact, "grid": grid,
+    }
+    try:
+        cx.to_graphml(ctx.out / "slice_graph.graphml")
+        sec.summary["graphml"] = "slice_graph.graphml"
+    except Exception as err:  # optional extra output
+        sec.summary["graphml"] = f"not written ({type(err).__name__}: {err})"
+    md = [
+        f"The plane through three test images (classes {', '.join(str(int(yte[k])) for k in idx)}) "
+        f"of digits {arch}, over [-{margin}, {1 + margin}]^2 in slice coordinates (the images "
+        f"sit at (0, 0), (1, 0), (0, 1)): {cx.n_regions} linear regions, "
+        f"{G.number_of_edges()} adjacent pairs (mean degree {sec.summary['mean_degree']:.2f}), "
+        f"{len(db)} decision-boundary pieces, computed in {t_exact:.2f} s "
+        f"(`mode=\"{ctx.mode}\"`; {cx.n_recomputed} polygons recomputed exactly). "
+        f"A greedy colouring of the region graph needs {sec.summary['n_colours']} colours. "
+        f"The region graph is in `{sec.summary['graphml']}`.",
+        "",
+        "| grid | points | regions found | regions missed | area of missed regions |",
+        "|---|---|---|---|---|",
+    ]
+    for n, g in grid.items():
+        md.append(f"| {n} x {n} | {g['points']} | {g['regions_found']} | "
+                  f"{_pct(g['fraction_missed'])} | {_pct(g['area_missed'])} |")
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(7.0, 2.6))
+        pts = [[0, 0], [1, 0], [0, 1]]
+        plot_slice(cx, ax=axes[0], points=pts, point_labels=[int(yte[k]) for k in idx])
+        axes[0].set_title("regions and decision boundary")
+        plot_slice(cx, ax=axes[1], boundary=False, alpha=0.25, edges=True)
+        plot_region_graph(cx, ax=axes[1], node_size=1.5)
+        axes[1].set_title("region graph")
+        plot_slice(cx, ax=axes[2], color_by="layer", points=pts)
+        axes[2].set_title("layer of the last split")
+        fig.tight_layout()
+        sec.figures += ctx.save(fig, "slice")
+    md += ["", "![slice](figures/slice.png)"]
+    sec.markdown = md
+
+
+def _icosahedron():
+    g = (1 + 5 ** 0.5) / 2
+    V = []
+    for a in (-1, 1):
+        for b in (-g, g):
+            V += [(0, a, b), (a, b, 0), (b, 0, a)]
+    V = np.array(V, dtype=np.float64)
+    return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+def _section_injectivity(ctx, sec):
+    from .injectivity import Points, check_injectivity, maximal_bias, omnidirectionality
+    from .plotting import paper_style, plot_maximal_bias, plot_redundancy
+
+    s = ctx.settings
+    _, _, Xte, _ = ctx.digits
+    X = Xte[: s.injectivity_points]
+    first = []
+    for arch in s.architectures:
+        net, _ = ctx.net(arch)
+        W = net.layers[0][0]
+        v = check_injectivity((net, 0), domain=Points(X))
+        first.append({"arch": arch, "neurons": int(W.shape[0]), "inputs": int(W.shape[1]),
+                      "rank": int(np.linalg.matrix_rank(W)), "injective_on_points": bool(v.is_injective),
+                      "points": int(v.n_pieces), "failing_points": int(np.count_nonzero(v.failing))})
+    # maximal bias of two frames with known answers
+    rng = ctx.rng(5)
+    W2 = rng.standard_normal((8, 2))
+    while omnidirectionality(W2)[0] <= 0:
+        W2 = rng.standard_normal((8, 2))
+    c2 = maximal_bias(W2)
+    c2s = maximal_bias(W2, method="sampling", n_samples=20_000, seed=ctx.seed)
+    W3 = _icosahedron()
+    c3 = maximal_bias(W3)
+    # redundancy heat map: mean certified alpha_hat of random Gaussian frames
+    dims, reds, trials = s.redundancy_dims, s.redundancies, s.redundancy_trials
+    mean_ah = np.full((len(dims), len(reds)), np.nan)
+    omni = np.zeros((len(dims), len(reds)))
+    for a, n in enumerate(dims):
+        for b, r in enumerate(reds):
+            vals = []
+            for _ in range(trials):
+                W = rng.standard_normal((int(round(n * r)), n))
+                if omnidirectionality(W)[0] > 0:
+                    omni[a, b] += 1
+                    vals.append(float(np.mean(maximal_bias(W).alpha_hat)))
+            omni[a, b] /= trials
+            if vals:
+                mean_ah[a, b] = np.mean(vals)
+    sec.summary = {
+        "first_layers": first,
+        "frame2d": {"W": W2, "alpha_hat": c2.alpha_hat, "method": c2.method,
+                    "sampling_alpha_hat": c2s.alpha_hat,
+                    "sampling_minus_polytope_max": float(np.max(c2s.alpha_hat - c2.alpha_hat))},
+        "icosahedron": {"alpha_hat": c3.alpha_hat, "expected": 1 / 5 ** 0.5},
+        "redundancy": {"dims": list(dims), "redundancies": list(reds), "trials": trials,
+                       "mean_alpha_hat": mean_ah, "share_omnidirectional": omni},
+    }
+    md = [
+        "**First layers of the digits MLPs.** A ReLU layer can only be injective where its "
+        "active rows span the input space; each first layer has fewer neurons than the 64 "
+        "inputs, so no point qualifies. The exact check on the test images agrees:",
+        "",
+        "| net | neurons x inputs | rank | test images checked | failing | injective on them |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in first:
+        md.append(f"| {f['arch']} | {f['neurons']} x {f['inputs']} | {f['rank']} | {f['points']} | "
+                  f"{f['failing_points']} | {'yes' if f['injective_on_points'] else 'no'} |")
+    md += [
+        "",
+        "**Maximal bias** (Haider et al.; bias subtracted, `ReLU(W x - alpha)`, unit rows, unit "
+        "sphere). For the icosahedron's 12 vertex directions every alpha_hat should be "
+        f"1/sqrt(5) = {1 / 5 ** 0.5:.6f}; the polytope construction gives "
+        f"{np.min(c3.alpha_hat):.6f} .. {np.max(c3.alpha_hat):.6f}. For a random "
+        "omnidirectional frame of 8 directions in the plane, the Monte Carlo estimate "
+        f"(20000 samples) gives min alpha_hat = {np.min(c2s.alpha_hat):.4f} against "
+        f"{np.min(c2.alpha_hat):.4f} for the certificate; the estimate is optimistic (it "
+        "converges from above and is not a certificate), and both are one valid bias among "
+        "many (maximal biases are not unique).",
+        "",
+        f"**Redundancy.** Mean certified alpha_hat of random Gaussian layers ({trials} per cell, "
+        "omnidirectional ones only) and the share that is omnidirectional (needed for "
+        "injectivity with zero bias):",
+        "",
+        "![maximal bias](figures/maximal_bias.png)",
+    ]
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(6.4, 5.0))
+        ax1 = fig.add_subplot(2, 2, 1)
+        plot_maximal_bias(W2, c2, ax=ax1)
+        ax1.set_title("8 neurons in the plane")
+        ax2 = fig.add_subplot(2, 2, 2, projection="3d")
+        plot_maximal_bias(W3, c3, ax=ax2)
+        ax2.set_title("icosahedron (12 neurons)")
+        ax3 = fig.add_subplot(2, 2, 3)
+        plot_redundancy(mean_ah, dims=dims, redundancies=reds, ax=ax3, label=r"mean $\hat\alpha$")
+        ax4 = fig.add_subplot(2, 2, 4)
+        plot_redundancy(omni, dims=dims, redundancies=reds, ax=ax4, label="omnidirectional",
+                        vmin=0, vmax=1)
+        fig.tight_layout()
+        sec.figures += ctx.save(fig, "maximal_bias")
+    sec.markdown = md
+
+
+def _section_stats(ctx, sec):
+    from .insphere import region_statistics
+    from .plotting import paper_style, plot_histograms
+
+    s = ctx.settings
+    _, _, Xte, _ = ctx.digits
+    idx = ctx.rng(6).choice(len(Xte), s.stats_points, replace=False)
+    archs = [a for a in ("2x30", "6x10") if a in s.architectures] or list(s.architectures[:2])
+    stats, rows = {}, []
+    for arch in ctx.bar(archs, desc="statistics"):
+        net, info = ctx.net(arch)
+        t0 = time.perf_counter()
+        st = region_statistics(net, Xte[idx], domain=(0, 1), neighbours=False)
+        dt = time.perf_counter() - t0
+        stats[arch] = st
+        rows.append({
+            "arch": arch, "points": int(len(idx)), "test_accuracy": info.get("test_accuracy"),
+            "radius_median": float(np.median(st.radius)),
+            "cos_mean": float(np.nanmean(st.cos_mean)),
+            "facets_mean": float(np.mean(st.n_facets)),
+            "boundary_share": float(np.mean(st.boundary_crosses)),
+            "time_s": dt,
+        })
+    sec.summary = {"points": int(len(idx)), "domain": [0, 1], "networks": rows}
+    md = [
+        f"Zhang & Wu's local statistics of the linear regions around {len(idx)} test images "
+        "(regions clipped to the pixel box [0, 1]^64; architectures play the role of training "
+        "settings here; `benchmarks/bench_region_stats.py` compares optimisers, batch norm "
+        "and dropout).",
+        "",
+        "| net | test acc. | median insphere radius | mean abs. cos of facet normals | "
+        "facets per region | regions crossed by a decision boundary | time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        md.append(f"| {r['arch']} | {_num(r['test_accuracy'], '{:.3f}')} | {r['radius_median']:.4f} | "
+                  f"{r['cos_mean']:.3f} | {r['facets_mean']:.1f} | {_pct(r['boundary_share'])} | "
+                  f"{r['time_s']:.1f} |")
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.5))
+        plot_histograms(stats, quantity="radius", ax=axes[0])
+        plot_histograms(stats, quantity="orthogonality", ax=axes[1])
+        sec.figures += ctx.save(fig, "region_statistics")
+    md += ["", "![statistics](figures/region_statistics.png)"]
+    sec.markdown = md
+
+
 _SECTIONS = [
     ("crossings", "Exact crossings vs grid sampling", _section_crossings),
+    ("cantornet", "Space folding on CantorNet", _section_cantornet),
+    ("folding", "Space folding between digit classes", _section_folding),
+    ("slice", "A 2D slice through three test images", _section_slice),
+    ("injectivity", "Maximal bias and injectivity", _section_injectivity),
+    ("stats", "Insphere and orthogonality statistics", _section_stats),
 ]
 
 
