@@ -81,6 +81,7 @@ typedef struct {
     int8_t *sg;                /* rows: three-valued signs, [threshold][neuron] */
     int64_t *crow, *crn;       /* code row of every row */
     int64_t *ord, *ord2;       /* sequence of rows */
+    int32_t *pc;               /* crossings between point p - 1 and p */
     double *Hb, *Gb;           /* activations / certified bound inputs, in sequence order */
     int64_t ccap, ncode;       /* code rows */
     int8_t *code;
@@ -114,7 +115,8 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
     if (grow((void **)&w->t, tb) || grow((void **)&w->tn, tb) || grow((void **)&w->Z, zb) ||
         grow((void **)&w->Zn, zb) || grow((void **)&w->Hb, zb) ||
         grow((void **)&w->sg, (size_t)(cap * net->nmax * net->tmax)) || grow((void **)&w->crow, ib) ||
-        grow((void **)&w->crn, ib) || grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib))
+        grow((void **)&w->crn, ib) || grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib) ||
+        grow((void **)&w->pc, (size_t)cap * sizeof(int32_t)))
         return -1;
     if (net->certified &&
         (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->Gb, zb)))
@@ -146,6 +148,7 @@ static void work_free(Work *w)
     free(w->crn);
     free(w->ord);
     free(w->ord2);
+    free(w->pc);
     free(w->Hb);
     free(w->Gb);
     free(w->code);
@@ -368,32 +371,27 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
         }
         /* from here row i is point i */
 
-        /* float band */
+        /* float band: fixed (layer 0, or the final band of a recomputation), or the
+           running maximum over the segments before this one (never above the final) */
         double *band = w->band;
-        double *mm = NULL;
+        double *mm = NULL, *sm = NULL;
         if (!cert) {
             if (l == 0 || band_mode == 2) {
                 memcpy(band, fixband + (int64_t)l * zs, (size_t)n * sizeof(double));
             } else {
-                double *sm = segmax + off, *rm = runmax + (int64_t)l * zs;
-                for (int j = 0; j < n; j++) sm[j] = 0.0;
-                for (int64_t p = 0; p < P; p++) {
-                    const double *zp = w->Z + p * zs;
-                    for (int j = 0; j < n; j++) {
-                        const double a = fabs(zp[j]);
-                        sm[j] = a > sm[j] ? a : sm[j];
-                    }
-                }
-                for (int j = 0; j < n; j++) {
-                    if (sm[j] > rm[j]) rm[j] = sm[j];
-                    band[j] = net->zero * rm[j];
-                }
+                const double *rm = runmax + (int64_t)l * zs;
+                sm = segmax + off;
                 mm = minmarg + off;
+                for (int j = 0; j < n; j++) {
+                    band[j] = net->zero * rm[j];
+                    sm[j] = 0.0;
+                }
             }
         }
 
-        /* signs at the points, endpoint and ambiguity flags, count crossings */
+        /* signs at the points, endpoint and ambiguity flags, crossings per pair */
         int64_t ncross = 0;
+        int32_t *pc = w->pc;
         for (int64_t p = 0; p < P; p++) {
             const double *zp = w->Z + p * zs;
             const double *bd = cert ? w->E + p * zs : band;
@@ -402,8 +400,20 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
             for (int wi = 0; wi < T; wi++) {
                 const double q = th[wi];
                 int8_t *sw = sp + wi * zs;
-                if (p > 0) {
-                    const int8_t *sv = sw - ss;
+                const int8_t *sv = p > 0 ? sw - ss : sw;
+                if (mm) {
+                    for (int j = 0; j < n; j++) {
+                        const double d = zp[j] - q;
+                        const int gt = d > bd[j], lt = d < -bd[j];
+                        const int s = gt - lt;
+                        sw[j] = (int8_t)s;
+                        nzero += !(gt | lt);
+                        nc += (s * sv[j]) < 0;
+                        const double a = fabs(d), az = fabs(zp[j]);
+                        mm[j] = (s != 0 && a < mm[j]) ? a : mm[j];
+                        sm[j] = az > sm[j] ? az : sm[j];
+                    }
+                } else {
                     for (int j = 0; j < n; j++) {
                         const double d = zp[j] - q;
                         const int gt = d > bd[j], lt = d < -bd[j];
@@ -412,27 +422,19 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                         nzero += !(gt | lt);
                         nc += (s * sv[j]) < 0;
                     }
-                } else {
-                    for (int j = 0; j < n; j++) {
-                        const double d = zp[j] - q;
-                        const int gt = d > bd[j], lt = d < -bd[j];
-                        sw[j] = (int8_t)(gt - lt);
-                        nzero += !(gt | lt);
-                    }
-                }
-                if (mm) {
-                    for (int j = 0; j < n; j++) {
-                        const double a = fabs(zp[j] - q);
-                        mm[j] = (sw[j] != 0 && a < mm[j]) ? a : mm[j];
-                    }
                 }
             }
+            pc[p] = nc;
             ncross += nc;
             if (nzero) {
                 if (p == 0) flags |= F_EP0;
                 if (p == P - 1) flags |= F_EP1;
                 if (cert) flags |= F_AMB;
             }
+        }
+        if (sm) {
+            double *rm = runmax + (int64_t)l * zs;
+            for (int j = 0; j < n; j++) rm[j] = sm[j] > rm[j] ? sm[j] : rm[j];
         }
 
         /* breakpoints of layer l: appended as new rows, ord2 the new sequence */
@@ -444,6 +446,7 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
             for (int64_t k = 0; k < P; k++) {
                 ord2[q++] = k;
                 if (k == P - 1) break;
+                if (!pc[k + 1]) continue;
                 const int8_t *s0 = w->sg + k * ss, *s1 = s0 + ss;
                 const double *za = w->Z + k * zs, *zb = za + zs;
                 int nc = 0;
