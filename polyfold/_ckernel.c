@@ -441,6 +441,7 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
         if (ncross > 0) {
             if (reserve_rows(w, P + ncross, net) || reserve_codes(w, w->ncode + ncross, net)) return -1;
             if ((int64_t)n * T > w->crcap) return -1; /* cannot happen: sized at setup */
+            pc = w->pc; /* (moved by the reservation) */
             int64_t *ord2 = w->ord2;
             int64_t q = 0, R = P;
             for (int64_t k = 0; k < P; k++) {

@@ -1,0 +1,258 @@
+"""The optional compiled crossing kernel against the numpy kernel and exact arithmetic.
+
+Float mode: identical pieces and codes, breakpoints equal to rounding (the two
+kernels sum dot products in different orders).  Certified mode: identical final
+results, and equal to exact mode.  Skipped when the extension is not built.
+"""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import polyfold
+from polyfold import PLNet, segment_crossings
+from polyfold.crossings import available_backends, segment_crossings_between
+from polyfold.exceptions import DependencyError, ValidationError
+from polyfold.network import HardTanh, Identity, LeakyReLU, ReLU
+from polyfold.tolerance import get_tol
+
+pytestmark = pytest.mark.skipif(
+    "c" not in available_backends(),
+    reason="compiled kernel not built (pip install -e . with a C compiler)",
+)
+
+T_TOL = 1e-12  # breakpoints are in [0, 1]: 1e-12 relative to the segment
+
+
+def assert_same(a, b, *, t_tol=T_TOL):
+    """Same partition: pieces, codes and flags exactly, breakpoints to ``t_tol``."""
+    assert a.n_segments == b.n_segments
+    assert np.array_equal(a.n_pieces, b.n_pieces)
+    assert np.array_equal(a.codes, b.codes)
+    assert np.array_equal(a.degenerate, b.degenerate)
+    assert np.array_equal(a.endpoint_on_boundary, b.endpoint_on_boundary)
+    if len(a.t):
+        assert np.max(np.abs(a.t - b.t)) <= t_tol
+
+
+def assert_matches_exact(res, ex):
+    """A certified result equals the exact one (codes; breakpoints to the nearest float)."""
+    assert np.array_equal(res.n_pieces, ex.n_pieces)
+    assert np.array_equal(res.codes, ex.codes)
+    t_ex = np.array([float(v) for v in ex.t_exact])
+    if len(t_ex):
+        assert np.max(np.abs(res.t - t_ex)) <= T_TOL
+
+
+def both(net, S, E, mode, **kw):
+    a = segment_crossings(net, S, E, mode=mode, backend="numpy", **kw)
+    b = segment_crossings(net, S, E, mode=mode, backend="c", **kw)
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def digits_pairs():
+    from polyfold.datasets import load_digits_split
+
+    _, _, X, _ = load_digits_split()
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, len(X), (300, 2))
+    return X[idx[:, 0]], X[idx[:, 1]]
+
+
+# ---- API -----------------------------------------------------------------------------
+def test_backends_listed():
+    assert available_backends() == ("c", "numpy")
+
+
+def test_bad_backend_names_the_argument():
+    net = polyfold.zoo.sawtooth(2)
+    with pytest.raises(ValidationError, match="backend"):
+        segment_crossings(net, [0.0], [1.0], backend="fortran")
+    with pytest.raises(ValidationError, match="backend"):
+        segment_crossings_between(net, [[0.0], [1.0]], [0], [1], backend="C ")
+
+
+def test_c_backend_unavailable_says_how_to_build(monkeypatch):
+    from polyfold import _fast
+
+    monkeypatch.setattr(_fast, "_ckernel", None)
+    assert polyfold.crossings.available_backends() == ("numpy",)
+    with pytest.raises(DependencyError, match="pip install"):
+        segment_crossings(polyfold.zoo.sawtooth(2), [0.0], [1.0], mode="float", backend="c")
+    # auto falls back to numpy and still gives the 4 pieces
+    res = segment_crossings(polyfold.zoo.sawtooth(2), [0.0], [1.0], mode="float")
+    assert res.n_pieces.tolist() == [4]
+
+
+def test_exact_mode_ignores_backend():
+    res = segment_crossings(polyfold.zoo.sawtooth(3), [0.0], [1.0], mode="exact", backend="c")
+    assert res.breakpoints(0) == [Fraction(j, 8) for j in range(1, 8)]
+
+
+# ---- digits nets -----------------------------------------------------------------------
+@pytest.mark.parametrize("arch", ["2x30", "3x20", "4x15", "5x12", "6x10", "10x6"])
+def test_digits_float_identical(arch, digits_pairs):
+    S, E = digits_pairs
+    a, b = both(polyfold.zoo.digits_mlp(arch), S, E, "float")
+    assert_same(a, b)
+    assert a.n_pieces.sum() > len(S)  # the paths do cross regions
+
+
+@pytest.mark.parametrize("arch", ["2x30", "6x10", "10x6"])
+def test_digits_certified_identical(arch, digits_pairs):
+    S, E = digits_pairs
+    a, b = both(polyfold.zoo.digits_mlp(arch), S[:150], E[:150], "certified")
+    assert_same(a, b)
+    assert np.array_equal(a.exact_segments, b.exact_segments)
+
+
+def test_digits_certified_equals_exact(digits_pairs):
+    S, E = digits_pairs
+    net = polyfold.zoo.digits_mlp("4x15")
+    res = segment_crossings(net, S[:20], E[:20], mode="certified", backend="c")
+    assert_matches_exact(res, segment_crossings(net, S[:20], E[:20], mode="exact"))
+
+
+def test_between_matches_numpy(digits_pairs):
+    S, _ = digits_pairs
+    net = polyfold.zoo.digits_mlp("3x20")
+    rng = np.random.default_rng(3)
+    i, j = rng.integers(0, len(S), 200), rng.integers(0, len(S), 200)
+    for mode in ("float", "certified"):
+        a = segment_crossings_between(net, S, i, j, mode=mode, backend="numpy")
+        b = segment_crossings_between(net, S, i, j, mode=mode, backend="c", chunk_size=64)
+        assert_same(a, b)
+
+
+# ---- random nets -------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(4))
+def test_random_he_nets(seed):
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(1, 6))
+    widths = tuple(int(w) for w in rng.integers(1, 20, size=int(rng.integers(1, 6))))
+    net = polyfold.zoo.random_mlp(widths, d, seed=seed)
+    S, E = rng.normal(size=(200, d)) * 2, rng.normal(size=(200, d)) * 2
+    for mode in ("float", "certified"):
+        assert_same(*both(net, S, E, mode))
+
+
+@pytest.mark.parametrize(
+    "activation", [LeakyReLU(0.1), LeakyReLU(-0.5), HardTanh(), HardTanh(0.0, 2.0), Identity()]
+)
+def test_other_activations(activation):
+    rng = np.random.default_rng(7)
+    net = polyfold.zoo.random_mlp((8, 8, 8), 3, seed=2, activation=activation)
+    S, E = rng.normal(size=(200, 3)) * 3, rng.normal(size=(200, 3)) * 3
+    for mode in ("float", "certified"):
+        assert_same(*both(net, S, E, mode))
+    a = segment_crossings(net, S[:15], E[:15], mode="certified", backend="c")
+    assert_matches_exact(a, segment_crossings(net, S[:15], E[:15], mode="exact"))
+
+
+def test_mixed_activations_per_layer():
+    rng = np.random.default_rng(8)
+    base = polyfold.zoo.random_mlp((6, 7, 5, 4), 2, seed=5)
+    net = PLNet(base.layers, [ReLU(), HardTanh(-0.5, 0.5), LeakyReLU(0.2), Identity()])
+    S, E = rng.normal(size=(150, 2)) * 3, rng.normal(size=(150, 2)) * 3
+    for mode in ("float", "certified"):
+        assert_same(*both(net, S, E, mode))
+
+
+@st.composite
+def integer_case(draw):
+    d = draw(st.integers(1, 3))
+    depth = draw(st.integers(1, 3))
+    widths = tuple(draw(st.integers(1, 5)) for _ in range(depth))
+    seed = draw(st.integers(0, 10_000))
+    act = draw(st.sampled_from(["relu", "leaky_relu", "hardtanh"]))
+    pts = st.lists(st.integers(-3, 3), min_size=d, max_size=d)
+    segs = draw(st.lists(st.tuples(pts, pts), min_size=1, max_size=6))
+    S = np.array([s for s, _ in segs], float)
+    E = np.array([e for _, e in segs], float)
+    return polyfold.zoo.random_mlp(widths, d, seed=seed, integer=True, activation=act), S, E
+
+
+@given(integer_case())
+def test_integer_nets_ties(case):
+    # small integers: exact ties (several neurons at once, zeros without sign
+    # change, endpoints on boundaries) are frequent; all values are exact in float
+    net, S, E = case
+    ex = segment_crossings(net, S, E, mode="exact")
+    a, b = both(net, S, E, "certified")
+    assert_same(a, b)
+    assert_matches_exact(b, ex)
+    assert_same(*both(net, S, E, "float"))
+
+
+# ---- sawtooth: 2^L pieces at j / 2^L (closed form) -----------------------------------------
+@pytest.mark.parametrize("L", range(1, 13))
+def test_sawtooth(L):
+    net = polyfold.zoo.sawtooth(L)
+    expected = np.arange(1, 2**L) / 2**L
+    for mode in ("float", "certified"):
+        a, b = both(net, [0.0], [1.0], mode)
+        assert_same(a, b)
+        assert b.n_pieces.tolist() == [2**L]
+        assert np.array_equal(b.breakpoints(0), expected)
+        assert b.n_recomputed == 0 or mode == "certified"
+
+
+# ---- degenerate inputs ---------------------------------------------------------------
+def test_zero_length_segments():
+    net = polyfold.zoo.random_mlp((5, 5), 3, seed=1)
+    rng = np.random.default_rng(2)
+    P = rng.normal(size=(30, 3))
+    for mode in ("float", "certified"):
+        a, b = both(net, P, P, mode)
+        assert_same(a, b)
+        assert b.n_pieces.tolist() == [1] * 30
+        # the single piece has the code of the point itself (z > 0, by forward pass)
+        assert np.array_equal(b.codes, net.codes(P))
+
+
+def test_endpoints_on_boundaries():
+    # sawtooth(3): the segment [1/4, 3/4] starts and ends at breakpoints; inside it
+    # the breakpoints 3/8, 1/2, 5/8 (t = 1/4, 1/2, 3/4)
+    net = polyfold.zoo.sawtooth(3)
+    for mode in ("float", "certified"):
+        a, b = both(net, [0.25], [0.75], mode)
+        assert_same(a, b)
+        assert b.endpoint_on_boundary.tolist() == [[True, True]]
+        assert b.n_pieces.tolist() == [4]
+        assert np.allclose(b.breakpoints(0), [0.25, 0.5, 0.75], rtol=0, atol=T_TOL)
+
+
+def test_redo_with_final_float_band():
+    # the float band is tol.zero times the batch maximum of |z| per neuron; segment 0
+    # alone would see a crossing of the second layer, but segment 1's large values
+    # widen the band so that the batch decision is "zero" (no crossing).
+    from polyfold import _fast, crossings
+
+    net = PLNet.from_arrays(
+        [(np.array([[1.0]]), np.array([0.0])), (np.array([[1.0]]), np.array([-1.5])),
+         (np.array([[1.0]]), np.array([0.0]))]
+    )
+    S, E = np.array([[1.4], [1e9]]), np.array([[1.6], [2e9]])
+    tolv = get_tol(None)
+    Z0, _ = crossings.first_layer_values(net, crossings._interleave(S, E))
+    raw = _fast.partition(net, Z0, None, False, tolv, False)
+    assert raw["n_redo"] >= 1
+    a, b = both(net, S, E, "float")
+    assert_same(a, b)
+    assert b.n_pieces.tolist() == [1, 1]
+    # with a tighter band the crossing at x = 1.5 (t = 1/2) is found by both
+    tight = polyfold.Tolerance(zero=1e-15)
+    a, b = both(net, S, E, "float", tol=tight)
+    assert_same(a, b)
+    assert b.breakpoints(0).tolist() == [0.5]
+
+
+def test_chunks_do_not_change_the_result(digits_pairs):
+    S, E = digits_pairs
+    net = polyfold.zoo.digits_mlp("5x12")
+    whole = segment_crossings(net, S, E, mode="certified", backend="c")
+    parts = segment_crossings(net, S, E, mode="certified", backend="c", chunk_size=37)
+    assert_same(whole, parts)
