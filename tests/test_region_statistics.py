@@ -297,9 +297,10 @@ def test_boundary_distances_against_sampling_on_lines(seed, pseed):
 
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(2, 6), seed=st.integers(0, 10_000), pseed=st.integers(0, 10_000))
-def test_facets_of_an_arrangement_by_sampling_lines(n, seed, pseed):
-    # one hidden layer in 2-D: neuron k is a facet of x's cell iff some point of its
-    # line (inside the box) has every other neuron strictly on x's side
+def test_facets_of_an_arrangement_by_line_intervals(n, seed, pseed):
+    # one hidden layer in 2-D: neuron k is a facet of x's cell iff an interval of
+    # positive length of its line (inside the box) has every other neuron strictly on
+    # x's side -- intersected in closed form along the line, no LP
     net = zoo.arrangement(n, 2, seed=seed, output_dim=2)
     x = np.random.default_rng(pseed).uniform(-1, 1, 2)
     W, b = net.layers[0]
@@ -307,18 +308,29 @@ def test_facets_of_an_arrangement_by_sampling_lines(n, seed, pseed):
     if np.min(np.abs(zx)) < 1e-6:
         return
     st_ = run(net, x[None, :], domain=(-3, 3), neighbours=False)
-    sign = zx > 0
+    sign = np.where(zx > 0, 1.0, -1.0)
+    # constraints alpha . y + beta > 0: other neurons on x's side, and |y_i| < 3
+    alpha = np.vstack([sign[:, None] * W, np.eye(2), -np.eye(2)])
+    beta = np.concatenate([sign * b, [3.0, 3.0, 3.0, 3.0]])
     expected = set()
     for k in range(n):
         w = W[k]
         p0 = -b[k] * w / (w @ w)
         t = np.array([-w[1], w[0]]) / np.linalg.norm(w)
-        line = p0 + np.linspace(-10, 10, 40001)[:, None] * t
-        line = line[np.all(np.abs(line) < 3, axis=1)]
-        z = line @ W.T + b
-        others = np.arange(n) != k
-        ok = np.all(((z > 1e-9) == sign) & (np.abs(z) > 1e-9) | ~others, axis=1)
-        if np.any(ok):
+        lo, hi = -np.inf, np.inf
+        for j in range(len(alpha)):
+            if j == k:
+                continue
+            a_, c_ = alpha[j] @ t, alpha[j] @ p0 + beta[j]  # a_ s + c_ > 0
+            if abs(a_) < 1e-14:
+                if c_ <= 0:
+                    lo, hi = 1.0, 0.0
+                continue
+            if a_ > 0:
+                lo = max(lo, -c_ / a_)
+            else:
+                hi = min(hi, -c_ / a_)
+        if hi - lo > 1e-9:
             expected.add((0, k))
     assert set(st_.facet_units[0]) == expected
 
