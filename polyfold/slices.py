@@ -557,11 +557,21 @@ def _exact_uv_map(net, G1, g1, codes, l):
     return G, g
 
 
-def _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter):
-    """Build the certified-mode fallback: rebuild cells exactly, rerun exactly."""
+def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
+    """Build the certified-mode fallback: rebuild cells exactly, rerun exactly.
+
+    ``first_exact()`` returns the exact first-layer map in (u, v); it is only
+    computed when some polygon needs the fallback.
+    """
     P0q = arith.fmpq_array(P0)
     k0 = len(P0)
     cache = {}
+    first = []
+
+    def first_map():
+        if not first:
+            first.extend(first_exact())
+        return first[0], first[1]
 
     def line_of(label, table, start_codes):
         if label < 0:  # domain edge -(k + 1)
@@ -572,7 +582,7 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter):
         L, N, T, A = (int(v) for v in table[label >> 1])
         key = (L, A)
         if key not in cache:
-            cache[key] = _exact_uv_map(net, G1q, g1q, start_codes[L][A], L)
+            cache[key] = _exact_uv_map(net, *first_map(), start_codes[L][A], L)
         G, g = cache[key]
         theta = arith.to_fmpq(net._code_tables()[L][0][T])
         return G[N, 0], G[N, 1], g[N] - theta
@@ -598,7 +608,7 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter):
         cell = _cell_index(sub.off)
         Z = np.empty((len(P), net.widths[l]), dtype=object)
         for ci in range(sub.n_cells):
-            G, g = _exact_uv_map(net, G1q, g1q, sub.codes[ci], l)
+            G, g = _exact_uv_map(net, *first_map(), sub.codes[ci], l)
             rows = np.flatnonzero(cell == ci)
             Z[rows] = P[rows] @ G.T + g
         ex = _State(pool=_Pool(P, Z, None), vid=np.arange(len(P), dtype=np.int64), lab=sub.lab,
@@ -983,9 +993,9 @@ def _slice_states(net, x0, e1, e2, P0, mode, tol):
     counter = [0]
     recompute = None
     if certified:
-        G1q, g1q = _first_layer_map(net, x0, e1, e2, True)
         ctx_exact = dict(ctx, exact=True, certified=False)
-        recompute = _make_recompute(net, P0, chords, starts, ctx_exact, G1q, g1q, counter)
+        first_exact = lambda: _first_layer_map(net, x0, e1, e2, True)  # noqa: E731 (lazy)
+        recompute = _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter)
     final, extra = _run(net, st, 0, chords, starts, ctx, recompute)
     return final, extra, counter[0]
 
