@@ -432,8 +432,7 @@ def plot_class_pair_heatmap(result, *, ax=None, value="pair_max", annotate=None,
         raise ValidationError(f"the folding matrix must be square (C, C) with C >= 2, got {M.shape}.")
     ax = _get_ax(ax)
     masked = np.ma.masked_invalid(M)
-    cm = _mpl().colormaps[cmap or "cividis"].copy()
-    cm.set_bad("0.9")
+    cm = _mpl().colormaps[cmap or "cividis"].with_extremes(bad="0.9")
     finite = M[np.isfinite(M)]
     vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     im = ax.imshow(masked, cmap=cm, vmin=0.0, vmax=vmax, origin="upper")
@@ -815,8 +814,7 @@ def plot_redundancy(values, *, dims, redundancies, ax=None, label="", cmap=None,
             f"got {V.shape}."
         )
     ax = _get_ax(ax)
-    cm = _mpl().colormaps[cmap or "cividis"].copy()
-    cm.set_bad("0.9")
+    cm = _mpl().colormaps[cmap or "cividis"].with_extremes(bad="0.9")
     im = ax.imshow(np.ma.masked_invalid(V), cmap=cm, origin="lower", aspect="auto",
                    vmin=vmin, vmax=vmax)
     ax.set_xticks(range(len(reds)), [f"{r:g}" for r in reds])

@@ -77,6 +77,171 @@ def test_crossings_text_output(capsys):
 
 
 # ---------------------------------------------------------------------------
+# fold, slice, bias, stats, bench
+# ---------------------------------------------------------------------------
+def _chi_by_hand(walk):
+    """chi = 1 - r1 / r2 of a walk of 0/1 rows (TMLR Eq. 4), consecutive repeats removed."""
+    rows = [tuple(r) for r in np.asarray(walk, dtype=int)]
+    dedup = [r for k, r in enumerate(rows) if k == 0 or r != rows[k - 1]]
+    d = lambda a, b: sum(x != y for x, y in zip(a, b))  # noqa: E731
+    r1 = max(d(dedup[0], r) for r in dedup)
+    r2 = sum(d(a, b) for a, b in zip(dedup, dedup[1:]))
+    return 0.0 if r2 == 0 else 1 - r1 / r2
+
+
+@pytest.fixture
+def sawtooth_data(tmp_path):
+    # two classes: two copies of x = 0 (class 0) and of x = 1 (class 1); every path
+    # between the classes is the whole segment [0, 1] in one direction
+    p = tmp_path / "ends.npz"
+    np.savez(p, X=np.array([[0.0], [0.0], [1.0], [1.0]]), y=np.array([0, 0, 1, 1]))
+    return p
+
+
+@pytest.mark.parametrize("extra", [[], ["--executor", "serial"], ["--workers", "2"]])
+def test_fold_matches_hand_walk(capsys, sawtooth_data, extra):
+    import polyfold
+
+    net = polyfold.zoo.sawtooth(3)
+    # the 8 pieces of T^3 are [k/8, (k+1)/8]: patterns at their midpoints, by forward passes
+    walk = net.patterns((np.arange(8)[:, None] + 0.5) / 8)
+    forward, backward = _chi_by_hand(walk), _chi_by_hand(walk[::-1])
+    code, out, err = run(capsys, "fold", "--model", "zoo:sawtooth:3", "--data", str(sawtooth_data),
+                         "--paths-per-pair", "3", "--json", *extra)
+    if code != 0 and "parallel" in err and extra:
+        pytest.skip("polyfold.parallel not available")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["labels"] == [0, 1] and res["n_pairs"] == 2 and res["n_paths"] == 6
+    assert res["pair_max"][0][0] is None and res["pair_max"][1][1] is None
+    assert res["pair_max"][0][1] == pytest.approx(forward)
+    assert res["pair_max"][1][0] == pytest.approx(backward)
+    assert res["pair_max_median"] == pytest.approx((forward + backward) / 2)
+
+
+def test_fold_writes_heatmap(capsys, tmp_path):
+    code, out, err = run(capsys, "fold", "--model", "zoo:digits:2x30", "--paths-per-pair", "2",
+                         "--pairs", "0:1,1:0,3:8", "--out", str(tmp_path), "--quiet")
+    assert code == 0, err
+    res = json.loads((tmp_path / "fold.json").read_text())
+    assert res["n_pairs"] == 3 and res["n_paths"] == 6
+    assert (tmp_path / "fold_heatmap.png").stat().st_size > 1000
+    assert (tmp_path / "fold_heatmap.pdf").exists()
+
+
+@pytest.fixture
+def triangle_net(tmp_path):
+    # hidden lines x = 0, y = 0, x + y = 1 (spec: the triangle region of (1/4, 1/4))
+    import polyfold
+
+    net = polyfold.PLNet.from_arrays([
+        (np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([0.0, 0.0, -1.0])),
+        (np.array([[1.0, -1.0, 1.0], [0.5, 1.0, -1.0]]), np.array([0.0, 0.1])),
+    ])
+    p = tmp_path / "triangle.npz"
+    net.save(p)
+    return p
+
+
+def test_slice_input_plane_counts(capsys, tmp_path, triangle_net):
+    # three lines in general position, all three crossings inside the box:
+    # 1 + 3 + 3 = 7 regions; each line is cut into 3 edges by the other two: 9 adjacencies
+    code, out, err = run(capsys, "slice", "--model", str(triangle_net), "--data", "uniform:10",
+                         "--bounds=-2,2,-2,2", "--out", str(tmp_path / "o"), "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["n_regions"] == 7 and res["n_edges"] == 9
+    assert res["plane"]["kind"] == "input plane"
+    for name in ("slice.png", "slice.pdf", "slice_graph.graphml", "slice.json"):
+        assert (tmp_path / "o" / name).stat().st_size > 0
+
+
+def test_slice_through_three_digits(capsys):
+    code, out, err = run(capsys, "slice", "--model", "zoo:digits:2x30", "--points", "0,1,2",
+                         "--margin", "0", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["plane"]["indices"] == [0, 1, 2]
+    # a 2x30 net cuts the unit square by at least its first-layer lines: more than one region,
+    # and a connected planar region graph has at least n_regions - 1 edges
+    assert res["n_regions"] > 1 and res["n_edges"] >= res["n_regions"] - 1
+    assert sum(res["regions_per_class"].values()) == res["n_regions"]
+
+
+def test_slice_bad_arguments(capsys):
+    code, _, err = run(capsys, "slice", "--model", "zoo:digits:2x30", "--points", "0,1,99999")
+    assert code == 1 and "out of range" in one_error_line(err)
+    code, _, err = run(capsys, "slice", "--model", "zoo:digits:2x30", "--points", "0,0,1")
+    assert code == 1 and "three different" in one_error_line(err)
+    code, _, err = run(capsys, "slice", "--model", "zoo:digits:2x30", "--bounds", "0,1,0,1")
+    assert code == 1 and "input_dim=2" in one_error_line(err)
+    code, _, err = run(capsys, "slice", "--points", "0,1")
+    assert code == 2
+
+
+def test_bias_hexagon(capsys, tmp_path):
+    # regular hexagon of unit rows: alpha_hat_i = cos(2 pi / 6) = 1/2 on the unit sphere (spec)
+    import polyfold
+
+    ang = np.arange(6) * np.pi / 3
+    W = np.column_stack([np.cos(ang), np.sin(ang)])
+    net = polyfold.PLNet.from_arrays([(W, np.zeros(6)), (np.ones((1, 6)), np.zeros(1))])
+    p = tmp_path / "hex.npz"
+    net.save(p)
+    code, out, err = run(capsys, "bias", "--model", str(p), "--data", "uniform:40", "--json",
+                         "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    res = json.loads(out)
+    mb = res["maximal_bias"]
+    assert mb["method"] == "polytope" and mb["is_certificate"] is True
+    assert np.allclose(mb["alpha_hat"], 0.5, atol=1e-9)
+    # zero bias: every x != 0 has >= 2 non-parallel active rows, so the layer is injective
+    assert res["injective_on_points"] is True and res["failing_points"] == 0
+    assert mb["own_bias_below_certificate"] is True
+    assert (tmp_path / "o" / "maximal_bias.png").exists()
+
+
+def test_bias_rank_deficient_layer(capsys):
+    code, out, err = run(capsys, "bias", "--model", "zoo:digits:6x10", "--points", "20", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    # 10 rows in R^64 never span: not injective anywhere, and no bias can fix it
+    assert res["rank"] <= 10 and res["injective_on_points"] is False
+    assert res["failing_points"] == 20 and "error" in res["maximal_bias"]
+    code, _, err = run(capsys, "bias", "--model", "zoo:digits:6x10", "--layer", "6")
+    assert code == 1 and "--layer" in one_error_line(err)
+
+
+def test_stats_triangle_insphere(capsys, tmp_path, triangle_net):
+    data = tmp_path / "pts.npy"
+    np.save(data, np.array([[0.25, 0.25], [0.25, 0.25]]))
+    code, out, err = run(capsys, "stats", "--model", str(triangle_net), "--data", str(data),
+                         "--points", "2", "--domain=-2,2", "--json", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    res = json.loads(out)
+    # the region of (1/4, 1/4) is the triangle x, y >= 0, x + y <= 1: r = (2 - sqrt 2) / 2
+    assert res["radius_median"] == pytest.approx((2 - np.sqrt(2)) / 2, abs=1e-7)
+    assert res["n_facets_mean"] == 3
+    assert (tmp_path / "o" / "region_statistics.pdf").exists()
+
+
+def test_bench_sawtooth(capsys, sawtooth_data):
+    code, out, err = run(capsys, "bench", "--model", "zoo:sawtooth:4", "--data", str(sawtooth_data),
+                         "--pairs", "20", "--exact-pairs", "4", "--grid", "11,1000", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    rows = {r["method"]: r for r in res["rows"]}
+    assert set(rows) == {"float", "certified", "exact", "grid11", "grid1000"}
+    # random pairs of the 4 points: 0 -> 1 and 1 -> 0 segments have 16 pieces, 0 -> 0 one
+    for m in ("float", "certified", "exact"):
+        assert rows[m]["same_as_certified"] == 1.0 and rows[m]["fraction_missed"] == 0.0
+    assert rows["exact"]["paths"] == 4
+    assert rows["grid11"]["fraction_missed"] > 0 and rows["grid1000"]["fraction_missed"] == 0
+    assert rows["grid1000"]["speedup_vs_grid"] == 1.0
+    assert res["reference_grid"] == "grid1000"
+
+
+# ---------------------------------------------------------------------------
 # model and data loading
 # ---------------------------------------------------------------------------
 def test_load_model_npz_roundtrip(tmp_path):
