@@ -316,3 +316,50 @@ def test_region_of_784_inputs():
     assert R.contains(x)
     hidden_facets = [u for u in R.facet_units if u[0] != "domain"]
     assert len(hidden_facets) <= 14
+
+
+def test_hardtanh_middle_code_gives_two_rows():
+    # one HardTanh(-1, 1) neuron z = x: codes 0 (z <= -1), 1 (-1 < z <= 0), 2 (0 < z <= 1), 3
+    from polyfold import HardTanh
+
+    net = PLNet([(np.array([[1.0]]), np.array([0.0])), (np.array([[1.0]]), np.array([0.0]))],
+                [HardTanh(-1.0, 1.0)])
+    R = region_of(net, [0.5])
+    # hand: 0 < x <= 1 -> rows x - 0 >= 0 and 1 - x >= 0
+    np.testing.assert_array_equal(R.A, [[1.0], [-1.0]])
+    np.testing.assert_array_equal(R.c, [0.0, 1.0])
+    np.testing.assert_array_equal(R.V, [[1.0]])
+    R2 = region_of(net, [3.0])  # saturated: x >= 1, logits constant 1
+    np.testing.assert_array_equal(R2.A, [[1.0]])
+    np.testing.assert_array_equal(R2.c, [-1.0])
+    np.testing.assert_array_equal(R2.V, [[0.0]])
+    np.testing.assert_array_equal(R2.u, [1.0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), widths=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       x=st.lists(st.integers(-6, 6), min_size=3, max_size=3))
+def test_region_of_properties_integer_nets(seed, widths, x):
+    net = zoo.random_mlp(widths, 3, 2, seed=seed, integer=True)
+    x = np.array(x, float) / 2
+    R = region_of(net, x, domain=(-4.0, 4.0))
+    assert R.contains(x)
+    # exact check of every row at x (the region is closed and contains x)
+    from polyfold.regions import region_rows
+
+    Aq, cq, _, Vq, uq = region_rows(net, R.codes, exact=True)
+    from polyfold import arith
+
+    xq = arith.fmpq_array(x)
+    assert all(v >= 0 for v in (Aq @ xq + cq))
+    np.testing.assert_array_equal(arith.to_float_array(Vq), R.V)
+    ip = R.interior_point
+    if ip is not None:
+        assert np.array_equal(net.codes(ip[None])[0], R.codes)
+        # the facets alone define the same polytope: random points agree
+        rng = np.random.default_rng(seed)
+        pts = rng.uniform(-4, 4, (400, 3))
+        f = R.facets
+        full = np.all(pts @ R.A.T + R.c >= 0, axis=1)
+        red = np.all(pts @ R.A[f].T + R.c[f] >= 0, axis=1)
+        assert np.array_equal(full, red)
