@@ -660,8 +660,10 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
                              edgecolor="black", linewidths=1.0, zorder=4, label="data")
         if point_labels is not None:
             for (u, v), s in zip(P, point_labels):
-                texts.append(ax.annotate(str(s), (u, v), xytext=(3, 3),
-                                         textcoords="offset points", fontsize="small", zorder=5))
+                texts.append(ax.annotate(str(s), (u, v), xytext=(4, 4),
+                                         textcoords="offset points", fontsize="small", zorder=7,
+                                         bbox=dict(boxstyle="round,pad=0.15", fc="white",
+                                                   ec="none", alpha=0.8)))
     allv = np.concatenate(polys) if polys else np.zeros((1, 2))
     ax.set_xlim(allv[:, 0].min(), allv[:, 0].max())
     ax.set_ylim(allv[:, 1].min(), allv[:, 1].max())
