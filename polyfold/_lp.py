@@ -461,49 +461,56 @@ def _duplicate_mask(An, cn, zero, tol):
     return dup
 
 
-def _ray_certificates(An, cn, x0, active, tol, *, n_random=256, seed=0):
+def _ray_certificates(An, cn, x0, active, tol, *, targets=None, n_random=256, rng=None):
     """Rows certified facet-defining by shooting rays from the interior point x0.
 
     A row ``i`` is facet-defining when some point ``y`` has ``a_i y + c_i = 0``
-    and ``a_j y + c_j > 0`` for every other (distinct) row ``j``.  We try the
-    foot of the perpendicular from ``x0`` and the first hits of random rays.
+    and ``a_j y + c_j > 0`` for every other (distinct, active) row ``j``.  We try
+    the foot of the perpendicular from ``x0`` for every target row and the first
+    hits of random rays.
     """
     idx = np.flatnonzero(active)
+    out = np.zeros(An.shape[0], bool)
+    if len(idx) == 0:
+        return out
+    tgt = idx if targets is None else np.flatnonzero(targets & active)
     a = An[idx]
     s = a @ x0 + cn[idx]  # slacks > 0 at the interior point
-    k = len(idx)
-    cert = np.zeros(k, bool)
-    if k == 0:
-        return np.zeros(An.shape[0], bool)
+    if np.any(s <= 0):
+        return out
+    pos_in_idx = np.full(An.shape[0], -1)
+    pos_in_idx[idx] = np.arange(len(idx))
     margin = tol.lp * (1.0 + np.abs(s).max())
     # 1. perpendicular feet: y_i = x0 - s_i a_i ; slack_j(y_i) = s_j - s_i G_ji
     block = 2048
-    for start in range(0, k, block):
-        stop = min(k, start + block)
-        G = a @ a[start:stop].T  # (k, b)
-        sl = s[:, None] - G * s[None, start:stop]
-        sl[np.arange(start, stop), np.arange(stop - start)] = np.inf
-        cert[start:stop] |= np.all(sl > margin, axis=0)
+    for start in range(0, len(tgt), block):
+        tb = tgt[start : start + block]
+        G = a @ An[tb].T  # (k, b)
+        st = s[pos_in_idx[tb]]
+        sl = s[:, None] - G * st[None, :]
+        sl[pos_in_idx[tb], np.arange(len(tb))] = np.inf
+        out[tb[np.all(sl > margin, axis=0)]] = True
     # 2. random rays: first hit, unique by a margin
-    rng = np.random.default_rng(seed)
-    d = An.shape[1]
-    D = rng.standard_normal((d, n_random))
-    AD = a @ D  # (k, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(AD < 0, s[:, None] / -AD, np.inf)
-    order = np.argsort(t, axis=0)
-    first = order[0]
-    t1 = t[first, np.arange(n_random)]
-    t2 = t[order[1], np.arange(n_random)] if k > 1 else np.full(n_random, np.inf)
-    # slack of the runner-up at the hit point: s_j + t1 * a_j.D = -a_j.D (t2 - t1) > 0
-    ok = np.isfinite(t1) & (t2 > t1)
-    if k > 1:
-        gap = (t2 - t1) * -AD[order[1], np.arange(n_random)]
-        gap = np.where(np.isfinite(t2), gap, np.inf)
-        ok &= gap > margin
-    cert[first[ok]] = True
-    out = np.zeros(An.shape[0], bool)
-    out[idx[cert]] = True
+    if n_random:
+        rng = np.random.default_rng(0) if rng is None else rng
+        D = rng.standard_normal((An.shape[1], n_random))
+        AD = a @ D  # (k, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(AD < 0, s[:, None] / -AD, np.inf)
+        cols = np.arange(n_random)
+        if len(idx) > 1:
+            two = np.argpartition(t, 1, axis=0)[:2]
+            swap = t[two[0], cols] > t[two[1], cols]
+            first = np.where(swap, two[1], two[0])
+            second = np.where(swap, two[0], two[1])
+            t1, t2 = t[first, cols], t[second, cols]
+            # slack of the runner-up at the hit point: -a_j.D (t2 - t1) > 0
+            gap = np.where(np.isfinite(t2), (t2 - t1) * -AD[second, cols], np.inf)
+            ok = np.isfinite(t1) & (gap > margin)
+        else:
+            first = np.zeros(n_random, np.int64)
+            ok = np.isfinite(t[0])
+        out[idx[first[ok]]] = True
     return out
 
 
@@ -586,7 +593,8 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
             x0 = None  # not strictly inside: ignore the hint
     certified = np.zeros(m, bool)
     if x0 is not None:
-        certified = _ray_certificates(An, cn, x0, active, tol)
+        rng = np.random.default_rng(0)
+        certified = _ray_certificates(An, cn, x0, active, tol, rng=rng)
     # axis-aligned rows (one non-zero entry) become variable bounds: HiGHS treats
     # bounds natively, which keeps LPs over a domain box cheap in high dimension
     nnz = np.count_nonzero(An, axis=1)
