@@ -136,7 +136,9 @@ def partition(net, Z0, E0, exact, tolv, certified):
     dict
         ``seg``, ``t``, ``piece``, ``codes``, ``degenerate``, ``endpoint``,
         ``ambiguous`` as in ``crossings._partition`` (plus ``n_redo``: segments the
-        float sweep recomputed with the final band).
+        float sweep recomputed with the final band).  In float mode the breakpoints
+        where no code changes are already removed (``silent_dropped``), as
+        ``crossings._drop_silent_breakpoints`` would.
     """
     require()
     if exact:
@@ -171,4 +173,5 @@ def partition(net, Z0, E0, exact, tolv, certified):
         "endpoint": endpoint,
         "ambiguous": np.flatnonzero(flags & 8).astype(np.int64),
         "n_redo": int(n_redo),
+        "silent_dropped": not certified,
     }

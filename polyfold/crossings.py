@@ -637,7 +637,7 @@ def _crossings_chunk(net, mode, tolv, Z0, E0, points_of, backend="auto"):
     flags = np.zeros(m, bool)
     certified = mode == "certified"
     raw = _kernel(net, backend)(net, Z0, E0, False, tolv, certified)
-    if not certified:
+    if not certified and not raw.get("silent_dropped", False):  # the C kernel drops them
         raw = _drop_silent_breakpoints(raw)
     part = _assemble(net, raw, m, mode, False)
     if certified and len(raw["ambiguous"]):
