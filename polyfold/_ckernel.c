@@ -43,8 +43,8 @@ enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
 
 typedef struct {
     int L;               /* hidden layers */
-    int nmax, tmax, nh;  /* max width rounded up to 8 (the row stride), max thresholds, hidden units */
-    int npad[MAX_LAYERS];           /* width rounded up to a multiple of 8 */
+    int nmax, tmax, nh;  /* max width rounded up to 4 (the row stride), max thresholds, hidden units */
+    int npad[MAX_LAYERS];           /* width rounded up to a multiple of 4 */
     double *WTp[MAX_LAYERS];        /* layer l >= 1: (width[l-1], npad[l]) zero-padded W^T */
     double *bp[MAX_LAYERS];         /* (npad[l],) zero-padded b */
     const int64_t *width;
@@ -234,8 +234,8 @@ static inline void st2(double *p, v2d v)
 
 /*
  * out[p, 0:npad] = sum_i in[p, i] WT[i, 0:npad] + b  (i = 0 .. nin-1 in order, then b),
- * rows of stride zs >= npad, npad a multiple of 8; tiles of two points x eight outputs
- * (eight independent accumulator chains in SSE2 registers).
+ * rows of stride zs >= npad, npad a multiple of 4; tiles of two points x eight (then four)
+ * outputs: independent accumulator chains in SSE2 registers.
  */
 static void affine_rows(const double *in, int64_t P, int zs, int nin, const double *WT, int npad,
                         const double *b, double *out)
@@ -244,7 +244,8 @@ static void affine_rows(const double *in, int64_t P, int zs, int nin, const doub
     for (; p + 1 < P; p += 2) {
         const double *h0 = in + p * zs, *h1 = h0 + zs;
         double *o0 = out + p * zs, *o1 = o0 + zs;
-        for (int oc = 0; oc < npad; oc += 8) {
+        int oc = 0;
+        for (; oc + 8 <= npad; oc += 8) {
             v2d a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
             const double *row = WT + oc;
             for (int i = 0; i < nin; i++, row += npad) {
@@ -270,25 +271,39 @@ static void affine_rows(const double *in, int64_t P, int zs, int nin, const doub
             st2(o1 + oc + 4, c2 + b2);
             st2(o1 + oc + 6, c3 + b3);
         }
+        if (oc < npad) { /* four outputs left */
+            v2d a0 = {0, 0}, a1 = a0, c0 = a0, c1 = a0;
+            const double *row = WT + oc;
+            for (int i = 0; i < nin; i++, row += npad) {
+                const v2d r0 = ld2(row), r1 = ld2(row + 2);
+                const double x = h0[i], y = h1[i];
+                const v2d xv = {x, x}, yv = {y, y};
+                a0 += xv * r0;
+                a1 += xv * r1;
+                c0 += yv * r0;
+                c1 += yv * r1;
+            }
+            const v2d b0 = ld2(b + oc), b1 = ld2(b + oc + 2);
+            st2(o0 + oc, a0 + b0);
+            st2(o0 + oc + 2, a1 + b1);
+            st2(o1 + oc, c0 + b0);
+            st2(o1 + oc + 2, c1 + b1);
+        }
     }
     if (p < P) {
         const double *h0 = in + p * zs;
         double *o0 = out + p * zs;
-        for (int oc = 0; oc < npad; oc += 8) {
-            v2d a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0;
+        for (int oc = 0; oc < npad; oc += 4) {
+            v2d a0 = {0, 0}, a1 = a0;
             const double *row = WT + oc;
             for (int i = 0; i < nin; i++, row += npad) {
                 const double x = h0[i];
                 const v2d xv = {x, x};
                 a0 += xv * ld2(row);
                 a1 += xv * ld2(row + 2);
-                a2 += xv * ld2(row + 4);
-                a3 += xv * ld2(row + 6);
             }
             st2(o0 + oc, a0 + ld2(b + oc));
             st2(o0 + oc + 2, a1 + ld2(b + oc + 2));
-            st2(o0 + oc + 4, a2 + ld2(b + oc + 4));
-            st2(o0 + oc + 6, a3 + ld2(b + oc + 6));
         }
     }
 }
@@ -665,7 +680,7 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
             goto done;
         }
         net->off[l + 1] = net->off[l] + net->width[l];
-        net->npad[l] = (int)((net->width[l] + 7) / 8 * 8);
+        net->npad[l] = (int)((net->width[l] + 3) / 4 * 4);
         if (net->npad[l] > net->nmax) net->nmax = net->npad[l];
     }
     net->nh = (int)net->off[L];
