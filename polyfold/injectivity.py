@@ -304,7 +304,21 @@ class _RankCache:
         return r
 
     def ranks(self, masks):
-        return np.array([self.rank(mk) for mk in masks], dtype=np.int64)
+        masks = np.asarray(masks, dtype=bool)
+        if self.exact or len(masks) == 0:
+            return np.array([self.rank(mk) for mk in masks], dtype=np.int64)
+        # float: one batched SVD per active-set size
+        out = np.zeros(len(masks), dtype=np.int64)
+        counts = masks.sum(axis=1)
+        for k in np.unique(counts):
+            if k == 0:
+                continue
+            sel = np.flatnonzero(counts == k)
+            idx = np.nonzero(masks[sel])[1].reshape(len(sel), k)
+            sv = np.linalg.svd(self.W[idx], compute_uv=False)
+            cut = self.tol.rank * np.maximum(sv[:, :1], 1e-300)
+            out[sel] = np.minimum(np.sum(sv > cut, axis=1), self.W.shape[1])
+        return out
 
 
 def _integer_rows(M):
@@ -562,7 +576,8 @@ def omnidirectionality(W, *, tol=None):
     Returns
     -------
     t : float
-        The LP optimum (at most ``1/m``).
+        The LP optimum (at most ``1/m``; ``-inf`` when the LP is infeasible, i.e.
+        0 is not in the affine hull of the rows, e.g. for ``m <= n``).
     direction : (n,) float or None
         When ``t <= tol.lp``: a unit vector ``x`` with ``<x, u_i> <= tol.lp`` for
         every row (from the dual LP), i.e. a direction that no row points into.
@@ -606,11 +621,14 @@ def _omni_lp(U, tol):
     b_eq = np.concatenate([np.zeros(n), [1.0]])
     res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(m), A_eq=A_eq, b_eq=b_eq,
                   bounds=[(None, None)] * (m + 1), method="highs")
-    if res.status != 0:
+    if res.status == 2:  # 0 is not even in the affine hull of the rows (e.g. m <= n)
+        t = -np.inf
+    elif res.status != 0:
         raise SolverError(
             f"the omnidirectionality LP failed (HiGHS status {res.status}: {res.message}); "
             "rescale W.", status=int(res.status))
-    t = float(-res.fun)
+    else:
+        t = float(-res.fun)
     if t > tol.lp:
         return t, None
     # dual: min mu s.t. <u_i, y> - mu <= 0, m mu - <sum u_i, y> = 1 ; y separates
@@ -619,7 +637,7 @@ def _omni_lp(U, tol):
     A_ub = np.hstack([U, -np.ones((m, 1))])
     A_eq = np.concatenate([-U.sum(axis=0), [float(m)]]).reshape(1, -1)
     res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(m), A_eq=A_eq, b_eq=[1.0],
-                  bounds=[(None, None)] * (n + 1), method="highs")
+                  bounds=[(None, None)] * n + [(-1.0, None)], method="highs")
     y = None
     if res.status == 0:
         y = np.asarray(res.x[:n])
@@ -2029,6 +2047,8 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
         If the active rows ``{i : y_i > 0}`` of some output do not span R^n.
     ValidationError
         Negative outputs, bad options.
+    SolverError
+        The frame algorithm did not converge within ``max_iter`` iterations.
 
     Notes
     -----
@@ -2104,5 +2124,12 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
             x = x + step
             if np.all(np.linalg.norm(step, axis=1) <= stop * (1 + np.linalg.norm(x, axis=1))):
                 break
+        else:
+            res = np.abs(np.where(act, x @ Wm.T - target, 0.0)).max(initial=0.0)
+            if res > math.sqrt(np.finfo(np.float64).eps) * (1 + np.abs(target).max(initial=0.0)):
+                raise SolverError(
+                    f"the ReLU frame algorithm did not converge in max_iter={max_iter} "
+                    f"iterations (active-row residual {res:.2e}); raise max_iter= or use "
+                    "method='dual'.")
         X[:] = x
     return X[0] if single else X

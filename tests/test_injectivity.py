@@ -21,6 +21,7 @@ from polyfold.exceptions import (
     NotInjectiveError,
     PolyfoldError,
     ShapeError,
+    SolverError,
     UnsupportedLayerError,
     ValidationError,
 )
@@ -669,6 +670,30 @@ def test_reconstruction_on_random_injective_layers(n, m, seed):
         assert np.max(np.abs(Xr - X)) < 1e-10
     b = -cert.alpha
     np.testing.assert_allclose(reconstruct(W, Y[0], bias=b), X[0], atol=1e-10)
+
+
+def test_frame_algorithm_iteration_limit():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((20, 4))
+    X = ball_points(4, 5, 3)
+    Y = relu_layer(W, -10.0, X)
+    with pytest.raises(SolverError, match="max_iter"):
+        reconstruct(W, Y, alpha=-10.0, method="frame_algorithm", max_iter=2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_exact_ranks_match_arith_exact_rank(seed):
+    # the fast exact ranks (modular + fraction-free) against polyfold.arith.exact_rank
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(2, 7)), int(rng.integers(1, 5))
+    W = rng.integers(-2, 3, (m, n)) * rng.choice([1.0, 0.5, 0.1], (m, 1))
+    X = rng.standard_normal((6, n))
+    ok, ranks = is_alpha_rectifying_at(W, X, alpha=0.2, exact=True, return_rank=True)
+    act = active_set(W, X, alpha=0.2, exact=True)
+    expected = [arith.exact_rank(W[a]) if a.any() else 0 for a in act]
+    assert ranks.tolist() == expected
+    assert ok.tolist() == [r == n for r in expected]
 
 
 def test_reconstruction_errors():
