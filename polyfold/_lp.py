@@ -514,6 +514,108 @@ def _ray_certificates(An, cn, x0, active, tol, *, targets=None, n_random=256, rn
     return out
 
 
+def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
+    """Redundancy LPs for the rows in ``todo`` on one warm-started HiGHS model.
+
+    The model holds every active row once (axis rows as column bounds, the
+    tightest per coordinate and direction; looser ones are redundant at once).
+    Testing row ``i`` relaxes it to ``a_i x + c_i >= -1`` and minimises
+    ``a_i x``; HiGHS restarts from the previous basis, so each LP costs a few
+    simplex iterations.  Redundant rows are dropped for the following LPs.
+    Updates ``red`` and ``active`` in place.
+    """
+    import highspy
+
+    m, d = An.shape
+    inf = highspy.kHighsInf
+    # tightest axis row per (coordinate, direction)
+    lo = np.full(d, -inf)
+    hi = np.full(d, inf)
+    lo_row = np.full(d, -1)
+    hi_row = np.full(d, -1)
+    for i in np.flatnonzero(active & axis):
+        k = axis_k[i]
+        if axis_pos[i]:  # x_k >= -c_i
+            if lo_row[k] < 0 or -cn[i] > lo[k]:
+                if lo_row[k] >= 0:
+                    red[lo_row[k]] = True
+                    active[lo_row[k]] = False
+                lo[k], lo_row[k] = -cn[i], i
+            else:
+                red[i] = True
+                active[i] = False
+        else:  # x_k <= c_i
+            if hi_row[k] < 0 or cn[i] < hi[k]:
+                if hi_row[k] >= 0:
+                    red[hi_row[k]] = True
+                    active[hi_row[k]] = False
+                hi[k], hi_row[k] = cn[i], i
+            else:
+                red[i] = True
+                active[i] = False
+    gen = np.flatnonzero(active & ~axis)
+    row_of = np.full(m, -1)
+    row_of[gen] = np.arange(len(gen))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    v = max(tol.lp, 1e-10)
+    h.setOptionValue("primal_feasibility_tolerance", v)
+    h.setOptionValue("dual_feasibility_tolerance", v)
+    lp = highspy.HighsLp()
+    lp.num_col_ = d
+    lp.num_row_ = len(gen)
+    lp.col_cost_ = np.zeros(d)
+    lp.col_lower_ = lo.astype(np.float64)
+    lp.col_upper_ = hi.astype(np.float64)
+    lp.row_lower_ = -cn[gen]  # a_j x >= -c_j
+    lp.row_upper_ = np.full(len(gen), inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.arange(0, len(gen) * d + 1, d, dtype=np.int32)
+    lp.a_matrix_.index_ = np.tile(np.arange(d, dtype=np.int32), len(gen))
+    lp.a_matrix_.value_ = np.ascontiguousarray(An[gen]).ravel()
+    h.passModel(lp)
+    S = highspy.HighsModelStatus
+    all_cols = np.arange(d, dtype=np.int32)
+    for i in np.flatnonzero(todo & active):
+        h.changeColsCost(d, all_cols, np.ascontiguousarray(An[i]))
+        if axis[i]:
+            k = int(axis_k[i])
+            if axis_pos[i]:
+                h.changeColBounds(k, lo[k] - 1.0, hi[k])
+            else:
+                h.changeColBounds(k, lo[k], hi[k] + 1.0)
+        else:
+            h.changeRowBounds(int(row_of[i]), -cn[i] - 1.0, inf)
+        h.run()
+        st = h.getModelStatus()
+        if st == S.kInfeasible:
+            raise EmptyPolytopeError(
+                "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
+                "infeasible); redundancy is undefined for an empty set."
+            )
+        if st != S.kOptimal:
+            raise SolverError(
+                f"HiGHS failed on the redundancy LP of row {i}: {h.modelStatusToString(st)}; "
+                "rescale the input or loosen Tolerance(lp=...).",
+                status=4,
+            )
+        is_red = h.getInfo().objective_function_value + cn[i] >= -tol.lp
+        if axis[i]:
+            k = int(axis_k[i])
+            if is_red:  # looser rows in the same direction were dropped already
+                if axis_pos[i]:
+                    lo[k] = -inf
+                else:
+                    hi[k] = inf
+            h.changeColBounds(k, lo[k], hi[k])
+        else:
+            h.changeRowBounds(int(row_of[i]), -inf if is_red else -cn[i], inf)
+        if is_red:
+            red[i] = True
+            active[i] = False
+
+
 def redundant_rows(A, c, *, interior_point=None, tol=None):
     """Rows of ``{x : A x + c >= 0}`` that are not facet-defining.
 
@@ -601,7 +703,13 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
     axis = (nnz == 1) & ~zero
     axis_k = np.argmax(An != 0, axis=1)
     axis_pos = An[np.arange(m), axis_k] > 0
-    for i in np.flatnonzero(active & ~certified):
+    todo = active & ~certified
+    if not todo.any():
+        return red
+    if _highs_instance(tol) is not None and todo.sum() > 1:
+        _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol)
+        return red
+    for i in np.flatnonzero(todo):
         others = active.copy()
         others[i] = False
         gen = others & ~axis
