@@ -612,6 +612,8 @@ def _certify_cells(net, codes, points):
     """Check every region exactly: its interior point has exactly its codes."""
     from .exceptions import SolverError
 
+    if net.n_hidden == 0:
+        return 0
     exact_codes = net.codes_exact(points)
     bad = np.flatnonzero(np.any(exact_codes != codes, axis=1))
     if len(bad):
