@@ -1258,9 +1258,12 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=6, tol=None):
     c : (m,) float
         A bounded polytope with non-empty interior.
     mode : {"certified", "float"}
-        ``"certified"`` checks every region in exact rationals (its interior point
-        has the region's codes and lies strictly inside all its rows) and
-        recomputes with tighter LP tolerances when a check fails.
+        ``"certified"`` checks every region in exact rationals: its interior point
+        (Chebyshev centre) has exactly the region's codes.  A failed check raises
+        :class:`SolverError`.  This certifies that every reported region exists
+        with its codes; regions thinner than the LP tolerance could still be
+        missed (use :func:`slice_complex` with ``mode="exact"`` for exact 2D
+        complexes).
     max_dim : int
     tol : Tolerance, optional
 
@@ -1273,16 +1276,17 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=6, tol=None):
     DomainError
         If the polytope is empty, has no interior, or is unbounded.
     SolverError
-        If an LP fails (``status`` holds HiGHS's code).
+        If an LP or Qhull fails (``status`` holds HiGHS's code, or ``"qhull"``), or
+        the certification fails (``status="certification"``).
 
     Notes
     -----
     Layer-by-layer splitting in H-representation: every cell carries its rows and
-    a few points known to lie in it (its Chebyshev centre and LP optima).  A
+    its vertices (Qhull half-space intersection around its Chebyshev centre).  A
     neuron splits a cell when its preactivation (affine on the cell) takes both
-    signs; the witnesses decide most cases without an LP, otherwise one LP
-    (minimise or maximise ``z`` over the cell) decides.  Each child then gets a
-    Chebyshev centre.  Adjacency: two cells on opposite sides of one splitting
+    signs at the vertices (beyond ``tol.zero`` times its scale); each child gets a
+    Chebyshev centre (one LP) and its vertices; children thinner than the LP
+    tolerance are not created.  Adjacency: two cells on opposite sides of one splitting
     hyperplane are adjacent iff their common face on it has dimension ``d - 1``
     (one LP per candidate pair).
 
