@@ -20,15 +20,26 @@
  *       and, certified, E_new = max(E_a, E_b) + cI (|z_a| + |z_b| + max |theta|);
  *     float: consecutive points closer than tol.merge merged into the first
  *       (a merged sign is +-1 only when all members agree);
- *     codes of layer l on every piece, degenerate pieces flagged.
+ *     codes of layer l on every piece, degenerate pieces flagged;
+ *   float: breakpoints where no code changes are dropped (as
+ *     crossings._drop_silent_breakpoints does).
+ *
+ * A segment's points live in rows that never move: at each layer the rows are
+ * gathered into sequence order together with the activation (feeding a
+ * register-tiled affine product), and the new breakpoints are appended as rows with an
+ * order array giving the new sequence.
  *
  * The float band needs the largest |z| of each neuron over all points of the
  * batch at that layer, which a per-segment sweep only knows at the end.  The kernel
  * therefore decides with a provisional band (the running maximum over the segments
- * seen so far, never larger than the final one), records for every segment the
+ * before this one, never larger than the final one), records for every segment the
  * smallest margin |z - theta| of the values it decided as nonzero, and afterwards
  * recomputes (with the final band) the few segments with a margin within the final
- * band.  Every decision then equals the one made with the batch band.
+ * band.  Every decision then equals the one made with the batch band.  (The batch
+ * maximum at a layer is the maximum over the whole segments, whatever the
+ * breakpoints, so the first sweep's maxima are the batch maxima up to rounding.)
+ *
+ * Single-threaded; the GIL is released while it runs.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
