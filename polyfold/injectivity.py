@@ -34,7 +34,7 @@ References
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -1570,7 +1570,8 @@ class _Region:
     cell: _Cell
     M: np.ndarray  # h(x) = M x + v on the region (float)
     v: np.ndarray
-    Mq: object  # exact M (flint fmpq_mat)
+    Mq: object  # exact Jacobian rows of the active neurons (flint fmpq_mat)
+    on: np.ndarray  # active neurons of the last layer
 
 
 def _fmpq_mat(M):
@@ -1696,6 +1697,8 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
             "hidden layer (the global collision LPs must be bounded); pass a box "
             "domain=(lower, upper)."
         )
+    import flint
+
     verdicts = []
     W0, a0 = layer_weights(net, 0)
     v0, cells0, eps, cap = _convex_verdict(W0, a0, kind, A, c, exact, max_cells, tol)
@@ -1716,9 +1719,7 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
         on = np.flatnonzero(act)
         D = np.zeros_like(W0)
         D[on] = W0[on]
-        regions.append(_Region(cl, D, np.where(np.array(cl.signs) > 0, -a0, 0.0), None))
-        regions[-1].Mq = _select_rows(W0q, on)  # rows of the active neurons only
-        regions[-1].on = on
+        regions.append(_Region(cl, D, np.where(act, -a0, 0.0), _select_rows(W0q, on), on))
     for l in range(1, net.depth):
         Wl, al = layer_weights(net, l)
         Wlq = _fmpq_mat(Wl)
@@ -1735,15 +1736,10 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
                 M = D @ R.M
                 v = np.where(sg > 0, Wl @ R.v - al, 0.0)
                 # exact composite: rows `on` of W_l times the previous (active rows of) M
-                Wsub = _select_rows(Wlq, on)
-                import flint
-
                 Wcols = flint.fmpq_mat(len(on), len(R.on),
-                                       [Wsub[i, j] for i in range(len(on)) for j in R.on.tolist()])
+                                       [Wlq[i, j] for i in on.tolist() for j in R.on.tolist()])
                 Mq = Wcols * R.Mq if len(on) and len(R.on) else flint.fmpq_mat(len(on), n)
-                reg = _Region(cl, M, v, Mq)
-                reg.on = on
-                new.append(reg)
+                new.append(_Region(cl, M, v, Mq, on))
             if len(new) > max_cells:
                 raise ValidationError(
                     f"layer {l} has more than max_cells={max_cells} regions in the domain; "
@@ -1780,6 +1776,13 @@ def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol):
     w = wp = cp_ = None
     verified = False
     notes = f"{k} regions of h_{l} in the domain; "
+    if exact:  # confirm each region's layer-l pattern at its centre in rationals
+        zs = net.forward_exact(centers)
+        pat = np.asarray(zs[l] >= 0, dtype=bool)
+        bad = int(np.sum(np.any(pat != active, axis=1)))
+        if bad:
+            notes += (f"{bad} region centres lie within rounding of a hyperplane (their float "
+                      "patterns were kept); ")
     if np.any(failing):
         cand = np.flatnonzero(failing)
         w = int(cand[np.argmax(radii[cand])])
