@@ -65,6 +65,10 @@ _EXPORTS = {
     "region_statistics": "insphere",
     "maximal_bias": "injectivity",
     "check_injectivity": "injectivity",
+    "check_network_injectivity": "injectivity",
+    "reconstruct": "injectivity",
+    "BiasCertificate": "injectivity",
+    "InjectivityVerdict": "injectivity",
 }
 
 _SUBMODULES = {
