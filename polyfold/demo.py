@@ -128,8 +128,10 @@ def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100,
     summary : dict
         ``exact`` (``time_s``, ``paths_per_s``, ``regions``, ``regions_per_path``,
         ``max_regions``, ``n_recomputed``) and ``sampling``, a list with for each grid
-        ``n_points``, ``time_s``, ``regions_found``, ``fraction_missed`` (share of
-        the exact regions not seen), ``paths_with_misses`` (share of paths where
+        ``n_points``, ``time_s``, ``regions_found`` (exact regions seen by at least one
+        sample), ``fraction_missed`` (share of the exact regions not seen),
+        ``spurious_samples`` (samples that landed on a boundary and saw the codes of
+        no open region), ``paths_with_misses`` (share of paths where
         sampling missed at least one region) and ``ratio`` (time of the sampler over
         time of the exact computation).
 
@@ -138,9 +140,10 @@ def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100,
     >>> import polyfold
     >>> from polyfold.demo import compare_with_sampling
     >>> net = polyfold.zoo.sawtooth(3)
-    >>> _, s = compare_with_sampling(net, [[0.0]], [[1.0]], grid=(11,))
-    >>> s["exact"]["regions"], s["sampling"][0]["regions_found"]
-    (8, 7)
+    >>> _, s = compare_with_sampling(net, [[0.01]], [[0.99]], grid=(5,))
+    >>> g = s["sampling"][0]   # x = 0.01, 0.255, 0.5 (a boundary), 0.745, 0.99
+    >>> s["exact"]["regions"], g["regions_found"], g["spurious_samples"], g["fraction_missed"]
+    (8, 4, 1, 0.5)
     """
     from .crossings import segment_crossings
     from .sampling import grid_patterns, missed_regions
@@ -169,11 +172,18 @@ def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100,
     for n in grid:
         g, t_g = _timed(grid_patterns, net, starts, ends, int(n))
         missed = missed_regions(res, g)
+        try:
+            from .sampling import spurious_samples
+
+            spurious = int(spurious_samples(res, g).sum())
+        except ImportError:  # older sampling module
+            spurious = None
         summary["sampling"].append({
             "n_points": int(n),
             "time_s": t_g,
             "paths_per_s": m / t_g if t_g > 0 else None,
-            "regions_found": int(g.n_pieces.sum()),
+            "regions_found": int(total - missed.sum()),
+            "spurious_samples": spurious,
             "fraction_missed": float(missed.sum() / total),
             "paths_with_misses": float(np.mean(missed > 0)),
             "ratio": t_g / t_exact if t_exact > 0 else None,
