@@ -723,7 +723,12 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         if mode == "exact":
             part, fl = _crossings_chunk_exact(net, tolv, S[a:b], E[a:b])
         else:
-            Z0, E0 = first_layer_values(net, _interleave(S[a:b], E[a:b]), safety=safety)
+            # first layer at starts and ends separately, then interleave the (much
+            # narrower) results
+            Zs, Es = first_layer_values(net, S[a:b], safety=safety)
+            Ze, Ee = first_layer_values(net, E[a:b], safety=safety)
+            Z0 = _interleave(Zs, Ze)
+            E0 = None if Es is None else _interleave(Es, Ee)
             part, fl = _crossings_chunk(
                 net, mode, tolv, Z0, E0, lambda ids, a=a: (S[a + ids], E[a + ids]), backend
             )
