@@ -314,7 +314,8 @@ def test_between_equals_direct(digits):
         cache = first_layer_cache(net, X, mode=mode)
         a = segment_crossings_between(net, X, i, j, mode=mode, cache=cache)
         b = segment_crossings(net, X[i], X[j], mode=mode)
-        assert np.array_equal(a.codes, b.codes) and np.array_equal(a.t, b.t)
+        assert np.array_equal(a.codes, b.codes)
+        assert np.allclose(a.t, b.t, rtol=0, atol=1e-13)  # BLAS blocking may differ in ulps
     a = segment_crossings_between(net, X, i[:2], j[:2], mode="exact")
     b = segment_crossings(net, X[i[:2]], X[j[:2]], mode="exact")
     assert a.t_exact == b.t_exact
