@@ -236,19 +236,31 @@ def region_graph(cx):
     measures = cx.facet_measures
     G = nx.Graph()
     pats = cx.patterns
-    preds = cx.predicted_classes
-    for i in range(cx.n_regions):
-        G.add_node(
+    n_bits = pats.shape[1]
+    text = (pats.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
+    codes_list = cx.codes.tolist()
+    keys = [row.tobytes().hex() for row in cx.codes]
+    preds = cx.predicted_classes.tolist()
+    meas = np.asarray(cx.measures, dtype=np.float64).tolist()
+    pts = np.asarray(cx.interior_points, dtype=np.float64).tolist()
+    G.add_nodes_from(
+        (
             i,
-            pattern="".join("1" if b else "0" for b in pats[i]),
-            codes=tuple(int(v) for v in cx.codes[i]),
-            key=cx.codes[i].tobytes().hex(),
-            measure=float(cx.measures[i]),
-            predicted_class=int(preds[i]),
-            interior_point=tuple(float(v) for v in cx.interior_points[i]),
+            {
+                "pattern": text[i * n_bits : (i + 1) * n_bits],
+                "codes": tuple(codes_list[i]),
+                "key": keys[i],
+                "measure": meas[i],
+                "predicted_class": preds[i],
+                "interior_point": tuple(pts[i]),
+            },
         )
-    for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist()):
-        G.add_edge(a, b, switching=sw, measure=m)
+        for i in range(cx.n_regions)
+    )
+    G.add_edges_from(
+        (a, b, {"switching": sw, "measure": m})
+        for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist())
+    )
     return G
 
 

@@ -823,8 +823,9 @@ class RegionComplex:
     def predicted_classes(self):
         """(R,) int64: class predicted at each region's interior point."""
         pts = self.interior_points if self.kind != "slice" else self.to_input(self.interior_points)
-        V, u = self.affine_maps
-        f = np.einsum("rod,rd->ro", V, pts) + u
+        # interior points lie strictly inside their regions: a forward pass gives
+        # each region's logits there
+        f = np.atleast_2d(self.net.forward(pts)).reshape(len(pts), -1)
         if f.shape[1] == 1:
             return (f[:, 0] > 0).astype(np.int64)
         return np.argmax(f, axis=1).astype(np.int64)
