@@ -1,0 +1,137 @@
+"""Reconstruction of the input of an injective ReLU layer.
+
+:func:`reconstruct` recovers ``x`` from ``y = C_alpha(x)`` with a dual frame of
+the active rows or with the iterative ReLU frame algorithm.  Part of
+:mod:`polyfold.injectivity`, which re-exports the public names.
+"""
+
+import math
+
+import numpy as np
+
+from .._validation import as_float_array, check_choice, check_positive_int
+from ..exceptions import NotInjectiveError, ShapeError, SolverError, ValidationError
+from ..tolerance import get_tol
+from ._exact import _RankCache
+from .layers import _resolve
+
+
+# ---------------------------------------------------------------------------
+# reconstruction
+# ---------------------------------------------------------------------------
+def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, tol=None):
+    """Recover ``x`` from ``y = ReLU(W x - alpha)``.
+
+    Parameters
+    ----------
+    W : (m, n) float, ``(net, layer)`` or torch ``nn.Linear``
+    y : (k, m) or (m,) float
+        Layer outputs (non-negative).
+    alpha, bias : (m,) float or scalar
+        The bias, exactly one convention (optional for a layer object).
+    method : {"dual", "frame_algorithm"}
+        ``"dual"``: ``x = W_I^+ (y_I + alpha_I)`` on the active rows (canonical dual
+        frame, least squares).  ``"frame_algorithm"``: the iterative ReLU frame
+        algorithm of the spec (section 5).
+    max_iter : int
+        Iteration limit of the frame algorithm (it stops earlier once the update is
+        at rounding level).
+    tol : Tolerance, optional
+        ``tol.rank``: relative singular-value cutoff of the span test.
+
+    Returns
+    -------
+    (k, n) or (n,) float
+
+    Raises
+    ------
+    NotInjectiveError
+        If the active rows ``{i : y_i > 0}`` of some output do not span R^n.
+    ValidationError
+        Negative outputs, bad options.
+    SolverError
+        The frame algorithm did not converge within ``max_iter`` iterations.
+
+    Notes
+    -----
+    Only the rows with ``y_i > 0`` are known to be active from ``y`` alone (a row
+    exactly at its threshold also outputs 0); for them ``y_i + alpha_i = <x, phi_i>``.
+    If they span, ``x`` is determined.  The frame algorithm uses
+    ``lambda = 2 / (A + B)`` with ``A, B`` the extreme eigenvalues of ``W^T W``,
+    starts at 0 and iterates ``x <- x + lambda W_Ia^T (y_Ia + alpha_Ia - W_Ia x) +
+    lambda W_Iy^T (alpha_Iy - (W x)_Iy)`` where ``I_y`` are the rows the iterate
+    wrongly activates.  It converges linearly at rate ``1 - lambda A_I`` (``A_I``
+    the lower frame bound of the active rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
+    >>> y = np.maximum(W @ [0.3, 0.2] - (-0.5), 0)
+    >>> np.round(reconstruct(W, y, alpha=-0.5), 12).tolist()
+    [0.3, 0.2]
+    >>> np.round(reconstruct(W, y, alpha=-0.5, method="frame_algorithm"), 10).tolist()
+    [0.3, 0.2]
+    """
+    tol = get_tol(tol)
+    Wm, a = _resolve(W, alpha, bias)
+    check_choice("method", method, ("dual", "frame_algorithm"))
+    max_iter = check_positive_int(max_iter, "max_iter")
+    m, n = Wm.shape
+    Y = as_float_array(y, "y")
+    single = Y.ndim == 1
+    if single:
+        Y = Y.reshape(1, -1)
+    if Y.ndim != 2 or Y.shape[1] != m:
+        raise ShapeError(
+            f"Expected y of shape (k, {m}) or ({m},) to match W with {m} rows, got {np.shape(y)}."
+        )
+    if np.any(Y < 0):
+        k = tuple(int(i) for i in np.argwhere(Y < 0)[0])
+        raise ValidationError(
+            f"y must be a ReLU output (>= 0), got y{list(k)} = {Y[k]!r}; pass "
+            "ReLU(W x - alpha), not the preactivation."
+        )
+    act = Y > 0
+    rc = _RankCache(Wm, exact=False, tol=tol)
+    keys, inverse = np.unique(act, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    for g, mask in enumerate(keys):
+        r = rc.rank(mask)
+        if r < n:
+            p = int(np.flatnonzero(inverse == g)[0])
+            raise NotInjectiveError(
+                f"cannot reconstruct output {p}: its {int(mask.sum())} active rows "
+                f"(y_i > 0) have rank {r} < n = {n}, so other inputs give the same output; "
+                "the layer is not injective there (lower alpha / raise the bias, or add rows)."
+            )
+    X = np.empty((len(Y), n))
+    if method == "dual":
+        for g, mask in enumerate(keys):
+            sel = inverse == g
+            rhs = (Y[sel][:, mask] + a[mask]).T
+            sol, *_ = np.linalg.lstsq(Wm[mask], rhs, rcond=None)
+            X[sel] = sol.T
+    else:
+        ev = np.linalg.eigvalsh(Wm.T @ Wm)
+        lam = 2.0 / (ev[0] + ev[-1])
+        x = np.zeros((len(Y), n))
+        target = Y + a  # for active rows
+        stop = 4 * np.finfo(np.float64).eps
+        for _ in range(max_iter):
+            Zx = x @ Wm.T
+            wrong = (~act) & (Zx >= a)
+            R = np.where(act, target - Zx, 0.0) + np.where(wrong, a - Zx, 0.0)
+            step = lam * (R @ Wm)
+            x = x + step
+            if np.all(np.linalg.norm(step, axis=1) <= stop * (1 + np.linalg.norm(x, axis=1))):
+                break
+        else:
+            res = np.abs(np.where(act, x @ Wm.T - target, 0.0)).max(initial=0.0)
+            if res > math.sqrt(np.finfo(np.float64).eps) * (1 + np.abs(target).max(initial=0.0)):
+                raise SolverError(
+                    f"the ReLU frame algorithm did not converge in max_iter={max_iter} "
+                    f"iterations (active-row residual {res:.2e}); raise max_iter= or use "
+                    "method='dual'.")
+        X[:] = x
+    return X[0] if single else X
