@@ -37,11 +37,11 @@ __all__ = [
     "ChebyshevBall",
     "EmptyPolytopeError",
     "UnboundedRadiusError",
+    "box_rows",
     "chebyshev_ball",
     "feasible_interior_point",
-    "redundant_rows",
     "normalize_rows",
-    "box_rows",
+    "redundant_rows",
 ]
 
 _STATUS_TEXT = {

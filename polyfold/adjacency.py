@@ -22,11 +22,11 @@ from .exceptions import DependencyError, ValidationError
 
 __all__ = [
     "adjacency_pairs",
-    "region_graph",
-    "decision_boundary",
-    "complex_to_json",
-    "graph_to_graphml",
     "clip_polygon",
+    "complex_to_json",
+    "decision_boundary",
+    "graph_to_graphml",
+    "region_graph",
 ]
 
 

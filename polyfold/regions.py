@@ -21,12 +21,12 @@ from functools import cached_property
 import numpy as np
 
 from . import _lp
-from ._validation import as_float_array, check_points
+from ._validation import check_points
 from .exceptions import DomainError, ShapeError, ValidationError
 from .network import PLNet, bits_from_codes
 from .tolerance import get_tol
 
-__all__ = ["Region", "region_of", "region_rows", "domain_rows"]
+__all__ = ["Region", "domain_rows", "region_of", "region_rows"]
 
 #: half-width (relative to 1 + |point|_inf) of the box used to find an interior
 #: point of a region that is unbounded and has no domain
@@ -395,8 +395,7 @@ def region_of(net, x, *, domain=None, tol=None):
 # ---------------------------------------------------------------------------
 def _halfspace_vertices(A, c, point):
     """Vertices of ``{x : A x + c >= 0}`` around an interior point (Qhull)."""
-    from scipy.spatial import HalfspaceIntersection
-    from scipy.spatial import QhullError
+    from scipy.spatial import HalfspaceIntersection, QhullError
 
     from .exceptions import SolverError
 

@@ -58,10 +58,10 @@ from .tolerance import UNIT_ROUNDOFF, get_tol, sign3
 
 __all__ = [
     "RegionComplex",
-    "slice_complex",
-    "slice_through",
     "box_complex",
     "polytope_complex",
+    "slice_complex",
+    "slice_through",
 ]
 
 
@@ -494,7 +494,7 @@ def _concat_flat(parts):
         offs.append(p.off[:-1] + base)
         base += p.off[-1]
     offs.append(np.array([base], np.int64))
-    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])
     return _Flat(P=cat("P"), lab=cat("lab"), off=np.concatenate(offs), codes=cat("codes"),
                  deg=cat("deg"))
 
@@ -995,7 +995,7 @@ def _slice_states(net, x0, e1, e2, P0, mode, tol):
     recompute = None
     if certified:
         ctx_exact = dict(ctx, exact=True, certified=False)
-        first_exact = lambda: _first_layer_map(net, x0, e1, e2, True)  # noqa: E731 (lazy)
+        first_exact = lambda: _first_layer_map(net, x0, e1, e2, True)
         recompute = _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter)
     final, extra = _run(net, st, 0, chords, starts, ctx, recompute)
     return final, extra, counter[0]

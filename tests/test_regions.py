@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from polyfold import _lp
 from polyfold.exceptions import DomainError, PolyfoldError, ShapeError, SolverError
@@ -207,9 +208,9 @@ def test_redundant_rows_high_dimensional_box_and_cut():
 # ---------------------------------------------------------------------------
 # region_of
 # ---------------------------------------------------------------------------
-from polyfold import PLNet, zoo  # noqa: E402
-from polyfold.exceptions import ValidationError  # noqa: E402
-from polyfold.regions import region_of  # noqa: E402
+from polyfold import PLNet, zoo
+from polyfold.exceptions import ValidationError
+from polyfold.regions import region_of
 
 
 def _tiny_net():
@@ -302,7 +303,7 @@ def test_region_of_unbounded_without_domain():
     assert R.contains(R.interior_point)
     # three non-parallel lines: every unbounded cell contains arbitrarily large balls
     with pytest.raises(DomainError, match="bounds="):
-        R.chebyshev
+        _ = R.chebyshev
 
 
 def test_region_of_784_inputs():
@@ -347,7 +348,7 @@ def test_region_of_properties_integer_nets(seed, widths, x):
     # exact check of every row at x (the region is closed and contains x)
     from polyfold.regions import region_rows
 
-    Aq, cq, _, Vq, uq = region_rows(net, R.codes, exact=True)
+    Aq, cq, _, Vq, _ = region_rows(net, R.codes, exact=True)
     from polyfold import arith
 
     xq = arith.fmpq_array(x)

@@ -11,7 +11,8 @@ from math import comb, sqrt
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from polyfold import PLNet, zoo
 from polyfold.exceptions import (
@@ -200,7 +201,7 @@ def test_slice_through_digits_images():
     from polyfold.datasets import load_digits_split
 
     net = zoo.digits_mlp("2x30")
-    _, _, Xte, yte = load_digits_split()
+    _, _, Xte, _ = load_digits_split()
     cx = slice_through(net, Xte[0], Xte[1], Xte[2], margin=0.1, mode="certified")
     X = cx.to_input(cx.interior_points)
     assert np.array_equal(net.codes(X), cx.codes)
@@ -275,7 +276,7 @@ def test_line_in_slice_matches_segment_crossings():
         seq = [key[c.tobytes()] for c in np.asarray(codes, np.int8)]
         # consecutive pieces: adjacent regions with the same switching neurons
         sw_graph = dict(zip(map(tuple, cx.adjacency[0].tolist()), cx.adjacency[1]))
-        for s, (r1, r2) in zip(res.switches(0), zip(seq[:-1], seq[1:])):
+        for s, (r1, r2) in zip(res.switches(0), itertools.pairwise(seq)):
             assert (min(r1, r2), max(r1, r2)) in pairs
             assert sorted(sw_graph[(min(r1, r2), max(r1, r2))]) == sorted(s)
         # the number of pieces equals the number of polygons the segment passes
