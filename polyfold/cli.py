@@ -618,10 +618,11 @@ def _cmd_slice(args, run):
         plane = {"kind": "input plane", "bounds": b}
         points_uv = X
     else:
+        from .slices import slice_through
+
         idx = _slice_points(args, X, y, rng)
-        x1, x2, x3 = X[idx]
         m = args.margin
-        cx = slice_complex(net, x1, x2 - x1, x3 - x1, bounds=(-m, 1 + m, -m, 1 + m), mode=args.mode)
+        cx = slice_through(net, *X[idx], margin=m, mode=args.mode)
         plane = {"kind": "through three data points", "indices": idx,
                  "labels": [y[i].item() if hasattr(y[i], "item") else y[i] for i in idx],
                  "margin": m}

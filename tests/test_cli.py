@@ -177,6 +177,17 @@ def test_slice_bad_arguments(capsys):
     assert code == 1 and "input_dim=2" in one_error_line(err)
     code, _, err = run(capsys, "slice", "--points", "0,1")
     assert code == 2
+    code, _, err = run(capsys, "slice", "--model", "zoo:arrangement:3:2", "--data",
+                       "uniform:5", "--points", "0,1,2", "--margin", "-1")
+    assert code == 1 and "margin" in one_error_line(err)
+
+
+def test_slice_collinear_points(capsys, tmp_path):
+    p = tmp_path / "line.npy"
+    np.save(p, np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]))
+    code, _, err = run(capsys, "slice", "--model", "zoo:random:3:2x4", "--data", str(p),
+                       "--points", "0,1,2")
+    assert code == 1 and "collinear" in one_error_line(err)
 
 
 def test_bias_hexagon(capsys, tmp_path):
@@ -371,6 +382,20 @@ def test_no_command_and_help(capsys):
     assert code == 0 and "crossings" in out
     code, out, _ = run(capsys, "--version")
     assert code == 0 and "polyfold" in out
+
+
+def test_cli_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, polyfold.cli; "
+            "print(sorted(m for m in ('numpy', 'matplotlib', 'scipy', 'sklearn', 'torch') "
+            "if m in sys.modules))")
+    from pathlib import Path
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 
 def test_python_dash_m(tmp_path):

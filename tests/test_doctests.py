@@ -16,8 +16,8 @@ import polyfold
 matplotlib.use("Agg")
 
 MODULES = sorted(
-    f"polyfold.{m.name}" for m in pkgutil.iter_modules(polyfold.__path__)
-    if m.name != "__main__"
+    m.name for m in pkgutil.walk_packages(polyfold.__path__, "polyfold.", onerror=lambda n: None)
+    if not m.name.endswith("__main__")
 )
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

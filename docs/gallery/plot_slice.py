@@ -21,7 +21,7 @@ _, _, X, y = load_digits_split()
 idx = [int(np.nonzero(y == c)[0][0]) for c in (0, 3, 8)]
 x1, x2, x3 = X[idx]
 net = polyfold.zoo.digits_mlp("6x10")
-cx = polyfold.slice_complex(net, x1, x2 - x1, x3 - x1, bounds=(-0.25, 1.25, -0.25, 1.25))
+cx = polyfold.slice_through(net, x1, x2, x3, margin=0.25)
 points = [[0, 0], [1, 0], [0, 1]]
 
 with paper_style():
