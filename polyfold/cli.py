@@ -538,7 +538,8 @@ def _cmd_fold(args, run):
             "path_prefix_max_median": res.path_prefix_max_median,
             "fraction_flat": float(res.total.fraction_flat) if res.total.n_paths else None,
             "n_pairs": len(res.groups), "n_paths": res.n_paths, "complete": res.complete,
-            "elapsed_s": res.elapsed,
+            "n_chunks": res.n_chunks, "n_chunks_resumed": res.n_chunks_resumed,
+            "checkpoint": args.checkpoint, "elapsed_s": res.elapsed,
         }
     else:
         from .folding import class_pair_folding

@@ -856,7 +856,7 @@ _HIST_QUANTITIES = {
 }
 
 
-def plot_histograms(stats, *, quantity="radius", ax=None, bins=25, log=None, density=True):
+def plot_histograms(stats, *, quantity="radius", ax=None, bins=None, log=None, density=True):
     """Histograms of a region statistic, one per training setting, overlaid.
 
     Parameters
@@ -867,7 +867,9 @@ def plot_histograms(stats, *, quantity="radius", ax=None, bins=25, log=None, den
     quantity : {"radius", "orthogonality", "cos_mean", "n_facets", "boundary_distance", "depth"}
         ``"orthogonality"`` pools ``|cos|`` over all pairs of facet normals of all
         regions (0 = orthogonal, 1 = parallel).
-    bins : int
+    bins : int, optional
+        Number of bins shared by all settings (default: about the square root of the
+        number of values, between 5 and 30).
     log : bool, optional
         Logarithmic x axis (default for ``"radius"``, ``"boundary_distance"``,
         ``"depth"``).
@@ -902,6 +904,8 @@ def plot_histograms(stats, *, quantity="radius", ax=None, bins=25, log=None, den
     if allv.size == 0:
         ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes, ha="center")
         return {"hists": {}, "values": vals}
+    if bins is None:
+        bins = int(np.clip(np.sqrt(allv.size), 5, 30))
     lo, hi = float(allv.min()), float(allv.max())
     if hi <= lo:
         hi = lo + (abs(lo) if lo else 1.0) * 1e-3 + 1e-12

@@ -119,6 +119,32 @@ def test_fold_matches_hand_walk(capsys, sawtooth_data, extra):
     assert res["pair_max_median"] == pytest.approx((forward + backward) / 2)
 
 
+def test_fold_checkpoint_resumes(capsys, tmp_path, sawtooth_data):
+    pytest.importorskip("polyfold.parallel")
+    argv = ["fold", "--model", "zoo:sawtooth:3", "--data", str(sawtooth_data),
+            "--paths-per-pair", "4", "--checkpoint", str(tmp_path / "ck"), "--executor",
+            "serial", "--json"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    first = json.loads(out)
+    assert first["n_chunks_resumed"] == 0 and first["n_chunks"] >= 2
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    second = json.loads(out)
+    assert second["n_chunks_resumed"] == first["n_chunks"]
+    assert second["pair_max"] == first["pair_max"]
+
+
+@pytest.mark.slow
+def test_fold_on_embedded_dask_cluster(capsys):
+    pytest.importorskip("distributed")
+    code, out, err = run(capsys, "fold", "--model", "zoo:digits:2x30", "--paths-per-pair", "5",
+                         "--executor", "dask", "--workers", "2", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["executor"] == "dask" and res["n_paths"] == 450 and res["complete"] is True
+
+
 def test_fold_writes_heatmap(capsys, tmp_path):
     code, out, err = run(capsys, "fold", "--model", "zoo:digits:2x30", "--paths-per-pair", "2",
                          "--pairs", "0:1,1:0,3:8", "--out", str(tmp_path), "--quiet")

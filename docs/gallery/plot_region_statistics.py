@@ -1,6 +1,6 @@
 """Insphere and orthogonality histograms
 
-Zhang & Wu's statistics of the linear regions around 4 test images for two
+Zhang & Wu's statistics of the linear regions around 10 test images for two
 digits MLPs (regions clipped to the pixel box): insphere radius (left) and the
 absolute cosine between the unit normals of every pair of facet hyperplanes of a
 region (right; 0 is orthogonal).  ``benchmarks/bench_region_stats.py`` draws the
@@ -18,7 +18,7 @@ from polyfold.insphere import region_statistics
 from polyfold.plotting import paper_style, plot_histograms, save_figure
 
 _, _, X, _ = load_digits_split()
-idx = np.random.default_rng(0).choice(len(X), 4, replace=False)
+idx = np.random.default_rng(0).choice(len(X), 10, replace=False)
 stats = {arch: region_statistics(polyfold.zoo.digits_mlp(arch), X[idx], domain=(0, 1),
                                  neighbours=False)
          for arch in ("2x30", "6x10")}
