@@ -42,7 +42,7 @@ def test_docstring_examples(name):
     # only the module's own objects (re-exported ones are tested in their module)
     tests = [t for t in tests if _defined_here(t, module)]
     if not tests:
-        pytest.skip(f"{name} has no docstring examples")
+        return  # nothing to run (not a failure: private helpers need no examples)
     failures = []
     for t in sorted(tests, key=lambda t: t.name):
         res = runner.run(t, out=lambda s: failures.append(s))
