@@ -71,7 +71,7 @@ def relucent_worker(npz_path, radius, nworkers):
     n = len(cx)
     try:
         n_edges = cx.dual_graph().number_of_edges()
-    except Exception:  # pragma: no cover - optional detail
+    except Exception:  # noqa: BLE001 - optional detail
         n_edges = None
     return {"n_regions": int(n), "seconds": dt, "n_edges": n_edges}
 
@@ -93,13 +93,13 @@ class Relucent:
             from importlib.metadata import version
 
             self.version = version("relucent")
-        except Exception as err:  # ImportError, gurobi licence errors, ...
+        except Exception as err:  # noqa: BLE001 - ImportError, Gurobi licence errors, ...
             self.reason = f"not importable here ({type(err).__name__}: {err})"
             if python:
                 try:
                     out = subprocess.run(
                         [python, "-c", "import relucent, importlib.metadata as m; print(m.version('relucent'))"],
-                        capture_output=True, text=True, timeout=120,
+                        check=False, capture_output=True, text=True, timeout=120,
                     )
                     if out.returncode == 0:
                         self.mode = "subprocess"
@@ -107,7 +107,7 @@ class Relucent:
                         self.version = out.stdout.strip()
                     else:
                         self.reason += f"; {python}: {out.stderr.strip().splitlines()[-1:]}"
-                except Exception as err2:
+                except Exception as err2:  # noqa: BLE001
                     self.reason += f"; {python}: {err2}"
 
     def count(self, net, radius):
@@ -121,7 +121,7 @@ class Relucent:
                 return relucent_worker(path, radius, self.nworkers)
             out = subprocess.run(
                 [self.python, __file__, "--relucent-worker", path, str(radius), str(self.nworkers)],
-                capture_output=True, text=True, timeout=3600,
+                check=False, capture_output=True, text=True, timeout=3600,
             )
             if out.returncode != 0:
                 raise RuntimeError(out.stderr[-2000:])
@@ -210,7 +210,7 @@ def bench_2d(sizes, relucent, *, lp_walk_max, relucent_max, exact_max):
         bounds = (-2.0, 2.0, -2.0, 2.0)
         row = {"widths": list(widths), "n_hidden": int(sum(widths))}
 
-        def run(mode):
+        def run(mode, net=net, bounds=bounds):
             cx = slice_complex(net, [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], bounds=bounds, mode=mode)
             _ = cx.graph
             return cx
@@ -218,7 +218,7 @@ def bench_2d(sizes, relucent, *, lp_walk_max, relucent_max, exact_max):
         cx_f, t_f = _timed(lambda: run("float"), repeat=2)
         cx_c, t_c = _timed(lambda: run("certified"), repeat=2)
         row.update(
-            n_regions=cx_c.n_regions, n_edges=int(len(cx_c.adjacency[0])),
+            n_regions=cx_c.n_regions, n_edges=len(cx_c.adjacency[0]),
             t_float=t_f, t_certified=t_c, n_recomputed=cx_c.n_recomputed,
             regions_per_s=cx_c.n_regions / t_c,
             same_float_certified=bool({c.tobytes() for c in cx_f.codes} == {c.tobytes() for c in cx_c.codes}),
@@ -235,7 +235,7 @@ def bench_2d(sizes, relucent, *, lp_walk_max, relucent_max, exact_max):
                 r = relucent.count(net, 2.0)
                 row.update(relucent_regions=r["n_regions"], relucent_edges=r["n_edges"],
                            t_relucent=r["seconds"], ratio_relucent=r["seconds"] / t_c)
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - report, keep benchmarking
                 row.update(relucent_error=str(err)[-300:])
         rows.append(row)
         print("  2D", row, flush=True)
@@ -250,14 +250,14 @@ def bench_3d(sizes, *, lp_walk_max):
     for widths in sizes:
         net = zoo.random_mlp(widths, 3, 2, seed=0)
 
-        def run():
+        def run(net=net):
             cx = box_complex(net, -2.0, 2.0, mode="certified")
             _ = cx.graph
             return cx
 
         cx, t = _timed(run)
         row = {"widths": list(widths), "n_regions": cx.n_regions,
-               "n_edges": int(len(cx.adjacency[0])), "t_certified": t,
+               "n_edges": len(cx.adjacency[0]), "t_certified": t,
                "regions_per_s": cx.n_regions / t,
                "volume_sum": float(cx.measures.sum()), "volume_box": 64.0}
         if cx.n_regions <= lp_walk_max:
@@ -279,10 +279,12 @@ def bench_digits(archs, *, grid=200):
     rows = []
     for arch in archs:
         net = zoo.digits_mlp(arch)
-        cx_f, t_f = _timed(lambda: slice_through(net, *Xte[idx], margin=0.1, mode="float"), repeat=2)
+        def run(mode, net=net):
+            return slice_through(net, *Xte[idx], margin=0.1, mode=mode)
 
-        cx, t = _timed(lambda: slice_through(net, *Xte[idx], margin=0.1, mode="certified"), repeat=2)
-        _, t_graph = _timed(lambda: cx.graph)
+        _, t_f = _timed(lambda: run("float"), repeat=2)
+        cx, t = _timed(lambda: run("certified"), repeat=2)
+        _, t_graph = _timed(lambda cx=cx: cx.graph)
         g = np.linspace(-0.1, 1.1, grid)
         U, V = np.meshgrid(g, g)
         t0 = time.perf_counter()
@@ -290,7 +292,7 @@ def bench_digits(archs, *, grid=200):
         t_grid = time.perf_counter() - t0
         found = {c.tobytes() for c in codes}
         exact_keys = {c.tobytes() for c in cx.codes}
-        row = {"arch": arch, "n_regions": cx.n_regions, "n_edges": int(len(cx.adjacency[0])),
+        row = {"arch": arch, "n_regions": cx.n_regions, "n_edges": len(cx.adjacency[0]),
                "t_float": t_f, "t_certified": t, "t_graph": t_graph,
                "n_recomputed": cx.n_recomputed,
                "regions_per_s": cx.n_regions / (t + t_graph),
