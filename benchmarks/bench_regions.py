@@ -13,7 +13,10 @@ Measures, in one run on the same networks:
    * a plain LP walk implemented here (``lp_walk``): breadth-first over regions,
      facets by LP redundancy removal, one LP per facet for a relative-interior
      point, a step across it.
-   Region counts must be identical.
+   Region counts must be identical.  Edge counts may differ: Relucent's dual
+   graph links cells that are neighbours in the whole plane (a single flipped
+   neuron), also when they only meet outside the box; polyfold's graph (and the
+   LP walk) only keeps edges shared inside the box.
 2. 3D-input random MLPs: ``box_complex`` regions/s (and the LP walk on the
    smallest).
 3. Slices of the six digits MLPs (64 inputs) through three test images
@@ -329,6 +332,8 @@ def print_tables(res):
             _fmt(r.get("t_relucent")), _fmt(r.get("ratio_relucent"), 4),
             "yes" if all(eq) else "NO",
         ]))
+    print("(Relucent's dual graph also links cells adjacent only outside the box, so its "
+          "edge count can be a little larger)")
     print("\n3D-input random MLPs, box [-2, 2]^3 (box_complex, certified)")
     print("widths | regions | edges | time | regions/s | LP walk | x LP walk | volume sum / box")
     for r in res["3d"]:
