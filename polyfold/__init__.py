@@ -52,6 +52,7 @@ _EXPORTS = {
     "slice_complex": "slices",
     "slice_through": "slices",
     "box_complex": "slices",
+    "polytope_complex": "slices",
     "RegionComplex": "slices",
     # measures
     "folding_measure": "folding",

@@ -78,10 +78,10 @@ def require():
 
 
 def applicable(net):
-    """True when every hidden activation of ``net`` is one the C kernel knows."""
+    """True when ``net`` has hidden layers and every activation is one the C kernel knows."""
     from .network import HardTanh, Identity, LeakyReLU, ReLU
 
-    return all(isinstance(a, (ReLU, LeakyReLU, HardTanh, Identity)) for a in net.activations)
+    return net.depth > 0 and all(isinstance(a, (ReLU, LeakyReLU, HardTanh, Identity)) for a in net.activations)
 
 
 def _gamma(n):

@@ -454,7 +454,10 @@ class PLNet:
 
     def codes(self, points):
         """Codes ``(n, n_hidden)`` int8: number of thresholds strictly below ``z``."""
-        zs = self.preactivations(np.atleast_2d(points))[:-1]
+        pts = np.atleast_2d(points)
+        zs = self.preactivations(pts)[:-1]
+        if not zs:
+            return np.zeros((len(pts), 0), np.int8)
         return codes_from_preactivations(self, zs)
 
     def patterns(self, points, *, packed=False):
@@ -551,6 +554,8 @@ class PLNet:
             for th in act.thresholds:
                 c += np.asarray(z > arith.to_fmpq(th), dtype=bool)
             out.append(c)
+        if not out:
+            return np.zeros((len(np.atleast_2d(points)), 0), np.int8)
         return np.concatenate(out, axis=1)
 
     # -- persistence -------------------------------------------------------------
@@ -608,7 +613,7 @@ def codes_from_preactivations(net, zs):
             c += z > t
         out.append(c)
     if not out:
-        return np.zeros((0, 0), np.int8)
+        return np.zeros((len(zs[0]) if zs else 0, 0), np.int8)
     return np.concatenate(out, axis=1)
 
 

@@ -170,3 +170,14 @@ def test_load_errors(tmp_path):
     np.savez(p, foo=np.ones(2))
     with pytest.raises(ValidationError, match="W0"):
         PLNet.load(p)
+
+
+def test_net_without_hidden_layers():
+    # a purely affine net has empty patterns and one region everywhere
+    net = PLNet.from_arrays([(np.array([[2.0, -1.0]]), np.array([0.5]))])
+    X = np.array([[0.0, 1.0], [3.0, 2.0]])
+    assert net.codes(X).shape == (2, 0)
+    assert net.codes_exact(X).shape == (2, 0)
+    assert np.allclose(net.forward(X).ravel(), [-0.5, 4.5])
+    res = polyfold.segment_crossings(net, X[0], X[1])
+    assert res.n_pieces.tolist() == [1]
