@@ -20,6 +20,7 @@ import numpy as np
 
 from ._validation import check_mode, check_positive_int
 from .exceptions import ShapeError, ValidationError
+from .training import train_mlp  # noqa: F401  (public here too, documented in training)
 
 __all__ = [
     "DepthRow",
@@ -93,77 +94,6 @@ def load_experiment_data(data="digits"):
         f"data must be 'digits', a path to local MNIST files, or a tuple (X_train, "
         f"y_train, X_test, y_test), got {type(data).__name__}."
     )
-
-
-def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32, X_test=None, y_test=None):
-    """Train a ReLU MLP on any ``X, y`` with Adam (scikit-learn), as for the digits.
-
-    The same recipe as :func:`polyfold.training.train_digits_mlp` (which is tied to
-    the bundled digits): ``MLPClassifier(hidden_layer_sizes=widths,
-    activation="relu", solver="adam")`` for ``epochs`` passes with early stopping
-    off, converted to a :class:`~polyfold.PLNet` (logits output).
-
-    Parameters
-    ----------
-    X : (n, d) float
-    y : (n,) labels
-    arch : str or sequence of int
-        ``"DxW"`` (depth x width) or hidden widths.
-    seed : int
-    epochs : int
-    learning_rate, batch_size
-        Adam step size and mini-batch size.
-    X_test, y_test : optional
-        Held-out data for ``info["test_accuracy"]``.
-
-    Returns
-    -------
-    net : PLNet
-    info : dict
-        ``arch, seed, epochs, train_accuracy, test_accuracy`` (None without test data).
-    """
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
-
-    from ._validation import as_float_array
-    from .convert import from_sklearn
-    from .training import parse_architecture
-
-    widths = parse_architecture(arch)
-    X = as_float_array(X, "X", ndim=2, allow_empty=False)
-    y = np.asarray(y)
-    if y.shape != (len(X),):
-        raise ShapeError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
-    epochs = check_positive_int(epochs, "epochs")
-    clf = MLPClassifier(
-        hidden_layer_sizes=widths,
-        activation="relu",
-        solver="adam",
-        learning_rate_init=learning_rate,
-        batch_size=min(batch_size, len(X)),
-        max_iter=epochs,
-        random_state=seed,
-        n_iter_no_change=epochs + 1,
-        tol=0.0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    net = from_sklearn(clf)
-    # labels: the net's argmax indexes clf.classes_
-    classes = clf.classes_
-    info = {
-        "arch": arch if isinstance(arch, str) else "x".join(map(str, widths)),
-        "seed": seed,
-        "epochs": epochs,
-        "train_accuracy": float(np.mean(classes[net.predict(X)] == y)),
-        "test_accuracy": None,
-    }
-    if X_test is not None:
-        info["test_accuracy"] = float(np.mean(classes[net.predict(np.asarray(X_test, float))] == np.asarray(y_test)))
-    return net, info
 
 
 def _data_key(data):

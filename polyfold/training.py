@@ -12,7 +12,7 @@ import numpy as np
 
 from .exceptions import ValidationError
 
-__all__ = ["DIGITS_ARCHITECTURES", "parse_architecture", "train_digits_mlp", "cache_dir"]
+__all__ = ["DIGITS_ARCHITECTURES", "parse_architecture", "train_mlp", "train_digits_mlp", "cache_dir"]
 
 #: depth x width, 60 hidden neurons each
 DIGITS_ARCHITECTURES = ("2x30", "3x20", "4x15", "5x12", "6x10", "10x6")
@@ -42,30 +42,53 @@ def cache_dir():
     return d
 
 
-def train_digits_mlp(arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32):
-    """Train a ReLU MLP on the bundled digits with Adam (scikit-learn).
+def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32, X_test=None, y_test=None):
+    """Train a ReLU MLP on any ``X, y`` with Adam (scikit-learn), as for the digits.
+
+    The recipe of :func:`train_digits_mlp`: ``MLPClassifier(hidden_layer_sizes=widths,
+    activation="relu", solver="adam")`` for ``epochs`` passes with early stopping
+    off, converted to a :class:`~polyfold.PLNet` (logits output).
+
+    Parameters
+    ----------
+    X : (n, d) float
+    y : (n,) labels
+    arch : str or sequence of int
+        ``"DxW"`` (depth x width) or hidden widths.
+    seed : int
+    epochs : int
+    learning_rate, batch_size
+        Adam step size and mini-batch size.
+    X_test, y_test : optional
+        Held-out data for ``info["test_accuracy"]``.
 
     Returns
     -------
     net : PLNet
-    info : dict with ``train_accuracy``, ``test_accuracy``, ``epochs``, ``seed``, ``arch``
+    info : dict
+        ``arch, seed, epochs, train_accuracy, test_accuracy`` (None without test data).
     """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
+    from ._validation import as_float_array, check_positive_int
     from .convert import from_sklearn
-    from .datasets import load_digits_split
+    from .exceptions import ShapeError
 
     widths = parse_architecture(arch)
-    Xtr, ytr, Xte, yte = load_digits_split(seed=0)
+    X = as_float_array(X, "X", ndim=2, allow_empty=False)
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise ShapeError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
+    epochs = check_positive_int(epochs, "epochs")
     clf = MLPClassifier(
         hidden_layer_sizes=widths,
         activation="relu",
         solver="adam",
         learning_rate_init=learning_rate,
-        batch_size=batch_size,
+        batch_size=min(batch_size, len(X)),
         max_iter=epochs,
         random_state=seed,
         n_iter_no_change=epochs + 1,
@@ -73,13 +96,37 @@ def train_digits_mlp(arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batc
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(Xtr, ytr)
+        clf.fit(X, y)
     net = from_sklearn(clf)
+    # labels: the net's argmax indexes clf.classes_
+    classes = clf.classes_
     info = {
         "arch": arch if isinstance(arch, str) else "x".join(map(str, widths)),
         "seed": seed,
         "epochs": epochs,
-        "train_accuracy": float(np.mean(net.predict(Xtr) == ytr)),
-        "test_accuracy": float(np.mean(net.predict(Xte) == yte)),
+        "train_accuracy": float(np.mean(classes[net.predict(X)] == y)),
+        "test_accuracy": None,
     }
+    if X_test is not None:
+        info["test_accuracy"] = float(np.mean(classes[net.predict(np.asarray(X_test, float))] == np.asarray(y_test)))
     return net, info
+
+
+def train_digits_mlp(arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32):
+    """Train a ReLU MLP on the bundled digits with Adam (scikit-learn).
+
+    Uses :func:`train_mlp` on the fixed digits split of
+    :func:`polyfold.datasets.load_digits_split`.
+
+    Returns
+    -------
+    net : PLNet
+    info : dict with ``train_accuracy``, ``test_accuracy``, ``epochs``, ``seed``, ``arch``
+    """
+    from .datasets import load_digits_split
+
+    Xtr, ytr, Xte, yte = load_digits_split(seed=0)
+    return train_mlp(
+        Xtr, ytr, arch, seed=seed, epochs=epochs, learning_rate=learning_rate,
+        batch_size=batch_size, X_test=Xte, y_test=yte,
+    )
