@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from polyfold.datasets import load_digits_split  # noqa: E402
-from polyfold.insphere import RegionStatistics, region_statistics  # noqa: E402
+from polyfold.statistics import RegionStatistics, region_statistics  # noqa: E402
 from polyfold.network import PLNet  # noqa: E402
 
 HIDDEN = (32, 32)

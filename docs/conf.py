@@ -81,7 +81,7 @@ API_MODULES = [
     ("Network model and converters", ["network", "convert"]),
     ("Segment crossings", ["crossings"]),
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
-    ("Measures and certificates", ["folding", "experiments", "injectivity", "insphere"]),
+    ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
     ("Sampling baselines", ["sampling"]),
     ("Ground truth, data, training", ["zoo", "datasets", "training"]),
     ("Figures, scale-out, command line", ["plotting", "parallel", "cli", "demo"]),

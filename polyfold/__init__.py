@@ -62,12 +62,12 @@ _EXPORTS = {
     "space_folding_batch": "folding",
     "sampled_folding": "folding",
     "sampling_error": "folding",
-    "insphere": "insphere",
-    "region_statistics": "insphere",
-    "inspheres": "insphere",
-    "Insphere": "insphere",
-    "InsphereBatch": "insphere",
-    "RegionStatistics": "insphere",
+    "insphere": "statistics",
+    "region_statistics": "statistics",
+    "inspheres": "statistics",
+    "Insphere": "statistics",
+    "InsphereBatch": "statistics",
+    "RegionStatistics": "statistics",
     "maximal_bias": "injectivity",
     "check_injectivity": "injectivity",
     "check_network_injectivity": "injectivity",
@@ -78,8 +78,8 @@ _EXPORTS = {
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
-    "slices", "adjacency", "folding", "injectivity", "insphere", "sampling", "zoo",
-    "datasets", "training", "plotting", "parallel", "cli", "experiments",
+    "slices", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
+    "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

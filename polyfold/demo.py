@@ -659,7 +659,7 @@ def _section_injectivity(ctx, sec):
 
 
 def _section_stats(ctx, sec):
-    from .insphere import region_statistics
+    from .statistics import region_statistics
     from .plotting import paper_style, plot_histograms
 
     s = ctx.settings

@@ -862,7 +862,7 @@ def plot_histograms(stats, *, quantity="radius", ax=None, bins=None, log=None, d
     Parameters
     ----------
     stats : dict of str -> RegionStatistics (or array_like)
-        Setting name -> :func:`polyfold.insphere.region_statistics` result (or the
+        Setting name -> :func:`polyfold.statistics.region_statistics` result (or the
         values themselves).
     quantity : {"radius", "orthogonality", "cos_mean", "n_facets", "boundary_distance", "depth"}
         ``"orthogonality"`` pools ``|cos|`` over all pairs of facet normals of all

@@ -5,6 +5,7 @@ corner simplices) and from brute-force sampling of candidate centres (a lower
 bound on the radius).
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ from polyfold.exceptions import (
     SolverError,
     ValidationError,
 )
-from polyfold.insphere import Insphere, InsphereBatch, _least_distance, insphere, inspheres
+from polyfold.statistics import Insphere, InsphereBatch, _least_distance, insphere, inspheres
 from polyfold.tolerance import Tolerance, get_tol
 
 TRI_A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
@@ -316,11 +317,37 @@ def test_flat_threshold_follows_tolerance():
     assert insphere(A, c, tol=Tolerance(lp=1e-5)).status == "flat"
 
 
-def test_top_level_name_is_callable_in_any_import_order():
-    import polyfold.insphere as module  # binds polyfold.insphere to the module
+def test_top_level_name_is_the_function():
+    # this file imported polyfold.statistics (and its submodules) above
+    import polyfold.statistics.chebyshev as module
 
+    assert polyfold.insphere is module.insphere is polyfold.statistics.insphere
+    assert inspect.isfunction(polyfold.insphere)
     assert polyfold.insphere(TRI_A, TRI_C).radius == pytest.approx(TRI_R, abs=1e-9)
-    assert module.insphere(TRI_A, TRI_C).radius == pytest.approx(TRI_R, abs=1e-9)
+
+
+@pytest.mark.parametrize("first", [
+    "import polyfold",
+    "import polyfold.statistics",
+    "import polyfold.statistics.chebyshev",
+    "from polyfold.statistics import insphere",
+    "from polyfold.statistics.regions import region_statistics",
+])
+def test_top_level_name_is_the_function_in_any_import_order(first):
+    # a fresh interpreter, so that the import order is really the one given
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (f"{first}\n"
+            "import inspect, polyfold\n"
+            "f = polyfold.insphere\n"
+            "print(inspect.isfunction(f), f.__module__, f is polyfold.statistics.insphere,\n"
+            "      isinstance(polyfold.statistics, type(inspect)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1], check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "polyfold.statistics.chebyshev", "True", "True"]
 
 
 # ---------------------------------------------------------------------------

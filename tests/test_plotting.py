@@ -353,8 +353,8 @@ def test_histograms_per_setting():
 
 
 def test_histograms_on_region_statistics():
-    pytest.importorskip("polyfold.insphere")
-    from polyfold.insphere import region_statistics
+    pytest.importorskip("polyfold.statistics")
+    from polyfold.statistics import region_statistics
 
     st = region_statistics(triangle_net(), np.array([[0.25, 0.25], [-0.5, 0.5]]),
                            domain=(-2, 2), neighbours=False)

@@ -22,7 +22,7 @@ from polyfold.exceptions import (
     SolverError,
     ValidationError,
 )
-from polyfold.insphere import RegionStatistics, region_statistics
+from polyfold.statistics import RegionStatistics, region_statistics
 
 TRI_R = (2 - math.sqrt(2)) / 2
 W1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])

@@ -14,7 +14,7 @@ import numpy as np
 
 import polyfold
 from polyfold.datasets import load_digits_split
-from polyfold.insphere import region_statistics
+from polyfold.statistics import region_statistics
 from polyfold.plotting import paper_style, plot_histograms, save_figure
 
 _, _, X, _ = load_digits_split()

@@ -1,0 +1,54 @@
+"""Per-invocation plumbing of the ``polyfold`` command (private): output folder,
+progress bars, status lines, random pairs of points."""
+
+import sys
+from pathlib import Path
+
+from ..exceptions import ValidationError
+
+
+class _Run:
+    """Per-invocation helpers: output folder, progress bars, status lines."""
+
+    def __init__(self, args):
+        self.args = args
+        self.quiet = args.quiet or args.json
+        self.out = Path(args.out) if getattr(args, "out", None) else None
+
+    def progress_enabled(self):
+        return not (self.args.quiet or self.args.json) and sys.stderr.isatty()
+
+    def bar(self, iterable, total=None, desc=None):
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, total=total, desc=desc, disable=not self.progress_enabled(),
+                    leave=False, file=sys.stderr)
+
+    def log(self, msg):
+        if not self.quiet:
+            print(msg, file=sys.stderr if self.args.json else sys.stdout, flush=True)
+
+    def outdir(self):
+        if self.out is None:
+            return None
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValidationError(f"--out {str(self.out)!r} cannot be created: {err.strerror}.") from err
+        return self.out
+
+    def figure(self, fig, name):
+        d = self.outdir()
+        if d is None:
+            return []
+        from ..plotting import save_figure
+
+        paths = save_figure(fig, d, name)
+        return [str(p) for p in paths]
+
+
+def _pairs(rng, n, m):
+    """``m`` random ordered pairs ``(i, j)``, ``i != j``, of ``range(n)``."""
+    i = rng.integers(0, n, m)
+    j = (i + rng.integers(1, n, m)) % n
+    return i, j

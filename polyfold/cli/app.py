@@ -1,0 +1,310 @@
+"""The argument parser and :func:`main` of the ``polyfold`` command."""
+
+import argparse
+import json
+import sys
+import time
+
+from ..exceptions import PolyfoldError
+from ._run import _Run
+from .cmd_demo import _cmd_demo, _SectionsFailed
+from .cmd_paths import _cmd_bench, _cmd_crossings, _cmd_fold
+from .cmd_regions import _cmd_bias, _cmd_slice, _cmd_stats
+
+PROG = "polyfold"
+MODES = ("certified", "float", "exact")
+DEFAULT_MODEL = "zoo:digits:6x10"
+
+
+class _UsageError(Exception):
+    """Raised instead of argparse's exit on a bad command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+# ---------------------------------------------------------------------------
+# argument types
+# ---------------------------------------------------------------------------
+def _grid_arg(text):
+    if text.lower() in ("none", "0", ""):
+        return ()
+    try:
+        vals = tuple(int(v) for v in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+    if any(v < 2 for v in vals):
+        raise argparse.ArgumentTypeError(f"grid sizes must be >= 2, got {text!r}")
+    return vals
+
+
+def _positive(text):
+    try:
+        v = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from err
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonneg(text):
+    try:
+        v = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from err
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
+
+def _pairs_arg(text):
+    """``"0:1,3:8"`` -> [(0, 1), (3, 8)]."""
+    out = []
+    for part in text.split(","):
+        try:
+            a, b = part.split(":")
+            out.append((int(a), int(b)))
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(
+                f"expected class pairs like 0:1,3:8, got {text!r}"
+            ) from err
+    return out
+
+
+def _indices_arg(text):
+    try:
+        vals = [int(v) for v in text.split(",")]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected three indices like 0,5,9, got {text!r}") from err
+    if len(vals) != 3:
+        raise argparse.ArgumentTypeError(f"expected exactly three indices, got {text!r}")
+    return vals
+
+
+def _floats_arg(n):
+    def parse(text):
+        try:
+            vals = [float(v) for v in text.split(",")]
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"expected {n} comma-separated numbers, got {text!r}") from err
+        if len(vals) != n:
+            raise argparse.ArgumentTypeError(f"expected {n} comma-separated numbers, got {text!r}")
+        return vals
+    return parse
+
+
+# ---------------------------------------------------------------------------
+# parser
+# ---------------------------------------------------------------------------
+def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"):
+    g = p.add_argument_group("common options")
+    g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    g.add_argument("--out", metavar="DIR", help=out_help)
+    g.add_argument("--seed", type=_nonneg, default=0, help="seed of every random choice (default 0)")
+    g.add_argument("--mode", choices=MODES, default="certified",
+                   help="arithmetic: certified (default; exact answers at float speed), "
+                        "float (fast, no guarantee) or exact (rationals)")
+    g.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress bars or status lines")
+    if model:
+        g.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC",
+                       help="network: .npz, pickled scikit-learn MLP (.pkl), torch "
+                            "nn.Sequential (.pt) or zoo:NAME:ARGS (default "
+                            f"{DEFAULT_MODEL})")
+        g.add_argument("--data", default="auto", metavar="SPEC",
+                       help="points: digits, digits-train, uniform:N, or a .npz/.npy/.csv "
+                            "file (default: digits for 64-input models, else uniform:1000)")
+
+
+def build_parser():
+    """The ``argparse`` parser of the ``polyfold`` command."""
+    from .. import __version__
+
+    parser = _Parser(prog=PROG, description="Exact polyhedral geometry of piecewise-linear "
+                     "networks: crossings, folding, slices, injectivity, statistics.")
+    parser.add_argument("--version", action="version", version=f"polyfold {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="run the main job on the bundled digits and write a report",
+                       description="Exact crossings vs grid sampling, folding, slices, "
+                       "injectivity and insphere statistics on the bundled digits MLPs; "
+                       "writes report.md, results.json and figures (PNG and PDF).")
+    _common(p, model=False, out_help="output folder (default demo-output)")
+    p.add_argument("--quick", "--reduced", action="store_true",
+                   help="reduced setting (seconds instead of minutes)")
+    p.add_argument("--pairs", type=_positive, default=None,
+                   help="test-image pairs for the crossings section")
+    p.add_argument("--sections", default=None, metavar="LIST",
+                   help="comma-separated sections to run (default: all)")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("crossings", help="exact segment crossings vs grid sampling",
+                       description="Exact linear regions crossed by segments between random "
+                       "pairs of data points, compared with grid sampling on the same segments.")
+    _common(p)
+    p.add_argument("--pairs", type=_positive, default=1000, help="number of segments (default 1000)")
+    p.add_argument("--grid", type=_grid_arg, default=(11, 100, 1000), metavar="N,N,...",
+                   help="grid sizes to compare with (default 11,100,1000; 'none' to skip)")
+    p.set_defaults(handler=_cmd_crossings)
+
+    p = sub.add_parser("fold", help="space folding between class pairs",
+                       description="Exact space folding (Lewandowski et al.) of random paths "
+                       "between every ordered pair of classes; heat map and both readings of "
+                       "the class-pair statistic.  --workers/--scheduler run it on local "
+                       "processes or a Dask cluster (polyfold.parallel).")
+    _common(p)
+    p.add_argument("--paths-per-pair", type=_positive, default=100,
+                   help="random paths per ordered class pair (default 100)")
+    p.add_argument("--pairs", type=_pairs_arg, default=None, metavar="A:B,...",
+                   help="only these ordered class pairs (default: all)")
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="local worker processes (polyfold.parallel)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://host:8786 (polyfold.parallel)")
+    p.add_argument("--executor", choices=("auto", "serial", "processes", "dask"), default=None,
+                   help="polyfold.parallel executor (default: serial in this process)")
+    p.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="stream chunk results to DIR and resume from it (polyfold.parallel)")
+    p.set_defaults(handler=_cmd_fold)
+
+    p = sub.add_parser("slice", help="region complex of a 2D slice",
+                       description="The exact linear regions of the plane through three data "
+                       "points (or of the input plane for 2-input models), their adjacency "
+                       "graph and the decision boundary; --out writes the figure and GraphML.")
+    _common(p)
+    p.add_argument("--points", type=_indices_arg, default=None, metavar="I,J,K",
+                   help="indices of three data points (default: random, of three classes)")
+    p.add_argument("--margin", type=float, default=0.25,
+                   help="room around the three points in slice units (default 0.25)")
+    p.add_argument("--bounds", type=_floats_arg(4), default=None, metavar="X0,X1,Y0,Y1",
+                   help="2-input models: slice the input plane over this rectangle")
+    p.add_argument("--color-by", choices=("graph", "layer", "class"), default="graph",
+                   help="region colours of the figure (default graph)")
+    p.set_defaults(handler=_cmd_slice)
+
+    p = sub.add_parser("bias", help="maximal bias and injectivity of one layer",
+                       description="Exact injectivity of a ReLU layer on the data points (with "
+                       "its own bias) and a valid maximal bias on a sphere or ball (Haider et "
+                       "al.; bias subtracted: ReLU(W x - alpha)).")
+    _common(p)
+    p.add_argument("--layer", type=_nonneg, default=0, help="hidden layer index (default 0)")
+    p.add_argument("--domain", choices=("sphere", "ball"), default="sphere",
+                   help="domain of the maximal bias (default sphere)")
+    p.add_argument("--radius", type=float, default=1.0, help="radius of the domain (default 1)")
+    p.add_argument("--method", choices=("auto", "polytope", "sampling"), default="auto",
+                   help="polytope certificate (inputs <= 8) or Monte Carlo estimate")
+    p.add_argument("--samples", type=_positive, default=100_000,
+                   help="sphere samples of the sampling method (default 100000)")
+    p.add_argument("--points", type=_positive, default=500,
+                   help="data points checked for injectivity (default 500)")
+    p.set_defaults(handler=_cmd_bias)
+
+    p = sub.add_parser("stats", help="insphere and orthogonality statistics of regions",
+                       description="Zhang & Wu's local statistics of the linear regions around "
+                       "data points: insphere radius, facet normals and their |cos|, decision "
+                       "boundaries (and neighbours with --neighbours).")
+    _common(p)
+    p.add_argument("--points", type=_positive, default=20,
+                   help="random data points whose regions are examined (default 20)")
+    p.add_argument("--domain", type=_floats_arg(2), default=[0.0, 1.0], metavar="LO,HI",
+                   help="box the regions are clipped to (default 0,1)")
+    p.add_argument("--no-domain", dest="domain", action="store_const", const=None,
+                   help="do not clip the regions (unbounded regions then fail)")
+    p.add_argument("--neighbours", action="store_true",
+                   help="also examine every neighbouring region (slower)")
+    p.set_defaults(handler=_cmd_stats)
+
+    p = sub.add_parser("bench", help="throughput of the arithmetic modes vs grid sampling",
+                       description="Paths per second of exact crossings in float, certified "
+                       "and exact mode against batched grid sampling on the same segments, "
+                       "with the share of regions the grids miss.")
+    _common(p)
+    p.add_argument("--pairs", type=_positive, default=2000, help="segments (default 2000)")
+    p.add_argument("--exact-pairs", type=_nonneg, default=100,
+                   help="segments for exact mode (default 100; 0 to skip)")
+    p.add_argument("--grid", type=_grid_arg, default=(100, 1000), metavar="N,N,...",
+                   help="grid sizes (default 100,1000)")
+    p.add_argument("--repeat", type=_positive, default=1,
+                   help="time each method this many times, keep the best (default 1)")
+    p.set_defaults(handler=_cmd_bench)
+
+    return parser
+
+
+def _print_json(result):
+    from ..demo import to_jsonable
+
+    print(json.dumps(to_jsonable(result), indent=1))
+
+
+def main(argv=None):
+    """Run the ``polyfold`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 when the library reports an error (one line on stderr),
+        2 for a bad command line, 130 when interrupted.
+
+    Examples
+    --------
+    >>> from polyfold.cli import main
+    >>> main(["crossings", "--model", "zoo:sawtooth:3", "--pairs", "5", "--quiet"])
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except SystemExit as err:  # --help, --version
+        return int(err.code or 0)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: a command is required (see '{PROG} --help')", file=sys.stderr)
+        return 2
+    run = _Run(args)
+    t0 = time.perf_counter()
+    status = 0
+    try:
+        result, text, write_json = args.handler(args, run)
+    except _SectionsFailed as err:
+        result, text, write_json = err.res, err.text, False
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        status = 1
+    except PolyfoldError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
+        print(f"{PROG} {args.command}: error:{where} {err.strerror or err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(result, dict) and "elapsed_s" not in result:
+        result["elapsed_s"] = time.perf_counter() - t0
+    if write_json and run.out is not None:
+        d = run.outdir()
+        path = d / f"{args.command}.json"
+        from ..demo import to_jsonable
+
+        if isinstance(result.get("files"), list):
+            result["files"].append(str(path))
+        path.write_text(json.dumps(to_jsonable(result), indent=1))
+    if args.json:
+        _print_json(result)
+    elif not args.quiet:
+        for line in text:
+            print(line)
+    return status

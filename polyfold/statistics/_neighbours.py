@@ -1,0 +1,242 @@
+"""Region-level work of :func:`region_statistics` (private): facets, orthogonality
+of their normals, and the neighbouring region across every neuron facet."""
+
+import numpy as np
+
+from .. import _lp
+from ..exceptions import DomainError, SolverError
+from ._geometry import _complement_basis, _least_distance
+
+#: with ``facet_point="nearest"`` the facet point keeps a distance of at least
+#: ``_FACET_MARGIN * r`` (``r`` the region's insphere radius) from every other
+#: hyperplane of the region, so the step across it is well conditioned
+_FACET_MARGIN = 1.0 / 16.0
+
+class _RegionInfo:
+    """Region-level quantities shared by the samples of one region."""
+
+    __slots__ = (
+        "region", "ball", "An", "cn", "zero", "facets", "neuron_facets", "n_domain_facets",
+        "facet_units", "pair_cos", "neighbours", "is_domain",
+    )
+
+
+#: half-width (relative to ``1 + |point|_inf``) of the box that bounds the auxiliary
+#: LPs (facet centres, neighbour centres) of regions without a domain
+_FAR_BOX = 1e3
+
+
+def _far_rows(point, d):
+    """A large box around ``point`` (auxiliary LPs of regions without a domain)."""
+    r = _FAR_BOX * (1.0 + float(np.abs(point).max(initial=0.0)))
+    return _lp.box_rows(point - r, point + r, d)
+
+
+def _region_info(net, region, *, neighbours, facet_point, neighbour_label, tol):
+    # polyfold.regions (the H-representation), not polyfold.statistics.regions
+    from ..regions import region_rows
+
+    info = _RegionInfo()
+    info.region = region
+    try:
+        ball = region.chebyshev
+    except _lp.UnboundedRadiusError as err:
+        raise _lp.UnboundedRadiusError(
+            "the insphere radius of the region is unbounded (the region contains "
+            "arbitrarily large balls); pass domain=(lower, upper), e.g. domain=(0, 1) "
+            "for inputs in the unit box."
+        ) from err
+    info.ball = ball
+    A, c = region.A, region.c
+    An, cn, zero = _lp.normalize_rows(A, c, tol=tol)
+    info.An, info.cn, info.zero = An, cn, zero
+    facets = region.facets
+    is_dom = np.array([u[0] == "domain" for u in region.units], dtype=bool)
+    info.is_domain = is_dom
+    info.facets = facets
+    info.neuron_facets = facets[~is_dom[facets]]
+    info.n_domain_facets = int(np.count_nonzero(is_dom[facets]))
+    info.facet_units = tuple(tuple(region.units[i]) for i in info.neuron_facets)
+    N = An[info.neuron_facets]
+    k = N.shape[0]
+    if k >= 2:
+        G = np.abs(N @ N.T)
+        iu = np.triu_indices(k, 1)
+        info.pair_cos = np.clip(G[iu], 0.0, 1.0)
+    else:
+        info.pair_cos = np.zeros(0)
+    info.neighbours = []
+    if neighbours and ball.radius > tol.lp:
+        info.neighbours = _neighbours(
+            net, region, info, region_rows, facet_point, neighbour_label, is_dom, tol
+        )
+    return info
+
+
+def _row_kinds(net, region):
+    """+1 if crossing a row raises its unit's code, -1 if it lowers it, 0 for domain rows.
+
+    ``region_rows`` writes, per neuron of code ``k``, the row ``z - t_{k-1} >= 0``
+    (if ``k > 0``) before the row ``t_k - z >= 0`` (if ``k < T``).
+    """
+    kinds = np.zeros(len(region.units), np.int8)
+    seen = set()
+    for r, unit in enumerate(region.units):
+        if unit[0] == "domain":
+            continue
+        code = int(region.codes[net.unit_index(*unit)])
+        first = unit not in seen
+        seen.add(unit)
+        kinds[r] = -1 if (code > 0 and first) else 1
+    return kinds
+
+
+def _facet_centre(An_f, cn_f, i, tol, extra):
+    """Chebyshev centre of facet ``i`` within its hyperplane: ``(point, radius)``.
+
+    ``An_f, cn_f`` are the (unit) facet rows; the LP runs in the ``d - 1``
+    coordinates of the hyperplane.  Returns ``(None, 0.0)`` when the facet has no
+    relative interior or the LP fails.
+    """
+    n = An_f[i]
+    p0 = -cn_f[i] * n
+    d = n.shape[0]
+    if d == 1:
+        return p0, np.inf
+    B = _complement_basis(n)
+    keep = np.ones(An_f.shape[0], bool)
+    keep[i] = False
+    Ao, co = An_f[keep], cn_f[keep]
+    if extra is not None:
+        Ao = np.vstack([Ao, extra[0]])
+        co = np.concatenate([co, extra[1]])
+    try:
+        ball = _lp.chebyshev_ball(Ao @ B, Ao @ p0 + co, tol=tol)
+    except (DomainError, SolverError):
+        return None, 0.0
+    if ball.radius <= tol.lp:
+        return None, 0.0
+    return p0 + B @ ball.centre, float(ball.radius)
+
+
+def _facet_nearest(An_f, cn_f, t, xc, s_c, mu, tol):
+    """Point of facet ``t`` nearest to ``xc`` keeping slack >= ``mu`` on the other rows.
+
+    The foot of the perpendicular from ``xc`` when it qualifies (no solve);
+    otherwise least-distance programming in the facet's hyperplane.  None when
+    no such point exists (a facet thinner than ``mu``).
+    """
+    n = An_f[t]
+    foot = xc - s_c[t] * n
+    slack = s_c - s_c[t] * (An_f @ n)
+    slack[t] = np.inf
+    if np.all(slack >= mu):
+        return foot
+    d = n.shape[0]
+    if d == 1:
+        return None
+    B = _complement_basis(n)
+    keep = np.ones(An_f.shape[0], bool)
+    keep[t] = False
+    Ao, co = An_f[keep], cn_f[keep]
+    y = _least_distance(Ao @ B, mu - (Ao @ foot + co), tol)
+    if y is None:
+        return None
+    q = foot + B @ y
+    if np.any(Ao @ q + co < mu / 2):  # the solve was inaccurate: use the LP instead
+        return None
+    return q
+
+
+def _neighbours(net, region, info, region_rows, facet_point, neighbour_label, is_dom, tol):
+    """Step across every neuron facet; list of per-neighbour records."""
+    d = region.dim
+    An, cn = info.An, info.cn
+    fac = info.facets
+    An_f, cn_f = An[fac], cn[fac]
+    pos = {int(r): t for t, r in enumerate(fac)}
+    extra = None if region.domain is not None else _far_rows(region.point, d)
+    dom_rows = None
+    if region.domain is not None:
+        lo, hi = region.domain
+        dom_rows = _lp.box_rows(lo, hi, d)
+    kinds = _row_kinds(net, region)
+    xc = np.asarray(info.ball.centre)
+    s_c = An_f @ xc + cn_f
+    mu = _FACET_MARGIN * float(info.ball.radius)
+    out = []
+    for i in info.neuron_facets:
+        t = pos[int(i)]
+        candidates = []
+        if facet_point == "nearest":
+            q = _facet_nearest(An_f, cn_f, t, xc, s_c, mu, tol)
+            if q is not None:
+                candidates.append(q)
+        candidates.append(None)  # the facet's Chebyshev centre, computed on demand
+        rec = None
+        for q in candidates:
+            if q is None:
+                q, _ = _facet_centre(An_f, cn_f, t, tol, extra)
+                if q is None:
+                    break
+            rec = _step_across(net, region, q, int(i), An, cn, is_dom, kinds,
+                               region_rows, dom_rows, extra, neighbour_label, tol)
+            if rec is not None and rec["verified"]:
+                break
+        if rec is None:
+            rec = {"units": (tuple(region.units[i]),), "V": None, "u": None,
+                   "point": np.full(d, np.nan), "verified": False}
+        out.append(rec)
+    return out
+
+
+def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows,
+                 extra, neighbour_label, tol):
+    """Neighbour across the facet of row ``i`` at the relative-interior point ``q``."""
+    band = tol.lp * (1.0 + float(np.abs(q).max()))
+    sq = An @ q + cn
+    on = np.abs(sq) <= band
+    on[i] = True
+    on &= np.any(An != 0, axis=1)
+    if np.any(on & is_dom):
+        return None  # the facet lies on the domain boundary: no neighbour inside
+    switch = np.flatnonzero(on & ~is_dom)
+    codes = np.array(region.codes, dtype=np.int64)
+    units = []
+    for r in switch:
+        k = net.unit_index(*region.units[r])
+        codes[k] += int(kinds[r])
+        units.append(tuple(region.units[r]))
+    A2, c2, units2, V2, u2 = region_rows(net, codes)
+    if dom_rows is not None:
+        A2 = np.vstack([A2, dom_rows[0]])
+        c2 = np.concatenate([c2, dom_rows[1]])
+    n = An[i]
+    rate = -(A2 @ n)
+    sl = A2 @ q + c2
+    norms = np.linalg.norm(A2, axis=1)
+    unit_set = set(units)
+    switching2 = np.zeros(len(A2), bool)
+    switching2[: len(units2)] = [tuple(u) in unit_set for u in units2]
+    dec = (rate < 0) & ~switching2 & (norms > 0)
+    if np.any(sl[~switching2 & (norms > 0)] <= band * norms[~switching2 & (norms > 0)]):
+        return None  # q is not in the relative interior for the neighbour
+    t_max = float(np.min(sl[dec] / -rate[dec])) if np.any(dec) else np.inf
+    if not np.isfinite(t_max):
+        t_max = 2.0 * max(float(region.chebyshev.radius), 1.0)
+    x_out = q - 0.5 * t_max * n
+    verified = bool(np.array_equal(net.codes(x_out[None, :])[0], codes))
+    rec = {"units": tuple(units), "V": V2, "u": u2, "point": x_out, "verified": verified,
+           "label_point": x_out}
+    if neighbour_label == "centre":
+        Ac, cc = A2, c2
+        if extra is not None:
+            Ac = np.vstack([Ac, extra[0]])
+            cc = np.concatenate([cc, extra[1]])
+        try:
+            ball = _lp.chebyshev_ball(Ac, cc, tol=tol)
+            rec["label_point"] = np.asarray(ball.centre)
+        except (DomainError, SolverError):
+            rec["label_point"] = x_out
+    return rec
+
