@@ -130,7 +130,9 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     if m == 0:
         raise ShapeError("starts and ends hold no segments; pass at least one segment.")
     ts = np.linspace(0.0, 1.0, n_points)
-    per = max(1, chunk_points // n_points)
+    # segments per batched forward pass: at most chunk_points points and about
+    # 16M input values (128 MiB) per pass
+    per = max(1, min(chunk_points // n_points, (1 << 24) // (n_points * S.shape[1])))
     all_n, all_codes, all_t = [], [], []
     for a in range(0, m, per):
         b = min(a + per, m)
