@@ -737,7 +737,7 @@ class _Spec:
     tol: object
     entropy: int
     want_paths: bool
-    faults: dict = field(default=None)  # testing hook: {chunk_id: attempts that fail}
+    faults: dict = field(default=None)  # testing hook, see _run_chunk
 
 
 class _Context:
@@ -772,8 +772,15 @@ def _run_chunk(spec, chunk, attempt):
     """Compute one chunk; returns ``(chunk_id, {group: PathAggregate}, paths or None)``."""
     from .crossings import segment_crossings_between
 
-    if spec.faults and attempt < spec.faults.get(chunk.id, 0):
-        raise RuntimeError(f"injected failure in chunk {chunk.id} (attempt {attempt})")
+    if spec.faults and chunk.id in spec.faults:
+        # testing hook: {chunk_id: n} raises in the first n attempts, {chunk_id: ("exit",
+        # n)} kills the worker process instead (never use "exit" in process)
+        kind, n = spec.faults[chunk.id] if isinstance(spec.faults[chunk.id], tuple) else (
+            "raise", spec.faults[chunk.id])
+        if attempt < n:
+            if kind == "exit":
+                os._exit(3)
+            raise RuntimeError(f"injected failure in chunk {chunk.id} (attempt {attempt})")
     ctx = _context(spec)
     i, j, g = spec.source.endpoints(chunk, spec.entropy, ctx.state)
     res = segment_crossings_between(
@@ -861,24 +868,62 @@ class _SerialRunner:
         pass
 
 
+_POOL_HINT = (
+    "If the sweep is started at the top level of a script, put it under "
+    "`if __name__ == \"__main__\":` (the spawn start method re-imports the main module "
+    "in every worker); a worker killed by the operating system (out of memory) has the "
+    "same effect: lower chunk_size or workers, or use executor='serial'."
+)
+
+
+def _start_method():
+    """``fork`` on Linux when this process runs no other Python thread (fast, and the
+    main module is not re-imported), else ``spawn`` (safe with threads)."""
+    import multiprocessing
+    import threading
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 class _PoolRunner:
     name = "processes"
+    max_restarts = 2
 
     def __init__(self, spec, workers):
-        import multiprocessing
+        self.n_workers = workers
+        self._spec = spec
+        self.restarts = 0
+        self._start()
+
+    def _start(self):
         from concurrent.futures import ProcessPoolExecutor
 
-        self.n_workers = workers
-        # spawn: safe whatever threads the caller runs (Dask, tqdm, BLAS pools)
         self.pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            max_workers=self.n_workers,
+            mp_context=_start_method(),
             initializer=_pool_init,
-            initargs=(spec,),
+            initargs=(self._spec,),
         )
 
     def submit(self, chunk, attempt):
-        return self.pool.submit(_pool_task, chunk, attempt)
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(_pool_task, chunk, attempt)
+        except BrokenProcessPool as err:
+            # a worker died (not an exception in a chunk): start a fresh pool
+            if self.restarts >= self.max_restarts:
+                raise ChunkError(
+                    f"the local worker processes died {self.restarts + 1} times (last with "
+                    f"chunk {chunk.id} pending). {_POOL_HINT}",
+                    chunk_id=chunk.id,
+                ) from err
+            self.restarts += 1
+            _kill_workers(self.pool)
+            self._start()
+            return self.pool.submit(_pool_task, chunk, attempt)
 
     def wait(self, pending):
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -886,7 +931,26 @@ class _PoolRunner:
         return wait(list(pending), return_when=FIRST_COMPLETED).done
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if getattr(self.pool, "_broken", False):
+            _kill_workers(self.pool)
+        else:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_workers(pool):
+    """Shut down a broken process pool without hanging.
+
+    When a worker dies, the pool's manager thread terminates and joins the other
+    workers; with the spawn start method a worker started by a concurrent
+    ``submit`` can escape the termination and the join (and interpreter exit) then
+    waits forever (CPython 3.11).  Killing every worker process of the pool, once it
+    is flagged broken (no new worker starts after that), unblocks it.
+    """
+    procs = getattr(pool, "_processes", None) or {}
+    for proc in list(procs.values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _import_distributed():
@@ -1507,15 +1571,23 @@ def sweep(
                         if attempt == 0:
                             pending[runner.submit(c, 1)] = (c, 1)
                             continue
-                        msg = f"{type(err).__name__}: {err}"
+                        msg = f"{type(err).__name__}: {str(err).rstrip('.')}"
                         group = keys[c.group] if c.group >= 0 else None
                         if on_error == "raise":
                             for f in pending:
                                 f.cancel()
+                            broken = type(err).__name__ == "BrokenProcessPool"
+                            what = (
+                                "could not run: worker processes died twice while it was "
+                                "in flight (the culprit may be another chunk in flight)"
+                                if broken
+                                else "failed twice"
+                            )
+                            hint = _POOL_HINT if broken else "Fix the cause and rerun"
                             raise ChunkError(
                                 f"chunk {c.id} ({c.n} paths"
                                 + (f", group {group!r}" if group is not None else "")
-                                + f") failed twice: {msg}. Fix the cause and rerun; with "
+                                + f") {what}: {msg}. {hint.rstrip('.')}; with "
                                 "out=... the chunks already written are reused, or pass "
                                 "on_error='collect' to skip failed chunks.",
                                 chunk_id=c.id,

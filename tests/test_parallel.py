@@ -422,6 +422,19 @@ def test_chunk_failing_twice_raises_chunk_error(digits_setup, executor):
     assert "injected failure in chunk 5" in str(info.value)
 
 
+def test_worker_process_dying_is_retried_then_reported(digits_setup, serial_run):
+    net, X, y = digits_setup
+    src = ClassPairs(y, 150, pairs=PAIRS)
+    kw = {"seed": 7, "executor": "processes", "workers": 2, "chunk_size": 40, "progress": False}
+    # the worker running chunk 4 exits abruptly once: a fresh pool takes over
+    r = sweep(net, X, src, _faults={4: ("exit", 1)}, **kw)
+    assert r.complete and r.same_aggregates(serial_run)
+    # ... and on every attempt: reported with its chunk id, not a hang
+    with pytest.raises(ChunkError, match="terminated abruptly") as info:
+        sweep(net, X, src, _faults={4: ("exit", 9)}, **kw)
+    assert "__main__" in str(info.value)
+
+
 def test_chunk_failures_collected(digits_setup, serial_run):
     net, X, y = digits_setup
     src = ClassPairs(y, 150, pairs=PAIRS)
