@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .network import check_net as _check_net
 from . import arith
 from ._validation import check_mode, check_segments
 from .exceptions import ShapeError
@@ -546,16 +547,6 @@ def _run_exact(net, starts, ends, tolv):
     Z0, _ = first_layer_values(net, _interleave(starts, ends), exact=True)
     raw = _partition(net, Z0, None, True, tolv, False)
     return _assemble(net, raw, len(starts), "exact", True)
-
-
-def _check_net(net):
-    from .exceptions import ValidationError
-
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
-            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
-        )
 
 
 def _result(net, mode, parts, exact_flags):

@@ -33,6 +33,7 @@ __all__ = [
     "pack_patterns",
     "unpack_patterns",
     "hamming",
+    "check_net",
 ]
 
 
@@ -601,6 +602,16 @@ class PLNet:
             else:
                 acts = ["relu"] * (len(layers) - 1)
         return cls(layers, acts)
+
+
+def check_net(net):
+    """Return ``net`` if it is a :class:`PLNet`, else raise a ValidationError with the fix."""
+    if not isinstance(net, PLNet):
+        raise ValidationError(
+            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert models with "
+            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
+        )
+    return net
 
 
 def codes_from_preactivations(net, zs):

@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .network import check_net as _check_net
 from . import _lp
 from ._validation import check_points
 from .exceptions import DomainError, ShapeError, ValidationError
@@ -31,15 +32,6 @@ __all__ = ["Region", "domain_rows", "region_of", "region_rows"]
 #: half-width (relative to 1 + |point|_inf) of the box used to find an interior
 #: point of a region that is unbounded and has no domain
 _FAR_BOX = 1e3
-
-
-def _check_net(net):
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert models with "
-            "polyfold.from_torch / polyfold.from_sklearn / PLNet.from_arrays."
-        )
-    return net
 
 
 def domain_rows(domain, d):

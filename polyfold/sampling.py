@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .network import check_net as _check_net
 from ._validation import check_positive_int, check_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
@@ -93,11 +94,6 @@ def _runs(seg, t, codes, m):
     seg, t, codes = seg[keep], t[keep], codes[keep]
     n = np.bincount(seg, minlength=m).astype(np.int64)
     return n, np.concatenate([[0], np.cumsum(n)]).astype(np.int64), codes, t
-
-
-def _check_net(net):
-    if not isinstance(net, PLNet):
-        raise ValidationError(f"net must be a polyfold.PLNet, got {type(net).__name__}.")
 
 
 def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):

@@ -50,6 +50,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .network import check_net as _check_net
 from . import arith
 from ._validation import as_float_array, check_mode
 from .exceptions import DegenerateInputError, DomainError, ShapeError, ValidationError
@@ -68,15 +69,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # input checks
 # ---------------------------------------------------------------------------
-def _check_net(net):
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert models with "
-            "polyfold.from_torch / polyfold.from_sklearn / PLNet.from_arrays."
-        )
-    return net
-
-
 def _check_plane(net, origin, e1, e2, tol):
     d = net.input_dim
     out = []

@@ -15,20 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ValidationError
-from ..network import PLNet
+from ..network import check_net as _check_net  # noqa: F401  (used by the other folding modules)
 
 
 # ---------------------------------------------------------------------------
 # exact walks of a network
 # ---------------------------------------------------------------------------
-def _check_net(net):
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
-            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
-        )
-
-
 @dataclass(frozen=True)
 class _Convention:
     """Which units give classes and how (resolved from ``units`` and ``classes``)."""
