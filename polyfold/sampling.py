@@ -241,6 +241,14 @@ def _row_keys(seg, codes):
     return rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
 
 
+def _check_same_segments(exact, sampled):
+    if exact.n_segments != sampled.n_segments:
+        raise ValidationError(
+            f"exact and sampled must cover the same segments, got {exact.n_segments} "
+            f"and {sampled.n_segments}."
+        )
+
+
 def missed_regions(exact, sampled):
     """Regions (pieces) of the exact walk that a sampler never saw.
 
@@ -262,11 +270,7 @@ def missed_regions(exact, sampled):
     of a lower-dimensional face, which belong to no open piece; such samples are
     counted by :func:`spurious_samples`, not here.
     """
-    if exact.n_segments != sampled.n_segments:
-        raise ValidationError(
-            f"exact and sampled must cover the same segments, got {exact.n_segments} "
-            f"and {sampled.n_segments}."
-        )
+    _check_same_segments(exact, sampled)
     seen = _row_keys(sampled.segment_index, sampled.codes)
     found = np.isin(_row_keys(exact.segment_index, exact.codes), seen)
     return np.bincount(exact.segment_index[~found], minlength=exact.n_segments).astype(np.int64)
@@ -274,11 +278,7 @@ def missed_regions(exact, sampled):
 
 def spurious_samples(exact, sampled):
     """Per segment, sampled codes that are no open piece's codes (boundary hits)."""
-    if exact.n_segments != sampled.n_segments:
-        raise ValidationError(
-            f"exact and sampled must cover the same segments, got {exact.n_segments} "
-            f"and {sampled.n_segments}."
-        )
+    _check_same_segments(exact, sampled)
     known = _row_keys(exact.segment_index, exact.codes)
     ok = np.isin(_row_keys(sampled.segment_index, sampled.codes), known)
     return np.bincount(sampled.segment_index[~ok], minlength=sampled.n_segments).astype(np.int64)
