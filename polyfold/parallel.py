@@ -980,6 +980,9 @@ class _DaskRunner:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # the scheduler's HTTP routes on a free port (no clash with a running
+                # cluster on 8787; no dashboard)
+                scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.ERROR,
             )
             self.client = distributed.Client(self._cluster)
