@@ -20,8 +20,14 @@ A projection of the full experiment (6 networks x 100 class pairs x 1M paths) us
 the 2-worker rate measured here, scaled per network by the serial rate of each of
 the six digits MLPs measured on a short run in the same session.
 
+The machine may be shared: every configuration runs ``--repeats`` times round-robin
+and the fastest repetition is kept, CPU seconds (driver + workers) are reported next
+to wall time, and the cores actually available are measured between rounds (two
+concurrent CPU spinners against one), so that a missing speed-up can be told apart
+from a busy machine.
+
 Run:  python benchmarks/bench_parallel.py [--paths 1000000] [--small 100000]
-      [--pair 3,8] [--quick]
+      [--pair 3,8] [--repeats 3] [--quick]
 Writes benchmarks/results/parallel.json (parallel_quick.json with --quick).
 """
 
@@ -143,10 +149,13 @@ def serial_rates(pair, n, seed, chunk_size):
         net = polyfold.zoo.digits_mlp(arch)
         class_pair_sweep(net, X, y, paths_per_pair=min(n, 2048), pairs=[pair], seed=seed + 1,
                          executor="serial", chunk_size=chunk_size, progress=False)  # warm-up
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = class_pair_sweep(net, X, y, paths_per_pair=n, pairs=[pair], seed=seed,
-                               executor="serial", chunk_size=chunk_size, progress=False)
-        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        dt = dc = float("inf")
+        for rep in range(2):  # best of two (shared machine)
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = class_pair_sweep(net, X, y, paths_per_pair=n, pairs=[pair], seed=seed,
+                                   executor="serial", chunk_size=chunk_size, progress=False)
+            dt = min(dt, time.perf_counter() - t0)
+            dc = min(dc, time.process_time() - c0)
         out[arch] = {
             "paths_per_s": n / dt,
             "paths_per_cpu_s": n / dc,
@@ -154,6 +163,24 @@ def serial_rates(pair, n, seed, chunk_size):
             "phi": float(res.total.phi),
         }
     return out
+
+
+_SPIN = "s = 0\nfor i in range(12_000_000): s += i"
+
+
+def available_cores():
+    """Cores this session really gets: 2 x wall(one spin) / wall(two concurrent spins).
+
+    About 2 on an idle 2-core machine, less when other jobs share it.  Used to tell a
+    lack of speed-up caused by the machine from one caused by the pool."""
+    def spin(k):
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(k)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - t0
+
+    return 2 * spin(1) / spin(2)
 
 
 def fmt_row(cells, widths):
@@ -169,6 +196,8 @@ def main(argv=None):
     ap.add_argument("--chunk-size", type=int, default=4096)
     ap.add_argument("--rate-paths", type=int, default=20_000,
                     help="paths per network for the per-architecture serial rates")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="round-robin repetitions; the fastest of each configuration is kept")
     ap.add_argument("--quick", action="store_true", help="20k / 5k paths, for a smoke test")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -176,28 +205,49 @@ def main(argv=None):
         child(json.loads(args.child))
         return 0
     if args.quick:
-        args.paths, args.small, args.rate_paths = 20_000, 5_000, 2_000
+        args.paths, args.small, args.rate_paths, args.repeats = 20_000, 5_000, 2_000, 1
     pair = tuple(int(v) for v in args.pair.split(","))
     base = {"arch": "6x10", "pair": list(pair), "seed": args.seed, "chunk_size": args.chunk_size}
     configs = [("processes", 1), ("processes", 2), ("dask", 2)]
     runs = []
     sizes = [args.small, args.paths]
     t_start = time.perf_counter()
-    for n in sizes:
-        plan = ([("serial", 1)] if n == args.small else []) + configs
-        for ex, w in plan:
-            rec = run_child({**base, "executor": ex, "workers": w, "paths": n})
-            runs.append(rec)
-            print(
-                f"  {ex:>9} x{w}  {n:>9,d} paths  {rec['wall_s']:8.1f} s  "
-                f"{rec['paths_per_s']:8.0f} paths/s  driver {rec['driver_peak_rss_mb']:6.1f} MB  "
-                f"worker {rec['worker_peak_rss_mb']:6.1f} MB",
-                flush=True,
-            )
+    cores_before = available_cores()
+    print(f"available cores (2 x one spin / two concurrent spins): {cores_before:.2f}", flush=True)
+    all_runs = []
+    cores = [cores_before]
+    for rep in range(args.repeats):
+        if rep:
+            cores.append(available_cores())
+        for n in sizes:
+            plan = ([("serial", 1)] if n == args.small else []) + configs
+            for ex, w in plan:
+                rec = run_child({**base, "executor": ex, "workers": w, "paths": n})
+                rec["repeat"] = rep
+                all_runs.append(rec)
+                print(
+                    f"  [{rep}] {ex:>9} x{w}  {n:>9,d} paths  {rec['wall_s']:8.1f} s  "
+                    f"{rec['paths_per_s']:8.0f} paths/s  cpu {rec['cpu_s']:6.1f} s  driver "
+                    f"{rec['driver_peak_rss_mb']:6.1f} MB  worker {rec['worker_peak_rss_mb']:6.1f} MB",
+                    flush=True,
+                )
     identical = {
-        n: len({r["digest"] for r in runs if r["paths"] == n}) == 1 for n in sizes
+        n: len({r["digest"] for r in all_runs if r["paths"] == n}) == 1 for n in sizes
     }
+    # per configuration: the fastest repetition (the machine is shared), with the
+    # largest peak memory seen over the repetitions
+    runs = []
+    for key in dict.fromkeys((r["executor"], r["workers"], r["paths"]) for r in all_runs):
+        reps = [r for r in all_runs if (r["executor"], r["workers"], r["paths"]) == key]
+        best = dict(min(reps, key=lambda r: r["wall_s"]))
+        best["driver_peak_rss_mb"] = max(r["driver_peak_rss_mb"] for r in reps)
+        best["worker_peak_rss_mb"] = max(r["worker_peak_rss_mb"] for r in reps)
+        best["paths_per_cpu_s"] = max(r["paths_per_cpu_s"] for r in reps)
+        best["n_repeats"] = len(reps)
+        runs.append(best)
     rates = serial_rates(pair, args.rate_paths, args.seed, args.chunk_size)
+    cores_after = available_cores()
+    cores.append(cores_after)
     total_s = time.perf_counter() - t_start
 
     def get(ex, w, n):
@@ -239,7 +289,10 @@ def main(argv=None):
         print(f"memory growth {ex} x{w}, {args.small:,} -> {big:,} paths: driver "
               f"{b['driver_peak_rss_mb'] - sm['driver_peak_rss_mb']:+.1f} MB, worker "
               f"{b['worker_peak_rss_mb'] - sm['worker_peak_rss_mb']:+.1f} MB")
-    print(f"2 workers / 1 worker wall throughput ({big:,} paths): {speedup_2v1:.2f}x")
+    print(f"2 workers / 1 worker wall throughput ({big:,} paths): {speedup_2v1:.2f}x "
+          f"(available cores measured between rounds: {', '.join(f'{c:.2f}' for c in cores)}; "
+          f"CPU per path 2 workers / 1 worker: "
+          f"{p1['paths_per_cpu_s'] / p2['paths_per_cpu_s']:.3f})")
     print(f"Dask LocalCluster (2) / process pool (2), {big:,} paths: wall {dask_overhead:.3f}, "
           f"CPU {dask_cpu_overhead:.3f}")
     print(f"exact folding on {big:,} paths: phi = {p2['phi']:.4f}, chi_max = {p2['chi_max']}, "
@@ -269,8 +322,13 @@ def main(argv=None):
         "memory_measure": "resource.getrusage ru_maxrss: RUSAGE_SELF of the run's process "
         "(driver) and RUSAGE_CHILDREN (largest worker process), each run in a fresh process",
         "runs": runs,
+        "runs_note": "per configuration the fastest of the round-robin repetitions; peak "
+        "memory is the largest over the repetitions; paths_per_cpu_s the best",
         "identical_aggregates_per_size": {str(k): v for k, v in identical.items()},
         "speedup_2_workers_vs_1": speedup_2v1,
+        "available_cores_between_rounds": cores,
+        "all_runs": all_runs,
+        "cpu_per_path_2_workers_over_1": p1["paths_per_cpu_s"] / p2["paths_per_cpu_s"],
         "dask_wall_over_pool_wall": dask_overhead,
         "dask_cpu_over_pool_cpu": dask_cpu_overhead,
         "serial_rates": rates,
