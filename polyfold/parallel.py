@@ -1437,6 +1437,12 @@ def sweep(
 
     Notes
     -----
+    Local processes are forked on Linux when the calling process runs no other
+    thread, and spawned otherwise; spawned workers (and Dask's) re-import the main
+    module, so scripts should start a sweep under ``if __name__ == "__main__":``.
+    A worker process that dies breaks the pool: a fresh pool is started (at most
+    twice) and the chunks in flight are retried.
+
     Only counters are kept: per group the histogram of piece counts and the exact
     counters of the reduced fractions ``chi`` and prefix maxima, so memory does not
     grow with the number of paths, and merging in any order gives identical
