@@ -63,6 +63,7 @@ _EXPORTS = {
     "sampled_folding": "folding",
     "sampling_error": "folding",
     "insphere": "statistics",
+    "class_pair_sweep": "parallel",
     "region_statistics": "statistics",
     "inspheres": "statistics",
     "Insphere": "statistics",

@@ -380,6 +380,10 @@ class PLNet:
     def __hash__(self):
         return hash(tuple(W.tobytes() + b.tobytes() for W, b in self._layers))
 
+    def __reduce__(self):
+        # immutable: rebuild through the constructor (pickle, process pools, Dask)
+        return (PLNet, (self._layers, self._activations))
+
     # -- lookup tables used by the kernels -----------------------------------------
     def _code_tables(self):
         """Per hidden layer: thresholds array, code->bit, code->piece tables."""
@@ -631,8 +635,11 @@ def codes_from_preactivations(net, zs):
 def bits_from_codes(net, codes):
     """Bits ``z > 0`` (bool) from codes (..., n_hidden)."""
     tabs = net._code_tables()
-    off = net.layer_offsets
     codes = np.asarray(codes)
+    if all(len(c2b) == 2 for _, c2b, _ in tabs):
+        # one threshold (0) per neuron: the code is the bit
+        return codes != 0
+    off = net.layer_offsets
     out = np.empty(codes.shape, bool)
     for l, (_, c2b, _) in enumerate(tabs):
         out[..., off[l] : off[l + 1]] = c2b[codes[..., off[l] : off[l + 1]]]

@@ -181,3 +181,26 @@ def test_net_without_hidden_layers():
     assert np.allclose(net.forward(X).ravel(), [-0.5, 4.5])
     res = polyfold.segment_crossings(net, X[0], X[1])
     assert res.n_pieces.tolist() == [1]
+
+
+def test_pickle_roundtrip_keeps_activations():
+    import pickle
+
+    net = PLNet.from_arrays(
+        [(np.array([[3.0], [-2.0]]), np.array([-1.0, 0.5])), (np.array([[1.0, 1.0]]), np.zeros(1))],
+        [HardTanh(-1.0, 2.0)],
+    )
+    back = pickle.loads(pickle.dumps(net))
+    assert back == net and back.activations == net.activations
+    x = np.array([[0.3], [-1.2]])
+    assert np.array_equal(back.forward(x), net.forward(x))
+
+
+def test_bits_from_codes_matches_tables():
+    from polyfold.network import bits_from_codes
+
+    # ReLU: code 1 <=> bit; hardtanh(-1, 1): codes 0..3, bit = code >= 2 (z > 0)
+    relu = polyfold.zoo.random_mlp([3], 2, seed=0)
+    assert bits_from_codes(relu, np.array([[0, 1, 1]])).tolist() == [[False, True, True]]
+    ht = PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))], HardTanh(-1, 1))
+    assert bits_from_codes(ht, np.array([[0, 1], [2, 3]])).tolist() == [[False, False], [True, True]]
