@@ -115,6 +115,27 @@ def million(args, Xte, yte):
     }
 
 
+def summary_table(rows):
+    """The README table: throughput, ratios and what grid sampling misses."""
+    fast = "c" if "float_c_paths_per_s" in rows[0] else "numpy"
+    head = (
+        "| network | regions/path | float paths/s | certified paths/s | exact paths/s "
+        "| grid 100 / 1000 / 10000 paths/s | regions missed by grid 100 / 1000 / 10000 "
+        "| float / grid1000 | certified / float time |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['network']} | {r['mean_regions_per_path']:.1f} | {r[f'float_{fast}_paths_per_s']:,.0f} "
+            f"| {r['certified_paths_per_s']:,.0f} | {r['exact_paths_per_s']:,.0f} "
+            f"| {r['grid100_paths_per_s']:,.0f} / {r['grid1000_paths_per_s']:,.0f} / {r['grid10000_paths_per_s']:,.1f} "
+            f"| {100 * r['grid100_missed_fraction']:.1f}% / {100 * r['grid1000_missed_fraction']:.2f}% "
+            f"/ {100 * r['grid10000_missed_fraction']:.2f}% "
+            f"| {r['float_over_grid1000']:.0f}x | {r['certified_over_float']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def fmt(v):
     if isinstance(v, float):
         return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
@@ -157,6 +178,8 @@ def main(argv=None):
     print("|---|" + "---|" * len(cols))
     for r in rows:
         print(f"| {r['network']} | " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |")
+    print()
+    print(summary_table(rows))
     result = {"rows": rows, "command": "python benchmarks/bench_crossings.py " + " ".join(argv or sys.argv[1:])}
     if args.million:
         import subprocess
