@@ -1,0 +1,86 @@
+"""Input checks of the slice complexes: the slice plane and its domain polygon.
+
+:func:`_check_plane` validates ``origin, e1, e2`` (shapes, two independent
+directions); :func:`_domain_polygon` turns ``bounds=`` or ``polygon=`` into a
+strictly convex, counter-clockwise polygon in (u, v).
+"""
+
+import numpy as np
+
+from .. import arith
+from .._validation import as_float_array
+from ..exceptions import DegenerateInputError, DomainError, ShapeError, ValidationError
+
+
+def _check_plane(net, origin, e1, e2, tol):
+    d = net.input_dim
+    out = []
+    for name, v in (("origin", origin), ("e1", e1), ("e2", e2)):
+        a = as_float_array(v, name)
+        if a.shape != (d,):
+            raise ShapeError(
+                f"{name} must have shape ({d},) to match the network's input_dim={d}, "
+                f"got {a.shape}; flatten images with x.ravel()."
+            )
+        out.append(a)
+    x0, a, b = out
+    na, nb = float(a @ a), float(b @ b)
+    if na == 0.0 or nb == 0.0:
+        which = "e1" if na == 0.0 else "e2"
+        raise DegenerateInputError(
+            f"{which} is the zero vector; the slice needs two independent directions "
+            "(e.g. e1 = x2 - x1, e2 = x3 - x1 for three distinct data points)."
+        )
+    gram = na * nb - float(a @ b) ** 2
+    if gram <= tol.rank * na * nb:
+        raise DegenerateInputError(
+            "e1 and e2 are parallel (|cos| = 1 within Tolerance.rank); the slice needs two "
+            "independent directions: pick a third point off the line, or use "
+            "polyfold.segment_crossings for a one-dimensional path."
+        )
+    return x0, a, b
+
+
+def _domain_polygon(bounds, polygon, tol):
+    if (bounds is None) == (polygon is None):
+        raise ValidationError(
+            "pass exactly one of bounds=(umin, umax, vmin, vmax) or polygon=(k, 2) array "
+            "for the slice's domain in (u, v) coordinates"
+            + ("" if bounds is None else f"; got both bounds={bounds!r} and a polygon")
+            + "."
+        )
+    if bounds is not None:
+        b = as_float_array(bounds, "bounds")
+        if b.shape != (4,):
+            raise ShapeError(
+                f"bounds must be (umin, umax, vmin, vmax), got shape {b.shape}; "
+                "for a general convex domain pass polygon=."
+            )
+        umin, umax, vmin, vmax = b.tolist()
+        if not (umin < umax and vmin < vmax):
+            raise DomainError(
+                f"bounds must satisfy umin < umax and vmin < vmax, got {tuple(b.tolist())}; "
+                "an empty or inverted rectangle has no regions."
+            )
+        return np.array([[umin, vmin], [umax, vmin], [umax, vmax], [umin, vmax]])
+    P = as_float_array(polygon, "polygon")
+    if P.ndim != 2 or P.shape[1] != 2 or P.shape[0] < 3:
+        raise ShapeError(
+            f"polygon must have shape (k, 2) with k >= 3 vertices in (u, v), got {P.shape}."
+        )
+    Q = arith.fmpq_array(P)
+    k = len(P)
+    cross = []
+    for i in range(k):
+        a, b, c = Q[i], Q[(i + 1) % k], Q[(i + 2) % k]
+        cross.append((b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0]))
+    if all(x <= 0 for x in cross):  # clockwise: reverse
+        P = P[::-1].copy()
+        cross = [-x for x in cross[::-1]]
+    if not all(x > 0 for x in cross):
+        raise DomainError(
+            "polygon must be strictly convex with distinct vertices in order (no three "
+            "consecutive vertices collinear, no repeated vertex); pass its convex hull "
+            "(scipy.spatial.ConvexHull(points).vertices) or split it into convex parts."
+        )
+    return np.ascontiguousarray(P)

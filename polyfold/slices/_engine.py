@@ -1,0 +1,402 @@
+"""The polygon-splitting engine of :func:`polyfold.slice_complex` (private).
+
+The polygons of the current partition are stored flat: a growable vertex pool
+(:class:`_Pool`: coordinates, current-layer preactivations and, in certified mode,
+their error bounds) and per cell its vertex rows, edge labels and codes
+(:class:`_State`).  :func:`_split_pass` splits every cell by one neuron's
+threshold line in one vectorised pass; :func:`_next_layer` carries the vertex
+values to the next layer; :func:`_run` drives all hidden layers and hands the
+cells with an ambiguous decision to the exact fallback (:mod:`._exact`).
+"""
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .. import arith
+from ..tolerance import UNIT_ROUNDOFF, sign3
+
+
+def _gamma(n):
+    nu = n * UNIT_ROUNDOFF
+    return nu / (1.0 - nu)
+
+
+def _cell_index(off):
+    return np.repeat(np.arange(len(off) - 1), np.diff(off))
+
+
+def _next_index(off):
+    nxt = np.arange(1, off[-1] + 1)
+    nxt[off[1:] - 1] = off[:-1]
+    return nxt
+
+
+class _Pool:
+    """Growable store of vertices: coordinates, current-layer values, error bounds.
+
+    Cells reference pool rows; a crossing point is stored once and shared by the
+    two children of the split that created it.
+    """
+
+    def __init__(self, P, Z, E):
+        self.n = len(P)
+        cap = max(16, self.n + self.n // 2)
+        self.P = self._alloc(P, cap)
+        self.Z = self._alloc(Z, cap)
+        self.E = None if E is None else self._alloc(E, cap)
+
+    @staticmethod
+    def _alloc(a, cap):
+        out = np.empty((cap,) + a.shape[1:], dtype=a.dtype)
+        out[: len(a)] = a
+        return out
+
+    def _grow(self, need):
+        cap = max(need, 2 * len(self.P))
+        self.P = self._alloc(self.P[: self.n], cap)
+        self.Z = self._alloc(self.Z[: self.n], cap)
+        if self.E is not None:
+            self.E = self._alloc(self.E[: self.n], cap)
+
+    def append(self, P, Z, E):
+        k = len(P)
+        if self.n + k > len(self.P):
+            self._grow(self.n + k)
+        self.P[self.n : self.n + k] = P
+        self.Z[self.n : self.n + k] = Z
+        if self.E is not None:
+            self.E[self.n : self.n + k] = E
+        ids = np.arange(self.n, self.n + k)
+        self.n += k
+        return ids
+
+
+@dataclass
+class _State:
+    """Polygons of the current partition, as flat arrays (internal, mutable)."""
+
+    pool: _Pool  # vertex store
+    vid: np.ndarray  # (V,) int64 pool row of every cell vertex (cells one after another, CCW)
+    lab: np.ndarray  # (V,) int64 label of the edge from vertex k to the next one
+    off: np.ndarray  # (C + 1,) int64 vertex offsets of the cells
+    codes: np.ndarray  # (C, n_hidden) int8
+    anc: np.ndarray  # (C,) int64 index of the cell's ancestor at the start of the layer
+    amb: np.ndarray  # (C,) bool: some decision inside was ambiguous (certified)
+    deg: np.ndarray  # (C,) bool: a neuron was constant at a threshold on the cell
+
+    @property
+    def n_cells(self):
+        return len(self.off) - 1
+
+
+class _Chords:
+    """Table of chords: the segment created when a cell is split by a neuron's line.
+
+    Edge labels encode ``2 * chord + side`` (side 1: the ``z > theta`` child) for
+    chords and ``-(k + 1)`` for edge ``k`` of the domain polygon.
+    """
+
+    def __init__(self):
+        self.parts = []
+        self.n = 0
+
+    def add(self, layer, neuron, theta_index, anc):
+        k = len(anc)
+        rec = np.empty((k, 4), np.int64)
+        rec[:, 0], rec[:, 1], rec[:, 2], rec[:, 3] = layer, neuron, theta_index, anc
+        self.parts.append(rec)
+        first = self.n
+        self.n += k
+        return first
+
+    def table(self):
+        """(n, 4) int64 rows ``(layer, neuron, threshold index, layer-start cell)``."""
+        return np.concatenate(self.parts) if self.parts else np.zeros((0, 4), np.int64)
+
+
+def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
+    """Split every cell of ``st`` by the line ``z_j = theta`` (one vectorised pass)."""
+    exact, certified = ctx["exact"], ctx["certified"]
+    pool = st.pool
+    dv = pool.Z[: pool.n, j] - theta  # per pool vertex
+    if exact:
+        sv = np.asarray(dv > 0, np.int8) - np.asarray(dv < 0, np.int8)
+    elif certified:
+        sv = np.sign(dv).astype(np.int8)
+        ambv = np.abs(dv) <= ctx["safety"] * pool.E[: pool.n, j]
+        sv[ambv] = 0
+    else:
+        sv = sign3(dv, ctx["band"][j])
+    s = sv[st.vid]
+    C = st.n_cells
+    cell = _cell_index(st.off)
+    pos = np.bincount(cell, weights=s > 0, minlength=C) > 0
+    neg = np.bincount(cell, weights=s < 0, minlength=C) > 0
+    if certified:
+        st.amb |= np.bincount(cell, weights=ambv[st.vid], minlength=C) > 0
+    st.deg |= ~pos & ~neg
+    split = pos & neg
+    split_ids = np.flatnonzero(split)
+    if len(split_ids) == 0:
+        st.codes[pos, unit] += 1
+        return st
+    keep_ids = np.flatnonzero(~split)
+    counts = np.diff(st.off)
+    # --- vertices of the cells that split
+    sc = split[cell]
+    idx = np.flatnonzero(sc)
+    nxt = _next_index(st.off)[idx]
+    sk = s[idx]
+    sn = s[nxt]
+    cross = (sk.astype(np.int16) * sn) < 0
+    gk, gn = st.vid[idx[cross]], st.vid[nxt[cross]]  # pool rows of the crossed edges
+    dk, dn = dv[gk], dv[gn]
+    t = dk / (dk - dn)
+    Pk, Pn = pool.P[gk], pool.P[gn]
+    Zk, Zn = pool.Z[gk], pool.Z[gn]
+    Pc = Pk + t[:, None] * (Pn - Pk)
+    Zc = Zk + t[:, None] * (Zn - Zk)
+    Ec = None
+    if certified:
+        # first-order bound: interpolation weights, error of t, rounding
+        Ek, En = pool.E[gk], pool.E[gn]
+        dt = (Ek[:, j] + En[:, j]) / (np.abs(dk) + np.abs(dn)) + 4 * UNIT_ROUNDOFF
+        Ec = (1 - t)[:, None] * Ek + t[:, None] * En + dt[:, None] * np.abs(Zn - Zk)
+        Ec += 4 * UNIT_ROUNDOFF * (np.abs(Zk) + np.abs(Zn))
+    new_ids = pool.append(Pc, Zc, Ec)
+    first = chords.add(layer, unit - ctx["offsets"][layer], theta_index, st.anc[split_ids])
+    chord_of_cell = np.full(C, -1, np.int64)
+    chord_of_cell[split_ids] = first + np.arange(len(split_ids))
+    ch = chord_of_cell[cell[idx]]
+    labk = st.lab[idx]
+    nv = len(idx)
+    # candidates: vertex k, then the crossing on edge (k, k + 1)
+    cand_vid = np.empty(2 * nv, np.int64)
+    cand_vid[0::2] = st.vid[idx]
+    cv = np.zeros(nv, np.int64)
+    cv[cross] = new_ids
+    cand_vid[1::2] = cv
+    m_plus = np.empty(2 * nv, bool)
+    m_plus[0::2] = sk >= 0
+    m_plus[1::2] = cross
+    m_minus = np.empty(2 * nv, bool)
+    m_minus[0::2] = sk <= 0
+    m_minus[1::2] = cross
+    lab_plus = np.empty(2 * nv, np.int64)
+    lab_plus[0::2] = np.where((sk == 0) & (sn < 0), 2 * ch + 1, labk)
+    lab_plus[1::2] = np.where(sk > 0, 2 * ch + 1, labk)
+    lab_minus = np.empty(2 * nv, np.int64)
+    lab_minus[0::2] = np.where((sk == 0) & (sn > 0), 2 * ch, labk)
+    lab_minus[1::2] = np.where(sk < 0, 2 * ch, labk)
+    cand_cell = np.repeat(cell[idx], 2)
+    vkeep = ~sc
+    cnt_plus = np.bincount(cand_cell[m_plus], minlength=C)[split_ids]
+    cnt_minus = np.bincount(cand_cell[m_minus], minlength=C)[split_ids]
+    cnt = np.concatenate([counts[keep_ids], cnt_plus, cnt_minus])
+    parent = np.concatenate([keep_ids, split_ids, split_ids])
+    codes = st.codes[parent]
+    ns = len(split_ids)
+    inc = np.concatenate([pos[keep_ids], np.ones(ns, bool), np.zeros(ns, bool)])
+    codes[inc, unit] += 1
+    off = np.zeros(len(cnt) + 1, np.int64)
+    np.cumsum(cnt, out=off[1:])
+    return _State(
+        pool=pool,
+        vid=np.concatenate([st.vid[vkeep], cand_vid[m_plus], cand_vid[m_minus]]),
+        lab=np.concatenate([st.lab[vkeep], lab_plus[m_plus], lab_minus[m_minus]]),
+        off=off,
+        codes=codes,
+        anc=st.anc[parent],
+        amb=st.amb[parent],
+        deg=st.deg[parent],
+    )
+
+
+def _piece_tables(net, l, exact):
+    act = net.activations[l]
+    pcs = act.pieces()
+    c2p = act.code_to_piece()
+    if exact:
+        slope = np.array([arith.to_fmpq(pcs[p][0]) for p in c2p], dtype=object)
+        offset = np.array([arith.to_fmpq(pcs[p][1]) for p in c2p], dtype=object)
+    else:
+        slope = np.array([pcs[p][0] for p in c2p], dtype=np.float64)
+        offset = np.array([pcs[p][1] for p in c2p], dtype=np.float64)
+    return slope, offset
+
+
+def _compact(st):
+    """Drop pool rows no cell references (returns a state with a fresh pool)."""
+    used, inv = np.unique(st.vid, return_inverse=True)
+    pool = st.pool
+    E = None if pool.E is None else pool.E[used]
+    new = _Pool(pool.P[used], pool.Z[used], E)
+    return replace(st, pool=new, vid=inv.astype(np.int64).reshape(-1))
+
+
+def _next_layer(st, net, l, ctx):
+    """Vertex values of layer ``l + 1`` from those of layer ``l``.
+
+    The activation is continuous, so a vertex on a boundary gets the same value
+    from either side; it is applied to the vertex values directly.
+    """
+    exact, certified = ctx["exact"], ctx["certified"]
+    st = _compact(st)
+    pool = st.pool
+    Z = pool.Z[: pool.n]
+    act = net.activations[l]
+    H = act.apply(Z)
+    W, b = (net.exact_layers() if exact else net.layers)[l + 1]
+    Znew = H @ W.T + b
+    E = None
+    if certified:
+        Ez = pool.E[: pool.n]
+        slopes = np.array([abs(p[0]) for p in act.pieces()])
+        knots = np.array(act.knots, dtype=np.float64)
+        lo_piece = np.zeros(Z.shape, np.int64)
+        hi_piece = np.zeros(Z.shape, np.int64)
+        for kn in knots:  # piece index = number of knots strictly below
+            lo_piece += (Z - Ez) > kn
+            hi_piece += (Z + Ez) > kn
+        # the piece is certain when Z +- E stays between two knots; otherwise the
+        # largest slope bounds the error
+        slope_bound = np.where(lo_piece == hi_piece, slopes[lo_piece], slopes.max())
+        EH = slope_bound * Ez + UNIT_ROUNDOFF * np.abs(H)
+        g = _gamma(W.shape[1] + 2)
+        absW = np.abs(W)
+        E = EH @ absW.T + g * (np.abs(H) @ absW.T + np.abs(b))
+    st.pool = _Pool(pool.P[: pool.n], Znew, E)
+    return st
+
+
+def _first_layer_map(net, x0, e1, e2, exact):
+    """``(G (w, 2), g (w,))`` with ``z_1(u, v) = G (u, v) + g`` (float or exact)."""
+    if exact:
+        W, b = net.exact_layers()[0]
+        Eq = arith.fmpq_array(np.stack([e1, e2], axis=1))
+        return W @ Eq, W @ arith.fmpq_array(x0) + b
+    W, b = net.layers[0]
+    return W @ np.stack([e1, e2], axis=1), W @ x0 + b
+
+
+def _initial_state(net, P0, G, g, ctx):
+    exact, certified = ctx["exact"], ctx["certified"]
+    k = len(P0)
+    P = arith.fmpq_array(P0) if exact else np.array(P0, dtype=np.float64)
+    Z = P @ G.T + g
+    E = None
+    if certified:
+        W, b = net.layers[0]
+        x0, e1, e2 = ctx["plane"]
+        absW = np.abs(W)
+        Gabs = absW @ np.abs(np.stack([e1, e2], axis=1))
+        gabs = absW @ np.abs(x0) + np.abs(b)
+        E = _gamma(W.shape[1] + 4) * (np.abs(P) @ Gabs.T + gabs)
+    return _State(
+        pool=_Pool(P, Z, E),
+        vid=np.arange(k, dtype=np.int64),
+        lab=-(np.arange(k, dtype=np.int64) + 1),
+        off=np.array([0, k], np.int64),
+        codes=np.zeros((1, net.n_hidden), np.int8),
+        anc=np.zeros(1, np.int64),
+        amb=np.zeros(1, bool),
+        deg=np.zeros(1, bool),
+    )
+
+
+def _take_cells(st, cells):
+    """``(vertex rows, offsets)`` selecting some cells (in the given order)."""
+    cells = np.asarray(cells, np.int64)
+    counts = np.diff(st.off)[cells]
+    starts = st.off[:-1][cells]
+    idx = np.repeat(starts - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
+    off = np.zeros(len(cells) + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    return idx, off
+
+
+def _subset(st, cells):
+    """State restricted to some cells (same pool)."""
+    cells = np.asarray(cells, np.int64)
+    idx, off = _take_cells(st, cells)
+    return _State(
+        pool=st.pool, vid=st.vid[idx], lab=st.lab[idx], off=off,
+        codes=st.codes[cells].copy(), anc=st.anc[cells], amb=st.amb[cells], deg=st.deg[cells],
+    )
+
+
+@dataclass
+class _Flat:
+    """Final cells with their own vertex coordinates (no pool)."""
+
+    P: np.ndarray
+    lab: np.ndarray
+    off: np.ndarray
+    codes: np.ndarray
+    deg: np.ndarray
+
+    @property
+    def n_cells(self):
+        return len(self.off) - 1
+
+
+def _flatten(st, to_float=False):
+    P = st.pool.P[st.vid]
+    if to_float and P.dtype == object:
+        P = arith.to_float_array(P)
+    return _Flat(P=P, lab=st.lab, off=st.off, codes=st.codes, deg=st.deg)
+
+
+def _concat_flat(parts):
+    parts = [p for p in parts if p.n_cells > 0]
+    if len(parts) == 1:
+        return parts[0]
+    offs, base = [], 0
+    for p in parts:
+        offs.append(p.off[:-1] + base)
+        base += p.off[-1]
+    offs.append(np.array([base], np.int64))
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])
+    return _Flat(P=cat("P"), lab=cat("lab"), off=np.concatenate(offs), codes=cat("codes"),
+                 deg=cat("deg"))
+
+
+def _run(net, st, l_start, chords, starts, ctx, recompute=None):
+    """Split ``st`` (cells at the start of layer ``l_start``) through all hidden layers.
+
+    ``starts[l]`` collects the codes of the cells at the start of layer ``l`` (the
+    chords refer to them).  ``recompute(st_start, cells, l)`` (certified mode) is
+    called at the end of every layer with the layer-start state and the indices of
+    its cells whose descendants met an ambiguous decision; it returns the exact
+    final cells (a :class:`_Flat`).  Returns ``(final state, [exact parts])``.
+    """
+    tabs = net._code_tables()
+    offsets = net.layer_offsets
+    extra = []
+    for l in range(l_start, net.depth):
+        base = sum(len(c) for c in starts[l])
+        st.anc = base + np.arange(st.n_cells, dtype=np.int64)
+        starts[l].append(st.codes.copy())
+        st.amb = np.zeros(st.n_cells, bool)
+        st_start = replace(st, codes=st.codes.copy(), deg=st.deg.copy(), amb=st.amb.copy())
+        n_start = st.pool.n
+        thresholds = tabs[l][0]
+        if not ctx["exact"] and not ctx["certified"]:
+            Zs = np.abs(st.pool.Z[: st.pool.n])
+            ctx["band"] = ctx["tol"].zero * (Zs.max(axis=0) if len(Zs) else 0.0)
+        for j in range(net.widths[l]):
+            unit = int(offsets[l] + j)
+            for ti, theta in enumerate(thresholds):
+                th = arith.to_fmpq(theta) if ctx["exact"] else float(theta)
+                st = _split_pass(st, j, th, ti, l, unit, chords, ctx)
+        if ctx["certified"] and st.amb.any():
+            bad_anc = np.unique(st.anc[st.amb]) - base
+            keep = ~np.isin(st.anc - base, bad_anc)
+            st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start], st.pool.E[:n_start])
+            extra.append(recompute(st_start, bad_anc, l))
+            st = _subset(st, np.flatnonzero(keep))
+        if st.n_cells == 0:  # everything went to the exact fallback
+            break
+        st = _next_layer(st, net, l, ctx)
+    return st, extra

@@ -1,0 +1,102 @@
+"""Exact reconstruction of polygons in certified mode (private).
+
+A polygon whose sign decisions the error bounds cannot make is rebuilt in exact
+rationals from the start of the layer: its vertices are the intersections of its
+(exactly known) edge lines, and the engine reruns on it in exact arithmetic.
+"""
+
+import numpy as np
+
+from .. import arith
+from ._engine import (
+    _cell_index,
+    _flatten,
+    _next_index,
+    _piece_tables,
+    _Pool,
+    _run,
+    _State,
+    _subset,
+)
+
+
+def _exact_uv_map(net, G1, g1, codes, l):
+    """Exact ``(G, g)`` of layer ``l``'s preactivations in (u, v) for a cell's codes."""
+    G, g = G1, g1
+    off = net.layer_offsets
+    layers = net.exact_layers()
+    for k in range(l):
+        slope_t, offset_t = _piece_tables(net, k, True)
+        cl = codes[off[k] : off[k + 1]].astype(np.int64)
+        slope, offset = slope_t[cl], offset_t[cl]
+        W, b = layers[k + 1]
+        G = W @ (G * slope[:, None])
+        g = W @ (g * slope + offset) + b
+    return G, g
+
+
+def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
+    """Build the certified-mode fallback: rebuild cells exactly, rerun exactly.
+
+    ``first_exact()`` returns the exact first-layer map in (u, v); it is only
+    computed when some polygon needs the fallback.
+    """
+    P0q = arith.fmpq_array(P0)
+    k0 = len(P0)
+    cache = {}
+    first = []
+
+    def first_map():
+        if not first:
+            first.extend(first_exact())
+        return first[0], first[1]
+
+    def line_of(label, table, start_codes):
+        if label < 0:  # domain edge -(k + 1)
+            k = -label - 1
+            a, b = P0q[k], P0q[(k + 1) % k0]
+            nu, nv = -(b[1] - a[1]), b[0] - a[0]
+            return nu, nv, -(nu * a[0] + nv * a[1])
+        L, N, T, A = (int(v) for v in table[label >> 1])
+        key = (L, A)
+        if key not in cache:
+            cache[key] = _exact_uv_map(net, *first_map(), start_codes[L][A], L)
+        G, g = cache[key]
+        theta = arith.to_fmpq(net._code_tables()[L][0][T])
+        return G[N, 0], G[N, 1], g[N] - theta
+
+    def recompute(st_start, cells, l):
+        sub = _subset(st_start, cells)
+        counter[0] += len(cells)
+        table = chords.table()
+        start_codes = [np.concatenate(s) if s else None for s in starts]
+        nxt = _next_index(sub.off)
+        prev = np.empty_like(nxt)
+        prev[nxt] = np.arange(len(nxt))
+        lines = [line_of(int(lb), table, start_codes) for lb in sub.lab]
+        P = np.empty((len(lines), 2), dtype=object)
+        for i in range(len(lines)):
+            a1, b1, c1 = lines[prev[i]]
+            a2, b2, c2 = lines[i]
+            det = a1 * b2 - a2 * b1
+            if det == 0:
+                raise _NeedExact()
+            P[i, 0] = (-c1 * b2 + c2 * b1) / det
+            P[i, 1] = (-a1 * c2 + a2 * c1) / det
+        cell = _cell_index(sub.off)
+        Z = np.empty((len(P), net.widths[l]), dtype=object)
+        for ci in range(sub.n_cells):
+            G, g = _exact_uv_map(net, *first_map(), sub.codes[ci], l)
+            rows = np.flatnonzero(cell == ci)
+            Z[rows] = P[rows] @ G.T + g
+        ex = _State(pool=_Pool(P, Z, None), vid=np.arange(len(P), dtype=np.int64), lab=sub.lab,
+                    off=sub.off, codes=sub.codes, anc=sub.anc,
+                    amb=np.zeros(sub.n_cells, bool), deg=sub.deg)
+        final, _ = _run(net, ex, l, chords, starts, ctx_exact)
+        return _flatten(final, to_float=True)
+
+    return recompute
+
+
+class _NeedExact(Exception):
+    """Internal: the certified reconstruction met parallel consecutive edges."""

@@ -1,0 +1,337 @@
+"""The result of the slice and box complexes: :class:`RegionComplex`.
+
+:class:`RegionComplex` holds the regions (codes, polygons or H-representations,
+measures, interior points) with their affine maps, predicted classes, adjacency
+graph and decision boundary; :class:`ComplexRegion` is the record of one region
+and :class:`DecisionBoundary` the pieces of the decision boundary inside a slice.
+Part of :mod:`polyfold.slices`, which re-exports the public names.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .. import arith
+from .._validation import as_float_array
+from ..exceptions import ValidationError
+from ..network import PLNet, bits_from_codes
+
+
+@dataclass(frozen=True)
+class ComplexRegion:
+    """One region of a :class:`RegionComplex` (a light record).
+
+    Attributes
+    ----------
+    index : int
+    codes : (n_hidden,) int8
+    pattern : (n_hidden,) bool
+    vertices : (k, 2) float or None
+        Polygon vertices in (u, v), counter-clockwise (slices).
+    vertices_input : (k, d) float or None
+        The same vertices in input space (slices), or the region's vertices
+        (boxes, d <= 4).
+    A, c : arrays or None
+        H-representation ``{x : A x + c >= 0}`` (boxes).
+    measure : float
+        Area in (u, v) (slices) or volume (boxes).
+    interior_point : (2,) or (d,) float
+    V : (output_dim, d) float
+    u : (output_dim,) float
+        Logits ``V x + u`` in input space.
+    predicted_class : int
+    """
+
+    index: int
+    codes: np.ndarray
+    pattern: np.ndarray
+    vertices: object
+    vertices_input: object
+    A: object
+    c: object
+    measure: float
+    interior_point: np.ndarray
+    V: np.ndarray
+    u: np.ndarray
+    predicted_class: int
+
+
+@dataclass(frozen=True)
+class DecisionBoundary:
+    """Pieces of the decision boundary inside a slice.
+
+    Attributes
+    ----------
+    segments : (k, 2, 2) float
+        Segment end points in (u, v).
+    region : (k,) int64
+        The region containing each piece.
+    classes : (k, 2) int64
+        The two classes tied on the piece (``(0, 1)`` for a single-output net:
+        ``logit = 0``).
+    """
+
+    segments: np.ndarray
+    region: np.ndarray
+    classes: np.ndarray
+
+    def __len__(self):
+        return len(self.region)
+
+
+@dataclass(frozen=True, eq=False)
+class RegionComplex:
+    """The linear regions of a network on a 2D slice or a small box or polytope.
+
+    Attributes
+    ----------
+    net : PLNet
+    kind : str
+        ``"slice"`` or ``"box"`` (boxes and polytopes).
+    mode : str
+    n_regions : int
+    codes : (R, n_hidden) int8
+        Codes of every region (unique per region).
+    vertices : (total, 2) float
+        Slices: all polygon vertices in (u, v), region after region
+        (counter-clockwise); ``vertex_offsets`` (R + 1) says where each starts.
+    vertex_offsets : (R + 1,) int64
+    measures : (R,) float
+        Areas in (u, v) units (slices) or volumes (boxes).
+    interior_points : (R, 2) or (R, d) float
+        A point strictly inside each region ((u, v) for slices).
+    origin, e1, e2 : (d,) float
+        The slice plane ``x = origin + u e1 + v e2`` (slices).
+    domain : (k, 2) float or (A, c)
+        The slice's polygon in (u, v), or the box/polytope rows.
+    n_recomputed : int
+        Certified mode: polygons recomputed exactly.
+    n_degenerate : int
+        Regions on which some neuron is constant at a threshold.
+    touches_boundary : (R,) bool
+        Whether the region has a facet (an edge of positive length for slices)
+        on the domain's boundary.  When the domain contains every vertex of the
+        partition in its interior, these are exactly the unbounded regions of the
+        whole input space (plane).
+    """
+
+    net: PLNet = field(repr=False)
+    kind: str
+    mode: str
+    n_regions: int
+    codes: np.ndarray = field(repr=False)
+    measures: np.ndarray = field(repr=False)
+    interior_points: np.ndarray = field(repr=False)
+    vertices: object = field(default=None, repr=False)
+    vertex_offsets: object = field(default=None, repr=False)
+    origin: object = field(default=None, repr=False)
+    e1: object = field(default=None, repr=False)
+    e2: object = field(default=None, repr=False)
+    domain: object = field(default=None, repr=False)
+    n_recomputed: int = 0
+    n_degenerate: int = 0
+    touches_boundary: object = field(default=None, repr=False)
+    tol: object = field(default=None, repr=False)
+    exact_vertices: object = field(default=None, repr=False)
+    exact_areas: object = field(default=None, repr=False)
+    _labels: object = field(default=None, repr=False)
+    _hrep: object = field(default=None, repr=False)
+    _adjacency: object = field(default=None, repr=False)
+
+    def __len__(self):
+        return self.n_regions
+
+    # -- per-region data ----------------------------------------------------------
+    @property
+    def patterns(self):
+        """(R, n_hidden) bool: bits ``z > 0`` of every region."""
+        return bits_from_codes(self.net, self.codes)
+
+    @property
+    def dim(self):
+        """Dimension of the complex (2 for slices)."""
+        return 2 if self.kind == "slice" else self.net.input_dim
+
+    def to_input(self, uv):
+        """Map (n, 2) slice coordinates to input space ``origin + u e1 + v e2``."""
+        if self.kind != "slice":
+            raise ValidationError("to_input applies to slice complexes only.")
+        uv = np.asarray(uv, dtype=np.float64)
+        return self.origin + uv[..., :1] * self.e1 + uv[..., 1:2] * self.e2
+
+    def polygon(self, i):
+        """(k, 2) vertices of region ``i`` in (u, v) (slices)."""
+        self._check_index(i)
+        if self.kind != "slice":
+            raise ValidationError("polygon() applies to slice complexes; use hrep(i) for boxes.")
+        return self.vertices[self.vertex_offsets[i] : self.vertex_offsets[i + 1]]
+
+    def exact_polygon(self, i):
+        """Exact vertices of region ``i`` as a list of ``(Fraction, Fraction)`` (exact mode)."""
+        self._check_index(i)
+        if self.exact_vertices is None:
+            raise ValidationError(
+                "exact vertices exist only for mode='exact' slices; recompute with mode='exact'."
+            )
+        rows = self.exact_vertices[self.vertex_offsets[i] : self.vertex_offsets[i + 1]]
+        return [(arith.to_fraction(a), arith.to_fraction(b)) for a, b in rows]
+
+    def hrep(self, i):
+        """``(A, c)`` of region ``i``: ``{x : A x + c >= 0}`` in input space (boxes) or
+        in (u, v) (slices, computed from the codes)."""
+        self._check_index(i)
+        if self._hrep is not None:
+            return self._hrep[i]
+        from ..regions import region_rows
+
+        A, c, _, _, _ = region_rows(self.net, self.codes[i])
+        E = np.stack([self.e1, self.e2], axis=1)
+        return A @ E, A @ self.origin + c
+
+    def _check_index(self, i):
+        if not (0 <= int(i) < self.n_regions):
+            raise ValidationError(
+                f"region index must be in 0..{self.n_regions - 1}, got {i}."
+            )
+
+    @cached_property
+    def affine_maps(self):
+        """``(V (R, output_dim, d), u (R, output_dim))``: logits ``V x + u`` per region
+        in input space."""
+        return self.net.affine_map(codes=self.codes)
+
+    @cached_property
+    def uv_maps(self):
+        """``(V (R, output_dim, 2), u (R, output_dim))``: logits in slice coordinates."""
+        if self.kind != "slice":
+            raise ValidationError("uv_maps applies to slice complexes only.")
+        V, u = self.affine_maps
+        E = np.stack([self.e1, self.e2], axis=1)
+        return V @ E, V @ self.origin + u
+
+    @cached_property
+    def predicted_classes(self):
+        """(R,) int64: class predicted at each region's interior point."""
+        pts = self.interior_points if self.kind != "slice" else self.to_input(self.interior_points)
+        # interior points lie strictly inside their regions: a forward pass gives
+        # each region's logits there
+        f = np.atleast_2d(self.net.forward(pts)).reshape(len(pts), -1)
+        if f.shape[1] == 1:
+            return (f[:, 0] > 0).astype(np.int64)
+        return np.argmax(f, axis=1).astype(np.int64)
+
+    def region(self, i):
+        """A :class:`ComplexRegion` record for region ``i``."""
+        self._check_index(i)
+        V, u = self.affine_maps
+        if self.kind == "slice":
+            poly = self.polygon(i)
+            verts, vin, A, c = poly, self.to_input(poly), None, None
+        else:
+            A, c = self.hrep(i)
+            verts = None
+            vin = self.region_vertices(i) if self.net.input_dim <= 4 else None
+        return ComplexRegion(
+            index=int(i),
+            codes=self.codes[i],
+            pattern=bits_from_codes(self.net, self.codes[i]),
+            vertices=verts,
+            vertices_input=vin,
+            A=A,
+            c=c,
+            measure=float(self.measures[i]),
+            interior_point=self.interior_points[i],
+            V=V[i],
+            u=u[i],
+            predicted_class=int(self.predicted_classes[i]),
+        )
+
+    @property
+    def regions(self):
+        """List of :class:`ComplexRegion`, one per region."""
+        return [self.region(i) for i in range(self.n_regions)]
+
+    def region_vertices(self, i):
+        """Vertices of box region ``i`` (Qhull half-space intersection)."""
+        from scipy.spatial import HalfspaceIntersection
+
+        A, c = self.hrep(i)
+        hs = np.hstack([-A, -c[:, None]])  # Qhull: A' x + b' <= 0
+        return HalfspaceIntersection(hs, self.interior_points[i]).intersections
+
+    def locate(self, points):
+        """Index of the region containing each point, or -1 (by codes).
+
+        Parameters
+        ----------
+        points : (n, 2) float for slices ((u, v)), (n, d) for boxes
+
+        Returns
+        -------
+        (n,) int64
+        """
+        pts = as_float_array(points, "points")
+        if pts.ndim == 1:
+            pts = pts[None, :]
+        x = self.to_input(pts) if self.kind == "slice" else pts
+        codes = self.net.codes(x)
+        key = {c.tobytes(): i for i, c in enumerate(self.codes)}
+        return np.array([key.get(c.tobytes(), -1) for c in codes], dtype=np.int64)
+
+    # -- adjacency --------------------------------------------------------------------
+    @property
+    def adjacency(self):
+        """``(pairs (E, 2) int64, switching list of lists of (layer, neuron))``.
+
+        One pair per two regions sharing a facet of dimension ``dim - 1``; the
+        switching neurons are the units whose codes differ between the two.
+        """
+        return self._adjacency_all[:2]
+
+    @property
+    def facet_measures(self):
+        """(E,) float: length of each shared edge (slices, (u, v) units); NaN for boxes."""
+        return self._adjacency_all[2]
+
+    @property
+    def _adjacency_all(self):
+        from ..adjacency import adjacency_pairs
+
+        if self._adjacency is None:
+            object.__setattr__(self, "_adjacency", adjacency_pairs(self))
+        return self._adjacency
+
+    @cached_property
+    def graph(self):
+        """networkx Graph: node per region (index; attributes ``pattern``, ``codes``,
+        ``measure``, ``predicted_class``), edge per shared facet (attribute
+        ``switching``: list of ``(layer, neuron)``)."""
+        from ..adjacency import region_graph
+
+        return region_graph(self)
+
+    @cached_property
+    def decision_boundary(self):
+        """:class:`DecisionBoundary`: where the predicted class changes (slices)."""
+        from ..adjacency import decision_boundary
+
+        return decision_boundary(self)
+
+    def to_json(self, path=None):
+        """JSON text (written to ``path`` when given) of the regions and the graph."""
+        from ..adjacency import complex_to_json
+
+        return complex_to_json(self, path)
+
+    def to_graphml(self, path):
+        """Write the adjacency graph as GraphML (list attributes as strings)."""
+        from ..adjacency import graph_to_graphml
+
+        return graph_to_graphml(self.graph, path)
+
+    def __repr__(self):
+        return (
+            f"RegionComplex(kind={self.kind!r}, mode={self.mode!r}, n_regions={self.n_regions}, "
+            f"n_recomputed={self.n_recomputed}, n_degenerate={self.n_degenerate})"
+        )
