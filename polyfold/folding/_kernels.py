@@ -152,6 +152,7 @@ def _values_at(net, S, E, pseg, pt, conv, exact, safety):
             ez = gam * mag + 4 * UNIT_ROUNDOFF * (np.abs(a) * (1.0 - tt) + np.abs(c) * tt)
     post, post_err, logits, logit_err = [], [], None, None
     eh = None
+    h = None  # post-activation of the previous layer (set at the end of each pass)
     for l in range(len(layers)):
         if l > 0:
             W, b = layers[l]
