@@ -87,6 +87,24 @@ def _quantile_counts(vals, counts, q):
     return float(vlo + (h - lo) * (vhi - vlo))
 
 
+def fraction_counts(r1, r2):
+    """``{(num, den): count}`` of the reduced fractions ``1 - r1 / r2`` (0 when ``r2 == 0``).
+
+    The exact, mergeable form of many chi values: memory grows with the number of
+    distinct values (denominators are walk lengths), not with the number of paths.
+    """
+    r1 = np.asarray(r1, np.int64)
+    r2 = np.asarray(r2, np.int64)
+    num = np.where(r2 > 0, r2 - r1, 0)
+    den = np.where(r2 > 0, r2, 1)
+    g = np.gcd(num, den)
+    g[g == 0] = 1
+    num, den = num // g, den // g
+    shift = np.int64(1) << np.int64(32)
+    k, c = np.unique(num * shift + den, return_counts=True)
+    return {(int(a // shift), int(a % shift)): int(b) for a, b in zip(k.tolist(), c.tolist())}
+
+
 def _global_from_counts(vals, counts):
     """GlobalFolding of a multiset (sorted distinct float values, counts)."""
     vals = np.asarray(vals, dtype=np.float64)

@@ -14,7 +14,7 @@ import numpy as np
 from .._validation import check_choice, check_mode, check_positive_int, check_seed
 from ..exceptions import ShapeError, ValidationError
 from ._kernels import _check_net, _resolve_convention
-from .distribution import GlobalFolding, _global_from_counts
+from .distribution import GlobalFolding, _global_from_counts, fraction_counts
 from .paths import _batch_from_kernel
 
 
@@ -32,34 +32,23 @@ class _FractionCounts:
     lengths), not with the number of paths, so 1M paths per pair stream in
     constant memory."""
 
-    _SHIFT = np.int64(1) << np.int64(31)
-
     def __init__(self):
         self.counts = {}
 
     def add(self, r1, r2):
-        r1 = np.asarray(r1, np.int64)
-        r2 = np.asarray(r2, np.int64)
-        num = np.where(r2 > 0, r2 - r1, 0)
-        den = np.where(r2 > 0, r2, 1)
-        g = np.gcd(num, den)
-        g[g == 0] = 1
-        key = (num // g) * self._SHIFT + den // g
-        k, c = np.unique(key, return_counts=True)
-        for a, b in zip(k.tolist(), c.tolist()):
-            self.counts[a] = self.counts.get(a, 0) + b
+        for key, n in fraction_counts(r1, r2).items():
+            self.counts[key] = self.counts.get(key, 0) + n
 
     def merge(self, other):
-        for a, b in other.counts.items():
-            self.counts[a] = self.counts.get(a, 0) + b
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
 
     def _sorted(self):
-        keys = np.array(sorted(self.counts), dtype=np.int64)
-        num, den = keys // self._SHIFT, keys % self._SHIFT
-        vals = num / den
-        order = np.argsort(vals, kind="stable")
-        cnt = np.array([self.counts[int(k)] for k in keys[order]], dtype=np.int64)
-        return vals[order], cnt, num[order], den[order]
+        keys = sorted(self.counts, key=lambda nd: Fraction(*nd))
+        num = np.array([k[0] for k in keys], dtype=np.int64)
+        den = np.array([k[1] for k in keys], dtype=np.int64)
+        cnt = np.array([self.counts[k] for k in keys], dtype=np.int64)
+        return num / den, cnt, num, den
 
     def summary(self):
         vals, cnt, _, _ = self._sorted()

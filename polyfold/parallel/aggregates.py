@@ -14,21 +14,10 @@ from fractions import Fraction
 import numpy as np
 
 from ..exceptions import ValidationError
+from ..folding.distribution import fraction_counts
 
-_SHIFT = np.int64(1) << np.int64(32)
-
-
-def _fraction_counts(r1, r2):
-    """``{(num, den): count}`` of the reduced fractions ``1 - r1/r2`` (0 when r2 == 0)."""
-    r1 = np.asarray(r1, np.int64)
-    r2 = np.asarray(r2, np.int64)
-    num = np.where(r2 > 0, r2 - r1, 0)
-    den = np.where(r2 > 0, r2, 1)
-    g = np.gcd(num, den)
-    g[g == 0] = 1
-    key = (num // g) * _SHIFT + den // g
-    k, c = np.unique(key, return_counts=True)
-    return {(int(a // _SHIFT), int(a % _SHIFT)): int(b) for a, b in zip(k.tolist(), c.tolist())}
+# exact counters of chi values: the folding module's representation
+_fraction_counts = fraction_counts
 
 
 def _merge_counts(into, other):

@@ -17,14 +17,14 @@ import time
 import numpy as np
 
 from .._validation import (
-    as_float_array,
     check_choice,
     check_mode,
     check_points,
     check_positive_int,
 )
-from ..exceptions import ChunkError, ShapeError, ValidationError
-from ..network import PLNet
+from ..exceptions import ChunkError, ValidationError
+from ..folding.pairs import _check_labelled
+from ..network import PLNet, check_net
 from ..tolerance import get_tol
 from ._common import _sha256
 from ._files import _FORMAT, _chunk_name, _prepare_out, _read_chunk, _write_chunk
@@ -486,22 +486,8 @@ def class_pair_sweep(
     >>> res.pair_matrix("chi_max").shape
     (2, 2)
     """
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
-            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
-        )
-    Xa = as_float_array(X, "X")
-    if Xa.ndim != 2 or Xa.shape[1] != net.input_dim:
-        raise ShapeError(
-            f"X must have shape (n, {net.input_dim}) to match net.input_dim={net.input_dim}, "
-            f"got {Xa.shape}; flatten images with X.reshape(len(X), -1)."
-        )
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != len(Xa):
-        raise ShapeError(
-            f"y must be a 1-D array of {len(Xa)} labels (one per row of X), got shape {y.shape}."
-        )
+    check_net(net)
+    Xa, y, _ = _check_labelled(net, X, y)
     source = ClassPairs(y, paths_per_pair, pairs=pairs, same_class=same_class)
     return sweep(
         net, Xa, source, quantity=quantity, seed=seed, executor=executor, scheduler=scheduler,
