@@ -204,3 +204,15 @@ def test_bits_from_codes_matches_tables():
     assert bits_from_codes(relu, np.array([[0, 1, 1]])).tolist() == [[False, True, True]]
     ht = PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))], HardTanh(-1, 1))
     assert bits_from_codes(ht, np.array([[0, 1], [2, 3]])).tolist() == [[False, False], [True, True]]
+
+
+def test_hamming_on_words_matches_bits():
+    from polyfold.network import pack_words
+
+    rng = np.random.default_rng(4)
+    for n_bits in (1, 7, 60, 64, 65, 130):
+        a = rng.random((50, n_bits)) < 0.5
+        b = rng.random((50, n_bits)) < 0.5
+        brute = (a != b).sum(axis=1)
+        assert np.array_equal(hamming(pack_words(a), pack_words(b)), brute)
+        assert np.array_equal(hamming(pack_patterns(a), pack_patterns(b)), brute)

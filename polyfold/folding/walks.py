@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..exceptions import ShapeError, ValidationError
-from ..network import hamming
+from ..network import hamming, pack_words
 
 
 def _chi_fraction(r1, r2):
@@ -461,6 +461,13 @@ def _measure_flat(P, off):
     m = len(off) - 1
     counts = np.diff(off)
     seg = np.repeat(np.arange(m), counts)
+    if P.dtype == bool:
+        # bool patterns: compare and count on packed 64-bit words
+        P = pack_words(P)
+        dist = hamming
+    else:
+        def dist(a, b):
+            return np.count_nonzero(a != b, axis=-1)
     keep = np.ones(len(P), bool)
     if len(P) > 1:
         keep[1:] = np.any(P[1:] != P[:-1], axis=1)
@@ -472,15 +479,9 @@ def _measure_flat(P, off):
     first = offq[:-1]
     last = offq[1:] - 1
     steps = np.zeros(len(Q), np.int64)
-    if Q.dtype == bool:
-        packed = np.packbits(Q, axis=1)
-        d0 = hamming(packed, packed[first][segq]).astype(np.int64)
-        if len(Q) > 1:
-            steps[1:] = hamming(packed[1:], packed[:-1])
-    else:
-        d0 = np.count_nonzero(Q != Q[first][segq], axis=1).astype(np.int64)
-        if len(Q) > 1:
-            steps[1:] = np.count_nonzero(Q[1:] != Q[:-1], axis=1)
+    d0 = dist(Q, Q[first][segq]).astype(np.int64)
+    if len(Q) > 1:
+        steps[1:] = dist(Q[1:], Q[:-1])
     steps[first] = 0
     r1 = np.maximum.reduceat(d0, first)
     r2 = np.add.reduceat(steps, first)
