@@ -40,24 +40,23 @@ def _grid_arg(text):
     return vals
 
 
-def _positive(text):
-    try:
-        v = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from err
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _int_at_least(minimum, what):
+    """argparse type: an integer >= ``minimum`` (``what`` names it in the error)."""
+
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from err
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
 
 
-def _nonneg(text):
-    try:
-        v = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from err
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
+_positive = _int_at_least(1, "a positive integer")
+_nonneg = _int_at_least(0, "an integer >= 0")
 
 
 
