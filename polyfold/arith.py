@@ -28,6 +28,7 @@ __all__ = [
     "to_fmpq",
     "fmpq_array",
     "to_fraction",
+    "exact_and_float",
     "to_float_array",
     "exact_rank",
     "fmpq_matrix",
@@ -69,6 +70,16 @@ def to_fraction(q):
     if isinstance(q, type(ZERO)):
         return Fraction(int(q.p), int(q.q))
     return Fraction(q)
+
+
+def exact_and_float(values):
+    """``(tuple of Fraction, float64 array)`` of a sequence of rationals.
+
+    The form in which exact results report parameters such as breakpoints: exact
+    fractions for the user, nearest floats for plotting and bulk work.
+    """
+    exact = tuple(to_fraction(v) for v in values)
+    return exact, np.array([float(v) for v in exact], dtype=np.float64)
 
 
 def to_float_array(a):

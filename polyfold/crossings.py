@@ -483,8 +483,7 @@ def _assemble(net, raw, m, mode, exact):
     bp_offsets = np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64)
     t_exact = None
     if exact:
-        t_exact = tuple(arith.to_fraction(v) for v in tb)
-        tf = np.array([float(v) for v in t_exact], dtype=np.float64)
+        t_exact, tf = arith.exact_and_float(tb)
     else:
         tf = np.asarray(tb, dtype=np.float64)
     return {

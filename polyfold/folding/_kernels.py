@@ -370,8 +370,8 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
             n_recomputed = int(np.count_nonzero(sc.exact_segments | np.isin(np.arange(m), ids)))
     t_exact = None
     if exact:
-        t_exact = [arith.to_fraction(v) for v in tt]
-        tt = np.array([float(v) for v in t_exact], dtype=np.float64)
+        t_exact, tt = arith.exact_and_float(tt)
+        t_exact = list(t_exact)
     else:
         tt = np.asarray(tt, dtype=np.float64)
     return {
