@@ -1,0 +1,56 @@
+"""Paper-ready figures of polyfold results (matplotlib).
+
+Every plot function takes ``ax=None`` (a new figure is made when omitted), draws
+on that axes only, returns the artists it drew and never calls ``plt.show()``.
+Wrap figure code in :func:`paper_style` to get the paper look (font sizes, a
+colour-blind-safe palette, vector-friendly output) without changing matplotlib's
+global settings.
+
+Figures
+-------
+* :func:`plot_sampling_comparison` -- regions missed by grid sampling vs exact crossings.
+* :func:`plot_folding_walk` -- Hamming distance to the start along a segment, breakpoints,
+  the prefix curve of chi, exact vs sampled overlay.
+* :func:`plot_slice` -- a 2D slice partition: regions coloured so that neighbours
+  differ, region edges, decision boundary in bold, data points marked.
+* :func:`plot_class_pair_heatmap`, :func:`plot_folding_vs_depth`.
+* :func:`plot_maximal_bias` (circle / sphere), :func:`plot_redundancy`.
+* :func:`plot_histograms` -- insphere radii and orthogonality per setting.
+
+Layout of this package (every public name is importable from
+``polyfold.plotting``): ``style`` (paper style, palette, saving), ``crossings``,
+``folding``, ``slices``, ``injectivity`` and ``statistics`` (the figures of each
+topic).
+"""
+
+from .crossings import plot_sampling_comparison
+from .folding import (
+    plot_class_pair_heatmap,
+    plot_folding_vs_depth,
+    plot_folding_walk,
+    plot_prefix_curve,
+    sample_walk,
+)
+from .injectivity import plot_maximal_bias, plot_redundancy
+from .slices import last_split_layer, plot_region_graph, plot_slice, slice_colouring
+from .statistics import plot_histograms
+from .style import PALETTE, paper_style, save_figure
+
+__all__ = [
+    "PALETTE",
+    "paper_style",
+    "save_figure",
+    "sample_walk",
+    "plot_sampling_comparison",
+    "plot_folding_walk",
+    "plot_prefix_curve",
+    "plot_class_pair_heatmap",
+    "plot_folding_vs_depth",
+    "plot_slice",
+    "plot_region_graph",
+    "slice_colouring",
+    "last_split_layer",
+    "plot_maximal_bias",
+    "plot_redundancy",
+    "plot_histograms",
+]
