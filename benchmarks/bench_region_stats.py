@@ -431,40 +431,54 @@ def readme_text(report):
     return "\n".join(lines) + "\n"
 
 
+#: short setting names for tick labels
+SHORT = {"sgd": "SGD", "adam": "Adam", "batchnorm": "Adam\n+BN", "dropout": "Adam\n+drop",
+         "weight_decay": "Adam\n+WD"}
+
+
 def figure(report, path):
+    """Box plots of the per-seed values (one dot per seed), one panel per statistic."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from polyfold.plotting import paper_style
+    from polyfold.plotting import paper_style, plot_distributions
 
     agg = report["aggregate"]
-    names = list(agg)
-    keys = [k for k, _, _ in STATS]
-    labels = {k: lab for k, lab, _ in STATS}
     with paper_style(font_size=8):
-        fig, axes = plt.subplots(2, 4, figsize=(11, 5.2))
-        for ax, key in zip(axes.ravel(), keys):
-            vals = [agg[n][key]["values"] for n in names]
-            ax.boxplot(vals, widths=0.55, showfliers=False, medianprops={"color": "black"})
-            rng = np.random.default_rng(0)
-            for i, v in enumerate(vals):
-                x = i + 1 + rng.uniform(-0.12, 0.12, len(v))
-                ax.plot(x, v, "o", ms=3.5, color="C0", alpha=0.8, zorder=3)
-            ax.set_xticks(range(1, len(names) + 1))
-            ax.set_xticklabels([n.replace("_", "\n") for n in names])
-            ax.set_title(labels[key], fontsize=8)
+        fig, axes = plt.subplots(2, 4, figsize=(10, 5.0))
+        for ax, (key, label, _) in zip(axes.ravel(), STATS):
+            vals = {SHORT.get(n, n): agg[n][key]["values"] for n in agg}
+            plot_distributions(vals, ax=ax, label="")
+            ax.set_title(label, fontsize=8)
         ax = axes.ravel()[-1]
         ax.axis("off")
         ax.text(0, 1, f"{len(report['seeds'])} training seeds per setting\n"
                       f"{report['n_samples']} test points per run\n"
-                      "box: quartiles of the per-seed values\ndots: one seed each",
+                      "box: quartiles of the per-seed values\ndots: one seed each\n"
+                      "BN batch norm, drop dropout,\nWD weight decay",
                 va="top", fontsize=8, transform=ax.transAxes)
         fig.suptitle("Region statistics over training seeds (digits, 64-32-32-10 MLP)")
         fig.tight_layout()
         fig.savefig(path, dpi=150)
         plt.close(fig)
+
+
+def public_command(cmd):
+    """The command without run-local options (``--resume``, ``--out DIR``)."""
+    parts, out, skip = cmd.split(), [], False
+    for p in parts:
+        if skip:
+            skip = False
+            continue
+        if p == "--out":
+            skip = True
+            continue
+        if p == "--resume" or p.startswith("--out="):
+            continue
+        out.append(p)
+    return " ".join(out)
 
 
 # ---------------------------------------------------------------------------
@@ -535,6 +549,7 @@ def main(argv=None):
     if args.replot:
         with open(path) as fh:
             report = json.load(fh)
+        report["command"] = public_command(report["command"])
         figure(report, png)
         md.write_text(readme_text(report))
         print(f"wrote {png} and {md}")
@@ -548,8 +563,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.sample_seed)
     idx = np.sort(rng.choice(len(Xte), size=min(args.samples, len(Xte)), replace=False))
     X = Xte[idx]
-    command = "python benchmarks/bench_region_stats.py " + " ".join(
-        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--resume")
+    command = public_command("python benchmarks/bench_region_stats.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]))
     checkpoint = args.out / f"region_stats{suffix}_runs.json"
     runs = []
     if args.resume and checkpoint.exists():

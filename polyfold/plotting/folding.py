@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..exceptions import ValidationError
-from .style import PALETTE, _get_ax, _mpl
+from .style import PALETTE, _get_ax, _mpl, _new_figure
 
 def _walk_edges(result):
     """Region boundaries ``0 = t_0 < t_1 < ... < t_k = 1`` of a SpaceFolding walk."""
@@ -115,6 +115,8 @@ def plot_folding_walk(result, *, sampled=None, ax=None, breakpoints=True, label=
     jumping at each breakpoint by the number of neurons that switch there (in
     either direction).  The walk folds where the curve goes down.
     """
+    from matplotlib.ticker import MaxNLocator
+
     _check_walk_result(result)
     ax = _get_ax(ax)
     edges = _walk_edges(result)
@@ -123,20 +125,26 @@ def plot_folding_walk(result, *, sampled=None, ax=None, breakpoints=True, label=
     bl = None
     if breakpoints and len(edges) > 2:
         bl = ax.vlines(edges[1:-1], 0, 1, transform=ax.get_xaxis_transform(),
-                       colors="0.75", linewidth=0.4, zorder=0)
+                       colors="0.75", linewidth=0.4, zorder=0,
+                       label=f"exact breakpoints ({len(edges) - 2})")
     samp = None
+    top = int(d.max(initial=0))
     if sampled is not None:
         t, pats = _check_sampled(sampled)
         ds = np.count_nonzero(pats != pats[:1], axis=1)
-        (line,) = ax.step(t, ds, where="post", linestyle="--", color=PALETTE[3], linewidth=0.9)
-        pts = ax.scatter(t, ds, s=10, color=PALETTE[3], zorder=3,
-                         label=f"{len(t)}-point grid")
+        top = max(top, int(ds.max(initial=0)))
+        (line,) = ax.step(t, ds, where="post", linestyle="--", color=PALETTE[3], linewidth=0.9,
+                          label=f"{len(t)}-point grid")
+        pts = ax.scatter(t, ds, s=10, color=PALETTE[3], zorder=3)
         samp = [line, pts]
     ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
+    # integer distances: fit the data with a little head room for the legend
+    ax.set_ylim(-0.02 * max(top, 1), top + max(1.0, 0.35 * top))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.set_xlabel("position t along the path")
     ax.set_ylabel("Hamming distance to start")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", ncol=3 if bl is not None and samp is not None else 2,
+              fontsize="x-small", handlelength=1.5, columnspacing=1.0)
     return {"exact": exact, "breakpoints": bl, "sampled": samp}
 
 
@@ -167,17 +175,55 @@ def plot_prefix_curve(result, *, sampled=None, ax=None, label="exact"):
         )
     exact = ax.stairs(chi, edges, baseline=None, color=PALETTE[0], linewidth=1.2, label=label)
     samp = None
+    top = float(np.max(chi, initial=0.0))
     if sampled is not None:
         t, pats = _check_sampled(sampled)
-        (samp,) = ax.step(t, _sampled_prefix(pats), where="post", linestyle="--", marker="o",
+        sp = _sampled_prefix(pats)
+        top = max(top, float(np.max(sp, initial=0.0)))
+        (samp,) = ax.step(t, sp, where="post", linestyle="--", marker="o",
                           markersize=2.5, color=PALETTE[3], linewidth=0.9,
                           label=f"{len(t)}-point grid")
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    # chi lies in [0, 1]: fit the range of the data (at least 0.1 tall), head room
+    # for the legend
+    hi = min(1.05, max(0.1, 1.4 * top))
+    ax.set_ylim(-0.02 * hi, hi)
     ax.set_xlabel("position t along the path")
     ax.set_ylabel(r"prefix folding $\chi_j$")
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", ncol=2, fontsize="x-small", handlelength=1.5)
+    if top == 0:
+        ax.text(0.98, 0.5, r"$\chi_j = 0$ on the whole path (no fold)", transform=ax.transAxes,
+                ha="right", va="center", fontsize="x-small", color="0.3")
     return {"exact": exact, "sampled": samp}
+
+
+def folding_walk_figure(result, *, sampled=None, title=None, figsize=(3.4, 3.8)):
+    """Two panels sharing the path axis: the walk's Hamming distance and its prefix curve.
+
+    Parameters
+    ----------
+    result : SpaceFolding
+    sampled : (t, patterns), optional
+        A sampled walk on the same path (:func:`sample_walk`).
+    title : str, optional
+        Title of the top panel (say what the path's end points are, e.g. "from a
+        test image of class 7 to one of class 3").
+    figsize : (float, float)
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    axes : list of 2 Axes
+    """
+    fig = _new_figure(figsize)
+    axes = fig.subplots(2, 1, sharex=True)
+    plot_folding_walk(result, sampled=sampled, ax=axes[0])
+    plot_prefix_curve(result, sampled=sampled, ax=axes[1])
+    axes[0].set_xlabel("")
+    if title:
+        axes[0].set_title(title, fontsize="medium")
+    fig.tight_layout()
+    return fig, list(axes)
 
 
 def plot_class_pair_heatmap(result, *, ax=None, value="pair_max", annotate=None, cmap=None,

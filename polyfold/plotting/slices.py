@@ -1,9 +1,14 @@
-"""Figures of 2D slice complexes: the partition, its colourings, the region graph."""
+"""Figures of 2D slice complexes: the partition, its colourings, the region graph.
+
+:func:`plot_slice` draws one panel; :func:`slice_figure` composes the three
+panels of the demo (regions, predicted class, layer of the last split) with the
+data points labelled in each and one legend.
+"""
 
 import numpy as np
 
 from ..exceptions import ValidationError
-from .style import PALETTE, _get_ax, _mpl
+from .style import PALETTE, _get_ax, _mpl, _new_figure
 
 def _check_slice(cx):
     if getattr(cx, "kind", None) != "slice":
@@ -67,7 +72,7 @@ def last_split_layer(cx):
 
 
 def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None, edges=True,
-               boundary=True, alpha=0.75, cmap=None):
+               boundary=True, alpha=0.75, cmap=None, colorbar=True, legend=True):
     """Draw the region partition of a 2D slice.
 
     Parameters
@@ -76,27 +81,37 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
         A slice complex (:func:`polyfold.slice_complex`, :func:`polyfold.slice_through`).
     color_by : {"graph", "layer", "class"}
         ``"graph"``: colours from a greedy colouring of the adjacency graph
-        (neighbours always differ; colour-blind-safe palette); ``"layer"``: the layer
-        whose neurons last split the region (:func:`last_split_layer`); ``"class"``:
-        the predicted class.
+        (neighbours always differ; colour-blind-safe palette); ``"layer"``: the
+        hidden layer whose neurons last split the region (:func:`last_split_layer`,
+        0 = first hidden layer; a discrete colour bar); ``"class"``: the predicted
+        class (a legend entry per class present).
     points : (n, 2) float, optional
         Data points in slice coordinates (u, v) to mark; for ``slice_through`` the
         three points are ``(0, 0), (1, 0), (0, 1)``.
     point_labels : sequence of str, optional
-        Text next to each point.
+        Text next to each point (e.g. its class).
     edges : bool
         Draw region edges.
     boundary : bool
         Draw the decision boundary in bold.
     alpha : float
         Opacity of the region fills.
+    cmap : str, optional
+        Colour map for ``"layer"`` (default ``"viridis"``) and ``"class"``
+        (default ``"tab10"``).
+    colorbar : bool
+        ``"layer"``: draw the discrete colour bar.
+    legend : bool
+        ``"class"``: draw the legend of the classes.
 
     Returns
     -------
     dict
         ``"regions"`` (PolyCollection, one polygon per region), ``"boundary"``
         (LineCollection or None), ``"points"`` (PathCollection or None),
-        ``"texts"`` (list), ``"colors"`` ((R,) int colour index or layer / class).
+        ``"texts"`` (list), ``"colors"`` ((R,) int colour index or layer / class),
+        ``"colorbar"`` (or None), ``"class_handles"`` (legend patches for
+        ``"class"``, else empty).
 
     Examples
     --------
@@ -109,6 +124,7 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
     True
     """
     from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.patches import Patch
 
     _check_slice(cx)
     if color_by not in ("graph", "layer", "class"):
@@ -116,6 +132,7 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
     ax = _get_ax(ax)
     polys = [np.asarray(cx.polygon(i), dtype=np.float64) for i in range(cx.n_regions)]
     mpl = _mpl()
+    handles = []
     if color_by == "graph":
         idx = slice_colouring(cx)
         pal = list(PALETTE[:7])  # no black fill
@@ -123,11 +140,19 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
             extra = mpl.colormaps["tab20"].colors
             pal += [mpl.colors.to_hex(c) for c in extra]
         face = [pal[i % len(pal)] for i in idx]
+    elif color_by == "layer":
+        idx = last_split_layer(cx)
+        n_layers = max(len(cx.net.widths), 1)
+        cm = mpl.colormaps[cmap or "viridis"].resampled(n_layers)
+        norm = mpl.colors.BoundaryNorm(np.arange(-0.5, n_layers + 0.5), n_layers)
+        face = [cm(norm(i)) for i in idx]
     else:
-        idx = last_split_layer(cx) if color_by == "layer" else np.asarray(cx.predicted_classes)
-        n = max(int(idx.max(initial=0)) + 1, 2)
-        cm = mpl.colormaps[cmap or ("viridis" if color_by == "layer" else "tab10")]
-        face = [cm(i / (n - 1) if color_by == "layer" else i % cm.N) for i in idx]
+        idx = np.asarray(cx.predicted_classes)
+        cm = mpl.colormaps[cmap or "tab10"]
+        face = [cm(i % cm.N) for i in idx]
+        for k in np.unique(idx):
+            handles.append(Patch(facecolor=cm(int(k) % cm.N), alpha=alpha, edgecolor="0.2",
+                                 linewidth=0.3, label=f"class {int(k)}"))
     coll = PolyCollection(polys, facecolors=face, alpha=alpha,
                           edgecolors="0.2" if edges else "none",
                           linewidths=0.3 if edges else 0.0)
@@ -144,7 +169,7 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
     if points is not None:
         P = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         pts_art = ax.scatter(P[:, 0], P[:, 1], s=28, marker="o", facecolor="white",
-                             edgecolor="black", linewidths=1.0, zorder=4, label="data")
+                             edgecolor="black", linewidths=1.0, zorder=4, label="data point")
         if point_labels is not None:
             for (u, v), s in zip(P, point_labels):
                 texts.append(ax.annotate(str(s), (u, v), xytext=(4, 4),
@@ -157,11 +182,71 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
     ax.set_aspect("equal")
     ax.set_xlabel("u")
     ax.set_ylabel("v")
-    if color_by == "layer":
-        sm = mpl.cm.ScalarMappable(cmap=cm, norm=mpl.colors.Normalize(0, n - 1))
-        cb = ax.figure.colorbar(sm, ax=ax, fraction=0.046, pad=0.04)
-        cb.set_label("layer of last split")
-    return {"regions": coll, "boundary": bcoll, "points": pts_art, "texts": texts, "colors": idx}
+    cb = None
+    if color_by == "layer" and colorbar:
+        sm = mpl.cm.ScalarMappable(cmap=cm, norm=norm)
+        cb = ax.figure.colorbar(sm, ax=ax, fraction=0.046, pad=0.04,
+                                ticks=np.arange(n_layers), boundaries=np.arange(-0.5, n_layers + 0.5))
+        cb.set_label("hidden layer (0 = first)")
+        cb.ax.minorticks_off()
+    if color_by == "class" and legend and handles:
+        ax.legend(handles=handles, loc="upper right", fontsize="x-small", framealpha=0.8,
+                  frameon=True, handlelength=1.0, borderpad=0.3)
+    return {"regions": coll, "boundary": bcoll, "points": pts_art, "texts": texts, "colors": idx,
+            "colorbar": cb, "class_handles": handles}
+
+
+def slice_figure(cx, *, points=None, point_labels=None, figsize=(7.2, 2.8)):
+    """The three-panel slice figure: regions, predicted class, layer of the last split.
+
+    Every panel marks the data points with their labels and the decision
+    boundary; one legend below the panels explains the symbols (and the
+    classes of the middle panel).
+
+    Parameters
+    ----------
+    cx : RegionComplex
+        A slice complex.
+    points : (n, 2) float, optional
+        Data points in (u, v); default: ``(0, 0), (1, 0), (0, 1)`` (the points of
+        :func:`polyfold.slice_through`).
+    point_labels : sequence, optional
+        A label per point (e.g. the classes of the three images).
+    figsize : (float, float)
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    axes : list of 3 Axes
+    """
+    _check_slice(cx)
+    if points is None:
+        points = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    fig = _new_figure(figsize)
+    axes = fig.subplots(1, 3)
+    arts = []
+    for ax, how, title in zip(axes, ("graph", "class", "layer"),
+                              (f"{cx.n_regions} linear regions", "predicted class",
+                               "layer of last split")):
+        arts.append(plot_slice(cx, ax=ax, color_by=how, points=points, point_labels=point_labels,
+                               legend=False))
+        ax.set_title(title)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    handles = []
+    if arts[0]["boundary"] is not None:
+        handles.append(arts[0]["boundary"])
+    if arts[0]["points"] is not None:
+        arts[0]["points"].set_label("data point (label: class)" if point_labels is not None
+                                    else "data point")
+        handles.append(arts[0]["points"])
+    handles += arts[1]["class_handles"]
+    rows = 1 if len(handles) <= 8 else 2
+    fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // rows),
+               fontsize="x-small", bbox_to_anchor=(0.5, 0.0), handlelength=1.2,
+               columnspacing=1.0)
+    fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
+    return fig, list(axes)
 
 
 def plot_region_graph(cx, *, ax=None, node_size=6, color="black"):

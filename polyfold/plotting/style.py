@@ -124,3 +124,65 @@ def _get_ax(ax, figsize=None, projection=None):
     plt = _pyplot()
     fig = plt.figure(figsize=figsize)
     return fig.add_subplot(projection=projection)
+
+
+def _text_colour(rgba):
+    """Black or white, whichever reads better on a cell of colour ``rgba``.
+
+    Picks the higher WCAG contrast ratio from the relative luminance ``L`` of the
+    cell: black when ``(L + 0.05) / 0.05 > 1.05 / (L + 0.05)``.
+    """
+    r, g, b = _mpl().colors.to_rgb(rgba)
+
+    def lin(c):
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return "black" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "white"
+
+
+def _new_figure(figsize, **kwargs):
+    return _pyplot().figure(figsize=figsize, **kwargs)
+
+
+def _wrap_label(text, width=10):
+    """Break a tick label at underscores and spaces into lines of about ``width``."""
+    words = str(text).replace("_", " ").split(" ")
+    lines, cur = [], ""
+    for w in words:
+        if cur and len(cur) + 1 + len(w) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    lines.append(cur)
+    return "\n".join(lines)
+
+
+def _xticks_clash(ax):
+    ax.figure.canvas.draw()
+    labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text().strip()]
+    boxes = [t.get_window_extent() for t in labels]
+    return any(boxes[i].x1 > boxes[i + 1].x0 for i in range(len(boxes) - 1))
+
+
+def _fit_xticks(ax, positions, names, suffixes=None):
+    """Horizontal x tick labels that do not overlap: wrap narrower, then shrink the font.
+
+    ``names`` are wrapped at underscores and spaces (lines of 10, 7, then 5
+    characters); when they still collide once drawn, the font shrinks (down to
+    60 %).  ``suffixes`` (optional) are added as a last line (e.g. ``(n=25)``).
+    """
+    suffixes = suffixes or [""] * len(names)
+    size = None
+    for width in (10, 7, 5):
+        text = [_wrap_label(n, width) + (f"\n{s}" if s else "") for n, s in zip(names, suffixes)]
+        ax.set_xticks(positions, text)
+        if not _xticks_clash(ax):
+            return
+    size = ax.get_xticklabels()[0].get_fontsize() if len(names) else 8
+    for f in (0.85, 0.7, 0.6):
+        for t in ax.get_xticklabels():
+            t.set_fontsize(size * f)
+        if not _xticks_clash(ax):
+            return
