@@ -169,11 +169,29 @@ def train_sklearn(setting, Xtr, ytr, *, epochs, seed):
 # statistics, in worker processes
 # ---------------------------------------------------------------------------
 def _stats_chunk(job):
+    """Statistics of one chunk; a sample whose LPs fail is dropped and reported.
+
+    On a SolverError the chunk is redone one sample at a time; the samples that
+    still fail are left out (their positions in the chunk are returned).
+    """
+    from polyfold.exceptions import SolverError
+
     name, k, layers, acts, X, options = job
     net = PLNet(layers, acts)
     t0 = time.perf_counter()
-    st = region_statistics(net, X, domain=(0.0, 1.0), progress=False, **options)
-    return name, k, st, time.perf_counter() - t0
+    failed = []
+    try:
+        st = region_statistics(net, X, domain=(0.0, 1.0), progress=False, **options)
+    except SolverError:
+        parts = []
+        for i in range(len(X)):
+            try:
+                parts.append(region_statistics(net, X[i : i + 1], domain=(0.0, 1.0),
+                                               progress=False, **options))
+            except SolverError:
+                failed.append(i)
+        st = RegionStatistics.concat(parts) if parts else None
+    return name, k, st, time.perf_counter() - t0, failed
 
 
 def compute_statistics(nets, X, *, jobs, chunk, options):
@@ -193,8 +211,11 @@ def compute_statistics(nets, X, *, jobs, chunk, options):
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"))
         results = pool.map(_stats_chunk, tasks)
     done = 0
-    for name, k, st, sec in results:
-        parts[name][k] = st
+    failed = {name: [] for name in nets}
+    for name, k, st, sec, bad in results:
+        if st is not None:
+            parts[name][k] = st
+        failed[name] += [k * chunk + i for i in bad]
         seconds[name] += sec
         done += 1
         print(f"\r  statistics: {done}/{len(tasks)} chunks", end="", file=sys.stderr, flush=True)
@@ -205,7 +226,7 @@ def compute_statistics(nets, X, *, jobs, chunk, options):
         name: RegionStatistics.concat([parts[name][k] for k in sorted(parts[name])])
         for name in nets
     }
-    return merged, seconds
+    return merged, seconds, failed
 
 
 # ---------------------------------------------------------------------------
@@ -427,6 +448,11 @@ def readme_text(report):
             f"| {pstr(v['permutation_p'])} | {pstr(v['permutation_p_holm'])} "
             f"| {pstr(v['welch_p'])} | {v['verdict']} |"
         )
+    lost = [(r["setting"], r["seed"], len(r.get("failed_samples", []))) for r in report["runs"]
+            if r.get("failed_samples")]
+    if lost:
+        lines += ["", "Left out (HiGHS failed on a redundancy LP; those runs use the other test "
+                  "points): " + ", ".join(f"{s} seed {k}: {n} point(s)" for s, k, n in lost) + "."]
     lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -579,7 +605,7 @@ def main(argv=None):
         print(f"seed {seed}: training {len(SETTINGS)} settings with {backend} "
               f"({args.epochs} epochs) ...", file=sys.stderr)
         nets, records, skipped = train_all(seed, backend, Xtr, ytr, Xte, yte, X, idx, args.epochs)
-        stats, seconds = compute_statistics(
+        stats, seconds, failed = compute_statistics(
             nets, X, jobs=args.jobs, chunk=args.chunk,
             options={"neighbour_label": args.neighbour_label},
         )
@@ -587,6 +613,10 @@ def main(argv=None):
             rec = records[name]
             rec["summary"] = st.summary()
             rec["statistics_seconds"] = seconds[name]
+            rec["failed_samples"] = failed[name]
+            if failed[name]:
+                print(f"  seed {seed} {name}: LPs failed on test points {failed[name]} "
+                      "(left out of this run)", file=sys.stderr)
             rec["samples"] = compact_samples(st)
             runs.append(rec)
         with open(checkpoint, "w") as fh:
