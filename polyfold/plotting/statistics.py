@@ -177,23 +177,11 @@ def plot_histograms(stats, *, quantity="radius", ax=None, bins=None, log=None, d
         ``"hists"``: setting -> the step patch list; ``"values"``: setting -> the
         finite values drawn.
     """
-    if quantity not in _HIST_QUANTITIES:
-        raise ValidationError(
-            f"quantity must be one of {', '.join(repr(q) for q in _HIST_QUANTITIES)}, "
-            f"got {quantity!r}."
-        )
-    if not isinstance(stats, dict) or not stats:
-        raise ValidationError("stats must be a non-empty dict {setting name: RegionStatistics}.")
-    title, get = _HIST_QUANTITIES[quantity]
+    title, vals = _values(stats, quantity)
     if log is None:
         log = quantity in ("radius", "boundary_distance", "depth")
-    vals = {}
-    for name, s in stats.items():
-        v = get(s) if hasattr(s, "radius") else np.asarray(s, dtype=np.float64).ravel()
-        v = v[np.isfinite(v)]
-        if log:
-            v = v[v > 0]
-        vals[name] = v
+    if log:
+        vals = {k: v[v > 0] for k, v in vals.items()}
     allv = np.concatenate(list(vals.values())) if vals else np.zeros(0)
     ax = _get_ax(ax)
     if allv.size == 0:
