@@ -292,8 +292,9 @@ def _resolve_chords(R):
     simple = np.all(cnt <= 1, axis=(1, 2))
     simple &= ~np.any((subs[:, :, 0] == subs[:, :, 1]) & (subs[:, :, 0] >= 0), axis=1)
     has = cnt.sum(axis=2) > 0  # (n_cl, 2): side has a break point in the cluster
-    kind = np.where(cnt[:, :, 0] & ~cnt[:, :, 1].astype(bool), 0,  # first (low end only)
-                    np.where(cnt[:, :, 1] & ~cnt[:, :, 0].astype(bool), 2, 1))  # last / interior
+    has_lo, has_hi = cnt[:, :, 0] > 0, cnt[:, :, 1] > 0
+    # 0: the side's first point (a low end only), 2: its last (a high end only), 1: interior
+    kind = np.where(has_lo & ~has_hi, 0, np.where(has_hi & ~has_lo, 2, 1))
     both = has[:, 0] & has[:, 1]
     k0, k1 = kind[:, 0], kind[:, 1]
     # side 1 = A, side 0 = B.  before[c]: A < B decided, after: B < A, equal: A == B
