@@ -45,6 +45,7 @@ Run:  python benchmarks/bench_region_stats.py [--seeds 5] [--samples 200] [--epo
 Writes benchmarks/results/region_stats.json, region_stats.png (box plots of the
 per-seed summaries with every seed as a dot) and region_stats_README.md (table,
 verdicts and command for the README); ``region_stats_quick.*`` with --quick.
+Finished seeds are kept in region_stats_runs.tmp (JSON) for --resume.
 """
 
 import os
@@ -448,6 +449,22 @@ def readme_text(report):
             f"| {pstr(v['permutation_p'])} | {pstr(v['permutation_p_holm'])} "
             f"| {pstr(v['welch_p'])} | {v['verdict']} |"
         )
+    held = [v for v in verdicts if v["verdict"].startswith("holds")]
+    within = [v for v in verdicts if v["verdict"].startswith("within")]
+    rev = [v for v in verdicts if v["verdict"].startswith("reversed")]
+
+    def claim_list(vs):
+        return "; ".join(f"{v['claim']} (`{v['statistic']}` {v['mean']:.3f} vs {v['reference_mean']:.3f}, "
+                         f"p = {pstr(v['permutation_p'])})" for v in vs)
+
+    lines.append("")
+    if held:
+        lines.append(f"Beyond the seed-to-seed spread: {claim_list(held)}.")
+    if within:
+        lines.append(f"Not distinguishable from the seed-to-seed spread: {claim_list(within)}.")
+    if rev:
+        lines.append(f"Reversed beyond the spread: {claim_list(rev)}.")
+    lines += ["", f"![region statistics over seeds](benchmarks/results/{report['figure']})"]
     lost = [(r["setting"], r["seed"], len(r.get("failed_samples", []))) for r in report["runs"]
             if r.get("failed_samples")]
     if lost:
@@ -591,7 +608,7 @@ def main(argv=None):
     X = Xte[idx]
     command = public_command("python benchmarks/bench_region_stats.py " + " ".join(
         argv if argv is not None else sys.argv[1:]))
-    checkpoint = args.out / f"region_stats{suffix}_runs.json"
+    checkpoint = args.out / f"region_stats{suffix}_runs.tmp"  # JSON; *.tmp is not committed
     runs = []
     if args.resume and checkpoint.exists():
         with open(checkpoint) as fh:
