@@ -150,14 +150,17 @@ class ClassPairFolding:
 
 
 def _check_labelled(net, X, y):
-    from .._validation import as_float_array
+    from .._validation import as_float_array, net_points
 
     X = as_float_array(X, "X")
-    if X.ndim != 2 or X.shape[1] != net.input_dim:
+    if X.ndim < 2 or (X.ndim == 2 and X.shape[1] != net.input_dim) or (
+        X.ndim > 2 and X.shape[1:] != tuple(net.input_shape)
+    ):
         raise ShapeError(
             f"X must have shape (n, {net.input_dim}) to match net.input_dim="
             f"{net.input_dim}, got {X.shape}; flatten images with X.reshape(len(X), -1)."
         )
+    X, _ = net_points(net, X, "X")
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(X):
         raise ShapeError(
