@@ -566,7 +566,7 @@ def _cvxpy_minima(US, todo, V):
         A.value = US[f].T
         ui.value = US[f, p]
         try:
-            prob.solve()
+            prob.solve(verbose=False)
         except cp.error.SolverError as err:
             raise SolverError(f"cvxpy failed on a facet SOCP: {err}; use socp_solver='nnls'.") from err
         if prob.status not in ("optimal", "optimal_inaccurate"):
