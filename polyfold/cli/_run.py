@@ -12,7 +12,7 @@ class _Run:
 
     def __init__(self, args):
         self.args = args
-        self.quiet = args.quiet or args.json
+        self.quiet = args.quiet
         self.out = Path(args.out) if getattr(args, "out", None) else None
 
     def progress_enabled(self):
@@ -25,8 +25,10 @@ class _Run:
                     leave=False, file=sys.stderr)
 
     def log(self, msg):
+        """A status line: on standard error (so ``--json`` output stays pure), dropped
+        by ``--quiet``."""
         if not self.quiet:
-            print(msg, file=sys.stderr if self.args.json else sys.stdout, flush=True)
+            print(msg, file=sys.stderr, flush=True)
 
     def outdir(self):
         if self.out is None:

@@ -108,7 +108,8 @@ def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"
                    help="arithmetic: certified (default; exact answers at float speed), "
                         "float (fast, no guarantee) or exact (rationals)")
     g.add_argument("--quiet", "-q", action="store_true",
-                   help="no progress bars or status lines")
+                   help="no progress bars or status lines (standard error); the results "
+                        "are still printed")
     if model:
         g.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC",
                        help="network: .npz, pickled scikit-learn MLP (.pkl), torch "
@@ -257,7 +258,9 @@ def main(argv=None):
     Examples
     --------
     >>> from polyfold.cli import main
-    >>> main(["crossings", "--model", "zoo:sawtooth:3", "--pairs", "5", "--quiet"])
+    >>> main(["crossings", "--model", "zoo:sawtooth:3", "--pairs", "5", "--grid", "none",
+    ...       "--quiet"])   # --quiet: the results only, no status line
+    5 segments: ... regions per segment (max ...), ... s, ... recomputed exactly
     0
     """
     parser = build_parser()
@@ -303,7 +306,7 @@ def main(argv=None):
         path.write_text(json.dumps(to_jsonable(result), indent=1))
     if args.json:
         _print_json(result)
-    elif not args.quiet:
+    else:  # the results: printed with --quiet too (it drops status lines and progress only)
         for line in text:
             print(line)
     return status
