@@ -26,6 +26,10 @@ _EXPORTS = {
     "NotInjectiveError": "exceptions",
     "DependencyError": "exceptions",
     "ChunkError": "exceptions",
+    "EmptyPolytopeError": "exceptions",
+    "UnboundedRadiusError": "exceptions",
+    "MainGuardError": "exceptions",
+    "PolyfoldWarning": "exceptions",
     "Tolerance": "tolerance",
     "DEFAULT_TOL": "tolerance",
     # network model
@@ -42,6 +46,7 @@ _EXPORTS = {
     "from_sklearn": "convert",
     "load": "convert",
     "save": "convert",
+    "load_model": "io",
     # crossings
     "segment_crossings": "crossings",
     "segment_crossings_between": "crossings",
@@ -80,7 +85,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
     "slices", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
-    "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
+    "datasets", "training", "io", "plotting", "parallel", "cli", "demo", "experiments",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

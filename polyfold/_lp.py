@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import as_float_array
-from .exceptions import DomainError, ShapeError, SolverError
+from . import exceptions as _exceptions
+from .exceptions import DomainError, ShapeError, SolverError  # noqa: F401
 from .tolerance import get_tol
 
 __all__ = [
@@ -71,12 +72,9 @@ class ChebyshevBall(NamedTuple):
     status: int
 
 
-class EmptyPolytopeError(DomainError):
-    """The polytope ``{x : A x + c >= 0}`` is empty (a :class:`DomainError`)."""
-
-
-class UnboundedRadiusError(DomainError):
-    """The Chebyshev radius is unbounded; pass a domain box (a :class:`DomainError`)."""
+# defined in polyfold.exceptions (public there and as polyfold.UnboundedRadiusError)
+EmptyPolytopeError = _exceptions.EmptyPolytopeError
+UnboundedRadiusError = _exceptions.UnboundedRadiusError
 
 
 # ---------------------------------------------------------------------------

@@ -354,7 +354,7 @@ def test_bad_model_files(capsys, tmp_path):
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip file")
     code, _, err = run(capsys, "crossings", "--model", str(junk))
-    assert code == 1 and "could not read" in one_error_line(err)
+    assert code == 1 and "not a .npz archive" in one_error_line(err)
     txt = tmp_path / "model.txt"
     txt.write_text("hello")
     code, _, err = run(capsys, "crossings", "--model", str(txt))

@@ -43,6 +43,6 @@ importable from ``polyfold.cli``):
 """
 
 from .app import DEFAULT_MODEL, MODES, PROG, build_parser, main  # noqa: F401
-from .loading import load_data, load_model
+from .loading import load_data, load_model, model_from_args  # noqa: F401
 
 __all__ = ["main", "load_model", "load_data"]

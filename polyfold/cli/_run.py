@@ -14,6 +14,7 @@ class _Run:
         self.args = args
         self.quiet = args.quiet
         self.out = Path(args.out) if getattr(args, "out", None) else None
+        self.model_info = None  # training record of a zoo digits net (set when loaded)
 
     def progress_enabled(self):
         return not (self.args.quiet or self.args.json) and sys.stderr.isatty()
@@ -29,6 +30,10 @@ class _Run:
         by ``--quiet``."""
         if not self.quiet:
             print(msg, file=sys.stderr, flush=True)
+
+    def warn(self, msg):
+        """A warning: one line on standard error, shown also with ``--quiet``."""
+        print(f"polyfold {self.args.command}: warning: {msg}", file=sys.stderr, flush=True)
 
     def outdir(self):
         if self.out is None:

@@ -60,6 +60,19 @@ _nonneg = _int_at_least(0, "an integer >= 0")
 
 
 
+def _shape_arg(text):
+    """``"1,8,8"`` -> (1, 8, 8)."""
+    try:
+        vals = tuple(int(v) for v in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 1,8,8, got {text!r}"
+        ) from err
+    if not vals or min(vals) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers such as 1,8,8, got {text!r}")
+    return vals
+
+
 def _pairs_arg(text):
     """``"0:1,3:8"`` -> [(0, 1), (3, 8)]."""
     out = []
@@ -112,9 +125,12 @@ def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"
                         "are still printed")
     if model:
         g.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC",
-                       help="network: .npz, pickled scikit-learn MLP (.pkl), torch "
-                            "nn.Sequential (.pt) or zoo:NAME:ARGS (default "
-                            f"{DEFAULT_MODEL})")
+                       help="network: .npz, pickled scikit-learn MLP (.pkl), torch model "
+                            "(.pt, torch.save(model)), .onnx or zoo:NAME:ARGS (default "
+                            f"{DEFAULT_MODEL}); see polyfold.load_model")
+        g.add_argument("--input-shape", type=_shape_arg, default=None, metavar="C,H,W",
+                       help="shape of one input of the model, e.g. 1,8,8 (torch and "
+                            "ONNX models with convolutions need it)")
         g.add_argument("--data", default="auto", metavar="SPEC",
                        help="points: digits, digits-train, uniform:N, or a .npz/.npy/.csv "
                             "file (default: digits for 64-input models, else uniform:1000)")
@@ -294,6 +310,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+    if isinstance(result, dict) and run.model_info is not None:
+        result.setdefault("model_training", run.model_info)
     if isinstance(result, dict) and "elapsed_s" not in result:
         result["elapsed_s"] = time.perf_counter() - t0
     if write_json and run.out is not None:

@@ -9,7 +9,7 @@ import time
 
 from ..exceptions import ValidationError
 from ._run import _pairs
-from .loading import _describe, load_data, load_model
+from .loading import _describe, load_data, model_from_args
 
 
 def _cmd_crossings(args, run):
@@ -17,7 +17,7 @@ def _cmd_crossings(args, run):
 
     from ..demo import compare_with_sampling
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     rng = np.random.default_rng([args.seed, 1])
     i, j = _pairs(rng, len(X), args.pairs)
@@ -78,7 +78,7 @@ def _save_heatmap(run, res, name, title):
 def _cmd_fold(args, run):
     import numpy as np
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     scale_out = args.workers is not None or args.scheduler is not None or args.executor is not None \
         or args.checkpoint is not None
@@ -151,7 +151,7 @@ def _cmd_bench(args, run):
     from ..crossings import segment_crossings
     from ..sampling import grid_patterns, missed_regions
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     rng = np.random.default_rng([args.seed, 1])
     i, j = _pairs(rng, len(X), args.pairs)
