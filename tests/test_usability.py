@@ -186,3 +186,82 @@ def test_fork_is_never_refused_and_guard_detection():
     tree = ast.parse(src)
     assert [ln for ln in range(1, 10) if _guarded(tree, ln)] == [4, 5, 7]
     assert issubclass(MainGuardError, polyfold.PolyfoldError)
+
+
+# ---------------------------------------------------------------------------
+# CLI errors name the command's flags, not Python keyword arguments
+# ---------------------------------------------------------------------------
+PY_KWARG = ("same_class=", "resume=", "scheduler=", "executor=", "domain=", "method=",
+            "radius=", "input_shape", "max_dim=", "margin=", "paths_per_pair")
+
+
+@pytest.fixture
+def ends(tmp_path):
+    p = tmp_path / "ends.npz"
+    np.savez(p, X=np.array([[0.0], [0.0], [1.0], [1.0]]), y=np.array([0, 0, 1, 1]))
+    return str(p)
+
+
+def _error(capfd, argv):
+    code = main(argv)
+    out, err = capfd.readouterr()
+    lines = [ln for ln in err.splitlines() if "error:" in ln]  # status lines aside
+    assert code == 1 and len(lines) == 1, err
+    assert not any(k in lines[0] for k in PY_KWARG), lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("extra", [[], ["--executor", "serial"]])
+def test_same_class_error_names_the_flag(capfd, ends, extra):
+    fold = ["fold", "--model", "zoo:sawtooth:3", "--data", ends, "--paths-per-pair", "2"]
+    assert "--same-class" in _error(capfd, fold + ["--pairs", "0:0"] + extra)
+    assert "--pairs lists (0, 1) twice" in _error(capfd, fold + ["--pairs", "0:1,0:1"] + extra)
+    # the flag exists and does what it says: pairs (0, 0) and (1, 1) join the 2 others
+    code = main(fold + ["--same-class", "--json"] + extra)
+    out, _ = capfd.readouterr()
+    res = json.loads(out)
+    assert code == 0 and res["n_pairs"] == 4 and res["n_paths"] == 8
+    # a path inside class 0 joins two copies of x = 0: one region, chi = 0
+    assert res["pair_max"][0][0] == 0.0
+
+
+def test_resume_error_names_the_flag(capfd, ends, tmp_path):
+    fold = ["fold", "--model", "zoo:sawtooth:3", "--data", ends, "--checkpoint",
+            str(tmp_path / "ck"), "--quiet"]
+    assert main(fold + ["--paths-per-pair", "2"]) == 0
+    capfd.readouterr()
+    assert "--no-resume" in _error(capfd, fold + ["--paths-per-pair", "3"])
+    assert main(fold + ["--paths-per-pair", "3", "--no-resume", "--json"]) == 0
+    assert json.loads(capfd.readouterr()[0])["n_paths"] == 6
+    assert "--checkpoint DIR" in _error(capfd, fold[:5] + ["--no-resume"])
+
+
+def test_scheduler_errors_name_the_flags(capfd, ends):
+    pytest.importorskip("distributed")
+    fold = ["fold", "--model", "zoo:sawtooth:3", "--data", ends]
+    msg = _error(capfd, fold + ["--executor", "dask", "--scheduler", "42"])
+    assert "--scheduler '42'" in msg and "drop --scheduler" in msg
+    msg = _error(capfd, fold + ["--executor", "processes", "--scheduler", "tcp://x:1"])
+    assert "--executor dask" in msg and "drop --scheduler" in msg
+
+
+def test_stats_and_bias_errors_name_the_flags(capfd):
+    msg = _error(capfd, ["stats", "--model", "zoo:arrangement:3:2", "--data", "uniform:5",
+                         "--points", "2", "--no-domain"])
+    assert "--domain LO,HI" in msg
+    assert "--radius 1" in _error(capfd, ["bias", "--model", "zoo:arrangement:6:2", "--data",
+                                          "uniform:5", "--radius", "-1"])
+    msg = _error(capfd, ["bias", "--model", "zoo:random:9:1x20", "--data", "uniform:5",
+                         "--method", "polytope"])
+    assert "--method sampling" in msg
+    msg = _error(capfd, ["crossings", "--model", "zoo:sawtooth:3", "--input-shape", "1,2"])
+    assert "--input-shape (1, 2)" in msg
+
+
+def test_cli_message_table():
+    from polyfold.cli.app import cli_message
+
+    assert cli_message("pass executor='serial'.") == "pass --executor serial."
+    assert cli_message("or scheduler=None for a local cluster.") == \
+        "or drop --scheduler for a local cluster."
+    assert cli_message("nothing to change") == "nothing to change"

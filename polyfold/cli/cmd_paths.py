@@ -82,6 +82,9 @@ def _cmd_fold(args, run):
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     scale_out = args.workers is not None or args.scheduler is not None or args.executor is not None \
         or args.checkpoint is not None
+    if not args.resume and args.checkpoint is None:
+        raise ValidationError("--no-resume discards the chunks of --checkpoint DIR; give "
+                              "--checkpoint DIR too, or drop --no-resume.")
     run.log(f"space folding between class pairs of {dinfo['data']} ({dinfo['labels']} labels), "
             f"{args.paths_per_pair} paths per pair, on {args.model}")
     if scale_out:
@@ -95,7 +98,8 @@ def _cmd_fold(args, run):
         res = class_pair_sweep(
             net, X, y, paths_per_pair=args.paths_per_pair, seed=args.seed, pairs=args.pairs,
             executor=args.executor or "auto", scheduler=args.scheduler, workers=args.workers,
-            out=args.checkpoint, mode=args.mode, progress=run.progress_enabled(),
+            out=args.checkpoint, resume=args.resume, same_class=args.same_class,
+            mode=args.mode, progress=run.progress_enabled(),
         )
         d = res.as_dict()
         labels = [v for v in d["labels"]]
@@ -114,7 +118,8 @@ def _cmd_fold(args, run):
         from ..folding import class_pair_folding
 
         res = class_pair_folding(net, X, y, paths_per_pair=args.paths_per_pair, seed=args.seed,
-                                 mode=args.mode, pairs=args.pairs, progress=run.progress_enabled())
+                                 mode=args.mode, pairs=args.pairs, same_class=args.same_class,
+                                 progress=run.progress_enabled())
         d = res.as_dict()
         result = {
             "backend": "polyfold.folding.class_pair_folding", "executor": "serial",

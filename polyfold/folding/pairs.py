@@ -302,6 +302,8 @@ def class_pair_folding(
                     f"pairs must hold distinct labels, got {p!r}; pass same_class=True for "
                     "paths inside one class."
                 )
+            if (ia, ib) in todo:
+                raise ValidationError(f"pairs lists {p!r} twice; list each pair once.")
             todo.append((ia, ib))
     members = [np.nonzero(y == labels[i])[0] for i in range(C)]
     pair_max = np.full((C, C), np.nan)

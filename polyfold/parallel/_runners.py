@@ -183,7 +183,7 @@ class _DaskRunner:
         elif isinstance(scheduler, str):
             try:
                 self.client = distributed.Client(scheduler, timeout="30s")
-            except (OSError, TimeoutError) as err:
+            except (OSError, TimeoutError, ValueError) as err:  # ValueError: bad address
                 raise ValidationError(
                     f"scheduler={scheduler!r}: could not connect to a Dask scheduler ({err}); "
                     "pass its address as 'tcp://host:port', or scheduler=None for a local cluster."
