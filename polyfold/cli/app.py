@@ -293,7 +293,7 @@ def cli_message(message):
     Examples
     --------
     >>> cli_message("pairs must hold distinct labels; pass same_class=True for paths inside one class.")
-    'pairs must hold distinct labels; pass --same-class for paths inside one class.'
+    '--pairs must hold distinct labels; pass --same-class for paths inside one class.'
     >>> cli_message("use another directory, or pass resume=False to overwrite it.")
     'use another directory, or pass --no-resume to overwrite it.'
     """
