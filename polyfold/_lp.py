@@ -71,6 +71,11 @@ class ChebyshevBall(NamedTuple):
     radius: float
     status: int
 
+    def __repr__(self):
+        from ._repr import summary_repr
+
+        return summary_repr(self)
+
 
 # defined in polyfold.exceptions (public there and as polyfold.UnboundedRadiusError)
 EmptyPolytopeError = _exceptions.EmptyPolytopeError

@@ -110,6 +110,11 @@ class SegmentCrossings:
     endpoint_on_boundary: np.ndarray = field(default=None, repr=False)
 
     # -- bulk views -------------------------------------------------------------
+    def __repr__(self):
+        from ._repr import summary_repr
+
+        return summary_repr(self)
+
     @property
     def n_recomputed(self):
         """Number of segments recomputed exactly (certified mode)."""

@@ -20,6 +20,7 @@ from .network import check_net as _check_net
 from ._validation import check_positive_int, check_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
+from ._repr import summary_repr
 
 __all__ = [
     "SampledWalks",
@@ -49,6 +50,8 @@ class SampledWalks:
     n_evaluations : (m,) int64
         Forward passes spent per segment.
     """
+
+    __repr__ = summary_repr
 
     net: PLNet = field(repr=False)
     method: str

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..exceptions import ShapeError, ValidationError
 from ..network import hamming, pack_words
+from .._repr import summary_repr
 
 
 def _chi_fraction(r1, r2):
@@ -393,6 +394,8 @@ class FoldingMeasureBatch:
         ``r1`` and ``r2`` of the prefix reaching it (exact value
         ``1 - prefix_max_r1 / prefix_max_r2``).
     """
+
+    __repr__ = summary_repr
 
     n_walks: int
     r1: np.ndarray

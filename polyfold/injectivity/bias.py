@@ -19,6 +19,7 @@ from .._validation import check_choice, check_positive_int, check_seed
 from ..exceptions import DegenerateInputError, DomainError, SolverError, ValidationError
 from ..tolerance import get_tol
 from .layers import _readonly, _resolve
+from .._repr import summary_repr
 
 
 _SAMPLE_CHUNK = 8192  # fixed chunk size: samples of size N1 < N2 are prefixes of each other
@@ -70,6 +71,8 @@ class BiasCertificate:
     notes : str
         What the numbers mean and how they were obtained.
     """
+
+    __repr__ = summary_repr
 
     alpha: np.ndarray
     alpha_hat: np.ndarray

@@ -13,6 +13,7 @@ from .._validation import check_positive_int
 from ..exceptions import ValidationError
 from ..tolerance import get_tol
 from .layers import _check_X, _readonly, _resolve
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -38,6 +39,8 @@ class BiasMargin:
     n_below : int
         Points already below the target at ``delta = 0`` (``per_point < 0``).
     """
+
+    __repr__ = summary_repr
 
     margin: float
     per_point: np.ndarray

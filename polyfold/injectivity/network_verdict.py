@@ -21,6 +21,7 @@ from ._exact import _scaled
 from .cells import _Cell, _parse_domain, _refine
 from .layers import _readonly, layer_weights
 from .verdict import InjectivityVerdict, _check_points, _convex_verdict
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -43,6 +44,8 @@ class NetworkInjectivityVerdict:
     scope : str
         What was checked and what the verdict guarantees.
     """
+
+    __repr__ = summary_repr
 
     is_injective: object
     layers: tuple

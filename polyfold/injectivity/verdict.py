@@ -15,6 +15,7 @@ from ..tolerance import get_tol
 from ._exact import _RankCache, _collision_pair, _preact_signs
 from .cells import _initial_cell, _parse_domain, _refine
 from .layers import _readonly, _resolve
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -54,6 +55,8 @@ class InjectivityVerdict:
         Active sets and ranks decided in exact arithmetic.
     notes : str
     """
+
+    __repr__ = summary_repr
 
     is_injective: bool
     domain_kind: str

@@ -16,6 +16,7 @@ from .. import arith
 from .._validation import as_float_array
 from ..exceptions import ValidationError
 from ..network import PLNet, bits_from_codes
+from .._repr import summary_repr
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class ComplexRegion:
         Logits ``V x + u`` in input space.
     predicted_class : int
     """
+
+    __repr__ = summary_repr
 
     index: int
     codes: np.ndarray
@@ -71,6 +74,8 @@ class DecisionBoundary:
         The two classes tied on the piece (``(0, 1)`` for a single-output net:
         ``logit = 0``).
     """
+
+    __repr__ = summary_repr
 
     segments: np.ndarray
     region: np.ndarray

@@ -15,6 +15,7 @@ from .._validation import as_float_array, check_choice
 from ..exceptions import DomainError, ShapeError, SolverError, ValidationError
 from ..tolerance import get_tol
 from ._common import _domain_rows, _progress, _readonly, _reraise_indexed
+from .._repr import summary_repr
 
 __all__ = [
     "Insphere",
@@ -52,6 +53,8 @@ class Insphere:
     solver_status : int
         HiGHS status code (0 = optimal).
     """
+
+    __repr__ = summary_repr
 
     centre: np.ndarray
     radius: float
@@ -217,6 +220,8 @@ class InsphereBatch:
     solver_status : (n,) int
         HiGHS status codes (-1 where no LP result is available).
     """
+
+    __repr__ = summary_repr
 
     centres: np.ndarray
     radii: np.ndarray
