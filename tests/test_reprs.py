@@ -18,7 +18,7 @@ MAX_LINES = 6
 # classes that are settings or building blocks, not results (their reprs are their
 # few constructor arguments)
 NOT_RESULTS = {"DemoSettings", "Tolerance", "Activation", "ReLU", "LeakyReLU", "HardTanh",
-               "Identity", "FailedChunk"}
+               "Identity", "FailedChunk", "Node"}
 
 
 @pytest.fixture(scope="module")
