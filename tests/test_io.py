@@ -155,3 +155,22 @@ def test_npy_and_object_arrays_are_refused(tmp_path):
     np.save(q, np.zeros(3))
     with pytest.raises(ValidationError, match="single .npy array"):
         polyfold.PLNet.load(q)
+
+
+def test_load_model_onnx_file(tmp_path, small_net):
+    onnx = pytest.importorskip("onnx")
+    h, TP = onnx.helper, onnx.TensorProto
+    (W1, b1), (W2, b2) = small_net.layers
+    inits = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    nodes = [h.make_node("Gemm", ["x", "W1", "b1"], ["z"], transB=1),
+             h.make_node("Relu", ["z"], ["a"]),
+             h.make_node("Gemm", ["a", "W2", "b2"], ["y"], transB=1)]
+    graph = h.make_graph(
+        nodes, "g", [h.make_tensor_value_info("x", TP.DOUBLE, [None, 2])],
+        [h.make_tensor_value_info("y", TP.DOUBLE, [None, 1])],
+        initializer=[onnx.numpy_helper.from_array(np.asarray(v), name=k) for k, v in inits.items()])
+    p = tmp_path / "m.onnx"
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), str(p))
+    net = load_model(p)
+    assert np.allclose(net.forward(POINTS), EXPECTED, rtol=0, atol=1e-12)  # by hand above
+    assert np.allclose(load_model(p, input_shape=(2,)).forward(POINTS), EXPECTED, atol=1e-12)

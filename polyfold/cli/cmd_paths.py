@@ -23,7 +23,8 @@ def _cmd_crossings(args, run):
     i, j = _pairs(rng, len(X), args.pairs)
     run.log(f"{args.pairs} segments between points of {dinfo['data']} on {args.model} "
             f"(mode {args.mode})")
-    res, summ = compare_with_sampling(net, X[i], X[j], mode=args.mode, grid=args.grid)
+    res, summ = compare_with_sampling(net, X[i], X[j], mode=args.mode, grid=args.grid,
+                                      progress=run.progress_enabled())
     e = summ["exact"]
     result = {"command": "crossings", **_describe(net, args.model), **dinfo,
               "seed": args.seed, "mode": args.mode, "n_segments": int(res.n_segments),
@@ -173,12 +174,12 @@ def _cmd_bench(args, run):
             best = min(best, time.perf_counter() - t0)
         return out, best
 
-    segment_crossings(net, S[:2], E[:2], mode="float")  # warm-up (first-call overheads)
+    segment_crossings(net, S[:2], E[:2], mode="float", progress=False)  # warm-up
     jobs = [("certified", args.pairs), ("float", args.pairs)]
     if n_exact > 0:
         jobs.append(("exact", n_exact))
     for mode, m in run.bar(jobs, desc="modes"):
-        res, t = timed(segment_crossings, net, S[:m], E[:m], mode=mode)
+        res, t = timed(segment_crossings, net, S[:m], E[:m], mode=mode, progress=False)
         if mode == "certified":
             ref = res
         # against certified mode (exact answers): regions a mode did not report

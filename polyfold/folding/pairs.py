@@ -227,8 +227,9 @@ def class_pair_folding(
         pairs).
     chunk_size : int
         Paths per batched call.
-    progress : bool
-        Show a tqdm progress bar over pairs.
+    progress : bool or None
+        tqdm progress bar over pairs on standard error (``None``: only when standard
+        error is a terminal).
 
     Returns
     -------
@@ -314,11 +315,9 @@ def class_pair_folding(
     all_pmax = _FractionCounts()
     n_rec = 0
     t0 = time.perf_counter()
-    it = todo
-    if progress:
-        from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-        it = tqdm(todo, desc="class pairs")
+    it = progress_bar(todo, desc="class pairs", progress=progress)
     for ia, ib in it:
         # separate streams for starts and ends, one double per draw: the same
         # endpoints for every chunk_size

@@ -14,7 +14,8 @@ from .. import _lp
 from .._validation import as_float_array, check_choice
 from ..exceptions import DomainError, ShapeError, SolverError, ValidationError
 from ..tolerance import get_tol
-from ._common import _domain_rows, _progress, _readonly, _reraise_indexed
+from .._progress import progress_bar
+from ._common import _domain_rows, _readonly, _reraise_indexed
 from .._repr import summary_repr
 
 __all__ = [
@@ -326,7 +327,7 @@ def inspheres(As, cs, *, domain=None, on_error="raise", tol=None, progress=False
     dslack = np.full((n, 0 if box is None else 2 * d), np.nan)
     status = np.empty(n, dtype=object)
     sstatus = np.full(n, -1, np.int64)
-    for i in _progress(range(n), n, progress, "inspheres"):
+    for i in progress_bar(range(n), total=n, progress=progress, desc="inspheres"):
         A, c = checked[i]
         try:
             ball = _ball(A, c, box, tol)

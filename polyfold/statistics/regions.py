@@ -15,7 +15,8 @@ from .._validation import check_choice
 from ..exceptions import DomainError, SolverError, ValidationError
 from ..tolerance import get_tol
 from ._boundaries import _boundaries, _class_gradient, _label
-from ._common import _domain_bounds, _progress, _readonly, _reraise_indexed
+from .._progress import progress_bar
+from ._common import _domain_bounds, _readonly, _reraise_indexed
 from ._neighbours import _region_info
 
 __all__ = ["RegionStatistics", "region_statistics"]
@@ -561,7 +562,7 @@ def region_statistics(
                              "boundary_distances", "neighbour_units", "neighbour_cosines",
                              "neighbour_labels", "neighbour_verified", "neighbour_points")}
     cache = {}
-    for i in _progress(range(n), n, progress, "region statistics"):
+    for i in progress_bar(range(n), total=n, progress=progress, desc="region statistics"):
         x = X[i]
         try:
             region = region_of(net, x, domain=bounds, tol=tol)
