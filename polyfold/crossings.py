@@ -200,6 +200,32 @@ class SegmentCrossings:
     def __len__(self):
         return self.n_segments
 
+    def to_pandas(self):
+        """One row per piece (needs pandas).
+
+        Columns: ``segment``, ``piece`` (0-based within its segment), ``t_start``,
+        ``t_end`` (floats; ``t_start_exact``, ``t_end_exact`` as Fractions too in exact
+        mode), ``length`` (``t_end - t_start``, the share of the segment), ``n_switches``
+        (units whose code changes at ``t_start``; 0 on a first piece), ``n_active``
+        (units with ``z > 0`` on the piece), ``exact`` (the segment was computed in
+        exact arithmetic) and ``degenerate`` (the segment's flag).
+
+        Raises
+        ------
+        DependencyError
+            pandas is not installed.
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> res = polyfold.segment_crossings(polyfold.zoo.sawtooth(2), [0.0], [1.0])
+        >>> res.to_pandas()[["piece", "t_start", "t_end", "n_switches"]].values.tolist()
+        [[0.0, 0.0, 0.25, 0.0], [1.0, 0.25, 0.5, 1.0], [2.0, 0.5, 0.75, 1.0], [3.0, 0.75, 1.0, 1.0]]
+        """
+        from ._tables import segment_crossings_columns, to_dataframe
+
+        return to_dataframe(segment_crossings_columns(self), "SegmentCrossings")
+
 
 # ---------------------------------------------------------------------------
 # kernel

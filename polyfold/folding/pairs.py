@@ -120,6 +120,39 @@ class ClassPairFolding:
     seed: object = None
     elapsed: float = 0.0
 
+    def to_pandas(self):
+        """One row per ordered class pair that was computed (needs pandas).
+
+        Columns: ``class_a`` (start class), ``class_b`` (end class), ``chi_max``
+        (float) and ``chi_max_exact`` (Fraction): the maximum non-zero ``chi`` of the
+        pair's paths (0 when all are flat), ``phi`` (median of the non-zero ``chi``),
+        ``fraction_flat`` and ``n_paths``.
+
+        Examples
+        --------
+        >>> import numpy as np, polyfold
+        >>> X, y = np.array([[0.0], [0.0], [1.0], [1.0]]), np.array([0, 0, 1, 1])
+        >>> res = polyfold.class_pair_folding(polyfold.zoo.sawtooth(3), X, y,
+        ...                                   paths_per_pair=2, seed=0)
+        >>> res.to_pandas()[["class_a", "class_b", "chi_max_exact"]].values.tolist()
+        [[0, 1, Fraction(4, 7)], [1, 0, Fraction(4, 7)]]
+        """
+        from .._tables import to_dataframe
+
+        ia, ib = np.nonzero(np.isfinite(self.pair_max))
+        labels = [v.item() if hasattr(v, "item") else v for v in self.labels]
+        a = [labels[i] for i in ia]
+        b = [labels[j] for j in ib]
+        return to_dataframe({
+            "class_a": a,
+            "class_b": b,
+            "chi_max": self.pair_max[ia, ib],
+            "chi_max_exact": [self.pair_max_exact.get((x, z)) for x, z in zip(a, b)],
+            "phi": self.pair_phi[ia, ib],
+            "fraction_flat": self.pair_fraction_flat[ia, ib],
+            "n_paths": np.full(len(a), self.n_paths_per_pair, dtype=np.int64),
+        }, "ClassPairFolding")
+
     def as_dict(self):
         """Plain dict (JSON friendly; the matrix as nested lists, NaN as None)."""
 

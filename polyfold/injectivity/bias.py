@@ -94,6 +94,35 @@ class BiasCertificate:
         """The same bias in the torch / numpy convention, ``b = -alpha``."""
         return -self.alpha
 
+    def to_pandas(self):
+        """One row per neuron (needs pandas).
+
+        Columns: ``neuron``, ``alpha`` (the valid bias ``ReLU(W x - alpha)``),
+        ``bias`` (``-alpha``), ``alpha_hat`` (for the normalised row) and ``norm``
+        (of the row of ``W``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold.injectivity import maximal_bias
+        >>> angles = 2 * np.pi * np.arange(6) / 6
+        >>> df = maximal_bias(np.c_[np.cos(angles), np.sin(angles)]).to_pandas()
+        >>> df["alpha_hat"].round(12).tolist()      # cos(2 pi / 6) for each neuron
+        [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+        """
+        from .._tables import to_dataframe
+
+        alpha = np.asarray(self.alpha, dtype=np.float64)
+        norms = np.full(len(alpha), np.nan) if self.norms is None else \
+            np.asarray(self.norms, dtype=np.float64)
+        return to_dataframe({
+            "neuron": np.arange(len(alpha), dtype=np.int64),
+            "alpha": alpha,
+            "bias": -alpha,
+            "alpha_hat": np.asarray(self.alpha_hat, dtype=np.float64),
+            "norm": norms,
+        }, "BiasCertificate")
+
 
 def omnidirectionality(W, *, tol=None):
     """Omnidirectionality margin of the normalised rows (one HiGHS LP).

@@ -47,6 +47,24 @@ class BiasMargin:
     target_rank: int
     n_below: int
 
+    def to_pandas(self):
+        """One row per point (needs pandas).
+
+        Columns: ``point`` (index) and ``margin`` (its ``per_point`` value).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+        >>> bias_margin(W, [[1.0, 2.0], [3.0, 0.5]], alpha=0).to_pandas()["margin"].tolist()
+        [1.0, 0.5]
+        """
+        from .._tables import to_dataframe
+
+        per = np.asarray(self.per_point, dtype=np.float64)
+        return to_dataframe({"point": np.arange(len(per), dtype=np.int64), "margin": per},
+                            "BiasMargin")
+
 
 def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None):
     """Largest uniform bias shift that keeps every data point's active set spanning.

@@ -235,6 +235,33 @@ class InsphereBatch:
     def __len__(self):
         return int(self.radii.shape[0])
 
+    def to_pandas(self):
+        """One row per polytope (needs pandas).
+
+        Columns: ``polytope`` (index), ``radius``, ``status``, ``solver_status``,
+        ``n_rows`` (constraint rows of the polytope, domain rows aside) and
+        ``centre`` (the centre, one array per row).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold import inspheres
+        >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+        >>> df = inspheres([A, A[:2]], [[0.0, 0.0, 1.0], [0.0, 0.0]], domain=(0, 1)).to_pandas()
+        >>> df["radius"].round(6).tolist(), df["n_rows"].tolist()   # triangle, unit square
+        ([0.292893, 0.5], [3, 2])
+        """
+        from .._tables import to_dataframe
+
+        return to_dataframe({
+            "polytope": np.arange(len(self), dtype=np.int64),
+            "radius": np.asarray(self.radii, dtype=np.float64),
+            "status": [str(s) for s in self.status],
+            "solver_status": np.asarray(self.solver_status, dtype=np.int64),
+            "n_rows": np.diff(self.slack_offsets).astype(np.int64),
+            "centre": [c for c in np.asarray(self.centres)],
+        }, "InsphereBatch")
+
     def __getitem__(self, i):
         """The :class:`Insphere` of polytope ``i``."""
         n = len(self)

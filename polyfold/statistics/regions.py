@@ -305,6 +305,28 @@ class RegionStatistics:
             out.append(row)
         return out
 
+    def to_pandas(self):
+        """One row per sample (needs pandas): the columns of :meth:`to_csv`
+        (``sample`` and the scalar attributes from ``predicted`` to
+        ``neighbours_verified`` in the class docstring).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold import PLNet, region_statistics
+        >>> net = PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+        >>> st = region_statistics(net, [[0.3, 0.2], [-0.5, 0.5]], domain=(-1, 1), progress=False)
+        >>> df = st.to_pandas()                    # two quadrants of [-1, 1]^2
+        >>> df["radius"].tolist(), df["n_facets"].tolist()
+        ([0.5, 0.5], [2, 2])
+        """
+        from .._tables import to_dataframe
+
+        cols = {"sample": np.arange(len(self), dtype=np.int64)}
+        for name in _CSV_COLUMNS:
+            cols[name] = np.asarray(getattr(self, name))
+        return to_dataframe(cols, "RegionStatistics")
+
     def to_csv(self, path):
         """Write the scalar per-sample columns to a CSV file (one row per sample).
 
