@@ -66,13 +66,15 @@ def load_mnist(path):
             "folder with the IDX files (polyfold never downloads data)."
         )
     if path.is_file():
-        with np.load(path) as d:
-            try:
-                xtr, ytr, xte, yte = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
-            except KeyError as err:
-                raise ValidationError(
-                    f"{str(path)!r} must hold x_train, y_train, x_test, y_test; missing {err}."
-                ) from err
+        from ._validation import read_npz
+
+        d = read_npz(path, "MNIST file", load_hint="np.savez(path, x_train=..., ...)")
+        try:
+            xtr, ytr, xte, yte = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+        except KeyError as err:
+            raise ValidationError(
+                f"{str(path)!r} must hold x_train, y_train, x_test, y_test; missing {err}."
+            ) from err
     else:
         def find(stem):
             for name in (stem, stem + ".gz"):

@@ -107,3 +107,33 @@ def test_first_lp_solver_prints_nothing(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "0.5\n" and proc.stderr == ""
+
+
+def test_onnx_cnn_with_input_shape(capfd, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    h, TP = onnx.helper, onnx.TensorProto
+    rng = np.random.default_rng(0)
+    inits = {"K": rng.normal(size=(2, 1, 2, 2)), "kb": rng.normal(size=2),
+             "W": rng.normal(size=(3, 8)), "b": rng.normal(size=3)}
+    nodes = [h.make_node("Conv", ["x", "K", "kb"], ["c"]),
+             h.make_node("Relu", ["c"], ["r"]),
+             h.make_node("Flatten", ["r"], ["f"]),
+             h.make_node("Gemm", ["f", "W", "b"], ["y"], transB=1)]
+    graph = h.make_graph(
+        nodes, "cnn", [h.make_tensor_value_info("x", TP.DOUBLE, [None, 1, 3, 3])],
+        [h.make_tensor_value_info("y", TP.DOUBLE, [None, 3])],
+        initializer=[onnx.numpy_helper.from_array(v, name=k) for k, v in inits.items()])
+    path = tmp_path / "cnn.onnx"
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    code, out, err = _run(capfd, ["crossings", "--model", str(path), "--input-shape", "1,3,3",
+                                  "--data", "uniform:10", "--pairs", "6", "--grid", "none",
+                                  "--json"])
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["input_shape"] == [1, 3, 3] and res["input_dim"] == 9 and res["n_segments"] == 6
+    # 8 ReLUs on affine inputs, each crossed at most once along a segment: at most 8
+    # breakpoints, 9 pieces
+    assert 1 <= res["n_pieces_max"] <= 9 and res["network"] == "graph"
+    code, out, err = _run(capfd, ["crossings", "--model", str(path), "--input-shape", "2,3,3",
+                                  "--pairs", "2"])
+    assert code == 1 and err.count("error:") == 1  # the shape reaches the converter

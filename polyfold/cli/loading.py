@@ -146,6 +146,11 @@ def load_data(spec, net, *, seed=0):
 
 
 def _describe(net, spec):
-    return {"model": str(spec), "input_dim": int(net.input_dim),
-            "widths": [int(w) for w in net.widths], "output_dim": int(net.output_dim),
-            "activations": [a.to_dict() for a in net.activations]}
+    out = {"model": str(spec), "input_dim": int(net.input_dim),
+           "input_shape": [int(v) for v in getattr(net, "input_shape", (net.input_dim,))],
+           "widths": [int(w) for w in net.widths], "output_dim": int(net.output_dim)}
+    if getattr(net, "is_dense", True):
+        out["activations"] = [a.to_dict() for a in net.activations]
+    else:  # a graph network (convolutions, pooling, residual connections)
+        out["network"] = "graph"
+    return out
