@@ -18,7 +18,8 @@ __all__ = ["load_model", "parse_input_shape", "ZOO_SPECS"]
 
 #: the zoo specs :func:`load_model` accepts
 ZOO_SPECS = ("zoo:digits:ARCH (e.g. zoo:digits:6x10)", "zoo:sawtooth:L",
-             "zoo:cantornet:K[:A|B|C]", "zoo:arrangement:N:D", "zoo:random:IN:ARCH[:SEED]")
+             "zoo:cantornet:K[:A|B|C]", "zoo:arrangement:N:D", "zoo:random:IN:ARCH[:SEED]",
+             "zoo:digits-cnn", "zoo:vgg[:SEED]", "zoo:resnet[:SEED]")
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 _TORCH_SUFFIXES = (".pt", ".pth")
 
@@ -76,7 +77,9 @@ def load_model(spec, *, input_shape=None):
     input_shape : tuple of int or str, optional
         The shape of one input, such as ``(1, 8, 8)`` or ``"1,8,8"``, passed to the
         torch and ONNX converters (which need it for convolutional models).  For a
-        dense network it is checked: its product must be the input dimension.
+        network that is loaded as it is (``.npz``, pickles, zoo) it is checked: its
+        product must be the input dimension, and it must equal the network's own
+        ``input_shape`` when that is not flat.
 
     Returns
     -------
@@ -172,6 +175,11 @@ def _zoo_model(spec):
         if name == "arrangement" and len(args) == 2:
             n, d = ints(args, "N and D")
             return zoo.arrangement(n, d)
+        if name in ("digits-cnn", "digits_cnn", "cnn") and not args:
+            return zoo.digits_cnn()
+        if name in ("vgg", "resnet") and len(args) <= 1:
+            seed = ints(args, "SEED")[0] if args else 0
+            return zoo.vgg_cifar(seed=seed) if name == "vgg" else zoo.resnet_cifar(seed=seed)
         if name == "random" and len(args) in (2, 3):
             d = ints(args[:1], "IN")[0]
             seed = ints(args[2:], "SEED")[0] if len(args) == 3 else 0
@@ -206,6 +214,12 @@ def _check_shape(net, shape, spec):
         raise ValidationError(
             f"input_shape={shape} has {math.prod(shape)} entries but model {spec!r} takes "
             f"{n} inputs; give a shape whose product is {n}, or none."
+        )
+    own = tuple(getattr(net, "input_shape", None) or (n,))
+    if own != (n,) and own != shape:
+        raise ValidationError(
+            f"input_shape={shape} differs from the shape {own} that model {spec!r} was "
+            f"built for; give input_shape={own} or none."
         )
     return net
 

@@ -174,3 +174,19 @@ def test_load_model_onnx_file(tmp_path, small_net):
     net = load_model(p)
     assert np.allclose(net.forward(POINTS), EXPECTED, rtol=0, atol=1e-12)  # by hand above
     assert np.allclose(load_model(p, input_shape=(2,)).forward(POINTS), EXPECTED, atol=1e-12)
+
+
+def test_load_model_zoo_graph_nets():
+    net = load_model("zoo:digits-cnn")
+    assert net.input_shape == (1, 8, 8) and not net.is_dense
+    assert load_model("zoo:digits-cnn", input_shape=(1, 8, 8)) is not None
+    with pytest.raises(ValidationError, match="input_shape"):
+        load_model("zoo:digits-cnn", input_shape=(2, 8, 8))  # 128 entries, 64 inputs
+    assert load_model("zoo:vgg:1").input_shape == (3, 32, 32)
+
+
+def test_input_shape_must_match_a_shaped_net():
+    net = load_model("zoo:digits-cnn")
+    with pytest.raises(ValidationError, match=r"differs from the shape \(1, 8, 8\)"):
+        load_model("zoo:digits-cnn", input_shape=(8, 8, 1))
+    assert load_model("zoo:digits-cnn", input_shape="1,8,8").input_shape == net.input_shape
