@@ -21,13 +21,6 @@ from polyfold.cli import build_parser, main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def two_class_points(tmp_path):
-    p = tmp_path / "ends.npz"
-    np.savez(p, X=np.array([[0.0], [0.0], [1.0], [1.0]]), y=np.array([0, 0, 1, 1]))
-    return str(p)
-
-
 def _commands(tmp_path, data):
     """Small, fast settings of every subcommand."""
     return {
@@ -56,8 +49,8 @@ def _run(capfd, argv):
 
 
 @pytest.mark.parametrize("name", ["crossings", "fold", "slice", "bias", "stats", "bench", "demo"])
-def test_json_quiet_and_text(name, capfd, tmp_path, two_class_points):
-    argv = _commands(tmp_path, two_class_points)[name]
+def test_json_quiet_and_text(name, capfd, tmp_path, ends):
+    argv = _commands(tmp_path, ends)[name]
     for extra in (["--json"], ["--json", "--quiet"]):
         code, out, err = _run(capfd, argv + extra)
         assert code == 0, err

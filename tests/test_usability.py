@@ -195,13 +195,6 @@ PY_KWARG = ("same_class=", "resume=", "scheduler=", "executor=", "domain=", "met
             "radius=", "input_shape", "max_dim=", "margin=", "paths_per_pair")
 
 
-@pytest.fixture
-def ends(tmp_path):
-    p = tmp_path / "ends.npz"
-    np.savez(p, X=np.array([[0.0], [0.0], [1.0], [1.0]]), y=np.array([0, 0, 1, 1]))
-    return str(p)
-
-
 def _error(capfd, argv):
     code = main(argv)
     out, err = capfd.readouterr()
