@@ -83,7 +83,7 @@ API_MODULES = [
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
     ("Sampling baselines", ["sampling"]),
-    ("Ground truth, data, training", ["zoo", "datasets", "training"]),
+    ("Ground truth, data, training, loading models", ["zoo", "datasets", "training", "io"]),
     ("Figures, scale-out, command line", ["plotting", "parallel", "cli", "demo"]),
 ]
 

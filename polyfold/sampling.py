@@ -20,6 +20,7 @@ from .network import check_net as _check_net
 from ._validation import check_positive_int, net_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
+from ._repr import summary_repr
 
 __all__ = [
     "SampledWalks",
@@ -50,6 +51,8 @@ class SampledWalks:
         Forward passes spent per segment.
     """
 
+    __repr__ = summary_repr
+
     net: PLNet = field(repr=False)
     method: str
     n_segments: int
@@ -70,6 +73,35 @@ class SampledWalks:
     @property
     def segment_index(self):
         return np.repeat(np.arange(self.n_segments), self.n_pieces)
+
+    def to_pandas(self):
+        """One row per region found (needs pandas).
+
+        Columns: ``segment``, ``piece`` (0-based within its segment, in the order
+        found), ``t_first`` (parameter of the first sample that saw the region),
+        ``n_active`` (units with ``z > 0``) and ``n_evaluations`` (forward passes
+        spent on the segment).
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> from polyfold.sampling import grid_patterns
+        >>> g = grid_patterns(polyfold.zoo.sawtooth(2), [0.0], [1.0], n_points=5)
+        >>> g.to_pandas()["t_first"].tolist()   # x = 0, 1/4 (a boundary), 1/2, 3/4, 1
+        [0.0, 0.25, 0.5, 0.75, 1.0]
+        """
+        from ._tables import to_dataframe
+
+        seg = self.segment_index
+        return to_dataframe({
+            "segment": seg.astype(np.int64),
+            "piece": (np.arange(len(seg)) - np.repeat(self.piece_offsets[:-1], self.n_pieces)
+                      ).astype(np.int64),
+            "t_first": np.asarray(self.t, dtype=np.float64),
+            "n_active": np.count_nonzero(bits_from_codes(self.net, self.codes), axis=1
+                                         ).astype(np.int64),
+            "n_evaluations": np.asarray(self.n_evaluations, np.int64)[seg],
+        }, "SampledWalks")
 
 
 def _codes_at(net, X):

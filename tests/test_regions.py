@@ -302,8 +302,10 @@ def test_region_of_unbounded_without_domain():
     assert R.interior_point is not None
     assert R.contains(R.interior_point)
     # three non-parallel lines: every unbounded cell contains arbitrarily large balls
-    with pytest.raises(DomainError, match="bounds="):
+    with pytest.raises(DomainError, match=r"region_of\(net, x, domain=\(lower, upper\)\)"):
         _ = R.chebyshev
+    # the fix the message names works: inside a box the radius is finite
+    assert 0 < region_of(net, [50.0, 50.0], domain=(-100.0, 100.0)).chebyshev.radius < 100
 
 
 def test_region_of_784_inputs():

@@ -311,7 +311,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
     m = len(S)
     exact = mode == "exact"
     certified = mode == "certified"
-    sc = segment_crossings(net, S, E, mode=mode, tol=tolv)
+    sc = segment_crossings(net, S, E, mode=mode, tol=tolv, progress=False)
     P = int(sc.piece_offsets[-1])
     seg = np.repeat(np.arange(m), sc.n_pieces)
     firstp = np.zeros(P, bool)

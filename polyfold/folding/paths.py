@@ -168,6 +168,29 @@ class SpaceFoldingBatch:
     def __len__(self):
         return self.n_paths
 
+    def to_pandas(self):
+        """One row per path (needs pandas).
+
+        Columns: ``path``, ``chi`` (float), ``chi_exact`` (Fraction), ``r1``, ``r2``,
+        ``displacement``, ``n_regions`` (regions of the walk after merging repeats),
+        ``prefix_max``, ``prefix_max_exact`` (as in
+        :meth:`FoldingMeasureBatch.to_pandas`), ``n_pieces`` (linear pieces of the
+        segment) and ``chi_reversed`` (``chi`` of the reversed walk, float).
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> res = polyfold.space_folding_batch(polyfold.zoo.sawtooth(3), [[0.0]], [[1.0]])
+        >>> res.to_pandas()[["chi_exact", "n_pieces"]].values.tolist()
+        [[Fraction(4, 7), 8]]
+        """
+        from .._tables import to_dataframe
+
+        cols = self.measures._columns("path")
+        cols["n_pieces"] = np.asarray(self.n_pieces, dtype=np.int64)
+        cols["chi_reversed"] = np.asarray(self.reversed_measures().chi, dtype=np.float64)
+        return to_dataframe(cols, "SpaceFoldingBatch")
+
 
 def space_folding_batch(net, starts, ends, *, mode="certified", units="hidden", classes="sign", tol=None):
     """Space folding of many straight paths, on their exact walks.

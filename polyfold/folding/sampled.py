@@ -49,6 +49,16 @@ class SampledFolding:
     def walk(self, i):
         return self.walks[self.walk_offsets[i] : self.walk_offsets[i + 1]]
 
+    def to_pandas(self):
+        """One row per path (needs pandas): the columns of
+        :meth:`FoldingMeasureBatch.to_pandas` with ``path`` for ``walk``, and
+        ``n_evaluations`` (network evaluations spent on the path)."""
+        from .._tables import to_dataframe
+
+        cols = self.measures._columns("path")
+        cols["n_evaluations"] = np.asarray(self.n_evaluations, dtype=np.int64)
+        return to_dataframe(cols, "SampledFolding")
+
 
 def _classes_at(net, X, conv):
     """Classes (n, n_units) of points under a convention (float evaluation)."""
@@ -275,6 +285,26 @@ class SamplingError:
     fraction_wrong: float
     regions_missed: np.ndarray = field(repr=False)
     n_evaluations: np.ndarray = field(repr=False)
+
+    def to_pandas(self):
+        """One row per path (needs pandas).
+
+        Columns: ``path``, ``chi_exact`` and ``chi_sampled`` (floats), ``chi_error``
+        (sampled minus exact), ``exact_regions`` and ``sampled_regions`` (classes of
+        each walk), ``regions_missed`` and ``n_evaluations``.
+        """
+        from .._tables import to_dataframe
+
+        return to_dataframe({
+            "path": np.arange(len(self.chi_error), dtype=np.int64),
+            "chi_exact": np.asarray(self.exact.chi, dtype=np.float64),
+            "chi_sampled": np.asarray(self.sampled.chi, dtype=np.float64),
+            "chi_error": np.asarray(self.chi_error, dtype=np.float64),
+            "exact_regions": self.exact.n_regions,
+            "sampled_regions": self.sampled.n_regions,
+            "regions_missed": self.regions_missed,
+            "n_evaluations": self.n_evaluations,
+        }, "SamplingError")
 
     def as_dict(self):
         return {

@@ -76,7 +76,7 @@ def _run_chunk(spec, chunk, attempt):
     i, j, g = spec.source.endpoints(chunk, spec.entropy, ctx.state)
     res = segment_crossings_between(
         ctx.net, spec.points, i, j, mode=spec.mode, tol=spec.tol, chunk_size=max(len(i), 1),
-        cache=ctx.cache,
+        cache=ctx.cache, progress=False,
     )
     paths = {
         "i_start": np.asarray(i, np.int64),

@@ -11,7 +11,6 @@ import hashlib
 import json
 import numbers
 import os
-import sys
 import time
 
 import numpy as np
@@ -78,11 +77,9 @@ def _check_seed(seed):
 
 
 def _show_progress(progress):
-    if progress is None:
-        return bool(getattr(sys.stderr, "isatty", lambda: False)())
-    if not isinstance(progress, bool):
-        raise ValidationError(f"progress must be True, False or None (auto), got {progress!r}.")
-    return progress
+    from .._progress import progress_enabled
+
+    return progress_enabled(progress)
 
 
 def _pick_executor(executor, scheduler, workers, n_paths):
@@ -321,9 +318,10 @@ def sweep(
         n_workers = runner.n_workers
         bar = None
         if show:
-            from tqdm.auto import tqdm
+            from .._progress import progress_bar
 
-            bar = tqdm(total=len(chunks), initial=n_resumed, unit="chunk", desc="sweep")
+            bar = progress_bar(total=len(chunks), initial=n_resumed, unit="chunk", desc="sweep",
+                               progress=True, leave=True)
         pending = {}
         it = iter(todo)
         window = max(1, 2 * runner.n_workers) if executor != "serial" else 1
