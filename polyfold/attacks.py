@@ -639,8 +639,9 @@ def decision_crossings(net, starts, ends, *, mode="certified", tol=None):
     (continuity gives them on every piece); inside a piece the envelope is
     followed from line to line.  Certified mode bounds every value's rounding error
     (dense networks; other networks go to exact arithmetic) and recomputes a
-    segment exactly when a comparison is within its bound: a tie at a piece end,
-    two changes on one piece, or a third logit close to a crossing.
+    segment exactly when a comparison is within its bound (a tie at a piece end, a
+    third logit close to a crossing; see ``_certify_envelope`` for the sufficient
+    condition checked on pieces with several changes).
 
     Examples
     --------
@@ -837,7 +838,7 @@ def _envelope(va, vb, exact, ea=None, eb=None):
     for p in split.tolist():
         env = _follow(list(va[p]), list(slope[p]), int(c0[p]), exact)
         if certified and not ambiguous[p]:
-            ambiguous[p] = not _certify_single_change(env, va[p], vb[p], ea[p], eb[p], int(c1[p]))
+            ambiguous[p] = not _certify_envelope(env, va[p], vb[p], ea[p], eb[p], int(c1[p]))
         for x, c in env[1:]:
             extra_p.append(p)
             extra_s.append(x)
@@ -861,18 +862,35 @@ def _envelope(va, vb, exact, ea=None, eb=None):
     return row_piece[order], s_left[order], cls[order], ambiguous
 
 
-def _certify_single_change(env, va, vb, ea, eb, c_end):
-    """True when the float envelope ``env`` of one piece provably has the true shape:
-    exactly one change, from its start class to ``c_end``, with every other logit
-    below both lines at the crossing (the sufficient condition of the docstring of
-    :func:`decision_crossings`; both end classes are already certified)."""
-    if len(env) != 2 or env[1][1] != c_end:
+def _certify_envelope(env, va, vb, ea, eb, c_end):
+    """True when the float envelope ``env = [(x_0 = 0, c_0), ..., (x_r, c_r)]`` of one
+    piece provably has the true class sequence ``c_0, ..., c_r``.
+
+    Given that ``c_0`` is certified on top at ``x = 0`` and ``c_end`` at ``x = 1``, it
+    suffices that (i) ``c_r == c_end``, (ii) ``c_i`` is certified on top at the
+    midpoint ``m_i`` of every interior sub-interval, and (iii) at every crossing
+    ``x_i`` all other lines are certified below both ``c_{i-1}`` and ``c_i``.  Then on
+    the window ``[m_{i-1}, m_i]`` (``m_0 = 0``, ``m_r = 1``) every other line is below
+    ``c_{i-1}`` on ``[m_{i-1}, x_i]`` and below ``c_i`` on ``[x_i, m_i]`` (lines: checking
+    the ends suffices), so exactly one change, from ``c_{i-1}`` to ``c_i``, happens in
+    each window.  Values at ``x`` are bounded by ``(1 - x) ea + x eb`` plus rounding.
+    """
+    if env[-1][1] != c_end:
         return False
-    x = float(env[1][0])
-    c0, c1 = env[0][1], env[1][1]
-    v = va + x * (vb - va)
-    e = (1.0 - x) * ea + x * eb + 4 * UNIT_ROUNDOFF * (np.abs(va) + np.abs(vb))
-    low = min(v[c0] - e[c0], v[c1] - e[c1])
-    others = v + e
-    others[[c0, c1]] = -np.inf
-    return bool(low > others.max())
+    xs = [float(x) for x, _ in env] + [1.0]
+    cls = [c for _, c in env]
+    r = len(cls) - 1
+    rnd = 4 * UNIT_ROUNDOFF * (np.abs(va) + np.abs(vb))
+
+    def separated(x, top):
+        v = va + x * (vb - va)
+        e = (1.0 - x) * ea + x * eb + rnd
+        low = min(v[c] - e[c] for c in top)
+        others = v + e
+        others[list(top)] = -np.inf
+        return bool(low > others.max())
+
+    for i in range(1, r):
+        if not separated((xs[i] + xs[i + 1]) / 2, (cls[i],)):
+            return False
+    return all(separated(xs[i], (cls[i - 1], cls[i])) for i in range(1, r + 1))

@@ -1,7 +1,10 @@
 """The experiments of the folding papers, as functions.
 
 * ``depth`` -- :func:`depth_experiment`: folding versus depth on the six 60-neuron
-  MLPs (Lewandowski et al., TMLR 2025), one training seed.
+  MLPs (Lewandowski et al., TMLR 2025), one training seed;
+* ``interaction`` -- :func:`interaction_experiment`: the interaction effect
+  (Moser et al., "The Space Between", Eq. 6) on clean and adversarial paths, and
+  :func:`interaction_effects` of many walks.
 
 Every public name is importable from ``polyfold.experiments``.
 """
@@ -15,6 +18,15 @@ from .depth import (
     load_experiment_data,
     train_mlp,
 )
+from .interaction import (
+    FAMILIES,
+    InteractionEffects,
+    InteractionExperiment,
+    InteractionRow,
+    interaction_effects,
+    interaction_experiment,
+    plot_interaction,
+)
 
 __all__ = [
     "DepthRow",
@@ -24,4 +36,11 @@ __all__ = [
     "experiment_nets",
     "error_path_indices",
     "depth_experiment",
+    "FAMILIES",
+    "InteractionEffects",
+    "InteractionRow",
+    "InteractionExperiment",
+    "interaction_effects",
+    "interaction_experiment",
+    "plot_interaction",
 ]
