@@ -592,8 +592,9 @@ def interaction_experiment(
 def plot_interaction(res, *, axes=None, title=None):
     """Figure of an :class:`InteractionExperiment` (or several, one per network).
 
-    Left: the empirical distribution (1 - CDF) of ``max_k I(k)`` per family and
-    ``eps``; right: the share of paths with a non-zero effect against ``eps``.
+    Left: the share of paths whose ``max_k I(k)`` exceeds ``x`` (the survival
+    function) per family and ``eps``, for the first result; right: the share of
+    paths with a non-zero effect against ``eps`` (horizontal lines: clean paths).
 
     Parameters
     ----------
@@ -618,24 +619,25 @@ def plot_interaction(res, *, axes=None, title=None):
     colours = {"clean": "k", "clean-adv": "tab:blue", "adv-adv": "tab:red"}
     styles = ["-", "--", ":", "-."]
     for (family, e), eff in first.effects.items():
+        # survival function P(max_k I > x) for x >= 0 (max_k I >= 0: I(1) = 0)
         v = np.sort(eff.max)
-        surv = 1.0 - np.arange(len(v)) / max(len(v), 1)
+        xs = np.concatenate([[0.0], np.unique(v[v > 0])])
+        ys = 1.0 - np.searchsorted(v, xs, side="right") / max(len(v), 1)
         ls = "-" if family == "clean" else styles[first.eps.index(e) % len(styles)]
         label = "clean" if family == "clean" else f"{family}, eps={e:g}"
-        artists += ax0.step(v, surv, where="post", color=colours[family], ls=ls, lw=1.2, label=label)
-    ax0.set_xlabel(r"$\max_k I(k)$ per path")
-    ax0.set_ylabel("share of paths with larger value")
+        artists += ax0.step(xs, ys, where="post", color=colours[family], ls=ls, lw=1.2, label=label)
+    ax0.set_xlabel(r"$x$")
+    ax0.set_ylabel(r"share of paths with $\max_k I(k) > x$")
     ax0.legend(fontsize=6, frameon=False)
     markers = ["o", "s", "^", "D", "v", "P", "X"]
     for n, (name, r) in enumerate(results.items()):
         for family in ("clean-adv", "adv-adv"):
             xs = list(r.eps)
             ys = [r.row(family, e).share_nonzero for e in xs]
-            lab = f"{name} {family}".strip()
             artists += ax1.plot(xs, ys, color=colours[family], marker=markers[n % len(markers)],
-                                ms=3, lw=1, label=lab if n < 1 or many else lab)
+                                ms=3, lw=1, label=f"{name} {family}".strip())
         artists.append(ax1.axhline(r.row("clean").share_nonzero, color="k", lw=0.6,
-                                   ls=styles[n % len(styles)]))
+                                   ls=styles[n % len(styles)], label=f"{name} clean".strip()))
     ax1.set_xlabel(f"eps ({first.attack}, L_{first.norm})")
     ax1.set_ylabel("share of paths with some I(k) != 0")
     ax1.legend(fontsize=5, frameon=False, ncol=2 if many else 1)
