@@ -4,7 +4,10 @@
   MLPs (Lewandowski et al., TMLR 2025), one training seed;
 * ``interaction`` -- :func:`interaction_experiment`: the interaction effect
   (Moser et al., "The Space Between", Eq. 6) on clean and adversarial paths, and
-  :func:`interaction_effects` of many walks.
+  :func:`interaction_effects` of many walks;
+* ``seeds`` -- :func:`seed_experiment`: folding across architectures over training
+  seeds, with an accuracy threshold fixed in advance and a trend test against the
+  seed-to-seed spread.
 
 Every public name is importable from ``polyfold.experiments``.
 """
@@ -27,6 +30,15 @@ from .interaction import (
     interaction_experiment,
     plot_interaction,
 )
+from .seeds import (
+    ACCURACY_THRESHOLD,
+    READING_NAMES,
+    SeedExperiment,
+    SeedRow,
+    plot_seed_experiment,
+    seed_experiment,
+    trend_test,
+)
 
 __all__ = [
     "DepthRow",
@@ -43,4 +55,11 @@ __all__ = [
     "interaction_effects",
     "interaction_experiment",
     "plot_interaction",
+    "ACCURACY_THRESHOLD",
+    "READING_NAMES",
+    "SeedRow",
+    "SeedExperiment",
+    "seed_experiment",
+    "trend_test",
+    "plot_seed_experiment",
 ]
