@@ -589,19 +589,21 @@ def interaction_experiment(
     )
 
 
-def plot_interaction(res, *, axes=None, title=None):
+def plot_interaction(res, *, axes=None, title=None, panels=("survival", "share")):
     """Figure of an :class:`InteractionExperiment` (or several, one per network).
 
-    Left: the share of paths whose ``max_k I(k)`` exceeds ``x`` (the survival
-    function) per family and ``eps``, for the first result; right: the share of
-    paths with a non-zero effect against ``eps`` (horizontal lines: clean paths).
+    ``"survival"``: the share of paths whose ``max_k I(k)`` exceeds ``x`` (the
+    survival function) per family and ``eps``, for the first result; ``"share"``:
+    the share of paths with a non-zero effect against ``eps`` (horizontal lines:
+    clean paths), one marker per network.
 
     Parameters
     ----------
     res : InteractionExperiment or dict of {name: InteractionExperiment}
-        Several results draw one line per network in the right panel.
-    axes : pair of matplotlib Axes, optional
+    axes : sequence of matplotlib Axes, optional
+        One per panel.
     title : str, optional
+    panels : sequence of {"survival", "share"}
 
     Returns
     -------
@@ -611,36 +613,45 @@ def plot_interaction(res, *, axes=None, title=None):
 
     many = isinstance(res, dict)
     results = res if many else {"": res}
+    panels = tuple(panels)
+    if any(p not in ("survival", "share") for p in panels) or not panels:
+        raise ValidationError(f"panels must be a non-empty subset of ('survival', 'share'), got {panels!r}.")
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(8.0, 3.2))
-    ax0, ax1 = axes
+        _, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.2))
+    axes = list(np.atleast_1d(axes))
+    if len(axes) != len(panels):
+        raise ValidationError(f"axes must hold one Axes per panel ({len(panels)}), got {len(axes)}.")
     artists = []
     first = next(iter(results.values()))
     colours = {"clean": "k", "clean-adv": "tab:blue", "adv-adv": "tab:red"}
     styles = ["-", "--", ":", "-."]
-    for (family, e), eff in first.effects.items():
-        # survival function P(max_k I > x) for x >= 0 (max_k I >= 0: I(1) = 0)
-        v = np.sort(eff.max)
-        xs = np.concatenate([[0.0], np.unique(v[v > 0])])
-        ys = 1.0 - np.searchsorted(v, xs, side="right") / max(len(v), 1)
-        ls = "-" if family == "clean" else styles[first.eps.index(e) % len(styles)]
-        label = "clean" if family == "clean" else f"{family}, eps={e:g}"
-        artists += ax0.step(xs, ys, where="post", color=colours[family], ls=ls, lw=1.2, label=label)
-    ax0.set_xlabel(r"$x$")
-    ax0.set_ylabel(r"share of paths with $\max_k I(k) > x$")
-    ax0.legend(fontsize=6, frameon=False)
-    markers = ["o", "s", "^", "D", "v", "P", "X"]
-    for n, (name, r) in enumerate(results.items()):
-        for family in ("clean-adv", "adv-adv"):
-            xs = list(r.eps)
-            ys = [r.row(family, e).share_nonzero for e in xs]
-            artists += ax1.plot(xs, ys, color=colours[family], marker=markers[n % len(markers)],
-                                ms=3, lw=1, label=f"{name} {family}".strip())
-        artists.append(ax1.axhline(r.row("clean").share_nonzero, color="k", lw=0.6,
-                                   ls=styles[n % len(styles)], label=f"{name} clean".strip()))
-    ax1.set_xlabel(f"eps ({first.attack}, L_{first.norm})")
-    ax1.set_ylabel("share of paths with some I(k) != 0")
-    ax1.legend(fontsize=5, frameon=False, ncol=2 if many else 1)
+    for ax, panel in zip(axes, panels):
+        if panel == "survival":
+            for (family, e), eff in first.effects.items():
+                # survival function P(max_k I > x) for x >= 0 (max_k I >= 0: I(1) = 0)
+                v = np.sort(eff.max)
+                xs = np.concatenate([[0.0], np.unique(v[v > 0])])
+                ys = 1.0 - np.searchsorted(v, xs, side="right") / max(len(v), 1)
+                ls = "-" if family == "clean" else styles[first.eps.index(e) % len(styles)]
+                label = "clean" if family == "clean" else f"{family}, eps={e:g}"
+                artists += ax.step(xs, ys, where="post", color=colours[family], ls=ls, lw=1.2,
+                                   label=label)
+            ax.set_xlabel(r"$x$")
+            ax.set_ylabel(r"share of paths with $\max_k I(k) > x$")
+            ax.legend(fontsize=6, frameon=False)
+        else:
+            markers = ["o", "s", "^", "D", "v", "P", "X"]
+            for n, (name, r) in enumerate(results.items()):
+                for family in ("clean-adv", "adv-adv"):
+                    xs = list(r.eps)
+                    ys = [r.row(family, e).share_nonzero for e in xs]
+                    artists += ax.plot(xs, ys, color=colours[family], marker=markers[n % len(markers)],
+                                       ms=3, lw=1, label=f"{name} {family}".strip())
+                artists.append(ax.axhline(r.row("clean").share_nonzero, color="k", lw=0.6,
+                                          ls=styles[n % len(styles)], label=f"{name} clean".strip()))
+            ax.set_xlabel(f"eps ({first.attack}, L_{first.norm})")
+            ax.set_ylabel("share of paths with some I(k) != 0")
+            ax.legend(fontsize=5, frameon=False, ncol=2 if many else 1)
     if title:
-        ax0.figure.suptitle(title)
+        axes[0].figure.suptitle(title)
     return artists

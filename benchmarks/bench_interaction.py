@@ -1,0 +1,123 @@
+"""Benchmark: the interaction effect on clean and adversarial paths (digits).
+
+"The Space Between" (Moser et al., 2025, Eq. 6) proposes to compare the interaction
+effect I(k) = chi(Gamma) - chi(Gamma_1) - chi(Gamma_2) on paths between clean inputs
+and between adversarially perturbed ones.  For each of the six 60-neuron digits MLPs
+(polyfold.zoo.digits_mlp, seed 0) and, when the graph network model is available,
+the digits CNN (polyfold.regularization.digits_cnn, 2 blocks), this runs
+polyfold.experiments.interaction_experiment: 300 test points (stratified), PGD in
+L_inf (20 steps, clip to [0, 1]) at eps 0.02, 0.05, 0.1, 10 paths per ordered class
+pair, exact walks in certified mode.
+
+Writes benchmarks/results/interaction.json and the figures interaction.png (share of
+paths with a non-zero effect against eps, every network) and interaction_6x10.png
+(distribution of max_k I(k) per family for the 6x10 net).
+
+Run:  python benchmarks/bench_interaction.py [--archs 2x30,6x10] [--points 300]
+      [--paths-per-pair 10] [--eps 0.02,0.05,0.1] [--no-cnn]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+from polyfold import zoo  # noqa: E402
+from polyfold.datasets import load_digits_split  # noqa: E402
+from polyfold.experiments import interaction_experiment, plot_interaction  # noqa: E402
+from polyfold.training import DIGITS_ARCHITECTURES  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def cnn_net(depth=2, seed=0):
+    """The digits CNN as a polyfold network, or None without the graph model."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return None, "torch is not installed"
+    from polyfold.exceptions import UnsupportedLayerError
+    from polyfold.regularization import to_polyfold, train_digits
+
+    model, info = train_digits(f"cnn{depth}", lam=0.0, seed=seed)
+    try:
+        return to_polyfold(model, info["input_shape"]), f"torch test acc {info['test_acc']:.3f}"
+    except UnsupportedLayerError as err:
+        return None, str(err)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--archs", default=",".join(DIGITS_ARCHITECTURES))
+    ap.add_argument("--points", type=int, default=300)
+    ap.add_argument("--paths-per-pair", type=int, default=10)
+    ap.add_argument("--eps", default="0.02,0.05,0.1")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--no-cnn", action="store_true")
+    ap.add_argument("--results", default=str(RESULTS))
+    args = ap.parse_args()
+    out_dir = Path(args.results)
+    out_dir.mkdir(exist_ok=True)
+    eps = tuple(float(v) for v in args.eps.split(","))
+    _, _, X, y = load_digits_split()
+    nets = [(a, zoo.digits_mlp(a)) for a in args.archs.split(",")]
+    notes = {}
+    if not args.no_cnn:
+        net, note = cnn_net()
+        notes["cnn2"] = note
+        if net is not None:
+            nets.append(("cnn2", net))
+        else:
+            print(f"digits CNN skipped: {note}")
+    results, out = {}, {"settings": {"points": args.points, "paths_per_pair": args.paths_per_pair,
+                                     "eps": list(eps), "attack": "pgd", "norm": "inf",
+                                     "steps": args.steps, "clip": [0, 1], "mode": "certified",
+                                     "seed": 0}, "nets": {}, "notes": notes}
+    for name, net in nets:
+        t0 = time.perf_counter()
+        res = interaction_experiment(net, X, y, eps=eps, steps=args.steps, clip=(0, 1),
+                                     n_points=args.points, paths_per_pair=args.paths_per_pair,
+                                     seed=0)
+        results[name] = res
+        out["nets"][name] = res.as_dict()
+        print(f"\n{name} ({time.perf_counter() - t0:.1f} s)")
+        print(res.table())
+        for e, p in res.paired.items():
+            pv = "n/a" if p["wilcoxon_p"] is None else f"{p['wilcoxon_p']:.3g}"
+            print(f"  eps {e:g}: adv-adv minus clean (same pairs) max I: median "
+                  f"{p['median_difference']:+.4f}, mean {p['mean_difference']:+.4f}, larger in "
+                  f"{100 * p['share_adv_larger']:.0f}%, smaller in {100 * p['share_adv_smaller']:.0f}%, "
+                  f"Wilcoxon p = {pv}")
+    (out_dir / "interaction.json").write_text(json.dumps(out, indent=1))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from polyfold.plotting import paper_style
+
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.0, 3.4))
+        plot_interaction(results, axes=[ax], panels=("share",))
+        ax.set_title("share of paths with a non-zero interaction effect", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "interaction.png", dpi=150)
+        plt.close(fig)
+        key = "6x10" if "6x10" in results else next(iter(results))
+        fig, ax = plt.subplots(figsize=(4.6, 3.2))
+        plot_interaction(results[key], axes=[ax], panels=("survival",))
+        ax.set_title(f"{key}: distribution of max_k I(k) per path", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / f"interaction_{key}.png", dpi=150)
+        plt.close(fig)
+    print(f"\nwrote {out_dir / 'interaction.json'}, interaction.png, interaction_{key}.png")
+
+
+if __name__ == "__main__":
+    main()
