@@ -574,8 +574,17 @@ def surrogate_validation(model, X, y, *, n_paths=500, taus=(0.03, 0.1, 0.3),
     -------
     dict
         ``rows``: per ``(tau, n_points)`` the Spearman and Kendall correlations with
-        the exact ``chi``, the mean absolute difference and the share of flat exact
-        paths; ``n_paths``; ``exact_chi_mean``.
+        the exact ``chi`` over all paths, Spearman over the folded paths only
+        (``spearman_folded``: exact ``chi > 0``), ``auc_folded`` (the probability that
+        a random folded path has a larger soft value than a random flat one; ties
+        count 1/2), the mean absolute difference and the mean soft value;
+        ``n_paths``, ``exact_chi_mean``, ``fraction_flat_exact``.
+
+    Notes
+    -----
+    Many exact values are 0 (flat paths), and tied values limit any rank
+    correlation, hence the two extra scores: how well the surrogate orders the folded
+    paths, and how well it separates folded from flat ones.
 
     Examples
     --------
@@ -585,10 +594,11 @@ def surrogate_validation(model, X, y, *, n_paths=500, taus=(0.03, 0.1, 0.3),
     >>> X = rng.uniform(-1, 1, (40, 2)); y = np.arange(40) % 2
     >>> out = surrogate_validation(torch_mlp("3x8", input_dim=2, n_classes=2), X, y,
     ...                            n_paths=30, taus=(0.1,), n_points=(16,))
-    >>> sorted(out["rows"][0])[:3]
-    ['kendall', 'mean_abs_difference', 'n_points']
+    >>> r = out["rows"][0]
+    >>> r["tau"], r["n_points"], -1 <= r["spearman"] <= 1
+    (0.1, 16, True)
     """
-    from scipy.stats import kendalltau, spearmanr
+    from scipy.stats import kendalltau, mannwhitneyu, spearmanr
 
     from .experiments import error_path_indices
     from .folding import space_folding_batch
@@ -609,10 +619,19 @@ def surrogate_validation(model, X, y, *, n_paths=500, taus=(0.03, 0.1, 0.3),
                     soft = FoldingPenalty(model, n_points=n, tau=tau).chi(S, E).numpy()
                 rho = spearmanr(soft, exact).statistic
                 kt = kendalltau(soft, exact).statistic
+                folded = exact > 0
+                rho_f = auc = np.nan
+                if folded.sum() > 2:
+                    rho_f = spearmanr(soft[folded], exact[folded]).statistic
+                if folded.any() and (~folded).any():
+                    u = mannwhitneyu(soft[folded], soft[~folded]).statistic
+                    auc = u / (folded.sum() * (~folded).sum())
                 rows.append({
                     "tau": float(tau), "n_points": int(n),
                     "spearman": float(rho) if np.isfinite(rho) else None,
                     "kendall": float(kt) if np.isfinite(kt) else None,
+                    "spearman_folded": float(rho_f) if np.isfinite(rho_f) else None,
+                    "auc_folded": float(auc) if np.isfinite(auc) else None,
                     "mean_abs_difference": float(np.mean(np.abs(soft - exact))),
                     "soft_chi_mean": float(np.mean(soft)),
                 })
