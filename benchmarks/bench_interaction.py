@@ -42,13 +42,45 @@ def cnn_net(depth=2, seed=0):
     except ImportError:
         return None, "torch is not installed"
     from polyfold.exceptions import UnsupportedLayerError
-    from polyfold.regularization import to_polyfold, train_digits
+    from polyfold.regularization import _graph_module, to_polyfold, train_digits
 
+    if _graph_module() is None:
+        return None, "the graph network model (polyfold.graph) is not available in this build"
     model, info = train_digits(f"cnn{depth}", lam=0.0, seed=seed)
     try:
         return to_polyfold(model, info["input_shape"]), f"torch test acc {info['test_acc']:.3f}"
     except UnsupportedLayerError as err:
         return None, str(err)
+
+
+def overview(results, eps, path):
+    """Share of paths with some I(k) != 0 and mean max_k I(k) per network and family."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(results)
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2))
+    shades = {"adv-adv": plt.cm.Reds(np.linspace(0.45, 0.95, len(eps))),
+              "clean-adv": plt.cm.Blues(np.linspace(0.45, 0.95, len(eps)))}
+    series = [("clean", 0.0, "k", "o")]
+    for fam, mk in (("adv-adv", "s"), ("clean-adv", "^")):
+        series += [(fam, e, shades[fam][k], mk) for k, e in enumerate(eps)]
+    width = 0.8 / len(series)
+    for ax, key, label in ((axes[0], "share_nonzero", "share of paths with some I(k) != 0"),
+                           (axes[1], "max_mean", "mean over paths of max_k I(k)")):
+        for n, (fam, e, col, mk) in enumerate(series):
+            xs = np.arange(len(names)) + (n - (len(series) - 1) / 2) * width
+            ys = [getattr(results[a].row(fam, e), key) for a in names]
+            lab = "clean" if fam == "clean" else f"{fam} eps={e:g}"
+            ax.plot(xs, ys, mk, color=col, ms=4, ls="none", label=lab)
+        ax.set_xticks(range(len(names)), names)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=6, frameon=False, loc="upper left", ncol=1)
+    fig.suptitle("interaction effect on exact walks: clean, adversarial-adversarial and "
+                 "clean-adversarial paths (PGD, L_inf)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
 
 
 def main():
@@ -103,12 +135,7 @@ def main():
     with paper_style():
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(5.0, 3.4))
-        plot_interaction(results, axes=[ax], panels=("share",))
-        ax.set_title("share of paths with a non-zero interaction effect", fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out_dir / "interaction.png", dpi=150)
-        plt.close(fig)
+        overview(results, eps, out_dir / "interaction.png")
         key = "6x10" if "6x10" in results else next(iter(results))
         fig, ax = plt.subplots(figsize=(4.6, 3.2))
         plot_interaction(results[key], axes=[ax], panels=("survival",))

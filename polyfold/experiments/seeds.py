@@ -166,8 +166,10 @@ class SeedExperiment:
         Every trained network (passed or not).
     summary : dict
         ``{arch: {"depth", "n", "n_passed", "accuracy_mean", "accuracy_std",
-        reading: {"mean", "std", "min", "max"}}}`` over the networks that passed
-        (``std`` with ``ddof=1``; None for fewer than two).
+        "accuracy_all", reading: {"mean", "std", "min", "max"}, reading + "_all":
+        {...}}}``: statistics over the networks that passed (``std`` with
+        ``ddof=1``; None for fewer than two) and, under ``reading + "_all"``, over
+        every network of the architecture.
     trend : dict
         ``{reading: trend_test(...)}`` over the networks that passed.
     threshold : float
@@ -383,6 +385,7 @@ def seed_experiment(
             "accuracy_mean": acc["mean"], "accuracy_std": acc["std"],
             "accuracy_all": [r.test_accuracy for r in mine],
             **{k: _stats([getattr(r, k) for r in ok]) for k in READING_NAMES},
+            **{f"{k}_all": _stats([getattr(r, k) for r in mine]) for k in READING_NAMES},
         }
     ok = [r for r in rows if r.passed]
     trend = {k: trend_test([r.depth for r in ok], [getattr(r, k) for r in ok],
