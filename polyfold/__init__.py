@@ -39,6 +39,9 @@ _EXPORTS = {
     "unpack_patterns": "network",
     # converters
     "from_torch": "convert",
+    "from_onnx": "convert",
+    "PLGraph": "graph",
+    "GraphBuilder": "graph",
     "from_sklearn": "convert",
     "load": "convert",
     "save": "convert",
@@ -84,7 +87,7 @@ _EXPORTS = {
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
-    "slices", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
+    "slices", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling", "zoo",
     "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
     "attacks", "regularization",
 }
