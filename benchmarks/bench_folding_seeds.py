@@ -81,8 +81,13 @@ def main():
         import torch
 
         torch.set_num_threads(1)
+        from polyfold.exceptions import UnsupportedLayerError
+
         cnns = [f"cnn{d}" for d in args.cnn_depths.split(",")]
-        run(cnns, seeds, args, "folding_seeds_cnn")
+        try:
+            run(cnns, seeds, args, "folding_seeds_cnn")
+        except UnsupportedLayerError as err:  # folding on graph nets not available yet
+            print(f"CNN part skipped: {err}")
 
 
 if __name__ == "__main__":

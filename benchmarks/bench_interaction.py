@@ -42,10 +42,8 @@ def cnn_net(depth=2, seed=0):
     except ImportError:
         return None, "torch is not installed"
     from polyfold.exceptions import UnsupportedLayerError
-    from polyfold.regularization import _graph_module, to_polyfold, train_digits
+    from polyfold.regularization import to_polyfold, train_digits
 
-    if _graph_module() is None:
-        return None, "the graph network model (polyfold.graph) is not available in this build"
     model, info = train_digits(f"cnn{depth}", lam=0.0, seed=seed)
     try:
         return to_polyfold(model, info["input_shape"]), f"torch test acc {info['test_acc']:.3f}"
@@ -110,11 +108,18 @@ def main():
                                      "eps": list(eps), "attack": "pgd", "norm": "inf",
                                      "steps": args.steps, "clip": [0, 1], "mode": "certified",
                                      "seed": 0}, "nets": {}, "notes": notes}
+    from polyfold.exceptions import UnsupportedLayerError
+
     for name, net in nets:
         t0 = time.perf_counter()
-        res = interaction_experiment(net, X, y, eps=eps, steps=args.steps, clip=(0, 1),
-                                     n_points=args.points, paths_per_pair=args.paths_per_pair,
-                                     seed=0)
+        try:
+            res = interaction_experiment(net, X, y, eps=eps, steps=args.steps, clip=(0, 1),
+                                         n_points=args.points, paths_per_pair=args.paths_per_pair,
+                                         seed=0)
+        except UnsupportedLayerError as err:  # folding on graph nets not available yet
+            notes[name] = str(err)
+            print(f"\n{name} skipped: {err}")
+            continue
         results[name] = res
         out["nets"][name] = res.as_dict()
         print(f"\n{name} ({time.perf_counter() - t0:.1f} s)")

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import arith
-from ._validation import check_mode, check_points, check_positive_int, check_segments, check_seed
+from ._validation import check_mode, check_positive_int, check_seed, net_points, net_segments
 from .exceptions import DomainError, ShapeError, ValidationError
 from .network import PLNet, check_net
 from .tolerance import UNIT_ROUNDOFF, get_tol
@@ -127,7 +127,7 @@ def _check_clip(clip, X):
 
 def _check_inputs(net, X, y):
     check_net(net)
-    X, _ = check_points(X, net.input_dim, "X")
+    X, _ = net_points(net, X, "X")
     n_classes = max(net.output_dim, 2)
     y = _check_labels(y, len(X), n_classes)
     return X, y
@@ -153,13 +153,13 @@ def _input_gradients(net, X, y):
     """Gradient of the cross-entropy loss with respect to the input, ``(n, d)``.
 
     From the exact local affine map ``logits = V x + u`` of the region whose codes
-    each point has (``net.affine_map``; on a boundary ``z == 0`` counts as inactive,
-    so the map is the one of the region on the inactive side):
-    ``V^T (softmax(z) - onehot(y))``; one output: ``V^T (sigmoid(z) - y)``.
+    each point has (on a boundary ``z == 0`` counts as inactive, so the map is the one
+    of the region on the inactive side): ``V^T (softmax(z) - onehot(y))``; one
+    output: ``V^T (sigmoid(z) - y)``.  Dense nets form ``V`` (``net.affine_map``);
+    graph nets take one vector-Jacobian product ``r^T V`` per point
+    (``net.vjp_fixed``) instead of ``output_dim`` of them.
     """
     n, d = X.shape
-    V, _ = net.affine_map(X)
-    V = np.asarray(V).reshape(n, net.output_dim, d)
     z, _ = _logits_and_loss(net, X, y)
     if net.output_dim == 1:
         r = 1.0 / (1.0 + np.exp(-z))
@@ -168,6 +168,10 @@ def _input_gradients(net, X, y):
         r = np.exp(z - z.max(axis=1, keepdims=True))
         r /= r.sum(axis=1, keepdims=True)
         r[np.arange(n), y] -= 1.0
+    if hasattr(net, "vjp_fixed"):
+        return np.asarray(net.vjp_fixed(r, net.codes(X))).reshape(n, d)
+    V, _ = net.affine_map(X)
+    V = np.asarray(V).reshape(n, net.output_dim, d)
     return np.einsum("nc,ncd->nd", r, V)
 
 
@@ -638,7 +642,8 @@ def decision_crossings(net, starts, ends, *, mode="certified", tol=None):
     The logits are computed at the breakpoints of the exact segment partition
     (continuity gives them on every piece); inside a piece the envelope is
     followed from line to line.  Certified mode bounds every value's rounding error
-    (dense networks; other networks go to exact arithmetic) and recomputes a
+    (dense nets through the crossing kernel's bounds, graph nets through the stage
+    evaluation's ``advance_bound``) and recomputes a
     segment exactly when a comparison is within its bound (a tie at a piece end, a
     third logit close to a crossing; see ``_certify_envelope`` for the sufficient
     condition checked on pieces with several changes).
@@ -658,7 +663,7 @@ def decision_crossings(net, starts, ends, *, mode="certified", tol=None):
     check_net(net)
     check_mode(mode)
     tolv = get_tol(tol)
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
     m = len(S)
     if m == 0:
         raise ShapeError("starts and ends hold no segments (shape (0, d)); pass at least one segment.")
@@ -679,7 +684,8 @@ def decision_crossings(net, starts, ends, *, mode="certified", tol=None):
 
 
 def _logits_at(net, S, E, pseg, pt, exact, safety):
-    """Logits at the points ``(1 - pt) S[pseg] + pt E[pseg]`` (and error bounds)."""
+    """Logits at the points ``(1 - pt) S[pseg] + pt E[pseg]`` (and error bounds when
+    ``safety`` is non-zero)."""
     if isinstance(net, PLNet):
         from .folding._kernels import _resolve_convention, _values_at
 
@@ -689,8 +695,18 @@ def _logits_at(net, S, E, pseg, pt, exact, safety):
         Sq, Eq = arith.fmpq_array(S), arith.fmpq_array(E)
         P = Sq[pseg] + pt[:, None] * (Eq[pseg] - Sq[pseg])
         return np.asarray(net.forward_exact(P)[-1], dtype=object), None
-    P = S[pseg] * (1.0 - pt[:, None]) + E[pseg] * pt[:, None]
-    return np.atleast_2d(net.forward(P)).reshape(len(P), net.output_dim), None
+    tt = pt[:, None]
+    P = S[pseg] * (1.0 - tt) + E[pseg] * tt
+    if not safety:
+        return np.atleast_2d(net.forward(P)).reshape(len(P), net.output_dim), None
+    # graph nets: the stage evaluation with rounding-error bounds, starting from the
+    # rounding of the interpolated points
+    st = net.stages()
+    EX = (4 * UNIT_ROUNDOFF * safety) * (np.abs(S[pseg]) * (1.0 - tt) + np.abs(E[pseg]) * tt)
+    Z, EZ = st.start_bound(P, EX, safety=safety)
+    for g in range(st.n_groups):
+        Z, EZ = st.advance_bound(g, Z, EZ, safety=safety)
+    return Z.reshape(len(P), net.output_dim), EZ.reshape(len(P), net.output_dim)
 
 
 def _decision_kernel(net, S, E, mode, tolv):
@@ -702,12 +718,6 @@ def _decision_kernel(net, S, E, mode, tolv):
     m = len(S)
     exact = mode == "exact"
     certified = mode == "certified"
-    if certified and not isinstance(net, PLNet):
-        # no float error bounds for this network type: decide everything exactly
-        out = _decision_kernel(net, S, E, "exact", tolv)
-        out["t"], out["t_exact"] = np.asarray(out["t"], dtype=np.float64), None
-        out["n_recomputed"] = m
-        return out
     sc = segment_crossings(net, S, E, mode=mode, tol=tolv)
     P = int(sc.piece_offsets[-1])
     seg = np.repeat(np.arange(m), sc.n_pieces)

@@ -444,43 +444,20 @@ def train_digits(arch="6x10", *, lam=0.0, seed=0, epochs=30, **kwargs):
 
 
 def to_polyfold(model, input_shape=None):
-    """The polyfold network of a trained torch model.
+    """The polyfold network of a trained torch model (:func:`polyfold.from_torch`).
 
-    Dense ``nn.Sequential`` models go through :func:`polyfold.from_torch`; models
-    with convolutions need the graph network model (``polyfold.graph``), used when
-    it is available.
-
-    Raises
-    ------
-    UnsupportedLayerError
-        A convolutional model when this polyfold has no graph model.
+    Dense MLPs become a :class:`~polyfold.PLNet`; CNNs (convolutions, batch norm
+    folded, max pooling) a :class:`~polyfold.graph.PLGraph`, for which
+    ``input_shape`` (e.g. ``(1, 8, 8)``) is needed.
     """
     from .convert import from_torch
 
-    has_conv = any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.MaxPool2d)) for m in model.modules())
-    if not has_conv:
-        return from_torch(model)
-    graph = _graph_module()
-    if graph is None:
-        raise UnsupportedLayerError(
-            "this model has convolutions, which need polyfold's graph network model "
-            "(polyfold.graph, PLGraph); it is not available in this build."
-        )
-    conv = getattr(graph, "from_torch", None) or from_torch
-    return conv(model, input_shape=input_shape) if input_shape is not None else conv(model)
-
-
-def _graph_module():
-    """``polyfold.graph`` of this polyfold installation, or None."""
-    import importlib
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("polyfold.graph")
-    here = Path(__file__).resolve().parent
-    if spec is None or spec.origin is None or Path(spec.origin).resolve().parent.parent != here:
-        return None  # absent (or another checkout's, reached through a path finder)
-    return importlib.import_module("polyfold.graph")
+    was = model.training
+    model.eval()
+    try:
+        return from_torch(model, input_shape=input_shape)
+    finally:
+        model.train(was)
 
 
 def _exact_folding(net, X, y, *, paths_per_pair, seed, mode):

@@ -255,6 +255,14 @@ def test_one_output_net_class_is_logit_positive():
     for mode in ("exact", "certified", "float"):
         r = decision_crossings(touch, [[0.0]], [[1.0]], mode=mode)
         assert r.classes(0).tolist() == [0] and len(r.breakpoints(0)) == 0
+    # z = ReLU(x - 1) on x in [-1, 2] (x = 3t - 1): identically 0 (class 0) until x = 1
+    flat = PLNet.from_arrays([(np.array([[1.0]]), np.array([-1.0])),
+                              (np.array([[1.0]]), np.array([0.0]))])
+    for mode in ("exact", "certified"):
+        r = decision_crossings(flat, [[-1.0]], [[2.0]], mode=mode)
+        assert r.classes(0).tolist() == [0, 1]
+        assert [float(v) for v in r.breakpoints(0)] == [2 / 3]
+    assert decision_crossings(flat, [[-1.0]], [[2.0]], mode="exact").breakpoints(0) == [Fraction(2, 3)]
 
 
 def test_ties_go_to_the_lowest_index():
@@ -344,7 +352,6 @@ def test_certified_equals_exact_on_small_integer_nets(seed, out, d):
     E = rng.integers(-3, 4, (6, d)).astype(float)
     ex = decision_crossings(net, S, E, mode="exact")
     ce = decision_crossings(net, S, E, mode="certified")
-    t = np.linspace(0, 1, 2001)
     for i in range(6):
         assert ce.classes(i).tolist() == ex.classes(i).tolist()
         exb = [float(v) for v in ex.breakpoints(i)]
@@ -358,13 +365,22 @@ def test_certified_equals_exact_on_small_integer_nets(seed, out, d):
             z = [Fraction(int(v.p), int(v.q)) for v in zs]
             want = int(z[0] > 0) if out == 1 else max(range(out), key=lambda j: (z[j], -j))
             assert c == want
-        # dense sampling can only miss changes (away from the exact change points)
-        P = (1 - t)[:, None] * S[i] + t[:, None] * E[i]
-        away = np.ones(len(t), bool)
-        for v in exb:
-            away &= np.abs(t - v) > 1e-9
-        sampled = _dedup(net.predict(P[away][1:-1])) if away[1:-1].any() else []
+        # dense sampling, classified exactly, can only miss changes
+        sampled = _dedup(_exact_classes(net, S[i], E[i], 400, ex.breakpoints(i)))
         assert _is_subsequence(sampled, ex.classes(i).tolist())
+
+
+def _exact_classes(net, s, e, n, breakpoints):
+    """Exact predicted classes at t = k / n, 0 < k < n, off the exact breakpoints."""
+    from polyfold import arith
+
+    ts = [Fraction(k, n) for k in range(1, n) if Fraction(k, n) not in set(breakpoints)]
+    sq, eq = arith.fmpq_array(s), arith.fmpq_array(e)
+    P = np.array([[a + arith.to_fmpq(t) * (b - a) for a, b in zip(sq, eq)] for t in ts], dtype=object)
+    Z = net.forward_exact(P)[-1]
+    if net.output_dim == 1:
+        return [int(z[0] > 0) for z in Z]
+    return [max(range(net.output_dim), key=lambda j: (z[j], -j)) for z in Z]
 
 
 @given(seed=st.integers(0, 100_000))
@@ -390,3 +406,59 @@ def test_pgd_endpoints_have_a_decision_crossing(digits):
     ok = ~on_boundary
     assert np.array_equal(dc.changed[ok & res.flipped], np.ones((ok & res.flipped).sum(), bool))
     assert np.all(dc.flip_distance()[res.flipped] <= res.perturbation_norm[res.flipped])
+
+
+# ---------------------------------------------------------------------------
+# graph networks (CNNs through torch.fx)
+# ---------------------------------------------------------------------------
+def small_cnn(seed, integer=True):
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 2, 2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(2, 3)).double()
+    if integer:
+        gen = np.random.default_rng(seed)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.as_tensor(gen.integers(-2, 3, p.shape).astype(float)))
+    return model
+
+
+def test_graph_gradients_match_torch_autograd():
+    torch = pytest.importorskip("torch")
+    from polyfold.regularization import digits_cnn
+
+    model = digits_cnn(2, channels=3, seed=1).double().eval()
+    net = polyfold.from_torch(model, input_shape=(1, 8, 8))
+    assert not net.is_dense
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (6, 64))
+    y = rng.integers(0, 10, 6)
+    from polyfold.attacks import _input_gradients
+
+    g = _input_gradients(net, X, y)
+    xt = torch.as_tensor(X.reshape(-1, 1, 8, 8), dtype=torch.float64).requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(model(xt), torch.as_tensor(y), reduction="sum")
+    (gt,) = torch.autograd.grad(loss, xt)
+    np.testing.assert_allclose(g, gt.numpy().reshape(6, 64), rtol=1e-9, atol=1e-12)
+    res = pgd(net, X.reshape(-1, 1, 8, 8), y, 0.1, steps=5, clip=(0, 1), seed=0)
+    assert np.abs(res.X_adv - X).max() <= 0.1 and res.X_adv.shape == (6, 64)
+
+
+@given(seed=st.integers(0, 10_000))
+def test_certified_equals_exact_on_small_integer_cnns(seed):
+    net = polyfold.from_torch(small_cnn(seed), input_shape=(1, 3, 3))
+    rng = np.random.default_rng(seed)
+    S = rng.integers(-2, 3, (4, 9)).astype(float)
+    E = rng.integers(-2, 3, (4, 9)).astype(float)
+    ex = decision_crossings(net, S, E, mode="exact")
+    ce = decision_crossings(net, S, E, mode="certified")
+    fl = decision_crossings(net, S, E, mode="float")
+    for i in range(4):
+        assert ce.classes(i).tolist() == ex.classes(i).tolist()
+        exb = [float(v) for v in ex.breakpoints(i)]
+        np.testing.assert_allclose(ce.breakpoints(i), exb, rtol=0, atol=1e-12)
+        assert len(fl.classes(i)) >= 1
+        sampled = _dedup(_exact_classes(net, S[i], E[i], 200, ex.breakpoints(i)))
+        assert _is_subsequence(sampled, ex.classes(i).tolist())

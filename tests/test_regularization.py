@@ -174,13 +174,16 @@ def test_digits_cnn_layout_and_names():
         assert model(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
 
 
-def test_cnn_conversion_needs_the_graph_model():
-    from polyfold.regularization import _graph_module
-
-    if _graph_module() is not None:
-        pytest.skip("the graph model is available")
-    with pytest.raises(UnsupportedLayerError, match="graph network model"):
-        to_polyfold(digits_cnn(1), (1, 8, 8))
+def test_cnn_converts_to_a_graph_with_the_same_logits(digits):
+    _, _, X, _ = digits
+    model = digits_cnn(2, channels=3, seed=0)
+    model.eval()
+    net = to_polyfold(model, (1, 8, 8))
+    assert not net.is_dense and net.input_shape == (1, 8, 8)
+    with torch.no_grad():
+        want = model(torch.as_tensor(X[:20].reshape(-1, 1, 8, 8), dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(net.forward(X[:20]), want, atol=1e-5)
+    assert to_polyfold(torch_mlp("2x4"), (64,)).is_dense
 
 
 def test_regularization_row_tiny_and_reproducible():

@@ -82,12 +82,9 @@ def test_seed_experiment_errors():
         seed_experiment(["2x30"], seeds=(-1,))
 
 
-def test_cnn_architectures_need_the_graph_model():
+def test_cnn_architectures_train_into_graph_networks():
     pytest.importorskip("torch")
-    from polyfold.exceptions import UnsupportedLayerError
-    from polyfold.regularization import _graph_module
+    from polyfold.experiments.seeds import _train
 
-    if _graph_module() is not None:
-        pytest.skip("the graph model is available")
-    with pytest.raises(UnsupportedLayerError, match="graph network model"):
-        seed_experiment(["cnn1"], seeds=(0,), epochs=1, paths_per_pair=1)
+    net, depth, acc = _train("cnn1", 0, "digits", 1, False)
+    assert not net.is_dense and depth == 1 and 0 <= acc <= 1
