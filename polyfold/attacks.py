@@ -713,33 +713,14 @@ def _decision_kernel(net, S, E, mode, tolv):
     """Class sequences of segments ``S -> E``: dict rows (one class per row), counts,
     t, t_exact, n_recomputed (the layout of the folding walks)."""
     from .crossings import segment_crossings
-    from .folding._kernels import _merge_rows, _splice_walks
+    from .folding._kernels import _end_bounds, _merge_rows, _piece_points, _piece_starts, _splice_walks
 
     m = len(S)
     exact = mode == "exact"
     certified = mode == "certified"
     sc = segment_crossings(net, S, E, mode=mode, tol=tolv)
-    P = int(sc.piece_offsets[-1])
-    seg = np.repeat(np.arange(m), sc.n_pieces)
-    firstp = np.zeros(P, bool)
-    firstp[sc.piece_offsets[:-1]] = True
-    lastp = np.zeros(P, bool)
-    lastp[sc.piece_offsets[1:] - 1] = True
-    bp_index = np.arange(P) - seg - 1
-    if exact:
-        tq = np.array([arith.to_fmpq(v) for v in sc.t_exact] + [arith.ZERO], dtype=object)
-        ta = np.empty(P, dtype=object)
-        ta[:] = arith.ZERO
-        ta[~firstp] = tq[bp_index[~firstp]]
-        pt = np.empty(P + m, dtype=object)
-    else:
-        ta = np.zeros(P)
-        ta[~firstp] = sc.t[bp_index[~firstp]]
-        pt = np.empty(P + m)
-    left = np.arange(P) + seg
-    pt[left] = ta
-    pt[sc.piece_offsets[1:] + np.arange(m)] = arith.ONE if exact else 1.0
-    pseg = np.repeat(np.arange(m), sc.n_pieces + 1)
+    seg, firstp, ta = _piece_starts(sc, exact)
+    pt, left, pseg = _piece_points(sc, seg, ta, exact)
     V, Ev = _logits_at(net, S, E, pseg, pt, exact, tolv.safety if certified else 0.0)
     if net.output_dim == 1:  # class 1 iff logit > 0: the envelope of the lines (0, z)
         zero = np.empty((len(V), 1), dtype=V.dtype)
@@ -751,11 +732,7 @@ def _decision_kernel(net, S, E, mode, tolv):
     tb = pt[left + 1]
     ea = eb = None
     if certified:
-        # breakpoints are known to about tol.merge: widen by slope * merge
-        dt = np.maximum(tb - ta, np.finfo(float).tiny)
-        slope_err = np.abs(vb - va) / dt[:, None] * tolv.merge
-        ea = Ev[left] + np.where(firstp[:, None], 0.0, slope_err)
-        eb = Ev[left + 1] + np.where(lastp[:, None], 0.0, slope_err)
+        ea, eb = _end_bounds(sc, Ev, left, ta, tb, va, vb, firstp, tolv.merge)
     row_piece, s_left, cls, amb = _envelope(va, vb, exact, ea, eb)
     t_start = ta[row_piece] + s_left * (tb[row_piece] - ta[row_piece])
     rows, counts, tt = _merge_rows(cls[:, None], seg[row_piece], t_start, m)

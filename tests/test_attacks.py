@@ -344,43 +344,44 @@ def _is_subsequence(a, b):
     return all(any(x == y for y in it) for x in a)
 
 
-@given(seed=st.integers(0, 100_000), out=st.sampled_from([1, 2, 3]), d=st.sampled_from([1, 2]))
-def test_certified_equals_exact_on_small_integer_nets(seed, out, d):
-    net = zoo.random_mlp((3, 3), d, output_dim=out, seed=seed, integer=True)
-    rng = np.random.default_rng(seed)
-    S = rng.integers(-3, 4, (6, d)).astype(float)
-    E = rng.integers(-3, 4, (6, d)).astype(float)
-    ex = decision_crossings(net, S, E, mode="exact")
-    ce = decision_crossings(net, S, E, mode="certified")
-    for i in range(6):
-        assert ce.classes(i).tolist() == ex.classes(i).tolist()
-        exb = [float(v) for v in ex.breakpoints(i)]
-        np.testing.assert_allclose(ce.breakpoints(i), exb, rtol=0, atol=1e-12)
-        # exact rationals: the classes on each exact piece are those of the pieces' midpoints
-        bps = [Fraction(0)] + ex.breakpoints(i) + [Fraction(1)]
-        for c, a, b in zip(ex.classes(i), bps[:-1], bps[1:]):
-            mid = (a + b) / 2
-            x = [(1 - mid) * Fraction(float(s)) + mid * Fraction(float(e)) for s, e in zip(S[i], E[i])]
-            zs = net.forward_exact(np.array([[polyfold.arith.to_fmpq(v) for v in x]], dtype=object))[-1][0]
-            z = [Fraction(int(v.p), int(v.q)) for v in zs]
-            want = int(z[0] > 0) if out == 1 else max(range(out), key=lambda j: (z[j], -j))
-            assert c == want
-        # dense sampling, classified exactly, can only miss changes
-        sampled = _dedup(_exact_classes(net, S[i], E[i], 400, ex.breakpoints(i)))
-        assert _is_subsequence(sampled, ex.classes(i).tolist())
-
-
-def _exact_classes(net, s, e, n, breakpoints):
-    """Exact predicted classes at t = k / n, 0 < k < n, off the exact breakpoints."""
+def _exact_classes_at(net, s, e, ts):
+    """Exact predicted classes at the points ``(1 - t) s + t e`` for Fractions ``t``."""
     from polyfold import arith
 
-    ts = [Fraction(k, n) for k in range(1, n) if Fraction(k, n) not in set(breakpoints)]
     sq, eq = arith.fmpq_array(s), arith.fmpq_array(e)
     P = np.array([[a + arith.to_fmpq(t) * (b - a) for a, b in zip(sq, eq)] for t in ts], dtype=object)
     Z = net.forward_exact(P)[-1]
     if net.output_dim == 1:
         return [int(z[0] > 0) for z in Z]
     return [max(range(net.output_dim), key=lambda j: (z[j], -j)) for z in Z]
+
+
+def check_against_exact(net, S, E, n_samples):
+    """Certified == exact; the exact classes are those of the exact pieces' midpoints;
+    a dense sample, classified exactly, only misses changes."""
+    ex = decision_crossings(net, S, E, mode="exact")
+    ce = decision_crossings(net, S, E, mode="certified")
+    for i in range(len(S)):
+        classes = ex.classes(i).tolist()
+        assert ce.classes(i).tolist() == classes
+        exb = ex.breakpoints(i)
+        np.testing.assert_allclose(ce.breakpoints(i), [float(v) for v in exb], rtol=0, atol=1e-12)
+        bps = [Fraction(0)] + exb + [Fraction(1)]
+        mids = [(a + b) / 2 for a, b in zip(bps[:-1], bps[1:])]
+        assert _exact_classes_at(net, S[i], E[i], mids) == classes
+        grid = [Fraction(k, n_samples) for k in range(1, n_samples)]
+        grid = [t for t in grid if t not in set(exb)]
+        assert _is_subsequence(_dedup(_exact_classes_at(net, S[i], E[i], grid)), classes)
+    return ex
+
+
+@given(seed=st.integers(0, 100_000), out=st.sampled_from([1, 2, 3]), d=st.sampled_from([1, 2]))
+def test_certified_equals_exact_on_small_integer_nets(seed, out, d):
+    net = zoo.random_mlp((3, 3), d, output_dim=out, seed=seed, integer=True)
+    rng = np.random.default_rng(seed)
+    S = rng.integers(-3, 4, (6, d)).astype(float)
+    E = rng.integers(-3, 4, (6, d)).astype(float)
+    check_against_exact(net, S, E, 400)
 
 
 @given(seed=st.integers(0, 100_000))
@@ -452,13 +453,6 @@ def test_certified_equals_exact_on_small_integer_cnns(seed):
     rng = np.random.default_rng(seed)
     S = rng.integers(-2, 3, (4, 9)).astype(float)
     E = rng.integers(-2, 3, (4, 9)).astype(float)
-    ex = decision_crossings(net, S, E, mode="exact")
-    ce = decision_crossings(net, S, E, mode="certified")
+    ex = check_against_exact(net, S, E, 200)
     fl = decision_crossings(net, S, E, mode="float")
-    for i in range(4):
-        assert ce.classes(i).tolist() == ex.classes(i).tolist()
-        exb = [float(v) for v in ex.breakpoints(i)]
-        np.testing.assert_allclose(ce.breakpoints(i), exb, rtol=0, atol=1e-12)
-        assert len(fl.classes(i)) >= 1
-        sampled = _dedup(_exact_classes(net, S[i], E[i], 200, ex.breakpoints(i)))
-        assert _is_subsequence(sampled, ex.classes(i).tolist())
+    assert fl.n_segments == ex.n_segments and len(fl.labels) >= 4
