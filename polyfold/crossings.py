@@ -659,6 +659,12 @@ def _crossings_chunk(net, mode, tolv, Z0, E0, points_of, backend="auto"):
     raw = _kernel(net, backend)(net, Z0, E0, False, tolv, certified)
     if not certified and not raw.get("silent_dropped", False):  # the C kernel drops them
         raw = _drop_silent_breakpoints(raw)
+    if certified and not net.is_dense:
+        # graph nets: only the undecided t-intervals are recomputed exactly
+        from .graph.crossings import repair_certified
+
+        raw, repaired = repair_certified(net, raw, points_of, tolv)
+        flags[repaired] = True
     part = _assemble(net, raw, m, mode, False)
     if certified and len(raw["ambiguous"]):
         ids = np.asarray(raw["ambiguous"], dtype=np.int64)

@@ -8,6 +8,9 @@
   so that exact arithmetic stays cheap).
 * :func:`digits_mlp` -- MLPs trained on scikit-learn's bundled digits, 60 hidden neurons.
 * :func:`cantornet` -- CantorNet (three representations).
+* :func:`digits_cnn` -- a small CNN trained on the digits (shipped, graph network).
+* :func:`vgg_cifar`, :func:`resnet_cifar` -- CIFAR-shaped VGG and ResNet graph networks
+  with seeded He-initialised weights (untrained).
 """
 
 import json
@@ -20,7 +23,8 @@ from .exceptions import ValidationError
 from .network import PLNet
 from .training import DIGITS_ARCHITECTURES, cache_dir, parse_architecture, train_digits_mlp
 
-__all__ = ["sawtooth", "arrangement", "random_mlp", "digits_mlp", "cantornet", "DIGITS_ARCHITECTURES"]
+__all__ = ["sawtooth", "arrangement", "random_mlp", "digits_mlp", "cantornet", "digits_cnn", "vgg_cifar",
+           "resnet_cifar", "DIGITS_ARCHITECTURES"]
 
 
 def sawtooth(L):
@@ -157,3 +161,24 @@ def cantornet(k, representation="A"):
             f"representation must be 'A', 'B' or 'C', got {representation!r}."
         )
     return _cantornet(k, representation)
+
+
+def digits_cnn(*, seed=0):
+    """Small CNN trained on the bundled digits (see :func:`polyfold._zoo_graphs.digits_cnn`)."""
+    from ._zoo_graphs import digits_cnn as _f
+
+    return _f(seed=seed)
+
+
+def vgg_cifar(*, seed=0, widths=(16, 32, 64), hidden=128, classes=10):
+    """Untrained VGG-style CNN on 3x32x32 inputs (see :func:`polyfold._zoo_graphs.vgg_cifar`)."""
+    from ._zoo_graphs import vgg_cifar as _f
+
+    return _f(seed=seed, widths=widths, hidden=hidden, classes=classes)
+
+
+def resnet_cifar(*, seed=0, widths=(16, 32, 64), classes=10):
+    """Untrained CIFAR ResNet (see :func:`polyfold._zoo_graphs.resnet_cifar`)."""
+    from ._zoo_graphs import resnet_cifar as _f
+
+    return _f(seed=seed, widths=widths, classes=classes)

@@ -288,6 +288,11 @@ class PLGraph:
         object.__setattr__(self, "_info", dict(state.get("info", {})))
         object.__setattr__(self, "_cache", {})
 
+    def renamed(self, mapping, *, info=None):
+        """A copy with nodes renamed (``{old: new}``) and, optionally, new ``info``."""
+        nodes = [Node(mapping.get(nd.name, nd.name), nd.op, nd.inputs) for nd in self._nodes]
+        return PLGraph(nodes, self._output, info=self._info if info is None else info)
+
     # -- points ------------------------------------------------------------------------
     def as_points(self, points, name="points"):
         """``(X (n, input_dim) float64, single)`` from flat or shaped points."""
@@ -700,21 +705,26 @@ class Stages:
         z = S[:, : self.z_width(g)]
         return self.net.nodes[self.groups[g]].op.apply(z)
 
-    def advance(self, g, S, *, exact=False):
+    def advance(self, g, S, *, exact=False, h=None):
+        """State before group ``g + 1`` from ``S`` (``h``: the group's unit outputs, if
+        already known)."""
         P = len(S)
         vals = self._unpack(g, S)
-        vals[self.groups[g]] = self._unit_output(g, S)
+        vals[self.groups[g]] = self._unit_output(g, S) if h is None else h
         return self._run(g + 1, vals, P, object if exact else np.float64)
 
-    def advance_bound(self, g, S, E, *, safety=1.0):
+    def advance_bound(self, g, S, E, *, safety=1.0, h=None, eh=None):
+        """``advance`` with rounding-error bounds (``eh``: bounds of the unit outputs, if
+        already known)."""
         P = len(S)
         vals = self._unpack(g, S)
         errs = self._unpack(g, E)
         zw = self.z_width(g)
         u = self.units[g]
-        h = u.apply(S[:, :zw])
+        if h is None:
+            h = u.apply(S[:, :zw])
         vals[self.groups[g]] = h
-        errs[self.groups[g]] = u.bound(S[:, :zw], E[:, :zw], h)
+        errs[self.groups[g]] = u.bound(S[:, :zw], E[:, :zw], h) if eh is None else eh
         return self._run_bound(g + 1, vals, errs, P, safety)
 
 
