@@ -51,8 +51,10 @@ _EXPORTS = {
     "Region": "regions",
     "slice_complex": "slices",
     "slice_through": "slices",
-    "box_complex": "slices",
-    "polytope_complex": "slices",
+    "box_complex": "complexes",
+    "polytope_complex": "complexes",
+    "space_complex": "complexes",
+    "CellComplex": "complexes",
     "RegionComplex": "slices",
     # measures
     "folding_measure": "folding",
@@ -79,7 +81,7 @@ _EXPORTS = {
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
-    "slices", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
+    "slices", "complexes", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
     "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
 }
 

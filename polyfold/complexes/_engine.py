@@ -776,3 +776,51 @@ def _interp_space_float(Ap, EAp, Bp, EBp, An, EAn, Bn, EBn, ap, eap, bp, ebp, an
     return A, EA, B, EB
 
 
+
+
+def _refine_by_class(self):
+    """A copy of the finished engine split once more by the predicted class.
+
+    Returns ``(engine, cls)`` with ``cls`` (f_d,) the class of every refined cell:
+    for one output 1 where the logit is > 0 and 0 where it is <= 0; otherwise the
+    argmax (lowest index on ties), by the same pairwise splits as max units.
+    """
+    import copy
+
+    e = copy.copy(self)
+    e.lat = self.lat.copy()
+    e.codes = self.codes.copy()
+    e.deg = self.deg.copy()
+    e.memo = dict(self.memo)
+    e.splits = list(self.splits)
+    C = self.net.output_dim
+    label = self.n_hidden
+    if C == 1:
+        res = e.split(0, -1, 0, label)
+        n_old = len(res["pos"])
+        cells, minus = e._apply_cell_split(res)
+        cls = np.zeros(len(e.codes), np.int64)
+        cls[:n_old] = res["pos"] & ~res["neg"]
+        cls[cells] = 1
+        return e, cls
+    win = np.ones((e.lat.f(e.d), C), bool)
+    for a in range(C):
+        for b in range(a + 1, C):
+            elig = win[:, a] & win[:, b]
+            if not elig.any():
+                continue
+            res = e.split(a, b, 0, label, eligible=elig)
+            n_old = len(res["pos"])
+            cells, minus = e._apply_cell_split(res)
+            win = np.concatenate([win, win[cells]])
+            neg = np.zeros(len(win), bool)
+            neg[:n_old] = res["neg"]
+            neg[cells] = False
+            neg[minus] = True
+            e2 = np.concatenate([elig, elig[cells]])
+            win[e2 & ~neg, b] = False
+            win[e2 & neg, a] = False
+    return e, np.argmax(win, axis=1).astype(np.int64)
+
+
+Engine.refine_by_class = _refine_by_class

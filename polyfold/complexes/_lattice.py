@@ -43,11 +43,23 @@ class Rows:
         values = np.zeros(0, np.int64) if values is None else np.asarray(values, np.int64)
         counts = np.zeros(0, np.int64) if counts is None else np.asarray(counts, np.int64)
         n = len(counts)
-        self.data = values.copy()
-        self.owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+        cap = max(16, 2 * len(values))
+        self._data = np.empty(cap, np.int64)
+        self._owner = np.empty(cap, np.int64)
+        self.used = len(values)
+        self._data[: self.used] = values
+        self._owner[: self.used] = np.repeat(np.arange(n, dtype=np.int64), counts)
         self.start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if n else np.zeros(0, np.int64)
         self.cnt = counts.copy()
         self.n_garbage = 0
+
+    @property
+    def data(self):
+        return self._data[: self.used]
+
+    @property
+    def owner(self):
+        return self._owner[: self.used]
 
     @property
     def n(self):
@@ -68,17 +80,28 @@ class Rows:
 
     def any_of(self, flags):
         """Per row: does some entry ``e`` have ``flags[e]``?"""
-        live = self.owner >= 0
+        return self.count_of(flags) > 0
+
+    def count_of(self, weights):
+        """Per row: sum of ``weights[e]`` over its entries (float)."""
         if self.n_garbage == 0:
-            w = flags[self.data]
-            return np.bincount(self.owner, weights=w, minlength=self.n) > 0
-        w = flags[self.data[live]]
-        return np.bincount(self.owner[live], weights=w, minlength=self.n) > 0
+            return np.bincount(self.owner, weights=weights[self.data], minlength=self.n)
+        live = self.owner >= 0
+        return np.bincount(self.owner[live], weights=weights[self.data[live]], minlength=self.n)
 
     def _append(self, values, counts, owners):
-        base = len(self.data)
-        self.data = np.concatenate([self.data, values])
-        self.owner = np.concatenate([self.owner, owners])
+        base = self.used
+        need = base + len(values)
+        if need > len(self._data):
+            cap = max(need, 2 * len(self._data))
+            for name in ("_data", "_owner"):
+                old = getattr(self, name)
+                new = np.empty(cap, np.int64)
+                new[:base] = old[:base]
+                setattr(self, name, new)
+        self._data[base:need] = values
+        self._owner[base:need] = owners
+        self.used = need
         return base + np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
     def add_rows(self, values, counts):
@@ -96,18 +119,19 @@ class Rows:
         if len(rows) == 0:
             return
         old = _ranges(self.start[rows], self.cnt[rows])
-        self.owner[old] = -1
+        self._owner[old] = -1
         self.n_garbage += len(old)
         counts = np.asarray(counts, np.int64)
         self.start[rows] = self._append(np.asarray(values, np.int64), counts, np.repeat(rows, counts))
         self.cnt[rows] = counts
-        if self.n_garbage > len(self.data) // 2:
+        if self.n_garbage > self.used // 2:
             self.compact()
 
     def compact(self):
         off, vals = self.csr()
-        self.data = vals
-        self.owner = np.repeat(np.arange(self.n, dtype=np.int64), self.cnt)
+        self.used = len(vals)
+        self._data[: self.used] = vals
+        self._owner[: self.used] = np.repeat(np.arange(self.n, dtype=np.int64), self.cnt)
         self.start = off[:-1].copy()
         self.n_garbage = 0
 
@@ -161,8 +185,8 @@ class Lattice:
         for k in range(1, self.d + 1):
             r = self.rows[k]
             c = Rows.__new__(Rows)
-            c.data, c.owner, c.start, c.cnt = r.data.copy(), r.owner.copy(), r.start.copy(), r.cnt.copy()
-            c.n_garbage = r.n_garbage
+            c._data, c._owner, c.used = r._data.copy(), r._owner.copy(), r.used
+            c.start, c.cnt, c.n_garbage = r.start.copy(), r.cnt.copy(), r.n_garbage
             out.rows.append(c)
         return out
 
@@ -191,9 +215,12 @@ class Lattice:
         d = self.d
         P = [s > 0]
         N = [s < 0]
+        big = float(1 << 26)
         for k in range(1, d + 1):
-            P.append(self.rows[k].any_of(P[k - 1]))
-            N.append(self.rows[k].any_of(N[k - 1]))
+            w = P[k - 1] + big * N[k - 1]
+            tot = self.rows[k].count_of(w)
+            N.append(tot >= big)
+            P.append(np.mod(tot, big) > 0)
         cross = [None] + [P[k] & N[k] for k in range(1, d + 1)]
         restricted = eligible is not None
         if restricted:
