@@ -303,7 +303,10 @@ class Lattice:
             ps = np.concatenate([seg[keep_p], np.arange(nc)])
             pv = np.concatenate([G[keep_p], f0])
             pvals, pcnt = _sorted_groups(ps, pv, nc)
-            ms_vals = np.where(Gc, minus_id[k - 1][np.maximum(rank[k - 1][G], 0)], G)
+            if len(minus_id[k - 1]):
+                ms_vals = np.where(Gc, minus_id[k - 1][np.maximum(rank[k - 1][G], 0)], G)
+            else:
+                ms_vals = G
             keep_m = Gc | Gn
             ms = np.concatenate([seg[keep_m], np.arange(nc)])
             mv = np.concatenate([ms_vals[keep_m], f0])
