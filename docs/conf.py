@@ -81,6 +81,7 @@ API_MODULES = [
     ("Network model and converters", ["network", "convert"]),
     ("Segment crossings", ["crossings"]),
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
+    ("Cell complexes in d dimensions", ["complexes"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
     ("Sampling baselines", ["sampling"]),
     ("Ground truth, data, training", ["zoo", "datasets", "training"]),

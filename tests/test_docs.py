@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 GALLERY = sorted((DOCS / "gallery").glob("plot_*.py"))
 #: pages whose ``.. doctest::`` examples are checked here
-PAGES = ["getting_started.rst", "concepts.rst", "crossings.rst"]
+PAGES = ["getting_started.rst", "concepts.rst", "crossings.rst", "complexes.rst"]
 
 pytest.importorskip("sphinx")
 pytest.importorskip("numpydoc")
