@@ -111,9 +111,22 @@ def polyfold_worker(kind, npz_path, output_relu, mode):
     t0 = time.perf_counter()
     cx = space_complex(net, mode=mode) if kind == "space" else box_complex(net, -1.0, 1.0, mode=mode)
     dt = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    rss = _peak_mb(resource)
     return {"n_regions": int(cx.n_regions), "f_vector": list(cx.f_vector), "seconds": dt,
             "peak_mb": rss, "n_recomputed": int(cx.n_recomputed)}
+
+
+def _peak_mb(resource):
+    """Peak resident memory of this process in MB (VmHWM: reset at exec, unlike
+    ru_maxrss, which a child inherits from the parent it was forked from)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _run_json(cmd, cwd=None, timeout=7200):
