@@ -39,6 +39,9 @@ _EXPORTS = {
     "unpack_patterns": "network",
     # converters
     "from_torch": "convert",
+    "from_onnx": "convert",
+    "PLGraph": "graph",
+    "GraphBuilder": "graph",
     "from_sklearn": "convert",
     "load": "convert",
     "save": "convert",
@@ -81,7 +84,8 @@ _EXPORTS = {
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
-    "slices", "complexes", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
+    "slices", "complexes", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling",
+    "zoo",
     "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
 }
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import arith
-from ._validation import as_float_array, check_points
+from ._validation import as_float_array, check_points, net_points
 from .exceptions import ShapeError, UnsupportedLayerError, ValidationError
 
 __all__ = [
@@ -499,7 +499,7 @@ class PLNet:
             ``z_l`` of shape ``(n, width_l)`` for every layer, the last one being the
             logits.
         """
-        x, single = check_points(points, self.input_dim)
+        x, single = net_points(self, points)
         zs = []
         h = x
         for i, (W, b) in enumerate(self._layers):
@@ -517,16 +517,17 @@ class PLNet:
 
     def predict(self, points):
         """Predicted class (argmax of the logits; for one output, ``logit > 0``)."""
-        out = np.atleast_2d(self.forward(points))
+        pts, single = net_points(self, points)
+        out = self.forward(pts)
         if self.output_dim == 1:
             pred = (out[:, 0] > 0).astype(np.int64)
         else:
             pred = np.argmax(out, axis=1)
-        return pred[0] if np.ndim(points) == 1 else pred
+        return pred[0] if single else pred
 
     def codes(self, points):
         """Codes ``(n, n_hidden)`` int8: number of thresholds strictly below ``z``."""
-        pts = np.atleast_2d(points)
+        pts, _ = net_points(self, points)
         zs = self.preactivations(pts)[:-1]
         if not zs:
             return np.zeros((len(pts), 0), np.int8)
@@ -545,9 +546,10 @@ class PLNet:
         -------
         (n, n_hidden) bool, or (n, ceil(n_hidden / 8)) uint8 when packed
         """
-        zs = self.preactivations(np.atleast_2d(points))[:-1]
-        bits = np.concatenate([z > 0 for z in zs], axis=1) if zs else np.zeros((len(np.atleast_2d(points)), 0), bool)
-        if np.ndim(points) == 1:
+        pts, single = net_points(self, points)
+        zs = self.preactivations(pts)[:-1]
+        bits = np.concatenate([z > 0 for z in zs], axis=1) if zs else np.zeros((len(pts), 0), bool)
+        if single:
             bits = bits[0]
             return np.packbits(bits) if packed else bits
         return pack_patterns(bits) if packed else bits
@@ -573,7 +575,7 @@ class PLNet:
         """
         single = False
         if codes is None:
-            pts, single = check_points(points, self.input_dim)
+            pts, single = net_points(self, points)
             codes = self.codes(pts)
         codes = np.atleast_2d(np.asarray(codes))
         n = codes.shape[0]
@@ -600,7 +602,7 @@ class PLNet:
         """
         pts = np.asarray(points)
         if pts.dtype != object:
-            pts, _ = check_points(pts, self.input_dim)
+            pts, _ = net_points(self, pts)
             pts = arith.fmpq_array(pts)
         pts = np.atleast_2d(pts)
         zs = []
