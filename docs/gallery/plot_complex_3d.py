@@ -1,7 +1,7 @@
 """A 3D cell complex and its decision boundary surface
 
 Left: the complex of a hand-built ReLU net whose positive set is the thick ring
-{1 <= |x1| + |x2| <= 2, |x3| <= 1} on the box [-3, 3]^3 (grey: the complex's edges;
+``{1 <= |x1| + |x2| <= 2, |x3| <= 1}`` on the box ``[-3, 3]^3`` (grey: the complex's edges;
 blue: the decision boundary, a torus with Betti numbers (1, 2, 1) over GF(2)).
 Right: the decision boundary of a random 3-16-16-1 ReLU MLP on [-1, 1]^3.
 """
