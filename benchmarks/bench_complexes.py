@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench_regions import _fmt  # noqa: E402  (same number format as the regions tables)
+
 RELUCENT_PYTHON = "/work/peers/relenv/bin/python"
 BERZINS_REPO = "/work/peers/arturs-berzins+relu_edge_subdivision"
 BERZINS_SCRIPT = "/work/peers/scripts/berzins_worker.py"
@@ -212,14 +214,6 @@ def bench_scaling(configs):
                   "regions_per_s": r["n_regions"] / r["seconds"]})
         rows.append(r)
     return rows
-
-
-def _fmt(x, digits=3):
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.{digits}g}"
-    return str(x)
 
 
 def print_tables(res):

@@ -116,29 +116,16 @@ def cell_volumes(lat, X, k, cells=None, chunk=200_000):
     vol[1] = np.zeros(lat.f(1))
     vol[1][need[1]] = np.linalg.norm(X[a] - X[b], axis=1)
     for j in range(2, k + 1):
-        off, vv = lat.closure_vertices(j)
         F = need[j]
-        cnt = (off[1:] - off[:-1])[F]
-        from ._lattice import _ranges
-
-        idx = _ranges(off[:-1][F], cnt)
-        seg = np.repeat(np.arange(len(F)), cnt)
-        cen = np.zeros((len(F), d))
-        np.add.at(cen, seg, X[vv[idx]])
-        cen /= cnt[:, None]
+        cen, _, _ = cell_centroids(lat, X, j, F)
         # bases of the (j-1)-cells' affine hulls
         G_all = need[j - 1]
-        offg, vg = lat.closure_vertices(j - 1)
-        cg = (offg[1:] - offg[:-1])[G_all]
-        idg = _ranges(offg[:-1][G_all], cg)
-        sg = np.repeat(np.arange(len(G_all)), cg)
-        ceng = np.zeros((len(G_all), d))
-        np.add.at(ceng, sg, X[vg[idg]])
-        ceng /= cg[:, None]
+        ceng, sg, verts_g = cell_centroids(lat, X, j - 1, G_all)
+        idg = np.arange(len(verts_g))
         cov = np.zeros((len(G_all), d, d))
         for s0 in range(0, len(idg), chunk):
             sl = slice(s0, s0 + chunk)
-            D = X[vg[idg[sl]]] - ceng[sg[sl]]
+            D = X[verts_g[sl]] - ceng[sg[sl]]
             np.add.at(cov, sg[sl], D[:, :, None] * D[:, None, :])
         _, vecs = np.linalg.eigh(cov)
         Q = vecs[:, :, d - (j - 1):]  # top j-1 directions
@@ -155,3 +142,26 @@ def cell_volumes(lat, X, k, cells=None, chunk=200_000):
         vj[F] = np.bincount(fs, weights=contrib, minlength=len(F)) / j
         vol[j] = vj
     return vol[k][need[k]]
+
+
+def cell_centroids(lat, X, k, cells):
+    """Vertex centroids of some k-cells.
+
+    Returns
+    -------
+    centroids : (n, d) float
+    seg : (total,) int64
+        Position in ``cells`` of every (cell, vertex) incidence.
+    verts : (total,) int64
+        The vertex of every incidence.
+    """
+    from ._lattice import _ranges
+
+    off, v = lat.closure_vertices(k)
+    cells = np.asarray(cells, np.int64)
+    cnt = (off[1:] - off[:-1])[cells]
+    verts = v[_ranges(off[:-1][cells], cnt)]
+    seg = np.repeat(np.arange(len(cells)), cnt)
+    cen = np.zeros((len(cells), X.shape[1]))
+    np.add.at(cen, seg, X[verts])
+    return cen / cnt[:, None], seg, verts

@@ -15,7 +15,7 @@ from ..exceptions import UnsupportedLayerError, ValidationError
 from ..slices.result import RegionComplex
 from ._lattice import _ranges
 from ._topology import betti_numbers as _betti
-from ._topology import cell_volumes
+from ._topology import cell_centroids, cell_volumes
 
 
 class DecisionSurface:
@@ -265,16 +265,7 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def interior_points(self):
-        lat = self._lat
-        off, v = lat.closure_vertices(self.dim)
-        X = self._coords()
-        cells = self._first_cell
-        cnt = (off[1:] - off[:-1])[cells]
-        idx = _ranges(off[:-1][cells], cnt)
-        seg = np.repeat(np.arange(len(cells)), cnt)
-        out = np.zeros((len(cells), self.dim))
-        np.add.at(out, seg, X[v[idx]])
-        return out / cnt[:, None]
+        return cell_centroids(self._lat, self._coords(), self.dim, self._first_cell)[0]
 
     @cached_property
     def measures(self):
