@@ -215,6 +215,12 @@ class Lattice:
         d = self.d
         P = [s > 0]
         N = [s < 0]
+        if (P[0].all() or N[0].all()) and len(s):
+            # every vertex strictly on one side: nothing to split
+            fd = self.f(d)
+            return {"edges": np.zeros((0, 2), np.int64), "cells": np.zeros(0, np.int64),
+                    "minus": np.zeros(0, np.int64), "pos": np.full(fd, bool(P[0][0])),
+                    "neg": np.full(fd, bool(N[0][0])), "nv_old": self.nv}
         big = float(1 << 26)
         for k in range(1, d + 1):
             w = P[k - 1] + big * N[k - 1]

@@ -31,6 +31,8 @@ def _regions(eng):
     codes = eng.codes
     if len(codes) == 0:
         return np.zeros(0, np.int64), codes
+    if codes.shape[1] == 0:  # no hidden unit: one region
+        return np.zeros(len(codes), np.int64), codes[:1]
     rows = np.ascontiguousarray(codes).view(np.dtype((np.void, codes.shape[1])))[:, 0]
     _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
@@ -189,7 +191,7 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None):
 
 
 def _bounding_box(A, c, tol):
-    from scipy.optimize import linprog
+    from .. import _lp
 
     d = A.shape[1]
     lo = np.empty(d)
@@ -198,8 +200,7 @@ def _bounding_box(A, c, tol):
         for sgn, out in ((1.0, lo), (-1.0, hi)):
             cost = np.zeros(d)
             cost[k] = sgn
-            r = linprog(cost, A_ub=-A, b_ub=c, bounds=[(None, None)] * d, method="highs",
-                        options={"disp": False})
+            r = _lp._linprog(cost, -A, c, [(None, None)] * d, tol, "bounding box")
             if r.status != 0:
                 raise DomainError(
                     "the polytope {x : A x + c >= 0} is unbounded or empty (LP status "
