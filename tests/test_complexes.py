@@ -415,3 +415,15 @@ def test_bad_inputs():
         cx.betti_numbers("boundary", label=1)
     with pytest.raises(ValidationError, match="k must be"):
         cx.cells(4)
+
+
+def test_short_facets_are_adjacent_in_certified_mode():
+    # two horizontal lines 1e-7 apart in a box of side 2000: the thin strip's long
+    # edges are facets (7 adjacent pairs in exact arithmetic)
+    W = np.array([[1.0, 0], [0, 1], [0, 1]])
+    net = PLNet.from_arrays([(W, np.array([0, 0, -1e-7])), (np.ones((1, 3)), np.zeros(1))])
+    A, c = np.vstack([np.eye(2), -np.eye(2)]), np.full(4, 1000.0)
+    for mode in ("certified", "exact"):
+        cx = polytope_complex(net, A, c, mode=mode)
+        assert cx.n_regions == 6 and len(cx.adjacency[0]) == 7
+        assert cx.f_vector == (12, 17, 6)

@@ -9,6 +9,8 @@ with pivots on the lowest row, each column a Python integer used as a bit set.
 
 import numpy as np
 
+TINY = np.finfo(np.float64).tiny
+
 
 def gf2_rank(seg, rows, n_cols):
     """Rank over GF(2) of the 0/1 matrix with entries ``(rows[i], seg[i])``.
@@ -82,7 +84,7 @@ def betti_numbers(lat, top_cells, top_dim):
     return tuple(int(n[k] - ranks[k] - ranks[k + 1]) for k in range(top_dim + 1))
 
 
-def cell_volumes(lat, X, k, cells=None, chunk=200_000):
+def cell_volumes(lat, X, k, cells=None):
     """k-dimensional volumes of k-cells from their vertex coordinates.
 
     Coning from each cell's vertex centroid ``c_F`` over its facets:
@@ -115,20 +117,35 @@ def cell_volumes(lat, X, k, cells=None, chunk=200_000):
     a, b = v[0::2], v[1::2]
     vol[1] = np.zeros(lat.f(1))
     vol[1][need[1]] = np.linalg.norm(X[a] - X[b], axis=1)
+    cents = {}  # centroids of the cells of each dimension (computed once)
+
+    def centroids(j):
+        if j not in cents:
+            cents[j] = cell_centroids(lat, X, j, need[j])
+        return cents[j]
+
     for j in range(2, k + 1):
         F = need[j]
-        cen, _, _ = cell_centroids(lat, X, j, F)
-        # bases of the (j-1)-cells' affine hulls
+        cen = centroids(j)[0]
+        # orthonormal bases of the (j-1)-cells' affine hulls
         G_all = need[j - 1]
-        ceng, sg, verts_g = cell_centroids(lat, X, j - 1, G_all)
-        idg = np.arange(len(verts_g))
-        cov = np.zeros((len(G_all), d, d))
-        for s0 in range(0, len(idg), chunk):
-            sl = slice(s0, s0 + chunk)
-            D = X[verts_g[sl]] - ceng[sg[sl]]
-            np.add.at(cov, sg[sl], D[:, :, None] * D[:, None, :])
-        _, vecs = np.linalg.eigh(cov)
-        Q = vecs[:, :, d - (j - 1):]  # top j-1 directions
+        ceng, sg, verts_g = centroids(j - 1)
+        if j == 2:  # edges: the unit direction
+            a, b = v[0::2], v[1::2]
+            u = X[b] - X[a]
+            Q = (u / np.maximum(np.linalg.norm(u, axis=1), TINY)[:, None])[:, :, None]
+            edge_pos = np.full(lat.f(1), -1, np.int64)
+            edge_pos[need[1]] = np.arange(len(need[1]))
+            Q = Q[edge_pos[G_all]]
+        else:
+            cov = np.zeros((len(G_all), d, d))
+            D = X[verts_g] - ceng[sg]
+            for a in range(d):
+                for b in range(a, d):
+                    cov[:, a, b] = np.bincount(sg, weights=D[:, a] * D[:, b], minlength=len(G_all))
+                    cov[:, b, a] = cov[:, a, b]
+            _, vecs = np.linalg.eigh(cov)
+            Q = vecs[:, :, d - (j - 1):]  # top j-1 directions
         pos = np.full(lat.f(j - 1), -1, np.int64)
         pos[G_all] = np.arange(len(G_all))
         fs, gs = lat.rows[j].gather(F)
@@ -162,6 +179,7 @@ def cell_centroids(lat, X, k, cells):
     cnt = (off[1:] - off[:-1])[cells]
     verts = v[_ranges(off[:-1][cells], cnt)]
     seg = np.repeat(np.arange(len(cells)), cnt)
-    cen = np.zeros((len(cells), X.shape[1]))
-    np.add.at(cen, seg, X[verts])
+    Xv = X[verts]
+    cen = np.stack([np.bincount(seg, weights=Xv[:, a], minlength=len(cells)) for a in range(X.shape[1])],
+                   axis=1)
     return cen / cnt[:, None], seg, verts
