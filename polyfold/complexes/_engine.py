@@ -301,7 +301,7 @@ class Engine:
             return s, (dv, e, dB, eB)
         if not self.certified:
             scale = np.abs(dv).max() if len(dv) else 0.0
-            band = self.tol.zero * max(scale, abs(float(theta)), 1e-300)
+            band = self.tol.zero * max(scale, abs(float(theta)), TINY)
             s = np.zeros(len(dv), np.int8)
             s[dv > band] = 1
             s[dv < -band] = -1

@@ -137,6 +137,7 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def enclosing_box(self):
+        """Whole space: ``M`` such that ``[-M, M]^d`` has the same complex (else None)."""
         eng = self._engine
         if not eng.space:
             return None
@@ -165,6 +166,7 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def vertices(self):
+        """(V, d) float: the vertices of the complex (finite ones for the whole space)."""
         return self._finite_coords()
 
     @property
@@ -182,6 +184,7 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def edges(self):
+        """(E, 2) int64: bounded edges as pairs of indices into :attr:`vertices`."""
         lat = self._lat
         off, v = lat.rows[1].csr()
         e = v.reshape(-1, 2)
@@ -223,6 +226,13 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def f_vector(self):
+        """Number of cells of each dimension ``0..d`` (the whole space: cells of R^d).
+
+        Raises
+        ------
+        UnsupportedLayerError
+            For nets with max units (their regions are unions of engine cells).
+        """
         if self.net.has_max_units:
             raise UnsupportedLayerError(
                 "f_vector of a net with max units is not available: its regions are unions "
@@ -253,6 +263,7 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def is_bounded(self):
+        """(R,) bool: bounded regions (all of them on boxes and polytopes)."""
         return ~self.touches_boundary if self._engine.space else np.ones(self.n_regions, bool)
 
     # -- region arrays --------------------------------------------------------------
@@ -265,10 +276,13 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def interior_points(self):
+        """(R, d) float: a point strictly inside each region (vertex centroid of a cell;
+        for an unbounded region, of its part in :attr:`enclosing_box`)."""
         return cell_centroids(self._lat, self._coords(), self.dim, self._first_cell)[0]
 
     @cached_property
     def measures(self):
+        """(R,) float: volumes (``inf`` for unbounded regions), by coning over facets."""
         X = self._coords()
         vols = cell_volumes(self._lat, X, self.dim)
         out = np.bincount(self._cell_region, weights=vols, minlength=self.n_regions)
@@ -312,6 +326,8 @@ class CellComplex(RegionComplex):
 
     @cached_property
     def decision_boundary(self):
+        """:class:`DecisionSurface`: the (d-1)-cells between cells of different
+        predicted class (after splitting the regions by the class)."""
         eng, cls = self._refined
         lat = eng.lat
         (two, a, b), _ = lat.facet_cofaces()
