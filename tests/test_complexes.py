@@ -386,6 +386,10 @@ def test_max_unit_regions_are_argmax_cells():
         cx = space_complex(g, mode=mode)
         assert cx.n_regions == 4
         assert len(cx.adjacency[0]) == 6
+        # a triangle (where 0 wins) and three unbounded cells, times the free x3 axis:
+        # 3 lines, 3 + 3 half-planes... i.e. the 2D diagram's 3 vertices, 6 edges, 4 cells
+        assert cx.f_vector == (0, 3, 6, 4)
+        assert int(cx.is_bounded.sum()) == 0
         rng = np.random.default_rng(1)
         pts = rng.normal(scale=3, size=(2000, 3))
         assert _key_set(g.codes(pts)) == _key_set(cx.codes)
@@ -427,3 +431,51 @@ def test_short_facets_are_adjacent_in_certified_mode():
         cx = polytope_complex(net, A, c, mode=mode)
         assert cx.n_regions == 6 and len(cx.adjacency[0]) == 7
         assert cx.f_vector == (12, 17, 6)
+
+
+def test_max_of_two_matches_its_relu_form():
+    # max(a, b) = b + relu(a - b): the same regions and faces, one by max units, one
+    # by a threshold unit; the f-vector of the max net comes from merging engine cells
+    from polyfold.graph import GraphBuilder
+
+    rng = np.random.default_rng(3)
+    W1, c1 = rng.normal(size=(4, 3)), rng.normal(size=4)
+    W2, c2 = rng.normal(size=(2, 4)), rng.normal(size=2)
+
+    def build(use_max):
+        b = GraphBuilder((3,))
+        h = b.relu(b.dense(b.input, W1, c1))
+        a_ = b.dense(h, W2[:1], c2[:1])
+        b_ = b.dense(h, W2[1:], c2[1:])
+        if use_max:
+            m = b.maximum(a_, b_)
+        else:
+            m = b.add(b.relu(b.add(a_, b_, weights=[1.0, -1.0])), b_)
+        return b.build(b.dense(m, np.ones((1, 1)), np.zeros(1)))
+
+    gm, gr = build(True), build(False)
+    pts = rng.normal(size=(100, 3))
+    assert np.allclose(gm.forward(pts), gr.forward(pts))
+    for make in (lambda n: box_complex(n, -2, 2), lambda n: space_complex(n)):
+        cm, cr = make(gm), make(gr)
+        assert cm.n_regions == cr.n_regions
+        assert cm.f_vector == cr.f_vector
+        assert len(cm.adjacency[0]) == len(cr.adjacency[0])
+
+
+def test_max_pool_net_faces():
+    from polyfold.graph import GraphBuilder
+
+    rng = np.random.default_rng(11)
+    b = GraphBuilder((1, 2, 2))
+    h = b.relu(b.conv(b.input, rng.normal(size=(2, 1, 2, 2)), rng.normal(size=2), padding=1))
+    h = b.max_pool(h, 2)  # (2, 3, 3) -> (2, 1, 1): two max units over 4 candidates
+    g = b.build(b.dense(b.flatten(h), rng.normal(size=(2, 2)), rng.normal(size=2)))
+    assert g.has_max_units
+    c = box_complex(g, -1, 1)
+    e = box_complex(g, -1, 1, mode="exact")
+    assert c.f_vector == e.f_vector and _key_set(c.codes) == _key_set(e.codes)
+    assert _euler(c.f_vector) == 1
+    assert c.f_vector[-1] == c.n_regions
+    pts = rng.uniform(-1, 1, (20000, 4))
+    assert _key_set(g.codes(pts)) <= _key_set(c.codes)

@@ -29,8 +29,10 @@ on a cell (counted in ``n_degenerate``; the unit takes the code below its thresh
 are handled by the same rules and tested.  Max units (max pooling, maxout) are split
 by the differences of two candidates, only in cells where both can still be the
 maximum; cells with the same codes then form one region (two candidates that are
-not selected may swap order without a boundary): regions, adjacency and topology
-are exact, :attr:`CellComplex.f_vector` is refused for such nets.
+not selected may swap order without a boundary).  Regions, adjacency, topology and
+:attr:`CellComplex.f_vector` (cells merged by the regions and domain facets whose
+closures contain them) are those of the regions' complex; ``vertices``, ``edges``
+and ``cells(k)`` list the engine's cells, a subdivision of it.
 
 Arithmetic
 ----------

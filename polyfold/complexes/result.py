@@ -228,20 +228,17 @@ class CellComplex(RegionComplex):
     def f_vector(self):
         """Number of cells of each dimension ``0..d`` (the whole space: cells of R^d).
 
-        Raises
-        ------
-        UnsupportedLayerError
-            For nets with max units (their regions are unions of engine cells).
+        For nets with max units the engine's cells subdivide the regions (two
+        candidates that are not selected may swap without a boundary); the faces of
+        the regions are then the classes of engine cells with the same *signature*
+        (the regions and domain facets whose closures contain them), each of the
+        dimension of its largest member.
         """
-        if self.net.has_max_units:
-            raise UnsupportedLayerError(
-                "f_vector of a net with max units is not available: its regions are unions "
-                "of the engine's cells (two candidates that are not selected may swap), and "
-                "the faces of the unions are not merged yet. Regions, adjacency and Betti "
-                "numbers are exact; count faces on a net without max units."
-            )
         lat = self._lat
-        if self._engine.space:
+        space = self._engine.space
+        if self.net.has_max_units:
+            return _coarse_f_vector(lat, self._cell_region, self.n_regions, space)
+        if space:
             return tuple(int((~lat.onb[k]).sum()) for k in range(self.dim + 1))
         return lat.f_vector()
 
@@ -477,3 +474,64 @@ def _cycle(lat, f, vs):
         if len(out) > len(nbr):
             break
     return np.array(out, np.int64)
+
+
+def _coarse_f_vector(lat, cell_region, n_regions, space):
+    """f-vector of the complex of the regions when the lattice subdivides them.
+
+    A point's region face is determined by the set of closed regions and closed
+    domain facets containing it (a polyhedral complex is determined by its
+    maximal cells); engine cells with equal sets form one face of the regions'
+    complex, of the largest dimension among them.
+    """
+    import scipy.sparse as sp
+
+    d = lat.d
+    n_lab = 0
+    # columns: regions, then domain facets (labels < 0 of the (d-1)-cells)
+    lab = lat.label
+    dom = lab < 0
+    dom_ids = np.unique(lab[dom])
+    n_lab = len(dom_ids)
+    ncol = n_regions + n_lab
+    M = sp.csr_matrix((np.ones(lat.f(d), np.int8), (np.arange(lat.f(d)), cell_region)),
+                      shape=(lat.f(d), ncol))
+    mats = [None] * (d + 1)
+    mats[d] = M
+    Dd1 = sp.csr_matrix((np.ones(int(dom.sum()), np.int8),
+                         (np.flatnonzero(dom), n_regions + np.searchsorted(dom_ids, lab[dom]))),
+                        shape=(lat.f(d - 1), ncol))
+    for k in range(d, 0, -1):
+        B = lat.incidence(k).T.tocsr()  # (f_{k-1}, f_k)
+        Mk = (B @ mats[k]).tocsr()
+        if k == d:
+            Mk = Mk + Dd1
+        Mk.data[:] = 1
+        mats[k - 1] = Mk
+    rng = np.random.default_rng(12345)
+    w1 = rng.integers(1, 1 << 62, ncol, dtype=np.int64)
+    w2 = rng.integers(1, 1 << 62, ncol, dtype=np.int64)
+    keys, dims = [], []
+    for k in range(d + 1):
+        Mk = mats[k].tocsr()
+        Mk.sum_duplicates()
+        if space:
+            keep = ~lat.onb[k]
+        else:
+            keep = np.ones(lat.f(k), bool)
+        rows = np.repeat(np.arange(Mk.shape[0]), np.diff(Mk.indptr))
+        with np.errstate(over="ignore"):
+            h1 = np.zeros(Mk.shape[0], np.uint64)
+            h2 = np.zeros(Mk.shape[0], np.uint64)
+            np.add.at(h1, rows, w1[Mk.indices].astype(np.uint64))
+            np.add.at(h2, rows, w2[Mk.indices].astype(np.uint64))
+        cnt = np.diff(Mk.indptr).astype(np.uint64)
+        key = np.stack([h1, h2, cnt], axis=1)[keep]
+        keys.append(key)
+        dims.append(np.full(len(key), k))
+    key = np.concatenate(keys)
+    dim = np.concatenate(dims)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    top = np.zeros(inv.max() + 1 if len(inv) else 0, np.int64)
+    np.maximum.at(top, inv.reshape(-1), dim)
+    return tuple(int((top == k).sum()) for k in range(d + 1))
