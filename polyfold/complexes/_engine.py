@@ -108,8 +108,8 @@ class _Stages:
     def start(self, X, exact):
         return self.st.start(X, exact=exact)
 
-    def start_bound(self, X):
-        return self.st.start_bound(X, np.zeros_like(X), safety=1.0)
+    def start_bound(self, X, EX=None):
+        return self.st.start_bound(X, np.zeros_like(X) if EX is None else EX, safety=1.0)
 
     def advance(self, g, S, codes, exact, linear=False):
         """State before group ``g + 1`` (``linear``: the linear part only)."""
@@ -656,9 +656,10 @@ class Engine:
                 A, _ = self._exact_row(v, 0)
                 Xq[i, :] = A[W : W + d]
             Xf = arith.to_float_array(Xq)
-            S, ES = self.stg.start_bound(Xf)
+            EX = _rnd(Xf) * (Xq != 0)  # the vertices of the polytope are rounded
+            S, ES = self.stg.start_bound(Xf, EX)
             self.V = np.concatenate([S, Xf], axis=1)
-            self.E = np.concatenate([ES, np.zeros((nv, d))], axis=1)
+            self.E = np.concatenate([ES, EX], axis=1)
             self.X0 = (Xq, None)
         else:
             self.V = self.V[sel, : W + d]

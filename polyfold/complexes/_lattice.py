@@ -244,9 +244,13 @@ class Lattice:
         edges_out = np.zeros((0, 2), np.int64)
         # zero (k-2)-faces of the crossed k-cells, from the lattice before any change
         zpairs = [None] * (d + 1)
-        for k in range(2, d + 1):
+        facets_of = [None] * (d + 1)  # (seg, G) of the crossed k-cells, before any change
+        for k in range(1, d + 1):
             C = np.flatnonzero(cross[k])
-            seg, G = self.rows[k].gather(C)
+            facets_of[k] = self.rows[k].gather(C)
+            if k == 1:
+                continue
+            seg, G = facets_of[k]
             sub_seg, K = self.rows[k - 1].gather(G)
             Kzero = ~P[k - 2][K] & ~N[k - 2][K]
             if Kzero.any():
@@ -264,7 +268,7 @@ class Lattice:
                 minus_id[k] = np.zeros(0, np.int64)
                 zero_id[k] = np.zeros(0, np.int64)
                 continue
-            seg, G = self.rows[k].gather(C)
+            seg, G = facets_of[k]
             if k == 1:
                 sg = s[G]
                 # each crossed edge: one positive, one negative end
