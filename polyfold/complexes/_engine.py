@@ -409,6 +409,9 @@ class Engine:
     def _exact_advance(self, w, g, rows):
         A, B = rows
         W = self.stg.width(g)
+        if self.snap[g] is None:  # elementwise group: continuous, no codes needed
+            An = self.stg.st.advance(g, A[None, :W], exact=True)[0]
+            return np.concatenate([An, A[W:]]), None
         codes = self.snap[g][w][None, :]
         An = self.stg.advance(g, A[None, :W], codes, True)[0]
         An = np.concatenate([An, A[W:]])
@@ -584,8 +587,26 @@ class Engine:
             self.codes[:, unit] = np.argmax(win, axis=1).astype(np.int8)
 
     def end_group(self, g):
-        """Vertex rows of group ``g + 1`` from those of group ``g``."""
+        """Vertex rows of group ``g + 1`` from those of group ``g``.
+
+        Elementwise units are continuous, so their stage step needs no codes (the
+        stage's own bound covers values near a threshold); max units and the ``M``
+        parts of the box at infinity take the codes of a cell containing the vertex.
+        """
         u = self.stg.units[g]
+        if u.kind != "max" and not self.space:
+            self.snap.append(None)
+            W = self.stg.width(g)
+            S, X = self.V[:, :W], self.V[:, W:]
+            st = self.stg.st
+            if self.certified:
+                Sn, En = st.advance_bound(g, S, self.E[:, :W], safety=1.0)
+                self.E = np.concatenate([En, self.E[:, W:]], axis=1)
+            else:
+                Sn = st.advance(g, S, exact=self.exact)
+            self.V = np.concatenate([Sn, X], axis=1)
+            self.stage = g + 1
+            return
         off = int(self.stg.offsets[g])
         rep = self.lat.representative_cell()
         vcodes = self.codes[rep, off : off + u.n_units]
