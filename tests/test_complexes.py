@@ -479,3 +479,21 @@ def test_max_pool_net_faces():
     assert c.f_vector[-1] == c.n_regions
     pts = rng.uniform(-1, 1, (20000, 4))
     assert _key_set(g.codes(pts)) <= _key_set(c.codes)
+
+
+def test_multiclass_decision_boundary_vertices_tie_the_top_two_logits():
+    net = zoo.random_mlp([6, 6], 3, 3, seed=8)
+    cx = box_complex(net, -1, 1)
+    ds = cx.decision_boundary
+    assert len(ds) > 0
+    f = net.forward(ds.vertices)
+    top2 = np.sort(f, axis=1)[:, -2:]
+    used = np.unique(ds.cells)
+    scale = np.abs(f).max()
+    assert np.all(top2[used, 1] - top2[used, 0] <= 1e-9 * scale)
+    assert np.all(ds.classes[:, 0] < ds.classes[:, 1])
+    # the classes on the two sides are the predicted classes of points just beside
+    i = 0
+    P = ds.cell(i)
+    c = P.mean(axis=0)
+    assert set(np.argsort(net.forward(c[None])[0])[-2:]) == set(ds.classes[i].tolist())
