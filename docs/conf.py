@@ -84,7 +84,7 @@ API_MODULES = [
     ("Cell complexes in d dimensions", ["complexes"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
     ("Sampling baselines", ["sampling"]),
-    ("Ground truth, data, training", ["zoo", "datasets", "training"]),
+    ("Ground truth, data, training, loading models", ["zoo", "datasets", "training", "io"]),
     ("Figures, scale-out, command line", ["plotting", "parallel", "cli", "demo"]),
 ]
 

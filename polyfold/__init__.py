@@ -26,6 +26,10 @@ _EXPORTS = {
     "NotInjectiveError": "exceptions",
     "DependencyError": "exceptions",
     "ChunkError": "exceptions",
+    "EmptyPolytopeError": "exceptions",
+    "UnboundedRadiusError": "exceptions",
+    "MainGuardError": "exceptions",
+    "PolyfoldWarning": "exceptions",
     "Tolerance": "tolerance",
     "DEFAULT_TOL": "tolerance",
     # network model
@@ -45,6 +49,7 @@ _EXPORTS = {
     "from_sklearn": "convert",
     "load": "convert",
     "save": "convert",
+    "load_model": "io",
     # crossings
     "segment_crossings": "crossings",
     "segment_crossings_between": "crossings",
@@ -85,8 +90,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
     "slices", "complexes", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling",
-    "zoo",
-    "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
+    "zoo", "datasets", "training", "io", "plotting", "parallel", "cli", "demo", "experiments",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -22,20 +22,24 @@ def save(net, path):
 
 
 def load(path):
-    """Load a network saved by :meth:`PLNet.save` or :meth:`PLGraph.save` (``.npz``)."""
-    from pathlib import Path
+    """Load a network saved by :meth:`PLNet.save` or :meth:`PLGraph.save` (``.npz``).
 
-    p = Path(path)
-    if p.exists():
-        try:
-            with np.load(p, allow_pickle=False) as data:
-                is_graph = "graph" in data.files
-        except Exception:
-            is_graph = False
-        if is_graph:
-            from .graph import PLGraph
+    Only ``.npz`` archives are read, never unpickled (a pickle can run code): pickled
+    scikit-learn, torch or polyfold models load with :func:`polyfold.load_model`,
+    which the error for a pickle names.  The file is closed on every path, also when
+    it is corrupt.
 
-            return PLGraph.load(p)
+    Raises
+    ------
+    ValidationError
+        Missing, corrupt or pickled file, or an archive that holds no network.
+    """
+    from ._validation import read_npz
+
+    if "graph" in read_npz(path, "network file"):
+        from .graph import PLGraph
+
+        return PLGraph.load(path)
     return PLNet.load(path)
 
 

@@ -110,6 +110,11 @@ class SegmentCrossings:
     endpoint_on_boundary: np.ndarray = field(default=None, repr=False)
 
     # -- bulk views -------------------------------------------------------------
+    def __repr__(self):
+        from ._repr import summary_repr
+
+        return summary_repr(self)
+
     @property
     def n_recomputed(self):
         """Number of segments recomputed exactly (certified mode)."""
@@ -194,6 +199,32 @@ class SegmentCrossings:
 
     def __len__(self):
         return self.n_segments
+
+    def to_pandas(self):
+        """One row per piece (needs pandas).
+
+        Columns: ``segment``, ``piece`` (0-based within its segment), ``t_start``,
+        ``t_end`` (floats; ``t_start_exact``, ``t_end_exact`` as Fractions too in exact
+        mode), ``length`` (``t_end - t_start``, the share of the segment), ``n_switches``
+        (units whose code changes at ``t_start``; 0 on a first piece), ``n_active``
+        (units with ``z > 0`` on the piece), ``exact`` (the segment was computed in
+        exact arithmetic) and ``degenerate`` (the segment's flag).
+
+        Raises
+        ------
+        DependencyError
+            pandas is not installed.
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> res = polyfold.segment_crossings(polyfold.zoo.sawtooth(2), [0.0], [1.0])
+        >>> res.to_pandas()[["piece", "t_start", "t_end", "n_switches"]].values.tolist()
+        [[0.0, 0.0, 0.25, 0.0], [1.0, 0.25, 0.5, 1.0], [2.0, 0.5, 0.75, 1.0], [3.0, 0.75, 1.0, 1.0]]
+        """
+        from ._tables import segment_crossings_columns, to_dataframe
+
+        return to_dataframe(segment_crossings_columns(self), "SegmentCrossings")
 
 
 # ---------------------------------------------------------------------------
@@ -659,6 +690,12 @@ def _crossings_chunk(net, mode, tolv, Z0, E0, points_of, backend="auto"):
     raw = _kernel(net, backend)(net, Z0, E0, False, tolv, certified)
     if not certified and not raw.get("silent_dropped", False):  # the C kernel drops them
         raw = _drop_silent_breakpoints(raw)
+    if certified and not net.is_dense:
+        # graph nets: only the undecided t-intervals are recomputed exactly
+        from .graph.crossings import repair_certified
+
+        raw, repaired = repair_certified(net, raw, points_of, tolv)
+        flags[repaired] = True
     part = _assemble(net, raw, m, mode, False)
     if certified and len(raw["ambiguous"]):
         ids = np.asarray(raw["ambiguous"], dtype=np.int64)
@@ -669,7 +706,7 @@ def _crossings_chunk(net, mode, tolv, Z0, E0, points_of, backend="auto"):
 
 
 def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096,
-                      backend="auto"):
+                      backend="auto", progress=None):
     """Partition segments into the linear pieces of ``net`` they cross.
 
     Parameters
@@ -687,6 +724,10 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     backend : {"auto", "numpy", "c"}
         Float/certified kernel: the optional compiled one (``"c"``), the numpy one,
         or the compiled one when built (``"auto"``).  Exact mode ignores it.
+    progress : bool or None
+        tqdm bar over the segments on standard error.  ``None`` (default): only for a
+        big batch (:data:`PROGRESS_SEGMENTS` segments, or :data:`PROGRESS_SEGMENTS_EXACT`
+        in exact mode) when standard error is a terminal.
 
     Returns
     -------
@@ -739,8 +780,7 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         )
     safety = tolv.safety if mode == "certified" else 0.0
     parts, flags = [], []
-    for a in range(0, m, chunk_size):
-        b = min(a + chunk_size, m)
+    for a, b in _chunks(m, chunk_size, mode, progress):
         if mode == "exact":
             part, fl = _crossings_chunk_exact(net, tolv, S[a:b], E[a:b])
         else:
@@ -758,12 +798,28 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     return _result(net, mode, parts, np.concatenate(flags))
 
 
+#: batches from this many segments (float and certified mode) show a progress bar
+#: with ``progress=None`` on a terminal (about half a second and more)
+PROGRESS_SEGMENTS = 100_000
+#: the same in exact mode (about 200 segments per second on the digits MLPs)
+PROGRESS_SEGMENTS_EXACT = 500
+
+
+def _chunks(m, chunk_size, mode, progress):
+    """The chunk loop of the batch functions, with a progress bar over segments."""
+    from ._progress import chunk_ranges
+
+    big = m >= (PROGRESS_SEGMENTS_EXACT if mode == "exact" else PROGRESS_SEGMENTS)
+    return chunk_ranges(m, chunk_size, progress=progress, auto=big,
+                        desc="segment crossings", unit="segment")
+
+
 def _crossings_chunk_exact(net, tolv, S, E):
     return _run_exact(net, S, E, tolv), np.ones(len(S), bool)
 
 
 def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", tol=None,
-                              chunk_size=4096, cache=None, backend="auto"):
+                              chunk_size=4096, cache=None, backend="auto", progress=None):
     """Crossings of the segments ``points[i_start[k]] -> points[i_end[k]]``.
 
     Same result as ``segment_crossings(net, points[i_start], points[i_end])``, but
@@ -782,6 +838,8 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
         computed here when omitted.
     backend : {"auto", "numpy", "c"}
         Kernel, as in :func:`segment_crossings`.
+    progress : bool or None
+        Progress bar, as in :func:`segment_crossings`.
 
     Returns
     -------
@@ -808,8 +866,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
         raise ShapeError("i_start and i_end are empty; pass at least one segment.")
     chunk_size = _chunk_for(net, chunk_size, mode)
     parts, flags = [], []
-    for a in range(0, m, chunk_size):
-        b = min(a + chunk_size, m)
+    for a, b in _chunks(m, chunk_size, mode, progress):
         s_idx, e_idx = i_start[a:b], i_end[a:b]
         if mode == "exact":
             part, fl = _crossings_chunk_exact(net, tolv, X[s_idx], X[e_idx])

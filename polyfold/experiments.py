@@ -21,6 +21,7 @@ import numpy as np
 from ._validation import check_mode, check_positive_int
 from .exceptions import ShapeError, ValidationError
 from .training import train_mlp  # noqa: F401  (public here too, documented in training)
+from ._repr import summary_repr
 
 __all__ = [
     "DepthRow",
@@ -250,6 +251,8 @@ class DepthExperiment:
     seed : int
     mode, units, classes : str
     """
+
+    __repr__ = summary_repr
 
     rows: tuple
     results: dict = field(repr=False)

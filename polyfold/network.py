@@ -648,39 +648,44 @@ class PLNet:
 
     @classmethod
     def load(cls, path):
-        """Load a network written by :meth:`save` (or any npz with W0, b0, W1, ...)."""
+        """Load a network written by :meth:`save` (or any npz with W0, b0, W1, ...).
+
+        Only ``.npz`` archives are read (never unpickled); pickled scikit-learn or
+        torch models load with :func:`polyfold.load_model`.  The file is closed on
+        every path, also when it is corrupt.
+
+        Raises
+        ------
+        ValidationError
+            Missing, corrupt or pickled file, or no arrays ``W0, b0, ...``.
+        """
         import json
 
-        path = Path(path)
-        if not path.exists():
-            raise ValidationError(f"path {str(path)!r} does not exist; check the file name.")
-        try:
-            data = np.load(path, allow_pickle=False)
-        except Exception as err:
-            raise ValidationError(f"could not read {str(path)!r} as .npz: {err}") from err
-        with data:
-            if "graph" in data.files:
-                raise ValidationError(
-                    f"{str(path)!r} holds a graph network (PLGraph); load it with "
-                    "polyfold.load or PLGraph.load."
-                )
-            layers = []
-            i = 0
-            while f"W{i}" in data.files:
-                if f"b{i}" not in data.files:
-                    raise ValidationError(f"{str(path)!r} has W{i} but no b{i}.")
-                layers.append((data[f"W{i}"], data[f"b{i}"]))
-                i += 1
-            if not layers:
-                raise ValidationError(
-                    f"{str(path)!r} holds no arrays named W0, b0, ...; "
-                    "save networks with PLNet.save."
-                )
-            if "activations" in data.files:
-                acts = json.loads(str(data["activations"]))
-            else:
-                acts = ["relu"] * (len(layers) - 1)
-            shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data.files else None
+        from ._validation import read_npz
+
+        data = read_npz(path, "network file")
+        name = str(path)
+        if "graph" in data:
+            raise ValidationError(
+                f"{name!r} holds a graph network (PLGraph); load it with "
+                "polyfold.load or PLGraph.load."
+            )
+        layers = []
+        i = 0
+        while f"W{i}" in data:
+            if f"b{i}" not in data:
+                raise ValidationError(f"{name!r} has W{i} but no b{i}.")
+            layers.append((data[f"W{i}"], data[f"b{i}"]))
+            i += 1
+        if not layers:
+            raise ValidationError(
+                f"{name!r} holds no arrays named W0, b0, ...; save networks with PLNet.save."
+            )
+        if "activations" in data:
+            acts = json.loads(str(data["activations"]))
+        else:
+            acts = ["relu"] * (len(layers) - 1)
+        shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data else None
         return cls(layers, acts, input_shape=shape)
 
 

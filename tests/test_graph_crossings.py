@@ -311,3 +311,46 @@ def test_backend_c_refused_for_graphs():
         pytest.skip("compiled kernel not built")
     with pytest.raises(polyfold.ValidationError, match="dense PLNet"):
         polyfold.segment_crossings(net, np.zeros(25), np.ones(25), backend="c")
+
+
+# ---------------------------------------------------------------------------
+# certified mode: undecided intervals are recomputed exactly, the rest is kept
+# ---------------------------------------------------------------------------
+def _near_degenerate_net():
+    # z0 = x0 + x1 - 0.3 is 2^-55-ish at x = (0.1, 0.2): below its rounding bound;
+    # z1 and z2 switch 1e-17 apart; a max unit compares two nearly equal lines
+    g = GraphBuilder((2,))
+    W = np.array([[1.0, 1.0], [1.0, 0.0], [1.0, 1e-16], [0.5, 0.5], [0.5, 0.5 + 2 ** -50]])
+    b = np.array([-0.3, -0.45, -0.45, -0.2, -0.2])
+    h = g.relu(g.dense(g.input, W, b))
+    m = g.max_units(h, (1,), [[3, 4]])
+    return g.build(g.dense(g.concat(h, m), np.ones((1, 6))))
+
+
+def test_certified_repairs_undecided_intervals_exactly():
+    net = _near_degenerate_net()
+    S = np.array([[0.1, 0.2], [0.0, 0.0], [0.3, 0.1], [0.9, 0.9]])
+    E = np.array([[0.9, 0.9], [0.1, 0.2], [0.6, 0.0], [0.1, 0.2]])
+    cert = polyfold.segment_crossings(net, S, E, mode="certified")
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    assert cert.n_recomputed >= 2  # the construction forces undecided decisions
+    np.testing.assert_array_equal(cert.n_pieces, ex.n_pieces)
+    np.testing.assert_array_equal(cert.codes, ex.codes)
+    np.testing.assert_array_equal(cert.endpoint_on_boundary, ex.endpoint_on_boundary)
+    np.testing.assert_allclose(cert.t, ex.t, rtol=0, atol=1e-15)
+
+
+def test_certified_repair_on_the_digits_cnn():
+    # two paths of the shipped digits CNN with near-ties that float bounds cannot decide
+    net = polyfold.zoo.digits_cnn()
+    from polyfold.datasets import load_digits_split
+
+    _, _, X, _ = load_digits_split()
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, len(X), 200), rng.integers(0, len(X), 200)
+    sel = [13, 74]
+    cert = polyfold.segment_crossings(net, X[i[sel]], X[j[sel]], mode="certified")
+    ex = polyfold.segment_crossings(net, X[i[sel]], X[j[sel]], mode="exact")
+    assert cert.n_recomputed == 2
+    np.testing.assert_array_equal(cert.codes, ex.codes)
+    np.testing.assert_allclose(cert.t, ex.t, rtol=0, atol=1e-13)

@@ -442,3 +442,34 @@ def test_builder_errors():
         b.activation(b.input, "identity")
     with pytest.raises(ShapeError, match="positive"):
         GraphBuilder((0, 3))
+
+
+def test_stage_steps_with_fixed_codes():
+    # with each point's own codes the fixed-code step is the plain step; the linear
+    # chain gives the Jacobian of the region's affine map (torch-free: compare with
+    # finite differences inside the region)
+    rng = np.random.default_rng(0)
+    g = GraphBuilder((1, 4, 4))
+    h = g.max_pool(g.relu(g.conv(g.input, rng.normal(size=(2, 1, 3, 3)), rng.normal(size=2), padding=1)), 2)
+    y = g.dense(g.flatten(g.leaky_relu(g.add(g.conv(h, rng.normal(size=(2, 2, 1, 1))), h), 0.1)), rng.normal(size=(3, 8)))
+    net = g.build(y)
+    st = net.stages()
+    X = rng.normal(size=(4, 16))
+    codes = net.codes(X)
+    off = net.layer_offsets
+    S, L = st.start(X), st.start_linear(np.eye(16).repeat(4, axis=0)[: 4 * 16].reshape(4, 16, 16)[:, 0])
+    D = rng.normal(size=(4, 16))
+    L = st.start_linear(D)
+    Lq = st.start_linear(arith.fmpq_array(D), exact=True)
+    for k in range(st.n_groups):
+        c = codes[:, off[k] : off[k + 1]]
+        np.testing.assert_array_equal(st.advance_fixed(k, S, c), st.advance(k, S))
+        S2, E2 = st.advance_fixed(k, S, c, E=np.zeros_like(S), safety=8.0)
+        np.testing.assert_array_equal(S2, st.advance(k, S))
+        assert np.all(E2 >= 0)
+        L = st.advance_fixed(k, L, c, linear=True)
+        Lq = st.advance_fixed(k, Lq, c, linear=True, exact=True)
+        S = st.advance(k, S)
+    V, _ = net.affine_map(X)
+    np.testing.assert_allclose(L, np.einsum("nkd,nd->nk", V, D), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(arith.to_float_array(Lq), L, rtol=0, atol=1e-12)

@@ -15,12 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ValidationError
-from ..network import check_dense
-
-
-def _check_net(net):
-    """Folding measures on dense nets (graph nets: see polyfold.folding docs)."""
-    return check_dense(net, "space folding")
+from ..network import check_net as _check_net  # noqa: F401  (used by the other folding modules)
 
 
 # ---------------------------------------------------------------------------
@@ -132,6 +127,8 @@ def _values_at(net, S, E, pseg, pt, conv, exact, safety):
     from the two end points (no product with the input dimension per point)."""
     from ..tolerance import UNIT_ROUNDOFF
 
+    if not net.is_dense:
+        return _values_at_graph(net, S, E, pseg, pt, conv, exact, safety)
     layers = net.exact_layers() if exact else net.layers
     W0, b0 = layers[0]
     if exact:
@@ -314,7 +311,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
     m = len(S)
     exact = mode == "exact"
     certified = mode == "certified"
-    sc = segment_crossings(net, S, E, mode=mode, tol=tolv)
+    sc = segment_crossings(net, S, E, mode=mode, tol=tolv, progress=False)
     P = int(sc.piece_offsets[-1])
     seg = np.repeat(np.arange(m), sc.n_pieces)
     firstp = np.zeros(P, bool)
@@ -408,3 +405,60 @@ def _splice_walks(rows, counts, tt, ex, ids, m):
             R.append(rows[off[i] : off[i + 1]])
             T.append(tt[toff[i] : toff[i + 1]])
     return np.concatenate(R, axis=0), new_counts, np.concatenate(T)
+
+
+def graph_unit_values(net, X, *, exact=False, EX=None, safety=0.0):
+    """Outputs of every unit group and the logits at points ``X`` (graph nets).
+
+    Returns ``(outputs, output bounds, logits, logit bounds)``; the bounds are None
+    unless ``safety`` (certified mode: ``EX`` bounds the error of ``X`` itself).
+    """
+    st = net.stages()
+    if safety:
+        Sx, Ex = st.start_bound(X, EX, safety=safety)
+    else:
+        Sx, Ex = st.start(X, exact=exact), None
+    hs, ehs = [], []
+    for g in range(st.n_groups):
+        zw = st.z_width(g)
+        u = st.units[g]
+        z = Sx[:, :zw]
+        h = u.apply(z)
+        hs.append(h)
+        if safety:
+            eh = u.bound(z, Ex[:, :zw], h)
+            ehs.append(eh)
+            Sx, Ex = st.advance_bound(g, Sx, Ex, safety=safety, h=h, eh=eh)
+        else:
+            Sx = st.advance(g, Sx, exact=exact, h=h)
+    return hs, (ehs if safety else None), Sx, Ex
+
+
+def _values_at_graph(net, S, E, pseg, pt, conv, exact, safety):
+    """:func:`_values_at` for graph nets: the points themselves go through the stages."""
+    from .. import arith
+    from ..tolerance import UNIT_ROUNDOFF
+
+    if exact:
+        Sq, Eq = arith.fmpq_array(S), arith.fmpq_array(E)
+        tt = pt[:, None]
+        X = Sq[pseg] + tt * (Eq[pseg] - Sq[pseg])
+        EX = None
+    else:
+        tt = pt[:, None]
+        a, c = S[pseg], E[pseg]
+        X = a * (1.0 - tt) + c * tt
+        EX = 4 * UNIT_ROUNDOFF * (np.abs(a) * (1.0 - tt) + np.abs(c) * tt) if safety else None
+    hs, ehs, logits, elog = graph_unit_values(net, X, exact=exact, EX=EX, safety=safety)
+    cols, errs = [], []
+    if conv.kind == "threshold" and len(conv.hidden_cols):
+        cols.append(np.concatenate(hs, axis=1)[:, conv.hidden_cols])
+        if safety:
+            errs.append(np.concatenate(ehs, axis=1)[:, conv.hidden_cols])
+    if conv.output:
+        cols.append(logits)
+        if safety:
+            errs.append(elog)
+    V = np.concatenate(cols, axis=1)
+    Ev = np.concatenate(errs, axis=1) if safety else None
+    return V, Ev

@@ -58,6 +58,15 @@ def _is_exact(x):
     return getattr(x, "dtype", None) == object
 
 
+def _fresh(dot_abs, y, g, safety):
+    """Rounding bound of ``y = sum_i w_i x_i + c`` computed in float, from the
+    magnitudes ``dot_abs = sum_i |w_i x_i|``: ``gamma_n`` for the products and sums plus
+    one rounding of the constant's addition; zero where every product is an exact zero
+    (then ``y`` is the float constant itself, exactly).  Exact zeros propagate this way
+    (image backgrounds, dead ReLUs), so exact ties stay decidable in float."""
+    return safety * (g * dot_abs + np.where(dot_abs > 0, 2 * UNIT_ROUNDOFF * np.abs(y), 0.0))
+
+
 def _readonly(a):
     a = np.array(a, dtype=np.float64, copy=True)
     a.setflags(write=False)
@@ -193,7 +202,9 @@ class Dense(AffineOp):
         x = xs[0].reshape(len(xs[0]), -1)
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(self.W.shape[1] + 2)
-        return (e @ self._absW.T) * (1 + 4 * g) + (g * safety) * (np.abs(x) @ self._absW.T + np.abs(self.b))
+        # one product with |W| for the propagated and the fresh error
+        comb = (e * (1 + 4 * g) + (g * safety) * np.abs(x)) @ self._absW.T
+        return comb + np.where(comb > 0, (2 * UNIT_ROUNDOFF * safety) * np.abs(y), 0.0)
 
     def vjp(self, g):
         return [(g.reshape(len(g), -1) @ self.W).reshape((len(g),) + self.in_shapes[0])]
@@ -389,9 +400,10 @@ class Conv(AffineOp):
         if self._absw is None:
             self._absw = self._w4(np.abs(self.weight))
         g = gamma(self._fan_in + 2)
-        prop = self._taps(self._as4(es[0]), self._absw, None)
-        fresh = self._taps(self._as4(np.abs(xs[0])), self._absw, np.abs(self.bias))
-        return prop * (1 + 4 * g) + (g * safety) * fresh
+        # one convolution with |w| for the propagated and the fresh error; where it is 0
+        # every product is an exact zero and y is the bias itself
+        comb = self._taps(self._as4(es[0] * (1 + 4 * g) + (g * safety) * np.abs(xs[0])), self._absw, None)
+        return comb + np.where(comb > 0, (2 * UNIT_ROUNDOFF * safety) * np.abs(y), 0.0)
 
     def vjp(self, g):
         P = len(g)
@@ -630,7 +642,7 @@ class ChannelAffine(AffineOp):
         x = xs[0].reshape(len(xs[0]), -1)
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(3)
-        return (e * np.abs(self._s)) * (1 + 4 * g) + (g * safety) * (np.abs(x) * np.abs(self._s) + np.abs(self._c))
+        return (e * np.abs(self._s)) * (1 + 4 * g) + _fresh(np.abs(x) * np.abs(self._s), y, g, safety)
 
     def vjp(self, g):
         return [(g.reshape(len(g), -1) * self._s).reshape((len(g),) + self.in_shapes[0])]
@@ -689,7 +701,7 @@ class ScalarAffine(AffineOp):
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(3)
         absa = np.abs(self._a)
-        return (e * absa) * (1 + 4 * g) + (g * safety) * (np.abs(x) * absa + np.abs(self.c))
+        return (e * absa) * (1 + 4 * g) + _fresh(np.abs(x) * absa, y, g, safety)
 
     def vjp(self, g):
         return [self._mul(g.reshape(len(g), -1)).reshape((len(g),) + self.in_shapes[0])]
@@ -738,8 +750,13 @@ class Add(AffineOp):
     def bound(self, xs, es, y, safety):
         g = gamma(2 * len(xs) + 2)
         prop = sum(abs(w) * self._flat(e) for w, e in zip(self.weights, es))
-        fresh = sum(abs(w) * np.abs(self._flat(x)) for w, x in zip(self.weights, xs))
-        return prop * (1 + 4 * g) + (g * safety) * fresh
+        terms = [abs(w) * np.abs(self._flat(x)) for w, x in zip(self.weights, xs)]
+        fresh = (g * safety) * sum(terms)
+        if all(abs(w) == 1.0 for w in self.weights):
+            # a sum with at most one non-zero term is exact
+            nz = sum((t > 0).astype(np.int64) for t in terms)
+            fresh = np.where(nz >= 2, fresh, 0.0)
+        return prop * (1 + 4 * g) + fresh
 
     def vjp(self, g):
         gf = g.reshape(len(g), -1)
