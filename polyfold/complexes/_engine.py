@@ -76,7 +76,7 @@ def _div(x, ex, y, ey):
 # stage adapter: the state at the next group with fixed codes
 # ---------------------------------------------------------------------------
 class _Stages:
-    """Fixed-code evaluation on top of ``net.stages()``."""
+    """Fixed-code stage steps on top of ``net.stages()`` (``Stages.advance_fixed``)."""
 
     def __init__(self, net):
         self.st = net.stages()
@@ -84,26 +84,11 @@ class _Stages:
         self.units = self.st.units
         self.net = net
         self.offsets = np.asarray(net.layer_offsets, np.int64)
-        self._zero_run = {}
 
     def width(self, g):
         if g == self.G:
             return self.net.output_dim
         return self.st.width(g)
-
-    def _run_h(self, g, S, H, exact):
-        st = self.st
-        vals = st._unpack(g, S)
-        vals[st.groups[g]] = H
-        return st._run(g + 1, vals, len(S), object if exact else np.float64)
-
-    def _run_h_bound(self, g, S, E, H, EH):
-        st = self.st
-        vals = st._unpack(g, S)
-        errs = st._unpack(g, E)
-        vals[st.groups[g]] = H
-        errs[st.groups[g]] = EH
-        return st._run_bound(g + 1, vals, errs, len(S), 1.0)
 
     def start(self, X, exact):
         return self.st.start(X, exact=exact)
@@ -111,52 +96,37 @@ class _Stages:
     def start_bound(self, X, EX=None):
         return self.st.start_bound(X, np.zeros_like(X) if EX is None else EX, safety=1.0)
 
+    def start_linear(self, D, exact):
+        return self.st.start_linear(D, exact=exact)
+
+    def start_linear_bound(self, D):
+        """Directions through the first affine maps, with a bound: the bound of the
+        affine step (which contains the linear step's rounding) plus that of the
+        offsets alone."""
+        out = self.st.start_linear(D)
+        _, e1 = self.st.start_bound(D, np.zeros_like(D), safety=1.0)
+        _, e0 = self.st.start_bound(np.zeros_like(D[:1]), np.zeros_like(D[:1]), safety=1.0)
+        return out, e1 + e0 + _rnd(out)
+
     def advance(self, g, S, codes, exact, linear=False):
         """State before group ``g + 1`` (``linear``: the linear part only)."""
-        u = self.units[g]
-        zw = self.st.z_width(g)
-        Z = S[:, :zw]
-        if exact:
-            H = u.fixed(Z, codes, exact=True)
-            if linear and u.kind != "max":
-                H = H - u.fixed(_zeros_obj(Z.shape), codes, exact=True)
-            out = self._run_h(g, S, H, True)
-            if linear:
-                out = out - self._run_h(g, _zeros_obj(S.shape), _zeros_obj(H.shape), True)
-            return out
-        H = u.fixed_linear(Z, codes) if linear else u.fixed(Z, codes)
-        out = self._run_h(g, S, H, False)
-        if linear:
-            out = out - self._run_h(g, np.zeros_like(S[:1]), np.zeros_like(H[:1]), False)
+        out = self.st.advance_fixed(g, S, codes, exact=exact, linear=linear)
+        if linear and not exact:
             out[~(S != 0).any(axis=1)] = 0.0
         return out
 
     def advance_bound(self, g, S, E, codes, linear=False):
-        u = self.units[g]
-        zw = self.st.z_width(g)
-        Z, EZ = S[:, :zw], E[:, :zw]
-        if linear:
-            H = u.fixed_linear(Z, codes)
-        else:
-            H = u.fixed(Z, codes)
-        EH = np.abs(u.fixed_linear(EZ, codes)) + _rnd(H) + TINY * (H != 0)
-        out, eo = self._run_h_bound(g, S, E, H, EH)
-        if linear:
-            z0, e0 = self._run_h_bound(g, np.zeros_like(S[:1]), np.zeros_like(E[:1]),
-                                       np.zeros_like(H[:1]), np.zeros_like(EH[:1]))
-            out = out - z0
-            eo = eo + e0 + _rnd(out)
-            # the linear part of an exactly zero row is exactly zero
-            nil = ~(S != 0).any(axis=1) & ~(E != 0).any(axis=1)
-            out[nil] = 0.0
-            eo[nil] = 0.0
+        if not linear:
+            return self.st.advance_fixed(g, S, codes, E=E, safety=1.0)
+        out = self.st.advance_fixed(g, S, codes, linear=True)
+        _, e1 = self.st.advance_fixed(g, S, codes, E=E, safety=1.0)
+        _, e0 = self.st.advance_fixed(g, np.zeros_like(S[:1]), codes[:1], E=np.zeros_like(E[:1]), safety=1.0)
+        eo = e1 + e0 + _rnd(out)
+        # the linear part of an exactly zero row is exactly zero
+        nil = ~(S != 0).any(axis=1) & ~(E != 0).any(axis=1)
+        out[nil] = 0.0
+        eo[nil] = 0.0
         return out, eo
-
-
-def _zeros_obj(shape):
-    out = np.empty(shape, dtype=object)
-    out[...] = arith.fmpq(0)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -226,7 +196,7 @@ class Engine:
             self.E = None
             if self.space:
                 XBq = arith.fmpq_array(XB)
-                SB = self.stg.start(XBq, True) - self.stg.start(_zeros_obj(XBq.shape), True)
+                SB = self.stg.start_linear(XBq, True)
                 self.VB = np.concatenate([SB, XBq], axis=1)
             else:
                 self.VB = None
@@ -248,12 +218,10 @@ class Engine:
                     self.E = np.concatenate([self.E, ev], axis=1)
             if self.space:
                 if self.certified:
-                    S1, E1 = self.stg.start_bound(XB)
-                    S0, E0 = self.stg.start_bound(np.zeros_like(XB))
-                    SB = S1 - S0
-                    self.EB = np.concatenate([E1 + E0 + _rnd(SB), np.zeros((nv, d))], axis=1)
+                    SB, EB = self.stg.start_linear_bound(XB)
+                    self.EB = np.concatenate([EB, np.zeros((nv, d))], axis=1)
                 else:
-                    SB = self.stg.start(XB, False) - self.stg.start(np.zeros_like(XB), False)
+                    SB = self.stg.start_linear(XB, False)
                     self.EB = None
                 self.VB = np.concatenate([SB, XB.astype(np.float64)], axis=1)
             else:
@@ -400,8 +368,7 @@ class Engine:
             B = None
             if XB is not None:
                 XBq = arith.fmpq_array(XB)
-                SB = self.stg.start(XBq, True) - self.stg.start(_zeros_obj(XBq.shape), True)
-                B = np.concatenate([SB, XBq], axis=1)
+                B = np.concatenate([self.stg.start_linear(XBq, True), XBq], axis=1)
             self._corner_cache = (A, B)
         A, B = self._corner_cache
         return A[i], (None if B is None else B[i])
