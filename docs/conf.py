@@ -83,6 +83,7 @@ API_MODULES = [
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
     ("Cell complexes in d dimensions", ["complexes"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
+    ("Adversarial paths and the folding regulariser", ["attacks", "regularization"]),
     ("Sampling baselines", ["sampling"]),
     ("Ground truth, data, training, loading models", ["zoo", "datasets", "training", "io"]),
     ("Figures, scale-out, command line", ["plotting", "parallel", "cli", "demo"]),

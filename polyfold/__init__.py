@@ -85,12 +85,18 @@ _EXPORTS = {
     "reconstruct": "injectivity",
     "BiasCertificate": "injectivity",
     "InjectivityVerdict": "injectivity",
+    # adversarial endpoints and exact decision crossings
+    "fgsm": "attacks",
+    "pgd": "attacks",
+    "decision_crossings": "attacks",
+    "DecisionCrossings": "attacks",
 }
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
     "slices", "complexes", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling",
     "zoo", "datasets", "training", "io", "plotting", "parallel", "cli", "demo", "experiments",
+    "attacks", "regularization",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -33,6 +33,9 @@ def _commands(tmp_path, data):
         "bench": ["bench", "--model", "zoo:sawtooth:3", "--data", data, "--pairs", "10",
                   "--exact-pairs", "2", "--grid", "11", "--repeat", "1"],
         "demo": ["demo", "--quick", "--sections", "cantornet", "--out", str(tmp_path / "demo")],
+        "interaction": ["interaction", "--model", "zoo:digits:2x30", "--points", "20",
+                        "--paths-per-pair", "1", "--eps", "0.05", "--steps", "3"],
+        "regularize": ["regularize", "--arch", "2x30", "--epochs", "1", "--paths-per-pair", "1"],
     }
 
 
@@ -48,8 +51,11 @@ def _run(capfd, argv):
     return code, out, err
 
 
-@pytest.mark.parametrize("name", ["crossings", "fold", "slice", "bias", "stats", "bench", "demo"])
+@pytest.mark.parametrize("name", ["crossings", "fold", "slice", "bias", "stats", "bench", "demo",
+                                  "interaction", "regularize"])
 def test_json_quiet_and_text(name, capfd, tmp_path, ends):
+    if name == "regularize":
+        pytest.importorskip("torch")
     argv = _commands(tmp_path, ends)[name]
     for extra in (["--json"], ["--json", "--quiet"]):
         code, out, err = _run(capfd, argv + extra)

@@ -85,6 +85,18 @@ def objects():
                           nets=[("2x30", net, {"test_accuracy": 0.97})])
     out["DepthExperiment"] = dx
     out["DepthRow"] = dx.rows[0]
+    from polyfold.experiments import interaction_effects, interaction_experiment, seed_experiment
+
+    out["AttackResult"] = polyfold.attacks.fgsm(net, X[:20], y[:20], 0.05, clip=(0.0, 1.0))
+    out["DecisionCrossings"] = polyfold.attacks.decision_crossings(net, X[i[:50]], X[j[:50]])
+    out["InteractionEffects"] = interaction_effects(sfb.walks, sfb.walk_offsets)
+    ix = interaction_experiment(net, X, y, eps=(0.05,), steps=2, n_points=20, paths_per_pair=1)
+    out["InteractionExperiment"] = ix
+    out["InteractionRow"] = ix.rows[0]
+    sx = seed_experiment(["2x30"], seeds=(0, 1), paths_per_pair=2, permutations=10,
+                         nets={("2x30", 0): (net, 2, 0.97), ("2x30", 1): (net, 2, 0.96)})
+    out["SeedExperiment"] = sx
+    out["SeedRow"] = sx.rows[0]
     return out
 
 

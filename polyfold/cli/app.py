@@ -8,6 +8,7 @@ import time
 from ..exceptions import PolyfoldError
 from ._run import _Run
 from .cmd_demo import _cmd_demo, _SectionsFailed
+from .cmd_experiments import add_experiment_parsers
 from .cmd_paths import _cmd_bench, _cmd_crossings, _cmd_fold
 from .cmd_regions import _cmd_bias, _cmd_slice, _cmd_stats
 
@@ -253,6 +254,7 @@ def build_parser():
                    help="time each method this many times, keep the best (default 1)")
     p.set_defaults(handler=_cmd_bench)
 
+    add_experiment_parsers(sub)  # interaction, regularize
     return parser
 
 

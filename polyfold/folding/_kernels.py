@@ -299,6 +299,59 @@ def _merge_rows(rows, seg, t_start, m):
     return rows, counts, t_start[~first]
 
 
+def _piece_starts(sc, exact):
+    """``(seg, first, ta)`` of every piece of a :class:`SegmentCrossings`: its segment,
+    whether it is its segment's first piece, and its start parameter (exact ``fmpq``
+    in exact mode)."""
+    from .. import arith
+
+    m = sc.n_segments
+    P = int(sc.piece_offsets[-1])
+    seg = np.repeat(np.arange(m), sc.n_pieces)
+    first = np.zeros(P, bool)
+    first[sc.piece_offsets[:-1]] = True
+    # piece j (not first) starts at breakpoint j - seg - 1
+    bp_index = np.arange(P) - seg - 1
+    if exact:
+        tq = np.array([arith.fmpq(v.numerator, v.denominator) for v in sc.t_exact] + [arith.ZERO], dtype=object)
+        ta = np.empty(P, dtype=object)
+        ta[:] = arith.ZERO
+        ta[~first] = tq[bp_index[~first]]
+    else:
+        ta = np.zeros(P)
+        ta[~first] = sc.t[bp_index[~first]]
+    return seg, first, ta
+
+
+def _piece_points(sc, seg, ta, exact):
+    """The points ``[0, breakpoints..., 1]`` of every segment: ``(pt, left, pseg)``,
+    their parameters, the first point of every piece (piece ``j`` spans points
+    ``left[j]`` and ``left[j] + 1``) and the segment of every point."""
+    from .. import arith
+
+    m = sc.n_segments
+    P = len(ta)
+    left = np.arange(P) + seg
+    pt = np.empty(P + m, dtype=object) if exact else np.empty(P + m)
+    pt[left] = ta
+    pt[sc.piece_offsets[1:] + np.arange(m)] = arith.ONE if exact else 1.0
+    pseg = np.repeat(np.arange(m), sc.n_pieces + 1)
+    return pt, left, pseg
+
+
+def _end_bounds(sc, Ev, left, ta, tb, va, vb, first, merge):
+    """Certified error bounds of values at the piece ends: the forward bounds ``Ev`` at
+    the points, widened at interior breakpoints by ``slope * merge`` (breakpoint
+    parameters are known to about ``tol.merge``)."""
+    dt = np.maximum(tb - ta, np.finfo(float).tiny)
+    slope_err = np.abs(vb - va) / dt[:, None] * merge
+    last = np.zeros(len(ta), bool)
+    last[sc.piece_offsets[1:] - 1] = True
+    ea = Ev[left] + np.where(first[:, None], 0.0, slope_err)
+    eb = Ev[left + 1] + np.where(last[:, None], 0.0, slope_err)
+    return ea, eb
+
+
 def _walk_kernel(net, S, E, conv, mode, tolv):
     """Exact walks of segments ``S -> E`` under a convention.
 
@@ -312,36 +365,13 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
     exact = mode == "exact"
     certified = mode == "certified"
     sc = segment_crossings(net, S, E, mode=mode, tol=tolv, progress=False)
-    P = int(sc.piece_offsets[-1])
-    seg = np.repeat(np.arange(m), sc.n_pieces)
-    firstp = np.zeros(P, bool)
-    firstp[sc.piece_offsets[:-1]] = True
-    # start parameter of every piece; piece j (not first) starts at breakpoint j - seg - 1
-    bp_index = np.arange(P) - seg - 1
-    if exact:
-        tq = np.array([arith.fmpq(v.numerator, v.denominator) for v in sc.t_exact] + [arith.ZERO], dtype=object)
-        ta = np.empty(P, dtype=object)
-        ta[:] = arith.ZERO
-        ta[~firstp] = tq[bp_index[~firstp]]
-    else:
-        ta = np.zeros(P)
-        ta[~firstp] = sc.t[bp_index[~firstp]]
+    seg, firstp, ta = _piece_starts(sc, exact)
     base = _base_rows(net, sc.codes, conv)
     n_recomputed = sc.n_recomputed
     if not conv.needs_split:
         rows, counts, tt = _merge_rows(base, seg, ta, m)
     else:
-        # points: [0, breakpoints..., 1] per segment; piece j spans points j+seg, j+seg+1
-        left = np.arange(P) + seg
-        n_pts = P + m
-        if exact:
-            pt = np.empty(n_pts, dtype=object)
-        else:
-            pt = np.empty(n_pts)
-        pt[left] = ta
-        last_pts = sc.piece_offsets[1:] + np.arange(m)
-        pt[last_pts] = arith.ONE if exact else 1.0
-        pseg = np.repeat(np.arange(m), sc.n_pieces + 1)
+        pt, left, pseg = _piece_points(sc, seg, ta, exact)
         V, Ev = _values_at(net, S, E, pseg, pt, conv, exact, tolv.safety if certified else 0.0)
         theta_cols = []
         if conv.kind == "threshold":
@@ -353,13 +383,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
         tb = pt[left + 1]
         ea = eb = None
         if certified:
-            # breakpoint parameters are known to about tol.merge: widen by slope * merge
-            dt = np.maximum(tb - ta, np.finfo(float).tiny)
-            slope_err = np.abs(vb - va) / dt[:, None] * tolv.merge
-            ea = Ev[left] + np.where(firstp[:, None], 0.0, slope_err)
-            lastp = np.zeros(P, bool)
-            lastp[sc.piece_offsets[1:] - 1] = True
-            eb = Ev[left + 1] + np.where(lastp[:, None], 0.0, slope_err)
+            ea, eb = _end_bounds(sc, Ev, left, ta, tb, va, vb, firstp, tolv.merge)
         rows, row_piece, t_start, amb = _split_pieces(
             base, seg, ta, tb, va, vb, theta, exact, ea, eb,
             merge=0.0 if exact else tolv.merge,
