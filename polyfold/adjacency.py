@@ -22,6 +22,7 @@ from .exceptions import DependencyError, ValidationError
 
 __all__ = [
     "adjacency_pairs",
+    "switching_units",
     "clip_polygon",
     "complex_to_json",
     "decision_boundary",
@@ -33,21 +34,43 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # adjacency
 # ---------------------------------------------------------------------------
-def _switching_lists(cx, pairs):
-    """Per pair, the (layer, neuron) units whose codes differ (vectorised)."""
-    if len(pairs) == 0:
-        return []
-    units = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
-    out = []
-    block = 4096
+def switching_units(codes, pairs, block=1 << 16):
+    """Units whose codes differ across each pair, as flat arrays (vectorised).
+
+    Parameters
+    ----------
+    codes : (R, n_hidden) int8
+    pairs : (E, 2) int
+
+    Returns
+    -------
+    offsets : (E + 1,) int64
+    units : (total,) int64
+        The switching units of pair ``k`` are ``units[offsets[k]:offsets[k + 1]]``
+        (pattern positions, increasing).
+    """
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    counts = np.zeros(len(pairs), np.int64)
+    parts = []
     for s in range(0, len(pairs), block):
         pr = pairs[s : s + block]
-        diff = cx.codes[pr[:, 0]] != cx.codes[pr[:, 1]]
-        rows, cols = np.nonzero(diff)
-        cuts = np.searchsorted(rows, np.arange(1, len(pr)))
-        for part in np.split(cols, cuts):
-            out.append([units[i] for i in part.tolist()])
-    return out
+        rows, cols = np.nonzero(codes[pr[:, 0]] != codes[pr[:, 1]])
+        counts[s : s + len(pr)] = np.bincount(rows, minlength=len(pr))
+        parts.append(cols.astype(np.int64))
+    off = np.zeros(len(pairs) + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off, (np.concatenate(parts) if parts else np.zeros(0, np.int64))
+
+
+def _switching_lists(cx, pairs):
+    """Per pair, the (layer, neuron) units whose codes differ."""
+    if len(pairs) == 0:
+        return []
+    off, units = switching_units(cx.codes, pairs)
+    names = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
+    flat = [names[i] for i in units.tolist()]
+    o = off.tolist()
+    return [flat[o[k] : o[k + 1]] for k in range(len(pairs))]
 
 
 def _pair_chord(plus, minus, eps):
@@ -234,7 +257,6 @@ def region_graph(cx):
 
     pairs, switching = cx.adjacency
     measures = cx.facet_measures
-    G = nx.Graph()
     pats = cx.patterns
     n_bits = pats.shape[1]
     text = (pats.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
@@ -243,25 +265,35 @@ def region_graph(cx):
     preds = cx.predicted_classes.tolist()
     meas = np.asarray(cx.measures, dtype=np.float64).tolist()
     pts = np.asarray(cx.interior_points, dtype=np.float64).tolist()
-    G.add_nodes_from(
-        (
-            i,
-            {
-                "pattern": text[i * n_bits : (i + 1) * n_bits],
-                "codes": tuple(codes_list[i]),
-                "key": keys[i],
-                "measure": meas[i],
-                "predicted_class": preds[i],
-                "interior_point": tuple(pts[i]),
-            },
-        )
+    nodes = {
+        i: {
+            "pattern": text[i * n_bits : (i + 1) * n_bits],
+            "codes": tuple(codes_list[i]),
+            "key": keys[i],
+            "measure": meas[i],
+            "predicted_class": preds[i],
+            "interior_point": tuple(pts[i]),
+        }
         for i in range(cx.n_regions)
-    )
-    G.add_edges_from(
+    }
+    G = nx.Graph()
+    if type(G._node) is dict and type(G._adj) is dict:
+        # bulk construction of networkx's own dict-of-dicts (one shared attribute
+        # dict per edge, as add_edge makes it)
+        adj = {i: {} for i in range(cx.n_regions)}
+        for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist()):
+            d = {"switching": sw, "measure": m}
+            adj[a][b] = d
+            adj[b][a] = d
+        G._node.update(nodes)
+        G._adj.update(adj)
+        return G
+    G.add_nodes_from(nodes.items())  # pragma: no cover - a networkx with other dict types
+    G.add_edges_from(  # pragma: no cover
         (a, b, {"switching": sw, "measure": m})
         for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist())
     )
-    return G
+    return G  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------
