@@ -81,6 +81,7 @@ API_MODULES = [
     ("Network model and converters", ["network", "convert"]),
     ("Segment crossings", ["crossings"]),
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
+    ("Cell complexes in d dimensions", ["complexes"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
     ("Adversarial paths and the folding regulariser", ["attacks", "regularization"]),
     ("Sampling baselines", ["sampling"]),

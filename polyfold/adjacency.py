@@ -23,6 +23,7 @@ from .exceptions import DependencyError, ValidationError
 
 __all__ = [
     "adjacency_pairs",
+    "switching_units",
     "clip_polygon",
     "complex_to_json",
     "decision_boundary",
@@ -34,21 +35,43 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # adjacency
 # ---------------------------------------------------------------------------
-def _switching_lists(cx, pairs):
-    """Per pair, the (layer, neuron) units whose codes differ (vectorised)."""
-    if len(pairs) == 0:
-        return []
-    units = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
-    out = []
-    block = 4096
+def switching_units(codes, pairs, block=1 << 16):
+    """Units whose codes differ across each pair, as flat arrays (vectorised).
+
+    Parameters
+    ----------
+    codes : (R, n_hidden) int8
+    pairs : (E, 2) int
+
+    Returns
+    -------
+    offsets : (E + 1,) int64
+    units : (total,) int64
+        The switching units of pair ``k`` are ``units[offsets[k]:offsets[k + 1]]``
+        (pattern positions, increasing).
+    """
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    counts = np.zeros(len(pairs), np.int64)
+    parts = []
     for s in range(0, len(pairs), block):
         pr = pairs[s : s + block]
-        diff = cx.codes[pr[:, 0]] != cx.codes[pr[:, 1]]
-        rows, cols = np.nonzero(diff)
-        cuts = np.searchsorted(rows, np.arange(1, len(pr)))
-        for part in np.split(cols, cuts):
-            out.append([units[i] for i in part.tolist()])
-    return out
+        rows, cols = np.nonzero(codes[pr[:, 0]] != codes[pr[:, 1]])
+        counts[s : s + len(pr)] = np.bincount(rows, minlength=len(pr))
+        parts.append(cols.astype(np.int64))
+    off = np.zeros(len(pairs) + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off, (np.concatenate(parts) if parts else np.zeros(0, np.int64))
+
+
+def _switching_lists(cx, pairs):
+    """Per pair, the (layer, neuron) units whose codes differ."""
+    if len(pairs) == 0:
+        return []
+    off, units = switching_units(cx.codes, pairs)
+    names = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
+    flat = [names[i] for i in units.tolist()]
+    o = off.tolist()
+    return [flat[o[k] : o[k + 1]] for k in range(len(pairs))]
 
 
 def _pair_chord(plus, minus, eps):
@@ -493,7 +516,6 @@ def region_graph(cx):
 
     pairs, switching = cx.adjacency
     measures = cx.facet_measures
-    G = nx.Graph()
     pats = cx.patterns
     n_bits = pats.shape[1]
     text = (pats.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
@@ -502,25 +524,35 @@ def region_graph(cx):
     preds = cx.predicted_classes.tolist()
     meas = np.asarray(cx.measures, dtype=np.float64).tolist()
     pts = np.asarray(cx.interior_points, dtype=np.float64).tolist()
-    G.add_nodes_from(
-        (
-            i,
-            {
-                "pattern": text[i * n_bits : (i + 1) * n_bits],
-                "codes": tuple(codes_list[i]),
-                "key": keys[i],
-                "measure": meas[i],
-                "predicted_class": preds[i],
-                "interior_point": tuple(pts[i]),
-            },
-        )
+    nodes = {
+        i: {
+            "pattern": text[i * n_bits : (i + 1) * n_bits],
+            "codes": tuple(codes_list[i]),
+            "key": keys[i],
+            "measure": meas[i],
+            "predicted_class": preds[i],
+            "interior_point": tuple(pts[i]),
+        }
         for i in range(cx.n_regions)
-    )
-    G.add_edges_from(
+    }
+    G = nx.Graph()
+    if type(G._node) is dict and type(G._adj) is dict:
+        # bulk construction of networkx's own dict-of-dicts (one shared attribute
+        # dict per edge, as add_edge makes it)
+        adj = {i: {} for i in range(cx.n_regions)}
+        for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist()):
+            d = {"switching": sw, "measure": m}
+            adj[a][b] = d
+            adj[b][a] = d
+        G._node.update(nodes)
+        G._adj.update(adj)
+        return G
+    G.add_nodes_from(nodes.items())  # pragma: no cover - a networkx with other dict types
+    G.add_edges_from(  # pragma: no cover
         (a, b, {"switching": sw, "measure": m})
         for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist())
     )
-    return G
+    return G  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------
@@ -640,18 +672,16 @@ def _region_classes(cx, points):
     from .slices._lines import ExactPlane
 
     pts = np.asarray(points, dtype=np.float64)
-    V, u, EV, Eu = _uv_logits_bounded(cx)
-    F = np.einsum("rck,rk->rc", V, pts) + u
+    if cx.n_regions == 0:
+        return np.zeros(0, np.int64)
+    F, EF = _logits_at(cx, pts, np.arange(cx.n_regions), bounds=cx.mode != "float")
     if F.shape[1] == 1:
         out = (F[:, 0] > 0).astype(np.int64)
     else:
         out = np.argmax(F, axis=1).astype(np.int64)
-    if cx.mode == "float" or cx.n_regions == 0:
+    if cx.mode == "float":
         return out
-    aP = np.abs(pts)
-    EF = (np.einsum("rck,rk->rc", EV, aP) + Eu
-          + _gamma(4) * (np.einsum("rck,rk->rc", np.abs(V), aP) + np.abs(u)))
-    EF *= max(cx.tol.safety, 1.0) * (1 + 8 * _U)
+    EF = EF * max(cx.tol.safety, 1.0)
     if F.shape[1] == 1:
         undecided = np.abs(F[:, 0]) <= EF[:, 0]
     else:
@@ -674,6 +704,47 @@ def _region_classes(cx, points):
                         best = k
                 out[r] = best
     return out
+
+
+def _logits_at(cx, uv, regions, EP=None, bounds=True):
+    """Float logits of each region's own affine map at (u, v) points, with error bounds.
+
+    ``regions[k]`` is the region whose map is evaluated at ``uv[k]``; ``EP`` bounds
+    the error of the points (max norm, default 0).  Returns ``(F (n, C), EF (n, C)
+    or None)``; ``|F - F*| <= EF`` for the exact map at the exact point.
+    """
+    uv = np.asarray(uv, dtype=np.float64)
+    regions = np.asarray(regions, np.int64)
+    EP = np.zeros(len(uv)) if EP is None else np.asarray(EP, dtype=np.float64)
+    net = cx.net
+    if net.is_dense:
+        V, u, EV, Eu = _uv_logits_bounded(cx)
+        Vc, uc = V[regions], u[regions]
+        F = np.einsum("vck,vk->vc", Vc, uv) + uc
+        if not bounds:
+            return F, None
+        aP = np.abs(uv)
+        EF = (np.einsum("vck,vk->vc", EV[regions], aP) + Eu[regions]
+              + np.abs(Vc).sum(axis=2) * EP[:, None]
+              + _gamma(4) * (np.einsum("vck,vk->vc", np.abs(Vc), aP) + np.abs(uc)))
+        return F, EF * (1 + 8 * _U)
+    # graph nets: evaluate the stages with the regions' codes fixed
+    stg = net.stages()
+    off = net.layer_offsets
+    codes = np.asarray(cx.codes, np.int64)[regions]
+    X = cx.origin + uv[:, :1] * cx.e1 + uv[:, 1:2] * cx.e2
+    if not bounds:
+        S = stg.start(X)
+        for g in range(stg.n_groups):
+            S = stg.advance_fixed(g, S, codes[:, off[g] : off[g + 1]])
+        return S, None
+    a1, a2 = np.abs(cx.e1), np.abs(cx.e2)
+    EX = EP[:, None] * (a1 + a2) + 4 * _U * (np.abs(cx.origin) + np.abs(uv[:, :1]) * a1
+                                             + np.abs(uv[:, 1:2]) * a2)
+    S, E = stg.start_bound(X, EX, safety=1.0)
+    for g in range(stg.n_groups):
+        S, E = stg.advance_fixed(g, S, codes[:, off[g] : off[g + 1]], E=E, safety=1.0)
+    return S, E * (1 + 8 * _U)
 
 
 class _Ambiguous(Exception):
@@ -870,20 +941,14 @@ def decision_boundary(cx):
     certified = not exact and cx.mode == "certified" and cx._vertex_errors is not None
     off = cx.vertex_offsets
     P = cx.vertices
-    V, u, EV, Eu = _uv_logits_bounded(cx)
-    C = V.shape[1]
+    C = cx.net.output_dim
     cell = np.repeat(np.arange(cx.n_regions), np.diff(off))
-    Vc, uc = V[cell], u[cell]
-    F = np.einsum("vck,vk->vc", Vc, P) + uc
     if exact or certified:
         EP = 2 * _U * np.abs(P).max(axis=1) if exact else cx._vertex_errors
-        aP = np.abs(P)
-        EF = (np.einsum("vck,vk->vc", EV[cell], aP) + Eu[cell]
-              + np.abs(Vc).sum(axis=2) * EP[:, None]
-              + _gamma(4) * (np.einsum("vck,vk->vc", np.abs(Vc), aP) + np.abs(uc)))
-        EF *= 1 + 8 * _U
+        F, EF = _logits_at(cx, P, cell, EP)
         slack = max(cx.tol.safety, 1.0) * EF
     else:
+        F, _ = _logits_at(cx, P, cell, bounds=False)
         EP = EF = None
         fmax = np.maximum.reduceat(np.abs(F).max(axis=1), off[:-1]) if len(F) else np.zeros(0)
         slack = (16 * cx.tol.zero * np.maximum(fmax, 1.0))[cell][:, None] * np.ones((1, C))

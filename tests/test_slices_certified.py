@@ -75,8 +75,12 @@ def _shared_length_sq(P, Q):
 
 
 def _pairs_by_codes(cx):
+    """Adjacent pairs by the regions' codes, with the switching units as positions in
+    the code vector (so that a net and its graph form compare)."""
     pairs, sw = cx.adjacency
-    return {(frozenset((cx.codes[a].tobytes(), cx.codes[b].tobytes())), tuple(sorted(s)))
+    index = {cx.net.unit_of(i): i for i in range(cx.net.n_hidden)}
+    return {(frozenset((cx.codes[a].tobytes(), cx.codes[b].tobytes())),
+             tuple(sorted(index[u] for u in s)))
             for (a, b), s in zip(pairs.tolist(), sw)}
 
 
@@ -106,9 +110,11 @@ def _same_pieces(a, b, atol):
     return True
 
 
-def _assert_certified_is_exact(net, bounds, origin=O2, e1=E1, e2=E2):
+def _assert_certified_is_exact(net, bounds, origin=O2, e1=E1, e2=E2, graph=False):
+    """Certified (of ``net``, or of its graph form) against exact of the dense net."""
     ex = slice_complex(net, origin, e1, e2, bounds=bounds, mode="exact")
-    ce = slice_complex(net, origin, e1, e2, bounds=bounds, mode="certified")
+    ce = slice_complex(net.to_graph() if graph else net, origin, e1, e2, bounds=bounds,
+                       mode="certified")
     assert {c.tobytes() for c in ce.codes} == {c.tobytes() for c in ex.codes}
     assert ce.n_regions == ex.n_regions
     assert _pairs_by_codes(ce) == _pairs_by_codes(ex)
@@ -334,3 +340,39 @@ def test_certified_equals_exact_with_tiny_offsets(seed, widths, out_dim, scale, 
     # interior points of the exact complex are located in their own region
     assert np.array_equal(ce.locate(ex.interior_points),
                           _locate_fr(ce, net, ex.interior_points, O2, E1, E2))
+
+
+# ---------------------------------------------------------------------------
+# graph networks: the same certified slices through the stage evaluation
+# ---------------------------------------------------------------------------
+def _near_degenerate_nets():
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    yield "short edge", PLNet.from_arrays([(W, np.array([0.0, 0.0, -1e-7])),
+                                           (np.ones((1, 3)), np.zeros(1))])
+    yield "tiny gap", PLNet.from_arrays([(W, np.array([0.0, 0.0, -1e-13])),
+                                         (np.ones((1, 3)), np.zeros(1))])
+    W3 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    yield "three lines", PLNet.from_arrays([(W3, np.array([0.0, 0.0, -1e-12])),
+                                            (np.ones((1, 3)), np.zeros(1))])
+    W1 = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    yield "boundary near vertex", PLNet.from_arrays([(W1, np.zeros(4)),
+                                                     (np.array([[1.0, -1.0, -1.0, 1.0]]),
+                                                      np.array([1e-9]))])
+    W2 = np.array([[1.0, -0.5, 1.0, -1.0], [0.0, 0.0, 1.0, -1.0]])
+    yield "second layer", PLNet.from_arrays([(W1, np.zeros(4)), (W2, np.array([-1e-10, 0.0])),
+                                             (np.ones((1, 2)), np.zeros(1))])
+
+
+@pytest.mark.parametrize("name,net", list(_near_degenerate_nets()))
+def test_graph_nets_certified_equal_exact(name, net):
+    _assert_certified_is_exact(net, BIG, graph=True)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 100_000), scale=st.sampled_from([1e-7, 1e-10, 1e-12]),
+       out_dim=st.sampled_from([1, 3]))
+def test_graph_certified_equals_exact_with_tiny_offsets(seed, scale, out_dim):
+    base = zoo.random_mlp([3, 3], 2, out_dim, seed=seed, integer=True)
+    rng = np.random.default_rng(seed)
+    layers = [(W, b + scale * rng.integers(-3, 4, size=b.shape)) for W, b in base.layers]
+    _assert_certified_is_exact(PLNet.from_arrays(layers), BIG, graph=True)

@@ -29,6 +29,8 @@ def _check_plane(net, origin, e1, e2, tol, mode="float"):
     out = []
     for name, v in (("origin", origin), ("e1", e1), ("e2", e2)):
         a = as_float_array(v, name)
+        if a.shape == tuple(getattr(net, "input_shape", (d,))):
+            a = a.reshape(-1)  # one image, shaped
         if a.shape != (d,):
             raise ShapeError(
                 f"{name} must have shape ({d},) to match the network's input_dim={d}, "

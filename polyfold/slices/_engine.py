@@ -272,6 +272,15 @@ def _next_layer(st, net, l, ctx):
     exact, certified = ctx["exact"], ctx["certified"]
     st = _compact(st)
     pool = st.pool
+    if not net.is_dense:
+        # graph nets: the whole state moves on to the next unit group at every vertex
+        stg = net.stages()
+        if certified:
+            Znew, E = stg.advance_bound(l, pool.Z[: pool.n], pool.E[: pool.n], safety=1.0)
+        else:
+            Znew, E = stg.advance(l, pool.Z[: pool.n], exact=exact), None
+        st.pool = _Pool(pool.P[: pool.n], Znew, E, None if E is None else pool.EP[: pool.n])
+        return st
     Z = pool.Z[: pool.n]
     act = net.activations[l]
     H = act.apply(Z)
@@ -323,6 +332,12 @@ def _plane_codes(net, x0, e1, e2, uv, mode, safety):
 
     if mode == "exact" or n == 0:
         return (exact(np.arange(n)) if n else np.zeros((0, net.n_hidden), np.int8)), 0
+    if not net.is_dense:
+        out, amb = _graph_codes_bounded(net, x0, e1, e2, uv, safety)
+        rows = np.flatnonzero(amb)
+        if len(rows):
+            out[rows] = exact(rows)
+        return out, len(rows)
     W, b = net.layers[0]
     Ed = np.stack([e1, e2], axis=1)
     absW = np.abs(W)
@@ -349,8 +364,39 @@ def _plane_codes(net, x0, e1, e2, uv, mode, safety):
     return out, len(rows)
 
 
+def _graph_codes_bounded(net, x0, e1, e2, uv, safety):
+    """Codes of plane points of a graph net in float64 with error bounds, and the rows
+    with a value the bounds do not place strictly on one side of a threshold."""
+    stg = net.stages()
+    X = x0 + uv[:, :1] * e1 + uv[:, 1:2] * e2
+    EX = 4 * UNIT_ROUNDOFF * (np.abs(x0) + np.abs(uv[:, :1] * e1) + np.abs(uv[:, 1:2] * e2))
+    S, E = stg.start_bound(X, EX, safety=1.0)
+    tabs = net._code_tables()
+    codes, amb = [], np.zeros(len(uv), bool)
+    for g in range(stg.n_groups):
+        zw = stg.z_width(g)
+        z, ez = S[:, :zw], E[:, :zw]
+        c = np.zeros(z.shape, np.int8)
+        for th in tabs[g][0]:
+            d = z - th
+            amb |= np.any(np.abs(d) <= safety * ez, axis=1)
+            c += d > 0
+        codes.append(c)
+        S, E = stg.advance_bound(g, S, E, safety=1.0)
+    out = np.concatenate(codes, axis=1) if codes else np.zeros((len(uv), 0), np.int8)
+    return out, amb
+
+
 def _first_layer_map(net, x0, e1, e2, exact):
-    """``(G (w, 2), g (w,))`` with ``z_1(u, v) = G (u, v) + g`` (float or exact)."""
+    """``(G (w, 2), g (w,))`` with ``z_1(u, v) = G (u, v) + g`` (float or exact); for
+    graph nets the map of the state before the first unit group."""
+    if not net.is_dense:
+        stg = net.stages()
+        if exact:
+            g = stg.start(arith.fmpq_array(x0)[None], exact=True)[0]
+            G = stg.start_linear(arith.fmpq_array(np.stack([e1, e2])), exact=True).T
+            return G, g
+        return stg.start_linear(np.stack([e1, e2])).T, stg.start(np.asarray(x0)[None])[0]
     if exact:
         W, b = net.exact_layers()[0]
         Eq = arith.fmpq_array(np.stack([e1, e2], axis=1))
@@ -365,7 +411,13 @@ def _initial_state(net, P0, G, g, ctx):
     P = arith.fmpq_array(P0) if exact else np.array(P0, dtype=np.float64)
     Z = P @ G.T + g
     E = None
-    if certified:
+    if certified and not net.is_dense:
+        # the polygon's vertices in input space, with their rounding, through the stages
+        x0, e1, e2 = ctx["plane"]
+        X = x0 + P[:, :1] * e1 + P[:, 1:2] * e2
+        EX = 4 * UNIT_ROUNDOFF * (np.abs(x0) + np.abs(P[:, :1] * e1) + np.abs(P[:, 1:2] * e2))
+        Z, E = net.stages().start_bound(X, EX, safety=1.0)
+    elif certified:
         W, b = net.layers[0]
         x0, e1, e2 = ctx["plane"]
         absW = np.abs(W)
@@ -464,6 +516,14 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
     tabs = net._code_tables()
     offsets = net.layer_offsets
     extra = []
+    if not net.is_dense and net.has_max_units:
+        from ..exceptions import UnsupportedLayerError
+
+        names = [n for n, u in zip(net.group_names, net.group_units) if u.kind == "max"]
+        raise UnsupportedLayerError(
+            f"2D slices of networks with max units (groups {names}) are not supported yet; "
+            "segment crossings, folding and sampling support them."
+        )
     for l in range(l_start, net.depth):
         base = sum(len(c) for c in starts[l])
         st.anc = base + np.arange(st.n_cells, dtype=np.int64)

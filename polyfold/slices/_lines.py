@@ -43,7 +43,8 @@ class ExactPlane:
 
     def layer_map(self, codes, l):
         """Exact ``(G (w_l, 2), g (w_l,))``: layer ``l``'s preactivations (``l = depth``:
-        the logits) in (u, v) on the region with these codes."""
+        the logits; graph nets: the state before group ``l``, whose first columns are
+        the group's inputs) in (u, v) on the region with these codes."""
         codes = np.asarray(codes)
         key = (l, codes[: self.off[l]].tobytes())
         hit = self._maps.get(key)
@@ -56,13 +57,20 @@ class ExactPlane:
             out = self._first
         else:
             G, g = self.layer_map(codes, l - 1)
-            if l - 1 not in self._pieces:
-                self._pieces[l - 1] = _piece_tables(self.net, l - 1, True)
-            slope_t, offset_t = self._pieces[l - 1]
             cl = codes[self.off[l - 1] : self.off[l]].astype(np.int64)
-            slope, offset = slope_t[cl], offset_t[cl]
-            W, b = self.net.exact_layers()[l]
-            out = (W @ (G * slope[:, None]), W @ (g * slope + offset) + b)
+            if not self.net.is_dense:  # graph nets: one stage with the codes fixed
+                stg = self.net.stages()
+                gn = stg.advance_fixed(l - 1, g[None], cl[None], exact=True)[0]
+                Gn = stg.advance_fixed(l - 1, G.T, np.repeat(cl[None], 2, axis=0), exact=True,
+                                       linear=True).T
+                out = (Gn, gn)
+            else:
+                if l - 1 not in self._pieces:
+                    self._pieces[l - 1] = _piece_tables(self.net, l - 1, True)
+                slope_t, offset_t = self._pieces[l - 1]
+                slope, offset = slope_t[cl], offset_t[cl]
+                W, b = self.net.exact_layers()[l]
+                out = (W @ (G * slope[:, None]), W @ (g * slope + offset) + b)
         self._maps[key] = out
         return out
 

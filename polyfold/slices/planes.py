@@ -12,7 +12,7 @@ import numpy as np
 from .. import arith
 from .._validation import as_float_array, check_mode
 from ..exceptions import DegenerateInputError, ShapeError, ValidationError
-from ..network import check_dense as _check_dense
+from ..network import check_net as _check_net
 from ..tolerance import get_tol
 from ._domain import _check_plane, _domain_polygon, check_planar_input
 from ._engine import (
@@ -146,7 +146,7 @@ def slice_complex(net, origin, e1, e2, *, bounds=None, polygon=None, mode="certi
     >>> float(cx.measures.sum())
     40000.0
     """
-    net = _check_dense(net, "slice_complex")
+    net = _check_net(net)
     tol = get_tol(tol)
     mode = check_mode(mode)
     x0, a, b = _check_plane(net, origin, e1, e2, tol, mode)
@@ -239,7 +239,7 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     >>> bool(cx.locate([[0, 0], [1, 0], [0, 1]]).min() >= 0)   # each point in a region
     True
     """
-    net = _check_dense(net, "slice_complex")
+    net = _check_net(net)
     tol = get_tol(tol)
     m = as_float_array(margin, "margin")
     if m.size != 1 or m.ravel()[0] < 0:
@@ -251,6 +251,8 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     pts = []
     for name, x in (("x1", x1), ("x2", x2), ("x3", x3)):
         p = as_float_array(x, name)
+        if p.shape == tuple(net.input_shape):
+            p = p.reshape(-1)  # one image, shaped
         if p.shape != (net.input_dim,):
             raise ShapeError(
                 f"{name} must have shape ({net.input_dim},) to match the network's "
