@@ -332,41 +332,49 @@ def _plane_codes(net, x0, e1, e2, uv, mode, safety):
 
     if mode == "exact" or n == 0:
         return (exact(np.arange(n)) if n else np.zeros((0, net.n_hidden), np.int8)), 0
-    if not net.is_dense:
-        out, amb = _graph_codes_bounded(net, x0, e1, e2, uv, safety)
-        rows = np.flatnonzero(amb)
-        if len(rows):
-            out[rows] = exact(rows)
-        return out, len(rows)
-    W, b = net.layers[0]
-    Ed = np.stack([e1, e2], axis=1)
-    absW = np.abs(W)
-    Z = uv @ (W @ Ed).T + (W @ x0 + b)
-    E = _gamma(W.shape[1] + 4) * (np.abs(uv) @ (absW @ np.abs(Ed)).T + absW @ np.abs(x0) + np.abs(b))
-    tabs = net._code_tables()
-    codes, amb = [], np.zeros(n, bool)
-    for l in range(net.depth):
-        c = np.zeros(Z.shape, np.int8)
-        for th in tabs[l][0]:
-            d = Z - th
-            amb |= np.any(np.abs(d) <= safety * E, axis=1)
-            c += d > 0
-        codes.append(c)
-        act = net.activations[l]
-        H = act.apply(Z)
-        W, b = net.layers[l + 1]
-        E = _next_bounds(act, W, b, Z, E, H)
-        Z = H @ W.T + b
-    out = np.concatenate(codes, axis=1) if codes else np.zeros((n, 0), np.int8)
+    bounded = _dense_codes_bounded if net.is_dense else _graph_codes_bounded
+    out, amb = bounded(net, x0, e1, e2, uv, safety)
     rows = np.flatnonzero(amb)
     if len(rows):
         out[rows] = exact(rows)
     return out, len(rows)
 
 
+def _codes_bounded(z, ez, thresholds, safety, amb):
+    """Codes of values ``z`` (error ``ez``); marks in ``amb`` the rows with a value
+    within ``safety * ez`` of a threshold."""
+    c = np.zeros(z.shape, np.int8)
+    for th in thresholds:
+        d = z - th
+        amb |= np.any(np.abs(d) <= safety * ez, axis=1)
+        c += d > 0
+    return c
+
+
+def _dense_codes_bounded(net, x0, e1, e2, uv, safety):
+    """Codes of plane points of a dense net in float64 with the slice engine's bounds,
+    and the rows the bounds do not decide."""
+    W, b = net.layers[0]
+    Ed = np.stack([e1, e2], axis=1)
+    absW = np.abs(W)
+    Z = uv @ (W @ Ed).T + (W @ x0 + b)
+    E = _gamma(W.shape[1] + 4) * (np.abs(uv) @ (absW @ np.abs(Ed)).T + absW @ np.abs(x0) + np.abs(b))
+    tabs = net._code_tables()
+    codes, amb = [], np.zeros(len(uv), bool)
+    for l in range(net.depth):
+        codes.append(_codes_bounded(Z, E, tabs[l][0], safety, amb))
+        act = net.activations[l]
+        H = act.apply(Z)
+        W, b = net.layers[l + 1]
+        E = _next_bounds(act, W, b, Z, E, H)
+        Z = H @ W.T + b
+    out = np.concatenate(codes, axis=1) if codes else np.zeros((len(uv), 0), np.int8)
+    return out, amb
+
+
 def _graph_codes_bounded(net, x0, e1, e2, uv, safety):
-    """Codes of plane points of a graph net in float64 with error bounds, and the rows
-    with a value the bounds do not place strictly on one side of a threshold."""
+    """Codes of plane points of a graph net in float64 with error bounds (through the
+    stages), and the rows the bounds do not decide."""
     stg = net.stages()
     X = x0 + uv[:, :1] * e1 + uv[:, 1:2] * e2
     EX = 4 * UNIT_ROUNDOFF * (np.abs(x0) + np.abs(uv[:, :1] * e1) + np.abs(uv[:, 1:2] * e2))
@@ -375,13 +383,7 @@ def _graph_codes_bounded(net, x0, e1, e2, uv, safety):
     codes, amb = [], np.zeros(len(uv), bool)
     for g in range(stg.n_groups):
         zw = stg.z_width(g)
-        z, ez = S[:, :zw], E[:, :zw]
-        c = np.zeros(z.shape, np.int8)
-        for th in tabs[g][0]:
-            d = z - th
-            amb |= np.any(np.abs(d) <= safety * ez, axis=1)
-            c += d > 0
-        codes.append(c)
+        codes.append(_codes_bounded(S[:, :zw], E[:, :zw], tabs[g][0], safety, amb))
         S, E = stg.advance_bound(g, S, E, safety=1.0)
     out = np.concatenate(codes, axis=1) if codes else np.zeros((len(uv), 0), np.int8)
     return out, amb
