@@ -20,6 +20,8 @@ Figures
   :func:`plot_histograms` -- overlaid histograms for many values.
 * Composed figures (the demo's): :func:`slice_figure`, :func:`folding_walk_figure`,
   :func:`maximal_bias_figure`, :func:`region_statistics_figure`.
+* :func:`plot_complex_3d` -- the cells or the decision surface of a 3D complex
+  (defined in :mod:`polyfold.complexes.plot`).
 
 Layout of this package (every public name is importable from
 ``polyfold.plotting``): ``style`` (paper style, palette, saving), ``crossings``,
@@ -27,6 +29,7 @@ Layout of this package (every public name is importable from
 topic).
 """
 
+from ..complexes.plot import plot_complex_3d
 from .crossings import plot_sampling_comparison
 from .folding import (
     folding_walk_figure,
@@ -63,4 +66,5 @@ __all__ = [
     "folding_walk_figure",
     "maximal_bias_figure",
     "region_statistics_figure",
+    "plot_complex_3d",
 ]
