@@ -20,18 +20,31 @@ from functools import cached_property
 
 import numpy as np
 
-from .network import check_dense as _check_dense
+from .network import check_net as _check_net
 from . import _lp
-from ._validation import check_points
+from ._validation import check_points, net_points
 from .exceptions import DomainError, ShapeError, UnboundedRadiusError, ValidationError
 from .network import PLNet, bits_from_codes
 from .tolerance import get_tol
 
-__all__ = ["Region", "domain_rows", "region_of", "region_rows"]
+__all__ = ["Region", "domain_rows", "region_of", "region_rows", "iter_region_rows"]
 
 #: half-width (relative to 1 + |point|_inf) of the box used to find an interior
 #: point of a region that is unbounded and has no domain
 _FAR_BOX = 1e3
+
+
+def _graph_row_count(net, codes):
+    """Rows :func:`iter_region_rows` writes for ``codes``, without building them."""
+    n, off = 0, net.layer_offsets
+    for g, u in enumerate(net.group_units):
+        cg = np.asarray(codes[off[g] : off[g + 1]])
+        if u.kind == "threshold":
+            T = len(u.thresholds)
+            n += int(np.sum((cg > 0).astype(int) + (cg < T).astype(int)))
+        else:
+            n += int(u.valid.sum() - u.n_units)
+    return n
 
 
 def domain_rows(domain, d):
@@ -98,6 +111,13 @@ def region_rows(net, codes, *, exact=False):
             f"codes must have shape ({net.n_hidden},) (one code per hidden neuron), "
             f"got {codes.shape}."
         )
+    if not net.is_dense:
+        blocks = list(iter_region_rows(net, codes, exact=exact))
+        A = _stack([b[0] for b in blocks], net.input_dim, exact)
+        c = _stack([b[1] for b in blocks], None, exact)
+        units = [u for b in blocks for u in b[2]]
+        V, u = _graph_logit_map(net, codes, exact)
+        return A, c, units, V, u
     off = net.layer_offsets
     layers = net.exact_layers() if exact else net.layers
     d = net.input_dim
@@ -150,6 +170,115 @@ def region_rows(net, codes, *, exact=False):
     A = np.array(rowsA, dtype=dtype).reshape(len(rowsA), d)
     c = np.array(rowsc, dtype=dtype).reshape(len(rowsc))
     return A, c, units, Wh, bh
+
+
+def _stack(parts, d, exact):
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        shape = (0, d) if d is not None else (0,)
+        return np.zeros(shape, dtype=object if exact else np.float64)
+    return np.concatenate(parts, axis=0)
+
+
+def _graph_logit_map(net, codes, exact):
+    """Logits ``V x + u`` of a graph net on the region of ``codes``."""
+    if not exact:
+        V, u = net.affine_map(codes=codes[None])
+        return V[0], u[0]
+    st, D, m = _graph_basis(net, exact=True)
+    off = net.layer_offsets
+    for g in range(st.n_groups):
+        c = codes[off[g] : off[g + 1]][None]
+        D = st.advance_fixed(g, D, np.repeat(c, len(D), axis=0), exact=True, linear=True)
+        m = st.advance_fixed(g, m, c, exact=True)
+    return D.T, m[0]
+
+
+def _graph_basis(net, *, exact):
+    from . import arith
+
+    st = net.stages()
+    d = net.input_dim
+    if exact:
+        I = np.empty((d, d), dtype=object)
+        I[...] = arith.ZERO
+        for k in range(d):
+            I[k, k] = arith.ONE
+        zero = np.empty((1, d), dtype=object)
+        zero[...] = arith.ZERO
+        return st, st.start_linear(I, exact=True), st.start(zero, exact=True)
+    return st, st.start_linear(np.eye(d)), st.start(np.zeros((1, d)))
+
+
+def iter_region_rows(net, codes, *, exact=False):
+    """The H-representation rows of a region, one unit group at a time (graph nets).
+
+    The lazy form of :func:`region_rows` for networks whose full representation is
+    large (73,728 rows x 3,072 inputs for the zoo's CIFAR ResNet): each step pushes
+    the ``d`` basis directions through one more group with the region's codes, so
+    memory is ``d x state width``, never the whole matrix.
+
+    Yields
+    ------
+    A_g : (m_g, d) float (object in exact mode)
+    c_g : (m_g,)
+    units : list
+        ``(group name, unit index)`` for rows of elementwise units; ``(group name,
+        unit index, j)`` for the row "selected candidate >= candidate ``j``" of a max
+        unit.
+    """
+    from . import arith
+
+    codes = np.asarray(codes).astype(np.int64)
+    st, D, m = _graph_basis(net, exact=exact)
+    off = net.layer_offsets
+    names = net.group_names
+    for g in range(st.n_groups):
+        u = st.units[g]
+        zw = st.z_width(g)
+        M = D[:, :zw].T  # (zw, d): the group's input is M x + z0
+        z0 = m[0, :zw]
+        cg = codes[off[g] : off[g + 1]]
+        shape = u.out_shape
+        rows_A, rows_c, units = [], [], []
+        if u.kind == "threshold":
+            th = [arith.to_fmpq(v) for v in u.thresholds] if exact else list(u.thresholds)
+            T = len(th)
+            for k in range(T + 1):
+                sel = np.flatnonzero(cg == k)
+                if not len(sel):
+                    continue
+                if k > 0:  # z - t_{k-1} >= 0
+                    rows_A.append((sel, M[sel], z0[sel] - th[k - 1], 1))
+                if k < T:  # t_k - z >= 0
+                    rows_A.append((sel, -M[sel], th[k] - z0[sel], 2))
+            # order rows unit by unit, lower bound first (as region_rows writes them)
+            order = []
+            for sel, A_, c_, which in rows_A:
+                for r, j in enumerate(sel):
+                    order.append((j, which, A_[r], c_[r]))
+            order.sort(key=lambda t: (t[0], t[1]))
+            A_g = np.array([o[2] for o in order], dtype=object if exact else np.float64).reshape(len(order), -1)
+            c_g = np.array([o[3] for o in order], dtype=object if exact else np.float64)
+            units = [(names[g], tuple(int(v) for v in np.unravel_index(o[0], shape))) for o in order]
+        else:
+            ii, jj, A_l, c_l = [], [], [], []
+            for unit in range(u.n_units):
+                i = int(cg[unit])
+                ci = u.cand[unit, i]
+                for j in range(u.k):
+                    cj = u.cand[unit, j]
+                    if j == i or cj < 0:
+                        continue
+                    A_l.append(M[ci] - M[cj])
+                    c_l.append(z0[ci] - z0[cj])
+                    units.append((names[g], tuple(int(v) for v in np.unravel_index(unit, shape)), j))
+            A_g = np.array(A_l, dtype=object if exact else np.float64).reshape(len(A_l), -1)
+            c_g = np.array(c_l, dtype=object if exact else np.float64)
+        yield A_g, c_g, units
+        if g < st.n_groups - 1:
+            D = st.advance_fixed(g, D, np.repeat(cg[None], len(D), axis=0), exact=exact, linear=True)
+            m = st.advance_fixed(g, m, cg[None], exact=exact)
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,7 +419,11 @@ class Region:
         )
 
 
-def region_of(net, x, *, domain=None, tol=None):
+#: largest H-representation region_of builds for a graph net without being asked
+MAX_REGION_BYTES = 256 * 2**20
+
+
+def region_of(net, x, *, domain=None, tol=None, max_bytes=MAX_REGION_BYTES):
     """The linear region of a point: H-representation, affine map, facets.
 
     Parameters
@@ -349,9 +482,9 @@ def region_of(net, x, *, domain=None, tol=None):
     >>> R.facets.tolist()
     [0, 1, 2]
     """
-    net = _check_dense(net, "region_of")
+    net = _check_net(net)
     tol = get_tol(tol)
-    pts, single = check_points(x, net.input_dim, "x")
+    pts, single = net_points(net, x, "x")
     if not single and pts.shape[0] != 1:
         raise ShapeError(
             f"region_of takes one point x of shape ({net.input_dim},), got {np.shape(x)}; "
@@ -359,6 +492,16 @@ def region_of(net, x, *, domain=None, tol=None):
         )
     point = pts[0].copy()
     codes = net.codes(point[None, :])[0]
+    if not net.is_dense:
+        n_rows = _graph_row_count(net, codes)
+        size = n_rows * net.input_dim * 8
+        if size > max_bytes:
+            raise ValidationError(
+                f"the region's H-representation has {n_rows} rows x {net.input_dim} inputs "
+                f"({size / 2**20:.0f} MiB as float64), more than max_bytes={max_bytes}; pass a "
+                "larger max_bytes to build it, or stream its rows one unit group at a time with "
+                "polyfold.regions.iter_region_rows(net, net.codes(x)[0])."
+            )
     A, c, units, V, u = region_rows(net, codes)
     dom = None
     if domain is not None:

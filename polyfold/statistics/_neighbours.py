@@ -82,7 +82,7 @@ def _row_kinds(net, region):
     kinds = np.zeros(len(region.units), np.int8)
     seen = set()
     for r, unit in enumerate(region.units):
-        if unit[0] == "domain":
+        if unit[0] == "domain" or len(unit) == 3:  # domain rows; max-unit rows set the code
             continue
         code = int(region.codes[net.unit_index(*unit)])
         first = unit not in seen
@@ -203,10 +203,41 @@ def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows
     switch = np.flatnonzero(on & ~is_dom)
     codes = np.array(region.codes, dtype=np.int64)
     units = []
+    max_units_best = {}
+    n_dir = An[i]
+    max_units = set()
     for r in switch:
-        k = net.unit_index(*region.units[r])
-        codes[k] += int(kinds[r])
-        units.append(tuple(region.units[r]))
+        unit = region.units[r]
+        k = net.unit_index(*unit[:2])
+        if len(unit) == 3:
+            max_units.add(k)
+        elif r == i or float(An[r] @ n_dir) > 0:
+            # a unit whose row coincides with the facet switches only if stepping
+            # across decreases its slack (a row touching the facet from outside stays)
+            codes[k] += int(kinds[r])
+        units.append(tuple(unit))
+    if max_units:
+        # max units: their rows depend on the new codes of earlier groups; with those,
+        # a candidate tied at q that overtakes the selection stepping across (direction
+        # -n) is selected next (the fastest; lowest index on ties), and an exact tie
+        # (identical maps) goes to the lowest index
+        A_m, c_m, units_m, _, _ = region_rows(net, codes)
+        slack = A_m @ q + c_m
+        for r, unit in enumerate(units_m):
+            if len(unit) != 3:
+                continue
+            k = net.unit_index(*unit[:2])
+            if k not in max_units or abs(slack[r]) > band * max(1.0, float(np.abs(A_m[r]).sum())):
+                continue
+            rate = -float(A_m[r] @ n_dir)
+            zero_row = not np.any(A_m[r])
+            if rate < 0 or (zero_row and unit[2] < codes[k]):
+                key = (rate if rate < 0 else 0.0, unit[2])
+                prev = max_units_best.get(k)
+                if prev is None or key < prev:
+                    max_units_best[k] = key
+        for k, (_, j) in max_units_best.items():
+            codes[k] = j
     A2, c2, units2, V2, u2 = region_rows(net, codes)
     if dom_rows is not None:
         A2 = np.vstack([A2, dom_rows[0]])

@@ -531,21 +531,17 @@ def region_statistics(
     >>> len(st), st.summary()["neighbours_verified"]
     (5, 1.0)
     """
-    from .._validation import check_points
-    from ..network import PLNet
+    from .._validation import net_points
+    from ..network import check_net
 
     tol = get_tol(tol)
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert models with "
-            "polyfold.from_torch / polyfold.from_sklearn / PLNet.from_arrays."
-        )
+    check_net(net)
     check_choice("neighbour_label", neighbour_label, _NEIGHBOUR_LABELS)
     check_choice("facet_point", facet_point, _FACET_POINTS)
     if not isinstance(neighbours, (bool, np.bool_)):
         raise ValidationError(f"neighbours must be True or False, got {neighbours!r}.")
     d = net.input_dim
-    X, _ = check_points(X, d, "X")
+    X, _ = net_points(net, X, "X")
     bounds = _domain_bounds(domain, d)
     if bounds is not None and len(X):
         lo, hi = bounds
