@@ -17,7 +17,8 @@
  *     endpoint and (certified) ambiguity flags;
  *     a breakpoint at every strict sign change inside a piece, ordered by
  *       (s, threshold, neuron), with the interpolated values (own neuron set to theta)
- *       and, certified, E_new = max(E_a, E_b) + cI (|z_a| + |z_b| + max |theta|);
+ *       and, certified, the bounds of crossings.breakpoint_bounds: the error of every
+ *       value against the exact value at the exact crossing, and of t;
  *     float: consecutive points closer than tol.merge merged into the first
  *       (a merged sign is +-1 only when all members agree);
  *     codes of layer l on every piece, degenerate pieces flagged;
@@ -43,12 +44,15 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
+
+#define UROUND (DBL_EPSILON / 2) /* unit roundoff of float64 */
 
 #define MAX_LAYERS 4096
 
@@ -89,6 +93,7 @@ typedef struct {
     int64_t cap;               /* rows */
     double *t, *Z, *E;         /* rows: t, values of the current layer, certified bounds */
     double *tn, *Zn, *En;      /* gather targets (swapped with the above) */
+    double *te, *ten;          /* certified: bounds on |t - t*| */
     int8_t *sg;                /* rows: three-valued signs, [threshold][neuron] */
     int64_t *crow, *crn;       /* code row of every row */
     int64_t *ord, *ord2;       /* sequence of rows */
@@ -103,9 +108,10 @@ typedef struct {
 
 /* growable output */
 typedef struct {
-    double *t;
+    double *t, *te; /* te: certified only */
     int8_t *codes;
     int64_t nt, capt, nc, capc;
+    int with_te;
 } Out;
 
 static int grow(void **p, size_t bytes)
@@ -130,7 +136,8 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
         grow((void **)&w->pc, (size_t)cap * sizeof(int32_t)))
         return -1;
     if (net->certified &&
-        (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->Gb, zb)))
+        (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->Gb, zb) ||
+         grow((void **)&w->te, tb) || grow((void **)&w->ten, tb)))
         return -1;
     w->cap = cap;
     return 0;
@@ -150,6 +157,8 @@ static void work_free(Work *w)
 {
     free(w->t);
     free(w->tn);
+    free(w->te);
+    free(w->ten);
     free(w->Z);
     free(w->Zn);
     free(w->E);
@@ -174,6 +183,7 @@ static int out_reserve(Out *o, int64_t npts, int64_t nbytes)
         int64_t cap = o->capt ? o->capt : 1024;
         while (cap < o->nt + npts) cap *= 2;
         if (grow((void **)&o->t, (size_t)cap * sizeof(double))) return -1;
+        if (o->with_te && grow((void **)&o->te, (size_t)cap * sizeof(double))) return -1;
         o->capt = cap;
     }
     if (o->nc + nbytes > o->capc) {
@@ -349,6 +359,7 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
     const int n0 = (int)net->width[0];
     w->t[0] = 0.0;
     w->t[1] = 1.0;
+    if (cert) w->te[0] = w->te[1] = 0.0;
     memcpy(w->Z, Za, (size_t)n0 * sizeof(double));
     memcpy(w->Z + zs, Zb, (size_t)n0 * sizeof(double));
     if (cert) {
@@ -378,6 +389,7 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                 const int64_t r = ord[i];
                 act_row(ak, w->Z + r * zs, w->Hb + i * zs, nin, sl, lo, hi);
                 w->tn[i] = w->t[r];
+                if (cert) w->ten[i] = w->te[r];
                 w->crn[i] = w->crow[r];
             }
             affine_rows(w->Hb, P, zs, nin, net->WTp[l], net->npad[l], net->bp[l], w->Zn);
@@ -393,6 +405,7 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
             }
             SWAP(double *, w->Z, w->Zn);
             SWAP(double *, w->t, w->tn);
+            if (cert) SWAP(double *, w->te, w->ten);
             SWAP(int64_t *, w->crow, w->crn);
         }
         /* from here row i is point i */
@@ -509,12 +522,23 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
                     zn[jc] = th[wc];
                     const double *bd = band;
                     if (cert) {
+                        /* crossings.breakpoint_bounds, operation for operation */
+                        const double u = UROUND, grow = 1.0 + 16.0 * UROUND, cI = net->cI[l];
+                        const double A = za[jc] - th[wc], B = zb[jc] - th[wc];
+                        const double x = fabs(A), y = fabs(B);
+                        const double ex = ea[jc] + u * x, ey = eb[jc] + u * y;
+                        const double den = (x + y) - (ex + ey);
+                        const double delta =
+                            (den > 0 ? ((1.0 - s) * ex + s * ey + 4.0 * u * (ex + ey)) / den * grow : HUGE_VAL) +
+                            cI * s;
                         double *en = w->E + R * zs;
-                        for (int j = 0; j < n; j++) {
-                            double m = ea[j] > eb[j] ? ea[j] : eb[j];
-                            if (ea[j] != ea[j]) m = ea[j];
-                            en[j] = m + net->cI[l] * ((fabs(za[j]) + fabs(zb[j])) + net->thrmax[l]);
-                        }
+                        for (int j = 0; j < n; j++)
+                            en[j] = ((1.0 - s) * ea[j] + s * eb[j] + delta * ((fabs(zb[j] - za[j]) + ea[j]) + eb[j])) *
+                                        grow +
+                                    cI * ((fabs(za[j]) + fabs(zb[j])) + net->thrmax[l]);
+                        en[jc] = 0.0;
+                        const double tea = w->te[k], teb = w->te[k + 1];
+                        w->te[R] = ((1.0 - s) * tea + s * teb + delta * ((dt + tea) + teb)) * grow + cI * w->t[k + 1];
                         bd = en;
                     }
                     int8_t *sp = w->sg + R * ss;
@@ -608,6 +632,10 @@ static int run_segment(const Net *net, Work *w, const double *Za, const double *
         last = ci;
     }
     ot[np++] = w->t[ord[P - 1]];
+    if (cert) { /* no silent breakpoints are dropped: point i is row ord[i] */
+        double *ote = out->te + out->nt;
+        for (int64_t i = 0; i < P; i++) ote[i] = w->te[ord[i]];
+    }
     out->nt += np;
     out->nc += (np - 1) * nh;
     *P_out = np;
@@ -635,10 +663,11 @@ PyDoc_STRVAR(partition_doc,
 "partition(Z0, E0, m, widths, params, acts, actpar, nthr, thr, certpar, zero, merge, certified)\n"
 "\n"
 "The segment-crossing kernel (see polyfold._fast.partition).  Returns\n"
-"(counts, t, codes, flags, n_redo): bytearrays of int64 (m,), float64 (sum counts,),\n"
-"int8 (sum(counts - 1), n_hidden), uint8 (m,) flags (1 degenerate, 2 start on a\n"
-"boundary, 4 end on a boundary, 8 ambiguous) and the number of segments recomputed\n"
-"with the final float band.");
+"(counts, t, codes, flags, n_redo, t_error): bytearrays of int64 (m,), float64\n"
+"(sum counts,), int8 (sum(counts - 1), n_hidden), uint8 (m,) flags (1 degenerate,\n"
+"2 start on a boundary, 4 end on a boundary, 8 ambiguous), the number of segments\n"
+"recomputed with the final float band, and float64 (sum counts,) bounds on the\n"
+"error of t (certified; empty in float mode).");
 
 static PyObject *py_partition(PyObject *self, PyObject *args)
 {
@@ -663,6 +692,7 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
     Out o1, o2;
     memset(&o1, 0, sizeof(o1));
     memset(&o2, 0, sizeof(o2));
+    o1.with_te = certified;
     int64_t *counts = NULL, *counts2 = NULL, *pt_off = NULL, *cd_off = NULL;
     uint8_t *flags = NULL;
     double *runmax = NULL, *segmax = NULL, *minmarg = NULL, *fixband = NULL;
@@ -930,12 +960,14 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
         PyObject *b = bytearray_of(o1.t, (Py_ssize_t)(o1.nt * 8));
         PyObject *c = bytearray_of(o1.codes, (Py_ssize_t)o1.nc);
         PyObject *d = bytearray_of(flags, (Py_ssize_t)m);
-        if (a && b && c && d) result = Py_BuildValue("(NNNNL)", a, b, c, d, (long long)n_redo);
+        PyObject *e = bytearray_of(o1.te, certified ? (Py_ssize_t)(o1.nt * 8) : 0);
+        if (a && b && c && d && e) result = Py_BuildValue("(NNNNLN)", a, b, c, d, (long long)n_redo, e);
         else {
             Py_XDECREF(a);
             Py_XDECREF(b);
             Py_XDECREF(c);
             Py_XDECREF(d);
+            Py_XDECREF(e);
         }
     }
 
@@ -951,8 +983,10 @@ done:
     }
     work_free(&w);
     free(o1.t);
+    free(o1.te);
     free(o1.codes);
     free(o2.t);
+    free(o2.te);
     free(o2.codes);
     free(counts);
     free(counts2);

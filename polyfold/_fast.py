@@ -98,7 +98,7 @@ def _net_params(net, tolv):
     parts = []
     # certified error-bound coefficients, mirroring crossings._partition:
     #   E_l = (cH |H| + cE E_{l-1}) |W_l|^T + cB |b_l|
-    #   E_new = max(E_a, E_b) + cI (|z_a| + |z_b| + max |theta|)
+    #   E_new, te_new: crossings.breakpoint_bounds (cI = 4 u safety)
     certpar = np.zeros((depth, 4), np.float64)
     certpar[:, 3] = 4 * UNIT_ROUNDOFF * tolv.safety
     for l in range(1, depth):
@@ -160,7 +160,7 @@ def partition(net, Z0, E0, exact, tolv, certified):
         E0 = np.ascontiguousarray(E0, dtype=np.float64)
     else:
         E0 = None
-    counts, t, codes, flags, n_redo = _ckernel.partition(
+    counts, t, codes, flags, n_redo, t_error = _ckernel.partition(
         Z0, E0, m, *_net_params(net, tolv), float(tolv.zero), float(tolv.merge), bool(certified)
     )
     counts = np.frombuffer(counts, np.int64)
@@ -178,6 +178,7 @@ def partition(net, Z0, E0, exact, tolv, certified):
     return {
         "seg": seg,
         "t": t,
+        "t_error": np.frombuffer(t_error, np.float64) if certified else None,
         "piece": piece,
         "codes": codes,
         "degenerate": (flags & 1) != 0,

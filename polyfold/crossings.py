@@ -83,10 +83,17 @@ class SegmentCrossings:
         always differ.
     breakpoint_offsets : (m + 1,) int64
     t : (total_breakpoints,) float64
-        Interior breakpoints, increasing within each segment (nearest float of the
-        exact value in exact mode).
+        Interior breakpoints, non-decreasing within each segment (nearest float of
+        the exact value in exact mode and for segments recomputed exactly).
     t_exact : tuple of Fraction or None
         Exact breakpoints (exact mode only).
+    t_error : (total_breakpoints,) float64
+        Upper bound on ``|t - t*|``, the distance of each reported breakpoint from the
+        exact one, aligned with ``t``.  Exact mode and segments recomputed exactly:
+        half the float spacing at ``t`` (``t`` is the correctly rounded ``t*``).
+        Certified mode: a rigorous forward bound carried with every breakpoint
+        through the layers (see Notes).  Float mode: NaN (no bound exists; float
+        breakpoints can even be missing or spurious).
     exact_segments : (m,) bool
         Segments whose answer was computed in exact arithmetic (all in exact mode, the
         recomputed ones in certified mode).
@@ -94,6 +101,18 @@ class SegmentCrossings:
         Some neuron is identically at a threshold along some piece.
     endpoint_on_boundary : (m, 2) bool
         The start / end point lies on a boundary (some neuron at a threshold).
+
+    Notes
+    -----
+    What certified mode guarantees: ``n_pieces``, ``codes``, the order of the
+    breakpoints and the flags equal those of exact mode.  The breakpoints ``t`` are
+    floats computed by interpolation, not the nearest floats of the exact ones: the
+    float position of a crossing inherits the rounding errors of the values at its
+    piece ends, which can be large next to their difference (weights near ``2**25``
+    that cancel).  ``|t - t*| <= t_error`` holds for every breakpoint, ``t*`` the exact
+    one.  A breakpoint is recomputed exactly (``exact_segments``) whenever some sign
+    at it cannot be decided within the bounds, which is also the case for two
+    neurons switching within each other's uncertainty.
     """
 
     net: PLNet = field(repr=False)
@@ -105,6 +124,7 @@ class SegmentCrossings:
     breakpoint_offsets: np.ndarray = field(repr=False)
     t: np.ndarray = field(repr=False)
     t_exact: tuple = field(default=None, repr=False)
+    t_error: np.ndarray = field(default=None, repr=False)
     exact_segments: np.ndarray = field(default=None, repr=False)
     degenerate: np.ndarray = field(default=None, repr=False)
     endpoint_on_boundary: np.ndarray = field(default=None, repr=False)
@@ -247,6 +267,65 @@ def _interleave(a, b):
     return out
 
 
+def breakpoint_bounds(Za, Zb, Ea, Eb, j, theta, s, ta, tb, tea, teb, thmax, safety):
+    """Certified error bounds at new breakpoints (values of every neuron, and ``t``).
+
+    Row ``r`` is a crossing of neuron ``j[r]`` through threshold ``theta[r]`` inside
+    the piece whose ends have float values ``Za[r], Zb[r]`` (error bounds ``Ea[r],
+    Eb[r]`` against the exact values at the exact ends), float parameters ``ta[r] <
+    tb[r]`` (error bounds ``tea[r], teb[r]``), at the float position ``s[r] = A / (A -
+    B)``, ``A = Za[r, j] - theta``, ``B = Zb[r, j] - theta``.
+
+    Returns ``(E_new, te_new)``: bounds on ``|z_new - z*|`` for every neuron, where
+    ``z_new = Za + s (Zb - Za)`` is the interpolated float value and ``z*`` the exact
+    value at the exact crossing ``s*`` (0 for the crossing neuron itself, whose value
+    is set to ``theta``), and on ``|t_new - t*|`` for ``t_new = ta + s (tb - ta)``.
+
+    Notes
+    -----
+    The signs of ``A`` and ``B`` are certified and opposite, so with ``x = |A|``,
+    ``y = |B|`` and ``e_a, e_b`` their error bounds (plus the rounding of the
+    subtraction of ``theta``), ``|s* - x / (x + y)| <= ((1 - s) e_a + s e_b) /
+    (x + y - e_a - e_b) =: delta_0``; the float division adds at most ``3 u s``.
+    With ``delta`` the sum (inflated for the rounding of its own computation):
+
+    * ``|z_new - z*| <= (1 - s) Ea + s Eb + delta (|Zb - Za| + Ea + Eb)`` plus the
+      rounding of the interpolation, ``4 u safety (|Za| + |Zb| + max|theta|)``;
+    * ``|t_new - t*| <= (1 - s) tea + s teb + delta (tb - ta + tea + teb)`` plus
+      ``4 u safety tb``.
+
+    A value of an unaffected neuron is then certified at the exact crossing, so
+    two neurons switching within the uncertainty of each other are never ordered
+    by chance: their signs at each other's breakpoints stay undecided and the
+    segment goes to exact arithmetic.  ``den <= 0`` (a sign barely decided) gives
+    infinite bounds, which decide nothing.
+    """
+    u = UNIT_ROUNDOFF
+    grow = 1.0 + 16 * u  # covers the rounding of the bound computations below
+    rows = np.arange(len(j))
+    A = Za[rows, j] - theta
+    B = Zb[rows, j] - theta
+    x, y = np.abs(A), np.abs(B)
+    ea = Ea[rows, j] + u * x
+    eb = Eb[rows, j] + u * y
+    den = (x + y) - (ea + eb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(
+            den > 0, ((1.0 - s) * ea + s * eb + 4 * u * (ea + eb)) / den * grow, np.inf
+        ) + (4 * u * safety) * s
+    sc = s[:, None]
+    dZ = np.abs(Zb - Za)
+    with np.errstate(invalid="ignore"):
+        E_new = ((1.0 - sc) * Ea + sc * Eb + delta[:, None] * (dZ + Ea + Eb)) * grow + (
+            4 * u * safety
+        ) * (np.abs(Za) + np.abs(Zb) + thmax)
+        te_new = ((1.0 - s) * tea + s * teb + delta * ((tb - ta) + tea + teb)) * grow + (
+            4 * u * safety
+        ) * tb
+    E_new[rows, j] = 0.0
+    return E_new, te_new
+
+
 def _partition(net, Z0, E0, exact, tolv, certified):
     """The layer-by-layer kernel on one batch of segments.
 
@@ -270,6 +349,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
     else:
         t = np.tile([0.0, 1.0], m)
         layers = net.layers
+    te = np.zeros(2 * m) if certified else None  # bounds on |t - t*| (the ends are exact)
     tabs = net._code_tables()
     Eh = None
     Z = None
@@ -349,10 +429,10 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             Z_new[rows, j] = th_new
             t_new = t[k] + s * (t[k + 1] - t[k])
             if certified:
-                # interpolation at the float s: (1 - s) Ea + s Eb plus the rounding of
-                # Za + s (Zb - Za) (and, for the crossing neuron, of s itself)
-                mag = np.abs(Za) + np.abs(Z[k + 1]) + np.max(np.abs(thresholds))
-                E_new = np.maximum(E[k], E[k + 1]) + (4 * UNIT_ROUNDOFF * tolv.safety) * mag
+                E_new, te_new = breakpoint_bounds(
+                    Za, Z[k + 1], E[k], E[k + 1], j, th_new, s, t[k], t[k + 1], te[k], te[k + 1],
+                    np.max(np.abs(thresholds)), tolv.safety,
+                )
                 bands_new = [E_new] * len(thq)
             else:
                 bands_new = bands
@@ -381,6 +461,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             ]
             if certified:
                 E = _scatter(E, E_new, pos_old, pos_new)
+                te = _scatter(te, te_new, pos_old, pos_new)
             if not certified:
                 seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv)
         else:
@@ -417,6 +498,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
     return {
         "seg": seg,
         "t": t,
+        "t_error": te,
         "piece": piece,
         "codes": codes,
         "degenerate": degenerate,
@@ -484,18 +566,29 @@ def _assemble(net, raw, m, mode, exact):
     t_exact = None
     if exact:
         t_exact, tf = arith.exact_and_float(tb)
+        t_error = rounding_error_bound(tf)
     else:
         tf = np.asarray(tb, dtype=np.float64)
+        if mode == "certified":
+            t_error = raw["t_error"][interior]
+        else:
+            t_error = np.full(len(tf), np.nan)
     return {
         "n_pieces": n_pieces,
         "piece_offsets": piece_offsets,
         "codes": codes,
         "breakpoint_offsets": bp_offsets,
         "t": tf,
+        "t_error": t_error,
         "t_exact": t_exact,
         "degenerate": raw["degenerate"],
         "endpoint": raw["endpoint"],
     }
+
+
+def rounding_error_bound(t):
+    """Half the spacing of the floats ``t``: bounds ``|t - t*|`` when ``t`` is ``t*`` rounded."""
+    return np.spacing(np.abs(np.asarray(t, dtype=np.float64))) / 2
 
 
 def _splice(base, repl, ids, m):
@@ -533,6 +626,7 @@ def _splice(base, repl, ids, m):
         "codes": take(base["codes"], repl["codes"], pspec),
         "breakpoint_offsets": np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64),
         "t": take(base["t"], repl["t"], bspec),
+        "t_error": take(base["t_error"], repl["t_error"], bspec),
         "t_exact": None,
         "degenerate": base["degenerate"].copy(),
         "endpoint": base["endpoint"].copy(),
@@ -559,6 +653,7 @@ def _result(net, mode, parts, exact_flags):
         codes=res["codes"],
         breakpoint_offsets=res["breakpoint_offsets"],
         t=res["t"],
+        t_error=res["t_error"],
         t_exact=res["t_exact"],
         exact_segments=exact_flags,
         degenerate=res["degenerate"],
@@ -680,8 +775,11 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     far.  A segment of length zero has one piece.  Certified mode bounds the rounding
     error of every value with the standard a-priori bound for dot products
     (``gamma_n = n u / (1 - n u)``, propagated through the layers and the
-    interpolations) times ``tol.safety``; any sign it cannot decide sends the segment
-    to exact arithmetic.
+    interpolations, including the uncertainty of every breakpoint's position)
+    times ``tol.safety``; any sign it cannot decide sends the segment to exact
+    arithmetic.  The pieces and codes are then exact, and ``res.t_error`` bounds the
+    distance of each float breakpoint from the exact one (see
+    :class:`SegmentCrossings`).
 
     Examples
     --------
@@ -765,6 +863,8 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     _check_backend(backend)
     if cache is None:
         cache = first_layer_cache(net, points, mode=mode, tol=tolv)
+    else:
+        _check_cache(cache, net, mode)
     X = cache.points
     i_start = _check_indices(i_start, len(X), "i_start")
     i_end = _check_indices(i_end, len(X), "i_end")
@@ -818,6 +918,39 @@ def first_layer_cache(net, points, *, mode="certified", tol=None):
     return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode)
 
 
+def _check_cache(cache, net, mode):
+    """A :class:`FirstLayerCache` usable for ``net`` in ``mode`` (else ValidationError)."""
+    from .exceptions import ValidationError
+
+    if not isinstance(cache, FirstLayerCache):
+        raise ValidationError(
+            f"cache must be a FirstLayerCache from first_layer_cache(net, points, mode=...), "
+            f"got {type(cache).__name__}; pass cache=None to compute it here."
+        )
+    if mode == "certified" and cache.E0 is None:
+        raise ValidationError(
+            f"cache was computed with mode={cache.mode!r} and holds no error bounds, but "
+            "mode='certified' needs them; build it with first_layer_cache(net, points, "
+            "mode='certified') (which also serves mode='float'), or pass cache=None."
+        )
+    if mode != "exact" and cache.Z0 is None:
+        raise ValidationError(
+            f"cache was computed with mode={cache.mode!r} and holds no float values, but "
+            f"mode={mode!r} needs them; build it with first_layer_cache(net, points, "
+            f"mode={mode!r}), or pass cache=None."
+        )
+    width = net.layers[0][0].shape[0]
+    if cache.points.shape[1] != net.input_dim or (
+        cache.Z0 is not None and cache.Z0.shape[1] != width
+    ):
+        raise ValidationError(
+            f"cache does not belong to this net: its points have {cache.points.shape[1]} "
+            f"coordinates and its first layer {None if cache.Z0 is None else cache.Z0.shape[1]} "
+            f"values, the net has input_dim={net.input_dim} and a first layer of width "
+            f"{width}; build the cache with first_layer_cache(net, points)."
+        )
+
+
 def _check_indices(idx, n, name):
     from .exceptions import ValidationError
 
@@ -844,6 +977,7 @@ def _concat_parts(parts):
         "codes": np.concatenate([p["codes"] for p in parts], axis=0),
         "breakpoint_offsets": np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64),
         "t": np.concatenate([p["t"] for p in parts]),
+        "t_error": np.concatenate([p["t_error"] for p in parts]),
         "t_exact": t_exact,
         "degenerate": np.concatenate([p["degenerate"] for p in parts]),
         "endpoint": np.concatenate([p["endpoint"] for p in parts], axis=0),
