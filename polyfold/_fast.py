@@ -178,7 +178,7 @@ def partition(net, Z0, E0, exact, tolv, certified):
     return {
         "seg": seg,
         "t": t,
-        "t_error": np.frombuffer(t_error, np.float64) if certified else None,
+        "te": np.frombuffer(t_error, np.float64) if certified else None,
         "piece": piece,
         "codes": codes,
         "degenerate": (flags & 1) != 0,

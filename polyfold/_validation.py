@@ -80,6 +80,29 @@ def check_points(points, dim, name="points"):
     return arr, single
 
 
+def net_points(net, points, name="points"):
+    """``(points (n, input_dim) float64, was_single)`` for ``net``: flattened points or
+    points of the net's ``input_shape`` (images ``(n, C, H, W)``)."""
+    shape = tuple(getattr(net, "input_shape", (net.input_dim,)))
+    if len(shape) == 1:
+        return check_points(points, shape[0], name)
+    from .graph.model import as_graph_points
+
+    return as_graph_points(points, shape, name)
+
+
+def net_segments(net, starts, ends):
+    """:func:`check_segments` for ``net`` (flattened or shaped points)."""
+    s, single_s = net_points(net, starts, "starts")
+    e, single_e = net_points(net, ends, "ends")
+    if s.shape != e.shape:
+        raise ShapeError(
+            f"starts and ends must have the same shape, got {s.shape} and {e.shape}; "
+            "pass one end point per start point."
+        )
+    return s, e, single_s and single_e
+
+
 def check_segments(starts, ends, dim):
     """Validate a batch of segments; returns ``(starts, ends, single)``."""
     s, single_s = check_points(starts, dim, "starts")

@@ -100,8 +100,7 @@ def exact_rank(M):
 
 def fmpq_matrix(a):
     """``flint.fmpq_mat`` holding the exact values of a 2D float or rational array."""
-    a = np.asarray(a)
-    q = a if a.dtype == object else fmpq_array(a)
+    q = fmpq_array(a)
     return flint.fmpq_mat(q.shape[0], q.shape[1], list(q.ravel()))
 
 

@@ -15,14 +15,27 @@ def from_arrays(layers, activation="relu"):
 
 
 def save(net, path):
-    """Save ``net`` to ``.npz`` (see :meth:`PLNet.save`)."""
-    if not isinstance(net, PLNet):
-        raise ValidationError(f"net must be a PLNet, got {type(net).__name__}.")
-    net.save(path)
+    """Save ``net`` (PLNet or PLGraph) to ``.npz`` (see :meth:`PLNet.save`)."""
+    from .network import check_net
+
+    check_net(net).save(path)
 
 
 def load(path):
-    """Load a network from ``.npz`` (see :meth:`PLNet.load`)."""
+    """Load a network saved by :meth:`PLNet.save` or :meth:`PLGraph.save` (``.npz``)."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.exists():
+        try:
+            with np.load(p, allow_pickle=False) as data:
+                is_graph = "graph" in data.files
+        except Exception:
+            is_graph = False
+        if is_graph:
+            from .graph import PLGraph
+
+            return PLGraph.load(p)
     return PLNet.load(path)
 
 
@@ -61,29 +74,141 @@ def _torch():
     return torch
 
 
-def from_torch(model):
-    """Convert a PyTorch ``nn.Sequential`` (or a single ``nn.Linear``).
+_DENSE_MODULES = ("Linear", "ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Identity", "Flatten",
+                  "Dropout", "BatchNorm1d")
 
-    Supported modules: ``Linear``, ``ReLU``, ``LeakyReLU``, ``Hardtanh``
-    (``lo <= 0 < hi``, so ReLU6 too), ``Identity``, ``Flatten``, ``Dropout``
-    (identity at evaluation) and ``BatchNorm1d`` (folded into the neighbouring
-    affine layer with its running statistics, as in eval mode).  Nested
-    ``Sequential`` containers are flattened.  Anything else raises
-    :class:`UnsupportedLayerError` naming the module.
 
-    The network must end with a ``Linear`` layer (the logits); consecutive affine
-    modules are composed.
+def _dense_sequential(model, nn):
+    """True when ``model`` is an ``nn.Sequential`` that the dense converter handles."""
+    if not isinstance(model, nn.Sequential):
+        return False
+    leaves = [m for m in model.modules() if not isinstance(m, nn.Sequential)]
+    names = [type(m).__name__ for m in leaves]
+    if not names or any(n not in _DENSE_MODULES for n in names):
+        return False
+    # Flatten only before the first Linear layer; starts and ends with Linear layers
+    seen_linear = False
+    for n in names:
+        seen_linear |= n == "Linear"
+        if n == "Flatten" and seen_linear:
+            return False
+    core = [n for n in names if n not in ("Flatten", "Dropout", "Identity")]
+    return bool(core) and core[0] == "Linear" and core[-1] == "Linear"
+
+
+def from_torch(model, input_shape=None):
+    """Convert a PyTorch module: a :class:`PLNet` for dense stacks, else a
+    :class:`~polyfold.graph.PLGraph`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any module that ``torch.fx`` can trace (not only ``nn.Sequential``), in eval
+        mode semantics (batch norm uses its running statistics, dropout is the
+        identity).
+    input_shape : tuple of int, optional
+        Per-sample input shape, e.g. ``(3, 32, 32)``.  Required when the first
+        operator is not a ``Linear`` layer.
+
+    Returns
+    -------
+    PLNet or PLGraph
+        A ``PLNet`` (the dense special case, with the compiled kernel) when the
+        model is a chain of linear layers and elementwise activations, else a
+        ``PLGraph``.
+
+    Raises
+    ------
+    UnsupportedLayerError
+        A module or function that is not piecewise linear or not supported (the
+        message names the fx node, its op and where it is in the model), or a model
+        that ``torch.fx`` cannot trace (data-dependent control flow).
+    ValidationError
+        ``input_shape`` missing where it is needed.
+    DependencyError
+        PyTorch is not installed.
+
+    Notes
+    -----
+    Supported: ``Linear``, ``Conv1d``/``Conv2d`` (stride, padding, dilation,
+    groups), ``BatchNorm1d``/``BatchNorm2d`` (folded), ``ReLU``, ``ReLU6``,
+    ``LeakyReLU``, ``Hardtanh``, ``MaxPool1d``/``2d``, ``AvgPool1d``/``2d``,
+    ``AdaptiveAvgPool``/``AdaptiveMaxPool``, ``Flatten``, ``Dropout``, ``Identity``,
+    ``torch.flatten``, ``view``/``reshape``, ``+``/``torch.add``, ``-``, scalar
+    ``*``/``/``, ``torch.cat``, ``torch.maximum``, ``torch.max``/``amax`` over a
+    dimension, ``F.relu``/``F.max_pool2d``/``F.avg_pool2d`` and ``x.mean`` over the
+    spatial dimensions.  The converted net is checked against the module's own
+    output on random inputs.  See ``docs/architectures.rst`` for examples.
     """
     torch = _torch()
     nn = torch.nn
     if isinstance(model, nn.Linear):
         model = nn.Sequential(model)
-    if not isinstance(model, nn.Sequential):
-        raise UnsupportedLayerError(
-            f"from_torch expects an nn.Sequential, got {type(model).__name__}; "
-            "wrap your layers in nn.Sequential(...)."
-        )
+    if not isinstance(model, nn.Module):
+        raise ValidationError(f"from_torch expects a torch.nn.Module, got {type(model).__name__}.")
+    if _dense_sequential(model, nn):
+        return _dense_from_sequential(model, nn, input_shape)
+    from .graph.fx import graph_from_torch
 
+    graph = graph_from_torch(model, input_shape)
+    dense = graph_to_plnet(graph)
+    return graph if dense is None else dense
+
+
+def graph_to_plnet(graph):
+    """The :class:`PLNet` of a graph that is a chain of affine maps on vectors and
+    elementwise unit groups, else None (same codes, same outputs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polyfold.graph import GraphBuilder
+    >>> b = GraphBuilder((1, 2, 2))
+    >>> h = b.relu(b.dense(b.flatten(b.input), np.eye(4), np.zeros(4)))
+    >>> graph_to_plnet(b.build(b.dense(h, np.ones((1, 4)))))
+    PLNet(input_shape=(1, 2, 2), widths=(4,), output_dim=1, activations=[relu])
+    >>> b = GraphBuilder((1, 2, 2))
+    >>> graph_to_plnet(b.build(b.max_pool(b.input, 2))) is None
+    True
+    """
+    from .graph import ops as gops
+    from .graph import units as gunits
+
+    nodes = graph.nodes
+    prev = 0
+    layers, acts = [], []
+    d = graph.input_dim
+    W, b = np.eye(d), np.zeros(d)
+    for i, nd in enumerate(nodes[1:], start=1):
+        if nd.inputs != (prev,):
+            return None
+        op = nd.op
+        if isinstance(op, gunits.Units):
+            if op.kind != "threshold":
+                return None
+            layers.append((W, b))
+            acts.append(op.activation)
+            n = op.n_units
+            W, b = np.eye(n), np.zeros(n)
+        elif isinstance(op, gops.Reshape):
+            if len(op.out_shape) != 1 and i != len(nodes) - 1 and not isinstance(nodes[i + 1].op, gops.Reshape):
+                return None
+        elif isinstance(op, gops.Dense):
+            W, b = op.W @ W, op.W @ b + op.b
+        elif isinstance(op, gops.ScalarAffine):
+            W, b = op.a * W, op.a * b + op.c
+        elif isinstance(op, gops.ChannelAffine) and len(op.in_shapes[0]) == 1:
+            W, b = op._s[:, None] * W, op._s * b + op._c
+        else:
+            return None
+        prev = i
+    if prev != graph._output:
+        return None
+    layers.append((W, b))
+    return PLNet(layers, acts, input_shape=graph.input_shape)
+
+
+def _dense_from_sequential(model, nn, input_shape):
     def flat(seq, prefix=""):
         for name, mod in seq.named_children():
             if isinstance(mod, nn.Sequential):
@@ -155,5 +280,5 @@ def from_torch(model):
             "drop a final activation or add nn.Linear."
         )
     layers.append((W, b))
-    return PLNet(layers, acts)
+    return PLNet(layers, acts, input_shape=input_shape)
 

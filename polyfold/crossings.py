@@ -44,7 +44,7 @@ import numpy as np
 
 from .network import check_net as _check_net
 from . import arith
-from ._validation import check_mode, check_segments
+from ._validation import check_mode, net_points, net_segments
 from .exceptions import ShapeError
 from .network import PLNet, bits_from_codes, pack_patterns, pieces_from_codes
 from .tolerance import UNIT_ROUNDOFF, get_tol
@@ -246,8 +246,18 @@ def first_layer_values(net, points, *, exact=False, safety=0.0):
     point (see :func:`segment_crossings_between`).
 
     Returns ``(Z0, E0)``: ``(n, width_0)`` values (object ``fmpq`` arrays when
-    ``exact``) and float error bounds (``None`` unless ``safety > 0``).
+    ``exact``) and float error bounds (``None`` unless ``safety > 0``).  For graph
+    networks these are the states before the first unit group
+    (:meth:`polyfold.graph.Stages.start`).
     """
+    if not net.is_dense:
+        st = net.stages()
+        if exact:
+            X = points if points.dtype == object else arith.fmpq_array(points)
+            return st.start(X, exact=True), None
+        if safety:
+            return st.start_bound(points, safety=safety)
+        return st.start(points), None
     if exact:
         X = points if points.dtype == object else arith.fmpq_array(points)
         return net.exact_affine(0, X), None
@@ -498,7 +508,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
     return {
         "seg": seg,
         "t": t,
-        "t_error": te,
+        "te": te,
         "piece": piece,
         "codes": codes,
         "degenerate": degenerate,
@@ -570,7 +580,7 @@ def _assemble(net, raw, m, mode, exact):
     else:
         tf = np.asarray(tb, dtype=np.float64)
         if mode == "certified":
-            t_error = raw["t_error"][interior]
+            t_error = raw["te"][interior]
         else:
             t_error = np.full(len(tf), np.nan)
     return {
@@ -638,7 +648,7 @@ def _splice(base, repl, ids, m):
 
 def _run_exact(net, starts, ends, tolv):
     Z0, _ = first_layer_values(net, _interleave(starts, ends), exact=True)
-    raw = _partition(net, Z0, None, True, tolv, False)
+    raw = _exact_kernel(net)(net, Z0, None, True, tolv, False)
     return _assemble(net, raw, len(starts), "exact", True)
 
 
@@ -694,10 +704,30 @@ def _check_backend(backend):
     return backend
 
 
+def _exact_kernel(net):
+    """The exact kernel: the layer-by-layer one for dense nets, the stage one for graphs."""
+    if net.is_dense:
+        return _partition
+    from .graph.crossings import graph_partition
+
+    return graph_partition
+
+
 def _kernel(net, backend):
     """The float/certified kernel function for ``backend`` (validated)."""
     from . import _fast
 
+    if not net.is_dense:
+        if backend == "c":
+            from .exceptions import ValidationError
+
+            raise ValidationError(
+                "backend='c' (the compiled kernel) supports dense PLNet stacks only; graph "
+                "networks use the stage kernel: pass backend='auto' or 'numpy'."
+            )
+        from .graph.crossings import graph_partition
+
+        return graph_partition
     if backend != "numpy" and _fast.available() and _fast.applicable(net):
         return _fast.partition
     if backend == "c":
@@ -798,7 +828,8 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     tolv = get_tol(tol)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     _check_backend(backend)
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
+    chunk_size = _chunk_for(net, chunk_size, mode)
     m = len(S)
     if m == 0:
         raise ShapeError(
@@ -875,6 +906,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     m = len(i_start)
     if m == 0:
         raise ShapeError("i_start and i_end are empty; pass at least one segment.")
+    chunk_size = _chunk_for(net, chunk_size, mode)
     parts, flags = [], []
     for a in range(0, m, chunk_size):
         b = min(a + chunk_size, m)
@@ -906,12 +938,10 @@ class FirstLayerCache:
 
 def first_layer_cache(net, points, *, mode="certified", tol=None):
     """Precompute the first layer at ``points`` for :func:`segment_crossings_between`."""
-    from ._validation import check_points
-
     _check_net(net)
     check_mode(mode)
     tolv = get_tol(tol)
-    X, _ = check_points(points, net.input_dim)
+    X, _ = net_points(net, points)
     if mode == "exact":
         return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode)
     Z0, E0 = first_layer_values(net, X, safety=tolv.safety if mode == "certified" else 0.0)
@@ -949,6 +979,25 @@ def _check_cache(cache, net, mode):
             f"values, the net has input_dim={net.input_dim} and a first layer of width "
             f"{width}; build the cache with first_layer_cache(net, points)."
         )
+
+
+#: bytes of state values a chunk of segments of a graph network may hold (float
+#: mode; certified holds twice as much, exact rationals about 12x per value)
+_GRAPH_CHUNK_BYTES = 256 * 2**20
+#: points per segment assumed when sizing chunks of graph networks
+_GRAPH_POINTS_PER_SEGMENT = 32
+
+
+def _chunk_for(net, chunk_size, mode):
+    """Chunk size: as given for dense nets; for graph networks small enough that the
+    states of a chunk (points x widest state) stay within ``_GRAPH_CHUNK_BYTES``."""
+    if net.is_dense:
+        return chunk_size
+    st = net.stages()
+    width = max([st.width(g) for g in range(st.n_groups + 1)] + [net.input_dim])
+    per_value = {"float": 8, "certified": 16, "exact": 96}[mode]
+    fit = _GRAPH_CHUNK_BYTES // (width * per_value * _GRAPH_POINTS_PER_SEGMENT)
+    return int(max(1, min(chunk_size, fit)))
 
 
 def _check_indices(idx, n, name):

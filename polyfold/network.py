@@ -35,6 +35,7 @@ __all__ = [
     "unpack_patterns",
     "hamming",
     "check_net",
+    "check_dense",
 ]
 
 
@@ -263,9 +264,10 @@ class PLNet:
     array([[ True, False]])
     """
 
-    __slots__ = ("_layers", "_activations", "_exact_cache", "_exact_mats", "_tables")
+    __slots__ = ("_layers", "_activations", "_exact_cache", "_exact_mats", "_tables", "_graph",
+                 "_input_shape")
 
-    def __init__(self, layers, activations):
+    def __init__(self, layers, activations, *, input_shape=None):
         layers = list(layers)
         if len(layers) == 0:
             raise ValidationError("layers must hold at least one (W, b) pair, got an empty list.")
@@ -303,6 +305,16 @@ class PLNet:
         object.__setattr__(self, "_exact_cache", None)
         object.__setattr__(self, "_exact_mats", None)
         object.__setattr__(self, "_tables", None)
+        object.__setattr__(self, "_graph", None)
+        shape = (checked[0][0].shape[1],)
+        if input_shape is not None:
+            shape = tuple(int(v) for v in np.atleast_1d(input_shape))
+            if int(np.prod(shape)) != checked[0][0].shape[1] or any(v < 1 for v in shape):
+                raise ShapeError(
+                    f"input_shape {shape} does not hold the {checked[0][0].shape[1]} inputs of the "
+                    "first layer; pass a shape whose product is the input dimension."
+                )
+        object.__setattr__(self, "_input_shape", shape)
 
     # -- construction ----------------------------------------------------------
     @classmethod
@@ -357,6 +369,57 @@ class PLNet:
         """Start of each hidden layer's neurons in a pattern (length depth + 1)."""
         return np.concatenate([[0], np.cumsum(self.widths)]).astype(np.int64)
 
+    @property
+    def input_shape(self):
+        """Per-sample input shape (``(input_dim,)`` unless given, e.g. ``(1, 8, 8)``:
+        points are then accepted flattened or shaped)."""
+        return self._input_shape
+
+    @property
+    def code_sizes(self):
+        """(n_hidden,) int64: the number of possible codes of every hidden neuron."""
+        if not self.depth:
+            return np.zeros(0, np.int64)
+        return np.concatenate(
+            [np.full(w, len(a.thresholds) + 1, np.int64) for w, a in zip(self.widths, self._activations)]
+        )
+
+    @property
+    def has_max_units(self):
+        return False
+
+    @property
+    def is_dense(self):
+        """True: a dense stack of layers (the compiled crossing kernel applies)."""
+        return True
+
+    def to_graph(self):
+        """The same network as a :class:`~polyfold.graph.PLGraph` (same codes, same order)."""
+        from .graph import GraphBuilder
+
+        b = GraphBuilder(self._input_shape)
+        h = b.input
+        for l, (W, bias) in enumerate(self._layers):
+            h = b.dense(h, W, bias, name=f"dense{l}")
+            if l < self.depth:
+                act = self._activations[l]
+                if isinstance(act, Identity):
+                    # a linear hidden layer still carries bits: hard tanh with a window that
+                    # cannot be left is not the same, so refuse
+                    raise UnsupportedLayerError(
+                        "PLNet.to_graph: hidden Identity layers carry bits but are not unit "
+                        "groups of a graph; replace them by a ReLU pair or merge the layers."
+                    )
+                h = b.activation(h, act, name=f"layer{l}")
+        return b.build(h)
+
+    def stages(self):
+        """The stage-by-stage evaluation used by the generic exact engines
+        (:class:`polyfold.graph.Stages` of :meth:`to_graph`, cached)."""
+        if self._graph is None:
+            object.__setattr__(self, "_graph", self.to_graph())
+        return self._graph.stages()
+
     def unit_index(self, layer, neuron):
         """Position in a pattern of hidden ``neuron`` of hidden ``layer`` (0-based)."""
         return int(self.layer_offsets[layer] + neuron)
@@ -368,6 +431,9 @@ class PLNet:
 
     def __repr__(self):
         acts = ",".join(a.name for a in self._activations)
+        if len(self._input_shape) > 1:
+            return (f"PLNet(input_shape={self._input_shape}, widths={self.widths}, "
+                    f"output_dim={self.output_dim}, activations=[{acts}])")
         return f"PLNet(input_dim={self.input_dim}, widths={self.widths}, output_dim={self.output_dim}, activations=[{acts}])"
 
     def __eq__(self, other):
@@ -383,7 +449,7 @@ class PLNet:
 
     def __reduce__(self):
         # immutable: rebuild through the constructor (pickle, process pools, Dask)
-        return (PLNet, (self._layers, self._activations))
+        return (_rebuild_plnet, (self._layers, self._activations, self._input_shape))
 
     # -- lookup tables used by the kernels -----------------------------------------
     def _code_tables(self):
@@ -575,6 +641,7 @@ class PLNet:
             arrays[f"b{i}"] = b
         arrays["activations"] = np.array(json.dumps([a.to_dict() for a in self._activations]))
         arrays["format"] = np.array("polyfold.PLNet/1")
+        arrays["input_shape"] = np.array(self._input_shape, dtype=np.int64)
         np.savez(Path(path), **arrays)
 
     @classmethod
@@ -590,6 +657,11 @@ class PLNet:
         except Exception as err:
             raise ValidationError(f"could not read {str(path)!r} as .npz: {err}") from err
         with data:
+            if "graph" in data.files:
+                raise ValidationError(
+                    f"{str(path)!r} holds a graph network (PLGraph); load it with "
+                    "polyfold.load or PLGraph.load."
+                )
             layers = []
             i = 0
             while f"W{i}" in data.files:
@@ -606,15 +678,39 @@ class PLNet:
                 acts = json.loads(str(data["activations"]))
             else:
                 acts = ["relu"] * (len(layers) - 1)
-        return cls(layers, acts)
+            shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data.files else None
+        return cls(layers, acts, input_shape=shape)
+
+
+def _rebuild_plnet(layers, activations, input_shape):
+    return PLNet(layers, activations, input_shape=input_shape)
 
 
 def check_net(net):
-    """Return ``net`` if it is a :class:`PLNet`, else raise a ValidationError with the fix."""
-    if not isinstance(net, PLNet):
+    """Return ``net`` if it is a :class:`PLNet` or a :class:`~polyfold.graph.PLGraph`,
+    else raise a ValidationError with the fix."""
+    if isinstance(net, PLNet):
+        return net
+    from .graph.model import PLGraph
+
+    if not isinstance(net, PLGraph):
         raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert models with "
-            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
+            f"net must be a polyfold.PLNet or polyfold.PLGraph, got {type(net).__name__}; "
+            "convert models with polyfold.from_torch, polyfold.from_onnx, "
+            "polyfold.from_sklearn or PLNet.from_arrays."
+        )
+    return net
+
+
+def check_dense(net, feature):
+    """Return ``net`` if it is a dense :class:`PLNet`; a graph network (convolutions,
+    max pooling, skips) raises :class:`UnsupportedLayerError` naming ``feature``."""
+    net = check_net(net)
+    if not isinstance(net, PLNet):
+        raise UnsupportedLayerError(
+            f"{feature} needs a dense PLNet (a stack of affine layers); this net is a graph "
+            f"network ({net.depth} unit groups, input shape {net.input_shape}). Use a dense "
+            "MLP, or see the documentation for the features that support graph networks."
         )
     return net
 
@@ -634,7 +730,10 @@ def codes_from_preactivations(net, zs):
 
 
 def bits_from_codes(net, codes):
-    """Bits ``z > 0`` (bool) from codes (..., n_hidden)."""
+    """Bits ``z > 0`` (bool) from codes (..., n_hidden); graph nets with max units give
+    int8 (max units hold their code)."""
+    if not isinstance(net, PLNet):
+        return net.bits_from_codes(codes)
     tabs = net._code_tables()
     codes = np.asarray(codes)
     if all(len(c2b) == 2 for _, c2b, _ in tabs):
@@ -649,6 +748,8 @@ def bits_from_codes(net, codes):
 
 def pieces_from_codes(net, codes):
     """Piece indices (int8) from codes (..., n_hidden)."""
+    if not isinstance(net, PLNet):
+        return net.pieces_from_codes(codes)
     tabs = net._code_tables()
     off = net.layer_offsets
     codes = np.asarray(codes)

@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .network import check_net as _check_net
+from .network import check_dense as _check_dense
 from . import _lp
 from ._validation import check_points
 from .exceptions import DomainError, ShapeError, ValidationError
@@ -337,7 +337,7 @@ def region_of(net, x, *, domain=None, tol=None):
     >>> R.facets.tolist()
     [0, 1, 2]
     """
-    net = _check_net(net)
+    net = _check_dense(net, "region_of")
     tol = get_tol(tol)
     pts, single = check_points(x, net.input_dim, "x")
     if not single and pts.shape[0] != 1:

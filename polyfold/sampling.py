@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import check_net as _check_net
+from .network import check_dense as _check_dense
 from ._validation import check_positive_int, check_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
@@ -119,7 +119,7 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     >>> grid_patterns(net, [0.0], [1.0], 11).n_pieces.tolist()  # 8 pieces + 3 boundary hits
     [11]
     """
-    _check_net(net)
+    _check_dense(net, "grid sampling")
     n_points = check_positive_int(n_points, "n_points", minimum=2)
     S, E, _ = check_segments(starts, ends, net.input_dim)
     m = len(S)
@@ -176,7 +176,7 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     so an interval whose end codes agree lies in one region: bisection is exact
     except inside intervals shorter than ``eps``, where it records only the end codes.
     """
-    _check_net(net)
+    _check_dense(net, "grid sampling")
     if not (isinstance(eps, float) or isinstance(eps, int)) or not (0 < eps < 1):
         raise ValidationError(f"eps must be a number in (0, 1), got {eps!r}; try eps=1e-6.")
     S, E, _ = check_segments(starts, ends, net.input_dim)

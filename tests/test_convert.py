@@ -99,20 +99,29 @@ def test_torch_bias_sign_and_single_linear(torch):
 
 def test_torch_unsupported_modules(torch):
     nn = torch.nn
-    with pytest.raises(UnsupportedLayerError, match="Sigmoid"):
+    with pytest.raises(UnsupportedLayerError, match="Sigmoid is not piecewise linear"):
         polyfold.from_torch(nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1)))
-    with pytest.raises(UnsupportedLayerError, match="end with a Linear"):
-        polyfold.from_torch(nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
-    with pytest.raises(UnsupportedLayerError, match="nn.Sequential"):
-        polyfold.from_torch(nn.ReLU())
-    with pytest.raises(UnsupportedLayerError, match="no Linear layer before"):
-        polyfold.from_torch(nn.Sequential(nn.ReLU(), nn.Linear(2, 1)))
-    err = None
-    try:
-        polyfold.from_torch(nn.Sequential(nn.Conv1d(1, 1, 2)))
-    except PolyfoldError as e:
-        err = e
-    assert err is not None and "'0'" in str(err) and "Conv1d" in str(err)
+    # the first operator is not a Linear layer: the input shape must be given
+    for model in (nn.ReLU(), nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), nn.Sequential(nn.Conv1d(1, 1, 2))):
+        with pytest.raises(ValidationError, match="input_shape is required"):
+            polyfold.from_torch(model)
+
+
+def test_torch_models_ending_in_units_or_starting_with_them(torch):
+    # any fx-traceable module converts; a final ReLU makes the outputs the ReLU values
+    nn = torch.nn
+    torch.manual_seed(0)
+    cases = [
+        (nn.Sequential(nn.Linear(2, 2), nn.ReLU()), None),
+        (nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), (2,)),
+        (nn.Sequential(nn.Conv1d(1, 1, 2)), (1, 5)),
+    ]
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    for model, shape in cases:
+        net = polyfold.from_torch(model, input_shape=shape)
+        Xi = X if shape in (None, (2,)) else np.random.default_rng(1).normal(size=(6, 5))
+        ref = model.double()(torch.from_numpy(Xi.reshape((6,) + (shape or (2,))))).detach().numpy()
+        np.testing.assert_allclose(net.forward(Xi), ref.reshape(6, -1), rtol=0, atol=1e-12)
 
 
 def test_save_rejects_non_net(tmp_path):

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ValidationError
-from ..network import check_net as _check_net  # noqa: F401  (used by the other folding modules)
+from ..network import check_dense
+
+
+def _check_net(net):
+    """Folding measures on dense nets (graph nets: see polyfold.folding docs)."""
+    return check_dense(net, "space folding")
 
 
 # ---------------------------------------------------------------------------

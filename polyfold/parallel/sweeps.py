@@ -24,7 +24,7 @@ from .._validation import (
 )
 from ..exceptions import ChunkError, ValidationError
 from ..folding.pairs import _check_labelled
-from ..network import PLNet, check_net
+from ..network import PLNet, check_dense
 from ..tolerance import get_tol
 from ._common import _sha256
 from ._files import _FORMAT, _chunk_name, _prepare_out, _read_chunk, _write_chunk
@@ -486,7 +486,7 @@ def class_pair_sweep(
     >>> res.pair_matrix("chi_max").shape
     (2, 2)
     """
-    check_net(net)
+    check_dense(net, "polyfold.parallel sweeps")
     Xa, y, _ = _check_labelled(net, X, y)
     source = ClassPairs(y, paths_per_pair, pairs=pairs, same_class=same_class)
     return sweep(

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validation import as_float_array, check_mode
 from ..exceptions import DomainError, ShapeError, ValidationError
-from ..network import check_net as _check_net
+from ..network import check_dense as _check_dense
 from ..tolerance import get_tol
 from ._domain import _domain_polygon
 from .planes import _build_slice
@@ -59,7 +59,7 @@ def box_complex(net, lower, upper, *, mode="certified", max_dim=6, tol=None):
     """
     from .. import _lp
 
-    net = _check_net(net)
+    net = _check_dense(net, "box_complex")
     tol = get_tol(tol)
     d = net.input_dim
     if d > max_dim:
@@ -137,7 +137,7 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=6, tol=None):
     """
     from ..regions import _box_engine
 
-    net = _check_net(net)
+    net = _check_dense(net, "box_complex")
     tol = get_tol(tol)
     mode = check_mode(mode, ("float", "certified"))
     A = as_float_array(A, "A", ndim=2)

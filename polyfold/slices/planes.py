@@ -12,7 +12,7 @@ import numpy as np
 from .. import arith
 from .._validation import as_float_array, check_mode
 from ..exceptions import DegenerateInputError, ShapeError, ValidationError
-from ..network import check_net as _check_net
+from ..network import check_dense as _check_dense
 from ..tolerance import get_tol
 from ._domain import _check_plane, _domain_polygon
 from ._engine import (
@@ -143,7 +143,7 @@ def slice_complex(net, origin, e1, e2, *, bounds=None, polygon=None, mode="certi
     >>> float(cx.measures.sum())
     40000.0
     """
-    net = _check_net(net)
+    net = _check_dense(net, "slice_complex")
     tol = get_tol(tol)
     mode = check_mode(mode)
     x0, a, b = _check_plane(net, origin, e1, e2, tol)
@@ -232,7 +232,7 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     >>> bool(cx.locate([[0, 0], [1, 0], [0, 1]]).min() >= 0)   # each point in a region
     True
     """
-    net = _check_net(net)
+    net = _check_dense(net, "slice_complex")
     tol = get_tol(tol)
     m = as_float_array(margin, "margin")
     if m.size != 1 or m.ravel()[0] < 0:
