@@ -1,0 +1,538 @@
+/*
+ * polyfold._ckernel: the per-instruction-set part of the crossing kernel.
+ *
+ * Included once per instruction set by _ckernel.c with FN(name) giving the
+ * function names a suffix and ISA_AVX512 / ISA_AVX2 / ISA_GENERIC selecting the
+ * vector code.  Everything here works on one segment at a time (its points stay
+ * in cache through all layers); see _ckernel.c for the data layout.
+ */
+
+#if defined(ISA_AVX512)
+#define VW 8
+#define vd __m512d
+#define VLD(p) _mm512_loadu_pd(p)
+#define VST(p, v) _mm512_storeu_pd((p), (v))
+#define VSET(x) _mm512_set1_pd(x)
+#define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
+#elif defined(ISA_AVX2)
+#define VW 4
+#define vd __m256d
+#define VLD(p) _mm256_loadu_pd(p)
+#define VST(p, v) _mm256_storeu_pd((p), (v))
+#define VSET(x) _mm256_set1_pd(x)
+#define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
+#else
+#define VW 1
+#endif
+
+/*
+ * C[p, 0:8 npan] (+)= A[p, 0:K] Wp + b: A rows of stride as (P a multiple of 4),
+ * Wp panels of 8 output columns, each K rows of 8 (k-major), C rows of stride cs.
+ * Blocks of KC inputs keep a panel block in L2; tiles of 4 points x 8 (AVX-512: 16)
+ * outputs accumulate in registers with fused multiply-adds.
+ */
+#define KC 256
+static void FN(gemm)(const double *A, int64_t P, int as, int K, const double *Wp, int npan, const double *b,
+                     double *C, int cs)
+{
+    for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {
+        const int kc = K - k0 < KC ? K - k0 : KC;
+        const int first = k0 == 0;
+        for (int64_t p = 0; p < P; p += 4) {
+            const double *a0 = A + p * as + k0, *a1 = a0 + as, *a2 = a1 + as, *a3 = a2 + as;
+            double *c0 = C + p * cs, *c1 = c0 + cs, *c2 = c1 + cs, *c3 = c2 + cs;
+            int j = 0;
+#if VW == 8
+            for (; j + 1 < npan; j += 2) {
+                const double *w0 = Wp + ((int64_t)j * K + k0) * 8, *w1 = w0 + (int64_t)K * 8;
+                const int o = 8 * j;
+                vd x00, x01, x10, x11, x20, x21, x30, x31;
+                if (first) {
+                    x00 = x10 = x20 = x30 = VLD(b + o);
+                    x01 = x11 = x21 = x31 = VLD(b + o + 8);
+                } else {
+                    x00 = VLD(c0 + o), x01 = VLD(c0 + o + 8), x10 = VLD(c1 + o), x11 = VLD(c1 + o + 8);
+                    x20 = VLD(c2 + o), x21 = VLD(c2 + o + 8), x30 = VLD(c3 + o), x31 = VLD(c3 + o + 8);
+                }
+                for (int k = 0; k < kc; k++) {
+                    const vd u = VLD(w0 + 8 * k), v = VLD(w1 + 8 * k);
+                    vd h = VSET(a0[k]);
+                    x00 = VFMA(h, u, x00), x01 = VFMA(h, v, x01);
+                    h = VSET(a1[k]);
+                    x10 = VFMA(h, u, x10), x11 = VFMA(h, v, x11);
+                    h = VSET(a2[k]);
+                    x20 = VFMA(h, u, x20), x21 = VFMA(h, v, x21);
+                    h = VSET(a3[k]);
+                    x30 = VFMA(h, u, x30), x31 = VFMA(h, v, x31);
+                }
+                VST(c0 + o, x00), VST(c0 + o + 8, x01), VST(c1 + o, x10), VST(c1 + o + 8, x11);
+                VST(c2 + o, x20), VST(c2 + o + 8, x21), VST(c3 + o, x30), VST(c3 + o + 8, x31);
+            }
+            for (; j < npan; j++) {
+                const double *w0 = Wp + ((int64_t)j * K + k0) * 8;
+                const int o = 8 * j;
+                vd x0, x1, x2, x3;
+                if (first) {
+                    x0 = x1 = x2 = x3 = VLD(b + o);
+                } else {
+                    x0 = VLD(c0 + o), x1 = VLD(c1 + o), x2 = VLD(c2 + o), x3 = VLD(c3 + o);
+                }
+                for (int k = 0; k < kc; k++) {
+                    const vd u = VLD(w0 + 8 * k);
+                    x0 = VFMA(VSET(a0[k]), u, x0);
+                    x1 = VFMA(VSET(a1[k]), u, x1);
+                    x2 = VFMA(VSET(a2[k]), u, x2);
+                    x3 = VFMA(VSET(a3[k]), u, x3);
+                }
+                VST(c0 + o, x0), VST(c1 + o, x1), VST(c2 + o, x2), VST(c3 + o, x3);
+            }
+#elif VW == 4
+            for (; j < npan; j++) {
+                const double *w0 = Wp + ((int64_t)j * K + k0) * 8;
+                const int o = 8 * j;
+                vd x00, x01, x10, x11, x20, x21, x30, x31;
+                if (first) {
+                    x00 = x10 = x20 = x30 = VLD(b + o);
+                    x01 = x11 = x21 = x31 = VLD(b + o + 4);
+                } else {
+                    x00 = VLD(c0 + o), x01 = VLD(c0 + o + 4), x10 = VLD(c1 + o), x11 = VLD(c1 + o + 4);
+                    x20 = VLD(c2 + o), x21 = VLD(c2 + o + 4), x30 = VLD(c3 + o), x31 = VLD(c3 + o + 4);
+                }
+                for (int k = 0; k < kc; k++) {
+                    const vd u = VLD(w0 + 8 * k), v = VLD(w0 + 8 * k + 4);
+                    vd h = VSET(a0[k]);
+                    x00 = VFMA(h, u, x00), x01 = VFMA(h, v, x01);
+                    h = VSET(a1[k]);
+                    x10 = VFMA(h, u, x10), x11 = VFMA(h, v, x11);
+                    h = VSET(a2[k]);
+                    x20 = VFMA(h, u, x20), x21 = VFMA(h, v, x21);
+                    h = VSET(a3[k]);
+                    x30 = VFMA(h, u, x30), x31 = VFMA(h, v, x31);
+                }
+                VST(c0 + o, x00), VST(c0 + o + 4, x01), VST(c1 + o, x10), VST(c1 + o + 4, x11);
+                VST(c2 + o, x20), VST(c2 + o + 4, x21), VST(c3 + o, x30), VST(c3 + o + 4, x31);
+            }
+#else
+            for (; j < npan; j++) {
+                const double *w0 = Wp + ((int64_t)j * K + k0) * 8;
+                const int o = 8 * j;
+                double x[4][8];
+                for (int c = 0; c < 8; c++) {
+                    x[0][c] = first ? b[o + c] : c0[o + c];
+                    x[1][c] = first ? b[o + c] : c1[o + c];
+                    x[2][c] = first ? b[o + c] : c2[o + c];
+                    x[3][c] = first ? b[o + c] : c3[o + c];
+                }
+                for (int k = 0; k < kc; k++) {
+                    const double *u = w0 + 8 * k;
+                    const double h0 = a0[k], h1 = a1[k], h2 = a2[k], h3 = a3[k];
+                    for (int c = 0; c < 8; c++) {
+                        x[0][c] += h0 * u[c];
+                        x[1][c] += h1 * u[c];
+                        x[2][c] += h2 * u[c];
+                        x[3][c] += h3 * u[c];
+                    }
+                }
+                for (int c = 0; c < 8; c++) {
+                    c0[o + c] = x[0][c], c1[o + c] = x[1][c], c2[o + c] = x[2][c], c3[o + c] = x[3][c];
+                }
+            }
+#endif
+        }
+        if (K == 0) break;
+    }
+}
+
+/*
+ * Three-valued signs of z - q against the band bd (np lanes, a multiple of 8) as bit
+ * masks: bit j of pw (nw) set iff z_j - q > bd_j (< -bd_j).  mm (may be NULL): the
+ * smallest |z_j - q| among the decided lanes is folded into mm_j.
+ */
+static inline void FN(signs)(const double *restrict z, const double *restrict bd, double q, int np,
+                             uint64_t *restrict pw, uint64_t *restrict nw, double *restrict mm)
+{
+    for (int w0 = 0; w0 < np; w0 += 64) {
+        const int w1 = np - w0 < 64 ? np : w0 + 64;
+        uint64_t P = 0, N = 0;
+#if VW == 8
+        const vd vq = VSET(q);
+        for (int j = w0; j < w1; j += 8) {
+            const vd d = _mm512_sub_pd(VLD(z + j), vq), e = VLD(bd + j);
+            const __mmask8 g = _mm512_cmp_pd_mask(d, e, _CMP_GT_OQ);
+            const __mmask8 l = _mm512_cmp_pd_mask(d, _mm512_sub_pd(_mm512_setzero_pd(), e), _CMP_LT_OQ);
+            P |= (uint64_t)g << (j - w0);
+            N |= (uint64_t)l << (j - w0);
+            if (mm) {
+                const vd a = _mm512_abs_pd(d), m = VLD(mm + j);
+                VST(mm + j, _mm512_mask_min_pd(m, (__mmask8)(g | l), m, a));
+            }
+        }
+#elif VW == 4
+        const vd vq = VSET(q), sg = VSET(-0.0);
+        for (int j = w0; j < w1; j += 4) {
+            const vd d = _mm256_sub_pd(VLD(z + j), vq), e = VLD(bd + j);
+            const vd cg = _mm256_cmp_pd(d, e, _CMP_GT_OQ);
+            const vd cl = _mm256_cmp_pd(d, _mm256_xor_pd(e, sg), _CMP_LT_OQ);
+            P |= (uint64_t)_mm256_movemask_pd(cg) << (j - w0);
+            N |= (uint64_t)_mm256_movemask_pd(cl) << (j - w0);
+            if (mm) {
+                const vd a = _mm256_andnot_pd(sg, d), m = VLD(mm + j);
+                VST(mm + j, _mm256_blendv_pd(m, _mm256_min_pd(m, a), _mm256_or_pd(cg, cl)));
+            }
+        }
+#else
+        for (int j = w0; j < w1; j++) {
+            const double d = z[j] - q;
+            const int g = d > bd[j], l = d < -bd[j];
+            P |= (uint64_t)g << (j - w0);
+            N |= (uint64_t)l << (j - w0);
+            if (mm && (g | l)) {
+                const double a = fabs(d);
+                if (a < mm[j]) mm[j] = a;
+            }
+        }
+#endif
+        pw[w0 >> 6] = P;
+        nw[w0 >> 6] = N;
+    }
+}
+
+/* sm_j = max(sm_j, |z_j|) over np lanes (a multiple of 8) */
+static inline void FN(absmax)(const double *restrict z, int np, double *restrict sm)
+{
+    for (int j = 0; j < np; j++) {
+        const double a = fabs(z[j]);
+        sm[j] = a > sm[j] ? a : sm[j];
+    }
+}
+
+/*
+ * One segment through all layers.  band_mode: 0 certified; 1 float with the
+ * provisional band (running maxima in runmax; per-segment maxima and margins
+ * recorded in segmax / minmarg); 2 float with the fixed bands fixband.
+ * Appends the segment's breakpoints (and, certified, their error bounds) and the
+ * code words of its pieces to out; returns the flags (>= 0) or -1 on allocation
+ * failure, and the number of pieces in *np_out.
+ */
+static int FN(run_segment)(const Net *net, Work *w, const double *Za, const double *Zb, const double *Ea,
+                           const double *Eb, int band_mode, const double *fixband, double *runmax,
+                           double *segmax, double *minmarg, Out *out, int64_t *np_out)
+{
+    const int zs = net->zs, ms = net->ms, nwc = net->nwc;
+    const int cert = net->certified;
+    int flags = 0;
+    int64_t P = 2;
+    if (reserve_rows(w, 2, net)) return -1;
+    const int n0 = net->n[0];
+    w->t[0] = 0.0;
+    w->t[1] = 1.0;
+    memset(w->Z, 0, (size_t)(2 * zs) * sizeof(double));
+    memcpy(w->Z, Za, (size_t)n0 * sizeof(double));
+    memcpy(w->Z + zs, Zb, (size_t)n0 * sizeof(double));
+    if (cert) {
+        memset(w->E, 0, (size_t)(2 * zs) * sizeof(double));
+        memcpy(w->E, Ea, (size_t)n0 * sizeof(double));
+        memcpy(w->E + zs, Eb, (size_t)n0 * sizeof(double));
+        w->te[0] = w->te[1] = 0.0;
+    }
+    memset(w->cw, 0, (size_t)(2 * nwc) * sizeof(uint64_t));
+    w->ord[0] = 0;
+    w->ord[1] = 1;
+
+    for (int l = 0; l < net->L; l++) {
+        const int n = net->n[l], np = net->npad[l], T = net->T[l], nw = net->nw[l];
+        const double *th = net->thr[l];
+        const uint64_t *valid = net->valid + (int64_t)l * net->wmax;
+        const int64_t off = net->off[l];
+
+        /* gather the points into sequence order; values (and bounds) of layer l */
+        if (l > 0) {
+            const int nin = net->n[l - 1];
+            const int ak = net->act[l - 1];
+            const double sl = net->slope[l - 1], lo = net->lo[l - 1], hi = net->hi[l - 1];
+            const int64_t *ord = w->ord;
+            const int64_t P4 = (P + 3) & ~(int64_t)3;
+            for (int64_t i = 0; i < P; i++) {
+                const int64_t r = ord[i];
+                act_row(ak, w->Z + r * zs, w->Hb + i * zs, nin, sl, lo, hi);
+                w->tn[i] = w->t[r];
+                copy_words(w->cwn + i * nwc, w->cw + r * nwc, nwc);
+            }
+            for (int64_t i = P; i < P4; i++) memset(w->Hb + i * zs, 0, (size_t)zs * sizeof(double));
+            FN(gemm)(w->Hb, P4, zs, nin, net->WTp[l], np / 8, net->bp[l], w->Zn, zs);
+            if (cert) {
+                /* the bound of every point from the maxima over blocks of EB_BLOCK consecutive
+                   points: E = (cH |H| + cE E_prev)_max |W|^T + cB |b| */
+                const double cH = net->cH[l], cE = net->cE[l];
+                const int64_t nb = (P + EB_BLOCK - 1) / EB_BLOCK, nb4 = (nb + 3) & ~(int64_t)3;
+                for (int64_t q = 0; q < nb; q++) {
+                    double *gp = w->Gb + q * zs;
+                    const int64_t i1 = (q + 1) * EB_BLOCK < P ? (q + 1) * EB_BLOCK : P;
+                    for (int64_t i = q * EB_BLOCK; i < i1; i++) {
+                        const double *hp = w->Hb + i * zs, *ep = w->E + ord[i] * zs;
+                        if (i == q * EB_BLOCK) {
+                            for (int k = 0; k < nin; k++) gp[k] = cH * fabs(hp[k]) + cE * ep[k];
+                        } else {
+                            for (int k = 0; k < nin; k++) {
+                                const double g = cH * fabs(hp[k]) + cE * ep[k];
+                                gp[k] = g > gp[k] || g != g ? g : gp[k];
+                            }
+                        }
+                    }
+                }
+                for (int64_t q = nb; q < nb4; q++) memset(w->Gb + q * zs, 0, (size_t)zs * sizeof(double));
+                FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
+                for (int64_t i = 0; i < P; i++) {
+                    memcpy(w->En + i * zs, w->Eb + (i / EB_BLOCK) * zs, (size_t)np * sizeof(double));
+                    w->ten[i] = w->te[ord[i]];
+                }
+                SWAP(double *, w->E, w->En);
+                SWAP(double *, w->te, w->ten);
+            }
+            SWAP(double *, w->Z, w->Zn);
+            SWAP(double *, w->t, w->tn);
+            SWAP(uint64_t *, w->cw, w->cwn);
+            for (int64_t i = 0; i < P; i++) w->ord[i] = i;
+        }
+        /* from here row i is point i */
+
+        /* float band: fixed (layer 0, or the final band of a recomputation), or the
+           running maximum over the segments before this one (never above the final) */
+        double *band = w->band;
+        double *mm = NULL, *sm = NULL;
+        if (!cert) {
+            if (l == 0 || band_mode == 2) {
+                memcpy(band, fixband + (int64_t)l * zs, (size_t)np * sizeof(double));
+            } else {
+                const double *rm = runmax + (int64_t)l * zs;
+                sm = w->smbuf;
+                mm = w->mmbuf;
+                for (int j = 0; j < np; j++) {
+                    band[j] = net->zero * rm[j];
+                    sm[j] = 0.0;
+                    mm[j] = HUGE_VAL;
+                }
+            }
+        }
+
+        /* signs at the points; endpoint and ambiguity flags */
+        for (int64_t p = 0; p < P; p++) {
+            const double *zp = w->Z + p * zs;
+            const double *bd = cert ? w->E + p * zs : band;
+            uint64_t *pp = w->pm + p * ms, *pn = w->nm + p * ms;
+            uint64_t zero = 0;
+            for (int wi = 0; wi < T; wi++) {
+                FN(signs)(zp, bd, th[wi], np, pp + wi * nw, pn + wi * nw, mm);
+                for (int q = 0; q < nw; q++) zero |= valid[q] & ~(pp[wi * nw + q] | pn[wi * nw + q]);
+            }
+            if (sm) FN(absmax)(zp, np, sm);
+            if (zero) {
+                if (p == 0) flags |= F_EP0;
+                if (p == P - 1) flags |= F_EP1;
+                if (cert) flags |= F_AMB;
+            }
+        }
+        if (sm) {
+            double *rm = runmax + (int64_t)l * zs;
+            for (int j = 0; j < n; j++) rm[j] = sm[j] > rm[j] ? sm[j] : rm[j];
+        }
+
+        /* breakpoints of layer l: appended as new rows, ord2 the new sequence */
+        {
+            int64_t ncross = 0;
+            for (int64_t k = 0; k + 1 < P; k++) {
+                const uint64_t *p0 = w->pm + k * ms, *n0 = w->nm + k * ms, *p1 = p0 + ms, *n1 = n0 + ms;
+                for (int q = 0; q < T * nw; q++)
+                    ncross += popcount64(((p0[q] & n1[q]) | (n0[q] & p1[q])) & valid[q % nw]);
+            }
+            if (ncross > 0) {
+                if (reserve_rows(w, P + ncross, net)) return -1;
+                int64_t *ord2 = w->ord2;
+                int64_t q2 = 0, R = P;
+                for (int64_t k = 0; k < P; k++) {
+                    ord2[q2++] = k;
+                    if (k == P - 1) break;
+                    const uint64_t *p0 = w->pm + k * ms, *n0 = w->nm + k * ms, *p1 = p0 + ms, *n1 = n0 + ms;
+                    const double *za = w->Z + k * zs, *zb = za + zs;
+                    int nc = 0;
+                    for (int wi = 0; wi < T; wi++) {
+                        for (int q = 0; q < nw; q++) {
+                            const int o = wi * nw + q;
+                            uint64_t x = ((p0[o] & n1[o]) | (n0[o] & p1[o])) & valid[q];
+                            while (x) {
+                                const int j = q * 64 + ctz64(x);
+                                x &= x - 1;
+                                const double A = za[j] - th[wi], B = zb[j] - th[wi];
+                                Cross c;
+                                c.s = A / (A - B);
+                                c.w = wi;
+                                c.j = j;
+                                /* stable insertion by s: ties keep (threshold, neuron) order */
+                                int pos = nc;
+                                while (pos > 0 && w->cr[pos - 1].s > c.s) {
+                                    w->cr[pos] = w->cr[pos - 1];
+                                    pos--;
+                                }
+                                w->cr[pos] = c;
+                                nc++;
+                            }
+                        }
+                    }
+                    if (!nc) continue;
+                    const double ta = w->t[k], dt = w->t[k + 1] - w->t[k];
+                    const double *ea = cert ? w->E + k * zs : NULL, *eb = cert ? ea + zs : NULL;
+                    for (int c = 0; c < nc; c++) {
+                        const double s = w->cr[c].s;
+                        const int wc = w->cr[c].w, jc = w->cr[c].j;
+                        double *zn = w->Z + R * zs;
+                        w->t[R] = ta + s * dt;
+                        for (int j = 0; j < np; j++) zn[j] = za[j] + s * (zb[j] - za[j]);
+                        zn[jc] = th[wc];
+                        const double *bd = band;
+                        if (cert) {
+                            /* crossings.breakpoint_bounds, operation for operation */
+                            const double u = UROUND, grow = 1.0 + 16.0 * UROUND, cI = net->cI[l];
+                            const double A = za[jc] - th[wc], B = zb[jc] - th[wc];
+                            const double x = fabs(A), y = fabs(B);
+                            const double ex = ea[jc] + u * x, ey = eb[jc] + u * y;
+                            const double den = (x + y) - (ex + ey);
+                            const double delta =
+                                (den > 0 ? ((1.0 - s) * ex + s * ey + 4.0 * u * (ex + ey)) / den * grow : HUGE_VAL) +
+                                cI * s;
+                            double *en = w->E + R * zs;
+                            const double tm = net->thrmax[l];
+                            for (int j = 0; j < np; j++)
+                                en[j] = ((1.0 - s) * ea[j] + s * eb[j] +
+                                         delta * ((fabs(zb[j] - za[j]) + ea[j]) + eb[j])) *
+                                            grow +
+                                        cI * ((fabs(za[j]) + fabs(zb[j])) + tm);
+                            en[jc] = 0.0;
+                            const double tea = w->te[k], teb = w->te[k + 1];
+                            w->te[R] =
+                                ((1.0 - s) * tea + s * teb + delta * ((dt + tea) + teb)) * grow + cI * w->t[k + 1];
+                            bd = en;
+                        }
+                        uint64_t *pp = w->pm + R * ms, *pn = w->nm + R * ms;
+                        uint64_t undecided = 0;
+                        for (int wi = 0; wi < T; wi++) {
+                            /* (mm: the crossing lane is undecided, d = 0, so it is not a margin) */
+                            FN(signs)(zn, bd, th[wi], np, pp + wi * nw, pn + wi * nw, mm);
+                            if (wi == wc) {
+                                pp[wi * nw + (jc >> 6)] &= ~((uint64_t)1 << (jc & 63));
+                                pn[wi * nw + (jc >> 6)] &= ~((uint64_t)1 << (jc & 63));
+                            }
+                            for (int q = 0; q < nw; q++) {
+                                uint64_t zq = valid[q] & ~(pp[wi * nw + q] | pn[wi * nw + q]);
+                                if (wi == wc && q == (jc >> 6)) zq &= ~((uint64_t)1 << (jc & 63));
+                                undecided |= zq;
+                            }
+                        }
+                        if (cert && undecided) flags |= F_AMB;
+                        copy_words(w->cw + R * nwc, w->cw + k * nwc, nwc);
+                        ord2[q2++] = R++;
+                    }
+                }
+                /* float: merge consecutive points closer than tol.merge into the first
+                   (a merged sign is +-1 only when all members agree) */
+                if (!cert) {
+                    int64_t nq = 1;
+                    for (int64_t i = 1; i < q2; i++) {
+                        const int64_t ri = ord2[i];
+                        if (w->t[ri] - w->t[ord2[i - 1]] <= net->merge) {
+                            uint64_t *pk = w->pm + ord2[nq - 1] * ms, *nk = w->nm + ord2[nq - 1] * ms;
+                            const uint64_t *pi = w->pm + ri * ms, *ni = w->nm + ri * ms;
+                            for (int q = 0; q < T * nw; q++) {
+                                pk[q] &= pi[q];
+                                nk[q] &= ni[q];
+                            }
+                        } else {
+                            ord2[nq++] = ri;
+                        }
+                    }
+                    q2 = nq;
+                }
+                SWAP(int64_t *, w->ord, w->ord2);
+                P = q2;
+            }
+        }
+        if (mm) {
+            double *mg = minmarg + off, *sg = segmax + off;
+            for (int j = 0; j < n; j++) {
+                mg[j] = mm[j];
+                sg[j] = sm[j];
+            }
+        }
+
+        /* codes of layer l on every piece (written into the code words of its left
+           point); degenerate pieces */
+        {
+            const int64_t *ord = w->ord;
+            const int64_t bo = net->boff[l];
+            for (int64_t i = 0; i + 1 < P; i++) {
+                const int64_t r0 = ord[i], r1 = ord[i + 1];
+                const uint64_t *p0 = w->pm + r0 * ms, *n0 = w->nm + r0 * ms, *p1 = w->pm + r1 * ms,
+                               *n1 = w->nm + r1 * ms;
+                uint64_t *cw = w->cw + r0 * nwc;
+                uint64_t dg = 0;
+                if (T == 1) {
+                    for (int q = 0; q < nw; q++) {
+                        const uint64_t c = p0[q] | p1[q];
+                        dg |= valid[q] & ~(p0[q] | n0[q]) & ~(p1[q] | n1[q]);
+                        const int64_t bit = bo + 64 * (int64_t)q;
+                        const int64_t qw = bit >> 6, sh = bit & 63;
+                        cw[qw] |= c << sh;
+                        if (sh && qw + 1 < nwc) cw[qw + 1] |= c >> (64 - sh);
+                    }
+                } else {
+                    const int nb = net->nb[l];
+                    for (int j = 0; j < n; j++) {
+                        const int q = j >> 6;
+                        const uint64_t bit = (uint64_t)1 << (j & 63);
+                        unsigned code = 0;
+                        for (int wi = 0; wi < T; wi++) {
+                            const int o = wi * nw + q;
+                            code += ((p0[o] | p1[o]) & bit) != 0;
+                            dg |= (~(p0[o] | n0[o]) & ~(p1[o] | n1[o])) & bit;
+                        }
+                        const int64_t b0 = bo + (int64_t)j * nb;
+                        for (int bb = 0; bb < nb; bb++)
+                            if ((code >> bb) & 1u) cw[(b0 + bb) >> 6] |= (uint64_t)1 << ((b0 + bb) & 63);
+                    }
+                }
+                if (dg) flags |= cert ? (F_DEG | F_AMB) : F_DEG;
+            }
+        }
+    }
+
+    /* output in sequence order; float: drop breakpoints where no code changes */
+    if (out_reserve(out, P, (P - 1) * nwc)) return -1;
+    const int64_t *ord = w->ord;
+    double *ot = out->t + out->nt, *ote = cert ? out->te + out->nt : NULL;
+    uint64_t *oc = out->codes + out->nc;
+    int64_t npc = 0, nbp = 0;
+    const uint64_t *last = NULL;
+    for (int64_t i = 0; i + 1 < P; i++) {
+        const uint64_t *ci = w->cw + ord[i] * nwc;
+        if (i > 0) {
+            if (!cert && memcmp(ci, last, (size_t)nwc * sizeof(uint64_t)) == 0) continue; /* silent */
+            ot[nbp] = w->t[ord[i]];
+            if (ote) ote[nbp] = w->te[ord[i]];
+            nbp++;
+        }
+        copy_words(oc + npc * nwc, ci, nwc);
+        last = ci;
+        npc++;
+    }
+    out->nt += nbp;
+    out->nc += npc * nwc;
+    *np_out = npc;
+    return flags;
+}
+
+#undef VW
+#undef vd
+#undef VLD
+#undef VST
+#undef VSET
+#undef VFMA
+#undef KC

@@ -1,0 +1,380 @@
+"""The numpy layer-by-layer crossing kernel (private; :mod:`polyfold.crossings` is public).
+
+:func:`_partition` computes the partition of a batch of segments in float,
+certified or exact arithmetic; :mod:`polyfold._ckernel` (through
+:mod:`polyfold._fast`) computes the same in C for float and certified mode, and
+:mod:`polyfold.graph.crossings` the same for graph networks.  All return the dict
+described in :func:`_partition`.
+"""
+
+import numpy as np
+
+from . import arith
+from .tolerance import UNIT_ROUNDOFF
+
+#: certified bounds of a layer's values are computed once per block of this many
+#: consecutive points of a segment (from the block's maxima; the C kernel does the same)
+EB_BLOCK = 8
+
+
+def _gamma(n):
+    nu = n * UNIT_ROUNDOFF
+    return nu / (1.0 - nu)
+
+
+def _signs(D, band, exact):
+    """``(D > band, D < -band)`` as two bool arrays (exact: strict comparisons with 0)."""
+    if exact:
+        return np.asarray(D > 0, bool), np.asarray(D < 0, bool)
+    return D > band, D < -band
+
+
+def _scatter(old, new, pos_old, pos_new):
+    out = np.empty((len(old) + len(new),) + old.shape[1:], dtype=old.dtype)
+    out[pos_old] = old
+    out[pos_new] = new
+    return out
+
+
+def first_layer_values(net, points, *, exact=False, safety=0.0):
+    """First-layer preactivations of ``points`` (and their error bounds).
+
+    The input dimension enters the crossing engine only here, so for sweeps over
+    paths between a fixed set of data points these values are computed once per
+    point (see :func:`segment_crossings_between`).
+
+    Returns ``(Z0, E0)``: ``(n, width_0)`` values (object ``fmpq`` arrays when
+    ``exact``) and float error bounds (``None`` unless ``safety > 0``).  For graph
+    networks these are the states before the first unit group
+    (:meth:`polyfold.graph.Stages.start`).
+    """
+    if not net.is_dense:
+        st = net.stages()
+        if exact:
+            X = points if points.dtype == object else arith.fmpq_array(points)
+            return st.start(X, exact=True), None
+        if safety:
+            return st.start_bound(points, safety=safety)
+        return st.start(points), None
+    if exact:
+        X = points if points.dtype == object else arith.fmpq_array(points)
+        return net.exact_affine(0, X), None
+    W, b = net.layers[0]
+    Z0 = points @ W.T + b
+    E0 = None
+    if safety:
+        g = _gamma(W.shape[1] + 2)
+        E0 = (g * np.abs(points) @ np.abs(W).T + g * np.abs(b)) * safety
+    return Z0, E0
+
+
+def _interleave(a, b):
+    out = np.empty((2 * len(a),) + a.shape[1:], dtype=a.dtype)
+    out[0::2] = a
+    out[1::2] = b
+    return out
+
+
+def breakpoint_bounds(Za, Zb, Ea, Eb, j, theta, s, ta, tb, tea, teb, thmax, safety):
+    """Certified error bounds at new breakpoints (values of every neuron, and ``t``).
+
+    Row ``r`` is a crossing of neuron ``j[r]`` through threshold ``theta[r]`` inside
+    the piece whose ends have float values ``Za[r], Zb[r]`` (error bounds ``Ea[r],
+    Eb[r]`` against the exact values at the exact ends), float parameters ``ta[r] <
+    tb[r]`` (error bounds ``tea[r], teb[r]``), at the float position ``s[r] = A / (A -
+    B)``, ``A = Za[r, j] - theta``, ``B = Zb[r, j] - theta``.
+
+    Returns ``(E_new, te_new)``: bounds on ``|z_new - z*|`` for every neuron, where
+    ``z_new = Za + s (Zb - Za)`` is the interpolated float value and ``z*`` the exact
+    value at the exact crossing ``s*`` (0 for the crossing neuron itself, whose value
+    is set to ``theta``), and on ``|t_new - t*|`` for ``t_new = ta + s (tb - ta)``.
+
+    Notes
+    -----
+    The signs of ``A`` and ``B`` are certified and opposite, so with ``x = |A|``,
+    ``y = |B|`` and ``e_a, e_b`` their error bounds (plus the rounding of the
+    subtraction of ``theta``), ``|s* - x / (x + y)| <= ((1 - s) e_a + s e_b) /
+    (x + y - e_a - e_b) =: delta_0``; the float division adds at most ``3 u s``.
+    With ``delta`` the sum (inflated for the rounding of its own computation):
+
+    * ``|z_new - z*| <= (1 - s) Ea + s Eb + delta (|Zb - Za| + Ea + Eb)`` plus the
+      rounding of the interpolation, ``4 u safety (|Za| + |Zb| + max|theta|)``;
+    * ``|t_new - t*| <= (1 - s) tea + s teb + delta (tb - ta + tea + teb)`` plus
+      ``4 u safety tb``.
+
+    A value of an unaffected neuron is then certified at the exact crossing, so
+    two neurons switching within the uncertainty of each other are never ordered
+    by chance: their signs at each other's breakpoints stay undecided and the
+    segment goes to exact arithmetic.  ``den <= 0`` (a sign barely decided) gives
+    infinite bounds, which decide nothing.
+    """
+    u = UNIT_ROUNDOFF
+    grow = 1.0 + 16 * u  # covers the rounding of the bound computations below
+    rows = np.arange(len(j))
+    A = Za[rows, j] - theta
+    B = Zb[rows, j] - theta
+    x, y = np.abs(A), np.abs(B)
+    ea = Ea[rows, j] + u * x
+    eb = Eb[rows, j] + u * y
+    den = (x + y) - (ea + eb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(
+            den > 0, ((1.0 - s) * ea + s * eb + 4 * u * (ea + eb)) / den * grow, np.inf
+        ) + (4 * u * safety) * s
+    sc = s[:, None]
+    dZ = np.abs(Zb - Za)
+    with np.errstate(invalid="ignore"):
+        E_new = ((1.0 - sc) * Ea + sc * Eb + delta[:, None] * (dZ + Ea + Eb)) * grow + (
+            4 * u * safety
+        ) * (np.abs(Za) + np.abs(Zb) + thmax)
+        te_new = ((1.0 - s) * tea + s * teb + delta * ((tb - ta) + tea + teb)) * grow + (
+            4 * u * safety
+        ) * tb
+    E_new[rows, j] = 0.0
+    return E_new, te_new
+
+
+def _block_max(G, seg):
+    """Maxima of the rows of ``G`` over blocks of ``EB_BLOCK`` consecutive points of
+    each segment (``seg`` sorted); returns ``(maxima, block of every row)``."""
+    n = len(seg)
+    if n == 0:
+        return G, np.zeros(0, np.int64)
+    start = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    count = np.diff(np.r_[start, n])
+    pos = np.arange(n) - np.repeat(start, count)
+    nblk = (count + EB_BLOCK - 1) // EB_BLOCK
+    base = np.r_[0, np.cumsum(nblk)[:-1]]
+    blk = np.repeat(base, count) + pos // EB_BLOCK
+    first = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
+    with np.errstate(invalid="ignore"):
+        return np.maximum.reduceat(G, first, axis=0), blk
+
+
+def _partition(net, Z0, E0, exact, tolv, certified):
+    """The layer-by-layer kernel on one batch of segments.
+
+    ``Z0`` (``2m`` rows: start, end, start, end, ...) holds the first layer's
+    preactivations at the segment ends and ``E0`` their error bounds (certified).
+    Only the current layer's preactivations are carried at the points; the codes of
+    earlier layers are recovered at the end through the chain of insertion maps
+    (a point inserted inside piece ``k`` inherits the earlier layers' codes of ``k``).
+
+    Returns a dict: ``seg``, ``t`` of the final points, ``piece`` (left point of every
+    piece), ``codes`` per piece, per-segment ``degenerate`` and ``endpoint`` flags and
+    (certified) the ``ambiguous`` segment ids.
+    """
+    m = len(Z0) // 2
+    seg = np.repeat(np.arange(m), 2)
+    if exact:
+        t = np.empty(2 * m, dtype=object)
+        t[0::2] = arith.ZERO
+        t[1::2] = arith.ONE
+        layers = net.exact_layers()
+    else:
+        t = np.tile([0.0, 1.0], m)
+        layers = net.layers
+    te = np.zeros(2 * m) if certified else None  # bounds on |t - t*| (the ends are exact)
+    tabs = net._code_tables()
+    Eh = None
+    Z = None
+    ambiguous = []
+    degenerate = np.zeros(m, bool)
+    endpoint = np.zeros((m, 2), bool)
+    layer_codes = []  # codes of layer l for the piece starting at each point (after layer l)
+    src_maps = []  # src_maps[l]: for each point after layer l, its index before layer l's insertions
+    for l in range(net.depth):
+        W, b = layers[l]
+        thresholds = tabs[l][0]
+        if l == 0:
+            Z, E = Z0, E0
+        else:
+            H = net.activations[l - 1].apply(Z)
+            Z = net.exact_affine(l, H) if exact else H @ W.T + b
+            E = None
+        if certified and l > 0:
+            # fresh rounding of this layer (times the safety factor) plus the incoming
+            # error carried through |W| and the activation's Lipschitz constant; the
+            # (1 + gamma) factor covers the rounding of this bound's own computation
+            g = _gamma(W.shape[1] + 2)
+            absW = np.abs(W)
+            lip = net.activations[l - 1].lipschitz
+            fresh = g * tolv.safety
+            # (one product per block of EB_BLOCK consecutive points of a segment, from
+            # the block's maxima: a bound for every point of the block)
+            G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh, seg)
+            E = (G @ absW.T + fresh * np.abs(b))[blk]
+        if certified:
+            bands = [E] * len(thresholds)
+        elif exact:
+            bands = [None] * len(thresholds)
+        else:
+            bands = [tolv.zero * np.abs(Z).max(axis=0)] * len(thresholds)
+        if exact:
+            thq = [arith.to_fmpq(v) for v in thresholds]
+        else:
+            thq = list(thresholds)
+        sg = [_signs(Z - q if q != 0 else Z, bd, exact) for q, bd in zip(thq, bands)]
+
+        # endpoints on a boundary (and, certified: any undecided value)
+        first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
+        for pos, neg in sg:
+            endpoint[:, 0] |= ~(pos[first] | neg[first]).all(axis=1)
+            endpoint[:, 1] |= ~(pos[last] | neg[last]).all(axis=1)
+            if certified:
+                bad = ~(pos | neg).all(axis=1)
+                if bad.any():
+                    ambiguous.append(np.unique(seg[bad]))
+
+        # crossings strictly inside pieces
+        same = seg[1:] == seg[:-1]
+        ks, ss, js, ws = [], [], [], []
+        for w, (q, (pos, neg)) in enumerate(zip(thq, sg)):
+            kk, jj = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
+            inside = same[kk]
+            kk, jj = kk[inside], jj[inside]
+            if len(kk):
+                A = Z[kk, jj] - q
+                B = Z[kk + 1, jj] - q
+                ks.append(kk)
+                ss.append(A / (A - B))
+                js.append(jj)
+                ws.append(np.full(len(kk), w))
+        n_pts = len(seg)
+        if ks:
+            k = np.concatenate(ks)
+            s = np.concatenate(ss)
+            j = np.concatenate(js)
+            w = np.concatenate(ws)
+            order = np.lexsort((s, k))
+            k, s, j, w = k[order], s[order], j[order], w[order]
+            n_new = len(k)
+            rows = np.arange(n_new)
+            Za = Z[k]
+            Z_new = Za + s[:, None] * (Z[k + 1] - Za)
+            th_new = np.asarray(thq, dtype=object if exact else np.float64)[w]
+            Z_new[rows, j] = th_new
+            t_new = t[k] + s * (t[k + 1] - t[k])
+            if certified:
+                E_new, te_new = breakpoint_bounds(
+                    Za, Z[k + 1], E[k], E[k + 1], j, th_new, s, t[k], t[k + 1], te[k], te[k + 1],
+                    np.max(np.abs(thresholds)), tolv.safety,
+                )
+                bands_new = [E_new] * len(thq)
+            else:
+                bands_new = bands
+            sg_new = []
+            for wi, (q, bd) in enumerate(zip(thq, bands_new)):
+                pos, neg = _signs(Z_new - q, bd, exact)
+                hit = w == wi
+                pos[rows[hit], j[hit]] = False
+                neg[rows[hit], j[hit]] = False
+                if certified:
+                    undecided = ~(pos | neg)
+                    undecided[rows[hit], j[hit]] = False
+                    bad = undecided.any(axis=1)
+                    if bad.any():
+                        ambiguous.append(np.unique(seg[k[bad]]))
+                sg_new.append((pos, neg))
+            pos_old = np.arange(n_pts) + np.searchsorted(k, np.arange(n_pts), side="left")
+            pos_new = k + 1 + rows
+            src = _scatter(np.arange(n_pts), k, pos_old, pos_new)
+            seg = _scatter(seg, seg[k], pos_old, pos_new)
+            t = _scatter(t, t_new, pos_old, pos_new)
+            Z = _scatter(Z, Z_new, pos_old, pos_new)
+            sg = [
+                (_scatter(p0, p1, pos_old, pos_new), _scatter(n0, n1, pos_old, pos_new))
+                for (p0, n0), (p1, n1) in zip(sg, sg_new)
+            ]
+            if certified:
+                E = _scatter(E, E_new, pos_old, pos_new)
+                te = _scatter(te, te_new, pos_old, pos_new)
+            if not certified:
+                seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv)
+        else:
+            src = np.arange(n_pts)
+        src_maps.append(src)
+
+        # codes of layer l on each piece (left point p, right point p + 1)
+        # (no sign changes strictly inside a piece any more, so a piece is above a
+        # threshold iff one of its ends is)
+        code = np.zeros((len(seg), Z.shape[1]), np.int8)
+        same = seg[1:] == seg[:-1]
+        for pos, neg in sg:
+            code[:-1] += pos[:-1] | pos[1:]
+            zero = ~(pos | neg)
+            dg = np.zeros(len(seg), bool)
+            dg[:-1] = (zero[:-1] & zero[1:]).any(axis=1) & same
+            if dg.any():
+                degenerate[seg[dg]] = True
+                if certified:
+                    ambiguous.append(np.unique(seg[dg]))
+        layer_codes.append(code)
+        Eh = E
+
+    # final pieces and the codes of every layer on them
+    same = seg[1:] == seg[:-1]
+    piece = np.flatnonzero(same)
+    codes = np.empty((len(piece), net.n_hidden), np.int8)
+    off = net.layer_offsets
+    idx = piece
+    for l in range(net.depth - 1, -1, -1):
+        codes[:, off[l] : off[l + 1]] = layer_codes[l][idx]
+        idx = src_maps[l][idx]
+    amb = np.unique(np.concatenate(ambiguous)) if ambiguous else np.zeros(0, np.int64)
+    return {
+        "seg": seg,
+        "t": t,
+        "te": te,
+        "piece": piece,
+        "codes": codes,
+        "degenerate": degenerate,
+        "endpoint": endpoint,
+        "ambiguous": amb,
+    }
+
+
+def _merge_close(seg, t, Z, sg, src, exact, tolv):
+    """Merge consecutive points of one segment at equal ``t`` (within ``merge`` in float)."""
+    if len(seg) < 2:
+        return seg, t, Z, sg, src
+    same = seg[1:] == seg[:-1]
+    if exact:
+        close = same & np.asarray(t[1:] == t[:-1], bool)
+    else:
+        close = same & ((t[1:] - t[:-1]) <= tolv.merge)
+    if not close.any():
+        return seg, t, Z, sg, src
+    keep = np.r_[True, ~close]
+    starts = np.flatnonzero(keep)
+    # a merged point is above (below) a threshold only if all its members are
+    sg2 = [
+        (np.logical_and.reduceat(pos, starts, axis=0), np.logical_and.reduceat(neg, starts, axis=0))
+        for pos, neg in sg
+    ]
+    return seg[starts], t[starts], Z[starts], sg2, src[starts]
+
+
+def _drop_silent_breakpoints(raw):
+    """Remove interior points where no code changes (float merges can create them)."""
+    seg, codes, piece = raw["seg"], raw["codes"], raw["piece"]
+    if len(piece) < 2:
+        return raw
+    # interior point p sits between piece q (ending at p) and q + 1 (starting at p)
+    cont = seg[piece[1:]] == seg[piece[:-1]]
+    same = cont & ~np.any(codes[1:] != codes[:-1], axis=1)
+    if not same.any():
+        return raw
+    drop_piece = np.zeros(len(piece), bool)
+    drop_piece[1:] = same  # merge piece q+1 into q
+    drop_point = np.zeros(len(seg), bool)
+    drop_point[piece[1:][same]] = True
+    keep_pts = ~drop_point
+    new_index = np.cumsum(keep_pts) - 1
+    out = dict(raw)
+    out["seg"] = seg[keep_pts]
+    out["t"] = raw["t"][keep_pts]
+    out["piece"] = new_index[piece[~drop_piece]]
+    out["codes"] = codes[~drop_piece]
+    return out
