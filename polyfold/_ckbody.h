@@ -233,7 +233,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
         memset(w->E, 0, (size_t)(2 * zs) * sizeof(double));
         memcpy(w->E, Ea, (size_t)n0 * sizeof(double));
         memcpy(w->E + zs, Eb, (size_t)n0 * sizeof(double));
-        w->te[0] = w->te[1] = 0.0;
+        w->r[0] = w->r[1] = w->tr[0] = w->tr[1] = 0.0;
     }
     memset(w->cw, 0, (size_t)(2 * nwc) * sizeof(uint64_t));
     w->ord[0] = 0;
@@ -284,10 +284,12 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
                 for (int64_t i = 0; i < P; i++) {
                     memcpy(w->En + i * zs, w->Eb + (i / EB_BLOCK) * zs, (size_t)np * sizeof(double));
-                    w->ten[i] = w->te[ord[i]];
+                    w->rn[i] = w->r[ord[i]];
+                    w->trn[i] = w->tr[ord[i]];
                 }
                 SWAP(double *, w->E, w->En);
-                SWAP(double *, w->te, w->ten);
+                SWAP(double *, w->r, w->rn);
+                SWAP(double *, w->tr, w->trn);
             }
             SWAP(double *, w->Z, w->Zn);
             SWAP(double *, w->t, w->tn);
@@ -315,10 +317,56 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
             }
         }
 
+        /* certified: slope bounds on the intervals and the bands at the points
+           (crossings.slope_bounds; a breakpoint stands for an exact one within r) */
+        if (cert) {
+            const double u = UROUND, grow = 1.0 + 16.0 * UROUND;
+            double *amax = w->amax, rho_max = 0.0;
+            for (int j = 0; j < np; j++) amax[j] = 0.0;
+            for (int64_t p = 0; p + 1 < P; p++) {
+                const double rr = w->r[p + 1] + w->r[p];
+                const double gap = (((w->t[p + 1] - w->t[p]) - (w->tr[p + 1] + w->tr[p])) * (1.0 - 4.0 * u) - rr) *
+                                   (1.0 - 4.0 * u);
+                double *Ap = w->Sb + p * zs;
+                const double *z0 = w->Z + p * zs, *z1 = z0 + zs, *e0 = w->E + p * zs, *e1 = e0 + zs;
+                if (gap > 0) {
+                    w->rho[p] = rr / gap * grow;
+                    for (int j = 0; j < np; j++) {
+                        Ap[j] = (fabs(z1[j] - z0[j]) + e1[j] + e0[j]) / gap * grow;
+                        amax[j] = Ap[j] > amax[j] ? Ap[j] : amax[j];
+                    }
+                } else {
+                    w->rho[p] = HUGE_VAL;
+                    for (int j = 0; j < np; j++) Ap[j] = amax[j] = HUGE_VAL;
+                }
+                rho_max = w->rho[p] > rho_max ? w->rho[p] : rho_max;
+            }
+            if (!(rho_max <= 0.5)) flags |= F_AMB; /* uncertainty intervals too close */
+            for (int j = 0; j < np; j++) amax[j] = amax[j] / (1.0 - rho_max) * grow;
+            for (int64_t p = 0; p + 1 < P; p++) {
+                double *Sp = w->Sb + p * zs;
+                const double rh = w->rho[p];
+                for (int j = 0; j < np; j++) Sp[j] = (Sp[j] + rh * amax[j]) * grow;
+            }
+            memset(w->Sb + (P - 1) * zs, 0, (size_t)np * sizeof(double));
+            for (int64_t p = 0; p < P; p++) {
+                const double *ep = w->E + p * zs, *sr = w->Sb + p * zs, *sl = p ? sr - zs : NULL;
+                double *mp = w->Mb + p * zs;
+                const double rp = w->r[p];
+                if (rp > 0 && sl) {
+                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * (sl[j] > sr[j] ? sl[j] : sr[j]);
+                } else if (rp > 0) {
+                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * sr[j];
+                } else {
+                    memcpy(mp, ep, (size_t)np * sizeof(double));
+                }
+            }
+        }
+
         /* signs at the points; endpoint and ambiguity flags */
         for (int64_t p = 0; p < P; p++) {
             const double *zp = w->Z + p * zs;
-            const double *bd = cert ? w->E + p * zs : band;
+            const double *bd = cert ? w->Mb + p * zs : band;
             uint64_t *pp = w->pm + p * ms, *pn = w->nm + p * ms;
             uint64_t zero = 0;
             for (int wi = 0; wi < T; wi++) {
@@ -390,27 +438,37 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                         zn[jc] = th[wc];
                         const double *bd = band;
                         if (cert) {
-                            /* crossings.breakpoint_bounds, operation for operation */
+                            /* crossings.breakpoint_bounds */
                             const double u = UROUND, grow = 1.0 + 16.0 * UROUND, cI = net->cI[l];
+                            const double *sa = w->Sb + k * zs, *sal = k ? sa - zs : NULL, *sbr = sa + zs;
+                            const double ra = w->r[k], rb = w->r[k + 1], tra = w->tr[k], trb = w->tr[k + 1];
+                            double *ka = w->Ka, *kb = w->Kb;
+                            for (int j = 0; j < np; j++) {
+                                ka[j] = ra > 0 ? ra * ((sal ? sal[j] : 0.0) + sa[j]) : 0.0;
+                                kb[j] = rb > 0 ? rb * (sa[j] + sbr[j]) : 0.0;
+                            }
                             const double A = za[jc] - th[wc], B = zb[jc] - th[wc];
                             const double x = fabs(A), y = fabs(B);
-                            const double ex = ea[jc] + u * x, ey = eb[jc] + u * y;
+                            const double ex = ea[jc] + ka[jc] + u * x, ey = eb[jc] + kb[jc] + u * y;
                             const double den = (x + y) - (ex + ey);
                             const double delta =
                                 (den > 0 ? ((1.0 - s) * ex + s * ey + 4.0 * u * (ex + ey)) / den * grow : HUGE_VAL) +
                                 cI * s;
-                            double *en = w->E + R * zs;
+                            const double dtau_up = (dt + (tra + trb)) * grow;
+                            const double dtau_lo = (dt - (tra + trb)) * (1.0 - 4.0 * u);
+                            const double rn = delta * dtau_up * grow;
+                            double *en = w->E + R * zs, *mn = w->Mb + R * zs;
                             const double tm = net->thrmax[l];
-                            for (int j = 0; j < np; j++)
-                                en[j] = ((1.0 - s) * ea[j] + s * eb[j] +
-                                         delta * ((fabs(zb[j] - za[j]) + ea[j]) + eb[j])) *
-                                            grow +
+                            for (int j = 0; j < np; j++) {
+                                en[j] = ((1.0 - s) * (ea[j] + ka[j]) + s * (eb[j] + kb[j])) * grow +
                                         cI * ((fabs(za[j]) + fabs(zb[j])) + tm);
-                            en[jc] = 0.0;
-                            const double tea = w->te[k], teb = w->te[k + 1];
-                            w->te[R] =
-                                ((1.0 - s) * tea + s * teb + delta * ((dt + tea) + teb)) * grow + cI * w->t[k + 1];
-                            bd = en;
+                            }
+                            en[jc] = rn * sa[jc] * grow;
+                            for (int j = 0; j < np; j++) mn[j] = en[j] + rn * sa[j];
+                            w->r[R] = rn;
+                            w->tr[R] = ((1.0 - s) * tra + s * trb) * grow + cI * w->t[k + 1];
+                            if (!((rn + ra < s * dtau_lo) && (rn + rb < (1.0 - s) * dtau_lo))) flags |= F_AMB;
+                            bd = mn;
                         }
                         uint64_t *pp = w->pm + R * ms, *pn = w->nm + R * ms;
                         uint64_t undecided = 0;
@@ -516,7 +574,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
         if (i > 0) {
             if (!cert && memcmp(ci, last, (size_t)nwc * sizeof(uint64_t)) == 0) continue; /* silent */
             ot[nbp] = w->t[ord[i]];
-            if (ote) ote[nbp] = w->te[ord[i]];
+            if (ote) ote[nbp] = w->r[ord[i]] + w->tr[ord[i]];
             nbp++;
         }
         copy_words(oc + npc * nwc, ci, nwc);

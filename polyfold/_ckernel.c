@@ -129,13 +129,14 @@ typedef struct {
 /* work space of one thread (rows never move; see run_segment) */
 typedef struct {
     int64_t cap;
-    double *t, *tn, *te, *ten;
+    double *t, *tn, *r, *rn, *tr, *trn; /* certified: position radius, t rounding */
     double *Z, *Zn, *E, *En;
     uint64_t *pm, *nm; /* rows of ms words: [threshold][word] */
     uint64_t *cw, *cwn;
     int64_t *ord, *ord2;
     double *Hb, *Gb, *Eb;
     double *band, *mmbuf, *smbuf;
+    double *Sb, *Mb, *rho, *amax, *Ka, *Kb; /* certified: slopes, bands */
     Cross *cr;
 } Work;
 
@@ -178,8 +179,12 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
         return -1;
     if (net->certified) {
         const size_t gb = (size_t)((cap / EB_BLOCK + 8) * net->zs) * sizeof(double);
-        if (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->te, tb) ||
-            grow((void **)&w->ten, tb) || grow((void **)&w->Gb, gb) || grow((void **)&w->Eb, gb))
+        const size_t vb = (size_t)net->zs * sizeof(double);
+        if (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->r, tb) ||
+            grow((void **)&w->rn, tb) || grow((void **)&w->tr, tb) || grow((void **)&w->trn, tb) ||
+            grow((void **)&w->Gb, gb) || grow((void **)&w->Eb, gb) || grow((void **)&w->Sb, zb) ||
+            grow((void **)&w->Mb, zb) || grow((void **)&w->rho, tb) || grow((void **)&w->amax, vb) ||
+            grow((void **)&w->Ka, vb) || grow((void **)&w->Kb, vb))
             return -1;
     }
     w->cap = cap;
@@ -188,7 +193,8 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
 
 static void work_free(Work *w)
 {
-    free(w->t), free(w->tn), free(w->te), free(w->ten);
+    free(w->t), free(w->tn), free(w->r), free(w->rn), free(w->tr), free(w->trn);
+    free(w->Sb), free(w->Mb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb);
     free(w->Z), free(w->Zn), free(w->E), free(w->En);
     free(w->pm), free(w->nm), free(w->cw), free(w->cwn);
     free(w->ord), free(w->ord2), free(w->Hb), free(w->Gb), free(w->Eb);

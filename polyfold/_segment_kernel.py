@@ -75,63 +75,114 @@ def _interleave(a, b):
     return out
 
 
-def breakpoint_bounds(Za, Zb, Ea, Eb, j, theta, s, ta, tb, tea, teb, thmax, safety):
-    """Certified error bounds at new breakpoints (values of every neuron, and ``t``).
+def slope_bounds(Z, E, t, r, tr, seg):
+    """Certified bounds on the slope of every neuron between consecutive points.
 
-    Row ``r`` is a crossing of neuron ``j[r]`` through threshold ``theta[r]`` inside
-    the piece whose ends have float values ``Za[r], Zb[r]`` (error bounds ``Ea[r],
-    Eb[r]`` against the exact values at the exact ends), float parameters ``ta[r] <
-    tb[r]`` (error bounds ``tea[r], teb[r]``), at the float position ``s[r] = A / (A -
-    B)``, ``A = Za[r, j] - theta``, ``B = Zb[r, j] - theta``.
+    Points ``p`` of a layer stand for *virtual* parameters ``tau_p`` (exact
+    rationals, never formed): ``|Z_p - f(tau_p)| <= E_p`` for the exact layer values
+    ``f`` along the segment, ``|t_p - tau_p| <= tr_p`` for the stored floats and
+    ``|tau_p - t*_p| <= r_p`` for the exact breakpoint ``t*_p`` the point stands for
+    (0 at the ends).  ``f`` is affine between consecutive exact breakpoints, so on
+    the piece ``(t*_p, t*_p+1)`` it has a slope ``sigma_p`` with
 
-    Returns ``(E_new, te_new)``: bounds on ``|z_new - z*|`` for every neuron, where
-    ``z_new = Za + s (Zb - Za)`` is the interpolated float value and ``z*`` the exact
-    value at the exact crossing ``s*`` (0 for the crossing neuron itself, whose value
-    is set to ``theta``), and on ``|t_new - t*|`` for ``t_new = ta + s (tb - ta)``.
+        ``|sigma_p| <= A_p + rho_p max_q |sigma_q|``,
+        ``A_p = (|Z_p+1 - Z_p| + E_p + E_p+1) / g_p``,  ``rho_p = (r_p + r_p+1) / g_p``,
 
-    Notes
-    -----
-    The signs of ``A`` and ``B`` are certified and opposite, so with ``x = |A|``,
-    ``y = |B|`` and ``e_a, e_b`` their error bounds (plus the rounding of the
-    subtraction of ``theta``), ``|s* - x / (x + y)| <= ((1 - s) e_a + s e_b) /
-    (x + y - e_a - e_b) =: delta_0``; the float division adds at most ``3 u s``.
-    With ``delta`` the sum (inflated for the rounding of its own computation):
+    ``g_p`` a lower bound on ``tau_p+1 - tau_p - r_p - r_p+1`` (the gap between the
+    uncertainty intervals).  With ``rho = max rho_p <= 1/2`` over the segment,
+    ``max |sigma| <= max A / (1 - rho)``.
 
-    * ``|z_new - z*| <= (1 - s) Ea + s Eb + delta (|Zb - Za| + Ea + Eb)`` plus the
-      rounding of the interpolation, ``4 u safety (|Za| + |Zb| + max|theta|)``;
-    * ``|t_new - t*| <= (1 - s) tea + s teb + delta (tb - ta + tea + teb)`` plus
-      ``4 u safety tb``.
+    Returns ``(S, bad)``: ``S (P, n)`` the bound for the interval starting at each
+    point (0 at a segment's last point) and ``bad (P,) bool``: points of segments
+    whose uncertainty intervals are too close (``rho > 1/2``) to certify anything.
+    """
+    u = UNIT_ROUNDOFF
+    grow = 1.0 + 16 * u
+    P = len(seg)
+    S = np.zeros(Z.shape)
+    bad = np.zeros(P, bool)
+    if P < 2:
+        return S, bad
+    same = seg[1:] == seg[:-1]
+    rr = r[1:] + r[:-1]
+    gap = (((t[1:] - t[:-1]) - (tr[1:] + tr[:-1])) * (1.0 - 4 * u) - rr) * (1.0 - 4 * u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = same & (gap > 0)
+        rho = np.where(ok, rr / np.where(ok, gap, 1.0) * grow, np.where(same, np.inf, 0.0))
+        A = np.zeros(Z.shape)
+        A[:-1] = np.where(
+            ok[:, None], (np.abs(Z[1:] - Z[:-1]) + E[1:] + E[:-1]) / np.where(ok, gap, 1.0)[:, None] * grow,
+            np.where(same, np.inf, 0.0)[:, None],
+        )
+    rho = np.r_[rho, 0.0]
+    start = np.flatnonzero(np.r_[True, ~same])
+    rho_max = np.maximum.reduceat(rho, start)
+    A_max = np.maximum.reduceat(A, start, axis=0)
+    count = np.diff(np.r_[start, P])
+    seg_bad = ~(rho_max <= 0.5)
+    with np.errstate(invalid="ignore"):
+        sig_max = np.where(seg_bad[:, None], np.inf, A_max / (1.0 - rho_max)[:, None] * grow)
+        S = (A + rho[:, None] * np.repeat(sig_max, count, axis=0)) * grow
+    S[np.r_[~same, True]] = 0.0
+    return S, np.repeat(seg_bad, count)
 
-    A value of an unaffected neuron is then certified at the exact crossing, so
-    two neurons switching within the uncertainty of each other are never ordered
-    by chance: their signs at each other's breakpoints stay undecided and the
-    segment goes to exact arithmetic.  ``den <= 0`` (a sign barely decided) gives
-    infinite bounds, which decide nothing.
+
+def breakpoint_bounds(Za, Zb, Ea, Eb, Sa, Ka, Kb, j, theta, s, ta, tb, ra, rb, tra, trb, thmax, safety):
+    """Certified bounds at new breakpoints (see :func:`slope_bounds` for the notation).
+
+    Row ``q`` is a crossing of neuron ``j[q]`` through ``theta[q]`` inside the
+    interval between points ``a`` and ``b`` with float values ``Za, Zb`` (bounds
+    ``Ea, Eb`` at their virtual parameters), slope bounds ``Sa`` on the interval and
+    ``Ka = r_a (S left of a + S right of a)``, ``Kb`` likewise: the most the layer's
+    exact function can deviate at ``tau_a`` from the affine function of the exact
+    piece (``tau_a`` may lie beyond the piece's exact end).  The float position is
+    ``s = A / (A - B)``, ``A = Za[j] - theta``, ``B = Zb[j] - theta``; the new
+    point's virtual parameter is ``tau = tau_a + s (tau_b - tau_a)``.
+
+    Returns ``(E_new, band, r_new, tr_new, bad)``:
+
+    * ``E_new``: ``|Z_new - f(tau)|`` for ``Z_new = Za + s (Zb - Za)``:
+      ``(1 - s)(Ea + Ka) + s (Eb + Kb)`` plus the rounding of the interpolation
+      (the crossing neuron, set to ``theta``: ``r_new Sa``);
+    * ``r_new``: ``|tau - t*|``: with ``x = |A|``, ``y = |B|`` and ``e_a = Ea[j] +
+      Ka[j] + u x`` (likewise ``e_b``), ``|s - s*| <= ((1 - s) e_a + s e_b) / (x + y -
+      e_a - e_b) =: delta`` (plus ``3 u s`` for the division), ``r_new = delta (tau_b
+      - tau_a)``;
+    * ``band``: ``E_new + r_new Sa``, the bound on ``|Z_new - f(t*)|`` that decides the
+      signs at the breakpoint;
+    * ``tr_new``: ``|t_new - tau|`` for ``t_new = ta + s (tb - ta)``;
+    * ``bad``: the uncertainty interval of the new point reaches an end's (nothing
+      about the new point can be certified).
+
+    The position uncertainty enters only the decisions at the point (``band``), never
+    the values carried to the next layer, where it meets each neuron's actual slope
+    (:func:`slope_bounds`) instead of the product of the layers' ``|W|``.  ``den <=
+    0`` (a sign barely decided) gives infinite bounds, which decide nothing.
     """
     u = UNIT_ROUNDOFF
     grow = 1.0 + 16 * u  # covers the rounding of the bound computations below
+    ci = 4 * u * safety
     rows = np.arange(len(j))
     A = Za[rows, j] - theta
     B = Zb[rows, j] - theta
     x, y = np.abs(A), np.abs(B)
-    ea = Ea[rows, j] + u * x
-    eb = Eb[rows, j] + u * y
+    ea = Ea[rows, j] + Ka[rows, j] + u * x
+    eb = Eb[rows, j] + Kb[rows, j] + u * y
     den = (x + y) - (ea + eb)
     with np.errstate(divide="ignore", invalid="ignore"):
         delta = np.where(
             den > 0, ((1.0 - s) * ea + s * eb + 4 * u * (ea + eb)) / den * grow, np.inf
-        ) + (4 * u * safety) * s
-    sc = s[:, None]
-    dZ = np.abs(Zb - Za)
-    with np.errstate(invalid="ignore"):
-        E_new = ((1.0 - sc) * Ea + sc * Eb + delta[:, None] * (dZ + Ea + Eb)) * grow + (
-            4 * u * safety
-        ) * (np.abs(Za) + np.abs(Zb) + thmax)
-        te_new = ((1.0 - s) * tea + s * teb + delta * ((tb - ta) + tea + teb)) * grow + (
-            4 * u * safety
-        ) * tb
-    E_new[rows, j] = 0.0
-    return E_new, te_new
+        ) + ci * s
+        dtau_up = ((tb - ta) + (tra + trb)) * grow
+        dtau_lo = ((tb - ta) - (tra + trb)) * (1.0 - 4 * u)
+        r_new = delta * dtau_up * grow
+        sc = s[:, None]
+        E_new = ((1.0 - sc) * (Ea + Ka) + sc * (Eb + Kb)) * grow + ci * (np.abs(Za) + np.abs(Zb) + thmax)
+        E_new[rows, j] = r_new * Sa[rows, j] * grow
+        band = E_new + r_new[:, None] * Sa
+        tr_new = ((1.0 - s) * tra + s * trb) * grow + ci * tb
+        bad = ~((r_new + ra < s * dtau_lo) & (r_new + rb < (1.0 - s) * dtau_lo))
+    return E_new, band, r_new, tr_new, bad
 
 
 def _block_max(G, seg):
@@ -174,7 +225,9 @@ def _partition(net, Z0, E0, exact, tolv, certified):
     else:
         t = np.tile([0.0, 1.0], m)
         layers = net.layers
-    te = np.zeros(2 * m) if certified else None  # bounds on |t - t*| (the ends are exact)
+    # certified: position radius r and float rounding tr of every point (slope_bounds)
+    r = np.zeros(2 * m) if certified else None
+    tr = np.zeros(2 * m) if certified else None
     tabs = net._code_tables()
     Eh = None
     Z = None
@@ -205,7 +258,17 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh, seg)
             E = (G @ absW.T + fresh * np.abs(b))[blk]
         if certified:
-            bands = [E] * len(thresholds)
+            # a breakpoint stands for an exact one within r: widen by the slopes
+            S, sbad = slope_bounds(Z, E, t, r, tr, seg)
+            if sbad.any():
+                ambiguous.append(np.unique(seg[sbad]))
+            S_left = np.zeros_like(S)
+            S_left[1:] = S[:-1]
+            S_left[np.r_[True, seg[1:] != seg[:-1]]] = 0.0
+            with np.errstate(invalid="ignore"):
+                K = np.where(r[:, None] > 0, r[:, None] * (S_left + S), 0.0)
+                band = np.where(r[:, None] > 0, E + r[:, None] * np.maximum(S_left, S), E)
+            bands = [band] * len(thresholds)
         elif exact:
             bands = [None] * len(thresholds)
         else:
@@ -257,11 +320,13 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             Z_new[rows, j] = th_new
             t_new = t[k] + s * (t[k + 1] - t[k])
             if certified:
-                E_new, te_new = breakpoint_bounds(
-                    Za, Z[k + 1], E[k], E[k + 1], j, th_new, s, t[k], t[k + 1], te[k], te[k + 1],
-                    np.max(np.abs(thresholds)), tolv.safety,
+                E_new, band_new, r_new, tr_new, nbad = breakpoint_bounds(
+                    Za, Z[k + 1], E[k], E[k + 1], S[k], K[k], K[k + 1], j, th_new, s, t[k], t[k + 1],
+                    r[k], r[k + 1], tr[k], tr[k + 1], np.max(np.abs(thresholds)), tolv.safety,
                 )
-                bands_new = [E_new] * len(thq)
+                if nbad.any():
+                    ambiguous.append(np.unique(seg[k[nbad]]))
+                bands_new = [band_new] * len(thq)
             else:
                 bands_new = bands
             sg_new = []
@@ -289,7 +354,8 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             ]
             if certified:
                 E = _scatter(E, E_new, pos_old, pos_new)
-                te = _scatter(te, te_new, pos_old, pos_new)
+                r = _scatter(r, r_new, pos_old, pos_new)
+                tr = _scatter(tr, tr_new, pos_old, pos_new)
             if not certified:
                 seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv)
         else:
@@ -326,7 +392,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
     return {
         "seg": seg,
         "t": t,
-        "te": te,
+        "te": (r + tr) if certified else None,
         "piece": piece,
         "codes": codes,
         "degenerate": degenerate,
