@@ -261,16 +261,17 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
             for (int64_t i = P; i < P4; i++) memset(w->Hb + i * zs, 0, (size_t)zs * sizeof(double));
             FN(gemm)(w->Hb, P4, zs, nin, net->WTp[l], np / 8, net->bp[l], w->Zn, zs);
             if (cert) {
-                /* the bound of every point from the maxima over blocks of EB_BLOCK consecutive
+                /* the bound of every point from the maxima over blocks of eb consecutive
                    points: E = (cH |H| + cE E_prev)_max |W|^T + cB |b| */
                 const double cH = net->cH[l], cE = net->cE[l];
-                const int64_t nb = (P + EB_BLOCK - 1) / EB_BLOCK, nb4 = (nb + 3) & ~(int64_t)3;
+                const int eb = net->eb;
+                const int64_t nb = (P + eb - 1) / eb, nb4 = (nb + 3) & ~(int64_t)3;
                 for (int64_t q = 0; q < nb; q++) {
                     double *gp = w->Gb + q * zs;
-                    const int64_t i1 = (q + 1) * EB_BLOCK < P ? (q + 1) * EB_BLOCK : P;
-                    for (int64_t i = q * EB_BLOCK; i < i1; i++) {
+                    const int64_t i1 = (q + 1) * eb < P ? (q + 1) * eb : P;
+                    for (int64_t i = q * eb; i < i1; i++) {
                         const double *hp = w->Hb + i * zs, *ep = w->E + ord[i] * zs;
-                        if (i == q * EB_BLOCK) {
+                        if (i == q * eb) {
                             for (int k = 0; k < nin; k++) gp[k] = cH * fabs(hp[k]) + cE * ep[k];
                         } else {
                             for (int k = 0; k < nin; k++) {
@@ -283,7 +284,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 for (int64_t q = nb; q < nb4; q++) memset(w->Gb + q * zs, 0, (size_t)zs * sizeof(double));
                 FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
                 for (int64_t i = 0; i < P; i++) {
-                    memcpy(w->En + i * zs, w->Eb + (i / EB_BLOCK) * zs, (size_t)np * sizeof(double));
+                    memcpy(w->En + i * zs, w->Eb + (i / eb) * zs, (size_t)np * sizeof(double));
                     w->rn[i] = w->r[ord[i]];
                     w->trn[i] = w->tr[ord[i]];
                 }

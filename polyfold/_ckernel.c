@@ -14,8 +14,8 @@
  *     values of layer l at the segment's points: one register-tiled product (AVX-512
  *       or AVX2 fused multiply-adds when the processor has them, chosen at import)
  *       over all points of the segment, blocked over the inputs;
- *     certified: error bounds E = (cH |H| + cE E_prev) |W|^T + cB |b| from the
- *       maxima of the bracket over blocks of EB_BLOCK consecutive points (one
+ *     certified: error bounds E = (cH |H| + cE E_prev) |W|^T + cB |b| (wide nets:
+ *       from the maxima of the bracket over blocks of eb consecutive points, one
  *       product per block);
  *     three-valued signs of z - theta for every threshold theta as bit masks (band:
  *       certified E, float tol.zero * max |z| of the neuron over the batch);
@@ -63,7 +63,6 @@ enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
 enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8 };
 
 #define UROUND (DBL_EPSILON / 2) /* unit roundoff of float64 */
-#define EB_BLOCK 8               /* points sharing one certified bound product */
 #define MAX_THREADS 64
 
 #define SWAP(T, a, b) \
@@ -112,6 +111,7 @@ typedef struct {
     int wmax, tmax; /* max mask words per threshold, max thresholds */
     int ms;         /* mask words per row: tmax * wmax */
     int certified;
+    int eb; /* points per certified bound product */
     double zero, merge;
     int *n, *npad, *T, *nw, *nb, *act;
     int64_t *off, *boff; /* unit offsets, bit offsets of every layer */
@@ -178,7 +178,7 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
         grow((void **)&w->cr, (size_t)ncr * sizeof(Cross)))
         return -1;
     if (net->certified) {
-        const size_t gb = (size_t)((cap / EB_BLOCK + 8) * net->zs) * sizeof(double);
+        const size_t gb = (size_t)((cap / net->eb + 8) * net->zs) * sizeof(double);
         const size_t vb = (size_t)net->zs * sizeof(double);
         if (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->r, tb) ||
             grow((void **)&w->rn, tb) || grow((void **)&w->tr, tb) || grow((void **)&w->trn, tb) ||
@@ -683,7 +683,7 @@ static double *pack_panels(const double *WT, int nin, int n, int npad, int absol
 }
 
 /*
- * KNet(widths, params, acts, actpar, nthr, thr, certpar, bits, zero, merge, certified):
+ * KNet(widths, params, acts, actpar, nthr, thr, certpar, bits, zero, merge, certified, eb):
  * widths (L,) int64; params: for l >= 1 W_l^T (width[l-1], width[l]) then b_l;
  * acts (L,) int64; actpar (L, 3) slope, lo, hi; nthr (L,) int64; thr: the thresholds;
  * certpar (L, 4): cH, cE, cB, cI; bits (L,) int64 bits per code.
@@ -692,10 +692,10 @@ static int knet_init(KNet *self, PyObject *args, PyObject *kwds)
 {
     PyObject *ow, *op, *oa, *oap, *ont, *oth, *ocp, *obits;
     double zero, merge;
-    int certified;
+    int certified, eb;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOddp", &ow, &op, &oa, &oap, &ont, &oth, &ocp, &obits, &zero, &merge,
-                          &certified))
+    if (!PyArg_ParseTuple(args, "OOOOOOOOddpi", &ow, &op, &oa, &oap, &ont, &oth, &ocp, &obits, &zero, &merge,
+                          &certified, &eb))
         return -1;
     Py_buffer bw = {0}, bp = {0}, ba = {0}, bap = {0}, bnt = {0}, bth = {0}, bcp = {0}, bbits = {0};
     int ret = -1;
@@ -706,6 +706,7 @@ static int knet_init(KNet *self, PyObject *args, PyObject *kwds)
     const int64_t *width = (const int64_t *)bw.buf;
     net->L = L;
     net->certified = certified;
+    net->eb = eb < 1 ? 1 : eb;
     net->zero = zero;
     net->merge = merge;
 #define ALLOC(field, count) \

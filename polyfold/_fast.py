@@ -183,7 +183,10 @@ def prepare(net, tolv, certified):
     key = (net, float(tolv.zero), float(tolv.merge), float(tolv.safety), bool(certified))
     kn = _PREPARED.get(key)
     if kn is None:
-        kn = _ckernel.KNet(*_net_params(net, tolv), float(tolv.zero), float(tolv.merge), bool(certified))
+        from ._segment_kernel import eb_block
+
+        kn = _ckernel.KNet(*_net_params(net, tolv), float(tolv.zero), float(tolv.merge), bool(certified),
+                           int(eb_block(net)))
         _PREPARED[key] = kn
         while len(_PREPARED) > _PREPARED_MAX:
             _PREPARED.popitem(last=False)

@@ -12,9 +12,17 @@ import numpy as np
 from . import arith
 from .tolerance import UNIT_ROUNDOFF
 
-#: certified bounds of a layer's values are computed once per block of this many
-#: consecutive points of a segment (from the block's maxima; the C kernel does the same)
-EB_BLOCK = 8
+#: widths up to which certified bounds are computed point by point; wider layers
+#: (where the bound's product costs as much as the values') share one product per
+#: block of EB_WIDE consecutive points of a segment, from the block's maxima (the C
+#: kernel does the same)
+EB_POINTWISE_WIDTH = 96
+EB_WIDE = 4
+
+
+def eb_block(net):
+    """Points per certified bound product of ``net`` (1, or ``EB_WIDE`` for wide nets)."""
+    return 1 if max(net.widths) <= EB_POINTWISE_WIDTH else EB_WIDE
 
 
 def _gamma(n):
@@ -60,12 +68,35 @@ def first_layer_values(net, points, *, exact=False, safety=0.0):
         X = points if points.dtype == object else arith.fmpq_array(points)
         return net.exact_affine(0, X), None
     W, b = net.layers[0]
-    Z0 = points @ W.T + b
-    E0 = None
-    if safety:
-        g = _gamma(W.shape[1] + 2)
-        E0 = (g * np.abs(points) @ np.abs(W).T + g * np.abs(b)) * safety
+    if not safety:
+        return points @ W.T + b, None
+    g = _gamma(W.shape[1] + 2)
+    if len(points) and points.min() >= 0:
+        # |x| = x: values and bounds from one product with [W; |W|] (one pass over x)
+        both = points @ _stacked_abs(net).T
+        n0 = W.shape[0]
+        Z0 = both[:, :n0] + b
+        E0 = (g * both[:, n0:] + g * np.abs(b)) * safety
+    else:
+        Z0 = points @ W.T + b
+        E0 = (g * (np.abs(points) @ np.abs(W).T) + g * np.abs(b)) * safety
     return Z0, E0
+
+
+_STACKED = {}
+
+
+def _stacked_abs(net):
+    """``[W_0; |W_0|]`` of the first layer (cached for the last few nets)."""
+    key = id(net.layers[0][0])
+    hit = _STACKED.get(key)
+    if hit is None or hit[0] is not net.layers[0][0]:
+        W = net.layers[0][0]
+        hit = (W, np.vstack([W, np.abs(W)]))
+        if len(_STACKED) > 8:
+            _STACKED.clear()
+        _STACKED[key] = hit
+    return hit[1]
 
 
 def _interleave(a, b):
@@ -185,18 +216,20 @@ def breakpoint_bounds(Za, Zb, Ea, Eb, Sa, Ka, Kb, j, theta, s, ta, tb, ra, rb, t
     return E_new, band, r_new, tr_new, bad
 
 
-def _block_max(G, seg):
-    """Maxima of the rows of ``G`` over blocks of ``EB_BLOCK`` consecutive points of
+def _block_max(G, seg, block):
+    """Maxima of the rows of ``G`` over blocks of ``block`` consecutive points of
     each segment (``seg`` sorted); returns ``(maxima, block of every row)``."""
     n = len(seg)
+    if block == 1:
+        return G, np.arange(n)
     if n == 0:
         return G, np.zeros(0, np.int64)
     start = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
     count = np.diff(np.r_[start, n])
     pos = np.arange(n) - np.repeat(start, count)
-    nblk = (count + EB_BLOCK - 1) // EB_BLOCK
+    nblk = (count + block - 1) // block
     base = np.r_[0, np.cumsum(nblk)[:-1]]
-    blk = np.repeat(base, count) + pos // EB_BLOCK
+    blk = np.repeat(base, count) + pos // block
     first = np.flatnonzero(np.r_[True, blk[1:] != blk[:-1]])
     with np.errstate(invalid="ignore"):
         return np.maximum.reduceat(G, first, axis=0), blk
@@ -253,9 +286,9 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             absW = np.abs(W)
             lip = net.activations[l - 1].lipschitz
             fresh = g * tolv.safety
-            # (one product per block of EB_BLOCK consecutive points of a segment, from
-            # the block's maxima: a bound for every point of the block)
-            G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh, seg)
+            # (wide nets: one product per block of consecutive points of a segment,
+            # from the block's maxima: a bound for every point of the block)
+            G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh, seg, eb_block(net))
             E = (G @ absW.T + fresh * np.abs(b))[blk]
         if certified:
             # a breakpoint stands for an exact one within r: widen by the slopes
