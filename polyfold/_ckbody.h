@@ -388,19 +388,38 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
 
         /* breakpoints of layer l: appended as new rows, ord2 the new sequence */
         {
-            int64_t ncross = 0;
-            for (int64_t k = 0; k + 1 < P; k++) {
-                const uint64_t *p0 = w->pm + k * ms, *n0 = w->nm + k * ms, *p1 = p0 + ms, *n1 = n0 + ms;
-                for (int q = 0; q < T * nw; q++)
-                    ncross += popcount64(((p0[q] & n1[q]) | (n0[q] & p1[q])) & valid[q % nw]);
+            /* pairs with crossings (their list in ord2's tail until it is rebuilt) */
+            int64_t ncross = 0, npair = 0;
+            int64_t *pairs = w->pairs;
+            if (T * nw == 1) {
+                const uint64_t v = valid[0];
+                for (int64_t k = 0; k + 1 < P; k++) {
+                    const uint64_t x = ((w->pm[k * ms] & w->nm[(k + 1) * ms]) | (w->nm[k * ms] & w->pm[(k + 1) * ms])) & v;
+                    if (x) {
+                        pairs[npair++] = k;
+                        ncross += popcount64(x);
+                    }
+                }
+            } else {
+                for (int64_t k = 0; k + 1 < P; k++) {
+                    const uint64_t *p0 = w->pm + k * ms, *n0 = w->nm + k * ms, *p1 = p0 + ms, *n1 = n0 + ms;
+                    int64_t c = 0;
+                    for (int q = 0; q < T * nw; q++)
+                        c += popcount64(((p0[q] & n1[q]) | (n0[q] & p1[q])) & valid[q % nw]);
+                    if (c) {
+                        pairs[npair++] = k;
+                        ncross += c;
+                    }
+                }
             }
             if (ncross > 0) {
                 if (reserve_rows(w, P + ncross, net)) return -1;
+                pairs = w->pairs;
                 int64_t *ord2 = w->ord2;
-                int64_t q2 = 0, R = P;
-                for (int64_t k = 0; k < P; k++) {
-                    ord2[q2++] = k;
-                    if (k == P - 1) break;
+                int64_t q2 = 0, R = P, kk = 0;
+                for (int64_t ip = 0; ip < npair; ip++) {
+                    const int64_t k = pairs[ip];
+                    while (kk <= k) ord2[q2++] = kk++;
                     const uint64_t *p0 = w->pm + k * ms, *n0 = w->nm + k * ms, *p1 = p0 + ms, *n1 = n0 + ms;
                     const double *za = w->Z + k * zs, *zb = za + zs;
                     int nc = 0;
@@ -491,6 +510,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                         ord2[q2++] = R++;
                     }
                 }
+                while (kk < P) ord2[q2++] = kk++;
                 /* float: merge consecutive points closer than tol.merge into the first
                    (a merged sign is +-1 only when all members agree) */
                 if (!cert) {

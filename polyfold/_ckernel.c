@@ -133,7 +133,7 @@ typedef struct {
     double *Z, *Zn, *E, *En;
     uint64_t *pm, *nm; /* rows of ms words: [threshold][word] */
     uint64_t *cw, *cwn;
-    int64_t *ord, *ord2;
+    int64_t *ord, *ord2, *pairs;
     double *Hb, *Gb, *Eb;
     double *band, *mmbuf, *smbuf;
     double *Sb, *Mb, *rho, *amax, *Ka, *Kb; /* certified: slopes, bands */
@@ -159,7 +159,7 @@ static int grow(void **p, size_t bytes)
 static int reserve_rows(Work *w, int64_t need, const Net *net)
 {
     if (need <= w->cap) return 0;
-    int64_t cap = w->cap ? w->cap : 64;
+    int64_t cap = w->cap ? w->cap : 256;
     while (cap < need) cap *= 2;
     const size_t zb = (size_t)((cap + 4) * net->zs) * sizeof(double);
     const size_t tb = (size_t)cap * sizeof(double), ib = (size_t)cap * sizeof(int64_t);
@@ -171,7 +171,7 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
     if (grow((void **)&w->t, tb) || grow((void **)&w->tn, tb) || grow((void **)&w->Z, zb) ||
         grow((void **)&w->Zn, zb) || grow((void **)&w->Hb, zb) || grow((void **)&w->pm, mb) ||
         grow((void **)&w->nm, mb) || grow((void **)&w->cw, cb) || grow((void **)&w->cwn, cb) ||
-        grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib) ||
+        grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib) || grow((void **)&w->pairs, ib) ||
         grow((void **)&w->band, (size_t)net->zs * sizeof(double)) ||
         grow((void **)&w->mmbuf, (size_t)net->zs * sizeof(double)) ||
         grow((void **)&w->smbuf, (size_t)net->zs * sizeof(double)) ||
@@ -197,7 +197,7 @@ static void work_free(Work *w)
     free(w->Sb), free(w->Mb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb);
     free(w->Z), free(w->Zn), free(w->E), free(w->En);
     free(w->pm), free(w->nm), free(w->cw), free(w->cwn);
-    free(w->ord), free(w->ord2), free(w->Hb), free(w->Gb), free(w->Eb);
+    free(w->ord), free(w->ord2), free(w->pairs), free(w->Hb), free(w->Gb), free(w->Eb);
     free(w->band), free(w->mmbuf), free(w->smbuf), free(w->cr);
     memset(w, 0, sizeof(*w));
 }
