@@ -45,6 +45,7 @@ import numpy as np
 
 from .network import check_net as _check_net
 from . import arith
+from ._ball_kernel import ball_partition
 from ._packing import code_layout, pack_codes, unpack_codes
 from ._segment_kernel import (  # noqa: F401  (first_layer_values, _interleave: used by callers)
     _drop_silent_breakpoints,
@@ -114,6 +115,10 @@ class SegmentCrossings:
     exact_segments : (m,) bool
         Segments whose answer was computed in exact arithmetic (all in exact mode, the
         recomputed ones in certified mode).
+    refined_segments : (m,) bool
+        Certified mode: segments whose float64 bounds could not decide every sign and
+        that ball arithmetic at 128 bits then decided (the rest went to exact
+        arithmetic).
     degenerate : (m,) bool
         Some neuron is identically at a threshold along some piece.
     endpoint_on_boundary : (m, 2) bool
@@ -145,6 +150,7 @@ class SegmentCrossings:
     exact_segments: np.ndarray = field(default=None, repr=False)
     degenerate: np.ndarray = field(default=None, repr=False)
     endpoint_on_boundary: np.ndarray = field(default=None, repr=False)
+    refined_segments: np.ndarray = field(default=None, repr=False)
 
     @cached_property
     def codes(self):
@@ -161,8 +167,20 @@ class SegmentCrossings:
     # -- bulk views -------------------------------------------------------------
     @property
     def n_recomputed(self):
-        """Number of segments recomputed exactly (certified mode)."""
-        return int(np.count_nonzero(self.exact_segments)) if self.mode == "certified" else 0
+        """Number of segments certified mode recomputed beyond float64: in ball
+        arithmetic (``n_refined``) or, where that could not decide, exactly
+        (``exact_segments``)."""
+        if self.mode != "certified":
+            return 0
+        refined = self.refined_segments if self.refined_segments is not None else False
+        return int(np.count_nonzero(self.exact_segments | refined))
+
+    @property
+    def n_refined(self):
+        """Number of segments certified mode decided in ball arithmetic (see Notes)."""
+        if self.refined_segments is None:
+            return 0
+        return int(np.count_nonzero(self.refined_segments))
 
     @property
     def n_breakpoints(self):
@@ -369,7 +387,7 @@ def _run_exact(net, starts, ends, tolv, layout):
     return _part(net, raw, len(starts), "exact", layout)
 
 
-def _result(net, mode, builder, layout, exact_flags, t_exact):
+def _result(net, mode, builder, layout, exact_flags, t_exact, refined=None):
     npieces, flags, t, te, codes = _finish(builder, layout.n_words)
     return SegmentCrossings(
         net=net,
@@ -383,6 +401,7 @@ def _result(net, mode, builder, layout, exact_flags, t_exact):
         t_exact=t_exact,
         bounds=te if mode != "float" else None,
         exact_segments=exact_flags,
+        refined_segments=np.zeros(len(exact_flags), bool) if refined is None else refined,
         degenerate=(flags & 1) != 0,
         endpoint_on_boundary=np.stack([(flags & 2) != 0, (flags & 4) != 0], axis=1),
     )
@@ -473,6 +492,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
     certified = mode == "certified"
     builder = _new_builder(layout.n_words, certified or mode == "exact")
     exact_flags = np.zeros(m, bool)
+    refined = np.zeros(m, bool)
     t_exact = [] if mode == "exact" else None
     kernel = None if mode == "exact" else _kernel(net, backend)
     compiled = kernel is _fast.partition
@@ -503,10 +523,34 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
         if certified and len(amb):
             ids = a + np.asarray(amb, np.int64)
             S, E = points_of(ids)
-            ex = _run_exact(net, S, E, tolv, layout)
-            builder.splice(ids, ex["n_pieces"], ex["flags"], ex["t"], ex["te"], ex["codes"])
-            exact_flags[ids] = True
-    return _result(net, mode, builder, layout, exact_flags, None if t_exact is None else tuple(t_exact))
+            if net.is_dense:
+                # refinement in ball arithmetic first; exact only for what it leaves
+                ball = ball_partition(net, S, E, tolv)
+                left = np.zeros(len(ids), bool)
+                left[ball["ambiguous"]] = True
+                if not left.all():
+                    part = _part(net, ball, len(ids), mode, layout)
+                    keep = np.flatnonzero(~left)
+                    _splice_subset(builder, ids, keep, part)
+                    refined[ids[keep]] = True
+                ids, S, E = ids[left], S[left], E[left]
+            if len(ids):
+                ex = _run_exact(net, S, E, tolv, layout)
+                builder.splice(ids, ex["n_pieces"], ex["flags"], ex["t"], ex["te"], ex["codes"])
+                exact_flags[ids] = True
+    return _result(net, mode, builder, layout, exact_flags, None if t_exact is None else tuple(t_exact),
+                   refined)
+
+
+def _splice_subset(builder, ids, keep, part):
+    """Splice the segments ``keep`` (positions in ``ids``) of a part computed for ``ids``."""
+    po = np.concatenate([[0], np.cumsum(part["n_pieces"])])
+    bo = po - np.arange(len(po))
+    rows = np.concatenate([np.arange(po[k], po[k + 1]) for k in keep])
+    bps = np.concatenate([np.arange(bo[k], bo[k + 1]) for k in keep])
+    te = part["te"][bps] if len(part["te"]) else part["te"]
+    builder.splice(ids[keep], part["n_pieces"][keep], part["flags"][keep], part["t"][bps], te,
+                   part["codes"][rows])
 
 
 def _check_threads(threads):

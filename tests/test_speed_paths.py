@@ -219,3 +219,44 @@ def test_boundary_point_certificates_match_the_lps(seed, d, k):
     plain = redundant_rows(A, c)
     with_point = redundant_rows(A, c, boundary_point=p)
     assert np.array_equal(plain, with_point)
+
+
+# ---- ball-arithmetic refinement --------------------------------------------------------------
+@given(tie_case())
+def test_ball_refinement_decides_only_what_exact_mode_confirms(case):
+    from polyfold._ball_kernel import ball_partition
+    from polyfold._segment_kernel import _drop_silent_breakpoints  # noqa: F401
+    from polyfold.crossings import _part
+
+    net, S, E = case
+    ex = segment_crossings(net, S, E, mode="exact")
+    raw = ball_partition(net, S, E)
+    part = _part(net, raw, len(S), "certified", code_layout(net))
+    decided = np.ones(len(S), bool)
+    decided[raw["ambiguous"]] = False
+    po = np.concatenate([[0], np.cumsum(part["n_pieces"])])
+    codes = unpack_codes(part["codes"], code_layout(net))
+    for i in np.flatnonzero(decided):
+        assert part["n_pieces"][i] == ex.n_pieces[i]
+        assert np.array_equal(codes[po[i] : po[i + 1]], ex.piece_codes(i))
+        tb = part["t"][po[i] - i : po[i + 1] - i - 1]
+        eb = part["te"][po[i] - i : po[i + 1] - i - 1]
+        assert np.all(np.abs(tb - np.array([float(v) for v in ex.breakpoints(i)])) <= eb)
+
+
+def test_ball_refinement_decides_deep_random_nets(digits):
+    # a deep net where float64 bounds leave segments undecided: the balls decide them,
+    # and the answer is exact mode's
+    _, _, X, _ = digits
+    net = polyfold.zoo.random_mlp([32] * 10, 64, 10, seed=10)
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, len(X), (60, 2))
+    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    res = segment_crossings(net, S, E, mode="certified")
+    assert res.n_refined >= 1 and res.n_recomputed == res.n_refined
+    sub = np.flatnonzero(res.refined_segments)[:3]
+    ex = segment_crossings(net, S[sub], E[sub], mode="exact")
+    for k, i in enumerate(sub):
+        assert np.array_equal(res.piece_codes(i), ex.piece_codes(k))
+        a, b = res.breakpoint_offsets[i], res.breakpoint_offsets[i + 1]
+        assert np.all(np.abs(res.t[a:b] - np.array([float(v) for v in ex.breakpoints(k)])) <= res.t_error[a:b])
