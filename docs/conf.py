@@ -82,8 +82,9 @@ API_MODULES = [
     ("Segment crossings", ["crossings"]),
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
+    ("Adversarial paths and the folding regulariser", ["attacks", "regularization"]),
     ("Sampling baselines", ["sampling"]),
-    ("Ground truth, data, training", ["zoo", "datasets", "training"]),
+    ("Ground truth, data, training, loading models", ["zoo", "datasets", "training", "io"]),
     ("Figures, scale-out, command line", ["plotting", "parallel", "cli", "demo"]),
 ]
 

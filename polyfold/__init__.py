@@ -26,6 +26,10 @@ _EXPORTS = {
     "NotInjectiveError": "exceptions",
     "DependencyError": "exceptions",
     "ChunkError": "exceptions",
+    "EmptyPolytopeError": "exceptions",
+    "UnboundedRadiusError": "exceptions",
+    "MainGuardError": "exceptions",
+    "PolyfoldWarning": "exceptions",
     "Tolerance": "tolerance",
     "DEFAULT_TOL": "tolerance",
     # network model
@@ -39,9 +43,13 @@ _EXPORTS = {
     "unpack_patterns": "network",
     # converters
     "from_torch": "convert",
+    "from_onnx": "convert",
+    "PLGraph": "graph",
+    "GraphBuilder": "graph",
     "from_sklearn": "convert",
     "load": "convert",
     "save": "convert",
+    "load_model": "io",
     # crossings
     "segment_crossings": "crossings",
     "segment_crossings_between": "crossings",
@@ -75,12 +83,18 @@ _EXPORTS = {
     "reconstruct": "injectivity",
     "BiasCertificate": "injectivity",
     "InjectivityVerdict": "injectivity",
+    # adversarial endpoints and exact decision crossings
+    "fgsm": "attacks",
+    "pgd": "attacks",
+    "decision_crossings": "attacks",
+    "DecisionCrossings": "attacks",
 }
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
-    "slices", "adjacency", "folding", "injectivity", "statistics", "sampling", "zoo",
-    "datasets", "training", "plotting", "parallel", "cli", "demo", "experiments",
+    "slices", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling", "zoo",
+    "datasets", "training", "io", "plotting", "parallel", "cli", "demo", "experiments",
+    "attacks", "regularization",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

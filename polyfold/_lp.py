@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import as_float_array
-from .exceptions import DomainError, ShapeError, SolverError
+from . import exceptions as _exceptions
+from .exceptions import DomainError, ShapeError, SolverError  # noqa: F401
 from .tolerance import get_tol
 
 __all__ = [
@@ -70,13 +71,15 @@ class ChebyshevBall(NamedTuple):
     radius: float
     status: int
 
+    def __repr__(self):
+        from ._repr import summary_repr
 
-class EmptyPolytopeError(DomainError):
-    """The polytope ``{x : A x + c >= 0}`` is empty (a :class:`DomainError`)."""
+        return summary_repr(self)
 
 
-class UnboundedRadiusError(DomainError):
-    """The Chebyshev radius is unbounded; pass a domain box (a :class:`DomainError`)."""
+# defined in polyfold.exceptions (public there and as polyfold.UnboundedRadiusError)
+EmptyPolytopeError = _exceptions.EmptyPolytopeError
+UnboundedRadiusError = _exceptions.UnboundedRadiusError
 
 
 # ---------------------------------------------------------------------------
@@ -183,6 +186,61 @@ class _LPResult(NamedTuple):
 _THREAD = threading.local()
 
 
+def silent_highs():
+    """A new ``highspy`` solver that prints nothing, not even its banner.
+
+    ``highspy.Highs()`` prints "Running HiGHS ..." on the process's standard output
+    (file descriptor 1, from C++) once per process, before any option can be set;
+    that breaks ``--json`` output and pollutes logs.  The core class ``highspy._Highs``
+    (which ``Highs`` extends with Python callbacks that polyfold does not use) does
+    not print it, so it is used with ``output_flag`` off.  Every HiGHS instance in
+    polyfold comes from here.
+
+    Raises
+    ------
+    ImportError
+        highspy is not installed (callers fall back to ``scipy.optimize.linprog``,
+        which prints nothing with its default ``disp=False``).
+    """
+    import highspy
+
+    core = getattr(highspy, "_Highs", None)
+    if core is not None:
+        h = core()
+    else:  # pragma: no cover - highspy without the core class: silence file descriptor 1
+        with _stdout_silenced():
+            h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class _stdout_silenced:
+    """Redirect file descriptor 1 (C-level stdout) to /dev/null inside the block."""
+
+    def __enter__(self):
+        import os
+        import sys
+
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+        return self
+
+    def __exit__(self, *exc):
+        import ctypes
+        import os
+
+        try:
+            ctypes.CDLL(None).fflush(None)  # C buffers go to /dev/null, not later to fd 1
+        except (OSError, AttributeError):
+            pass
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+        return False
+
+
 def _highs_instance(tol):
     """One reusable ``highspy.Highs`` per thread (or None without highspy)."""
     h = getattr(_THREAD, "highs", None)
@@ -192,8 +250,7 @@ def _highs_instance(tol):
         except ImportError:  # pragma: no cover - highspy comes with cvxpy
             _THREAD.highs = False
             return None
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = silent_highs()
         h.setOptionValue("presolve", "off")
         _THREAD.highs = h
         _THREAD.tol = None
@@ -598,8 +655,7 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
     gen = np.flatnonzero(active & ~axis)
     row_of = np.full(m, -1)
     row_of[gen] = np.arange(len(gen))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = silent_highs()
     h.setOptionValue("presolve", "off")
     v = max(tol.lp, 1e-10)
     h.setOptionValue("primal_feasibility_tolerance", v)

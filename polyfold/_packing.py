@@ -28,13 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CodeLayout", "code_layout", "pack_codes", "unpack_codes", "layer_bits"]
+__all__ = ["code_layout", "pack_codes", "unpack_codes", "layer_bits"]
 
 _WORD = np.dtype("<u8")
 
 
 @dataclass(frozen=True)
-class CodeLayout:
+class _CodeLayout:
     """Where every unit's code sits in a packed row.
 
     Attributes
@@ -69,11 +69,11 @@ def _bits_for(sizes):
 
 
 def code_layout(net):
-    """The :class:`CodeLayout` of ``net`` (from ``net.code_sizes``)."""
+    """The :class:`_CodeLayout` of ``net`` (from ``net.code_sizes``)."""
     bits = _bits_for(net.code_sizes)
     offsets = np.concatenate([[0], np.cumsum(bits)[:-1]]).astype(np.int64) if len(bits) else np.zeros(0, np.int64)
     n_bits = int(bits.sum())
-    return CodeLayout(bits=bits, offsets=offsets, n_bits=n_bits, n_words=max(1, -(-n_bits // 64)))
+    return _CodeLayout(bits=bits, offsets=offsets, n_bits=n_bits, n_words=max(1, -(-n_bits // 64)))
 
 
 def layer_bits(net):

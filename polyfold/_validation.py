@@ -131,3 +131,90 @@ def check_seed(seed):
     raise ValidationError(
         f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}."
     )
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive (.npz), also an empty one
+_NPY_MAGIC = b"\x93NUMPY"
+_PICKLE_START = b"\x80"  # pickle protocol 2 and later (torch.save, joblib, pickle.dump)
+
+
+def read_npz(path, what, *, load_hint="polyfold.load_model(path)"):
+    """All arrays of the ``.npz`` archive at ``path``, read eagerly, file closed.
+
+    Never relays numpy's ``allow_pickle`` advice (pickled object arrays are refused)
+    and never leaves the file open, also when the archive is corrupt (``np.load``
+    on a path leaks its file handle when the zip directory is unreadable).
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        How error messages name the file (e.g. ``"network file"``).
+    load_hint : str
+        What to call instead for a pickle (named in the error).
+
+    Returns
+    -------
+    dict of str -> ndarray
+
+    Raises
+    ------
+    ValidationError
+        Missing file, a folder, a pickle, a single ``.npy`` array, a corrupt archive or
+        an archive with object arrays; the message names the file and the fix.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.npz")
+    >>> np.savez(p, X=np.arange(3))
+    >>> read_npz(p, "data file")["X"].tolist()
+    [0, 1, 2]
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        raise ValidationError(f"{what} {name!r} does not exist; check the file name.")
+    if path.is_dir():
+        raise ValidationError(f"{what} {name!r} is a folder; give a .npz file.")
+    try:
+        fh = open(path, "rb")
+    except OSError as err:
+        raise ValidationError(f"{what} {name!r} cannot be read: {err.strerror}.") from err
+    with fh:
+        head = fh.read(6)
+        fh.seek(0)
+        if head.startswith(_NPY_MAGIC):
+            raise ValidationError(
+                f"{what} {name!r} holds a single .npy array, not a .npz archive of named "
+                "arrays; save with np.savez (or PLNet.save for networks)."
+            )
+        if not head.startswith(_ZIP_MAGIC):
+            if head.startswith(_PICKLE_START):
+                raise ValidationError(
+                    f"{what} {name!r} is a pickle, not a .npz archive; polyfold does not "
+                    f"unpickle .npz paths (a pickle can run code): use {load_hint} for "
+                    "pickled scikit-learn, torch or polyfold models you trust."
+                )
+            raise ValidationError(
+                f"{what} {name!r} is not a .npz archive (it does not start like a zip "
+                "file); re-create it with np.savez or PLNet.save."
+            )
+        try:
+            with np.load(fh, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except ValueError as err:
+            if "pickle" in str(err):
+                raise ValidationError(
+                    f"{what} {name!r} holds object arrays, which polyfold does not unpickle; "
+                    "store plain numeric or string arrays."
+                ) from err
+            raise ValidationError(f"{what} {name!r} is not a readable .npz archive: {err}") from err
+        except Exception as err:  # zipfile.BadZipFile, EOFError, OSError, ...
+            raise ValidationError(
+                f"{what} {name!r} is a corrupt .npz archive ({type(err).__name__}: {err}); "
+                "re-create it with np.savez or PLNet.save."
+            ) from err

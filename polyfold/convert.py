@@ -6,7 +6,7 @@ import numpy as np
 from .exceptions import DependencyError, UnsupportedLayerError, ValidationError
 from .network import HardTanh, LeakyReLU, PLNet, ReLU
 
-__all__ = ["from_torch", "from_sklearn", "from_arrays", "load", "save"]
+__all__ = ["from_torch", "from_onnx", "from_sklearn", "from_arrays", "graph_to_plnet", "load", "save"]
 
 
 def from_arrays(layers, activation="relu"):
@@ -22,20 +22,24 @@ def save(net, path):
 
 
 def load(path):
-    """Load a network saved by :meth:`PLNet.save` or :meth:`PLGraph.save` (``.npz``)."""
-    from pathlib import Path
+    """Load a network saved by :meth:`PLNet.save` or :meth:`PLGraph.save` (``.npz``).
 
-    p = Path(path)
-    if p.exists():
-        try:
-            with np.load(p, allow_pickle=False) as data:
-                is_graph = "graph" in data.files
-        except Exception:
-            is_graph = False
-        if is_graph:
-            from .graph import PLGraph
+    Only ``.npz`` archives are read, never unpickled (a pickle can run code): pickled
+    scikit-learn, torch or polyfold models load with :func:`polyfold.load_model`,
+    which the error for a pickle names.  The file is closed on every path, also when
+    it is corrupt.
 
-            return PLGraph.load(p)
+    Raises
+    ------
+    ValidationError
+        Missing, corrupt or pickled file, or an archive that holds no network.
+    """
+    from ._validation import read_npz
+
+    if "graph" in read_npz(path, "network file"):
+        from .graph import PLGraph
+
+        return PLGraph.load(path)
     return PLNet.load(path)
 
 
@@ -155,6 +159,47 @@ def from_torch(model, input_shape=None):
     return graph if dense is None else dense
 
 
+def from_onnx(path_or_model, input_shape=None):
+    """Convert an ONNX model (a path, bytes or an ``onnx.ModelProto``).
+
+    The route for Keras, JAX and TensorFlow models (export to ONNX first).  Needs the
+    ``onnx`` package (``pip install polyfold[onnx]``).
+
+    Parameters
+    ----------
+    path_or_model : str, path, bytes or onnx.ModelProto
+    input_shape : tuple of int, optional
+        Per-sample input shape, needed when the model's input shape is not fixed.
+
+    Returns
+    -------
+    PLNet or PLGraph
+        A ``PLNet`` for dense chains, else a ``PLGraph``.
+
+    Raises
+    ------
+    UnsupportedLayerError
+        An op that is not piecewise linear or not supported (the message names the
+        node, its op type and position).
+    DependencyError
+        The ``onnx`` package is missing.
+
+    Notes
+    -----
+    Supported ops: Gemm, MatMul (+ Add), Conv, Relu, LeakyRelu, Clip, MaxPool,
+    AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization (folded), Add,
+    Sub, Mul/Div by constants, Neg, Sum, Max, Min, Concat, Flatten, Reshape, Transpose,
+    Squeeze, Unsqueeze, Pad (zeros), ReduceMean over the spatial axes, ReduceMax over
+    one axis, Identity, Dropout, Constant, and the Shape/Gather/Cast computations of
+    dynamic reshapes.
+    """
+    from .graph.onnx_import import graph_from_onnx
+
+    graph = graph_from_onnx(path_or_model, input_shape)
+    dense = graph_to_plnet(graph)
+    return graph if dense is None else dense
+
+
 def graph_to_plnet(graph):
     """The :class:`PLNet` of a graph that is a chain of affine maps on vectors and
     elementwise unit groups, else None (same codes, same outputs).
@@ -196,7 +241,7 @@ def graph_to_plnet(graph):
         elif isinstance(op, gops.Dense):
             W, b = op.W @ W, op.W @ b + op.b
         elif isinstance(op, gops.ScalarAffine):
-            W, b = op.a * W, op.a * b + op.c
+            W, b = op._a[:, None] * W, op._a * b + op.c
         elif isinstance(op, gops.ChannelAffine) and len(op.in_shapes[0]) == 1:
             W, b = op._s[:, None] * W, op._s * b + op._c
         else:

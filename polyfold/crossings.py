@@ -165,6 +165,11 @@ class SegmentCrossings:
         return self.bounds
 
     # -- bulk views -------------------------------------------------------------
+    def __repr__(self):
+        from ._repr import summary_repr
+
+        return summary_repr(self)
+
     @property
     def n_recomputed(self):
         """Number of segments certified mode recomputed beyond float64: in ball
@@ -264,6 +269,32 @@ class SegmentCrossings:
 
     def __len__(self):
         return self.n_segments
+
+    def to_pandas(self):
+        """One row per piece (needs pandas).
+
+        Columns: ``segment``, ``piece`` (0-based within its segment), ``t_start``,
+        ``t_end`` (floats; ``t_start_exact``, ``t_end_exact`` as Fractions too in exact
+        mode), ``length`` (``t_end - t_start``, the share of the segment), ``n_switches``
+        (units whose code changes at ``t_start``; 0 on a first piece), ``n_active``
+        (units with ``z > 0`` on the piece), ``exact`` (the segment was computed in
+        exact arithmetic) and ``degenerate`` (the segment's flag).
+
+        Raises
+        ------
+        DependencyError
+            pandas is not installed.
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> res = polyfold.segment_crossings(polyfold.zoo.sawtooth(2), [0.0], [1.0])
+        >>> res.to_pandas()[["piece", "t_start", "t_end", "n_switches"]].values.tolist()
+        [[0.0, 0.0, 0.25, 0.0], [1.0, 0.25, 0.5, 1.0], [2.0, 0.5, 0.75, 1.0], [3.0, 0.75, 1.0, 1.0]]
+        """
+        from ._tables import segment_crossings_columns, to_dataframe
+
+        return to_dataframe(segment_crossings_columns(self), "SegmentCrossings")
 
 
 # ---------------------------------------------------------------------------
@@ -476,7 +507,7 @@ def _kernel(net, backend):
     return _partition
 
 
-def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer, points_of):
+def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer, points_of, progress=None):
     """The crossings of ``m`` segments, ``chunk_size`` at a time, into one result.
 
     ``first_layer(a, b)`` gives ``(ZA, ZB, ia, ib, EA, EB)``: first-layer values (and
@@ -499,8 +530,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
     if compiled:
         kn = _fast.prepare(net, tolv, certified)
         threads = _fast.default_threads() if threads is None else threads
-    for a in range(0, m, chunk_size):
-        b = min(a + chunk_size, m)
+    for a, b in _chunks(m, chunk_size, mode, progress):
         if mode == "exact":
             S, E = points_of(np.arange(a, b))
             part = _run_exact(net, S, E, tolv, layout)
@@ -518,6 +548,12 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             raw = kernel(net, Z0, E0, False, tolv, certified)
             if not certified:
                 raw = _drop_silent_breakpoints(raw)
+            if certified and not net.is_dense:
+                # graph nets: only the undecided t-intervals are recomputed exactly
+                from .graph.crossings import repair_certified
+
+                raw, repaired = repair_certified(net, raw, lambda ids, a=a: points_of(a + np.asarray(ids)), tolv)
+                exact_flags[a + np.asarray(repaired, np.int64)] = True
             _append(builder, _part(net, raw, b - a, mode, layout))
             amb = np.asarray(raw["ambiguous"], np.int64)
         if certified and len(amb):
@@ -560,7 +596,7 @@ def _check_threads(threads):
 
 
 def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096,
-                      backend="auto", threads=None):
+                      backend="auto", threads=None, progress=None):
     """Partition segments into the linear pieces of ``net`` they cross.
 
     Parameters
@@ -582,6 +618,10 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         Threads of the compiled kernel (default: the cores this process may use, or
         the ``POLYFOLD_THREADS`` environment variable; chunks of fewer than 256
         segments per thread use fewer).  The result does not depend on it.
+    progress : bool or None
+        tqdm bar over the segments on standard error.  ``None`` (default): only for a
+        big batch (:data:`PROGRESS_SEGMENTS` segments, or :data:`PROGRESS_SEGMENTS_EXACT`
+        in exact mode) when standard error is a terminal.
 
     Returns
     -------
@@ -645,11 +685,28 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
         return Zs, Ze, None, None, Es, Ee
 
     return _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer,
-                          lambda ids: (S[ids], E[ids]))
+                          lambda ids: (S[ids], E[ids]), progress)
+
+
+#: batches from this many segments (float and certified mode) show a progress bar
+#: with ``progress=None`` on a terminal (about half a second and more)
+PROGRESS_SEGMENTS = 100_000
+#: the same in exact mode (about 200 segments per second on the digits MLPs)
+PROGRESS_SEGMENTS_EXACT = 500
+
+
+def _chunks(m, chunk_size, mode, progress):
+    """The chunk loop of the batch functions, with a progress bar over segments."""
+    from ._progress import chunk_ranges
+
+    big = m >= (PROGRESS_SEGMENTS_EXACT if mode == "exact" else PROGRESS_SEGMENTS)
+    return chunk_ranges(m, chunk_size, progress=progress, auto=big,
+                        desc="segment crossings", unit="segment")
 
 
 def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", tol=None,
-                              chunk_size=4096, cache=None, backend="auto", threads=None):
+                              chunk_size=4096, cache=None, backend="auto", threads=None,
+                              progress=None):
     """Crossings of the segments ``points[i_start[k]] -> points[i_end[k]]``.
 
     Same result as ``segment_crossings(net, points[i_start], points[i_end])``, but
@@ -670,6 +727,8 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
         Kernel, as in :func:`segment_crossings`.
     threads : int, optional
         Threads of the compiled kernel, as in :func:`segment_crossings`.
+    progress : bool or None
+        Progress bar, as in :func:`segment_crossings`.
 
     Returns
     -------
@@ -704,7 +763,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
         return cache.Z0, cache.Z0, i_start[a:b], i_end[a:b], cache.E0, cache.E0
 
     return _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer,
-                          lambda ids: (X[i_start[ids]], X[i_end[ids]]))
+                          lambda ids: (X[i_start[ids]], X[i_end[ids]]), progress)
 
 
 @dataclass(frozen=True)
@@ -750,7 +809,7 @@ def _check_cache(cache, net, mode):
             f"mode={mode!r} needs them; build it with first_layer_cache(net, points, "
             f"mode={mode!r}), or pass cache=None."
         )
-    width = net.layers[0][0].shape[0]
+    width = net.layers[0][0].shape[0] if net.is_dense else net.stages().width(0)
     if cache.points.shape[1] != net.input_dim or (
         cache.Z0 is not None and cache.Z0.shape[1] != width
     ):

@@ -66,13 +66,15 @@ def load_mnist(path):
             "folder with the IDX files (polyfold never downloads data)."
         )
     if path.is_file():
-        with np.load(path) as d:
-            try:
-                xtr, ytr, xte, yte = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
-            except KeyError as err:
-                raise ValidationError(
-                    f"{str(path)!r} must hold x_train, y_train, x_test, y_test; missing {err}."
-                ) from err
+        from ._validation import read_npz
+
+        d = read_npz(path, "MNIST file", load_hint="np.savez(path, x_train=..., ...)")
+        try:
+            xtr, ytr, xte, yte = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+        except KeyError as err:
+            raise ValidationError(
+                f"{str(path)!r} must hold x_train, y_train, x_test, y_test; missing {err}."
+            ) from err
     else:
         def find(stem):
             for name in (stem, stem + ".gz"):
@@ -88,6 +90,15 @@ def load_mnist(path):
     return f(xtr), ytr.astype(np.int64), f(xte), yte.astype(np.int64)
 
 
+def _numeric(arr, path):
+    try:
+        return np.asarray(arr).astype(np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValidationError(
+            f"data file {str(path)!r} holds {np.asarray(arr).dtype} values, not numbers."
+        ) from err
+
+
 def load_points(path):
     """Load points (and labels when present) from ``.npz``, ``.npy`` or CSV.
 
@@ -100,12 +111,22 @@ def load_points(path):
         raise ValidationError(f"data file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path) as d:
-            if "X" not in d.files:
-                raise ValidationError(f"{str(path)!r} must hold an array named X (and optionally y).")
-            return d["X"].astype(np.float64), (d["y"] if "y" in d.files else None)
+        from ._validation import read_npz
+
+        d = read_npz(path, "data file", load_hint="np.savez(path, X=X, y=y)")
+        if "X" not in d:
+            raise ValidationError(f"{str(path)!r} must hold an array named X (and optionally y).")
+        return _numeric(d["X"], path), d.get("y")
     if suffix == ".npy":
-        return np.load(path).astype(np.float64), None
+        try:
+            with open(path, "rb") as fh:
+                arr = np.load(fh, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as err:
+            raise ValidationError(
+                f"data file {str(path)!r} is not a readable numeric .npy array ({err}); "
+                "save points with np.save(path, X)."
+            ) from err
+        return _numeric(arr, path), None
     if suffix in (".csv", ".txt"):
         try:
             arr = np.loadtxt(path, delimiter=",", ndmin=2)

@@ -110,7 +110,8 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
-def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100, 1000), tol=None):
+def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100, 1000), tol=None,
+                          progress=None):
     """Exact crossings of a batch of segments against grid sampling on the same paths.
 
     Parameters
@@ -121,6 +122,9 @@ def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100,
         Arithmetic of the exact crossings.
     grid : sequence of int
         Points per path of each grid sampler.
+    tol : Tolerance, optional
+    progress : bool or None
+        Progress bar of the exact crossings (see :func:`polyfold.segment_crossings`).
 
     Returns
     -------
@@ -152,8 +156,9 @@ def compare_with_sampling(net, starts, ends, *, mode="certified", grid=(11, 100,
     starts = np.asarray(starts, dtype=np.float64)
     ends = np.asarray(ends, dtype=np.float64)
     # warm-up on one segment (first-call overheads are not the method's cost)
-    segment_crossings(net, starts[:1], ends[:1], mode=mode, tol=tol)
-    res, t_exact = _timed(segment_crossings, net, starts, ends, mode=mode, tol=tol)
+    segment_crossings(net, starts[:1], ends[:1], mode=mode, tol=tol, progress=False)
+    res, t_exact = _timed(segment_crossings, net, starts, ends, mode=mode, tol=tol,
+                          progress=progress)
     total = int(res.n_pieces.sum())
     m = res.n_segments
     summary = {
@@ -235,9 +240,9 @@ class _Context:
         return np.random.default_rng([self.seed, salt])
 
     def bar(self, iterable, total=None, desc=None):
-        from tqdm.auto import tqdm
+        from ._progress import progress_bar
 
-        return tqdm(iterable, total=total, desc=desc, disable=not self.progress, leave=False)
+        return progress_bar(iterable, total=total, desc=desc, progress=bool(self.progress))
 
     def save(self, fig, name):
         from .plotting import save_figure
@@ -277,7 +282,8 @@ def _section_crossings(ctx, sec):
     rows = []
     for arch in ctx.bar(s.architectures, desc="crossings"):
         net, info = ctx.net(arch)
-        _, cmp_ = compare_with_sampling(net, Xte[i], Xte[j], mode=ctx.mode, grid=s.grid)
+        _, cmp_ = compare_with_sampling(net, Xte[i], Xte[j], mode=ctx.mode, grid=s.grid,
+                                        progress=bool(ctx.progress))
         row = {"net": f"digits {arch}", "arch": arch,
                "test_accuracy": info.get("test_accuracy")}
         row.update(cmp_)
@@ -670,7 +676,7 @@ def _section_stats(ctx, sec):
     for arch in ctx.bar(archs, desc="statistics"):
         net, info = ctx.net(arch)
         t0 = time.perf_counter()
-        st = region_statistics(net, Xte[idx], domain=(0, 1), neighbours=False)
+        st = region_statistics(net, Xte[idx], domain=(0, 1), neighbours=False, progress=False)
         dt = time.perf_counter() - t0
         stats[arch] = st
         rows.append({
@@ -784,9 +790,12 @@ def run_demo(out, *, settings=None, quick=False, seed=0, mode="certified", progr
     ctx = _Context(out, settings, int(seed), mode, progress, log)
     t_start = time.perf_counter()
     done = []
-    for key, title, fn in _SECTIONS:
-        if sections is not None and key not in sections:
-            continue
+    from ._progress import progress_bar
+
+    todo = [s for s in _SECTIONS if sections is None or s[0] in sections]
+    bar = progress_bar(total=len(todo), desc="demo", unit="section", progress=bool(progress))
+    for key, title, fn in todo:
+        bar.set_postfix_str(key)
         sec = _Section(key, title)
         log(f"[{key}] {title}")
         t0 = time.perf_counter()
@@ -800,6 +809,8 @@ def run_demo(out, *, settings=None, quick=False, seed=0, mode="certified", progr
             log(f"  FAILED: {type(err).__name__}: {err}")
         sec.time_s = time.perf_counter() - t0
         done.append(sec)
+        bar.update(1)
+    bar.close()
     total = time.perf_counter() - t_start
     results = {
         "polyfold_version": __version__,

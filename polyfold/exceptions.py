@@ -20,6 +20,10 @@ __all__ = [
     "NotInjectiveError",
     "DependencyError",
     "ChunkError",
+    "EmptyPolytopeError",
+    "UnboundedRadiusError",
+    "MainGuardError",
+    "PolyfoldWarning",
 ]
 
 
@@ -74,3 +78,23 @@ class ChunkError(PolyfoldError, RuntimeError):
     def __init__(self, message, chunk_id=None):
         super().__init__(message)
         self.chunk_id = chunk_id
+
+
+class EmptyPolytopeError(DomainError):
+    """The polytope ``{x : A x + c >= 0}`` is empty (a :class:`DomainError`)."""
+
+
+class UnboundedRadiusError(DomainError):
+    """A Chebyshev (insphere) radius is unbounded: the region or polytope contains
+    arbitrarily large balls.  The fix is a bounded domain (``domain=(lower, upper)``
+    for regions and statistics, ``bounds=`` for raw polytopes)."""
+
+
+class MainGuardError(PolyfoldError, RuntimeError):
+    """Worker processes were asked for while a spawned child re-imports the main
+    script: the script starts parallel work at module level, without
+    ``if __name__ == "__main__":``.  The message shows the fix."""
+
+
+class PolyfoldWarning(UserWarning):
+    """Base class of the warnings polyfold issues (e.g. a poorly trained zoo network)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import arith
-from ._validation import as_float_array, check_points
+from ._validation import as_float_array, check_points, net_points
 from .exceptions import ShapeError, UnsupportedLayerError, ValidationError
 
 __all__ = [
@@ -499,7 +499,7 @@ class PLNet:
             ``z_l`` of shape ``(n, width_l)`` for every layer, the last one being the
             logits.
         """
-        x, single = check_points(points, self.input_dim)
+        x, single = net_points(self, points)
         zs = []
         h = x
         for i, (W, b) in enumerate(self._layers):
@@ -517,16 +517,17 @@ class PLNet:
 
     def predict(self, points):
         """Predicted class (argmax of the logits; for one output, ``logit > 0``)."""
-        out = np.atleast_2d(self.forward(points))
+        pts, single = net_points(self, points)
+        out = self.forward(pts)
         if self.output_dim == 1:
             pred = (out[:, 0] > 0).astype(np.int64)
         else:
             pred = np.argmax(out, axis=1)
-        return pred[0] if np.ndim(points) == 1 else pred
+        return pred[0] if single else pred
 
     def codes(self, points):
         """Codes ``(n, n_hidden)`` int8: number of thresholds strictly below ``z``."""
-        pts = np.atleast_2d(points)
+        pts, _ = net_points(self, points)
         zs = self.preactivations(pts)[:-1]
         if not zs:
             return np.zeros((len(pts), 0), np.int8)
@@ -545,9 +546,10 @@ class PLNet:
         -------
         (n, n_hidden) bool, or (n, ceil(n_hidden / 8)) uint8 when packed
         """
-        zs = self.preactivations(np.atleast_2d(points))[:-1]
-        bits = np.concatenate([z > 0 for z in zs], axis=1) if zs else np.zeros((len(np.atleast_2d(points)), 0), bool)
-        if np.ndim(points) == 1:
+        pts, single = net_points(self, points)
+        zs = self.preactivations(pts)[:-1]
+        bits = np.concatenate([z > 0 for z in zs], axis=1) if zs else np.zeros((len(pts), 0), bool)
+        if single:
             bits = bits[0]
             return np.packbits(bits) if packed else bits
         return pack_patterns(bits) if packed else bits
@@ -573,7 +575,7 @@ class PLNet:
         """
         single = False
         if codes is None:
-            pts, single = check_points(points, self.input_dim)
+            pts, single = net_points(self, points)
             codes = self.codes(pts)
         codes = np.atleast_2d(np.asarray(codes))
         n = codes.shape[0]
@@ -600,7 +602,7 @@ class PLNet:
         """
         pts = np.asarray(points)
         if pts.dtype != object:
-            pts, _ = check_points(pts, self.input_dim)
+            pts, _ = net_points(self, pts)
             pts = arith.fmpq_array(pts)
         pts = np.atleast_2d(pts)
         zs = []
@@ -646,39 +648,44 @@ class PLNet:
 
     @classmethod
     def load(cls, path):
-        """Load a network written by :meth:`save` (or any npz with W0, b0, W1, ...)."""
+        """Load a network written by :meth:`save` (or any npz with W0, b0, W1, ...).
+
+        Only ``.npz`` archives are read (never unpickled); pickled scikit-learn or
+        torch models load with :func:`polyfold.load_model`.  The file is closed on
+        every path, also when it is corrupt.
+
+        Raises
+        ------
+        ValidationError
+            Missing, corrupt or pickled file, or no arrays ``W0, b0, ...``.
+        """
         import json
 
-        path = Path(path)
-        if not path.exists():
-            raise ValidationError(f"path {str(path)!r} does not exist; check the file name.")
-        try:
-            data = np.load(path, allow_pickle=False)
-        except Exception as err:
-            raise ValidationError(f"could not read {str(path)!r} as .npz: {err}") from err
-        with data:
-            if "graph" in data.files:
-                raise ValidationError(
-                    f"{str(path)!r} holds a graph network (PLGraph); load it with "
-                    "polyfold.load or PLGraph.load."
-                )
-            layers = []
-            i = 0
-            while f"W{i}" in data.files:
-                if f"b{i}" not in data.files:
-                    raise ValidationError(f"{str(path)!r} has W{i} but no b{i}.")
-                layers.append((data[f"W{i}"], data[f"b{i}"]))
-                i += 1
-            if not layers:
-                raise ValidationError(
-                    f"{str(path)!r} holds no arrays named W0, b0, ...; "
-                    "save networks with PLNet.save."
-                )
-            if "activations" in data.files:
-                acts = json.loads(str(data["activations"]))
-            else:
-                acts = ["relu"] * (len(layers) - 1)
-            shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data.files else None
+        from ._validation import read_npz
+
+        data = read_npz(path, "network file")
+        name = str(path)
+        if "graph" in data:
+            raise ValidationError(
+                f"{name!r} holds a graph network (PLGraph); load it with "
+                "polyfold.load or PLGraph.load."
+            )
+        layers = []
+        i = 0
+        while f"W{i}" in data:
+            if f"b{i}" not in data:
+                raise ValidationError(f"{name!r} has W{i} but no b{i}.")
+            layers.append((data[f"W{i}"], data[f"b{i}"]))
+            i += 1
+        if not layers:
+            raise ValidationError(
+                f"{name!r} holds no arrays named W0, b0, ...; save networks with PLNet.save."
+            )
+        if "activations" in data:
+            acts = json.loads(str(data["activations"]))
+        else:
+            acts = ["relu"] * (len(layers) - 1)
+        shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data else None
         return cls(layers, acts, input_shape=shape)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from .network import check_dense as _check_dense
 from . import _lp
 from ._validation import check_points
-from .exceptions import DomainError, ShapeError, ValidationError
+from .exceptions import DomainError, ShapeError, UnboundedRadiusError, ValidationError
 from .network import PLNet, bits_from_codes
 from .tolerance import get_tol
 
@@ -222,10 +222,22 @@ class Region:
     def chebyshev(self):
         """:class:`polyfold._lp.ChebyshevBall` of the region.
 
-        Raises :class:`DomainError` when the region is unbounded in every direction
-        and no domain was given (pass ``domain=``).
+        Raises
+        ------
+        UnboundedRadiusError
+            The region contains arbitrarily large balls (it is unbounded and the
+            region was computed without a domain): compute it with a bounded domain,
+            ``region_of(net, x, domain=(lower, upper))``.
         """
-        return _lp.chebyshev_ball(self.A, self.c, tol=self.tol)
+        try:
+            return _lp.chebyshev_ball(self.A, self.c, tol=self.tol)
+        except UnboundedRadiusError as err:
+            raise UnboundedRadiusError(
+                "the Chebyshev radius of this region is unbounded: the region contains "
+                "arbitrarily large balls and was computed without a domain; compute it "
+                "inside a box, region_of(net, x, domain=(lower, upper)), e.g. "
+                "domain=(0, 1) for inputs in the unit cube."
+            ) from err
 
     @cached_property
     def interior_point(self):

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import check_dense as _check_dense
-from ._validation import check_positive_int, check_segments
+from .network import check_net as _check_net
+from ._validation import check_positive_int, net_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
+from ._repr import summary_repr
 
 __all__ = [
     "SampledWalks",
@@ -50,6 +51,8 @@ class SampledWalks:
         Forward passes spent per segment.
     """
 
+    __repr__ = summary_repr
+
     net: PLNet = field(repr=False)
     method: str
     n_segments: int
@@ -71,8 +74,39 @@ class SampledWalks:
     def segment_index(self):
         return np.repeat(np.arange(self.n_segments), self.n_pieces)
 
+    def to_pandas(self):
+        """One row per region found (needs pandas).
+
+        Columns: ``segment``, ``piece`` (0-based within its segment, in the order
+        found), ``t_first`` (parameter of the first sample that saw the region),
+        ``n_active`` (units with ``z > 0``) and ``n_evaluations`` (forward passes
+        spent on the segment).
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> from polyfold.sampling import grid_patterns
+        >>> g = grid_patterns(polyfold.zoo.sawtooth(2), [0.0], [1.0], n_points=5)
+        >>> g.to_pandas()["t_first"].tolist()   # x = 0, 1/4 (a boundary), 1/2, 3/4, 1
+        [0.0, 0.25, 0.5, 0.75, 1.0]
+        """
+        from ._tables import to_dataframe
+
+        seg = self.segment_index
+        return to_dataframe({
+            "segment": seg.astype(np.int64),
+            "piece": (np.arange(len(seg)) - np.repeat(self.piece_offsets[:-1], self.n_pieces)
+                      ).astype(np.int64),
+            "t_first": np.asarray(self.t, dtype=np.float64),
+            "n_active": np.count_nonzero(bits_from_codes(self.net, self.codes), axis=1
+                                         ).astype(np.int64),
+            "n_evaluations": np.asarray(self.n_evaluations, np.int64)[seg],
+        }, "SampledWalks")
+
 
 def _codes_at(net, X):
+    if not net.is_dense:
+        return net.codes(X)
     zs = []
     h = X
     for i, (W, b) in enumerate(net.layers[:-1]):
@@ -94,6 +128,29 @@ def _runs(seg, t, codes, m):
     seg, t, codes = seg[keep], t[keep], codes[keep]
     n = np.bincount(seg, minlength=m).astype(np.int64)
     return n, np.concatenate([[0], np.cumsum(n)]).astype(np.int64), codes, t
+
+
+def graph_grid_codes(net, S, E, ts):
+    """Codes of a graph net at ``(1 - t) S + t E`` for every ``t`` in ``ts``.
+
+    Everything before the first unit group is affine in ``t``, so the first stage's
+    state is computed at the two ends only and interpolated; the grid points then go
+    through the remaining stages (the fastest form of grid sampling).
+    """
+    st = net.stages()
+    c, n = len(S), len(ts)
+    if st.n_groups == 0:
+        return np.zeros((c * n, 0), np.int8)
+    Sa, Sb = st.start(S), st.start(E)
+    St = (Sa[:, None, :] * (1.0 - ts)[None, :, None] + Sb[:, None, :] * ts[None, :, None]).reshape(c * n, -1)
+    codes = []
+    for g in range(st.n_groups):
+        z = St[:, : st.z_width(g)]
+        u = st.units[g]
+        codes.append(u.codes(z))
+        if g < st.n_groups - 1:
+            St = st.advance(g, St)
+    return np.concatenate(codes, axis=1)
 
 
 def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
@@ -119,9 +176,9 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     >>> grid_patterns(net, [0.0], [1.0], 11).n_pieces.tolist()  # 8 pieces + 3 boundary hits
     [11]
     """
-    _check_dense(net, "grid sampling")
+    _check_net(net)
     n_points = check_positive_int(n_points, "n_points", minimum=2)
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
     m = len(S)
     if m == 0:
         raise ShapeError("starts and ends hold no segments; pass at least one segment.")
@@ -133,8 +190,11 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     for a in range(0, m, per):
         b = min(a + per, m)
         c = b - a
-        X = S[a:b, None, :] * (1.0 - ts)[None, :, None] + E[a:b, None, :] * ts[None, :, None]
-        codes = _codes_at(net, X.reshape(c * n_points, -1))
+        if net.is_dense:
+            X = S[a:b, None, :] * (1.0 - ts)[None, :, None] + E[a:b, None, :] * ts[None, :, None]
+            codes = _codes_at(net, X.reshape(c * n_points, -1))
+        else:
+            codes = graph_grid_codes(net, S[a:b], E[a:b], ts)
         seg = np.repeat(np.arange(c), n_points)
         n, _, cds, tt = _runs(seg, np.tile(ts, c), codes, c)
         all_n.append(n)
@@ -176,10 +236,10 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     so an interval whose end codes agree lies in one region: bisection is exact
     except inside intervals shorter than ``eps``, where it records only the end codes.
     """
-    _check_dense(net, "grid sampling")
+    _check_net(net)
     if not (isinstance(eps, float) or isinstance(eps, int)) or not (0 < eps < 1):
         raise ValidationError(f"eps must be a number in (0, 1), got {eps!r}; try eps=1e-6.")
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
     m = len(S)
     if m == 0:
         raise ShapeError("starts and ends hold no segments; pass at least one segment.")

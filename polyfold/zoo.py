@@ -8,6 +8,9 @@
   so that exact arithmetic stays cheap).
 * :func:`digits_mlp` -- MLPs trained on scikit-learn's bundled digits, 60 hidden neurons.
 * :func:`cantornet` -- CantorNet (three representations).
+* :func:`digits_cnn` -- a small CNN trained on the digits (shipped, graph network).
+* :func:`vgg_cifar`, :func:`resnet_cifar` -- CIFAR-shaped VGG and ResNet graph networks
+  with seeded He-initialised weights (untrained).
 """
 
 import json
@@ -20,7 +23,8 @@ from .exceptions import ValidationError
 from .network import PLNet
 from .training import DIGITS_ARCHITECTURES, cache_dir, parse_architecture, train_digits_mlp
 
-__all__ = ["sawtooth", "arrangement", "random_mlp", "digits_mlp", "cantornet", "DIGITS_ARCHITECTURES"]
+__all__ = ["sawtooth", "arrangement", "random_mlp", "digits_mlp", "cantornet", "digits_cnn", "vgg_cifar",
+           "resnet_cifar", "DIGITS_ARCHITECTURES"]
 
 
 def sawtooth(L):
@@ -92,42 +96,95 @@ def random_mlp(widths, input_dim, output_dim=1, *, seed=0, integer=False, activa
 _DIGITS_CACHE = {}
 
 
+#: test accuracy below which :func:`digits_mlp` warns (:class:`PolyfoldWarning`):
+#: half of the bundled test images, five times chance on ten classes
+MIN_TEST_ACCURACY = 0.5
+
+
 def digits_mlp(arch="6x10", *, seed=0, return_info=False):
     """ReLU MLP trained on the bundled digits (8x8, inputs in [0, 1], 10 classes).
 
     Architectures: ``"2x30", "3x20", "4x15", "5x12", "6x10", "10x6"`` (60 hidden
     neurons each) or any ``"DxW"``.  Trained with Adam for 30 epochs from ``seed``
     (scikit-learn).  The six standard nets for seed 0 ship with polyfold, so they are
-    identical on every machine; others are trained once and cached under
-    :func:`polyfold.training.cache_dir`.
+    identical on every machine; others are trained on first use (a few seconds, in
+    this process) and cached under :func:`polyfold.training.cache_dir`.
+
+    Parameters
+    ----------
+    arch : str
+        ``"DxW"``: D hidden layers of W neurons.
+    seed : int
+        Seed of the training run.
+    return_info : bool
+        Also return the training record.
+
+    Returns
+    -------
+    net : PLNet
+    info : dict, only with ``return_info=True``
+        ``arch``, ``seed``, ``epochs``, ``train_accuracy``, ``test_accuracy`` (on the
+        540 test images of :func:`polyfold.datasets.load_digits_split`) and
+        ``source``: ``"shipped"`` (bundled with polyfold), ``"cache"`` (trained
+        earlier on this machine) or ``"trained now"`` (trained by this call).
+
+    Warns
+    -----
+    PolyfoldWarning
+        When the net's test accuracy is below :data:`MIN_TEST_ACCURACY` (0.5): such a
+        net has barely learned the task (chance is 0.1), so its regions, folding and
+        statistics say little about a trained network.  The warning names the accuracy.
+
+    Examples
+    --------
+    >>> from polyfold import zoo
+    >>> net, info = zoo.digits_mlp("2x30", return_info=True)
+    >>> info["source"], round(info["test_accuracy"], 3)
+    ('shipped', 0.972)
     """
     key = (arch, seed)
     if key in _DIGITS_CACHE:
         net, info = _DIGITS_CACHE[key]
-        return (net, info) if return_info else net
-    parse_architecture(arch)
-    name = f"digits_{arch}_seed{seed}.npz"
-    net = info = None
-    try:
-        packaged = resources.files("polyfold").joinpath("data", name)
-        if packaged.is_file():
-            with resources.as_file(packaged) as p:
-                net, info = _load_with_info(p)
-    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover
-        pass
-    if net is None:
-        path = cache_dir() / name
-        if path.exists():
-            net, info = _load_with_info(path)
-        else:
-            net, info = train_digits_mlp(arch, seed=seed)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                save_with_info(net, info, path)
-            except OSError:  # read-only home: just do not cache
-                pass
-    _DIGITS_CACHE[key] = (net, info)
-    return (net, info) if return_info else net
+    else:
+        parse_architecture(arch)
+        name = f"digits_{arch}_seed{seed}.npz"
+        net = info = None
+        try:
+            packaged = resources.files("polyfold").joinpath("data", name)
+            if packaged.is_file():
+                with resources.as_file(packaged) as p:
+                    net, info = _load_with_info(p)
+                    info["source"] = "shipped"
+        except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover
+            pass
+        if net is None:
+            path = cache_dir() / name
+            if path.exists():
+                net, info = _load_with_info(path)
+                info["source"] = "cache"
+            else:
+                net, info = train_digits_mlp(arch, seed=seed)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    save_with_info(net, info, path)
+                except OSError:  # read-only home: just do not cache
+                    pass
+                info = dict(info, source="trained now")
+        _DIGITS_CACHE[key] = (net, info)
+    acc = info.get("test_accuracy")
+    if acc is not None and acc < MIN_TEST_ACCURACY:
+        import warnings
+
+        from .exceptions import PolyfoldWarning
+
+        warnings.warn(
+            f"zoo.digits_mlp({arch!r}, seed={seed}) has test accuracy {acc:.3f} (below "
+            f"{MIN_TEST_ACCURACY}; chance is 0.1): the net has barely learned the digits, so "
+            "its regions and measures say little about a trained network; use one of "
+            f"{', '.join(DIGITS_ARCHITECTURES)} or a wider architecture.",
+            PolyfoldWarning, stacklevel=2,
+        )
+    return (net, dict(info)) if return_info else net
 
 
 def save_with_info(net, info, path):
@@ -142,9 +199,11 @@ def save_with_info(net, info, path):
 
 
 def _load_with_info(path):
+    from ._validation import read_npz
+
     net = PLNet.load(path)
-    with np.load(path) as d:
-        info = json.loads(str(d["info"])) if "info" in d.files else {}
+    d = read_npz(path, "network file")
+    info = json.loads(str(d["info"])) if "info" in d else {}
     return net, info
 
 
@@ -157,3 +216,24 @@ def cantornet(k, representation="A"):
             f"representation must be 'A', 'B' or 'C', got {representation!r}."
         )
     return _cantornet(k, representation)
+
+
+def digits_cnn(*, seed=0):
+    """Small CNN trained on the bundled digits (see :func:`polyfold._zoo_graphs.digits_cnn`)."""
+    from ._zoo_graphs import digits_cnn as _f
+
+    return _f(seed=seed)
+
+
+def vgg_cifar(*, seed=0, widths=(16, 32, 64), hidden=128, classes=10):
+    """Untrained VGG-style CNN on 3x32x32 inputs (see :func:`polyfold._zoo_graphs.vgg_cifar`)."""
+    from ._zoo_graphs import vgg_cifar as _f
+
+    return _f(seed=seed, widths=widths, hidden=hidden, classes=classes)
+
+
+def resnet_cifar(*, seed=0, widths=(16, 32, 64), classes=10):
+    """Untrained CIFAR ResNet (see :func:`polyfold._zoo_graphs.resnet_cifar`)."""
+    from ._zoo_graphs import resnet_cifar as _f
+
+    return _f(seed=seed, widths=widths, classes=classes)

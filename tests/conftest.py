@@ -25,3 +25,14 @@ def digits():
     from polyfold.datasets import load_digits_split
 
     return load_digits_split()
+
+
+@pytest.fixture
+def ends(tmp_path):
+    """A labelled 1-input data file: two copies of x = 0 (class 0) and of x = 1 (class 1),
+    so every path between the classes is the whole segment [0, 1] in one direction."""
+    import numpy as np
+
+    p = tmp_path / "ends.npz"
+    np.savez(p, X=np.array([[0.0], [0.0], [1.0], [1.0]]), y=np.array([0, 0, 1, 1]))
+    return str(p)

@@ -42,6 +42,9 @@ def test_every_exception_is_a_polyfold_error_and_a_builtin():
     builtins = (ValueError, TypeError, RuntimeError, ImportError)
     for name in exceptions.__all__:
         cls = getattr(exceptions, name)
+        if issubclass(cls, Warning):  # warnings: PolyfoldWarning and its subclasses
+            assert issubclass(cls, exceptions.PolyfoldWarning) and issubclass(cls, UserWarning)
+            continue
         assert issubclass(cls, exceptions.PolyfoldError)
         if cls is not exceptions.PolyfoldError:
             assert issubclass(cls, builtins), name

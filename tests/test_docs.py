@@ -1,7 +1,6 @@
-"""The documentation: Sphinx builds without warnings, the pages' examples run,
-every gallery script draws its figure."""
+"""The documentation: Sphinx builds without warnings, every gallery script draws its
+figure (the pages' examples run in test_examples.py)."""
 
-import doctest
 import os
 import subprocess
 import sys
@@ -12,8 +11,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 GALLERY = sorted((DOCS / "gallery").glob("plot_*.py"))
-#: pages whose ``.. doctest::`` examples are checked here
-PAGES = ["getting_started.rst", "concepts.rst", "crossings.rst"]
 
 pytest.importorskip("sphinx")
 pytest.importorskip("numpydoc")
@@ -69,37 +66,6 @@ def test_every_gallery_script_is_shown():
         assert f".. polyfold-figure:: {script.name}" in page, script.name
         text = script.read_text(encoding="utf-8")
         assert text.startswith('"""') and "fig" in text and "paper_style" in text
-
-
-@pytest.mark.parametrize("page", PAGES)
-def test_page_examples(page):
-    res = doctest.testfile(
-        str(DOCS / page), module_relative=False, verbose=False, report=True,
-        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
-        parser=_DirectiveParser(),
-    )
-    assert res.attempted > 0, f"no examples found in {page}"
-    assert res.failed == 0, f"{res.failed} of {res.attempted} examples failed in {page}"
-
-
-class _DirectiveParser(doctest.DocTestParser):
-    """Only the indented ``>>>`` blocks of ``.. doctest::`` directives."""
-
-    def parse(self, string, name="<string>"):
-        import textwrap
-
-        blocks, lines, i = [], string.splitlines(), 0
-        while i < len(lines):
-            if lines[i].strip() == ".. doctest::":
-                i += 1
-                body = []
-                while i < len(lines) and (not lines[i].strip() or lines[i].startswith("   ")):
-                    body.append(lines[i])
-                    i += 1
-                blocks.append(textwrap.dedent("\n".join(body)))
-            else:
-                i += 1
-        return super().parse("\n\n".join(blocks) + "\n", name)
 
 
 @pytest.mark.slow

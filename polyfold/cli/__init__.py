@@ -15,7 +15,11 @@ Subcommands
 ``bench``      throughput of the three arithmetic modes against grid sampling
 
 Every subcommand takes ``--json`` (print the result as JSON on stdout), ``--out DIR``
-(write JSON and figures there), ``--seed``, ``--mode`` and ``--quiet``.  Models are
+(write JSON and figures there), ``--seed``, ``--mode`` and ``--quiet``.  Results go
+to standard output (with ``--json``: one JSON document and nothing else); status
+lines and progress bars go to standard error.  ``--quiet`` drops the status lines
+and progress bars only, never the results; progress bars appear only when standard
+error is a terminal, and never with ``--json``.  Models are
 given with ``--model``: a ``.npz`` written by :meth:`polyfold.PLNet.save`, a pickled
 scikit-learn ``MLPClassifier``/``MLPRegressor`` (``.pkl``), a PyTorch
 ``nn.Sequential`` saved with ``torch.save(model, path)`` (``.pt``, needs torch) or a
@@ -39,6 +43,6 @@ importable from ``polyfold.cli``):
 """
 
 from .app import DEFAULT_MODEL, MODES, PROG, build_parser, main  # noqa: F401
-from .loading import load_data, load_model
+from .loading import load_data, load_model, model_from_args  # noqa: F401
 
 __all__ = ["main", "load_model", "load_data"]

@@ -12,21 +12,30 @@ class _Run:
 
     def __init__(self, args):
         self.args = args
-        self.quiet = args.quiet or args.json
+        self.quiet = args.quiet
         self.out = Path(args.out) if getattr(args, "out", None) else None
+        self.model_info = None  # training record of a zoo digits net (set when loaded)
 
     def progress_enabled(self):
-        return not (self.args.quiet or self.args.json) and sys.stderr.isatty()
+        """Progress bars: on a terminal only, never with ``--quiet`` or ``--json``."""
+        from .._progress import stderr_is_terminal
+
+        return not (self.args.quiet or self.args.json) and stderr_is_terminal()
 
     def bar(self, iterable, total=None, desc=None):
-        from tqdm.auto import tqdm
+        from .._progress import progress_bar
 
-        return tqdm(iterable, total=total, desc=desc, disable=not self.progress_enabled(),
-                    leave=False, file=sys.stderr)
+        return progress_bar(iterable, total=total, desc=desc, progress=self.progress_enabled())
 
     def log(self, msg):
+        """A status line: on standard error (so ``--json`` output stays pure), dropped
+        by ``--quiet``."""
         if not self.quiet:
-            print(msg, file=sys.stderr if self.args.json else sys.stdout, flush=True)
+            print(msg, file=sys.stderr, flush=True)
+
+    def warn(self, msg):
+        """A warning: one line on standard error, shown also with ``--quiet``."""
+        print(f"polyfold {self.args.command}: warning: {msg}", file=sys.stderr, flush=True)
 
     def outdir(self):
         if self.out is None:

@@ -8,6 +8,7 @@ import time
 from ..exceptions import PolyfoldError
 from ._run import _Run
 from .cmd_demo import _cmd_demo, _SectionsFailed
+from .cmd_experiments import add_experiment_parsers
 from .cmd_paths import _cmd_bench, _cmd_crossings, _cmd_fold
 from .cmd_regions import _cmd_bias, _cmd_slice, _cmd_stats
 
@@ -60,6 +61,19 @@ _nonneg = _int_at_least(0, "an integer >= 0")
 
 
 
+def _shape_arg(text):
+    """``"1,8,8"`` -> (1, 8, 8)."""
+    try:
+        vals = tuple(int(v) for v in text.split(","))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 1,8,8, got {text!r}"
+        ) from err
+    if not vals or min(vals) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers such as 1,8,8, got {text!r}")
+    return vals
+
+
 def _pairs_arg(text):
     """``"0:1,3:8"`` -> [(0, 1), (3, 8)]."""
     out = []
@@ -108,12 +122,16 @@ def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"
                    help="arithmetic: certified (default; exact answers at float speed), "
                         "float (fast, no guarantee) or exact (rationals)")
     g.add_argument("--quiet", "-q", action="store_true",
-                   help="no progress bars or status lines")
+                   help="no progress bars or status lines (standard error); the results "
+                        "are still printed")
     if model:
         g.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC",
-                       help="network: .npz, pickled scikit-learn MLP (.pkl), torch "
-                            "nn.Sequential (.pt) or zoo:NAME:ARGS (default "
-                            f"{DEFAULT_MODEL})")
+                       help="network: .npz, pickled scikit-learn MLP (.pkl), torch model "
+                            "(.pt, torch.save(model)), .onnx or zoo:NAME:ARGS (default "
+                            f"{DEFAULT_MODEL}); see polyfold.load_model")
+        g.add_argument("--input-shape", type=_shape_arg, default=None, metavar="C,H,W",
+                       help="shape of one input of the model, e.g. 1,8,8 (torch and "
+                            "ONNX models with convolutions need it)")
         g.add_argument("--data", default="auto", metavar="SPEC",
                        help="points: digits, digits-train, uniform:N, or a .npz/.npy/.csv "
                             "file (default: digits for 64-input models, else uniform:1000)")
@@ -168,6 +186,11 @@ def build_parser():
                    help="polyfold.parallel executor (default: serial in this process)")
     p.add_argument("--checkpoint", default=None, metavar="DIR",
                    help="stream chunk results to DIR and resume from it (polyfold.parallel)")
+    p.add_argument("--no-resume", dest="resume", action="store_false",
+                   help="with --checkpoint: discard the chunks already in DIR and start over")
+    p.add_argument("--same-class", action="store_true",
+                   help="also paths inside one class (pairs a:a; the papers' 100 pairs of "
+                        "10 classes)")
     p.set_defaults(handler=_cmd_fold)
 
     p = sub.add_parser("slice", help="region complex of a 2D slice",
@@ -231,7 +254,56 @@ def build_parser():
                    help="time each method this many times, keep the best (default 1)")
     p.set_defaults(handler=_cmd_bench)
 
+    add_experiment_parsers(sub)  # interaction, regularize
     return parser
+
+
+#: Python keyword arguments named in library error messages -> the command's flags
+_FLAG_HINTS = (
+    (r"\bsame_class=True", "--same-class"),
+    (r"\bresume=False", "--no-resume"),
+    (r"\bor scheduler=None for a local cluster", "or drop --scheduler for a local cluster"),
+    (r"\bscheduler=None", "no --scheduler"),
+    (r"\bscheduler=", "--scheduler "),
+    (r"\bexecutor='(\w+)'", r"--executor \1"),
+    (r"\bexecutor=", "--executor "),
+    (r"\bworkers=", "--workers "),
+    (r"\bout=", "--checkpoint "),
+    (r"\bpaths_per_pair\b", "--paths-per-pair"),
+    (r"\bchunk_size\b", "the chunk size"),
+    (r"\bdomain=\(lower, upper\), e\.g\. domain=\(0, 1\)", "--domain LO,HI, e.g. --domain 0,1"),
+    (r"\bdomain=\(lower, upper\)", "--domain LO,HI"),
+    (r"\bdomain='(\w+)'", r"--domain \1"),
+    (r"\bmethod='(\w+)'", r"--method \1"),
+    (r"\bradius=", "--radius "),
+    (r"\bn_samples\b", "--samples"),
+    (r" \(optionally margin='covering'\)", ""),
+    (r", or raise max_dim= if you know the hull is small", ""),
+    (r"^scheduler is only used", "--scheduler is only used"),
+    (r"\bdrop scheduler\b", "drop --scheduler"),
+    (r"^pairs (must|lists)", r"--pairs \1"),
+    (r"\bmode='(\w+)'", r"--mode \1"),
+    (r"\binput_shape=", "--input-shape "),
+    (r"\binput_shape\b", "--input-shape"),
+)
+
+
+def cli_message(message):
+    """A library error message with Python keyword arguments replaced by the flags of
+    the ``polyfold`` command (``same_class=True`` -> ``--same-class``, ...).
+
+    Examples
+    --------
+    >>> cli_message("pairs must hold distinct labels; pass same_class=True for paths inside one class.")
+    '--pairs must hold distinct labels; pass --same-class for paths inside one class.'
+    >>> cli_message("use another directory, or pass resume=False to overwrite it.")
+    'use another directory, or pass --no-resume to overwrite it.'
+    """
+    import re
+
+    for pattern, repl in _FLAG_HINTS:
+        message = re.sub(pattern, repl, message)
+    return message
 
 
 def _print_json(result):
@@ -257,7 +329,9 @@ def main(argv=None):
     Examples
     --------
     >>> from polyfold.cli import main
-    >>> main(["crossings", "--model", "zoo:sawtooth:3", "--pairs", "5", "--quiet"])
+    >>> main(["crossings", "--model", "zoo:sawtooth:3", "--pairs", "5", "--grid", "none",
+    ...       "--quiet"])   # --quiet: the results only, no status line
+    5 segments: ... regions per segment (max ...), ... s, ... recomputed exactly
     0
     """
     parser = build_parser()
@@ -282,7 +356,7 @@ def main(argv=None):
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         status = 1
     except PolyfoldError as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {cli_message(str(err))}", file=sys.stderr)
         return 1
     except OSError as err:
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
@@ -291,6 +365,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+    if isinstance(result, dict) and run.model_info is not None:
+        result.setdefault("model_training", run.model_info)
     if isinstance(result, dict) and "elapsed_s" not in result:
         result["elapsed_s"] = time.perf_counter() - t0
     if write_json and run.out is not None:
@@ -301,9 +377,16 @@ def main(argv=None):
         if isinstance(result.get("files"), list):
             result["files"].append(str(path))
         path.write_text(json.dumps(to_jsonable(result), indent=1))
-    if args.json:
-        _print_json(result)
-    elif not args.quiet:
-        for line in text:
-            print(line)
+    try:
+        if args.json:
+            _print_json(result)
+        else:  # the results: printed with --quiet too (it drops status lines and progress only)
+            for line in text:
+                print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `polyfold ... | head`: the reader left, stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return status
     return status

@@ -9,7 +9,7 @@ import time
 
 from ..exceptions import ValidationError
 from ._run import _pairs
-from .loading import _describe, load_data, load_model
+from .loading import _describe, load_data, model_from_args
 
 
 def _cmd_crossings(args, run):
@@ -17,13 +17,14 @@ def _cmd_crossings(args, run):
 
     from ..demo import compare_with_sampling
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     rng = np.random.default_rng([args.seed, 1])
     i, j = _pairs(rng, len(X), args.pairs)
     run.log(f"{args.pairs} segments between points of {dinfo['data']} on {args.model} "
             f"(mode {args.mode})")
-    res, summ = compare_with_sampling(net, X[i], X[j], mode=args.mode, grid=args.grid)
+    res, summ = compare_with_sampling(net, X[i], X[j], mode=args.mode, grid=args.grid,
+                                      progress=run.progress_enabled())
     e = summ["exact"]
     result = {"command": "crossings", **_describe(net, args.model), **dinfo,
               "seed": args.seed, "mode": args.mode, "n_segments": int(res.n_segments),
@@ -78,10 +79,13 @@ def _save_heatmap(run, res, name, title):
 def _cmd_fold(args, run):
     import numpy as np
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     scale_out = args.workers is not None or args.scheduler is not None or args.executor is not None \
         or args.checkpoint is not None
+    if not args.resume and args.checkpoint is None:
+        raise ValidationError("--no-resume discards the chunks of --checkpoint DIR; give "
+                              "--checkpoint DIR too, or drop --no-resume.")
     run.log(f"space folding between class pairs of {dinfo['data']} ({dinfo['labels']} labels), "
             f"{args.paths_per_pair} paths per pair, on {args.model}")
     if scale_out:
@@ -95,7 +99,8 @@ def _cmd_fold(args, run):
         res = class_pair_sweep(
             net, X, y, paths_per_pair=args.paths_per_pair, seed=args.seed, pairs=args.pairs,
             executor=args.executor or "auto", scheduler=args.scheduler, workers=args.workers,
-            out=args.checkpoint, mode=args.mode, progress=run.progress_enabled(),
+            out=args.checkpoint, resume=args.resume, same_class=args.same_class,
+            mode=args.mode, progress=run.progress_enabled(),
         )
         d = res.as_dict()
         labels = [v for v in d["labels"]]
@@ -114,7 +119,8 @@ def _cmd_fold(args, run):
         from ..folding import class_pair_folding
 
         res = class_pair_folding(net, X, y, paths_per_pair=args.paths_per_pair, seed=args.seed,
-                                 mode=args.mode, pairs=args.pairs, progress=run.progress_enabled())
+                                 mode=args.mode, pairs=args.pairs, same_class=args.same_class,
+                                 progress=run.progress_enabled())
         d = res.as_dict()
         result = {
             "backend": "polyfold.folding.class_pair_folding", "executor": "serial",
@@ -151,7 +157,7 @@ def _cmd_bench(args, run):
     from ..crossings import segment_crossings
     from ..sampling import grid_patterns, missed_regions
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     rng = np.random.default_rng([args.seed, 1])
     i, j = _pairs(rng, len(X), args.pairs)
@@ -168,12 +174,12 @@ def _cmd_bench(args, run):
             best = min(best, time.perf_counter() - t0)
         return out, best
 
-    segment_crossings(net, S[:2], E[:2], mode="float")  # warm-up (first-call overheads)
+    segment_crossings(net, S[:2], E[:2], mode="float", progress=False)  # warm-up
     jobs = [("certified", args.pairs), ("float", args.pairs)]
     if n_exact > 0:
         jobs.append(("exact", n_exact))
     for mode, m in run.bar(jobs, desc="modes"):
-        res, t = timed(segment_crossings, net, S[:m], E[:m], mode=mode)
+        res, t = timed(segment_crossings, net, S[:m], E[:m], mode=mode, progress=False)
         if mode == "certified":
             ref = res
         # against certified mode (exact answers): regions a mode did not report

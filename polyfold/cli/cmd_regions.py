@@ -8,7 +8,7 @@ write_json)``.
 import time
 
 from ..exceptions import ValidationError
-from .loading import _describe, load_data, load_model
+from .loading import _describe, load_data, model_from_args
 
 
 def _slice_points(args, X, y, rng):
@@ -35,7 +35,7 @@ def _cmd_slice(args, run):
 
     from ..slices import slice_complex
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     rng = np.random.default_rng([args.seed, 4])
     points_uv, labels, idx = None, None, None
@@ -113,7 +113,7 @@ def _cmd_bias(args, run):
     from ..exceptions import DegenerateInputError
     from ..injectivity import Points, check_injectivity, layer_weights, maximal_bias
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     if not 0 <= args.layer < len(net.widths):
         raise ValidationError(
@@ -174,7 +174,7 @@ def _cmd_stats(args, run):
 
     from ..statistics import region_statistics
 
-    net = load_model(args.model)
+    net = model_from_args(args, run)
     X, y, dinfo = load_data(args.data, net, seed=args.seed)
     rng = np.random.default_rng([args.seed, 6])
     k = min(args.points, len(X))

@@ -1,146 +1,54 @@
-"""Models and data from command-line specs: :func:`load_model`, :func:`load_data`."""
+"""Models and data from command-line specs: :func:`model_from_args` (through
+:func:`polyfold.load_model`) and :func:`load_data`."""
 
 from pathlib import Path
 
 from ..exceptions import ValidationError
 
 
-def _zoo_model(spec):
-    from .. import zoo
+def load_model(spec, *, input_shape=None):
+    """:func:`polyfold.load_model` (the ``--model`` option); kept importable here."""
+    from ..io import load_model as _load_model
 
-    parts = spec.split(":")[1:]
-    name, args = (parts[0].lower() if parts else ""), parts[1:]
-    usage = ("use zoo:digits:6x10, zoo:sawtooth:4, zoo:cantornet:2[:A|B|C], "
-             "zoo:arrangement:N:D or zoo:random:IN:ARCH[:SEED]")
-
-    def ints(vals, what):
-        try:
-            return [int(v) for v in vals]
-        except ValueError as err:
-            raise ValidationError(f"--model {spec!r}: {what} must be integers; {usage}.") from err
-
-    try:
-        if name == "digits" and len(args) <= 1:
-            return zoo.digits_mlp(args[0] if args else "6x10")
-        if name == "sawtooth" and len(args) == 1:
-            return zoo.sawtooth(*ints(args, "L"))
-        if name == "cantornet" and 1 <= len(args) <= 2:
-            rep = args[1].upper() if len(args) == 2 else "A"
-            return zoo.cantornet(ints(args[:1], "k")[0], rep)
-        if name == "arrangement" and len(args) == 2:
-            n, d = ints(args, "N and D")
-            return zoo.arrangement(n, d)
-        if name == "random" and len(args) in (2, 3):
-            d = ints(args[:1], "IN")[0]
-            seed = ints(args[2:], "SEED")[0] if len(args) == 3 else 0
-            return zoo.random_mlp(args[1], d, seed=seed)
-    except (ImportError, AttributeError) as err:
-        raise ValidationError(f"--model {spec!r} is not available in this version ({err}).") from err
-    raise ValidationError(f"--model {spec!r} is not a known zoo network; {usage}.")
+    return _load_model(spec, input_shape=input_shape)
 
 
-def load_model(spec):
-    """Load a network from a command-line ``spec`` (file path or ``zoo:...``).
+def model_from_args(args, run):
+    """The network of ``--model`` and ``--input-shape``.
 
-    Parameters
-    ----------
-    spec : str
-        ``zoo:NAME:ARGS`` or a path ending in ``.npz`` (:meth:`PLNet.save`), ``.pkl``
-        / ``.pickle`` / ``.joblib`` (a pickled scikit-learn MLP or PLNet) or ``.pt`` /
-        ``.pth`` (``torch.save`` of an ``nn.Sequential``; needs torch).  Pickles and
-        torch files can run code when loaded: only load files you trust.
-
-    Returns
-    -------
-    PLNet
-
-    Raises
-    ------
-    ValidationError
-        Unknown zoo name, missing or unreadable file, unsupported suffix or content.
-    UnsupportedLayerError
-        The model has a layer polyfold cannot represent.
-    DependencyError
-        A ``.pt`` file without torch installed.
-
-    Examples
-    --------
-    >>> from polyfold.cli import load_model
-    >>> load_model("zoo:sawtooth:3").widths
-    (2, 2, 2)
+    A zoo digits net that does not ship with polyfold gets a status line saying it
+    was trained now (or earlier on this machine) and its test accuracy; library
+    warnings (such as a poorly trained net) print as one ``warning:`` line on
+    standard error, also with ``--quiet``.
     """
-    from ..network import PLNet
+    import warnings
 
-    spec = str(spec)
-    if spec.startswith("zoo:"):
-        return _zoo_model(spec)
-    path = Path(spec)
-    if not path.exists():
-        raise ValidationError(
-            f"--model file {spec!r} does not exist; give a .npz/.pkl/.pt file or a zoo "
-            "network such as zoo:digits:6x10."
-        )
-    if path.is_dir():
-        raise ValidationError(f"--model {spec!r} is a folder; give a model file.")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return PLNet.load(path)
-    if suffix in (".pkl", ".pickle", ".joblib"):
-        obj = _unpickle(path)
-    elif suffix in (".pt", ".pth"):
-        from ..convert import _torch
+    from ..exceptions import PolyfoldWarning
+    from ..io import load_model as _load_model
 
-        torch = _torch()
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as err:
-            raise ValidationError(f"could not read {spec!r} with torch.load: {err}") from err
-    else:
-        raise ValidationError(
-            f"--model {spec!r} has an unsupported suffix {suffix or '(none)'!r}; use .npz "
-            "(PLNet.save), .pkl (pickled scikit-learn MLP) or .pt (torch.save(model))."
-        )
-    return _to_plnet(obj, spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PolyfoldWarning)
+        net = _load_model(args.model, input_shape=args.input_shape)
+    parts = str(args.model).split(":")
+    if parts[0] == "zoo" and len(parts) in (2, 3) and parts[1].lower() == "digits":
+        from .. import zoo
 
-
-def _unpickle(path):
-    import pickle
-
-    try:
-        if path.suffix.lower() == ".joblib":
-            import joblib
-
-            return joblib.load(path)
-        with open(path, "rb") as f:
-            return pickle.load(f)
-    except Exception as err:
-        raise ValidationError(f"could not unpickle {str(path)!r}: {type(err).__name__}: {err}") from err
-
-
-def _to_plnet(obj, spec):
-    from ..network import PLNet
-
-    if isinstance(obj, PLNet):
-        return obj
-    cls = type(obj).__name__
-    if cls in ("MLPClassifier", "MLPRegressor"):
-        from ..convert import from_sklearn
-
-        return from_sklearn(obj)
-    mod = type(obj).__module__ or ""
-    if mod.startswith("torch"):
-        from ..convert import from_torch
-
-        return from_torch(obj)
-    if isinstance(obj, dict):
-        raise ValidationError(
-            f"{spec!r} holds a dict (a state_dict?), which has no architecture; save the "
-            "model itself with torch.save(model, path) or use PLNet.save."
-        )
-    raise ValidationError(
-        f"{spec!r} holds a {cls}, not a network polyfold can convert; expected a PLNet, a "
-        "scikit-learn MLPClassifier/MLPRegressor or a torch nn.Sequential."
-    )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PolyfoldWarning)
+            _, info = zoo.digits_mlp(parts[2] if len(parts) == 3 else "6x10", return_info=True)
+        run.model_info = {k: info.get(k) for k in ("arch", "seed", "epochs", "train_accuracy",
+                                                   "test_accuracy", "source")}
+        if info.get("source") != "shipped":
+            when = "trained now" if info.get("source") == "trained now" else \
+                "trained earlier on this machine (cached)"
+            run.log(f"{args.model}: not shipped with polyfold, {when}; test accuracy "
+                    f"{info['test_accuracy']:.3f} after {info['epochs']} epochs")
+    for w in caught:
+        if issubclass(w.category, PolyfoldWarning):
+            run.warn(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return net
 
 
 def load_data(spec, net, *, seed=0):
@@ -238,6 +146,11 @@ def load_data(spec, net, *, seed=0):
 
 
 def _describe(net, spec):
-    return {"model": str(spec), "input_dim": int(net.input_dim),
-            "widths": [int(w) for w in net.widths], "output_dim": int(net.output_dim),
-            "activations": [a.to_dict() for a in net.activations]}
+    out = {"model": str(spec), "input_dim": int(net.input_dim),
+           "input_shape": [int(v) for v in getattr(net, "input_shape", (net.input_dim,))],
+           "widths": [int(w) for w in net.widths], "output_dim": int(net.output_dim)}
+    if getattr(net, "is_dense", True):
+        out["activations"] = [a.to_dict() for a in net.activations]
+    else:  # a graph network (convolutions, pooling, residual connections)
+        out["network"] = "graph"
+    return out

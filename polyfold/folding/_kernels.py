@@ -16,12 +16,7 @@ import numpy as np
 
 from .._packing import code_layout, pack_codes
 from ..exceptions import ValidationError
-from ..network import check_dense
-
-
-def _check_net(net):
-    """Folding measures on dense nets (graph nets: see polyfold.folding docs)."""
-    return check_dense(net, "space folding")
+from ..network import check_net as _check_net  # noqa: F401  (used by the other folding modules)
 
 
 # ---------------------------------------------------------------------------
@@ -133,6 +128,8 @@ def _values_at(net, S, E, pseg, pt, conv, exact, safety):
     from the two end points (no product with the input dimension per point)."""
     from ..tolerance import UNIT_ROUNDOFF
 
+    if not net.is_dense:
+        return _values_at_graph(net, S, E, pseg, pt, conv, exact, safety)
     layers = net.exact_layers() if exact else net.layers
     W0, b0 = layers[0]
     if exact:
@@ -303,6 +300,59 @@ def _merge_rows(rows, seg, t_start, m):
     return rows, counts, t_start[~first]
 
 
+def _piece_starts(sc, exact):
+    """``(seg, first, ta)`` of every piece of a :class:`SegmentCrossings`: its segment,
+    whether it is its segment's first piece, and its start parameter (exact ``fmpq``
+    in exact mode)."""
+    from .. import arith
+
+    m = sc.n_segments
+    P = int(sc.piece_offsets[-1])
+    seg = np.repeat(np.arange(m), sc.n_pieces)
+    first = np.zeros(P, bool)
+    first[sc.piece_offsets[:-1]] = True
+    # piece j (not first) starts at breakpoint j - seg - 1
+    bp_index = np.arange(P) - seg - 1
+    if exact:
+        tq = np.array([arith.fmpq(v.numerator, v.denominator) for v in sc.t_exact] + [arith.ZERO], dtype=object)
+        ta = np.empty(P, dtype=object)
+        ta[:] = arith.ZERO
+        ta[~first] = tq[bp_index[~first]]
+    else:
+        ta = np.zeros(P)
+        ta[~first] = sc.t[bp_index[~first]]
+    return seg, first, ta
+
+
+def _piece_points(sc, seg, ta, exact):
+    """The points ``[0, breakpoints..., 1]`` of every segment: ``(pt, left, pseg)``,
+    their parameters, the first point of every piece (piece ``j`` spans points
+    ``left[j]`` and ``left[j] + 1``) and the segment of every point."""
+    from .. import arith
+
+    m = sc.n_segments
+    P = len(ta)
+    left = np.arange(P) + seg
+    pt = np.empty(P + m, dtype=object) if exact else np.empty(P + m)
+    pt[left] = ta
+    pt[sc.piece_offsets[1:] + np.arange(m)] = arith.ONE if exact else 1.0
+    pseg = np.repeat(np.arange(m), sc.n_pieces + 1)
+    return pt, left, pseg
+
+
+def _end_bounds(sc, Ev, left, ta, tb, va, vb, first, merge):
+    """Certified error bounds of values at the piece ends: the forward bounds ``Ev`` at
+    the points, widened at interior breakpoints by ``slope * merge`` (breakpoint
+    parameters are known to about ``tol.merge``)."""
+    dt = np.maximum(tb - ta, np.finfo(float).tiny)
+    slope_err = np.abs(vb - va) / dt[:, None] * merge
+    last = np.zeros(len(ta), bool)
+    last[sc.piece_offsets[1:] - 1] = True
+    ea = Ev[left] + np.where(first[:, None], 0.0, slope_err)
+    eb = Ev[left + 1] + np.where(last[:, None], 0.0, slope_err)
+    return ea, eb
+
+
 def _walk_kernel(net, S, E, conv, mode, tolv):
     """Exact walks of segments ``S -> E`` under a convention.
 
@@ -315,21 +365,8 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
     m = len(S)
     exact = mode == "exact"
     certified = mode == "certified"
-    sc = segment_crossings(net, S, E, mode=mode, tol=tolv)
-    P = int(sc.piece_offsets[-1])
-    seg = np.repeat(np.arange(m), sc.n_pieces)
-    firstp = np.zeros(P, bool)
-    firstp[sc.piece_offsets[:-1]] = True
-    # start parameter of every piece; piece j (not first) starts at breakpoint j - seg - 1
-    bp_index = np.arange(P) - seg - 1
-    if exact:
-        tq = np.array([arith.fmpq(v.numerator, v.denominator) for v in sc.t_exact] + [arith.ZERO], dtype=object)
-        ta = np.empty(P, dtype=object)
-        ta[:] = arith.ZERO
-        ta[~firstp] = tq[bp_index[~firstp]]
-    else:
-        ta = np.zeros(P)
-        ta[~firstp] = sc.t[bp_index[~firstp]]
+    sc = segment_crossings(net, S, E, mode=mode, tol=tolv, progress=False)
+    seg, firstp, ta = _piece_starts(sc, exact)
     n_recomputed = sc.n_recomputed
     columns = None
     if not conv.needs_split and conv.kind == "sign" and code_layout(net).one_bit:
@@ -345,17 +382,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
         rows, counts, tt = _merge_rows(_base_rows(net, sc.codes, conv), seg, ta, m)
     else:
         base = _base_rows(net, sc.codes, conv)
-        # points: [0, breakpoints..., 1] per segment; piece j spans points j+seg, j+seg+1
-        left = np.arange(P) + seg
-        n_pts = P + m
-        if exact:
-            pt = np.empty(n_pts, dtype=object)
-        else:
-            pt = np.empty(n_pts)
-        pt[left] = ta
-        last_pts = sc.piece_offsets[1:] + np.arange(m)
-        pt[last_pts] = arith.ONE if exact else 1.0
-        pseg = np.repeat(np.arange(m), sc.n_pieces + 1)
+        pt, left, pseg = _piece_points(sc, seg, ta, exact)
         V, Ev = _values_at(net, S, E, pseg, pt, conv, exact, tolv.safety if certified else 0.0)
         theta_cols = []
         if conv.kind == "threshold":
@@ -367,13 +394,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
         tb = pt[left + 1]
         ea = eb = None
         if certified:
-            # breakpoint parameters are known to about tol.merge: widen by slope * merge
-            dt = np.maximum(tb - ta, np.finfo(float).tiny)
-            slope_err = np.abs(vb - va) / dt[:, None] * tolv.merge
-            ea = Ev[left] + np.where(firstp[:, None], 0.0, slope_err)
-            lastp = np.zeros(P, bool)
-            lastp[sc.piece_offsets[1:] - 1] = True
-            eb = Ev[left + 1] + np.where(lastp[:, None], 0.0, slope_err)
+            ea, eb = _end_bounds(sc, Ev, left, ta, tb, va, vb, firstp, tolv.merge)
         rows, row_piece, t_start, amb = _split_pieces(
             base, seg, ta, tb, va, vb, theta, exact, ea, eb,
             merge=0.0 if exact else tolv.merge,
@@ -420,3 +441,60 @@ def _splice_walks(rows, counts, tt, ex, ids, m):
             R.append(rows[off[i] : off[i + 1]])
             T.append(tt[toff[i] : toff[i + 1]])
     return np.concatenate(R, axis=0), new_counts, np.concatenate(T)
+
+
+def graph_unit_values(net, X, *, exact=False, EX=None, safety=0.0):
+    """Outputs of every unit group and the logits at points ``X`` (graph nets).
+
+    Returns ``(outputs, output bounds, logits, logit bounds)``; the bounds are None
+    unless ``safety`` (certified mode: ``EX`` bounds the error of ``X`` itself).
+    """
+    st = net.stages()
+    if safety:
+        Sx, Ex = st.start_bound(X, EX, safety=safety)
+    else:
+        Sx, Ex = st.start(X, exact=exact), None
+    hs, ehs = [], []
+    for g in range(st.n_groups):
+        zw = st.z_width(g)
+        u = st.units[g]
+        z = Sx[:, :zw]
+        h = u.apply(z)
+        hs.append(h)
+        if safety:
+            eh = u.bound(z, Ex[:, :zw], h)
+            ehs.append(eh)
+            Sx, Ex = st.advance_bound(g, Sx, Ex, safety=safety, h=h, eh=eh)
+        else:
+            Sx = st.advance(g, Sx, exact=exact, h=h)
+    return hs, (ehs if safety else None), Sx, Ex
+
+
+def _values_at_graph(net, S, E, pseg, pt, conv, exact, safety):
+    """:func:`_values_at` for graph nets: the points themselves go through the stages."""
+    from .. import arith
+    from ..tolerance import UNIT_ROUNDOFF
+
+    if exact:
+        Sq, Eq = arith.fmpq_array(S), arith.fmpq_array(E)
+        tt = pt[:, None]
+        X = Sq[pseg] + tt * (Eq[pseg] - Sq[pseg])
+        EX = None
+    else:
+        tt = pt[:, None]
+        a, c = S[pseg], E[pseg]
+        X = a * (1.0 - tt) + c * tt
+        EX = 4 * UNIT_ROUNDOFF * (np.abs(a) * (1.0 - tt) + np.abs(c) * tt) if safety else None
+    hs, ehs, logits, elog = graph_unit_values(net, X, exact=exact, EX=EX, safety=safety)
+    cols, errs = [], []
+    if conv.kind == "threshold" and len(conv.hidden_cols):
+        cols.append(np.concatenate(hs, axis=1)[:, conv.hidden_cols])
+        if safety:
+            errs.append(np.concatenate(ehs, axis=1)[:, conv.hidden_cols])
+    if conv.output:
+        cols.append(logits)
+        if safety:
+            errs.append(elog)
+    V = np.concatenate(cols, axis=1)
+    Ev = np.concatenate(errs, axis=1) if safety else None
+    return V, Ev

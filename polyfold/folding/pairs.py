@@ -120,6 +120,39 @@ class ClassPairFolding:
     seed: object = None
     elapsed: float = 0.0
 
+    def to_pandas(self):
+        """One row per ordered class pair that was computed (needs pandas).
+
+        Columns: ``class_a`` (start class), ``class_b`` (end class), ``chi_max``
+        (float) and ``chi_max_exact`` (Fraction): the maximum non-zero ``chi`` of the
+        pair's paths (0 when all are flat), ``phi`` (median of the non-zero ``chi``),
+        ``fraction_flat`` and ``n_paths``.
+
+        Examples
+        --------
+        >>> import numpy as np, polyfold
+        >>> X, y = np.array([[0.0], [0.0], [1.0], [1.0]]), np.array([0, 0, 1, 1])
+        >>> res = polyfold.class_pair_folding(polyfold.zoo.sawtooth(3), X, y,
+        ...                                   paths_per_pair=2, seed=0)
+        >>> res.to_pandas()[["class_a", "class_b", "chi_max_exact"]].values.tolist()
+        [[0, 1, Fraction(4, 7)], [1, 0, Fraction(4, 7)]]
+        """
+        from .._tables import to_dataframe
+
+        ia, ib = np.nonzero(np.isfinite(self.pair_max))
+        labels = [v.item() if hasattr(v, "item") else v for v in self.labels]
+        a = [labels[i] for i in ia]
+        b = [labels[j] for j in ib]
+        return to_dataframe({
+            "class_a": a,
+            "class_b": b,
+            "chi_max": self.pair_max[ia, ib],
+            "chi_max_exact": [self.pair_max_exact.get((x, z)) for x, z in zip(a, b)],
+            "phi": self.pair_phi[ia, ib],
+            "fraction_flat": self.pair_fraction_flat[ia, ib],
+            "n_paths": np.full(len(a), self.n_paths_per_pair, dtype=np.int64),
+        }, "ClassPairFolding")
+
     def as_dict(self):
         """Plain dict (JSON friendly; the matrix as nested lists, NaN as None)."""
 
@@ -150,14 +183,17 @@ class ClassPairFolding:
 
 
 def _check_labelled(net, X, y):
-    from .._validation import as_float_array
+    from .._validation import as_float_array, net_points
 
     X = as_float_array(X, "X")
-    if X.ndim != 2 or X.shape[1] != net.input_dim:
+    if X.ndim < 2 or (X.ndim == 2 and X.shape[1] != net.input_dim) or (
+        X.ndim > 2 and X.shape[1:] != tuple(net.input_shape)
+    ):
         raise ShapeError(
             f"X must have shape (n, {net.input_dim}) to match net.input_dim="
             f"{net.input_dim}, got {X.shape}; flatten images with X.reshape(len(X), -1)."
         )
+    X, _ = net_points(net, X, "X")
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(X):
         raise ShapeError(
@@ -227,8 +263,9 @@ def class_pair_folding(
         pairs).
     chunk_size : int
         Paths per batched call.
-    progress : bool
-        Show a tqdm progress bar over pairs.
+    progress : bool or None
+        tqdm progress bar over pairs on standard error (``None``: only when standard
+        error is a terminal).
 
     Returns
     -------
@@ -302,6 +339,8 @@ def class_pair_folding(
                     f"pairs must hold distinct labels, got {p!r}; pass same_class=True for "
                     "paths inside one class."
                 )
+            if (ia, ib) in todo:
+                raise ValidationError(f"pairs lists {p!r} twice; list each pair once.")
             todo.append((ia, ib))
     members = [np.nonzero(y == labels[i])[0] for i in range(C)]
     pair_max = np.full((C, C), np.nan)
@@ -312,11 +351,9 @@ def class_pair_folding(
     all_pmax = _FractionCounts()
     n_rec = 0
     t0 = time.perf_counter()
-    it = todo
-    if progress:
-        from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-        it = tqdm(todo, desc="class pairs")
+    it = progress_bar(todo, desc="class pairs", progress=progress)
     for ia, ib in it:
         # separate streams for starts and ends, one double per draw: the same
         # endpoints for every chunk_size

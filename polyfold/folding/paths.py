@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._validation import check_mode, check_segments
+from .._validation import check_mode, net_points, net_segments
 from ..exceptions import ShapeError
 from ._kernels import _check_net, _resolve_convention, _walk_kernel
 from .walks import FoldingMeasureBatch, PrefixCurve, _measure_flat, folding_measure, prefix_curve
@@ -185,6 +185,29 @@ class SpaceFoldingBatch:
     def __len__(self):
         return self.n_paths
 
+    def to_pandas(self):
+        """One row per path (needs pandas).
+
+        Columns: ``path``, ``chi`` (float), ``chi_exact`` (Fraction), ``r1``, ``r2``,
+        ``displacement``, ``n_regions`` (regions of the walk after merging repeats),
+        ``prefix_max``, ``prefix_max_exact`` (as in
+        :meth:`FoldingMeasureBatch.to_pandas`), ``n_pieces`` (linear pieces of the
+        segment) and ``chi_reversed`` (``chi`` of the reversed walk, float).
+
+        Examples
+        --------
+        >>> import polyfold
+        >>> res = polyfold.space_folding_batch(polyfold.zoo.sawtooth(3), [[0.0]], [[1.0]])
+        >>> res.to_pandas()[["chi_exact", "n_pieces"]].values.tolist()
+        [[Fraction(4, 7), 8]]
+        """
+        from .._tables import to_dataframe
+
+        cols = self.measures._columns("path")
+        cols["n_pieces"] = np.asarray(self.n_pieces, dtype=np.int64)
+        cols["chi_reversed"] = np.asarray(self.reversed_measures().chi, dtype=np.float64)
+        return to_dataframe(cols, "SpaceFoldingBatch")
+
 
 def space_folding_batch(net, starts, ends, *, mode="certified", units="hidden", classes="sign", tol=None):
     """Space folding of many straight paths, on their exact walks.
@@ -249,7 +272,7 @@ def space_folding_batch(net, starts, ends, *, mode="certified", units="hidden", 
 
     tolv = get_tol(tol)
     conv = _resolve_convention(net, units, classes)
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
     if len(S) == 0:
         raise ShapeError("starts and ends hold no paths (shape (0, d)); pass at least one path.")
     return _batch_from_kernel(net, S, E, conv, mode, tolv)
@@ -318,11 +341,13 @@ def space_folding(net, x1, x2, *, mode="certified", units="hidden", classes="sig
     _check_net(net)
     d = net.input_dim
     for name, x in (("x1", x1), ("x2", x2)):
-        if np.ndim(x) != 1 or np.shape(x)[0] != d:
+        pts, single = net_points(net, x, name)
+        if not single:
             raise ShapeError(
                 f"{name} must be one point of shape ({d},) to match net.input_dim={d}, got "
                 f"shape {np.shape(x)}; use space_folding_batch for many paths."
             )
+    x1, x2 = net_points(net, x1, "x1")[0], net_points(net, x2, "x2")[0]
     res = space_folding_batch(
         net, np.reshape(x1, (1, d)), np.reshape(x2, (1, d)), mode=mode, units=units,
         classes=classes, tol=tol,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_choice, check_positive_int, check_segments
+from .._validation import check_choice, check_positive_int, net_segments
 from ..exceptions import ShapeError, ValidationError
 from ._kernels import _check_net, _resolve_convention
 from .paths import SpaceFoldingBatch, space_folding_batch
@@ -49,11 +49,23 @@ class SampledFolding:
     def walk(self, i):
         return self.walks[self.walk_offsets[i] : self.walk_offsets[i + 1]]
 
+    def to_pandas(self):
+        """One row per path (needs pandas): the columns of
+        :meth:`FoldingMeasureBatch.to_pandas` with ``path`` for ``walk``, and
+        ``n_evaluations`` (network evaluations spent on the path)."""
+        from .._tables import to_dataframe
+
+        cols = self.measures._columns("path")
+        cols["n_evaluations"] = np.asarray(self.n_evaluations, dtype=np.int64)
+        return to_dataframe(cols, "SampledFolding")
+
 
 def _classes_at(net, X, conv):
     """Classes (n, n_units) of points under a convention (float evaluation)."""
     from ..network import bits_from_codes, codes_from_preactivations, pieces_from_codes
 
+    if not net.is_dense:
+        return _classes_at_graph(net, X, conv)
     zs = []
     posts = []
     h = X
@@ -74,6 +86,31 @@ def _classes_at(net, X, conv):
     if conv.output:
         cols.append(zs[-1] > (conv.tau if conv.kind == "threshold" else 0.0))
     if conv.kind == "piece":
+        cols = [c.astype(np.int8) for c in cols]
+    return np.concatenate(cols, axis=1) if cols else np.zeros((len(X), 0), bool)
+
+
+def _classes_at_graph(net, X, conv):
+    from ..network import bits_from_codes, pieces_from_codes
+    from ._kernels import graph_unit_values
+
+    cols = []
+    if conv.kind == "threshold":
+        if len(conv.hidden_cols):
+            hs, _, logits, _ = graph_unit_values(net, X)
+            cols.append(np.concatenate(hs, axis=1)[:, conv.hidden_cols] > conv.tau)
+        elif conv.output:
+            logits = net.forward(X)
+    else:
+        codes = net.codes(X)
+        if conv.output:
+            logits = net.forward(X)
+        if net.depth:
+            base = bits_from_codes(net, codes) if conv.kind == "sign" else pieces_from_codes(net, codes)
+            cols.append(base[:, conv.hidden_cols])
+    if conv.output:
+        cols.append(logits > (conv.tau if conv.kind == "threshold" else 0.0))
+    if conv.kind == "piece" or any(c.dtype != bool for c in cols):
         cols = [c.astype(np.int8) for c in cols]
     return np.concatenate(cols, axis=1) if cols else np.zeros((len(X), 0), bool)
 
@@ -189,7 +226,7 @@ def sampled_folding(
     _check_net(net)
     conv = _resolve_convention(net, units, classes)
     method = check_choice("method", method, ("grid", "bisection"))
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
     if len(S) == 0:
         raise ShapeError("starts and ends hold no paths (shape (0, d)); pass at least one path.")
     if method == "grid":
@@ -249,6 +286,26 @@ class SamplingError:
     regions_missed: np.ndarray = field(repr=False)
     n_evaluations: np.ndarray = field(repr=False)
 
+    def to_pandas(self):
+        """One row per path (needs pandas).
+
+        Columns: ``path``, ``chi_exact`` and ``chi_sampled`` (floats), ``chi_error``
+        (sampled minus exact), ``exact_regions`` and ``sampled_regions`` (classes of
+        each walk), ``regions_missed`` and ``n_evaluations``.
+        """
+        from .._tables import to_dataframe
+
+        return to_dataframe({
+            "path": np.arange(len(self.chi_error), dtype=np.int64),
+            "chi_exact": np.asarray(self.exact.chi, dtype=np.float64),
+            "chi_sampled": np.asarray(self.sampled.chi, dtype=np.float64),
+            "chi_error": np.asarray(self.chi_error, dtype=np.float64),
+            "exact_regions": self.exact.n_regions,
+            "sampled_regions": self.sampled.n_regions,
+            "regions_missed": self.regions_missed,
+            "n_evaluations": self.n_evaluations,
+        }, "SamplingError")
+
     def as_dict(self):
         return {
             "method": self.method,
@@ -292,7 +349,7 @@ def sampling_error(
     (Fraction(11, 15), Fraction(16, 19), [5])
     """
     _check_net(net)
-    S, E, _ = check_segments(starts, ends, net.input_dim)
+    S, E, _ = net_segments(net, starts, ends)
     if exact is None:
         exact = space_folding_batch(net, S, E, mode=mode, units=units, classes=classes, tol=tol)
     elif not isinstance(exact, SpaceFoldingBatch) or exact.n_paths != len(S):

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..exceptions import ShapeError, ValidationError
 from ..network import hamming, pack_words
+from .._repr import summary_repr
 
 
 def _chi_fraction(r1, r2):
@@ -394,6 +395,8 @@ class FoldingMeasureBatch:
         ``1 - prefix_max_r1 / prefix_max_r2``).
     """
 
+    __repr__ = summary_repr
+
     n_walks: int
     r1: np.ndarray
     r2: np.ndarray
@@ -431,6 +434,38 @@ class FoldingMeasureBatch:
 
     def __len__(self):
         return self.n_walks
+
+    def _columns(self, index="walk"):
+        return {
+            index: np.arange(self.n_walks, dtype=np.int64),
+            "chi": np.asarray(self.chi, dtype=np.float64),
+            "chi_exact": self.chi_exact(),
+            "r1": self.r1,
+            "r2": self.r2,
+            "displacement": self.displacement,
+            "n_regions": self.n_regions,
+            "prefix_max": np.asarray(self.prefix_max, dtype=np.float64),
+            "prefix_max_exact": self.prefix_max_exact(),
+        }
+
+    def to_pandas(self):
+        """One row per walk (needs pandas).
+
+        Columns: ``walk``, ``chi`` (float) and ``chi_exact`` (Fraction), ``r1``,
+        ``r2``, ``displacement`` (Hamming distance from the first to the last region),
+        ``n_regions`` (after removing repeats), ``prefix_max`` and ``prefix_max_exact``
+        (the maximum of the prefix curve).
+
+        Examples
+        --------
+        >>> from polyfold.folding import folding_measure_batch
+        >>> df = folding_measure_batch([[0, 0], [1, 0], [0, 0]], [0, 3]).to_pandas()
+        >>> df[["r1", "r2", "chi_exact"]].values.tolist()
+        [[1, 2, Fraction(1, 2)]]
+        """
+        from .._tables import to_dataframe
+
+        return to_dataframe(self._columns(), "FoldingMeasureBatch")
 
 
 def _check_offsets(offsets, n_rows):

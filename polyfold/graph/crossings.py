@@ -48,16 +48,44 @@ def _scatter(old, new, pos_old, pos_new):
 
 
 class _Ctx:
+    """Mode flags and the record of undecided decisions (certified mode).
+
+    An undecided decision at a point can only make the codes of its two adjacent
+    pieces wrong, and an undecided piece only that piece's (values at points never
+    depend on codes), so each is recorded as the open interval of ``t`` it can affect:
+    only those intervals are recomputed exactly (:func:`repair_certified`).
+    """
+
     def __init__(self, exact, certified, tolv):
         self.exact = exact
         self.certified = certified
         self.tol = tolv
-        self.amb = []
+        self.amb = []  # (seg, t_lo, t_hi) arrays
 
-    def flag(self, segs):
-        segs = np.unique(np.asarray(segs))
-        if len(segs):
-            self.amb.append(segs)
+    def flag_points(self, seg, t, rows):
+        rows = np.unique(np.asarray(rows, np.int64))
+        if len(rows) == 0:
+            return
+        lo_i = np.maximum(rows - 1, 0)
+        hi_i = np.minimum(rows + 1, len(seg) - 1)
+        lo_i = np.where(seg[lo_i] == seg[rows], lo_i, rows)
+        hi_i = np.where(seg[hi_i] == seg[rows], hi_i, rows)
+        self.amb.append((seg[rows], t[lo_i], t[hi_i]))
+
+    def flag_pieces(self, seg, t, k):
+        k = np.unique(np.asarray(k, np.int64))
+        if len(k):
+            self.amb.append((seg[k], t[k], t[k + 1]))
+
+    def segments(self):
+        if not self.amb:
+            return np.zeros(0, np.int64)
+        return np.unique(np.concatenate([a[0] for a in self.amb]))
+
+    def intervals(self):
+        if not self.amb:
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        return tuple(np.concatenate([a[i] for a in self.amb]) for i in range(3))
 
 
 # ---------------------------------------------------------------------------
@@ -199,117 +227,206 @@ def _envelope(va, vb, cur, exact, valid):
     return np.concatenate(rows_out), np.concatenate(s_out), np.concatenate(c_out)
 
 
-def _max_events(u, Z, same, ctx):
-    """Switches of max units inside pieces: (k, unit, s, new code, old code)."""
-    zc = u.candidates(Z)  # (P, n_u, k)
+def _exact_argmax(u, zc):
+    """Lowest-index argmax of object candidate arrays (missing candidates never win)."""
+    P = zc.shape[0]
+    code = np.broadcast_to(u.first.astype(np.int64), (P, u.n_units)).copy()
+    best = np.take_along_axis(zc, code[:, :, None], axis=2)[:, :, 0]
+    for i in range(u.k):
+        better = np.asarray(zc[:, :, i] > best, bool) & u.valid[None, :, i]
+        if better.any():
+            code[better] = i
+            best = np.where(better, zc[:, :, i], best)
+    return code
+
+
+def _max_points(u, zc, Ez, ctx):
+    """The selected candidate at every point (lowest index on ties) and, in certified
+    mode, whether the selection at the point is sure: the selected value is certainly
+    above every other candidate, or the maximal candidates are exactly known and equal
+    (error bound 0) and the others certainly below.  ``zc``: (P, n_u, k) candidates."""
+    if ctx.exact:
+        return zc, _exact_argmax(u, zc), None, None
+    am = np.argmax(zc, axis=2)
+    if not ctx.certified:
+        return zc, am, None, None
+    ec = Ez[:, u._take]
+    top = np.take_along_axis(zc, am[:, :, None], axis=2)[:, :, 0]
+    etop = np.take_along_axis(ec, am[:, :, None], axis=2)[:, :, 0]
+    up = zc + ec
+    np.put_along_axis(up, am[:, :, None], -np.inf, axis=2)
+    second = up.max(axis=2)  # largest upper bound of the other candidates
+    sure = top - etop - 4 * U * (np.abs(top) + np.abs(second)) > second
+    if not sure.all():
+        # exactly known ties: every candidate within reach is an exact copy of the top
+        p, q = np.nonzero(~sure)
+        v, e = zc[p, q], ec[p, q]
+        t, et = top[p, q], etop[p, q]
+        tied = (v == t[:, None]) & (e == 0) & (et == 0)[:, None]
+        below = v + e + 4 * U * (np.abs(v) + np.abs(t[:, None])) < (t - et)[:, None]
+        sure[p, q] = np.all(tied | below | ~u.valid[q], axis=1)
+    return zc, am, sure, ec
+
+
+def _max_output_bound(u, zc, ec, am, sure):
+    """Error bound of the max units' outputs: the selected candidate's bound where the
+    selection is sure, else the largest bound among the candidates that can be maximal."""
+    eh = np.take_along_axis(ec, am[:, :, None], axis=2)[:, :, 0]
+    if not sure.all():
+        p, q = np.nonzero(~sure)
+        v, e = zc[p, q], ec[p, q]
+        valid = u.valid[q]
+        lower = np.max(np.where(valid, v - e, -np.inf), axis=1)
+        possible = valid & (v + e >= lower[:, None])
+        eh[p, q] = np.max(np.where(possible, e, 0.0), axis=1)
+    return eh
+
+
+def _max_events(u, zc, am, same, ctx):
+    """Switches of max units inside pieces: (k, unit, s, new code, old code).
+
+    Only (piece, unit) pairs whose selection differs at the two ends can switch: when
+    the same (lowest-index) candidate is selected at both ends it dominates every other
+    one on the whole piece, and no lower index can tie it inside without tying at the
+    ends too.
+    """
     kk = np.flatnonzero(same)
     if len(kk) == 0:
         return None
-    va = zc[kk]
-    vb = zc[kk + 1]
-    n_u, k = u.n_units, u.k
-    va2 = va.reshape(-1, k)
-    vb2 = vb.reshape(-1, k)
-    valid = np.broadcast_to(u.valid[None], (len(kk), n_u, k)).reshape(-1, k)
+    pk, pu = np.nonzero(am[kk] != am[kk + 1])
+    if len(pk) == 0:
+        return None
+    k = kk[pk]
+    va = zc[k, pu]
+    vb = zc[k + 1, pu]
+    valid = u.valid[pu]
     if ctx.exact:
-        sl = vb2 - va2
-        first = np.broadcast_to(u.first[None], (len(kk), n_u)).reshape(-1)
-        left = _lexargmax(va2, sl, True, 1, valid, first)
-        right = _lexargmax(vb2, sl, True, -1, valid, first)
+        sl = vb - va
+        left = _lexargmax(va, sl, True, 1, valid, u.first[pu])
+        right = _lexargmax(vb, sl, True, -1, valid, u.first[pu])
     else:
         with np.errstate(invalid="ignore"):
-            sl = np.where(valid, vb2 - va2, 0.0)
-        left = _lexargmax(va2, sl, False, 1)
-        right = _lexargmax(vb2, sl, False, -1)
+            sl = np.where(valid, vb - va, 0.0)
+        left = _lexargmax(va, sl, False, 1)
+        right = _lexargmax(vb, sl, False, -1)
     todo = np.flatnonzero(left != right)
     if len(todo) == 0:
         return None
     if ctx.exact:
-        env = _envelope(va2[todo], vb2[todo], left[todo], True, valid[todo])
+        env = _envelope(va[todo], vb[todo], left[todo], True, valid[todo])
     else:
         with np.errstate(invalid="ignore"):
-            env = _envelope(np.where(valid[todo], va2[todo], -1e300), np.where(valid[todo], vb2[todo], -1e300),
+            env = _envelope(np.where(valid[todo], va[todo], -1e300), np.where(valid[todo], vb[todo], -1e300),
                             left[todo], False, valid[todo])
     if env is None:
         return None
     r, s, c = env
-    flat = todo[r]
-    piece = flat // n_u
-    unit = flat % n_u
-    # previous code of each switch: the left code for the first one of a row, else the
-    # code of the switch before it
-    prev = np.empty(len(r), np.int64)
-    order = np.lexsort((np.arange(len(r)), flat))
+    pair = todo[r]
+    # previous code of each switch: the left code for the first one of a pair, else the
+    # code of the switch before it (the walk emits switches of a pair in order)
+    order = np.lexsort((np.arange(len(r)), pair))
     prev_sorted = np.empty(len(r), np.int64)
-    f_sorted = flat[order]
+    p_sorted = pair[order]
     c_sorted = c[order]
-    first = np.r_[True, f_sorted[1:] != f_sorted[:-1]]
-    prev_sorted[first] = left[f_sorted[first]]
+    first = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
+    prev_sorted[first] = left[p_sorted[first]]
     prev_sorted[~first] = c_sorted[np.flatnonzero(~first) - 1]
+    prev = np.empty(len(r), np.int64)
     prev[order] = prev_sorted
-    return kk[piece], unit, s, c, prev
+    return k[pair], pu[pair], s, c, prev
 
 
-def _max_piece_codes(u, Z, E, same, hit, ctx):
-    """Code of every max unit on every piece (midpoint argmax), and in certified mode
-    the pieces whose selection the bounds cannot certify."""
-    zc = u.candidates(Z)
-    P = len(Z)
+class _Ties:
+    """Sparse table of candidates tied at switch points: ``(point, unit) -> mask``."""
+
+    def __init__(self, n_units, keys, masks):
+        self.n_units = n_units
+        order = np.argsort(keys, kind="stable")
+        keys, masks = keys[order], masks[order]
+        uniq, start = np.unique(keys, return_index=True)
+        self.keys = uniq
+        self.masks = np.logical_or.reduceat(masks, start, axis=0) if len(keys) else masks
+
+    def lookup(self, rows, units):
+        """(n, k) masks for the given (point, unit) pairs (False where none)."""
+        key = rows.astype(np.int64) * self.n_units + units
+        pos = np.searchsorted(self.keys, key)
+        pos = np.minimum(pos, max(len(self.keys) - 1, 0))
+        found = (self.keys[pos] == key) if len(self.keys) else np.zeros(len(key), bool)
+        out = np.zeros((len(key), self.masks.shape[1] if len(self.keys) else 0), bool)
+        if len(self.keys):
+            out[found] = self.masks[pos[found]]
+        return out
+
+
+def _max_piece_codes(u, zc, am, sure, ec, same, ties, ctx):
+    """Code of every max unit on every piece and, certified, the pieces whose selection
+    the bounds cannot certify.
+
+    A piece with the same selection at both ends has that code; otherwise (a switch
+    point at one end) the selection at the midpoint.  Certified: the code must dominate
+    every other candidate at both ends (a certified gap, an exactly known tie, or a tie
+    made by a switch at that point), checked in detail only where a piece end is not
+    sure.
+    """
+    P = len(am)
     codes = np.zeros((P, u.n_units), np.int8)
     kk = np.flatnonzero(same)
     if len(kk) == 0:
         return codes, np.zeros(0, np.int64)
-    a, b = zc[kk], zc[kk + 1]
-    if ctx.exact:
-        mid = (a + b) / 2
-        flat = mid.reshape(-1, u.k)
-        best = flat[:, 0].copy()
-        code = np.zeros(len(flat), np.int64)
-        valid = np.broadcast_to(u.valid[None], mid.shape).reshape(-1, u.k)
-        first = np.broadcast_to(u.first[None], (len(kk), u.n_units)).reshape(-1)
-        best = flat[np.arange(len(flat)), first]
-        code = first.copy()
-        for i in range(u.k):
-            better = np.asarray(flat[:, i] > best, bool) & valid[:, i]
-            code[better] = i
-            best = np.where(better, flat[:, i], best)
-        codes[kk] = code.reshape(len(kk), u.n_units)
+    codes[kk] = am[kk]
+    pk, pu = np.nonzero(am[kk] != am[kk + 1])
+    if len(pk):
+        k = kk[pk]
+        a, b = zc[k, pu], zc[k + 1, pu]
+        if ctx.exact:
+            mid = (a + b) / 2
+            codes[k, pu] = _exact_mid_argmax(u, mid, pu)
+        else:
+            codes[k, pu] = np.argmax(0.5 * (a + b), axis=1)
+    if not ctx.certified:
         return codes, np.zeros(0, np.int64)
-    mid = 0.5 * (a + b)
-    c = np.argmax(mid, axis=2)
-    codes[kk] = c
-    bad = np.zeros(0, np.int64)
-    if ctx.certified:
-        ec = E[:, u._take]
-        ea, eb = ec[kk], ec[kk + 1]
-        valid = u.valid[None]
-        ia = np.arange(len(kk))[:, None]
-        iu = np.arange(u.n_units)[None, :]
-        va_c, vb_c = a[ia, iu, c], b[ia, iu, c]
-        ea_c, eb_c = ea[ia, iu, c], eb[ia, iu, c]
-        # c must dominate every other valid candidate at both ends: a certified gap, an
-        # exactly known tie, or the tie of a switch made at that point (hit)
-        def dominated(vc, ecc, v, e, hit_rows):
-            gap = vc[:, :, None] - v
-            sure = gap > (ecc[:, :, None] + e) * (1 + 4 * U) + 4 * U * (np.abs(vc[:, :, None]) + np.abs(v))
-            tie = (gap == 0) & (ecc[:, :, None] == 0) & (e == 0)
-            ok = sure | tie | ~valid
-            if hit_rows is not None:
-                ok |= hit_rows
-            return ok
-        ha = hb = None
-        if hit is not None:
-            ha, hb = hit[kk], hit[kk + 1]
-        ok = dominated(va_c, ea_c, a, ea, ha) & dominated(vb_c, eb_c, b, eb, hb)
-        idxc = np.arange(u.k)[None, None, :] == c[:, :, None]
-        ok |= idxc
-        # an exact tie along the piece selects the lowest index: c must be it
-        tie_both = (a == va_c[:, :, None]) & (b == vb_c[:, :, None]) & (ea == 0) & (eb == 0) & valid
-        lower_tie = tie_both & (np.arange(u.k)[None, None, :] < c[:, :, None])
-        good = ok.all(axis=2) & ~lower_tie.any(axis=2)
-        bad_rows = np.flatnonzero(~good.all(axis=1))
-        bad = kk[bad_rows]
-    return codes, bad
+    need = ~(sure[kk] & sure[kk + 1] & (am[kk] == am[kk + 1]))
+    qk, qu = np.nonzero(need)
+    if len(qk) == 0:
+        return codes, np.zeros(0, np.int64)
+    k = kk[qk]
+    c = codes[k, qu].astype(np.int64)
+    valid = u.valid[qu]
+    n = np.arange(len(k))
+
+    def dominated(rows):
+        v, e = zc[rows, qu], ec[rows, qu]
+        vc, ecc = v[n, c], e[n, c]
+        gap = vc[:, None] - v
+        sure_gap = gap > (ecc[:, None] + e) * (1 + 4 * U) + 4 * U * (np.abs(vc[:, None]) + np.abs(v))
+        tie = (gap == 0) & (ecc[:, None] == 0) & (e == 0)
+        ok = sure_gap | tie | ~valid
+        if ties is not None:
+            ok |= ties.lookup(rows, qu)
+        return ok, tie
+
+    ok_a, tie_a = dominated(k)
+    ok_b, tie_b = dominated(k + 1)
+    ok = ok_a & ok_b
+    ok[n, c] = True
+    # an exact tie along the piece selects the lowest index: c must be it
+    lower_tie = tie_a & tie_b & valid & (np.arange(u.k)[None, :] < c[:, None])
+    good = ok.all(axis=1) & ~lower_tie.any(axis=1)
+    return codes, np.unique(k[~good])
+
+
+def _exact_mid_argmax(u, mid, pu):
+    """Lowest-index argmax of exact midpoint candidates ``mid (n, k)`` of units ``pu``."""
+    n = len(mid)
+    code = u.first[pu].astype(np.int64).copy()
+    best = mid[np.arange(n), code]
+    for i in range(u.k):
+        better = np.asarray(mid[:, i] > best, bool) & u.valid[pu, i]
+        if better.any():
+            code[better] = i
+            best = np.where(better, mid[:, i], best)
+    return code
 
 
 # ---------------------------------------------------------------------------
@@ -360,10 +477,9 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
                 endpoint[:, 0] |= zero[first].any(axis=1)
                 endpoint[:, 1] |= zero[last].any(axis=1)
                 if certified:
-                    undec = zero & ~s3[2]
-                    bad = undec.any(axis=1)
+                    bad = (zero & ~s3[2]).any(axis=1)
                     if bad.any():
-                        ctx.flag(seg[bad])
+                        ctx.flag_points(seg, t, np.flatnonzero(bad))
             ev = _threshold_events(Z, sg, same, thq, exact)
             if ev is not None:
                 k, j, w, A, B = ev
@@ -390,7 +506,9 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
             else:
                 src = np.arange(n_pts)
         else:
-            ev = _max_events(u, Z, same, ctx)
+            zc = u.candidates(Z)
+            _, am, _, _ = _max_points(u, zc, None, _Ctx(exact, False, tolv))
+            ev = _max_events(u, zc, am, same, ctx)
             hit_max = None
             if ev is not None:
                 k, unit, s, cnew, cold = ev
@@ -401,24 +519,22 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
                     ds = _max_ds(u, Z, Ez, k, unit, s, cnew, cold)
                 new = _insert(seg, t, S, E, te, k, s, ds, exact, certified)
                 seg, t, S, E, te, rows, pos_old, pos_new, src = new
-                if not exact:
-                    ca = u._take[unit, cold]
-                    cb = u._take[unit, cnew]
-                    avg = 0.5 * (S[pos_new, ca] + S[pos_new, cb])
-                    S[pos_new, ca] = avg
-                    S[pos_new, cb] = avg
-                    if certified:
-                        em = np.maximum(E[pos_new, ca], E[pos_new, cb])
-                        E[pos_new, ca] = em
-                        E[pos_new, cb] = em
                 hit_max = (pos_new, unit, cold, cnew)
+                # candidates at the new points only
+                zc = _scatter(zc, u.candidates(S[pos_new_rows(pos_old, len(seg)), :zw]), pos_old,
+                              pos_new_rows(pos_old, len(seg)))
             else:
                 src = np.arange(n_pts)
         if not exact and not certified and len(seg) > n_pts:
-            seg, t, S, src = _merge_close(seg, t, S, src, tolv)
+            keep = _merge_close(seg, t, tolv)
+            if keep is not None:
+                seg, t, S, src = seg[keep], t[keep], S[keep], src[keep]
+                if u.kind == "max":
+                    zc = zc[keep]
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
         same = seg[1:] == seg[:-1]
+        ctx.t = t
         if u.kind == "threshold":
             code, dg = _threshold_piece_codes(u, Z, Ez, same, ctx, tolv, seg)
             if dg.any():
@@ -426,23 +542,26 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
         else:
             hit = None
             if certified and hit_max is not None:
-                rows_h, unit_h, cold_h, cnew_h = hit_max
-                hit = np.zeros((len(seg), u.n_units, u.k), bool)
-                hit[rows_h, unit_h, cold_h] = True
-                hit[rows_h, unit_h, cnew_h] = True
-            code, bad = _max_piece_codes(u, Z, E, same, hit, ctx)
+                hit = _switch_ties(u, Z, Ez, hit_max)
+            _, am, sure, ec = _max_points(u, zc, Ez, ctx)
+            code, bad = _max_piece_codes(u, zc, am, sure, ec, same, hit, ctx)
             if certified and len(bad):
-                ctx.flag(seg[bad])
+                ctx.flag_pieces(seg, t, bad)
             if certified:
-                _max_certify_new_points(u, Z, Ez, hit_max, ctx, seg)
+                _max_certify_new_points(u, Z, Ez, hit_max, hit, ctx, seg)
             _max_endpoint_flags(u, Z, Ez, seg, code, endpoint, ctx)
         layer_codes.append(code)
         src_maps.append(src)
         if g < G - 1:
+            h = eh = None
+            if u.kind == "max":
+                h = u.select(Z, am) if exact else np.take_along_axis(zc, am[:, :, None], axis=2)[:, :, 0]
+                if certified:
+                    eh = _max_output_bound(u, zc, ec, am, sure)
             if certified:
-                S, E = st.advance_bound(g, S, E, safety=tolv.safety)
+                S, E = st.advance_bound(g, S, E, safety=tolv.safety, h=h, eh=eh)
             else:
-                S = st.advance(g, S, exact=exact)
+                S = st.advance(g, S, exact=exact, h=h)
     same = seg[1:] == seg[:-1]
     piece = np.flatnonzero(same)
     codes = np.empty((len(piece), net.n_hidden), np.int8)
@@ -451,7 +570,7 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
     for g in range(G - 1, -1, -1):
         codes[:, off[g] : off[g + 1]] = layer_codes[g][idx]
         idx = src_maps[g][idx]
-    amb = np.unique(np.concatenate(ctx.amb)) if ctx.amb else np.zeros(0, np.int64)
+    amb = ctx.segments()
     return {
         "seg": seg,
         "t": t,
@@ -461,7 +580,13 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
         "degenerate": degenerate,
         "endpoint": endpoint,
         "ambiguous": amb,
+        "ambiguous_t": ctx.intervals(),
     }
+
+
+def ctx_t(ctx):
+    """The current point parameters (set by the kernel before each check)."""
+    return ctx.t
 
 
 def _exact_order(k, s):
@@ -504,11 +629,17 @@ def _insert(seg, t, S, E, te, k, s, ds, exact, certified):
     E_new = te_new = None
     if certified:
         Ea, Eb = E[uk], E[uk + 1]
-        dsc = ds[:, None]
-        E_new = ((1 - us)[:, None] * Ea + us[:, None] * Eb
-                 + np.where(np.isfinite(dsc), dsc, 0.0) * (np.abs(Sb - Sa) + Ea + Eb)
-                 + 4 * U * (np.abs(Sa) + np.abs(Sb))) * (1 + 8 * U)
-        E_new[~np.isfinite(ds)] = np.inf
+        fin = np.isfinite(ds)
+        dsf = np.where(fin, ds, 0.0)[:, None]
+        # (1 - s) Ea + s Eb + ds (|Sb - Sa| + Ea + Eb) + rounding where the ends differ
+        # (interpolating equal end values is exact, and the true value is constant)
+        diff = np.abs(Sb - Sa)
+        E_new = Ea * ((1 - us)[:, None] + dsf)
+        E_new += Eb * (us[:, None] + dsf)
+        E_new += dsf * diff
+        E_new += np.where(diff > 0, 4 * U * (np.abs(Sa) + np.abs(Sb)), 0.0)
+        E_new *= 1 + 8 * U
+        E_new[~fin] = np.inf
         te_new = ((1 - us) * te[uk] + us * te[uk + 1] + np.where(np.isfinite(ds), ds, np.inf)
                   * (t[uk + 1] - t[uk] + te[uk] + te[uk + 1]) + 4 * U * np.abs(t_new)) * (1 + 8 * U)
     pos_old = np.arange(n_pts) + np.searchsorted(uk, np.arange(n_pts), side="left")
@@ -523,14 +654,21 @@ def _insert(seg, t, S, E, te, k, s, ds, exact, certified):
     return seg, t, S, E, te, rows, pos_old, pos_new[ev_row], src
 
 
-def _merge_close(seg, t, S, src, tolv):
-    """Float mode: merge consecutive points of one segment closer than ``tol.merge``."""
+def _merge_close(seg, t, tolv):
+    """Float mode: the points to keep when consecutive points of one segment closer
+    than ``tol.merge`` merge into the first (None: nothing to merge)."""
     same = seg[1:] == seg[:-1]
     close = same & ((t[1:] - t[:-1]) <= tolv.merge)
     if not close.any():
-        return seg, t, S, src
-    keep = np.r_[True, ~close]
-    return seg[keep], t[keep], S[keep], src[keep]
+        return None
+    return np.r_[True, ~close]
+
+
+def pos_new_rows(pos_old, n):
+    """Rows of the new points after an insertion (the complement of ``pos_old``)."""
+    mask = np.ones(n, bool)
+    mask[pos_old] = False
+    return np.flatnonzero(mask)
 
 
 def _threshold_piece_codes(u, Z, Ez, same, ctx, tolv, seg):
@@ -552,31 +690,47 @@ def _threshold_piece_codes(u, Z, Ez, same, ctx, tolv, seg):
         if ctx.certified:
             bad = (zero & ~s3[2]).any(axis=1)
             if bad.any():
-                ctx.flag(seg[bad])
+                ctx.flag_points(seg, ctx_t(ctx), np.flatnonzero(bad))
     return code, dg
 
 
-def _max_certify_new_points(u, Z, Ez, hit_max, ctx, seg):
-    """Certified: at a new switch point the two switching candidates must be the only
-    maximal ones (every other candidate certainly below)."""
+def _switch_ties(u, Z, Ez, hit_max):
+    """:class:`_Ties` of the candidates tied at switch points of their unit.
+
+    The two switching candidates are equal there by construction (the point is the
+    exact switch); candidates certainly equal to one of them (same float value, error
+    bounds 0: exactly known constants such as background values) are tied too.
+    """
+    rows, unit, cold, cnew = hit_max
+    i = np.arange(len(rows))
+    zc = u.candidates(Z[rows])[i, unit]  # (n, k)
+    ec = Ez[rows][:, u._take][i, unit]
+    mask = np.zeros((len(rows), u.k), bool)
+    mask[i, cold] = True
+    mask[i, cnew] = True
+    for ref in (cold, cnew):
+        v, e = zc[i, ref], ec[i, ref]
+        mask |= (zc == v[:, None]) & (ec == 0) & (e == 0)[:, None] & u.valid[unit]
+    return _Ties(u.n_units, rows.astype(np.int64) * u.n_units + unit, mask)
+
+
+def _max_certify_new_points(u, Z, Ez, hit_max, hit, ctx, seg):
+    """Certified: at a new switch point the switching candidates (and candidates
+    exactly tied with them) must be the only maximal ones."""
     if hit_max is None:
         return
     rows, unit, cold, cnew = hit_max
-    zc = u.candidates(Z[rows])  # (n, n_u, k)
+    zc = u.candidates(Z[rows])
     ec = Ez[rows][:, u._take]
     i = np.arange(len(rows))
-    top = zc[i, unit, cold]
-    etop = np.maximum(ec[i, unit, cold], ec[i, unit, cnew])
+    top = np.minimum(zc[i, unit, cold] - ec[i, unit, cold], zc[i, unit, cnew] - ec[i, unit, cnew])
     others = zc[i, unit]
     eo = ec[i, unit]
-    mask = np.ones(others.shape, bool)
-    mask[i, cold] = False
-    mask[i, cnew] = False
-    mask &= u.valid[unit]
-    below = others + eo < (top - etop)[:, None]
+    mask = ~hit.lookup(rows, unit) & u.valid[unit]
+    below = others + eo < top[:, None]
     bad = (mask & ~below).any(axis=1)
     if bad.any():
-        ctx.flag(seg[rows[bad]])
+        ctx.flag_points(seg, ctx_t(ctx), rows[bad])
 
 
 def _max_endpoint_flags(u, Z, Ez, seg, code, endpoint, ctx):
@@ -604,7 +758,7 @@ def _max_endpoint_flags(u, Z, Ez, seg, code, endpoint, ctx):
                 undec = close & ~exact_tie & ~tied_base
                 bad = undec.any(axis=(1, 2))
                 if bad.any():
-                    ctx.flag(seg[pts[bad]])
+                    ctx.flag_points(seg, ctx_t(ctx), pts[bad])
                 tied = tied_base
             else:
                 tied = zc == mx[:, :, None]
@@ -613,3 +767,120 @@ def _max_endpoint_flags(u, Z, Ez, seg, code, endpoint, ctx):
         n_tied = tied.sum(axis=2)
         persists = (tied & also).sum(axis=2) == n_tied
         endpoint[seg[pts], col] |= ((n_tied >= 2) & ~persists).any(axis=1)
+
+
+# ---------------------------------------------------------------------------
+# certified mode: exact recomputation of the undecided intervals only
+# ---------------------------------------------------------------------------
+def _exact_subsegments(net, A, B, cl, cr, tolv):
+    """Exact partitions of the sub-segments ``x(c_L) -> x(c_R)`` of ``A -> B``."""
+    Aq, Bq = arith.fmpq_array(A), arith.fmpq_array(B)
+    clq = np.array([arith.to_fmpq(v) for v in cl], dtype=object)[:, None]
+    crq = np.array([arith.to_fmpq(v) for v in cr], dtype=object)[:, None]
+    XL = Aq + clq * (Bq - Aq)
+    XR = Aq + crq * (Bq - Aq)
+    X = np.empty((2 * len(cl), A.shape[1]), dtype=object)
+    X[0::2], X[1::2] = XL, XR
+    return graph_partition(net, net.stages().start(X, exact=True), None, True, tolv, False)
+
+
+def repair_certified(net, raw, points_of, tolv):
+    """Replace the undecided ``t``-intervals of a certified partition by exact ones.
+
+    Each recorded interval is widened to the middle of the final piece on either side
+    (those pieces are certified and keep their codes), and the sub-segment between
+    the two cuts is recomputed in exact arithmetic; its first and last pieces must
+    continue the certified pieces they cut (else the whole segment is recomputed).
+    Returns the new raw dict and the ids of the segments that needed exact work.
+    """
+    segs, lo, hi = raw["ambiguous_t"]
+    if len(segs) == 0:
+        return raw, np.zeros(0, np.int64)
+    seg, t, te, piece, codes = raw["seg"], raw["t"], raw["te"], raw["piece"], raw["codes"]
+    m = len(raw["degenerate"])
+    pstart = np.searchsorted(seg, np.arange(m + 1))
+    # piece j of segment i is the piece whose left point is pstart[i] + j
+    cstart = np.searchsorted(piece, pstart)
+    affected = np.unique(segs)
+    jobs = []  # (segment, first piece, last piece, c_L, c_R)
+    for i in affected:
+        ts = t[pstart[i] : pstart[i + 1]]
+        n_pc = len(ts) - 1
+        sel = segs == i
+        ranges = []
+        for a, b in zip(lo[sel], hi[sel]):
+            ja = max(int(np.searchsorted(ts, a, side="right")) - 1, 0)  # piece starting at or before lo
+            jb = min(int(np.searchsorted(ts, b, side="left")) - 1, n_pc - 1)  # piece ending at or after hi
+            ranges.append((max(ja - 1, 0), min(max(jb, ja) + 1, n_pc - 1), ja == 0, jb >= n_pc - 1))
+        ranges.sort()
+        merged = []
+        for r in ranges:
+            if merged and r[0] <= merged[-1][1] + 1:
+                p = merged[-1]
+                merged[-1] = (p[0], max(p[1], r[1]), p[2] or r[2], p[3] or r[3])
+            else:
+                merged.append(r)
+        for j0, j1, at_start, at_end in merged:
+            # cut in the middle of the certified piece on either side, or at the end
+            cl = 0.0 if (j0 == 0 and at_start) else 0.5 * (ts[j0] + ts[j0 + 1])
+            cr = 1.0 if (j1 == n_pc - 1 and at_end) else 0.5 * (ts[j1] + ts[j1 + 1])
+            jobs.append((int(i), j0, j1, cl, cr))
+    S, E = points_of(np.array([j[0] for j in jobs], np.int64))
+    ex = _exact_subsegments(net, S, E, [j[3] for j in jobs], [j[4] for j in jobs], tolv)
+    ex_seg, ex_t, ex_piece, ex_codes = ex["seg"], ex["t"], ex["piece"], ex["codes"]
+    ex_pstart = np.searchsorted(ex_seg, np.arange(len(jobs) + 1))
+    ex_cstart = np.searchsorted(ex_piece, ex_pstart)
+    # rebuild every segment
+    out_t, out_te, out_codes, out_n = [], [], [], []
+    full_exact = []
+    by_seg = {}
+    for q, job in enumerate(jobs):
+        by_seg.setdefault(job[0], []).append(q)
+    degenerate = raw["degenerate"].copy()
+    endpoint = raw["endpoint"].copy()
+    for i in range(m):
+        ts = list(t[pstart[i] : pstart[i + 1]])
+        tes = list(te[pstart[i] : pstart[i + 1]])
+        cs = list(codes[cstart[i] : cstart[i + 1]])
+        for q in sorted(by_seg.get(i, []), key=lambda q: -jobs[q][1]):
+            _, j0, j1, cl, cr = jobs[q]
+            taus = ex_t[ex_pstart[q] : ex_pstart[q + 1]]
+            ecs = ex_codes[ex_cstart[q] : ex_cstart[q + 1]]
+            inner = [float(arith.to_fmpq(cl) + tau * (arith.to_fmpq(cr) - arith.to_fmpq(cl))) for tau in taus[1:-1]]
+            left_ok = cl == 0.0 or np.array_equal(ecs[0], cs[j0])
+            right_ok = cr == 1.0 or np.array_equal(ecs[-1], cs[j1])
+            if not (left_ok and right_ok):
+                full_exact.append(i)
+                break
+            new_codes = ([] if cl == 0.0 else cs[:j0]) + list(ecs) + ([] if cr == 1.0 else cs[j1 + 1 :])
+            if cl != 0.0:
+                new_codes[j0] = cs[j0]
+            keep_l = ts[: j0 + 1] if cl != 0.0 else ts[:1]
+            keep_r = ts[j1 + 1 :] if cr != 1.0 else ts[-1:]
+            ts = keep_l + inner + keep_r
+            tes = tes[: len(keep_l)] + [0.0] * len(inner) + tes[len(tes) - len(keep_r) :]
+            cs = new_codes
+            degenerate[i] |= ex["degenerate"][q]
+            if cl == 0.0:
+                endpoint[i, 0] = ex["endpoint"][q, 0]
+            if cr == 1.0:
+                endpoint[i, 1] = ex["endpoint"][q, 1]
+        out_t.append(np.asarray(ts, dtype=np.float64))
+        out_te.append(np.asarray(tes, dtype=np.float64))
+        out_codes.append(np.asarray(cs, dtype=np.int8).reshape(-1, codes.shape[1]))
+        out_n.append(len(ts))
+    new = dict(raw)
+    counts = np.asarray(out_n, np.int64)
+    new["seg"] = np.repeat(np.arange(m), counts)
+    new["t"] = np.concatenate(out_t)
+    new["te"] = np.concatenate(out_te)
+    new["codes"] = np.concatenate(out_codes, axis=0)
+    last = np.cumsum(counts) - 1
+    keep = np.ones(len(new["t"]), bool)
+    keep[last] = False
+    new["piece"] = np.flatnonzero(keep)
+    new["degenerate"] = degenerate
+    new["endpoint"] = endpoint
+    new["ambiguous"] = np.unique(np.asarray(full_exact, np.int64))
+    new["ambiguous_t"] = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    return new, affected

@@ -330,7 +330,8 @@ class _Interpreter:
         n = int(np.prod(x.shape))
         if dims[0] is _BATCH:
             rest = dims[1:]
-        elif dims[0] == -1 and all(isinstance(v, (int, np.integer)) and v != -1 for v in dims[1:]):
+        elif (dims[0] == -1 and len(dims) > 1 and all(isinstance(v, (int, np.integer)) and v != -1 for v in dims[1:])
+              and int(np.prod(dims[1:])) == n):
             rest = dims[1:]
         else:
             raise _unsupported(node, f"reshape to {dims} does not keep the batch dimension first",
@@ -542,7 +543,13 @@ class _Interpreter:
             p = {n: kw.get(n, self.val(args[i + 1]) if len(args) > i + 1 else None) for i, n in enumerate(names)}
             p = {k: self.val(v) for k, v in p.items()}
             if isinstance(p["padding"], str):
-                raise _unsupported(node, "string padding in F.conv2d", "give the padding as numbers")
+                k = np.asarray(p["weight"]).shape[2:]
+                dil = p["dilation"] or 1
+                dil = (dil,) * len(k) if isinstance(dil, int) else tuple(dil)
+                if p["padding"] == "valid":
+                    p["padding"] = 0
+                else:
+                    p["padding"] = [(d * (kk - 1) // 2, d * (kk - 1) - d * (kk - 1) // 2) for kk, d in zip(k, dil)]
             return self.new(b.conv(x.h, np.asarray(p["weight"]), None if p["bias"] is None else np.asarray(p["bias"]),
                                    stride=p["stride"] or 1, padding=p["padding"] or 0,
                                    dilation=p["dilation"] or 1, groups=p["groups"] or 1, name=name))
@@ -673,6 +680,9 @@ def graph_from_torch(model, input_shape=None):
     if not isinstance(model, torch.nn.Module):
         raise ValidationError(f"from_torch expects a torch.nn.Module, got {type(model).__name__}.")
     model = copy.deepcopy(model).double().eval()
+    if type(model).__module__.startswith("torch.nn.modules") and not isinstance(model, torch.nn.Sequential):
+        # fx traces the inside of the root module: wrap a bare layer so it stays one node
+        model = torch.nn.Sequential(model)
     tracer = torch.fx.Tracer()
     tracer.record_stack_traces = True
     try:

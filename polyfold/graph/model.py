@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import arith
 from .._validation import as_float_array
+from ..tolerance import UNIT_ROUNDOFF
 from ..exceptions import ShapeError, UnsupportedLayerError, ValidationError
 from . import ops as _ops
 from . import units as _units
@@ -287,6 +288,11 @@ class PLGraph:
     def __setstate__(self, state):
         object.__setattr__(self, "_info", dict(state.get("info", {})))
         object.__setattr__(self, "_cache", {})
+
+    def renamed(self, mapping, *, info=None):
+        """A copy with nodes renamed (``{old: new}``) and, optionally, new ``info``."""
+        nodes = [Node(mapping.get(nd.name, nd.name), nd.op, nd.inputs) for nd in self._nodes]
+        return PLGraph(nodes, self._output, info=self._info if info is None else info)
 
     # -- points ------------------------------------------------------------------------
     def as_points(self, points, name="points"):
@@ -688,9 +694,59 @@ class Stages:
             vals[i] = y
         return self._pack(g_to, vals, P, np.float64), self._pack(g_to, errs, P, np.float64)
 
+    def _run_linear(self, g_to, vals, P, exact):
+        """Linear parts only (directions): float ``op.linear``; exact ``apply(x) - apply(0)``."""
+        nodes = self.net.nodes
+        for i in self.between[g_to]:
+            nd = nodes[i]
+            xs = [vals[j] for j in nd.inputs]
+            if exact:
+                zero = [np.full((1, x.shape[1]), arith.ZERO, dtype=object) for x in xs]
+                vals[i] = nd.op.apply(xs) - nd.op.apply(zero)
+            else:
+                vals[i] = nd.op.linear(xs)
+        return self._pack(g_to, vals, P, object if exact else np.float64)
+
     def start(self, X, *, exact=False):
         P = len(X)
         return self._run(0, {0: X}, P, object if exact else np.float64)
+
+    def start_linear(self, D, *, exact=False):
+        """Directions ``D`` (P, input_dim) through the linear part before group 0."""
+        return self._run_linear(0, {0: D}, len(D), exact)
+
+    def advance_fixed(self, g, S, codes, *, exact=False, E=None, safety=1.0, linear=False):
+        """State before group ``g + 1`` with the units of group ``g`` on the pieces given
+        by ``codes`` ((P, n_units_g) int: every point moves on with the affine map of a
+        region containing it).
+
+        ``linear=True`` propagates directions (linear parts, no offsets or biases);
+        ``E`` (float mode): also return rounding-error bounds, as ``advance_bound``.
+        """
+        P = len(S)
+        zw = self.z_width(g)
+        u = self.units[g]
+        codes = np.asarray(codes)
+        vals = self._unpack(g, S)
+        z = S[:, :zw]
+        if linear:
+            h = u.select(z, codes) if u.kind == "max" else (z * arith.fmpq_array(u._slope)[codes] if exact
+                                                            else u.fixed_linear(z, codes))
+            vals[self.groups[g]] = h
+            return self._run_linear(g + 1, vals, P, exact)
+        h = u.fixed(z, codes, exact=exact)
+        vals[self.groups[g]] = h
+        if E is None:
+            return self._run(g + 1, vals, P, object if exact else np.float64)
+        errs = self._unpack(g, E)
+        ez = E[:, :zw]
+        if u.kind == "max":
+            eh = u.select(ez, codes)
+        else:
+            slope = np.abs(u._slope[codes])
+            eh = slope * ez + np.where((slope != 0) & (slope != 1), UNIT_ROUNDOFF * np.abs(h), 0.0)
+        errs[self.groups[g]] = eh
+        return self._run_bound(g + 1, vals, errs, P, safety)
 
     def start_bound(self, X, EX=None, *, safety=1.0):
         EX = np.zeros_like(X) if EX is None else EX
@@ -700,21 +756,26 @@ class Stages:
         z = S[:, : self.z_width(g)]
         return self.net.nodes[self.groups[g]].op.apply(z)
 
-    def advance(self, g, S, *, exact=False):
+    def advance(self, g, S, *, exact=False, h=None):
+        """State before group ``g + 1`` from ``S`` (``h``: the group's unit outputs, if
+        already known)."""
         P = len(S)
         vals = self._unpack(g, S)
-        vals[self.groups[g]] = self._unit_output(g, S)
+        vals[self.groups[g]] = self._unit_output(g, S) if h is None else h
         return self._run(g + 1, vals, P, object if exact else np.float64)
 
-    def advance_bound(self, g, S, E, *, safety=1.0):
+    def advance_bound(self, g, S, E, *, safety=1.0, h=None, eh=None):
+        """``advance`` with rounding-error bounds (``eh``: bounds of the unit outputs, if
+        already known)."""
         P = len(S)
         vals = self._unpack(g, S)
         errs = self._unpack(g, E)
         zw = self.z_width(g)
         u = self.units[g]
-        h = u.apply(S[:, :zw])
+        if h is None:
+            h = u.apply(S[:, :zw])
         vals[self.groups[g]] = h
-        errs[self.groups[g]] = u.bound(S[:, :zw], E[:, :zw], h)
+        errs[self.groups[g]] = u.bound(S[:, :zw], E[:, :zw], h) if eh is None else eh
         return self._run_bound(g + 1, vals, errs, P, safety)
 
 

@@ -58,6 +58,15 @@ def _is_exact(x):
     return getattr(x, "dtype", None) == object
 
 
+def _fresh(dot_abs, y, g, safety):
+    """Rounding bound of ``y = sum_i w_i x_i + c`` computed in float, from the
+    magnitudes ``dot_abs = sum_i |w_i x_i|``: ``gamma_n`` for the products and sums plus
+    one rounding of the constant's addition; zero where every product is an exact zero
+    (then ``y`` is the float constant itself, exactly).  Exact zeros propagate this way
+    (image backgrounds, dead ReLUs), so exact ties stay decidable in float."""
+    return safety * (g * dot_abs + np.where(dot_abs > 0, 2 * UNIT_ROUNDOFF * np.abs(y), 0.0))
+
+
 def _readonly(a):
     a = np.array(a, dtype=np.float64, copy=True)
     a.setflags(write=False)
@@ -193,7 +202,9 @@ class Dense(AffineOp):
         x = xs[0].reshape(len(xs[0]), -1)
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(self.W.shape[1] + 2)
-        return (e @ self._absW.T) * (1 + 4 * g) + (g * safety) * (np.abs(x) @ self._absW.T + np.abs(self.b))
+        # one product with |W| for the propagated and the fresh error
+        comb = (e * (1 + 4 * g) + (g * safety) * np.abs(x)) @ self._absW.T
+        return comb + np.where(comb > 0, (2 * UNIT_ROUNDOFF * safety) * np.abs(y), 0.0)
 
     def vjp(self, g):
         return [(g.reshape(len(g), -1) @ self.W).reshape((len(g),) + self.in_shapes[0])]
@@ -389,9 +400,10 @@ class Conv(AffineOp):
         if self._absw is None:
             self._absw = self._w4(np.abs(self.weight))
         g = gamma(self._fan_in + 2)
-        prop = self._taps(self._as4(es[0]), self._absw, None)
-        fresh = self._taps(self._as4(np.abs(xs[0])), self._absw, np.abs(self.bias))
-        return prop * (1 + 4 * g) + (g * safety) * fresh
+        # one convolution with |w| for the propagated and the fresh error; where it is 0
+        # every product is an exact zero and y is the bias itself
+        comb = self._taps(self._as4(es[0] * (1 + 4 * g) + (g * safety) * np.abs(xs[0])), self._absw, None)
+        return comb + np.where(comb > 0, (2 * UNIT_ROUNDOFF * safety) * np.abs(y), 0.0)
 
     def vjp(self, g):
         P = len(g)
@@ -630,7 +642,7 @@ class ChannelAffine(AffineOp):
         x = xs[0].reshape(len(xs[0]), -1)
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(3)
-        return (e * np.abs(self._s)) * (1 + 4 * g) + (g * safety) * (np.abs(x) * np.abs(self._s) + np.abs(self._c))
+        return (e * np.abs(self._s)) * (1 + 4 * g) + _fresh(np.abs(x) * np.abs(self._s), y, g, safety)
 
     def vjp(self, g):
         return [(g.reshape(len(g), -1) * self._s).reshape((len(g),) + self.in_shapes[0])]
@@ -643,46 +655,62 @@ class ChannelAffine(AffineOp):
 
 
 class ScalarAffine(AffineOp):
-    """``y = a x + c`` with scalars or a constant tensor ``c`` of the output's shape."""
+    """``y = a x + c`` elementwise: ``a`` and ``c`` scalars or constant tensors of the
+    input's shape (``x / 255``, ``x - mean``, an ONNX ``Mul`` by a per-channel constant)."""
 
     def __init__(self, in_shape, a=1.0, c=0.0):
         in_shape = tuple(int(v) for v in in_shape)
         super().__init__([in_shape], in_shape)
-        self.a = float(a)
-        c = np.asarray(c, dtype=np.float64)
         n = int(np.prod(in_shape, dtype=np.int64))
-        if c.size not in (1, n):
-            c = np.broadcast_to(c, in_shape)
-        self.c = _readonly(np.broadcast_to(c.reshape(-1) if c.size == n else c.reshape(()), (n,)))
-        if not np.isfinite(self.a) or not np.all(np.isfinite(self.c)):
-            raise ValidationError("ScalarAffine constants must be finite.")
+
+        def full(v, name):
+            v = np.asarray(v, dtype=np.float64)
+            if v.size == n and v.size > 1:
+                v = v.reshape(in_shape)
+            try:
+                v = np.broadcast_to(v.reshape(()) if v.size == 1 else v, in_shape).reshape(-1)
+            except ValueError as err:
+                raise ShapeError(f"ScalarAffine {name} of shape {v.shape} does not fit {in_shape}.") from err
+            if not np.all(np.isfinite(v)):
+                raise ValidationError(f"ScalarAffine {name} must be finite.")
+            return _readonly(v)
+
+        a_arr = np.asarray(a, dtype=np.float64)
+        self.scalar = a_arr.size == 1
+        self.a = float(a_arr.reshape(-1)[0]) if self.scalar else None
+        self._a = full(a, "a") if not self.scalar else _readonly(np.full(n, float(a_arr.reshape(-1)[0])))
+        self.c = full(c, "c")
         self._q = None
+
+    def _mul(self, x):
+        return x * self.a if self.scalar else x * self._a
 
     def apply(self, xs):
         x = xs[0].reshape(len(xs[0]), -1)
         if _is_exact(x):
             if self._q is None:
-                self._q = (arith.to_fmpq(self.a), arith.fmpq_array(self.c))
+                self._q = (arith.fmpq_array(self._a), arith.fmpq_array(self.c))
             return x * self._q[0] + self._q[1]
-        return x * self.a + self.c
+        return self._mul(x) + self.c
 
     def linear(self, xs):
-        return xs[0].reshape(len(xs[0]), -1) * self.a
+        return self._mul(xs[0].reshape(len(xs[0]), -1))
 
     def bound(self, xs, es, y, safety):
         x = xs[0].reshape(len(xs[0]), -1)
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(3)
-        return (e * abs(self.a)) * (1 + 4 * g) + (g * safety) * (np.abs(x) * abs(self.a) + np.abs(self.c))
+        absa = np.abs(self._a)
+        return (e * absa) * (1 + 4 * g) + _fresh(np.abs(x) * absa, y, g, safety)
 
     def vjp(self, g):
-        return [(g.reshape(len(g), -1) * self.a).reshape((len(g),) + self.in_shapes[0])]
+        return [self._mul(g.reshape(len(g), -1)).reshape((len(g),) + self.in_shapes[0])]
 
     def to_dict(self):
-        return {"type": "scalar_affine", "in_shape": list(self.in_shapes[0]), "a": self.a}, {"c": self.c}
+        return {"type": "scalar_affine", "in_shape": list(self.in_shapes[0])}, {"a": self._a, "c": self.c}
 
     def describe(self):
-        return f"ScalarAffine(a={self.a:g})"
+        return f"ScalarAffine(a={self.a:g})" if self.scalar else "ElementAffine"
 
 
 class Add(AffineOp):
@@ -722,8 +750,13 @@ class Add(AffineOp):
     def bound(self, xs, es, y, safety):
         g = gamma(2 * len(xs) + 2)
         prop = sum(abs(w) * self._flat(e) for w, e in zip(self.weights, es))
-        fresh = sum(abs(w) * np.abs(self._flat(x)) for w, x in zip(self.weights, xs))
-        return prop * (1 + 4 * g) + (g * safety) * fresh
+        terms = [abs(w) * np.abs(self._flat(x)) for w, x in zip(self.weights, xs)]
+        fresh = (g * safety) * sum(terms)
+        if all(abs(w) == 1.0 for w in self.weights):
+            # a sum with at most one non-zero term is exact
+            nz = sum((t > 0).astype(np.int64) for t in terms)
+            fresh = np.where(nz >= 2, fresh, 0.0)
+        return prop * (1 + 4 * g) + fresh
 
     def vjp(self, g):
         gf = g.reshape(len(g), -1)
@@ -895,7 +928,10 @@ def op_from_dict(desc, arrays):
     if t == "channel_affine":
         return ChannelAffine(desc["in_shape"], arrays["scale"], arrays["shift"])
     if t == "scalar_affine":
-        return ScalarAffine(desc["in_shape"], desc["a"], arrays["c"])
+        a = arrays["a"] if "a" in arrays else desc["a"]
+        if np.size(a) > 1 and np.all(np.asarray(a) == np.asarray(a).reshape(-1)[0]):
+            a = float(np.asarray(a).reshape(-1)[0])
+        return ScalarAffine(desc["in_shape"], a, arrays["c"])
     if t == "add":
         return Add(desc["in_shapes"], desc.get("weights"))
     if t == "concat":

@@ -167,6 +167,22 @@ class MaxUnits(Units):
         self._take = np.where(valid, cand, cand[np.arange(len(cand)), self.first][:, None])
         self.label = label
         self.k = cand.shape[1]
+        self._tiling = self._detect_tiling()
+
+    def _detect_tiling(self):
+        """``(C, Ho, kh, Wo, kw)`` when the units tile a ``(C, Ho*kh, Wo*kw)`` input with
+        non-overlapping windows in row-major order (max pooling with stride = kernel and
+        no padding): candidates are then a transposed view, not a gather."""
+        shp = self.in_shapes[0]
+        if len(shp) != 3 or len(self.out_shape) != 3 or not self.valid.all():
+            return None
+        C, H, W = shp
+        C2, Ho, Wo = self.out_shape
+        if C2 != C or H % Ho or W % Wo or (H // Ho) * (W // Wo) != self.k:
+            return None
+        kh, kw = H // Ho, W // Wo
+        ref = np.arange(C * H * W).reshape(C, Ho, kh, Wo, kw).transpose(0, 1, 3, 2, 4).reshape(-1, self.k)
+        return (C, Ho, kh, Wo, kw) if np.array_equal(ref, self.cand) else None
 
     @property
     def n_codes(self):
@@ -174,6 +190,11 @@ class MaxUnits(Units):
 
     def candidates(self, z):
         """(P, n_units, k) candidate values (missing ones: -inf in float)."""
+        if self._tiling is not None:
+            C, Ho, kh, Wo, kw = self._tiling
+            P = len(z)
+            return np.ascontiguousarray(
+                z.reshape(P, C, Ho, kh, Wo, kw).transpose(0, 1, 2, 4, 3, 5)).reshape(P, self.n_units, self.k)
         zc = z[:, self._take]
         if not _is_exact(z) and not self.valid.all():
             zc = np.where(self.valid[None], zc, -np.inf)

@@ -19,6 +19,7 @@ from .._validation import check_choice, check_positive_int, check_seed
 from ..exceptions import DegenerateInputError, DomainError, SolverError, ValidationError
 from ..tolerance import get_tol
 from .layers import _readonly, _resolve
+from .._repr import summary_repr
 
 
 _SAMPLE_CHUNK = 8192  # fixed chunk size: samples of size N1 < N2 are prefixes of each other
@@ -71,6 +72,8 @@ class BiasCertificate:
         What the numbers mean and how they were obtained.
     """
 
+    __repr__ = summary_repr
+
     alpha: np.ndarray
     alpha_hat: np.ndarray
     method: str
@@ -90,6 +93,35 @@ class BiasCertificate:
     def bias(self):
         """The same bias in the torch / numpy convention, ``b = -alpha``."""
         return -self.alpha
+
+    def to_pandas(self):
+        """One row per neuron (needs pandas).
+
+        Columns: ``neuron``, ``alpha`` (the valid bias ``ReLU(W x - alpha)``),
+        ``bias`` (``-alpha``), ``alpha_hat`` (for the normalised row) and ``norm``
+        (of the row of ``W``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold.injectivity import maximal_bias
+        >>> angles = 2 * np.pi * np.arange(6) / 6
+        >>> df = maximal_bias(np.c_[np.cos(angles), np.sin(angles)]).to_pandas()
+        >>> df["alpha_hat"].round(12).tolist()      # cos(2 pi / 6) for each neuron
+        [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+        """
+        from .._tables import to_dataframe
+
+        alpha = np.asarray(self.alpha, dtype=np.float64)
+        norms = np.full(len(alpha), np.nan) if self.norms is None else \
+            np.asarray(self.norms, dtype=np.float64)
+        return to_dataframe({
+            "neuron": np.arange(len(alpha), dtype=np.int64),
+            "alpha": alpha,
+            "bias": -alpha,
+            "alpha_hat": np.asarray(self.alpha_hat, dtype=np.float64),
+            "norm": norms,
+        }, "BiasCertificate")
 
 
 def omnidirectionality(W, *, tol=None):
@@ -566,7 +598,7 @@ def _cvxpy_minima(US, todo, V):
         A.value = US[f].T
         ui.value = US[f, p]
         try:
-            prob.solve()
+            prob.solve(verbose=False)
         except cp.error.SolverError as err:
             raise SolverError(f"cvxpy failed on a facet SOCP: {err}; use socp_solver='nnls'.") from err
         if prob.status not in ("optimal", "optimal_inaccurate"):

@@ -14,6 +14,7 @@ import numpy as np
 from .._validation import as_float_array
 from ..exceptions import DomainError, ShapeError, SolverError, ValidationError
 from .layers import _check_X
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -23,6 +24,8 @@ from .layers import _check_X
 class Box:
     """The box ``lower <= x <= upper`` (scalars or (n,) arrays)."""
 
+    __repr__ = summary_repr
+
     lower: object
     upper: object
 
@@ -31,6 +34,8 @@ class Box:
 class Polytope:
     """The polytope ``{x : A x + c >= 0}``, ``A`` of shape (k, n), ``c`` of shape (k,)."""
 
+    __repr__ = summary_repr
+
     A: object
     c: object
 
@@ -38,6 +43,8 @@ class Polytope:
 @dataclass(frozen=True)
 class Points:
     """A finite set of points, shape (k, n)."""
+
+    __repr__ = summary_repr
 
     X: object
 

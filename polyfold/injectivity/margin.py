@@ -13,6 +13,7 @@ from .._validation import check_positive_int
 from ..exceptions import ValidationError
 from ..tolerance import get_tol
 from .layers import _check_X, _readonly, _resolve
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -39,10 +40,30 @@ class BiasMargin:
         Points already below the target at ``delta = 0`` (``per_point < 0``).
     """
 
+    __repr__ = summary_repr
+
     margin: float
     per_point: np.ndarray
     target_rank: int
     n_below: int
+
+    def to_pandas(self):
+        """One row per point (needs pandas).
+
+        Columns: ``point`` (index) and ``margin`` (its ``per_point`` value).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+        >>> bias_margin(W, [[1.0, 2.0], [3.0, 0.5]], alpha=0).to_pandas()["margin"].tolist()
+        [1.0, 0.5]
+        """
+        from .._tables import to_dataframe
+
+        per = np.asarray(self.per_point, dtype=np.float64)
+        return to_dataframe({"point": np.arange(len(per), dtype=np.int64), "margin": per},
+                            "BiasMargin")
 
 
 def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None):

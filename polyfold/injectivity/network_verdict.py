@@ -21,6 +21,7 @@ from ._exact import _scaled
 from .cells import _Cell, _parse_domain, _refine
 from .layers import _readonly, layer_weights
 from .verdict import InjectivityVerdict, _check_points, _convex_verdict
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -44,11 +45,38 @@ class NetworkInjectivityVerdict:
         What was checked and what the verdict guarantees.
     """
 
+    __repr__ = summary_repr
+
     is_injective: object
     layers: tuple
     first_failing_layer: object
     domain_kind: str
     scope: str
+
+    def to_pandas(self):
+        """One row per checked hidden layer (needs pandas).
+
+        Columns: ``layer``, ``is_injective``, ``domain_kind``, ``n_pieces`` (cells or
+        regions checked) and ``n_failing``.
+
+        Examples
+        --------
+        >>> from polyfold import zoo
+        >>> from polyfold.injectivity import check_network_injectivity
+        >>> v = check_network_injectivity(zoo.sawtooth(2), domain=(0.0, 1.0))
+        >>> v.to_pandas()[["layer", "is_injective"]].values.tolist()   # T(x) = T(1 - x)
+        [[0, True], [1, False]]
+        """
+        from .._tables import to_dataframe
+
+        return to_dataframe({
+            "layer": np.arange(len(self.layers), dtype=np.int64),
+            "is_injective": np.array([bool(v.is_injective) for v in self.layers], bool),
+            "domain_kind": [v.domain_kind for v in self.layers],
+            "n_pieces": np.array([int(v.n_pieces) for v in self.layers], np.int64),
+            "n_failing": np.array([int(np.count_nonzero(v.failing)) for v in self.layers],
+                                  np.int64),
+        }, "NetworkInjectivityVerdict")
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ..tolerance import get_tol
 from ._exact import _RankCache, _collision_pair, _preact_signs
 from .cells import _initial_cell, _parse_domain, _refine
 from .layers import _readonly, _resolve
+from .._repr import summary_repr
 
 
 # ---------------------------------------------------------------------------
@@ -55,6 +56,8 @@ class InjectivityVerdict:
     notes : str
     """
 
+    __repr__ = summary_repr
+
     is_injective: bool
     domain_kind: str
     n_pieces: int
@@ -74,6 +77,35 @@ class InjectivityVerdict:
     def witness_active_set(self):
         """Active set of the witness cell / point, or None."""
         return None if self.witness_index is None else self.active_sets[self.witness_index]
+
+    def to_pandas(self):
+        """One row per cell (or data point) checked (needs pandas).
+
+        Columns: ``piece`` (index), ``n_active`` (active rows), ``rank`` (of the
+        active rows), ``failing`` (they do not span), ``radius`` (inscribed radius of
+        the cell; NaN for data points) and ``interior_point`` (one array per row).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold.injectivity import check_injectivity
+        >>> W = np.array([[1.0], [-1.0]])             # ReLU(x), ReLU(-x - 1)
+        >>> df = check_injectivity(W, alpha=[0.0, 1.0], domain=(-2.0, 2.0)).to_pandas()
+        >>> df.sort_values("rank")[["n_active", "rank", "failing"]].values.tolist()
+        [[0, 0, True], [1, 1, False], [1, 1, False]]
+        """
+        from .._tables import to_dataframe
+
+        n = int(self.n_pieces)
+        radii = np.full(n, np.nan) if self.radii is None else np.asarray(self.radii, np.float64)
+        return to_dataframe({
+            "piece": np.arange(n, dtype=np.int64),
+            "n_active": np.count_nonzero(np.asarray(self.active_sets), axis=1).astype(np.int64),
+            "rank": np.asarray(self.ranks, dtype=np.int64),
+            "failing": np.asarray(self.failing, dtype=bool),
+            "radius": radii,
+            "interior_point": [p for p in np.asarray(self.interior_points)],
+        }, "InjectivityVerdict")
 
 
 def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_cells=20_000, tol=None):

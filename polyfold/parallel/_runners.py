@@ -83,9 +83,13 @@ class _PoolRunner:
     def _start(self):
         from concurrent.futures import ProcessPoolExecutor
 
+        from ._guard import check_main_guard
+
+        ctx = _start_method()
+        check_main_guard("polyfold.parallel (executor='processes')", ctx.get_start_method())
         self.pool = ProcessPoolExecutor(
             max_workers=self.n_workers,
-            mp_context=_start_method(),
+            mp_context=ctx,
             initializer=_pool_init,
             initargs=(self._spec,),
         )
@@ -158,6 +162,13 @@ class _DaskRunner:
         self._cluster = None
         self._own_client = True
         if scheduler is None:
+            import dask
+
+            from ._guard import check_main_guard
+
+            check_main_guard("polyfold.parallel (executor='dask', an embedded LocalCluster)",
+                             dask.config.get("distributed.worker.multiprocessing-method",
+                                             "spawn"))
             self._cluster = distributed.LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
@@ -172,7 +183,7 @@ class _DaskRunner:
         elif isinstance(scheduler, str):
             try:
                 self.client = distributed.Client(scheduler, timeout="30s")
-            except (OSError, TimeoutError) as err:
+            except (OSError, TimeoutError, ValueError) as err:  # ValueError: bad address
                 raise ValidationError(
                     f"scheduler={scheduler!r}: could not connect to a Dask scheduler ({err}); "
                     "pass its address as 'tcp://host:port', or scheduler=None for a local cluster."

@@ -12,15 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..network import PLNet
 from .aggregates import _aggregate_paths
 
 
 @dataclass(frozen=True)
 class _Spec:
     token: str
-    layers: tuple  # ((W, b), ...) float64 arrays: PLNet itself is rebuilt on the worker
-    activations: tuple
+    net: object  # PLNet or PLGraph (both pickle through their constructors)
     points: np.ndarray
     source: object
     quantity: str
@@ -38,13 +36,15 @@ class _Context:
     def __init__(self, spec):
         from ..crossings import first_layer_cache
 
-        self.net = PLNet(spec.layers, spec.activations)
+        self.net = spec.net
         self.cache = first_layer_cache(self.net, spec.points, mode=spec.mode, tol=spec.tol)
         self.state = spec.source.prepare(len(spec.points))
         # codes that are already the bits z > 0 (ReLU: code 0 / 1): the packed codes
         # of a crossings result are the patterns, as 64-bit words
+        acts = self.net.activations if self.net.is_dense else [
+            getattr(u, "activation", None) for u in self.net.group_units]
         self.codes_are_bits = all(
-            np.array_equal(act.code_to_bit(), [False, True]) for act in self.net.activations
+            a is not None and np.array_equal(a.code_to_bit(), [False, True]) for a in acts
         )
 
 
@@ -78,7 +78,7 @@ def _run_chunk(spec, chunk, attempt):
     i, j, g = spec.source.endpoints(chunk, spec.entropy, ctx.state)
     res = segment_crossings_between(
         ctx.net, spec.points, i, j, mode=spec.mode, tol=spec.tol, chunk_size=max(len(i), 1),
-        cache=ctx.cache, threads=spec.threads,
+        cache=ctx.cache, threads=spec.threads, progress=False,
     )
     paths = {
         "i_start": np.asarray(i, np.int64),

@@ -82,6 +82,61 @@ class SweepResult:
             and self.failed_chunks == other.failed_chunks
         )
 
+    def to_pandas(self):
+        """One row per group (class pair, or :class:`IndexPairs` group label; a single
+        row ``group=None`` for the whole sweep when the source has no groups).  Needs
+        pandas.
+
+        Columns: ``group`` (the key; for class pairs also ``class_a`` and
+        ``class_b``), ``n_paths``, ``n_recomputed``, ``n_degenerate``,
+        ``mean_crossings``, ``max_crossings`` and, for ``quantity="folding"``,
+        ``chi_max`` and ``phi`` (floats) with ``chi_max_exact`` and ``phi_exact``
+        (Fractions), ``fraction_flat``, ``prefix_max_max`` and ``prefix_max_phi``
+        (Fractions).
+
+        Examples
+        --------
+        >>> import numpy as np, polyfold
+        >>> from polyfold.parallel import sweep, IndexPairs
+        >>> pts = np.array([[0.0], [1.0], [0.5]])
+        >>> r = sweep(polyfold.zoo.sawtooth(2), pts, IndexPairs([0, 0], [1, 2], groups=["a", "b"]),
+        ...           quantity="crossings", seed=0, progress=False)
+        >>> r.to_pandas()[["group", "n_paths", "max_crossings"]].values.tolist()
+        [['a', 1, 3], ['b', 1, 1]]
+        """
+        from .._tables import to_dataframe
+
+        items = list(self.groups.items()) or [(None, self.total)]
+        keys = [_py(k) if not isinstance(k, tuple) else tuple(_py(v) for v in k)
+                for k, _ in items]
+        aggs = [g for _, g in items]
+        cols = {"group": keys}
+        if keys and all(isinstance(k, tuple) and len(k) == 2 for k in keys):
+            cols["class_a"] = [k[0] for k in keys]
+            cols["class_b"] = [k[1] for k in keys]
+        cols.update({
+            "n_paths": np.array([g.n_paths for g in aggs], np.int64),
+            "n_recomputed": np.array([g.n_recomputed for g in aggs], np.int64),
+            "n_degenerate": np.array([g.n_degenerate for g in aggs], np.int64),
+            "mean_crossings": np.array([g.mean_crossings if g.n_paths else np.nan
+                                        for g in aggs], np.float64),
+            "max_crossings": np.array([g.max_crossings if g.n_paths else -1 for g in aggs],
+                                      np.int64),
+        })
+        if self.quantity == "folding":
+            some = [g.n_paths > 0 for g in aggs]
+            cols["chi_max_exact"] = [g.chi_max if ok else None for g, ok in zip(aggs, some)]
+            cols["chi_max"] = np.array([float(v) if v is not None else np.nan
+                                        for v in cols["chi_max_exact"]])
+            cols["phi_exact"] = [g.phi if ok else None for g, ok in zip(aggs, some)]
+            cols["phi"] = np.array([float(v) if v is not None else np.nan
+                                    for v in cols["phi_exact"]])
+            cols["fraction_flat"] = np.array([g.fraction_flat if ok else np.nan
+                                              for g, ok in zip(aggs, some)])
+            cols["prefix_max_max"] = [g.prefix_max_max if ok else None for g, ok in zip(aggs, some)]
+            cols["prefix_max_phi"] = [g.prefix_max_phi if ok else None for g, ok in zip(aggs, some)]
+        return to_dataframe(cols, type(self).__name__)
+
     def as_dict(self):
         """Plain dict (JSON friendly)."""
         return {

@@ -11,7 +11,6 @@ import hashlib
 import json
 import numbers
 import os
-import sys
 import time
 
 import numpy as np
@@ -20,11 +19,12 @@ from .._validation import (
     check_choice,
     check_mode,
     check_points,
+    net_points,
     check_positive_int,
 )
 from ..exceptions import ChunkError, ValidationError
 from ..folding.pairs import _check_labelled
-from ..network import PLNet, check_dense
+from ..network import check_net
 from ..tolerance import get_tol
 from ._common import _sha256
 from ._files import _FORMAT, _chunk_name, _prepare_out, _read_chunk, _write_chunk
@@ -42,6 +42,21 @@ EXECUTORS = ("auto", "serial", "processes", "dask")
 
 #: ``executor="auto"`` switches from in-process to local processes at this many paths
 AUTO_PROCESS_PATHS = 200_000
+
+
+def _net_digest(net):
+    """A digest of the network's weights and structure (checkpoint identity)."""
+    if net.is_dense:
+        return (_sha256(*[a for Wb in net.layers for a in Wb])
+                + ":" + ",".join(repr(a) for a in net.activations))
+    from ..graph.model import _node_desc
+
+    parts, arrays = [], []
+    for nd in net.nodes[1:]:
+        d, arrs = _node_desc(nd)
+        parts.append(json.dumps([nd.name, list(nd.inputs), d], sort_keys=True, default=str))
+        arrays += [arrs[k] for k in sorted(arrs)]
+    return _sha256(*arrays) + ":" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _check_seed(seed):
@@ -62,11 +77,9 @@ def _check_seed(seed):
 
 
 def _show_progress(progress):
-    if progress is None:
-        return bool(getattr(sys.stderr, "isatty", lambda: False)())
-    if not isinstance(progress, bool):
-        raise ValidationError(f"progress must be True, False or None (auto), got {progress!r}.")
-    return progress
+    from .._progress import progress_enabled
+
+    return progress_enabled(progress)
 
 
 def _pick_executor(executor, scheduler, workers, n_paths):
@@ -214,12 +227,8 @@ def sweep(
     >>> res.total.crossings_histogram().tolist(), res.n_paths
     ([0, 1, 0, 1], 2)
     """
-    if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert it with "
-            "polyfold.from_torch, polyfold.from_sklearn or PLNet.from_arrays."
-        )
-    X, _ = check_points(points, net.input_dim, "points")
+    check_net(net)
+    X, _ = net_points(net, points, "points")
     if not isinstance(source, _SOURCES):
         raise ValidationError(
             f"source must be a ClassPairs, IndexPairs or RandomPairs from polyfold.parallel, "
@@ -239,11 +248,9 @@ def sweep(
     if out is not None:
         out = os.fspath(out)
 
-    layers = tuple((W, b) for W, b in net.layers)
     desc = {
         "format": _FORMAT,
-        "net_sha256": _sha256(*[a for Wb in layers for a in Wb])
-        + ":" + ",".join(repr(a) for a in net.activations),
+        "net_sha256": _net_digest(net),
         "points_sha256": _sha256(X),
         "source": source.describe(),
         "quantity": quantity,
@@ -255,8 +262,7 @@ def sweep(
     token = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()
     spec = _Spec(
         token=token,
-        layers=layers,
-        activations=tuple(net.activations),
+        net=net,
         points=X,
         source=source,
         quantity=quantity,
@@ -314,9 +320,10 @@ def sweep(
         n_workers = runner.n_workers
         bar = None
         if show:
-            from tqdm.auto import tqdm
+            from .._progress import progress_bar
 
-            bar = tqdm(total=len(chunks), initial=n_resumed, unit="chunk", desc="sweep")
+            bar = progress_bar(total=len(chunks), initial=n_resumed, unit="chunk", desc="sweep",
+                               progress=True, leave=True)
         pending = {}
         it = iter(todo)
         window = max(1, 2 * runner.n_workers) if executor != "serial" else 1
@@ -488,7 +495,7 @@ def class_pair_sweep(
     >>> res.pair_matrix("chi_max").shape
     (2, 2)
     """
-    check_dense(net, "polyfold.parallel sweeps")
+    check_net(net)
     Xa, y, _ = _check_labelled(net, X, y)
     source = ClassPairs(y, paths_per_pair, pairs=pairs, same_class=same_class)
     return sweep(

@@ -12,8 +12,20 @@ from .._validation import as_float_array
 from ..exceptions import DegenerateInputError, DomainError, ShapeError, ValidationError
 
 
+def check_planar_input(net):
+    """A 2D slice needs a network with at least two inputs (else a clear error)."""
+    d = int(net.input_dim)
+    if d < 2:
+        raise ValidationError(
+            f"a 2D slice needs a network with at least 2 inputs, but this one has "
+            f"input_dim={d}: its input space is a line, which has no planes to slice; "
+            "use polyfold.segment_crossings(net, a, b) (polyfold crossings) for its pieces."
+        )
+    return d
+
+
 def _check_plane(net, origin, e1, e2, tol):
-    d = net.input_dim
+    d = check_planar_input(net)
     out = []
     for name, v in (("origin", origin), ("e1", e1), ("e2", e2)):
         a = as_float_array(v, name)

@@ -14,7 +14,7 @@ from .._validation import as_float_array, check_mode
 from ..exceptions import DegenerateInputError, ShapeError, ValidationError
 from ..network import check_dense as _check_dense
 from ..tolerance import get_tol
-from ._domain import _check_plane, _domain_polygon
+from ._domain import _check_plane, _domain_polygon, check_planar_input
 from ._engine import (
     _cell_index,
     _Chords,
@@ -115,6 +115,8 @@ def slice_complex(net, origin, e1, e2, *, bounds=None, polygon=None, mode="certi
         If ``bounds`` is empty or inverted, or ``polygon`` is not strictly convex.
     ShapeError
         If ``origin``, ``e1``, ``e2`` do not match ``net.input_dim``.
+    ValidationError
+        If the network has fewer than two inputs (no plane to slice).
 
     Notes
     -----
@@ -220,7 +222,8 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     DegenerateInputError
         If the three points are (nearly) collinear or two coincide.
     ValidationError
-        If ``margin`` is negative or not finite.
+        If ``margin`` is negative or not finite, or the network has fewer than two
+        inputs.
 
     Examples
     --------
@@ -240,6 +243,7 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
             f"margin must be one number >= 0 (room around the three points in (u, v) "
             f"units), got {margin!r}."
         )
+    check_planar_input(net)
     pts = []
     for name, x in (("x1", x1), ("x2", x2), ("x3", x3)):
         p = as_float_array(x, name)

@@ -16,6 +16,7 @@ from .. import arith
 from .._validation import as_float_array
 from ..exceptions import ValidationError
 from ..network import PLNet, bits_from_codes
+from .._repr import summary_repr
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class ComplexRegion:
         Logits ``V x + u`` in input space.
     predicted_class : int
     """
+
+    __repr__ = summary_repr
 
     index: int
     codes: np.ndarray
@@ -71,6 +74,8 @@ class DecisionBoundary:
         The two classes tied on the piece (``(0, 1)`` for a single-output net:
         ``logit = 0``).
     """
+
+    __repr__ = summary_repr
 
     segments: np.ndarray
     region: np.ndarray
@@ -246,6 +251,47 @@ class RegionComplex:
             u=u[i],
             predicted_class=int(self.predicted_classes[i]),
         )
+
+    def to_pandas(self):
+        """One row per region (needs pandas).
+
+        Columns: ``region`` (index), ``measure`` (area in (u, v) units for slices,
+        volume for boxes), ``n_vertices`` (polygon vertices; slices only),
+        ``predicted_class`` (at the region's interior point), ``n_neighbours``
+        (regions sharing a facet), ``n_active`` (units with ``z > 0``),
+        ``touches_boundary`` (a facet on the domain's boundary) and the interior
+        point: ``u``, ``v`` for slices, ``x0``, ``x1``, ... for boxes.
+
+        Examples
+        --------
+        >>> import numpy as np, polyfold
+        >>> net = polyfold.PLNet.from_arrays([(np.eye(2), np.zeros(2)),
+        ...                                   (np.ones((1, 2)), np.zeros(1))])
+        >>> cx = polyfold.slice_complex(net, [0, 0], [1, 0], [0, 1], bounds=(-1, 1, -1, 1))
+        >>> df = cx.to_pandas().sort_values("n_active")   # the four quadrants
+        >>> df["measure"].tolist(), df["n_neighbours"].tolist()
+        ([1.0, 1.0, 1.0, 1.0], [2, 2, 2, 2])
+        """
+        from .._tables import to_dataframe
+
+        R = self.n_regions
+        pairs = np.asarray(self.adjacency[0], dtype=np.int64).reshape(-1, 2)
+        cols = {
+            "region": np.arange(R, dtype=np.int64),
+            "measure": np.asarray(self.measures, dtype=np.float64),
+        }
+        if self.vertex_offsets is not None:
+            cols["n_vertices"] = np.diff(np.asarray(self.vertex_offsets)).astype(np.int64)
+        cols["predicted_class"] = np.asarray(self.predicted_classes, dtype=np.int64)
+        cols["n_neighbours"] = np.bincount(pairs.ravel(), minlength=R).astype(np.int64)
+        cols["n_active"] = np.count_nonzero(self.patterns, axis=1).astype(np.int64)
+        if self.touches_boundary is not None:
+            cols["touches_boundary"] = np.asarray(self.touches_boundary, bool)
+        pts = np.asarray(self.interior_points, dtype=np.float64)
+        names = ("u", "v") if self.kind == "slice" else [f"x{k}" for k in range(pts.shape[1])]
+        for k, name in enumerate(names):
+            cols[name] = pts[:, k]
+        return to_dataframe(cols, "RegionComplex")
 
     @property
     def regions(self):

@@ -1,7 +1,6 @@
-"""Helpers shared by :mod:`polyfold.statistics`: domain boxes, read-only arrays,
-progress bars and errors that name the failing item (private)."""
+"""Helpers shared by :mod:`polyfold.statistics`: domain boxes, read-only arrays and
+errors that name the failing item (private; progress bars: :mod:`polyfold._progress`)."""
 
-import sys
 
 import numpy as np
 
@@ -45,19 +44,6 @@ def _readonly(a, dtype=np.float64):
     a.setflags(write=False)
     return a
 
-
-
-def _progress(iterable, total, progress, desc):
-    """Wrap in a tqdm bar: ``progress=None`` shows it only on a terminal."""
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    if not progress:
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a hard dependency
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False)
 
 
 def _reraise_indexed(err, prefix):

@@ -14,7 +14,9 @@ from .. import _lp
 from .._validation import as_float_array, check_choice
 from ..exceptions import DomainError, ShapeError, SolverError, ValidationError
 from ..tolerance import get_tol
-from ._common import _domain_rows, _progress, _readonly, _reraise_indexed
+from .._progress import progress_bar
+from ._common import _domain_rows, _readonly, _reraise_indexed
+from .._repr import summary_repr
 
 __all__ = [
     "Insphere",
@@ -52,6 +54,8 @@ class Insphere:
     solver_status : int
         HiGHS status code (0 = optimal).
     """
+
+    __repr__ = summary_repr
 
     centre: np.ndarray
     radius: float
@@ -218,6 +222,8 @@ class InsphereBatch:
         HiGHS status codes (-1 where no LP result is available).
     """
 
+    __repr__ = summary_repr
+
     centres: np.ndarray
     radii: np.ndarray
     slack: np.ndarray
@@ -228,6 +234,33 @@ class InsphereBatch:
 
     def __len__(self):
         return int(self.radii.shape[0])
+
+    def to_pandas(self):
+        """One row per polytope (needs pandas).
+
+        Columns: ``polytope`` (index), ``radius``, ``status``, ``solver_status``,
+        ``n_rows`` (constraint rows of the polytope, domain rows aside) and
+        ``centre`` (the centre, one array per row).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold import inspheres
+        >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+        >>> df = inspheres([A, A[:2]], [[0.0, 0.0, 1.0], [0.0, 0.0]], domain=(0, 1)).to_pandas()
+        >>> df["radius"].round(6).tolist(), df["n_rows"].tolist()   # triangle, unit square
+        ([0.292893, 0.5], [3, 2])
+        """
+        from .._tables import to_dataframe
+
+        return to_dataframe({
+            "polytope": np.arange(len(self), dtype=np.int64),
+            "radius": np.asarray(self.radii, dtype=np.float64),
+            "status": [str(s) for s in self.status],
+            "solver_status": np.asarray(self.solver_status, dtype=np.int64),
+            "n_rows": np.diff(self.slack_offsets).astype(np.int64),
+            "centre": [c for c in np.asarray(self.centres)],
+        }, "InsphereBatch")
 
     def __getitem__(self, i):
         """The :class:`Insphere` of polytope ``i``."""
@@ -321,7 +354,7 @@ def inspheres(As, cs, *, domain=None, on_error="raise", tol=None, progress=False
     dslack = np.full((n, 0 if box is None else 2 * d), np.nan)
     status = np.empty(n, dtype=object)
     sstatus = np.full(n, -1, np.int64)
-    for i in _progress(range(n), n, progress, "inspheres"):
+    for i in progress_bar(range(n), total=n, progress=progress, desc="inspheres"):
         A, c = checked[i]
         try:
             ball = _ball(A, c, box, tol)

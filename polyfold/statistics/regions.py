@@ -15,7 +15,8 @@ from .._validation import check_choice
 from ..exceptions import DomainError, SolverError, ValidationError
 from ..tolerance import get_tol
 from ._boundaries import _boundaries, _class_gradient, _label
-from ._common import _domain_bounds, _progress, _readonly, _reraise_indexed
+from .._progress import progress_bar
+from ._common import _domain_bounds, _readonly, _reraise_indexed
 from ._neighbours import _region_info
 
 __all__ = ["RegionStatistics", "region_statistics"]
@@ -303,6 +304,28 @@ class RegionStatistics:
                 row[name] = v.item() if hasattr(v, "item") else v
             out.append(row)
         return out
+
+    def to_pandas(self):
+        """One row per sample (needs pandas): the columns of :meth:`to_csv`
+        (``sample`` and the scalar attributes from ``predicted`` to
+        ``neighbours_verified`` in the class docstring).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold import PLNet, region_statistics
+        >>> net = PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+        >>> st = region_statistics(net, [[0.3, 0.2], [-0.5, 0.5]], domain=(-1, 1), progress=False)
+        >>> df = st.to_pandas()                    # two quadrants of [-1, 1]^2
+        >>> df["radius"].tolist(), df["n_facets"].tolist()
+        ([0.5, 0.5], [2, 2])
+        """
+        from .._tables import to_dataframe
+
+        cols = {"sample": np.arange(len(self), dtype=np.int64)}
+        for name in _CSV_COLUMNS:
+            cols[name] = np.asarray(getattr(self, name))
+        return to_dataframe(cols, "RegionStatistics")
 
     def to_csv(self, path):
         """Write the scalar per-sample columns to a CSV file (one row per sample).
@@ -592,7 +615,7 @@ def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, pro
     from ..regions import region_of  # polyfold.regions, not .regions (this module)
 
     n = X.shape[0]
-    for i in _progress(range(n), n, progress, "region statistics"):
+    for i in progress_bar(range(n), total=n, progress=progress, desc="region statistics"):
         x = X[i]
         try:
             region = region_of(net, x, domain=bounds, tol=tol)

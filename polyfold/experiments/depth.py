@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import check_mode, check_positive_int
-from .exceptions import ShapeError, ValidationError
-from .training import train_mlp  # noqa: F401  (public here too, documented in training)
+from .._repr import summary_repr
+from .._validation import check_mode, check_positive_int
+from ..exceptions import ShapeError, ValidationError
+from ..training import train_mlp  # noqa: F401  (public here too, documented in training)
 
 __all__ = [
     "DepthRow",
@@ -61,11 +62,11 @@ def load_experiment_data(data="digits"):
         Arrays of inconsistent shapes.
     """
     if isinstance(data, str) and data == "digits":
-        from .datasets import load_digits_split
+        from ..datasets import load_digits_split
 
         return (*load_digits_split(), "digits")
     if isinstance(data, (str, Path)):
-        from .datasets import load_mnist
+        from ..datasets import load_mnist
 
         Xtr, ytr, Xte, yte = load_mnist(data)
         return Xtr, ytr, Xte, yte, f"mnist:{Path(data).name}"
@@ -74,7 +75,7 @@ def load_experiment_data(data="digits"):
             raise ValidationError(
                 f"data as a tuple must be (X_train, y_train, X_test, y_test), got {len(data)} items."
             )
-        from ._validation import as_float_array
+        from .._validation import as_float_array
 
         Xtr = as_float_array(data[0], "X_train", ndim=2, allow_empty=False)
         Xte = as_float_array(data[2], "X_test", ndim=2, allow_empty=False)
@@ -111,18 +112,18 @@ def experiment_nets(architectures, data="digits", *, seed=0, epochs=30, cache=Tr
     (key: architecture, seed, epochs and the data files' path and size) when
     ``cache`` is true.  Arrays train without caching.
     """
-    from .training import cache_dir
+    from ..training import cache_dir
 
     Xtr, ytr, Xte, yte, name = load_experiment_data(data)
     out = []
     for arch in architectures:
         if name == "digits":
             if epochs == 30:
-                from . import zoo
+                from .. import zoo
 
                 net, info = zoo.digits_mlp(arch, seed=seed, return_info=True)
             else:
-                from .training import train_digits_mlp
+                from ..training import train_digits_mlp
 
                 net, info = train_digits_mlp(arch, seed=seed, epochs=epochs)
         else:
@@ -130,14 +131,14 @@ def experiment_nets(architectures, data="digits", *, seed=0, epochs=30, cache=Tr
             if cache and name.startswith("mnist"):
                 path = cache_dir() / f"mnist_{_data_key(data)}_{arch}_seed{seed}_ep{epochs}.npz"
             if path is not None and path.exists():
-                from .zoo import _load_with_info
+                from ..zoo import _load_with_info
 
                 net, info = _load_with_info(path)
             else:
                 net, info = train_mlp(Xtr, ytr, arch, seed=seed, epochs=epochs, X_test=Xte, y_test=yte)
                 if path is not None:
                     try:
-                        from .zoo import save_with_info
+                        from ..zoo import save_with_info
 
                         path.parent.mkdir(parents=True, exist_ok=True)
                         save_with_info(net, info, path)
@@ -251,6 +252,8 @@ class DepthExperiment:
     mode, units, classes : str
     """
 
+    __repr__ = summary_repr
+
     rows: tuple
     results: dict = field(repr=False)
     data: str = "digits"
@@ -362,8 +365,8 @@ def depth_experiment(
     >>> res.rows[0].arch, res.results["2x30"].n_pairs
     ('2x30', 90)
     """
-    from .folding import class_pair_folding, sampling_error, space_folding_batch
-    from .training import DIGITS_ARCHITECTURES, parse_architecture
+    from ..folding import class_pair_folding, sampling_error, space_folding_batch
+    from ..training import DIGITS_ARCHITECTURES, parse_architecture
 
     if architectures is None:
         architectures = DIGITS_ARCHITECTURES

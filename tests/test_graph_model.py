@@ -1,0 +1,475 @@
+"""The graph network model: operators, conversions from torch.fx and ONNX, affine maps,
+persistence and errors.
+
+Expected values come from PyTorch's eval-mode forward pass (float64 models), from the
+ONNX reference evaluator (onnx.reference, an independent implementation), from torch
+autograd Jacobians, and from hand computations.
+"""
+
+import pickle
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import polyfold
+from polyfold import arith
+from polyfold.exceptions import DependencyError, ShapeError, UnsupportedLayerError, ValidationError
+from polyfold.graph import GraphBuilder, PLGraph
+
+
+@pytest.fixture(scope="module")
+def torch():
+    torch = pytest.importorskip("torch")
+    torch.set_default_dtype(torch.float64)
+    yield torch
+    torch.set_default_dtype(torch.float32)
+
+
+def _check_torch(torch, model, shape, *, n=5, seed=0, atol=1e-12, expect_graph=True):
+    torch.manual_seed(seed)
+    model = model.double().eval()
+    net = polyfold.from_torch(model, input_shape=shape)
+    if expect_graph:
+        assert isinstance(net, PLGraph)
+    X = np.random.default_rng(seed).normal(size=(n,) + tuple(shape))
+    with torch.no_grad():
+        ref = model(torch.from_numpy(X)).reshape(n, -1).numpy()
+    got = net.forward(X)  # shaped points
+    np.testing.assert_allclose(got, ref, rtol=0, atol=atol * max(1.0, np.abs(ref).max()))
+    np.testing.assert_allclose(net.forward(X.reshape(n, -1)), got, rtol=0, atol=0)  # flat points
+    return net, X
+
+
+def _randomise_bn(torch, model):
+    for m in model.modules():
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            with torch.no_grad():
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2.0)
+                if m.affine:
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.5, 0.5)
+    return model
+
+
+# ---------------------------------------------------------------------------
+# per operator, against torch
+# ---------------------------------------------------------------------------
+def _op_cases(nn, F):
+    class Lambda(nn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x):
+            return self.fn(x)
+
+    class Res(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(2, 2, 3, padding=1)
+            self.b = nn.Conv2d(2, 2, 1)
+
+        def forward(self, x):
+            return torch_relu(self.a(x)) + self.b(x)
+
+    class Cat(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(2, 3, 3, padding=1)
+
+        def forward(self, x):
+            import torch as t
+
+            return t.cat([x, t.relu(self.a(x))], dim=1)
+
+    class Maxi(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(2, 2, 3, padding=1)
+
+        def forward(self, x):
+            import torch as t
+
+            return t.maximum(x, self.a(x))
+
+    class Maxout(nn.Module):
+        def forward(self, x):
+            return x.view(x.size(0), 3, 4).max(dim=2)[0]
+
+    class Scalar(nn.Module):
+        def forward(self, x):
+            return -((x - 0.5) / 2 + 1) * 3
+
+    class GAP(nn.Module):
+        def forward(self, x):
+            return x.mean((2, 3))
+
+    import torch
+
+    def torch_relu(x):
+        return torch.relu(x)
+
+    return [
+        ("conv2d stride/pad/dil/groups", nn.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2), (4, 9, 8)),
+        ("conv2d asymmetric kernel", nn.Conv2d(2, 3, (2, 3), stride=(1, 2), padding=(1, 0)), (2, 5, 7)),
+        ("conv2d no bias", nn.Conv2d(2, 2, 3, bias=False), (2, 5, 5)),
+        ("conv2d same", nn.Conv2d(2, 2, 4, padding="same"), (2, 6, 6)),
+        ("conv1d", nn.Conv1d(3, 2, 3, stride=2, padding=1, dilation=1, groups=1), (3, 9)),
+        ("avgpool2d", nn.AvgPool2d(3, stride=2, padding=1), (2, 7, 6)),
+        ("avgpool2d ceil exclude pad", nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), (2, 8, 7)),
+        ("avgpool1d", nn.AvgPool1d(2), (2, 7)),
+        ("adaptive avgpool uneven", nn.AdaptiveAvgPool2d((3, 2)), (2, 7, 5)),
+        ("adaptive avgpool 1", nn.AdaptiveAvgPool2d(1), (3, 4, 4)),
+        ("maxpool2d", nn.MaxPool2d(2), (2, 6, 6)),
+        ("maxpool2d overlap pad dil ceil", nn.MaxPool2d(3, stride=2, padding=1, dilation=1, ceil_mode=True), (2, 8, 7)),
+        ("maxpool2d dilation", nn.MaxPool2d(2, stride=1, dilation=2), (1, 5, 5)),
+        ("maxpool1d", nn.MaxPool1d(3, stride=2, padding=1), (2, 8)),
+        ("adaptive maxpool uneven", nn.AdaptiveMaxPool2d((2, 3)), (2, 5, 7)),
+        ("batchnorm2d standalone", nn.BatchNorm2d(3), (3, 4, 4)),
+        ("conv+batchnorm folded", nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3)), (2, 5, 5)),
+        ("linear+batchnorm1d", nn.Sequential(nn.Flatten(), nn.Linear(8, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 2)), (2, 4)),
+        ("relu", nn.ReLU(), (2, 3, 3)),
+        ("leaky relu", nn.LeakyReLU(0.2), (2, 3, 3)),
+        ("hardtanh", nn.Hardtanh(-0.5, 1.5), (2, 3, 3)),
+        ("relu6", nn.ReLU6(), (2, 3, 3)),
+        ("dropout identity", nn.Sequential(nn.Dropout(0.5), nn.Identity(), nn.Conv2d(1, 1, 2)), (1, 3, 3)),
+        ("flatten", nn.Sequential(nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(8, 3)), (1, 3, 3)),
+        ("F.relu / F.max_pool2d / F.avg_pool2d", Lambda(lambda x: F.avg_pool2d(F.max_pool2d(F.relu(x), 2), 2)), (2, 8, 8)),
+        ("residual add", Res(), (2, 5, 5)),
+        ("concat", Cat(), (2, 4, 4)),
+        ("torch.maximum", Maxi(), (2, 4, 4)),
+        ("maxout via view + max", Maxout(), (12,)),
+        ("scalar affine", Scalar(), (2, 3)),
+        ("mean over spatial dims", GAP(), (3, 4, 5)),
+        ("torch.flatten + reshape", Lambda(lambda x: torch.flatten(x, 1).reshape(-1, 2, 6)), (3, 2, 2)),
+    ]
+
+
+def test_every_operator_matches_torch(torch):
+    nn, F = torch.nn, torch.nn.functional
+    for name, model, shape in _op_cases(nn, F):
+        _randomise_bn(torch, model)
+        net, X = _check_torch(torch, model, shape, expect_graph=False)
+        # exact forward agrees with the float one (the float error is tiny here)
+        ex = arith.to_float_array(net.forward_exact(X[:2].reshape(2, -1))[-1])
+        np.testing.assert_allclose(ex, net.forward(X[:2]), rtol=0, atol=1e-12), name
+
+
+def test_codes_of_max_units_are_the_selected_window_position(torch):
+    # 2x2 max pool on a 1x2x2 input: the code is the row-major position of the max
+    b = GraphBuilder((1, 2, 2))
+    net = b.build(b.max_pool(b.input, 2))
+    X = np.array([[1.0, 5.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0], [-1.0, -2.0, 4.0, 4.0]])
+    assert net.codes(X).ravel().tolist() == [1, 0, 2]  # ties: lowest index
+    assert net.codes_exact(X).ravel().tolist() == [1, 0, 2]
+    assert net.forward(X).ravel().tolist() == [5.0, 0.0, 4.0]
+
+
+def test_dense_chains_come_back_as_plnet(torch):
+    nn = torch.nn
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(6, 4)
+            self.b = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.b(torch.relu(self.a(x.flatten(1)) * 2 - 1))
+
+    net, X = _check_torch(torch, MLP(), (2, 3), expect_graph=False)
+    assert isinstance(net, polyfold.PLNet) and net.input_shape == (2, 3) and net.widths == (4,)
+
+
+def test_jacobian_and_affine_map_match_autograd(torch):
+    nn = torch.nn
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(3, 2, 2, groups=1), nn.LeakyReLU(0.1), nn.AvgPool2d(1), nn.Flatten(),
+                          nn.Linear(2, 4))
+    _randomise_bn(torch, model)
+    net, X = _check_torch(torch, model, (2, 4, 4))
+    V, u = net.affine_map(X[:3])
+    for i in range(3):
+        J = torch.autograd.functional.jacobian(lambda z: model(z.reshape(1, 2, 4, 4)).reshape(-1),
+                                               torch.from_numpy(X[i].reshape(-1))).numpy()
+        np.testing.assert_allclose(V[i], J, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.einsum("nkd,nd->nk", V, X[:3].reshape(3, -1)) + u, net.forward(X[:3]),
+                               rtol=0, atol=1e-12)
+    # codes given explicitly: the same map
+    V2, u2 = net.affine_map(codes=net.codes(X[:3]))
+    np.testing.assert_array_equal(V2, V)
+    np.testing.assert_array_equal(u2, u)
+
+
+def test_save_load_and_pickle_round_trip(torch, tmp_path):
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, padding=1),
+                          nn.AvgPool2d(2, ceil_mode=True), nn.Flatten(), nn.Linear(8, 3))
+    net, X = _check_torch(torch, model, (1, 5, 5))
+    path = tmp_path / "cnn.npz"
+    polyfold.save(net, path)
+    back = polyfold.load(path)
+    assert isinstance(back, PLGraph) and back == net
+    np.testing.assert_array_equal(back.forward(X), net.forward(X))
+    np.testing.assert_array_equal(back.codes(X), net.codes(X))
+    again = pickle.loads(pickle.dumps(net))
+    assert again == net and again.info == net.info
+    with pytest.raises(ValidationError, match="graph network"):
+        polyfold.PLNet.load(path)
+
+
+def test_avg_pool_exact_weights_are_one_over_n():
+    # the exact value of a 3-window average of 1, 1, 2 is 4/3 (not the float 1/3 * 4)
+    b = GraphBuilder((1, 3))
+    net = b.build(b.avg_pool(b.input, 3))
+    z = net.forward_exact([[1.0, 1.0, 2.0]])[-1][0, 0]
+    assert arith.to_fraction(z) == Fraction(4, 3)
+
+
+# ---------------------------------------------------------------------------
+# ONNX (expected values: onnx.reference.ReferenceEvaluator)
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def onnx():
+    return pytest.importorskip("onnx")
+
+
+def _onnx_model(onnx, nodes, inits, in_shape, out_name="y"):
+    h = onnx.helper
+    TP = onnx.TensorProto
+    inp = h.make_tensor_value_info("x", TP.DOUBLE, [None] + list(in_shape))
+    out = h.make_tensor_value_info(out_name, TP.DOUBLE, [None])
+    init = [onnx.numpy_helper.from_array(np.asarray(v), name=k) for k, v in inits.items()]
+    graph = h.make_graph(nodes, "g", [inp], [out], initializer=init)
+    return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+
+
+def _check_onnx(onnx, model, in_shape, n=4, seed=0):
+    from onnx.reference import ReferenceEvaluator
+
+    onnx.checker.check_model(model)
+    net = polyfold.from_onnx(model)
+    X = np.random.default_rng(seed).normal(size=(n,) + tuple(in_shape))
+    ref = ReferenceEvaluator(model).run(None, {"x": X})[0].reshape(n, -1)
+    np.testing.assert_allclose(net.forward(X), ref, rtol=0, atol=1e-12 * max(1, np.abs(ref).max()))
+    return net
+
+
+def test_every_onnx_operator_matches_the_reference(onnx):
+    h = onnx.helper
+    r = np.random.default_rng(0)
+    W = r.normal(size=(3, 2, 3, 3))
+    cases = [
+        ([h.make_node("Gemm", ["x", "W", "b"], ["y"], transB=1, alpha=0.5, beta=2.0)],
+         {"W": r.normal(size=(3, 4)), "b": r.normal(size=3)}, (4,)),
+        ([h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "b"], ["y"])],
+         {"W": r.normal(size=(4, 3)), "b": r.normal(size=3)}, (4,)),
+        ([h.make_node("Conv", ["x", "W", "B"], ["y"], pads=[1, 0, 1, 0], strides=[2, 1], dilations=[1, 1])],
+         {"W": W, "B": r.normal(size=3)}, (2, 7, 6)),
+        ([h.make_node("Conv", ["x", "W"], ["y"], auto_pad="SAME_UPPER")], {"W": W}, (2, 5, 6)),
+        ([h.make_node("Relu", ["x"], ["y"])], {}, (2, 3)),
+        ([h.make_node("LeakyRelu", ["x"], ["y"], alpha=0.3)], {}, (2, 3)),
+        ([h.make_node("Clip", ["x", "lo", "hi"], ["y"])], {"lo": np.array(-0.5), "hi": np.array(0.7)}, (2, 3)),
+        ([h.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])], {}, (2, 7, 7)),
+        ([h.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 0],
+                      count_include_pad=0)], {}, (2, 7, 6)),
+        ([h.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], ceil_mode=1, count_include_pad=1)], {}, (1, 5, 5)),
+        ([h.make_node("GlobalAveragePool", ["x"], ["y"])], {}, (3, 4, 5)),
+        ([h.make_node("GlobalMaxPool", ["x"], ["y"])], {}, (3, 4, 5)),
+        ([h.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-3)],
+         {"s": r.uniform(0.5, 1.5, 3), "b": r.normal(size=3), "m": r.normal(size=3), "v": r.uniform(0.5, 2, 3)}, (3, 2, 2)),
+        ([h.make_node("Conv", ["x", "W"], ["c"]), h.make_node("Relu", ["c"], ["r"]),
+          h.make_node("Conv", ["x", "W"], ["c2"]), h.make_node("Add", ["r", "c2"], ["y"])], {"W": W}, (2, 4, 4)),
+        ([h.make_node("Relu", ["x"], ["r"]), h.make_node("Concat", ["x", "r"], ["y"], axis=1)], {}, (2, 3, 3)),
+        ([h.make_node("Flatten", ["x"], ["y"], axis=1)], {}, (2, 3, 2)),
+        ([h.make_node("Reshape", ["x", "s"], ["y"])], {"s": np.array([-1, 3, 4], dtype=np.int64)}, (2, 6)),
+        ([h.make_node("Reshape", ["x", "s"], ["y"])], {"s": np.array([0, -1], dtype=np.int64)}, (2, 2, 3)),
+        ([h.make_node("Mul", ["x", "c"], ["m"]), h.make_node("Sub", ["m", "d"], ["y"])],
+         {"c": r.normal(size=(1, 2, 1, 1)), "d": np.array(0.5)}, (2, 2, 2)),
+        ([h.make_node("Max", ["x", "x2"], ["y"]), h.make_node("Neg", ["x"], ["x2"])], None, (2, 3)),
+    ]
+    for nodes, inits, shape in cases:
+        if inits is None:  # nodes out of order on purpose: fix the order
+            nodes = nodes[::-1]
+            inits = {}
+        _check_onnx(onnx, _onnx_model(onnx, nodes, inits, shape), shape)
+
+
+def test_onnx_exported_from_torch(torch, onnx, tmp_path):
+    nn = torch.nn
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(12, 4)).double().eval()
+    path = tmp_path / "m.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(model, (torch.zeros(1, 1, 4, 4),), str(path), dynamo=False,
+                              input_names=["x"], dynamic_axes={"x": {0: "N"}})
+        except Exception as err:  # pragma: no cover - exporter not usable here
+            pytest.skip(f"torch.onnx.export unavailable: {err}")
+    net = polyfold.from_onnx(path)
+    X = np.random.default_rng(0).normal(size=(3, 1, 4, 4))
+    with torch.no_grad():
+        ref = model(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(net.forward(X), ref, rtol=0, atol=1e-12)
+
+
+def test_onnx_errors(onnx, tmp_path):
+    h = onnx.helper
+    m = _onnx_model(onnx, [h.make_node("Sigmoid", ["x"], ["y"])], {}, (3,))
+    with pytest.raises(UnsupportedLayerError, match="Sigmoid is not piecewise linear"):
+        polyfold.from_onnx(m)
+    m = _onnx_model(onnx, [h.make_node("Mul", ["x", "x"], ["y"])], {}, (3,))
+    with pytest.raises(UnsupportedLayerError, match="product of two data tensors"):
+        polyfold.from_onnx(m)
+    with pytest.raises(ValidationError, match="does not exist"):
+        polyfold.from_onnx(tmp_path / "missing.onnx")
+    with pytest.raises(ValidationError, match="expects a path"):
+        polyfold.from_onnx(42)
+    # unknown per-sample shape
+    TP = onnx.TensorProto
+    g = h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g",
+                     [h.make_tensor_value_info("x", TP.DOUBLE, ["N", "C"])],
+                     [h.make_tensor_value_info("y", TP.DOUBLE, [None])])
+    with pytest.raises(ValidationError, match="input_shape"):
+        polyfold.from_onnx(h.make_model(g))
+    assert polyfold.from_onnx(h.make_model(g), input_shape=(3,)).input_shape == (3,)
+
+
+# ---------------------------------------------------------------------------
+# errors of the torch import and of points
+# ---------------------------------------------------------------------------
+def test_torch_unsupported_nodes_are_named(torch):
+    nn = torch.nn
+
+    class Square(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x):
+            y = self.lin(x)
+            return y * y
+
+    class Index(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.lin(x)[:, :2]
+
+    class BatchView(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(1, 1, 2)
+
+        def forward(self, x):
+            return self.c(x).view(-1)
+
+    class Sig(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return torch.sigmoid(self.lin(x))
+
+    cases = [
+        (Square(), None, "product of two tensors"),
+        (Index(), None, "indexing a tensor"),
+        (BatchView(), (1, 3, 3), "batch dimension"),
+        (Sig(), None, "sigmoid is not piecewise linear"),
+        (nn.Sequential(nn.Linear(3, 3), nn.Tanh()), None, "Tanh is not piecewise linear"),
+        (nn.Sequential(nn.Conv2d(1, 1, 2), nn.GELU()), (1, 3, 3), "GELU is not piecewise linear"),
+    ]
+    for model, shape, msg in cases:
+        with pytest.raises(UnsupportedLayerError, match=msg) as err:
+            polyfold.from_torch(model, input_shape=shape)
+        assert "fx node" in str(err.value)
+
+
+def test_torch_control_flow_message(torch):
+    nn = torch.nn
+
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x):
+            if x.sum() > 0:
+                return self.lin(x)
+            return -self.lin(x)
+
+    with pytest.raises(UnsupportedLayerError, match="control flow.*from_onnx"):
+        polyfold.from_torch(Branchy())
+
+
+def test_points_of_the_wrong_shape_are_refused(torch):
+    b = GraphBuilder((2, 3, 3))
+    net = b.build(b.dense(b.flatten(b.relu(b.input)), np.ones((1, 18))))
+    with pytest.raises(ShapeError, match=r"input_shape=\(2, 3, 3\)"):
+        net.forward(np.zeros((4, 3, 2, 3)))
+    with pytest.raises(ShapeError, match="input_shape"):
+        polyfold.segment_crossings(net, np.zeros((2, 17)), np.zeros((2, 17)))
+    with pytest.raises(ShapeError):
+        polyfold.segment_crossings(net, np.zeros((2, 2, 3, 3)), np.zeros((3, 2, 3, 3)))
+    # shaped and flat points give the same answer
+    rng = np.random.default_rng(0)
+    S, E = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=(3, 2, 3, 3))
+    a = polyfold.segment_crossings(net, S, E, mode="exact")
+    b2 = polyfold.segment_crossings(net, S.reshape(3, -1), E.reshape(3, -1), mode="exact")
+    assert a.t_exact == b2.t_exact
+
+
+def test_builder_errors():
+    b = GraphBuilder((2, 4, 4))
+    with pytest.raises(ShapeError, match="Conv weight"):
+        b.conv(b.input, np.ones((3, 3, 2, 2)))
+    with pytest.raises(ShapeError, match="leaves no output"):
+        b.conv(b.input, np.ones((1, 2, 5, 5)))
+    with pytest.raises(ValidationError, match="used twice"):
+        b.relu(b.input, name="input")
+    with pytest.raises(ShapeError, match="one size"):
+        b.add(b.input, b.flatten(b.max_pool(b.input, 2)))
+    with pytest.raises(UnsupportedLayerError, match="Identity"):
+        b.activation(b.input, "identity")
+    with pytest.raises(ShapeError, match="positive"):
+        GraphBuilder((0, 3))
+
+
+def test_stage_steps_with_fixed_codes():
+    # with each point's own codes the fixed-code step is the plain step; the linear
+    # chain gives the Jacobian of the region's affine map (torch-free: compare with
+    # finite differences inside the region)
+    rng = np.random.default_rng(0)
+    g = GraphBuilder((1, 4, 4))
+    h = g.max_pool(g.relu(g.conv(g.input, rng.normal(size=(2, 1, 3, 3)), rng.normal(size=2), padding=1)), 2)
+    y = g.dense(g.flatten(g.leaky_relu(g.add(g.conv(h, rng.normal(size=(2, 2, 1, 1))), h), 0.1)), rng.normal(size=(3, 8)))
+    net = g.build(y)
+    st = net.stages()
+    X = rng.normal(size=(4, 16))
+    codes = net.codes(X)
+    off = net.layer_offsets
+    S, L = st.start(X), st.start_linear(np.eye(16).repeat(4, axis=0)[: 4 * 16].reshape(4, 16, 16)[:, 0])
+    D = rng.normal(size=(4, 16))
+    L = st.start_linear(D)
+    Lq = st.start_linear(arith.fmpq_array(D), exact=True)
+    for k in range(st.n_groups):
+        c = codes[:, off[k] : off[k + 1]]
+        np.testing.assert_array_equal(st.advance_fixed(k, S, c), st.advance(k, S))
+        S2, E2 = st.advance_fixed(k, S, c, E=np.zeros_like(S), safety=8.0)
+        np.testing.assert_array_equal(S2, st.advance(k, S))
+        assert np.all(E2 >= 0)
+        L = st.advance_fixed(k, L, c, linear=True)
+        Lq = st.advance_fixed(k, Lq, c, linear=True, exact=True)
+        S = st.advance(k, S)
+    V, _ = net.affine_map(X)
+    np.testing.assert_allclose(L, np.einsum("nkd,nd->nk", V, D), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(arith.to_float_array(Lq), L, rtol=0, atol=1e-12)
