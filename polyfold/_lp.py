@@ -687,18 +687,21 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
             h.changeRowBounds(int(row_of[i]), -cn[i] - 1.0, inf)
         h.run()
         st = h.getModelStatus()
+        if st not in (S.kOptimal, S.kInfeasible):
+            # a warm start can leave the simplex in a bad basis: retry cold
+            h.clearSolver()
+            h.run()
+            st = h.getModelStatus()
         if st == S.kInfeasible:
             raise EmptyPolytopeError(
                 "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
                 "infeasible); redundancy is undefined for an empty set."
             )
-        if st != S.kOptimal:
-            raise SolverError(
-                f"HiGHS failed on the redundancy LP of row {i}: {h.modelStatusToString(st)}; "
-                "rescale the input or loosen Tolerance(lp=...).",
-                status=4,
-            )
-        is_red = h.getInfo().objective_function_value + cn[i] >= -tol.lp
+        if st == S.kOptimal:
+            is_red = h.getInfo().objective_function_value + cn[i] >= -tol.lp
+        else:
+            # still no answer: the LP of this row alone, on a fresh solver (with presolve)
+            is_red = _row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol)
         if axis[i]:
             k = int(axis_k[i])
             if is_red:  # looser rows in the same direction were dropped already
@@ -822,29 +825,35 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
         _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol)
         return red
     for i in np.flatnonzero(todo):
-        others = active.copy()
-        others[i] = False
-        gen = others & ~axis
-        lo = np.full(d, -np.inf)
-        hi = np.full(d, np.inf)
-        ax = np.flatnonzero(others & axis)
-        low_rows = ax[axis_pos[ax]]  # x_k >= -c
-        up_rows = ax[~axis_pos[ax]]  # x_k <= c
-        np.maximum.at(lo, axis_k[low_rows], -cn[low_rows])
-        np.minimum.at(hi, axis_k[up_rows], cn[up_rows])
-        bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
-        # minimise a_i x + c_i  s.t.  a_j x + c_j >= 0 (j in others), a_i x + c_i >= -1
-        rows = np.vstack([An[gen], An[i : i + 1]])
-        offs = np.concatenate([cn[gen], [cn[i] + 1.0]])
-        res = _linprog(An[i], -rows, offs, bounds, tol, f"redundancy (row {i})")
-        if res.status == 2:
-            raise EmptyPolytopeError(
-                "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
-                "infeasible); redundancy is undefined for an empty set."
-            )
-        if res.status == 3:  # cannot happen with the -1 floor; treat as a facet
-            continue
-        if res.fun + cn[i] >= -tol.lp:
+        if _row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol):
             red[i] = True
             active[i] = False
     return red
+
+
+def _row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol):
+    """One redundancy LP on its own: is row ``i`` implied by the other active rows?"""
+    d = An.shape[1]
+    others = active.copy()
+    others[i] = False
+    gen = others & ~axis
+    lo = np.full(d, -np.inf)
+    hi = np.full(d, np.inf)
+    ax = np.flatnonzero(others & axis)
+    low_rows = ax[axis_pos[ax]]  # x_k >= -c
+    up_rows = ax[~axis_pos[ax]]  # x_k <= c
+    np.maximum.at(lo, axis_k[low_rows], -cn[low_rows])
+    np.minimum.at(hi, axis_k[up_rows], cn[up_rows])
+    bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
+    # minimise a_i x + c_i  s.t.  a_j x + c_j >= 0 (j in others), a_i x + c_i >= -1
+    rows = np.vstack([An[gen], An[i : i + 1]])
+    offs = np.concatenate([cn[gen], [cn[i] + 1.0]])
+    res = _linprog(An[i], -rows, offs, bounds, tol, f"redundancy (row {i})")
+    if res.status == 2:
+        raise EmptyPolytopeError(
+            "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
+            "infeasible); redundancy is undefined for an empty set."
+        )
+    if res.status == 3:  # cannot happen with the -1 floor; treat as a facet
+        return False
+    return bool(res.fun + cn[i] >= -tol.lp)

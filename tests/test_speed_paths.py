@@ -260,3 +260,36 @@ def test_ball_refinement_decides_deep_random_nets(digits):
         assert np.array_equal(res.piece_codes(i), ex.piece_codes(k))
         a, b = res.breakpoint_offsets[i], res.breakpoint_offsets[i + 1]
         assert np.all(np.abs(res.t[a:b] - np.array([float(v) for v in ex.breakpoints(k)])) <= res.t_error[a:b])
+
+
+@pytest.mark.parametrize("failures", [1, 10**9])
+def test_redundancy_lps_survive_a_failed_warm_start(monkeypatch, failures):
+    # a warm-started HiGHS model that reports a non-optimal status (seen as "Unknown"
+    # in long-running workers) is retried cold, then solved on its own
+    import highspy
+
+    from polyfold import _lp
+
+    rng = np.random.default_rng(11)
+    d = 4
+    # facets of a box and random cuts, plus far rows that are redundant (only an LP
+    # shows that); the set contains 0 strictly
+    A = np.vstack([rng.normal(size=(12, d)), np.eye(d), -np.eye(d), rng.normal(size=(8, d))])
+    c = np.r_[rng.random(12) + 0.2, np.ones(d), np.ones(d), np.full(8, 50.0)]
+    expected = _lp.redundant_rows(A, c)
+    _lp._highs_instance(polyfold.Tolerance())  # the per-thread solver exists before the patch
+    calls = {"n": 0}
+
+    core = getattr(highspy, "_Highs", highspy.Highs)  # the class _lp.silent_highs uses
+
+    class Flaky(core):
+        def getModelStatus(self):
+            calls["n"] += 1
+            if calls["n"] <= failures:
+                return highspy.HighsModelStatus.kUnknown
+            return super().getModelStatus()
+
+    monkeypatch.setattr(highspy, "_Highs" if hasattr(highspy, "_Highs") else "Highs", Flaky)
+    got = _lp.redundant_rows(A, c, interior_point=None)
+    assert calls["n"] > 0
+    assert np.array_equal(got, expected)
