@@ -15,9 +15,23 @@ Each is the fastest version of its method we could write in plain numpy:
   once into 64-bit words, runs of equal words counted per segment.
 """
 
+import resource
 import time
 
 import numpy as np
+
+
+def peak_rss_mib():
+    """Peak resident memory of this process in MiB: VmHWM (Linux; unlike ru_maxrss it
+    does not carry over the parent's peak across fork and exec), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _relu_net(net):
@@ -124,8 +138,10 @@ def blas_yardstick(net, S, E, counts, repeats=1):
 def grid_codes(net, S, E, n_points, *, chunk=None):
     """Packed patterns at ``n_points`` equally spaced points of every segment.
 
-    Returns ``(words (m, n_points, n_words) uint64)``; the first layer is evaluated at
-    the two ends only and interpolated (it is affine in ``t``).  ``chunk`` segments
+    Returns ``(words (m, n_points, n_words) uint64)`` in the layout of
+    ``SegmentCrossings.codes_packed`` for ReLU nets (bit ``u`` of the little-endian
+    stream is unit ``u``); the first layer is evaluated at the two ends only and
+    interpolated (it is affine in ``t``).  ``chunk`` segments
     at a time bound the memory (default: about 64 MiB of preactivations).
     """
     layers, acts = net.layers, net.activations
@@ -146,7 +162,7 @@ def grid_codes(net, S, E, n_points, *, chunk=None):
             W, b = layers[l]
             z = acts[l - 1].apply(z) @ W.T + b
             bits.append(z > 0)
-        packed = np.packbits(np.concatenate(bits, axis=2), axis=2)
+        packed = np.packbits(np.concatenate(bits, axis=2), axis=2, bitorder="little")
         pad = n_words * 8 - packed.shape[2]
         if pad:
             packed = np.concatenate([packed, np.zeros(packed.shape[:2] + (pad,), np.uint8)], axis=2)
@@ -175,3 +191,20 @@ def grid_folding_chi(net, S, E, n_points=11):
     d0 = pc(words ^ words[:, :1]).sum(axis=2)
     steps = pc(words[:, 1:] ^ words[:, :-1]).sum(axis=2)
     return d0.max(axis=1).astype(np.int64), steps.sum(axis=1).astype(np.int64)
+
+
+def grid_missed(res, words):
+    """(m,) exact pieces of ``res`` (ReLU net) whose pattern no grid sample of the
+    segment shows (``words`` from :func:`grid_codes` on the same segments)."""
+    m, n, nw = words.shape
+    if nw != 1 or res.codes_packed.shape[1] != 1:
+        raise ValueError("grid_missed handles nets of at most 64 units")
+    pair = np.dtype([("s", np.int64), ("w", np.uint64)])
+    g = np.empty(m * n, pair)
+    g["s"] = np.repeat(np.arange(m), n)
+    g["w"] = words[:, :, 0].ravel()
+    e = np.empty(int(res.n_pieces.sum()), pair)
+    e["s"] = np.repeat(np.arange(m), res.n_pieces)
+    e["w"] = res.codes_packed[:, 0]
+    seen = np.isin(e, np.unique(g))
+    return np.bincount(e["s"][~seen], minlength=m)

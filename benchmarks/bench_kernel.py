@@ -20,15 +20,22 @@ matters is a ratio of timings from the same run on the same inputs):
 ``memory``
     1M paths of the 6x10 digits net held in one result (``segment_crossings_between``,
     certified), in a fresh process: peak resident memory and the result's bytes.
+``folding``
+    exact folding (``space_folding_batch``, certified) against the 11-point grid on
+    the same paths (class pair 3 -> 8 of the digits test set, 6x10 net): the fastest
+    grid sampler (``baselines.grid_folding_chi``: first layer at the two ends, packed
+    words, popcounts) and polyfold's ``sampled_folding``, one thread.
+``statistics``
+    ``region_statistics`` points per second on the six digits MLPs.
 
-Run:  python benchmarks/bench_kernel.py [--sections baseline,widths,depths,memory] [--repeats 5]
+Run:  python benchmarks/bench_kernel.py [--sections baseline,widths,depths,memory,folding,statistics]
+      [--repeats 5]
 Writes benchmarks/results/kernel.json.
 """
 
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -36,10 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import polyfold  # noqa: E402
-from baselines import blas_yardstick, layer_point_counts, numpy_loop_crossings  # noqa: E402
+from baselines import blas_yardstick, layer_point_counts, numpy_loop_crossings, peak_rss_mib  # noqa: E402
 from polyfold.datasets import load_digits_split  # noqa: E402
 
 
@@ -183,11 +191,11 @@ def memory_child(n_paths):
     a, b = np.flatnonzero(y == 3), np.flatnonzero(y == 8)
     rng = np.random.default_rng(0)
     i, j = rng.choice(a, n_paths), rng.choice(b, n_paths)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = peak_rss_mib()
     t0 = time.perf_counter()
     res = segment_crossings_between(net, X, i, j, mode="certified")
     dt = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     arrays = [res.n_pieces, res.piece_offsets, res.codes_packed, res.breakpoint_offsets, res.t,
               res.bounds, res.exact_segments, res.degenerate, res.endpoint_on_boundary]
     nbytes = sum(a.nbytes for a in arrays if a is not None)
@@ -208,13 +216,65 @@ def section_memory(args):
     return row
 
 
+def section_folding(args):
+    from baselines import grid_folding_chi
+    from polyfold.folding import sampled_folding, space_folding_batch
+
+    _, _, X, y = load_digits_split()
+    net = polyfold.zoo.digits_mlp("6x10")
+    a, b = np.flatnonzero(y == 3), np.flatnonzero(y == 8)
+    rng = np.random.default_rng(0)
+    n = args.folding_paths
+    i, j = rng.choice(a, n), rng.choice(b, n)
+    S, E = X[i], X[j]
+    with blas_threads(1):
+        t, out = timed({
+            "exact folding (certified)": lambda: space_folding_batch(net, S, E, mode="certified"),
+            "grid 11, fastest": lambda: grid_folding_chi(net, S, E, 11),
+            "grid 11, polyfold sampled_folding": lambda: sampled_folding(net, S, E, n_points=11),
+        }, args.repeats)
+    ex, (r1, r2) = out["exact folding (certified)"], out["grid 11, fastest"]
+    sp = out["grid 11, polyfold sampled_folding"]
+    row = {"paths": n, "pair": [3, 8], "exact regions per path": float(np.mean(ex.n_regions)),
+           "grid chi equal to sampled_folding": bool(np.array_equal(r1, sp.measures.r1)
+                                                     and np.array_equal(r2, sp.measures.r2))}
+    for k, (w, c) in t.items():
+        row[f"{k} cpu s"] = c
+    ec = t["exact folding (certified)"][1]
+    row["exact x fastest grid11 (cpu)"] = t["grid 11, fastest"][1] / ec
+    row["exact x sampled_folding grid11 (cpu)"] = t["grid 11, polyfold sampled_folding"][1] / ec
+    print("folding: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    return row
+
+
+def section_statistics(args):
+    from polyfold.training import DIGITS_ARCHITECTURES
+
+    _, _, X, _ = load_digits_split()
+    rows = []
+    for arch in DIGITS_ARCHITECTURES:
+        net = polyfold.zoo.digits_mlp(arch)
+        polyfold.region_statistics(net, X[:2], progress=False)  # warm-up
+        c0, w0 = time.process_time(), time.perf_counter()
+        polyfold.region_statistics(net, X[: args.stats_points], progress=False)
+        c, w = time.process_time() - c0, time.perf_counter() - w0
+        row = {"network": arch, "points": args.stats_points, "points per s (cpu)": args.stats_points / c,
+               "points per s (wall)": args.stats_points / w}
+        rows.append(row)
+        print(f"statistics {arch}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                               for k, v in row.items() if k != "network"), flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sections", default="baseline,widths,depths,memory")
+    ap.add_argument("--sections", default="baseline,widths,depths,memory,folding,statistics")
     ap.add_argument("--paths", type=int, default=2000)
     ap.add_argument("--width-paths", type=int, default=400, help="paths at width 64 (fewer for wider)")
     ap.add_argument("--depth-paths", type=int, default=300)
     ap.add_argument("--memory-paths", type=int, default=1_000_000)
+    ap.add_argument("--folding-paths", type=int, default=100_000)
+    ap.add_argument("--stats-points", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "kernel.json"))

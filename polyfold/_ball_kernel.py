@@ -24,6 +24,7 @@ import contextlib
 import numpy as np
 
 from . import arith
+from ._segment_kernel import _final_codes, _insertion, _layer_codes, _scatter, _scatter_signs
 
 #: working precision of the refinement stage (bits)
 BALL_PRECISION = 128
@@ -83,13 +84,6 @@ def _signs(Z, q):
     """(certainly above, certainly below) the threshold ``q``."""
     D = Z - q
     return np.asarray(D > 0, bool), np.asarray(D < 0, bool)
-
-
-def _scatter(old, new, pos_old, pos_new):
-    out = np.empty((len(old) + len(new),) + old.shape[1:], dtype=old.dtype)
-    out[pos_old] = old
-    out[pos_new] = new
-    return out
 
 
 def ball_partition(net, starts, ends, tolv=None, *, prec=BALL_PRECISION):
@@ -172,37 +166,17 @@ def ball_partition(net, starts, ends, tolv=None, *, prec=BALL_PRECISION):
                     und[rows[hit], j[hit]] = False
                     amb[seg[k[und.any(axis=1)]]] = True
                     sg_new.append((pos, neg))
-                pos_old = np.arange(n_pts) + np.searchsorted(k, np.arange(n_pts), side="left")
-                pos_new = k + 1 + rows
-                src = _scatter(np.arange(n_pts), k, pos_old, pos_new)
-                seg = _scatter(seg, seg[k], pos_old, pos_new)
-                t = _scatter(t, t_new, pos_old, pos_new)
-                Z = _scatter(Z, Z_new, pos_old, pos_new)
-                sg = [
-                    (_scatter(p0, p1, pos_old, pos_new), _scatter(n0, n1, pos_old, pos_new))
-                    for (p0, n0), (p1, n1) in zip(sg, sg_new)
-                ]
+                pos_old, pos_new, src = _insertion(k, n_pts)
+                seg, t, Z = (_scatter(a, b, pos_old, pos_new) for a, b in ((seg, seg[k]), (t, t_new), (Z, Z_new)))
+                sg = _scatter_signs(sg, sg_new, pos_old, pos_new)
             else:
                 src = np.arange(n_pts)
             src_maps.append(src)
-            code = np.zeros((len(seg), Z.shape[1]), np.int8)
-            same = seg[1:] == seg[:-1]
-            for pos, neg in sg:
-                code[:-1] += pos[:-1] | pos[1:]
-                zero = ~(pos | neg)
-                dg = np.zeros(len(seg), bool)
-                dg[:-1] = (zero[:-1] & zero[1:]).any(axis=1) & same
-                degenerate[seg[dg]] = True
-                amb[seg[dg]] = True
+            code, dg = _layer_codes(seg, sg)
+            degenerate[seg[dg]] = True
+            amb[seg[dg]] = True
             layer_codes.append(code)
-        same = seg[1:] == seg[:-1]
-        piece = np.flatnonzero(same)
-        codes = np.empty((len(piece), net.n_hidden), np.int8)
-        off = net.layer_offsets
-        idx = piece
-        for l in range(net.depth - 1, -1, -1):
-            codes[:, off[l] : off[l + 1]] = layer_codes[l][idx]
-            idx = src_maps[l][idx]
+        piece, codes = _final_codes(net, seg, layer_codes, src_maps)
         tf = np.array([float(v.mid()) for v in t])
         # |t - t*| <= radius + |t - mid|; the float of the midpoint is within half a
         # spacing of it (and the float of the radius within a relative 2^-52)

@@ -434,6 +434,12 @@ static int builder_init(Builder *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
+static void release_all(Py_buffer **views, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (views[i]->obj) PyBuffer_Release(views[i]);
+}
+
 static int get_buf(PyObject *obj, Py_buffer *view, const char *name, Py_ssize_t need_bytes)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) < 0) return -1;
@@ -477,11 +483,7 @@ static PyObject *builder_append(Builder *self, PyObject *args)
     Py_INCREF(Py_None);
     res = Py_None;
 done:
-    if (bn.obj) PyBuffer_Release(&bn);
-    if (bf.obj) PyBuffer_Release(&bf);
-    if (bt.obj) PyBuffer_Release(&bt);
-    if (bte.obj) PyBuffer_Release(&bte);
-    if (bc.obj) PyBuffer_Release(&bc);
+    release_all((Py_buffer *[]){&bn, &bf, &bt, &bte, &bc}, 5);
     return res;
 }
 
@@ -568,12 +570,7 @@ static PyObject *builder_splice(Builder *self, PyObject *args)
     res = Py_None;
 done:
     free(nt), free(nte), free(ncodes);
-    if (bi.obj) PyBuffer_Release(&bi);
-    if (bn.obj) PyBuffer_Release(&bn);
-    if (bf.obj) PyBuffer_Release(&bf);
-    if (bt.obj) PyBuffer_Release(&bt);
-    if (bte.obj) PyBuffer_Release(&bte);
-    if (bc.obj) PyBuffer_Release(&bc);
+    release_all((Py_buffer *[]){&bi, &bn, &bf, &bt, &bte, &bc}, 6);
     return res;
 }
 
@@ -822,14 +819,7 @@ oom:
     PyErr_NoMemory();
 done:
     if (ret) net_free(net);
-    if (bw.obj) PyBuffer_Release(&bw);
-    if (bp.obj) PyBuffer_Release(&bp);
-    if (ba.obj) PyBuffer_Release(&ba);
-    if (bap.obj) PyBuffer_Release(&bap);
-    if (bnt.obj) PyBuffer_Release(&bnt);
-    if (bth.obj) PyBuffer_Release(&bth);
-    if (bcp.obj) PyBuffer_Release(&bcp);
-    if (bbits.obj) PyBuffer_Release(&bbits);
+    release_all((Py_buffer *[]){&bw, &bp, &ba, &bap, &bnt, &bth, &bcp, &bbits}, 8);
     return ret;
 }
 
@@ -1147,12 +1137,7 @@ done:
     out_free(&redo_task.out);
     work_free(&redo_task.w);
     free(tasks), free(npieces), free(np1), free(redo), free(amb), free(flags), free(fixband), free(segmax), free(minmarg);
-    if (bZA.obj) PyBuffer_Release(&bZA);
-    if (bZB.obj) PyBuffer_Release(&bZB);
-    if (bia.obj) PyBuffer_Release(&bia);
-    if (bib.obj) PyBuffer_Release(&bib);
-    if (bEA.obj) PyBuffer_Release(&bEA);
-    if (bEB.obj) PyBuffer_Release(&bEB);
+    release_all((Py_buffer *[]){&bZA, &bZB, &bia, &bib, &bEA, &bEB}, 6);
     return result;
 }
 

@@ -375,16 +375,9 @@ def _partition(net, Z0, E0, exact, tolv, certified):
                     if bad.any():
                         ambiguous.append(np.unique(seg[k[bad]]))
                 sg_new.append((pos, neg))
-            pos_old = np.arange(n_pts) + np.searchsorted(k, np.arange(n_pts), side="left")
-            pos_new = k + 1 + rows
-            src = _scatter(np.arange(n_pts), k, pos_old, pos_new)
-            seg = _scatter(seg, seg[k], pos_old, pos_new)
-            t = _scatter(t, t_new, pos_old, pos_new)
-            Z = _scatter(Z, Z_new, pos_old, pos_new)
-            sg = [
-                (_scatter(p0, p1, pos_old, pos_new), _scatter(n0, n1, pos_old, pos_new))
-                for (p0, n0), (p1, n1) in zip(sg, sg_new)
-            ]
+            pos_old, pos_new, src = _insertion(k, n_pts)
+            seg, t, Z = (_scatter(a, b, pos_old, pos_new) for a, b in ((seg, seg[k]), (t, t_new), (Z, Z_new)))
+            sg = _scatter_signs(sg, sg_new, pos_old, pos_new)
             if certified:
                 E = _scatter(E, E_new, pos_old, pos_new)
                 r = _scatter(r, r_new, pos_old, pos_new)
@@ -396,31 +389,15 @@ def _partition(net, Z0, E0, exact, tolv, certified):
         src_maps.append(src)
 
         # codes of layer l on each piece (left point p, right point p + 1)
-        # (no sign changes strictly inside a piece any more, so a piece is above a
-        # threshold iff one of its ends is)
-        code = np.zeros((len(seg), Z.shape[1]), np.int8)
-        same = seg[1:] == seg[:-1]
-        for pos, neg in sg:
-            code[:-1] += pos[:-1] | pos[1:]
-            zero = ~(pos | neg)
-            dg = np.zeros(len(seg), bool)
-            dg[:-1] = (zero[:-1] & zero[1:]).any(axis=1) & same
-            if dg.any():
-                degenerate[seg[dg]] = True
-                if certified:
-                    ambiguous.append(np.unique(seg[dg]))
+        code, dg = _layer_codes(seg, sg)
+        if dg.any():
+            degenerate[seg[dg]] = True
+            if certified:
+                ambiguous.append(np.unique(seg[dg]))
         layer_codes.append(code)
         Eh = E
 
-    # final pieces and the codes of every layer on them
-    same = seg[1:] == seg[:-1]
-    piece = np.flatnonzero(same)
-    codes = np.empty((len(piece), net.n_hidden), np.int8)
-    off = net.layer_offsets
-    idx = piece
-    for l in range(net.depth - 1, -1, -1):
-        codes[:, off[l] : off[l + 1]] = layer_codes[l][idx]
-        idx = src_maps[l][idx]
+    piece, codes = _final_codes(net, seg, layer_codes, src_maps)
     amb = np.unique(np.concatenate(ambiguous)) if ambiguous else np.zeros(0, np.int64)
     return {
         "seg": seg,
@@ -432,6 +409,50 @@ def _partition(net, Z0, E0, exact, tolv, certified):
         "endpoint": endpoint,
         "ambiguous": amb,
     }
+
+
+def _insertion(k, n_pts):
+    """Where the old points and the new points (one after each old point ``k``,
+    ``k`` sorted) go, and the old point each new row comes from."""
+    rows = np.arange(len(k))
+    pos_old = np.arange(n_pts) + np.searchsorted(k, np.arange(n_pts), side="left")
+    pos_new = k + 1 + rows
+    return pos_old, pos_new, _scatter(np.arange(n_pts), k, pos_old, pos_new)
+
+
+def _scatter_signs(sg, sg_new, pos_old, pos_new):
+    return [
+        (_scatter(p0, p1, pos_old, pos_new), _scatter(n0, n1, pos_old, pos_new))
+        for (p0, n0), (p1, n1) in zip(sg, sg_new)
+    ]
+
+
+def _layer_codes(seg, sg):
+    """Codes of a layer on each piece (row of its left point) and the pieces on which
+    some neuron is at a threshold at both ends (degenerate): no sign changes strictly
+    inside a piece any more, so a piece is above a threshold iff one of its ends is."""
+    code = np.zeros((len(seg), sg[0][0].shape[1]), np.int8)
+    same = seg[1:] == seg[:-1]
+    dg = np.zeros(len(seg), bool)
+    for pos, neg in sg:
+        code[:-1] += pos[:-1] | pos[1:]
+        zero = ~(pos | neg)
+        dg[:-1] |= (zero[:-1] & zero[1:]).any(axis=1) & same
+    return code, dg
+
+
+def _final_codes(net, seg, layer_codes, src_maps):
+    """The final pieces (left point of each) and the codes of every layer on them,
+    through the chain of insertion maps (a point inserted inside piece ``k``
+    inherits the earlier layers' codes of ``k``)."""
+    piece = np.flatnonzero(seg[1:] == seg[:-1])
+    codes = np.empty((len(piece), net.n_hidden), np.int8)
+    off = net.layer_offsets
+    idx = piece
+    for l in range(net.depth - 1, -1, -1):
+        codes[:, off[l] : off[l + 1]] = layer_codes[l][idx]
+        idx = src_maps[l][idx]
+    return piece, codes
 
 
 def _merge_close(seg, t, Z, sg, src, exact, tolv):
