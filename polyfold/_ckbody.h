@@ -328,13 +328,17 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 const double rr = w->r[p + 1] + w->r[p];
                 const double gap = (((w->t[p + 1] - w->t[p]) - (w->tr[p + 1] + w->tr[p])) * (1.0 - 4.0 * u) - rr) *
                                    (1.0 - 4.0 * u);
-                double *Ap = w->Sb + p * zs;
-                const double *z0 = w->Z + p * zs, *z1 = z0 + zs, *e0 = w->E + p * zs, *e1 = e0 + zs;
+                double *restrict Ap = w->Sb + p * zs;
+                const double *restrict z0 = w->Z + p * zs, *restrict z1 = z0 + zs;
+                const double *restrict e0 = w->E + p * zs, *restrict e1 = e0 + zs;
                 if (gap > 0) {
-                    w->rho[p] = rr / gap * grow;
+                    /* (one division per interval: the reciprocal's rounding is in grow) */
+                    const double inv = grow / gap;
+                    w->rho[p] = rr * inv;
                     for (int j = 0; j < np; j++) {
-                        Ap[j] = (fabs(z1[j] - z0[j]) + e1[j] + e0[j]) / gap * grow;
-                        amax[j] = Ap[j] > amax[j] ? Ap[j] : amax[j];
+                        const double a = (fabs(z1[j] - z0[j]) + e1[j] + e0[j]) * inv;
+                        Ap[j] = a;
+                        amax[j] = a > amax[j] ? a : amax[j];
                     }
                 } else {
                     w->rho[p] = HUGE_VAL;
@@ -343,21 +347,24 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 rho_max = w->rho[p] > rho_max ? w->rho[p] : rho_max;
             }
             if (!(rho_max <= 0.5)) flags |= F_AMB; /* uncertainty intervals too close */
-            for (int j = 0; j < np; j++) amax[j] = amax[j] / (1.0 - rho_max) * grow;
-            for (int64_t p = 0; p + 1 < P; p++) {
-                double *Sp = w->Sb + p * zs;
-                const double rh = w->rho[p];
-                for (int j = 0; j < np; j++) Sp[j] = (Sp[j] + rh * amax[j]) * grow;
-            }
+            const double sc = grow / (1.0 - rho_max) * grow;
+            for (int j = 0; j < np; j++) amax[j] *= sc;
             memset(w->Sb + (P - 1) * zs, 0, (size_t)np * sizeof(double));
+            /* slopes of every interval, then the bands at its left point (which need the
+               slopes on both sides of the point) */
             for (int64_t p = 0; p < P; p++) {
-                const double *ep = w->E + p * zs, *sr = w->Sb + p * zs, *sl = p ? sr - zs : NULL;
-                double *mp = w->Mb + p * zs;
+                double *restrict Sp = w->Sb + p * zs;
+                if (p + 1 < P) {
+                    const double rh = w->rho[p];
+                    for (int j = 0; j < np; j++) Sp[j] = (Sp[j] + rh * amax[j]) * grow;
+                }
+                const double *restrict ep = w->E + p * zs, *restrict sl = p ? Sp - zs : NULL;
+                double *restrict mp = w->Mb + p * zs;
                 const double rp = w->r[p];
                 if (rp > 0 && sl) {
-                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * (sl[j] > sr[j] ? sl[j] : sr[j]);
+                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * (sl[j] > Sp[j] ? sl[j] : Sp[j]);
                 } else if (rp > 0) {
-                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * sr[j];
+                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * Sp[j];
                 } else {
                     memcpy(mp, ep, (size_t)np * sizeof(double));
                 }
