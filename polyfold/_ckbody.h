@@ -282,9 +282,14 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                     }
                 }
                 for (int64_t q = nb; q < nb4; q++) memset(w->Gb + q * zs, 0, (size_t)zs * sizeof(double));
-                FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
+                if (eb == 1) { /* one bound per point: straight into the rows */
+                    FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->En, zs);
+                } else {
+                    FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
+                    for (int64_t i = 0; i < P; i++)
+                        memcpy(w->En + i * zs, w->Eb + (i / eb) * zs, (size_t)np * sizeof(double));
+                }
                 for (int64_t i = 0; i < P; i++) {
-                    memcpy(w->En + i * zs, w->Eb + (i / eb) * zs, (size_t)np * sizeof(double));
                     w->rn[i] = w->r[ord[i]];
                     w->trn[i] = w->tr[ord[i]];
                 }
