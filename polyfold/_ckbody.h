@@ -28,116 +28,122 @@
 /*
  * C[p, 0:8 npan] (+)= A[p, 0:K] Wp + b: A rows of stride as (P a multiple of 4),
  * Wp panels of 8 output columns, each K rows of 8 (k-major), C rows of stride cs.
- * Blocks of KC inputs keep a panel block in L2; tiles of 4 points x 8 (AVX-512: 16)
- * outputs accumulate in registers with fused multiply-adds.
+ * Blocked as in GotoBLAS: KC inputs x MC points of A stay in L2 while one panel
+ * (group) of W (KC x 8 or 16 doubles) stays in L1 and meets every 4-point tile of
+ * the block; a tile of 4 points x 8 (AVX-512: 16) outputs accumulates in registers
+ * with fused multiply-adds.
  */
 #define KC 256
+#define MC 64
+
+/* one tile: 4 points x (panels j, j + 1 when two) over inputs k0 .. k0 + kc */
+static inline void FN(tile)(const double *restrict a0, int as, const double *restrict w0, int64_t K, int two,
+                            int kc, const double *restrict b, int first, double *restrict c0, int cs)
+{
+    const double *a1 = a0 + as, *a2 = a1 + as, *a3 = a2 + as;
+    double *c1 = c0 + cs, *c2 = c1 + cs, *c3 = c2 + cs;
+#if VW == 8
+    if (two) {
+        const double *w1 = w0 + K * 8;
+        vd x00, x01, x10, x11, x20, x21, x30, x31;
+        if (first) {
+            x00 = x10 = x20 = x30 = VLD(b);
+            x01 = x11 = x21 = x31 = VLD(b + 8);
+        } else {
+            x00 = VLD(c0), x01 = VLD(c0 + 8), x10 = VLD(c1), x11 = VLD(c1 + 8);
+            x20 = VLD(c2), x21 = VLD(c2 + 8), x30 = VLD(c3), x31 = VLD(c3 + 8);
+        }
+        for (int k = 0; k < kc; k++) {
+            const vd u = VLD(w0 + 8 * k), v = VLD(w1 + 8 * k);
+            vd h = VSET(a0[k]);
+            x00 = VFMA(h, u, x00), x01 = VFMA(h, v, x01);
+            h = VSET(a1[k]);
+            x10 = VFMA(h, u, x10), x11 = VFMA(h, v, x11);
+            h = VSET(a2[k]);
+            x20 = VFMA(h, u, x20), x21 = VFMA(h, v, x21);
+            h = VSET(a3[k]);
+            x30 = VFMA(h, u, x30), x31 = VFMA(h, v, x31);
+        }
+        VST(c0, x00), VST(c0 + 8, x01), VST(c1, x10), VST(c1 + 8, x11);
+        VST(c2, x20), VST(c2 + 8, x21), VST(c3, x30), VST(c3 + 8, x31);
+        return;
+    }
+    vd x0, x1, x2, x3;
+    if (first) {
+        x0 = x1 = x2 = x3 = VLD(b);
+    } else {
+        x0 = VLD(c0), x1 = VLD(c1), x2 = VLD(c2), x3 = VLD(c3);
+    }
+    for (int k = 0; k < kc; k++) {
+        const vd u = VLD(w0 + 8 * k);
+        x0 = VFMA(VSET(a0[k]), u, x0);
+        x1 = VFMA(VSET(a1[k]), u, x1);
+        x2 = VFMA(VSET(a2[k]), u, x2);
+        x3 = VFMA(VSET(a3[k]), u, x3);
+    }
+    VST(c0, x0), VST(c1, x1), VST(c2, x2), VST(c3, x3);
+#elif VW == 4
+    (void)two;
+    vd x00, x01, x10, x11, x20, x21, x30, x31;
+    if (first) {
+        x00 = x10 = x20 = x30 = VLD(b);
+        x01 = x11 = x21 = x31 = VLD(b + 4);
+    } else {
+        x00 = VLD(c0), x01 = VLD(c0 + 4), x10 = VLD(c1), x11 = VLD(c1 + 4);
+        x20 = VLD(c2), x21 = VLD(c2 + 4), x30 = VLD(c3), x31 = VLD(c3 + 4);
+    }
+    for (int k = 0; k < kc; k++) {
+        const vd u = VLD(w0 + 8 * k), v = VLD(w0 + 8 * k + 4);
+        vd h = VSET(a0[k]);
+        x00 = VFMA(h, u, x00), x01 = VFMA(h, v, x01);
+        h = VSET(a1[k]);
+        x10 = VFMA(h, u, x10), x11 = VFMA(h, v, x11);
+        h = VSET(a2[k]);
+        x20 = VFMA(h, u, x20), x21 = VFMA(h, v, x21);
+        h = VSET(a3[k]);
+        x30 = VFMA(h, u, x30), x31 = VFMA(h, v, x31);
+    }
+    VST(c0, x00), VST(c0 + 4, x01), VST(c1, x10), VST(c1 + 4, x11);
+    VST(c2, x20), VST(c2 + 4, x21), VST(c3, x30), VST(c3 + 4, x31);
+#else
+    (void)two;
+    double x[4][8];
+    for (int c = 0; c < 8; c++) {
+        x[0][c] = first ? b[c] : c0[c];
+        x[1][c] = first ? b[c] : c1[c];
+        x[2][c] = first ? b[c] : c2[c];
+        x[3][c] = first ? b[c] : c3[c];
+    }
+    for (int k = 0; k < kc; k++) {
+        const double *u = w0 + 8 * k;
+        const double h0 = a0[k], h1 = a1[k], h2 = a2[k], h3 = a3[k];
+        for (int c = 0; c < 8; c++) {
+            x[0][c] += h0 * u[c];
+            x[1][c] += h1 * u[c];
+            x[2][c] += h2 * u[c];
+            x[3][c] += h3 * u[c];
+        }
+    }
+    for (int c = 0; c < 8; c++) c0[c] = x[0][c], c1[c] = x[1][c], c2[c] = x[2][c], c3[c] = x[3][c];
+#endif
+}
+
 static void FN(gemm)(const double *A, int64_t P, int as, int K, const double *Wp, int npan, const double *b,
                      double *C, int cs)
 {
+    const int step = VW == 8 ? 2 : 1; /* panels per tile */
     for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {
         const int kc = K - k0 < KC ? K - k0 : KC;
         const int first = k0 == 0;
-        for (int64_t p = 0; p < P; p += 4) {
-            const double *a0 = A + p * as + k0, *a1 = a0 + as, *a2 = a1 + as, *a3 = a2 + as;
-            double *c0 = C + p * cs, *c1 = c0 + cs, *c2 = c1 + cs, *c3 = c2 + cs;
-            int j = 0;
-#if VW == 8
-            for (; j + 1 < npan; j += 2) {
-                const double *w0 = Wp + ((int64_t)j * K + k0) * 8, *w1 = w0 + (int64_t)K * 8;
-                const int o = 8 * j;
-                vd x00, x01, x10, x11, x20, x21, x30, x31;
-                if (first) {
-                    x00 = x10 = x20 = x30 = VLD(b + o);
-                    x01 = x11 = x21 = x31 = VLD(b + o + 8);
-                } else {
-                    x00 = VLD(c0 + o), x01 = VLD(c0 + o + 8), x10 = VLD(c1 + o), x11 = VLD(c1 + o + 8);
-                    x20 = VLD(c2 + o), x21 = VLD(c2 + o + 8), x30 = VLD(c3 + o), x31 = VLD(c3 + o + 8);
-                }
-                for (int k = 0; k < kc; k++) {
-                    const vd u = VLD(w0 + 8 * k), v = VLD(w1 + 8 * k);
-                    vd h = VSET(a0[k]);
-                    x00 = VFMA(h, u, x00), x01 = VFMA(h, v, x01);
-                    h = VSET(a1[k]);
-                    x10 = VFMA(h, u, x10), x11 = VFMA(h, v, x11);
-                    h = VSET(a2[k]);
-                    x20 = VFMA(h, u, x20), x21 = VFMA(h, v, x21);
-                    h = VSET(a3[k]);
-                    x30 = VFMA(h, u, x30), x31 = VFMA(h, v, x31);
-                }
-                VST(c0 + o, x00), VST(c0 + o + 8, x01), VST(c1 + o, x10), VST(c1 + o + 8, x11);
-                VST(c2 + o, x20), VST(c2 + o + 8, x21), VST(c3 + o, x30), VST(c3 + o + 8, x31);
-            }
-            for (; j < npan; j++) {
+        for (int64_t p0 = 0; p0 < P; p0 += MC) {
+            const int64_t p1 = P - p0 < MC ? P : p0 + MC;
+            for (int j = 0; j < npan; j += step) {
+                const int two = step == 2 && j + 1 < npan;
                 const double *w0 = Wp + ((int64_t)j * K + k0) * 8;
-                const int o = 8 * j;
-                vd x0, x1, x2, x3;
-                if (first) {
-                    x0 = x1 = x2 = x3 = VLD(b + o);
-                } else {
-                    x0 = VLD(c0 + o), x1 = VLD(c1 + o), x2 = VLD(c2 + o), x3 = VLD(c3 + o);
-                }
-                for (int k = 0; k < kc; k++) {
-                    const vd u = VLD(w0 + 8 * k);
-                    x0 = VFMA(VSET(a0[k]), u, x0);
-                    x1 = VFMA(VSET(a1[k]), u, x1);
-                    x2 = VFMA(VSET(a2[k]), u, x2);
-                    x3 = VFMA(VSET(a3[k]), u, x3);
-                }
-                VST(c0 + o, x0), VST(c1 + o, x1), VST(c2 + o, x2), VST(c3 + o, x3);
+                for (int64_t p = p0; p < p1; p += 4)
+                    FN(tile)(A + p * as + k0, as, w0, K, two, kc, b + 8 * j, first, C + p * cs + 8 * j, cs);
+                if (step == 2 && !two) break;
             }
-#elif VW == 4
-            for (; j < npan; j++) {
-                const double *w0 = Wp + ((int64_t)j * K + k0) * 8;
-                const int o = 8 * j;
-                vd x00, x01, x10, x11, x20, x21, x30, x31;
-                if (first) {
-                    x00 = x10 = x20 = x30 = VLD(b + o);
-                    x01 = x11 = x21 = x31 = VLD(b + o + 4);
-                } else {
-                    x00 = VLD(c0 + o), x01 = VLD(c0 + o + 4), x10 = VLD(c1 + o), x11 = VLD(c1 + o + 4);
-                    x20 = VLD(c2 + o), x21 = VLD(c2 + o + 4), x30 = VLD(c3 + o), x31 = VLD(c3 + o + 4);
-                }
-                for (int k = 0; k < kc; k++) {
-                    const vd u = VLD(w0 + 8 * k), v = VLD(w0 + 8 * k + 4);
-                    vd h = VSET(a0[k]);
-                    x00 = VFMA(h, u, x00), x01 = VFMA(h, v, x01);
-                    h = VSET(a1[k]);
-                    x10 = VFMA(h, u, x10), x11 = VFMA(h, v, x11);
-                    h = VSET(a2[k]);
-                    x20 = VFMA(h, u, x20), x21 = VFMA(h, v, x21);
-                    h = VSET(a3[k]);
-                    x30 = VFMA(h, u, x30), x31 = VFMA(h, v, x31);
-                }
-                VST(c0 + o, x00), VST(c0 + o + 4, x01), VST(c1 + o, x10), VST(c1 + o + 4, x11);
-                VST(c2 + o, x20), VST(c2 + o + 4, x21), VST(c3 + o, x30), VST(c3 + o + 4, x31);
-            }
-#else
-            for (; j < npan; j++) {
-                const double *w0 = Wp + ((int64_t)j * K + k0) * 8;
-                const int o = 8 * j;
-                double x[4][8];
-                for (int c = 0; c < 8; c++) {
-                    x[0][c] = first ? b[o + c] : c0[o + c];
-                    x[1][c] = first ? b[o + c] : c1[o + c];
-                    x[2][c] = first ? b[o + c] : c2[o + c];
-                    x[3][c] = first ? b[o + c] : c3[o + c];
-                }
-                for (int k = 0; k < kc; k++) {
-                    const double *u = w0 + 8 * k;
-                    const double h0 = a0[k], h1 = a1[k], h2 = a2[k], h3 = a3[k];
-                    for (int c = 0; c < 8; c++) {
-                        x[0][c] += h0 * u[c];
-                        x[1][c] += h1 * u[c];
-                        x[2][c] += h2 * u[c];
-                        x[3][c] += h3 * u[c];
-                    }
-                }
-                for (int c = 0; c < 8; c++) {
-                    c0[o + c] = x[0][c], c1[o + c] = x[1][c], c2[o + c] = x[2][c], c3[o + c] = x[3][c];
-                }
-            }
-#endif
         }
         if (K == 0) break;
     }
@@ -627,3 +633,4 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
 #undef VSET
 #undef VFMA
 #undef KC
+#undef MC
