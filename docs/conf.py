@@ -14,7 +14,7 @@ Two small directives are defined here:
     Runs a gallery script (matplotlib, Agg), saves its ``fig`` to
     ``gallery/_generated/<script>.png`` and shows it with the script's docstring
     and source.  A figure is rebuilt when it is missing or older than its script
-    or than ``polyfold/plotting.py``; ``POLYFOLD_GALLERY_REBUILD=1`` forces it.
+    or than a module of ``polyfold/plotting/``; ``POLYFOLD_GALLERY_REBUILD=1`` forces it.
 """
 
 import importlib
@@ -81,6 +81,7 @@ API_MODULES = [
     ("Network model and converters", ["network", "convert"]),
     ("Segment crossings", ["crossings"]),
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
+    ("Cell complexes in d dimensions", ["complexes"]),
     ("Measures and certificates", ["folding", "experiments", "injectivity", "statistics"]),
     ("Adversarial paths and the folding regulariser", ["attacks", "regularization"]),
     ("Sampling baselines", ["sampling"]),
@@ -187,7 +188,7 @@ def build_gallery_figure(script, *, force=False):
     import runpy
 
     png = GENERATED / (Path(script).stem + ".png")
-    deps = [Path(script), ROOT / "polyfold" / "plotting.py"]
+    deps = [Path(script), *sorted((ROOT / "polyfold" / "plotting").glob("*.py"))]
     fresh = png.exists() and all(png.stat().st_mtime >= d.stat().st_mtime for d in deps)
     if fresh and not force and os.environ.get("POLYFOLD_GALLERY_REBUILD", "") in ("", "0"):
         return png

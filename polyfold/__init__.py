@@ -59,8 +59,10 @@ _EXPORTS = {
     "Region": "regions",
     "slice_complex": "slices",
     "slice_through": "slices",
-    "box_complex": "slices",
-    "polytope_complex": "slices",
+    "box_complex": "complexes",
+    "polytope_complex": "complexes",
+    "space_complex": "complexes",
+    "CellComplex": "complexes",
     "RegionComplex": "slices",
     # measures
     "folding_measure": "folding",
@@ -92,8 +94,8 @@ _EXPORTS = {
 
 _SUBMODULES = {
     "exceptions", "tolerance", "arith", "network", "convert", "crossings", "regions",
-    "slices", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling", "zoo",
-    "datasets", "training", "io", "plotting", "parallel", "cli", "demo", "experiments",
+    "slices", "complexes", "adjacency", "graph", "folding", "injectivity", "statistics", "sampling",
+    "zoo", "datasets", "training", "io", "plotting", "parallel", "cli", "demo", "experiments",
     "attacks", "regularization",
 }
 

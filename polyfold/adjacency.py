@@ -10,7 +10,8 @@ adjacent.
 For slices adjacency is read off the splitting history: every polygon edge
 carries the chord (one neuron's line inside one parent polygon) it lies on, and
 two regions are adjacent iff their sub-edges on opposite sides of one chord
-overlap with positive length (decided exactly in ``mode="exact"``).
+overlap with positive length (decided exactly in ``mode="exact"`` and
+``mode="certified"``, see :func:`adjacency_pairs`).
 """
 
 import json
@@ -22,6 +23,7 @@ from .exceptions import DependencyError, ValidationError
 
 __all__ = [
     "adjacency_pairs",
+    "switching_units",
     "clip_polygon",
     "complex_to_json",
     "decision_boundary",
@@ -33,21 +35,43 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # adjacency
 # ---------------------------------------------------------------------------
-def _switching_lists(cx, pairs):
-    """Per pair, the (layer, neuron) units whose codes differ (vectorised)."""
-    if len(pairs) == 0:
-        return []
-    units = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
-    out = []
-    block = 4096
+def switching_units(codes, pairs, block=1 << 16):
+    """Units whose codes differ across each pair, as flat arrays (vectorised).
+
+    Parameters
+    ----------
+    codes : (R, n_hidden) int8
+    pairs : (E, 2) int
+
+    Returns
+    -------
+    offsets : (E + 1,) int64
+    units : (total,) int64
+        The switching units of pair ``k`` are ``units[offsets[k]:offsets[k + 1]]``
+        (pattern positions, increasing).
+    """
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    counts = np.zeros(len(pairs), np.int64)
+    parts = []
     for s in range(0, len(pairs), block):
         pr = pairs[s : s + block]
-        diff = cx.codes[pr[:, 0]] != cx.codes[pr[:, 1]]
-        rows, cols = np.nonzero(diff)
-        cuts = np.searchsorted(rows, np.arange(1, len(pr)))
-        for part in np.split(cols, cuts):
-            out.append([units[i] for i in part.tolist()])
-    return out
+        rows, cols = np.nonzero(codes[pr[:, 0]] != codes[pr[:, 1]])
+        counts[s : s + len(pr)] = np.bincount(rows, minlength=len(pr))
+        parts.append(cols.astype(np.int64))
+    off = np.zeros(len(pairs) + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off, (np.concatenate(parts) if parts else np.zeros(0, np.int64))
+
+
+def _switching_lists(cx, pairs):
+    """Per pair, the (layer, neuron) units whose codes differ."""
+    if len(pairs) == 0:
+        return []
+    off, units = switching_units(cx.codes, pairs)
+    names = [cx.net.unit_of(i) for i in range(cx.net.n_hidden)]
+    flat = [names[i] for i in units.tolist()]
+    o = off.tolist()
+    return [flat[o[k] : o[k + 1]] for k in range(len(pairs))]
 
 
 def _pair_chord(plus, minus, eps):
@@ -171,9 +195,257 @@ def _slice_pairs_float(cx):
     return pairs, lengths
 
 
+# ---------------------------------------------------------------------------
+# certified slice adjacency
+# ---------------------------------------------------------------------------
+_NOKEY = np.iinfo(np.int64).min
+
+
+def _line_keys(cx, labels):
+    """Key of the line an edge label lies on: ``unit * T + threshold`` for neuron lines
+    (one key for the neuron's whole threshold set, across layer-start cells), the
+    label itself (< 0) for domain edges."""
+    labels = np.asarray(labels, np.int64)
+    out = labels.copy()
+    pos = labels >= 0
+    if pos.any():
+        rec = cx._chords[labels[pos] >> 1]
+        n_thr = max([len(t[0]) for t in cx.net._code_tables()] + [1])
+        units = np.asarray(cx.net.layer_offsets)[rec[:, 0]] + rec[:, 1]
+        out[pos] = units * n_thr + rec[:, 2]
+    return out
+
+
+def _chord_records(cx):
+    """Sub-edges on chords, oriented along one reference direction per chord.
+
+    Returns a dict of per-sub-edge arrays (sorted by chord): ``gid`` (chord group),
+    ``cell``, ``side``, ``start``/``end`` (vertex rows), ``lo``/``hi`` (vertex rows
+    at the low and high end along the direction), ``key_lo``/``key_hi`` (line key
+    of the cell's other edge at those ends), ``t_lo``/``t_hi`` and their error
+    bounds ``e_lo``/``e_hi``, and per group ``ok_dir`` (the reference sub-edge is
+    longer than its error, so the direction is certified).
+    """
+    P, EP = cx.vertices, cx._vertex_errors
+    off, lab = cx.vertex_offsets, cx._labels
+    sel, nx_, cell, chord, side = _slice_edges(cx)
+    prv = np.arange(-1, off[-1] - 1)
+    prv[off[:-1]] = off[1:] - 1
+    first = np.r_[True, chord[1:] != chord[:-1]] if len(sel) else np.zeros(0, bool)
+    gid = np.cumsum(first) - 1
+    n_g = int(gid[-1]) + 1 if len(gid) else 0
+    vec = P[nx_] - P[sel]
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    # reference sub-edge per group: the longest
+    order = np.lexsort((-length, gid))
+    ref = order[np.r_[True, gid[order][1:] != gid[order][:-1]]] if len(sel) else order
+    D = vec[ref] / length[ref][:, None]
+    ok_dir = length[ref] > 8 * (EP[sel[ref]] + EP[nx_[ref]]) + 0.0
+    s_ref = side[ref][gid]
+    fwd = side == s_ref  # start -> end runs along +D on the reference side
+    lo = np.where(fwd, sel, nx_)
+    hi = np.where(fwd, nx_, sel)
+    key_start = _line_keys(cx, lab[prv[sel]])
+    key_end = _line_keys(cx, lab[nx_])
+    Dg = D[gid]
+    absD = np.abs(Dg)
+
+    def proj(v):
+        t = np.einsum("ij,ij->i", P[v], Dg)
+        e = (absD[:, 0] + absD[:, 1]) * EP[v] + 3 * _U * np.einsum("ij,ij->i", np.abs(P[v]), absD)
+        return t, e * (1 + 8 * _U)
+
+    t_lo, e_lo = proj(lo)
+    t_hi, e_hi = proj(hi)
+    return {
+        "gid": gid, "n_groups": n_g, "cell": cell, "side": side, "start": sel, "end": nx_,
+        "chord_label": lab[sel], "lo": lo, "hi": hi,
+        "key_lo": np.where(fwd, key_start, key_end), "key_hi": np.where(fwd, key_end, key_start),
+        "t_lo": t_lo, "t_hi": t_hi, "e_lo": e_lo, "e_hi": e_hi, "ok_dir": ok_dir,
+    }
+
+
+_U = np.finfo(np.float64).eps / 2
+
+
+def _resolve_chords(R):
+    """Merge the break points of both sides of every chord where the bounds decide.
+
+    Records (two per sub-edge: its low end, role 0, and high end, role 1) are
+    sorted along the chord and cut into clusters wherever consecutive values are
+    further apart than twice the group's largest error bound, so the exact
+    values of different clusters are ordered like the clusters.  A cluster is
+    decided when each side has at most one break point in it (at most one low
+    and one high end, not of the same sub-edge) and, if both sides have one,
+    their order or equality is known: both sides start (end) the chord at the
+    same point; a side's first point precedes the other side's later points;
+    for two interior points ``A`` and ``B`` the line keys decide (a sub-edge
+    leaving ``A`` along the chord lies on one side of its key's line, so that
+    line cannot pass through a point inside it -- see ``adjacency_pairs``).
+
+    Returns ``(rank, cl, bad_group)``: per record its cluster and position (0 or 1)
+    inside it, and per group whether some cluster was undecided.
+    """
+    n = len(R["gid"])
+    gid = np.concatenate([R["gid"], R["gid"]])
+    t = np.concatenate([R["t_lo"], R["t_hi"]])
+    e = np.concatenate([R["e_lo"], R["e_hi"]])
+    side = np.concatenate([R["side"], R["side"]]).astype(np.int64)
+    role = np.r_[np.zeros(n, np.int64), np.ones(n, np.int64)]
+    key = np.concatenate([R["key_lo"], R["key_hi"]])
+    sub = np.r_[np.arange(n), np.arange(n)]
+    n_g = R["n_groups"]
+    emax = np.zeros(n_g)
+    np.maximum.at(emax, gid, e)
+    o = np.lexsort((t, gid))
+    go, to = gid[o], t[o]
+    new = np.r_[True, (go[1:] != go[:-1]) | (to[1:] - to[:-1] > 2 * emax[go[1:]])]
+    cl = np.empty(2 * n, np.int64)
+    cl[o] = np.cumsum(new) - 1
+    n_cl = int(cl.max()) + 1 if len(cl) else 0
+    # per (cluster, side, role): count, key, sub-edge
+    slot = cl * 4 + side * 2 + role
+    cnt = np.bincount(slot, minlength=4 * n_cl).reshape(n_cl, 2, 2)
+    keys = np.full(4 * n_cl, _NOKEY, np.int64)
+    keys[slot] = key
+    keys = keys.reshape(n_cl, 2, 2)
+    subs = np.full(4 * n_cl, -1, np.int64)
+    subs[slot] = sub
+    subs = subs.reshape(n_cl, 2, 2)
+    simple = np.all(cnt <= 1, axis=(1, 2))
+    simple &= ~np.any((subs[:, :, 0] == subs[:, :, 1]) & (subs[:, :, 0] >= 0), axis=1)
+    has = cnt.sum(axis=2) > 0  # (n_cl, 2): side has a break point in the cluster
+    has_lo, has_hi = cnt[:, :, 0] > 0, cnt[:, :, 1] > 0
+    # 0: the side's first point (a low end only), 2: its last (a high end only), 1: interior
+    kind = np.where(has_lo & ~has_hi, 0, np.where(has_hi & ~has_lo, 2, 1))
+    both = has[:, 0] & has[:, 1]
+    k0, k1 = kind[:, 0], kind[:, 1]
+    # side 1 = A, side 0 = B.  before[c]: A < B decided, after: B < A, equal: A == B
+    equal = both & (((k0 == 0) & (k1 == 0)) | ((k0 == 2) & (k1 == 2)))
+    a_first = both & (((k1 == 0) & (k0 != 0)) | ((k0 == 2) & (k1 != 2)))
+    b_first = both & (((k0 == 0) & (k1 != 0)) | ((k1 == 2) & (k0 != 2)))
+    inter = both & (k0 == 1) & (k1 == 1)
+    Alo, Ahi, Blo, Bhi = keys[:, 1, 0], keys[:, 1, 1], keys[:, 0, 0], keys[:, 0, 1]
+
+    def member(x, y1, y2):
+        return (x != _NOKEY) & ((x == y1) | (x == y2))
+
+    no_a_before = member(Alo, Blo, Bhi) | member(Bhi, Alo, Ahi)
+    no_b_before = member(Blo, Alo, Ahi) | member(Ahi, Blo, Bhi)
+    equal |= inter & no_a_before & no_b_before
+    decided = ~both | equal | a_first | b_first
+    ok = simple & decided
+    rank = np.zeros(2 * n, np.int64)
+    rank[(side == 0) & a_first[cl]] = 1
+    rank[(side == 1) & b_first[cl]] = 1
+    bad_group = np.zeros(n_g, bool)
+    g_of_cl = np.zeros(n_cl, np.int64)
+    g_of_cl[cl] = gid
+    bad_group[g_of_cl[~ok]] = True
+    bad_group |= ~R["ok_dir"]
+    return rank, cl, bad_group
+
+
+def _pieces_certified(R, rank, cl, good):
+    """Elementary pieces of the decided chords: (cell+, cell-, length) arrays."""
+    n = len(R["gid"])
+    recs = np.flatnonzero(np.concatenate([good, good]))
+    if len(recs) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    t = np.concatenate([R["t_lo"], R["t_hi"]])[recs]
+    gid = np.concatenate([R["gid"], R["gid"]])[recs]
+    side = np.concatenate([R["side"], R["side"]])[recs]
+    is_lo = recs < n
+    sub = recs % n
+    # distinct points: (cluster, rank) in increasing order
+    pkey = cl[recs] * 2 + rank[recs]
+    upt, pid = np.unique(pkey, return_inverse=True)
+    n_p = len(upt)
+    tp = np.bincount(pid, weights=t, minlength=n_p) / np.bincount(pid, minlength=n_p)
+    gp = np.zeros(n_p, np.int64)
+    gp[pid] = gid
+    owners = []
+    for sd in (1, 0):
+        m = is_lo & (side == sd)
+        at = np.full(n_p, -1, np.int64)
+        at[pid[m]] = sub[m]
+        pos = np.where(at >= 0, np.arange(n_p), -1)
+        last = np.maximum.accumulate(pos)
+        owners.append(at[last])
+    same = gp[1:] == gp[:-1]
+    a = R["cell"][owners[0][:-1][same]]
+    b = R["cell"][owners[1][:-1][same]]
+    return a, b, np.abs(tp[1:] - tp[:-1])[same]
+
+
+def _pieces_exact(cx, R, groups, plane):
+    """Pairs of the undecided chords, from exact break points: (cell+, cell-, length)."""
+    out_a, out_b, out_l = [], [], []
+    lab = cx._labels
+    off = cx.vertex_offsets
+    for g in groups:
+        plus, minus = [], []
+        nrm = du = dv = None
+        for i in np.flatnonzero(R["gid"] == g):
+            c = int(R["cell"][i])
+            s, e = int(R["start"][i]), int(R["end"][i])
+            p = off[c + 1] - 1 if s == off[c] else s - 1  # the edge before the start
+            if nrm is None:
+                a, b, _ = plane.line(lab[s], cx.codes[c])
+                nrm, du, dv = float(a * a + b * b) ** 0.5, -b, a
+            ends = [plane.vertex(lab[p], lab[s], cx.codes[c]),
+                    plane.vertex(lab[s], lab[e], cx.codes[c])]
+            ta, tb = (q[0] * du + q[1] * dv for q in ends)
+            rec = (ta, tb, c) if ta <= tb else (tb, ta, c)
+            (plus if R["side"][i] else minus).append(rec)
+        for a, b, length in _pair_chord(plus, minus, 0):
+            out_a.append(a)
+            out_b.append(b)
+            out_l.append(float(length) / nrm)
+    return np.array(out_a, np.int64), np.array(out_b, np.int64), np.array(out_l, np.float64)
+
+
+def _slice_pairs_certified(cx):
+    """Certified mode: float break points with error bounds, exact where they do not decide.
+
+    Returns ``(pairs, lengths, n_exact_cells)``.
+    """
+    from .slices._lines import ExactPlane
+
+    R = _chord_records(cx)
+    n_cells_exact = 0
+    if len(R["gid"]) == 0:
+        return np.zeros((0, 2), np.int64), np.zeros(0), 0
+    rank, cl, bad_group = _resolve_chords(R)
+    good = ~bad_group[R["gid"]]
+    a, b, ln = _pieces_certified(R, rank, cl, good)
+    bad = np.flatnonzero(bad_group)
+    if len(bad):
+        plane = ExactPlane(cx)
+        ea, eb, el = _pieces_exact(cx, R, bad, plane)
+        a, b, ln = np.r_[a, ea], np.r_[b, eb], np.r_[ln, el]
+        n_cells_exact = len(np.unique(R["cell"][np.isin(R["gid"], bad)]))
+    lo_c, hi_c = np.minimum(a, b), np.maximum(a, b)
+    keys = lo_c * np.int64(cx.n_regions) + hi_c
+    uk, inv = np.unique(keys, return_inverse=True)
+    lengths = np.bincount(inv, weights=ln, minlength=len(uk))
+    pairs = np.stack([uk // cx.n_regions, uk % cx.n_regions], axis=1).astype(np.int64)
+    return pairs, lengths, n_cells_exact
+
+
+def _count_recomputed(cx, n):
+    """Add polygons recomputed exactly after construction to ``cx.n_recomputed``."""
+    if n:
+        object.__setattr__(cx, "n_recomputed", int(cx.n_recomputed) + int(n))
+
+
 def _slice_pairs(cx):
     if cx.exact_vertices is not None:
         return _slice_pairs_exact(cx)
+    if cx.mode == "certified" and cx._vertex_errors is not None:
+        pairs, lengths, n_exact = _slice_pairs_certified(cx)
+        _count_recomputed(cx, n_exact)
+        return pairs, lengths
     return _slice_pairs_float(cx)
 
 
@@ -195,9 +467,19 @@ def adjacency_pairs(cx):
 
     Notes
     -----
-    Slices: from the chord labels of the polygon edges, exact in ``mode="exact"``,
-    float otherwise (overlaps shorter than ``tol.zero`` times the coordinate scale
-    are ignored).  Boxes: computed by the box engine with LPs.
+    Slices: from the chord labels of the polygon edges.  ``mode="exact"``: the
+    sub-edges on both sides of every chord are compared in rationals.
+    ``mode="certified"``: the break points of both sides along every chord are
+    float64 values with error bounds; where the bounds leave two of them
+    undecided the chord's polygon edges are recomputed exactly (and counted in
+    ``cx.n_recomputed``), so the pairs and switching neurons are exact however
+    short the shared edge.  Two interior break points ``A`` (one side) and
+    ``B`` (other side) closer than their bounds, with no other break point near,
+    are equal when a line on which one ends a sub-edge leaving into the gap
+    also passes through the other: that line's neuron is continuous along the
+    chord and nonzero inside the sub-edge, so it cannot vanish at a point
+    inside it.  ``mode="float"``: overlaps shorter than ``tol.zero`` times the
+    coordinate scale are ignored.  Boxes: computed by the box engine with LPs.
     """
     if cx.kind == "slice":
         pairs, measures = _slice_pairs(cx)
@@ -234,7 +516,6 @@ def region_graph(cx):
 
     pairs, switching = cx.adjacency
     measures = cx.facet_measures
-    G = nx.Graph()
     pats = cx.patterns
     n_bits = pats.shape[1]
     text = (pats.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
@@ -243,25 +524,35 @@ def region_graph(cx):
     preds = cx.predicted_classes.tolist()
     meas = np.asarray(cx.measures, dtype=np.float64).tolist()
     pts = np.asarray(cx.interior_points, dtype=np.float64).tolist()
-    G.add_nodes_from(
-        (
-            i,
-            {
-                "pattern": text[i * n_bits : (i + 1) * n_bits],
-                "codes": tuple(codes_list[i]),
-                "key": keys[i],
-                "measure": meas[i],
-                "predicted_class": preds[i],
-                "interior_point": tuple(pts[i]),
-            },
-        )
+    nodes = {
+        i: {
+            "pattern": text[i * n_bits : (i + 1) * n_bits],
+            "codes": tuple(codes_list[i]),
+            "key": keys[i],
+            "measure": meas[i],
+            "predicted_class": preds[i],
+            "interior_point": tuple(pts[i]),
+        }
         for i in range(cx.n_regions)
-    )
-    G.add_edges_from(
+    }
+    G = nx.Graph()
+    if type(G._node) is dict and type(G._adj) is dict:
+        # bulk construction of networkx's own dict-of-dicts (one shared attribute
+        # dict per edge, as add_edge makes it)
+        adj = {i: {} for i in range(cx.n_regions)}
+        for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist()):
+            d = {"switching": sw, "measure": m}
+            adj[a][b] = d
+            adj[b][a] = d
+        G._node.update(nodes)
+        G._adj.update(adj)
+        return G
+    G.add_nodes_from(nodes.items())  # pragma: no cover - a networkx with other dict types
+    G.add_edges_from(  # pragma: no cover
         (a, b, {"switching": sw, "measure": m})
         for (a, b), sw, m in zip(pairs.tolist(), switching, measures.tolist())
     )
-    return G
+    return G  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------
@@ -318,20 +609,294 @@ def clip_polygon(vertices, labels, a, b, c, new_label, *, eps=0):
 # ---------------------------------------------------------------------------
 # decision boundary
 # ---------------------------------------------------------------------------
-def _exact_uv_logits(cx, i):
-    from .regions import region_rows
+def _gamma(n):
+    nu = n * _U
+    return nu / (1.0 - nu)
 
-    _, _, _, V, u = region_rows(cx.net, cx.codes[i], exact=True)
-    E = arith.fmpq_array(np.stack([cx.e1, cx.e2], axis=1))
-    return V @ E, V @ arith.fmpq_array(cx.origin) + u
+
+def _uv_logits_bounded(cx):
+    """Float logit maps in (u, v) of every region with rounding-error bounds.
+
+    Returns ``(V (R, C, 2), u (R, C), EV, Eu)`` with ``|V - V*| <= EV`` and
+    ``|u - u*| <= Eu`` elementwise (``V*, u*`` the exact maps of the regions' codes).
+    The activations' pieces come from the codes, so no decision is made here.
+    """
+    from .slices._engine import _piece_tables
+
+    net = cx.net
+    R = cx.n_regions
+    codes = np.asarray(cx.codes, np.int64)
+    off = net.layer_offsets
+    W, b = net.layers[0]
+    Ed = np.stack([cx.e1, cx.e2], axis=1)
+    gam = _gamma(W.shape[1] + 2)
+    G = np.broadcast_to(W @ Ed, (R,) + (W.shape[0], 2))
+    g = np.broadcast_to(W @ cx.origin + b, (R, W.shape[0]))
+    EG = np.broadcast_to(gam * (np.abs(W) @ np.abs(Ed)), G.shape)
+    Eg = np.broadcast_to(gam * (np.abs(W) @ np.abs(cx.origin) + np.abs(b)), g.shape)
+    for l in range(net.depth):
+        slope_t, offset_t = _piece_tables(net, l, False)
+        cl = codes[:, off[l] : off[l + 1]]
+        slope, offset = slope_t[cl], offset_t[cl]
+        H = G * slope[..., None]
+        h = g * slope + offset
+        EH = EG * np.abs(slope)[..., None] + _U * np.abs(H)
+        Eh = Eg * np.abs(slope) + _U * (np.abs(h) + np.abs(offset))
+        W, b = net.layers[l + 1]
+        aW = np.abs(W)
+        gam = _gamma(W.shape[1] + 2)
+        G = np.einsum("ij,rjk->rik", W, H)
+        g = h @ W.T + b
+        EG = np.einsum("ij,rjk->rik", aW, EH + gam * np.abs(H))
+        Eg = (Eh + gam * np.abs(h)) @ aW.T + gam * np.abs(b)
+    return G, g, EG * (1 + 8 * _U), Eg * (1 + 8 * _U)
+
+
+def _region_classes(cx, points):
+    """Predicted class of each region's own logits at one (u, v) point per region.
+
+    Parameters
+    ----------
+    cx : RegionComplex (slice)
+    points : (R, 2) float
+        One point per region, read as exact numbers (e.g. ``cx.interior_points``).
+
+    Returns
+    -------
+    (R,) int64
+        ``argmax`` of the region's affine logits at its point (lowest class on
+        ties), or ``logit > 0`` for one output.  Exact in ``mode="exact"`` and
+        ``"certified"``: float with error bounds, rationals for the regions
+        whose bounds do not separate the top two logits (or the logit from 0).
+    """
+    from .slices._lines import ExactPlane
+
+    pts = np.asarray(points, dtype=np.float64)
+    if cx.n_regions == 0:
+        return np.zeros(0, np.int64)
+    F, EF = _logits_at(cx, pts, np.arange(cx.n_regions), bounds=cx.mode != "float")
+    if F.shape[1] == 1:
+        out = (F[:, 0] > 0).astype(np.int64)
+    else:
+        out = np.argmax(F, axis=1).astype(np.int64)
+    if cx.mode == "float":
+        return out
+    EF = EF * max(cx.tol.safety, 1.0)
+    if F.shape[1] == 1:
+        undecided = np.abs(F[:, 0]) <= EF[:, 0]
+    else:
+        top = F[np.arange(len(F)), out]
+        undecided = np.any((F >= (top - EF[np.arange(len(F)), out])[:, None] - EF)
+                           & (np.arange(F.shape[1]) != out[:, None]), axis=1)
+    rows = np.flatnonzero(undecided)
+    if len(rows):
+        plane = ExactPlane(cx)
+        q = arith.fmpq_array(pts[rows])
+        for r, (a, b) in zip(rows, q):
+            Vq, uq = plane.logits(cx.codes[r])
+            f = Vq[:, 0] * a + Vq[:, 1] * b + uq
+            if len(f) == 1:
+                out[r] = int(f[0] > 0)
+            else:
+                best = 0
+                for k in range(1, len(f)):
+                    if f[k] > f[best]:
+                        best = k
+                out[r] = best
+    return out
+
+
+def _logits_at(cx, uv, regions, EP=None, bounds=True):
+    """Float logits of each region's own affine map at (u, v) points, with error bounds.
+
+    ``regions[k]`` is the region whose map is evaluated at ``uv[k]``; ``EP`` bounds
+    the error of the points (max norm, default 0).  Returns ``(F (n, C), EF (n, C)
+    or None)``; ``|F - F*| <= EF`` for the exact map at the exact point.
+    """
+    uv = np.asarray(uv, dtype=np.float64)
+    regions = np.asarray(regions, np.int64)
+    EP = np.zeros(len(uv)) if EP is None else np.asarray(EP, dtype=np.float64)
+    net = cx.net
+    if net.is_dense:
+        V, u, EV, Eu = _uv_logits_bounded(cx)
+        Vc, uc = V[regions], u[regions]
+        F = np.einsum("vck,vk->vc", Vc, uv) + uc
+        if not bounds:
+            return F, None
+        aP = np.abs(uv)
+        EF = (np.einsum("vck,vk->vc", EV[regions], aP) + Eu[regions]
+              + np.abs(Vc).sum(axis=2) * EP[:, None]
+              + _gamma(4) * (np.einsum("vck,vk->vc", np.abs(Vc), aP) + np.abs(uc)))
+        return F, EF * (1 + 8 * _U)
+    # graph nets: evaluate the stages with the regions' codes fixed
+    stg = net.stages()
+    off = net.layer_offsets
+    codes = np.asarray(cx.codes, np.int64)[regions]
+    X = cx.origin + uv[:, :1] * cx.e1 + uv[:, 1:2] * cx.e2
+    if not bounds:
+        S = stg.start(X)
+        for g in range(stg.n_groups):
+            S = stg.advance_fixed(g, S, codes[:, off[g] : off[g + 1]])
+        return S, None
+    a1, a2 = np.abs(cx.e1), np.abs(cx.e2)
+    EX = EP[:, None] * (a1 + a2) + 4 * _U * (np.abs(cx.origin) + np.abs(uv[:, :1]) * a1
+                                             + np.abs(uv[:, 1:2]) * a2)
+    S, E = stg.start_bound(X, EX, safety=1.0)
+    for g in range(stg.n_groups):
+        S, E = stg.advance_fixed(g, S, codes[:, off[g] : off[g + 1]], E=E, safety=1.0)
+    return S, E * (1 + 8 * _U)
+
+
+class _Ambiguous(Exception):
+    """Internal: a certified decision of the decision boundary needs exact arithmetic."""
+
+
+class _Arith:
+    """The three ways of deciding a sign: exact, float with a band, certified bounds."""
+
+    def __init__(self, kind, *, band=0.0, band_s=0.0, safety=1.0):
+        self.kind, self.band, self.band_s = kind, band, band_s
+        self.safety = max(float(safety), 1.0)
+
+    def sign(self, x, e):
+        if self.kind == "exact":
+            return (x > 0) - (x < 0)
+        if self.kind == "float":
+            return 1 if x > self.band else (-1 if x < -self.band else 0)
+        if abs(x) > self.safety * e:
+            return 1 if x > 0 else -1
+        raise _Ambiguous
+
+
+def _interp(A, B, t, dt):
+    """``A + t (B - A)`` for (values, errors) records, with the error of ``t``."""
+    (va, ea), (vb, eb) = A, B
+    val = va + t * (vb - va)
+    if ea is None:
+        return val, None
+    err = (1 - t) * ea + t * eb + dt * (np.abs(vb - va) + ea + eb)
+    return val, err + 2 * _U * (np.abs(va) + np.abs(vb))
+
+
+def _root(x, ex, y, ey, ar):
+    """``x / (x - y)`` for values of opposite signs, with its error bound."""
+    t = x / (x - y)
+    if ex is None:
+        return t, 0.0
+    den = abs(x) + abs(y) - ex - ey
+    return t, (ex + ey) / den * (1 + 4 * _U) + 4 * _U if den > 0 else np.inf
+
+
+def _region_pieces(P, EP, F, EF, pairs, ar):
+    """Decision-boundary pieces of one convex region.
+
+    Parameters
+    ----------
+    P : (k, 2) vertices (float or exact), counter-clockwise
+    EP : (k,) float or None
+        Error bounds of the coordinates (certified).
+    F : (k, C) logits at the vertices
+    EF : (k, C) float or None
+    pairs : list of (c, j)
+        Class pairs to examine; ``(0, -1)`` is the single-output test ``f = 0``.
+    ar : _Arith
+
+    Returns
+    -------
+    list of (c, j, (u1, v1), (u2, v2))
+        For each pair whose tie line meets the region's interior, the segment of
+        it where both classes are maximal, if it has positive length.
+
+    Raises
+    ------
+    _Ambiguous
+        In certified mode, when an error bound does not decide a sign.
+    """
+    k = len(P)
+    C = F.shape[1]
+    out = []
+    for c, j in pairs:
+        if j < 0:
+            h = [F[v, c] for v in range(k)]
+            eh = None if EF is None else [EF[v, c] for v in range(k)]
+        else:
+            h = [F[v, c] - F[v, j] for v in range(k)]
+            eh = None if EF is None else [EF[v, c] + EF[v, j] + _U * abs(h[v]) for v in range(k)]
+        sg = [ar.sign(h[v], None if eh is None else eh[v]) for v in range(k)]
+        if not (1 in sg and -1 in sg):
+            continue
+        pts = []  # ((P, EP), (F row, EF row)) where the tie line meets the boundary
+        for v in range(k):
+            w = (v + 1) % k
+            rec_p = (P[v], None if EP is None else EP[v])
+            rec_f = (F[v], None if EF is None else EF[v])
+            if sg[v] == 0:
+                pts.append((rec_p, rec_f))
+            if sg[v] * sg[w] < 0:
+                t, dt = _root(h[v], None if eh is None else eh[v], h[w],
+                              None if eh is None else eh[w], ar)
+                Pw = (P[w], None if EP is None else EP[w])
+                Fw = (F[w], None if EF is None else EF[w])
+                X = _interp((np.asarray(P[v]), rec_p[1]), (np.asarray(P[w]), Pw[1]), t, dt)
+                if X[1] is not None:
+                    X = (X[0], float(np.max(X[1])) + 2 * _U * float(np.max(np.abs(X[0]))))
+                pts.append((X, _interp((np.asarray(F[v]), rec_f[1]), (np.asarray(F[w]), Fw[1]),
+                                       t, dt)))
+        if len(pts) != 2:  # float mode near a vertex: keep the two ends
+            if ar.kind != "float" or len(pts) < 2:
+                raise _Ambiguous if ar.kind == "certified" else AssertionError(len(pts))
+            pts = [pts[0], pts[-1]]
+        (X1, F1), (X2, F2) = pts
+        lo, e_lo, hi, e_hi = 0, 0.0, 1, 0.0
+        empty = False
+        for m in range(C if j >= 0 else 0):
+            if m == c or m == j:
+                continue
+            q1 = F1[0][c] - F1[0][m]
+            q2 = F2[0][c] - F2[0][m]
+            e1 = e2 = None
+            if F1[1] is not None:
+                e1 = F1[1][c] + F1[1][m] + _U * abs(q1)
+                e2 = F2[1][c] + F2[1][m] + _U * abs(q2)
+            s1, s2 = ar.sign(q1, e1), ar.sign(q2, e2)
+            if s1 >= 0 and s2 >= 0:
+                continue
+            if s1 < 0 and s2 < 0:
+                empty = True
+                break
+            r, er = _root(q1, e1, q2, e2, ar)
+            if s1 >= 0:  # q >= 0 where s <= r
+                if r < hi:
+                    hi = r
+                e_hi = max(e_hi, er)
+            else:  # q >= 0 where s >= r
+                if r > lo:
+                    lo = r
+                e_lo = max(e_lo, er)
+        if empty:
+            continue
+        if ar.kind == "exact":
+            if not hi > lo:
+                continue
+        elif ar.kind == "float":
+            if not hi - lo > ar.band_s:
+                continue
+        elif ar.sign(hi - lo, e_lo + e_hi + 2 * _U) < 0:
+            continue
+        a = X1[0] + lo * (X2[0] - X1[0])
+        b = X1[0] + hi * (X2[0] - X1[0])
+        out.append((c, j, (a[0], a[1]), (b[0], b[1])))
+    return out
 
 
 def decision_boundary(cx):
     """Pieces of the decision boundary of a slice complex.
 
     The predicted class is ``argmax`` of the logits (``logit > 0`` for one
-    output).  Inside a region the logits are affine in (u, v), so the boundary
-    there consists of segments of the lines ``f_c = f_k`` between the argmax cells.
+    output).  Inside a region the logits are affine in (u, v); for two classes
+    ``c < j`` the piece of the region is the part of the tie line
+    ``f_c = f_j`` where both are maximal, reported when that line passes
+    through the region's interior and the part has positive length.
 
     Parameters
     ----------
@@ -341,75 +906,104 @@ def decision_boundary(cx):
     -------
     DecisionBoundary
         Segments in (u, v) (exact in ``mode="exact"``, then rounded to float),
-        their region and the two classes.
+        their region and the two classes, region after region and, within a
+        region, by class pair.
+
+    Raises
+    ------
+    ValidationError
+        If ``cx`` is not a slice complex.
 
     Notes
     -----
-    A region is examined only if two classes can both be maximal in it (checked
-    at its vertices: the differences of affine functions attain their maxima at
-    vertices); for it, each candidate class's cell is clipped out of the polygon.
+    Which regions have pieces, between which classes, and how many, is exact in
+    ``mode="exact"`` and ``mode="certified"``: the logits at the vertices carry
+    rounding-error bounds (of the region's affine map and of the vertex
+    coordinates), a region is examined when the bounds allow two classes to be
+    maximal in it, and in certified mode every sign the bounds do not decide
+    (a tie line through a vertex, three classes tied on the region's boundary,
+    a piece shorter than its error) sends the region to exact rationals (its
+    polygon rebuilt from its edge lines); those regions are added to
+    ``cx.n_recomputed``.  ``mode="float"`` decides with the band
+    ``16 tol.zero`` times the logits' scale.
+
+    Degenerate cases: a tie line along an edge of the region (not through its
+    interior) gives no piece in that region; where two classes tie on the whole
+    region (identical logits) there is no line and no piece; where three or
+    more classes tie along one line, every pair of them gets the piece.
     """
     from .slices import DecisionBoundary
+    from .slices._lines import ExactPlane
 
     if cx.kind != "slice":
         raise ValidationError("decision_boundary is defined for slice complexes only.")
     exact = cx.exact_vertices is not None
-    Vuv, uuv = cx.uv_maps
+    certified = not exact and cx.mode == "certified" and cx._vertex_errors is not None
     off = cx.vertex_offsets
-    C = Vuv.shape[1]
+    P = cx.vertices
+    C = cx.net.output_dim
+    cell = np.repeat(np.arange(cx.n_regions), np.diff(off))
+    if exact or certified:
+        EP = 2 * _U * np.abs(P).max(axis=1) if exact else cx._vertex_errors
+        F, EF = _logits_at(cx, P, cell, EP)
+        slack = max(cx.tol.safety, 1.0) * EF
+    else:
+        F, _ = _logits_at(cx, P, cell, bounds=False)
+        EP = EF = None
+        fmax = np.maximum.reduceat(np.abs(F).max(axis=1), off[:-1]) if len(F) else np.zeros(0)
+        slack = (16 * cx.tol.zero * np.maximum(fmax, 1.0))[cell][:, None] * np.ones((1, C))
+    starts = off[:-1]
+    if C == 1:
+        maybe = (np.maximum.reduceat(F[:, 0] + slack[:, 0], starts) > 0) & (
+            np.minimum.reduceat(F[:, 0] - slack[:, 0], starts) < 0)
+        cand = maybe[:, None]
+    else:
+        # class c can be maximal somewhere in the region only if, for every k,
+        # f_c - f_k can be >= 0 at some vertex (the maximum of an affine
+        # function over a polygon is attained at a vertex)
+        diff = F[:, :, None] - F[:, None, :] + slack[:, :, None] + slack[:, None, :]
+        mx = np.maximum.reduceat(diff, starts, axis=0)
+        cand = np.all(mx >= 0, axis=2)
+        maybe = cand.sum(axis=1) >= 2
+    plane = None
+    ar_exact = _Arith("exact")
+    if exact:
+        ar = ar_exact
+    elif certified:
+        ar = _Arith("certified", safety=cx.tol.safety)
+    else:
+        ar = None
+    n_exact = 0
     segs, regs, cls = [], [], []
-    scale = float(np.abs(cx.vertices).max()) if len(cx.vertices) else 1.0
-    for i in range(cx.n_regions):
-        Pf = cx.vertices[off[i] : off[i + 1]]
-        F = Pf @ Vuv[i].T + uuv[i]
-        fscale = float(np.abs(F).max()) if F.size else 0.0
-        band = cx.tol.zero * max(fscale, 1.0) * 16
-        if C == 1:
-            if F[:, 0].max() <= -band or F[:, 0].min() > band:
-                continue
+    for i in np.flatnonzero(maybe):
+        lo_, hi_ = off[i], off[i + 1]
+        cc = np.flatnonzero(cand[i])
+        pairs = [(0, -1)] if C == 1 else [(int(a), int(b)) for a in cc for b in cc if a < b]
+        if exact or certified:
+            pieces = None
+            if certified:
+                try:
+                    pieces = _region_pieces(P[lo_:hi_], EP[lo_:hi_], F[lo_:hi_], EF[lo_:hi_],
+                                            pairs, ar)
+                except _Ambiguous:
+                    pieces = None
+            if pieces is None:
+                if plane is None:
+                    plane = ExactPlane(cx)
+                Pq = cx.exact_vertices[lo_:hi_] if exact else plane.polygon(i)
+                Vq, uq = plane.logits(cx.codes[i])
+                Fq = Pq @ Vq.T + uq
+                pieces = _region_pieces(Pq, None, Fq, None, pairs, ar_exact)
+                n_exact += not exact
         else:
-            diff = F[:, :, None] - F[:, None, :]
-            mx = diff.max(axis=0)
-            np.fill_diagonal(mx, np.inf)
-            cand = np.flatnonzero(np.all(mx > -band, axis=1))
-            if len(cand) < 2:
-                continue
-        if exact:
-            Vq, uq = _exact_uv_logits(cx, i)
-            poly = [tuple(r) for r in cx.exact_vertices[off[i] : off[i + 1]]]
-            eps = 0
-        else:
-            Vq, uq = Vuv[i], uuv[i]
-            poly = [tuple(r) for r in Pf.tolist()]
-            eps = cx.tol.zero * max(scale, 1.0)
-        labels0 = [-1] * len(poly)
-        if C == 1:
-            v, lb = clip_polygon(poly, labels0, Vq[0, 0], Vq[0, 1], uq[0], 1, eps=eps)
-            pieces = [(v, lb, 0)] if v else []
-        else:
-            pieces = []
-            for c in cand:
-                v, lb = poly, labels0
-                for k in range(C):
-                    if k == c:
-                        continue
-                    v, lb = clip_polygon(v, lb, Vq[c, 0] - Vq[k, 0], Vq[c, 1] - Vq[k, 1],
-                                         uq[c] - uq[k], int(k), eps=eps)
-                    if not v:
-                        break
-                if v:
-                    pieces.append((v, lb, int(c)))
-        for v, lb, c in pieces:
-            for j in range(len(v)):
-                k = lb[j]
-                if k < 0 or (C > 1 and k < c):
-                    continue
-                p, q = v[j], v[(j + 1) % len(v)]
-                if p == q:
-                    continue
-                segs.append([[float(p[0]), float(p[1])], [float(q[0]), float(q[1])]])
-                regs.append(i)
-                cls.append((c, k) if C > 1 else (0, 1))
+            fs = float(np.abs(F[lo_:hi_]).max()) if hi_ > lo_ else 0.0
+            arf = _Arith("float", band=16 * cx.tol.zero * max(fs, 1.0), band_s=cx.tol.zero)
+            pieces = _region_pieces(P[lo_:hi_], None, F[lo_:hi_], None, pairs, arf)
+        for c, j, p, q in pieces:
+            segs.append([[float(p[0]), float(p[1])], [float(q[0]), float(q[1])]])
+            regs.append(int(i))
+            cls.append((c, j) if j >= 0 else (0, 1))
+    _count_recomputed(cx, n_exact)
     return DecisionBoundary(
         segments=np.array(segs, dtype=np.float64).reshape(len(segs), 2, 2),
         region=np.array(regs, dtype=np.int64),

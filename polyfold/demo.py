@@ -330,7 +330,7 @@ def _section_crossings(ctx, sec):
 
 def _section_cantornet(ctx, sec):
     from .folding import sampled_folding, space_folding
-    from .plotting import paper_style, plot_folding_walk, plot_prefix_curve, sample_walk
+    from .plotting import folding_walk_figure, paper_style, sample_walk
     from .zoo import cantornet
 
     k = ctx.settings.cantor_depth
@@ -365,14 +365,9 @@ def _section_cantornet(ctx, sec):
                   f"{r['chi_exact']} = {r['chi']:.3f} | {r['regions_grid11']} | "
                   f"{r['chi_grid11_exact']} = {r['chi_grid11']:.3f} |")
     with paper_style():
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(2, 1, figsize=(3.4, 3.8), sharex=True)
         samp = sample_walk(net_a, x1, x2, 11)
-        plot_folding_walk(walk_a, sampled=samp, ax=axes[0])
-        plot_prefix_curve(walk_a, sampled=samp, ax=axes[1])
-        axes[0].set_xlabel("")
-        axes[0].set_title(f"CantorNet A, k = {k}")
+        fig, _ = folding_walk_figure(walk_a, sampled=samp,
+                                     title=f"CantorNet A, k = {k}: (0, 3/4) to (1, 3/4)")
         sec.figures += ctx.save(fig, "cantornet_walk")
     md += ["", "![CantorNet walk](figures/cantornet_walk.png)"]
     sec.markdown = md
@@ -388,8 +383,8 @@ def _class_pairs(labels, n, rng):
 
 def _section_folding(ctx, sec):
     from .folding import class_pair_folding, sampling_error, space_folding
-    from .plotting import (paper_style, plot_class_pair_heatmap, plot_folding_vs_depth,
-                           plot_folding_walk, plot_prefix_curve, sample_walk)
+    from .plotting import (folding_walk_figure, paper_style, plot_class_pair_heatmap,
+                           plot_folding_vs_depth, sample_walk)
 
     s = ctx.settings
     _, _, Xte, yte = ctx.digits
@@ -457,14 +452,14 @@ def _section_folding(ctx, sec):
             plot_folding_vs_depth(rows, ax=ax)
             sec.figures += ctx.save(fig, "folding_vs_depth")
         net, _ = ctx.net(show)
-        a, b = int(i[0]), int(j[0])
-        walk = space_folding(net, Xte[a], Xte[b], mode=ctx.mode)
+        # show a path that folds: the largest chi among the first cross-class paths
+        walks = [(space_folding(net, Xte[p], Xte[q], mode=ctx.mode), int(p), int(q))
+                 for p, q in zip(i[:30], j[:30])]
+        walk, a, b = max(walks, key=lambda w: float(w[0].chi))
         samp = sample_walk(net, Xte[a], Xte[b], 11)
-        fig, axes = plt.subplots(2, 1, figsize=(3.4, 3.8), sharex=True)
-        plot_folding_walk(walk, sampled=samp, ax=axes[0])
-        plot_prefix_curve(walk, sampled=samp, ax=axes[1])
-        axes[0].set_xlabel("")
-        axes[0].set_title(f"digits {show}: test image {yte[a]} -> {yte[b]}")
+        fig, _ = folding_walk_figure(
+            walk, sampled=samp,
+            title=f"digits {show}: class-{yte[a]} image to class-{yte[b]} image")
         sec.figures += ctx.save(fig, "folding_walk_digits")
     md += ["", f"![heat map](figures/folding_heatmap.png)"]
     if len(rows) > 1:
@@ -474,7 +469,7 @@ def _section_folding(ctx, sec):
 
 
 def _section_slice(ctx, sec):
-    from .plotting import paper_style, plot_region_graph, plot_slice, slice_colouring
+    from .plotting import paper_style, slice_colouring, slice_figure
     from .slices import slice_through
 
     s = ctx.settings
@@ -540,18 +535,7 @@ def _section_slice(ctx, sec):
         md.append(f"| {n} x {n} | {g['points']} | {g['regions_found']} | "
                   f"{_pct(g['fraction_missed'])} | {_pct(g['area_missed'])} |")
     with paper_style():
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 3, figsize=(7.0, 2.6))
-        pts = [[0, 0], [1, 0], [0, 1]]
-        plot_slice(cx, ax=axes[0], points=pts, point_labels=[int(yte[k]) for k in idx])
-        axes[0].set_title("regions and decision boundary")
-        plot_slice(cx, ax=axes[1], boundary=False, alpha=0.25, edges=True)
-        plot_region_graph(cx, ax=axes[1], node_size=1.5)
-        axes[1].set_title("region graph")
-        plot_slice(cx, ax=axes[2], color_by="layer", points=pts)
-        axes[2].set_title("layer of the last split")
-        fig.tight_layout()
+        fig, _ = slice_figure(cx, point_labels=[int(yte[k]) for k in idx])
         sec.figures += ctx.save(fig, "slice")
     md += ["", "![slice](figures/slice.png)"]
     sec.markdown = md
@@ -569,7 +553,7 @@ def _icosahedron():
 
 def _section_injectivity(ctx, sec):
     from .injectivity import Points, check_injectivity, maximal_bias, omnidirectionality
-    from .plotting import paper_style, plot_maximal_bias, plot_redundancy
+    from .plotting import maximal_bias_figure, paper_style
 
     s = ctx.settings
     _, _, Xte, _ = ctx.digits
@@ -645,28 +629,16 @@ def _section_injectivity(ctx, sec):
         "![maximal bias](figures/maximal_bias.png)",
     ]
     with paper_style():
-        import matplotlib.pyplot as plt
-
-        fig = plt.figure(figsize=(6.4, 5.0))
-        ax1 = fig.add_subplot(2, 2, 1)
-        plot_maximal_bias(W2, c2, ax=ax1)
-        ax1.set_title("8 neurons in the plane")
-        ax2 = fig.add_subplot(2, 2, 2, projection="3d")
-        plot_maximal_bias(W3, c3, ax=ax2)
-        ax2.set_title("icosahedron (12 neurons)")
-        ax3 = fig.add_subplot(2, 2, 3)
-        plot_redundancy(mean_ah, dims=dims, redundancies=reds, ax=ax3, label=r"mean $\hat\alpha$")
-        ax4 = fig.add_subplot(2, 2, 4)
-        plot_redundancy(omni, dims=dims, redundancies=reds, ax=ax4, label="omnidirectional",
-                        vmin=0, vmax=1)
-        fig.tight_layout()
+        fig, _ = maximal_bias_figure(
+            W2, c2, W3, c3, mean_ah, omni, dims=dims, redundancies=reds,
+            titles=("8 neurons in the plane", "icosahedron (12 neurons)"))
         sec.figures += ctx.save(fig, "maximal_bias")
     sec.markdown = md
 
 
 def _section_stats(ctx, sec):
     from .statistics import region_statistics
-    from .plotting import paper_style, plot_histograms
+    from .plotting import paper_style, region_statistics_figure
 
     s = ctx.settings
     _, _, Xte, _ = ctx.digits
@@ -703,11 +675,7 @@ def _section_stats(ctx, sec):
                   f"{r['cos_mean']:.3f} | {r['facets_mean']:.1f} | {_pct(r['boundary_share'])} | "
                   f"{r['time_s']:.1f} |")
     with paper_style():
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.5))
-        plot_histograms(stats, quantity="radius", ax=axes[0])
-        plot_histograms(stats, quantity="orthogonality", ax=axes[1])
+        fig, _ = region_statistics_figure(stats, quantities=("radius", "cos_mean", "n_facets"))
         sec.figures += ctx.save(fig, "region_statistics")
     md += ["", "![statistics](figures/region_statistics.png)"]
     sec.markdown = md

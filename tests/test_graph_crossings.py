@@ -354,3 +354,21 @@ def test_certified_repair_on_the_digits_cnn():
     assert cert.n_recomputed == 2
     np.testing.assert_array_equal(cert.codes, ex.codes)
     np.testing.assert_allclose(cert.t, ex.t, rtol=0, atol=1e-13)
+
+
+def test_points_in_blocks_give_the_same_partition(monkeypatch):
+    # a tiny state budget forces blocks of a few points (sharing boundary points)
+    from polyfold.graph import crossings as gc
+
+    net, _ = small_cnn(0)
+    rng = np.random.default_rng(2)
+    S, E = rng.normal(size=(7, 25)), rng.normal(size=(7, 25))
+    S[0] = E[0]  # a segment of length zero
+    ref = {m: polyfold.segment_crossings(net, S, E, mode=m) for m in ("float", "certified", "exact")}
+    monkeypatch.setattr(gc, "STATE_BUDGET", 20 * 8 * 50 * 3)
+    for m, r0 in ref.items():
+        r = polyfold.segment_crossings(net, S, E, mode=m)
+        np.testing.assert_array_equal(r.codes, r0.codes)
+        np.testing.assert_array_equal(r.t, r0.t)
+        np.testing.assert_array_equal(r.endpoint_on_boundary, r0.endpoint_on_boundary)
+        np.testing.assert_array_equal(r.degenerate, r0.degenerate)

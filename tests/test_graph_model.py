@@ -148,6 +148,7 @@ def _op_cases(nn, F):
     ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
 def test_every_operator_matches_torch(torch):
     nn, F = torch.nn, torch.nn.functional
     for name, model, shape in _op_cases(nn, F):

@@ -14,9 +14,12 @@ import polyfold  # noqa: E402
 from polyfold.exceptions import ValidationError  # noqa: E402
 from polyfold.plotting import (  # noqa: E402
     PALETTE,
+    folding_walk_figure,
     last_split_layer,
+    maximal_bias_figure,
     paper_style,
     plot_class_pair_heatmap,
+    plot_distributions,
     plot_folding_vs_depth,
     plot_folding_walk,
     plot_histograms,
@@ -26,9 +29,11 @@ from polyfold.plotting import (  # noqa: E402
     plot_region_graph,
     plot_sampling_comparison,
     plot_slice,
+    region_statistics_figure,
     sample_walk,
     save_figure,
     slice_colouring,
+    slice_figure,
 )
 
 
@@ -318,7 +323,8 @@ def test_redundancy_heatmap():
     V = np.array([[0.1, 0.5, np.nan], [0.2, 0.7, 0.9]])
     fig, ax = plt.subplots()
     art = plot_redundancy(V, dims=[2, 3], redundancies=[2, 4, 8], ax=ax, label="x")
-    assert len(art["texts"]) == 5
+    texts = [t.get_text() for t in art["texts"]]
+    assert sorted(texts) == sorted(["0.10", "0.50", "none", "0.20", "0.70", "0.90"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4", "8"]
     assert ink(fig) > 0.01
     with pytest.raises(ValidationError, match="shape"):
@@ -374,3 +380,230 @@ def test_fraction_breakpoints_are_drawn():
     art = plot_folding_walk(res, ax=ax)
     _, edges, _ = art["exact"].get_data()
     assert edges == pytest.approx([0, 1 / 3, 2 / 3, 1])
+
+
+# ---------------------------------------------------------------------------
+# structure of the figures as a reviewer reads them (no pixels)
+# ---------------------------------------------------------------------------
+def visible_labels(labels):
+    return [t for t in labels if t.get_visible() and t.get_text().strip()]
+
+
+def assert_no_overlap(texts, pad=0.5):
+    """No two drawn texts' bounding boxes intersect (display units)."""
+    boxes = [t.get_window_extent() for t in texts]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            inter = (min(a.x1, b.x1) - max(a.x0, b.x0) > pad
+                     and min(a.y1, b.y1) - max(a.y0, b.y0) > pad)
+            assert not inter, (texts[i].get_text(), texts[j].get_text())
+
+
+def assert_ticks_readable(fig):
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if hasattr(ax, "zaxis"):
+            continue
+        assert_no_overlap(visible_labels(ax.get_xticklabels()))
+        assert_no_overlap(visible_labels(ax.get_yticklabels()))
+
+
+def legend_texts(obj):
+    leg = obj.get_legend() if hasattr(obj, "get_legend") else None
+    if leg is None and hasattr(obj, "legends") and obj.legends:
+        leg = obj.legends[0]
+    assert leg is not None, "no legend"
+    return [t.get_text() for t in leg.get_texts()]
+
+
+def luminance(c):
+    r, g, b = matplotlib.colors.to_rgb(c)
+    lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(c1, c2):
+    a, b = sorted((luminance(c1), luminance(c2)))
+    return (b + 0.05) / (a + 0.05)
+
+
+def two_layer_slice():
+    net = polyfold.zoo.random_mlp([4, 4], 2, 3, seed=2)
+    return polyfold.slice_complex(net, [0, 0], [1, 0], [0, 1], bounds=(-2, 2, -2, 2))
+
+
+@needs_slices
+def test_slice_figure_structure():
+    cx = two_layer_slice()
+    pts = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    with paper_style():
+        fig, axes = slice_figure(cx, points=pts, point_labels=["a", "b", "c"])
+    # three panels plus the colour bar of the layer panel
+    assert len(axes) == 3 and len(fig.axes) == 4
+    for ax in axes:  # every panel labels the data points
+        assert sorted(t.get_text() for t in ax.texts) == ["a", "b", "c"]
+    # discrete colour bar: one tick per hidden layer, integer boundaries
+    cbar_ax = [a for a in fig.axes if a not in axes][0]
+    ticks = [t.get_text() for t in cbar_ax.get_yticklabels() if t.get_text()]
+    assert ticks == ["0", "1"]
+    assert "hidden layer" in cbar_ax.get_ylabel()
+    # one legend: boundary, data points and every predicted class
+    texts = legend_texts(fig)
+    classes = sorted({int(c) for c in cx.predicted_classes})
+    assert texts[:2] == ["decision boundary", "data point (label: class)"]
+    assert texts[2:] == [f"class {c}" for c in classes]
+    # titles fit their axes
+    fig.canvas.draw()
+    for ax in axes:
+        assert ax.title.get_window_extent().width <= ax.get_window_extent().width
+    assert_ticks_readable(fig)
+
+
+@needs_slices
+def test_plot_slice_layer_colorbar_is_discrete():
+    cx = two_layer_slice()
+    fig, ax = plt.subplots()
+    art = plot_slice(cx, ax=ax, color_by="layer")
+    cb = art["colorbar"]
+    assert list(cb.get_ticks()) == [0, 1]
+    assert np.allclose(cb.boundaries, [-0.5, 0.5, 1.5])
+    # the region colours take exactly as many values as layers present
+    faces = {tuple(np.round(f, 6)) for f in art["regions"].get_facecolors()}
+    assert len(faces) == len(np.unique(art["colors"]))
+    fig2, ax2 = plt.subplots()
+    art = plot_slice(cx, ax=ax2, color_by="class")
+    assert legend_texts(ax2) == [f"class {c}" for c in sorted(set(art["colors"].tolist()))]
+
+
+def test_maximal_bias_legend_and_solid_marks():
+    ang = 2 * np.pi * np.arange(5) / 5
+    W = np.column_stack([np.cos(ang), np.sin(ang)])
+    fig, ax = plt.subplots()
+    art = plot_maximal_bias(W, np.full(5, 0.3), ax=ax)
+    texts = legend_texts(ax)
+    assert len(texts) == 3
+    assert "direction" in texts[0] and "hyperplane" in texts[1] and "bias point" in texts[2]
+    # no transparency: overlapping arrows or lines keep one shade
+    assert art["directions"].get_alpha() in (None, 1.0)
+    assert art["hyperplanes"].get_alpha() in (None, 1.0)
+
+
+def test_maximal_bias_figure_structure():
+    pytest.importorskip("mpl_toolkits.mplot3d")
+    ang = 2 * np.pi * np.arange(6) / 6
+    W2 = np.column_stack([np.cos(ang), np.sin(ang)])
+    W3 = np.vstack([np.eye(3), -np.eye(3)])
+    mean = np.array([[np.nan, 0.2, 0.5], [np.nan, -0.1, 0.3]])
+    share = np.array([[0.0, 0.5, 1.0], [0.0, 0.25, 1.0]])
+    with paper_style():
+        fig, axes = maximal_bias_figure(W2, np.full(6, 0.5), W3, np.zeros(6), mean, share,
+                                        dims=[2, 3], redundancies=[1.5, 2, 4])
+    # four panels and the two heat maps' colour bars
+    assert len(fig.axes) == 6
+    assert set(axes) == {"circle", "sphere", "mean", "share"}
+    # the 3D panel is the larger top panel
+    fig.canvas.draw()
+    w = {k: axes[k].get_position().width for k in ("circle", "sphere")}
+    assert w["sphere"] > w["circle"]
+    # one legend for arrows, lines and dots
+    texts = legend_texts(fig)
+    assert len(texts) == 3 and "hyperplane" in texts[1]
+    # titled heat maps; colour-bar labels say what the colour is
+    assert axes["mean"].get_title() and axes["share"].get_title()
+    labels = {a.get_ylabel() for a in fig.axes if a not in axes.values()}
+    assert "share" in labels
+    # readable annotations: not tiny, and contrasting with their cell
+    for key in ("mean", "share"):
+        ax = axes[key]
+        im = ax.get_images()[0]
+        for t in ax.texts:
+            assert t.get_fontsize() >= 5
+            i, j = int(round(t.get_position()[1])), int(round(t.get_position()[0]))
+            v = im.get_array()[i, j]
+            if np.ma.is_masked(v):
+                assert t.get_text() == "none"
+                continue
+            cell = im.cmap(im.norm(v))
+            assert contrast(t.get_color(), cell) >= 3.0, (t.get_text(), t.get_color())
+    assert_ticks_readable(fig)
+
+
+def test_folding_walk_legend_and_limits():
+    from polyfold.folding import space_folding
+
+    net = polyfold.zoo.cantornet(2, "A")
+    x1, x2 = [0.0, 0.75], [1.0, 0.75]
+    res = space_folding(net, x1, x2, mode="exact")
+    samp = sample_walk(net, x1, x2, 11)
+    fig, axes = folding_walk_figure(res, sampled=samp, title="start -> end")
+    assert len(axes) == 2 and axes[0].get_title() == "start -> end"
+    texts = legend_texts(axes[0])
+    assert any(t.startswith("exact breakpoints") for t in texts)
+    assert any("grid" in t for t in texts)
+    # the y range fits the data: the top is above the largest value with bounded room
+    d = np.count_nonzero(res.walk != res.walk[:1], axis=1)
+    top = max(int(d.max()), int(np.count_nonzero(samp[1] != samp[1][:1], axis=1).max()))
+    lo, hi = axes[0].get_ylim()
+    assert lo <= 0 and top < hi <= top + max(1, 0.35 * top) + 1e-9
+    chi = np.asarray(res.prefix.chi, dtype=float)
+    lo, hi = axes[1].get_ylim()
+    assert lo <= 0 and chi.max() < hi <= max(0.1, 1.4 * max(chi.max(), 0.0)) + 1e-9
+    assert_ticks_readable(fig)
+
+
+def test_prefix_curve_limits_when_flat():
+    res = SimpleNamespace(walk=np.array([[0, 0], [1, 0], [1, 1]]), breakpoints=[0.3, 0.6],
+                          prefix=SimpleNamespace(chi=np.zeros(3)))
+    fig, ax = plt.subplots()
+    plot_prefix_curve(res, ax=ax)
+    assert ax.get_ylim()[1] == pytest.approx(0.1)
+    assert any("no fold" in t.get_text() for t in ax.texts)
+
+
+def test_distributions_read_with_few_points():
+    rng = np.random.default_rng(1)
+    vals = {name: rng.uniform(0.03, 0.25, 25) for name in
+            ("sgd", "adam", "batchnorm", "dropout", "weight_decay")}
+    with paper_style():
+        fig, ax = plt.subplots(figsize=(3.4, 2.4))
+        art = plot_distributions(vals, ax=ax, label="insphere radius", log=True)
+    assert len(art["boxes"]["boxes"]) == 5
+    assert [len(d.get_offsets()) for d in art["dots"]] == [25] * 5  # every value drawn
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0] == "sgd\n(n=25)" and labels[-1] == "weight\ndecay\n(n=25)"
+    assert ax.get_yscale() == "log"
+    assert_ticks_readable(fig)
+
+
+def test_region_statistics_figure_panels():
+    st = SimpleNamespace(radius=np.linspace(0.05, 0.2, 25), cos_mean=np.linspace(0.2, 0.3, 25),
+                         n_facets=np.arange(25), pair_cosines=(), boundary_distance=np.ones(25),
+                         depth=np.ones(25))
+    with paper_style():
+        fig, axes = region_statistics_figure({"2x30": st, "6x10": st},
+                                             quantities=("radius", "cos_mean", "n_facets"))
+    assert len(axes) == 3
+    assert [a.get_title() for a in axes] == ["insphere radius", "mean |cos| of facet normals",
+                                             "neuron facets per region"]
+    assert_ticks_readable(fig)
+    with pytest.raises(ValidationError, match="quantities is empty"):
+        region_statistics_figure({"a": st}, quantities=())
+
+
+def test_histogram_log_ticks_do_not_overlap():
+    rng = np.random.default_rng(2)
+    with paper_style():
+        fig, ax = plt.subplots(figsize=(3.0, 2.2))
+        plot_histograms({"a": rng.uniform(0.03, 0.25, 25), "b": rng.uniform(0.03, 0.25, 25)},
+                        quantity="radius", ax=ax)
+    assert ax.get_xscale() == "log"
+    assert_ticks_readable(fig)
+
+
+def test_distributions_fit_long_names():
+    vals = {f"setting_number_{k}_long": np.arange(5.0) + k for k in range(6)}
+    fig, ax = plt.subplots(figsize=(3.0, 2.4))
+    plot_distributions(vals, ax=ax, label="x")
+    assert "\n" in ax.get_xticklabels()[0].get_text()  # wrapped at the underscores
+    assert_ticks_readable(fig)

@@ -67,6 +67,7 @@ def objects():
     out["RegionComplex"] = cx
     out["ComplexRegion"] = cx.region(0)
     out["DecisionBoundary"] = cx.decision_boundary
+    out["CellComplex"] = polyfold.box_complex(zoo.random_mlp([4, 4], 3, 1, seed=0), -1.0, 1.0)
     out["ChebyshevBall"] = reg.chebyshev
     A, c = reg.A, reg.c
     out["Insphere"] = statistics.insphere(A, c, domain=(0.0, 1.0))

@@ -2,18 +2,17 @@
 
 CantorNet A of depth 3 on the authors' path (0, 3/4) -> (1, 3/4): Hamming
 distance of the exact activation pattern to the start pattern along the path
-(top; thin lines are the exact breakpoints) and the prefix curve of the folding
-measure chi (bottom), against the 11-point grid the published code uses (dashed).
+(top; thin grey lines are the exact breakpoints) and the prefix curve of the
+folding measure chi (bottom), against the 11-point grid the published code uses
+(dashed).
 """
+
 import sys
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 import polyfold
 from polyfold.folding import space_folding
-from polyfold.plotting import (paper_style, plot_folding_walk, plot_prefix_curve, sample_walk,
-                               save_figure)
+from polyfold.plotting import folding_walk_figure, paper_style, sample_walk, save_figure
 
 net = polyfold.zoo.cantornet(3, "A")
 x1, x2 = [0.0, 0.75], [1.0, 0.75]
@@ -21,11 +20,8 @@ walk = space_folding(net, x1, x2, mode="exact")
 grid = sample_walk(net, x1, x2, 11)
 
 with paper_style():
-    fig, axes = plt.subplots(2, 1, figsize=(3.4, 3.8), sharex=True)
-    plot_folding_walk(walk, sampled=grid, ax=axes[0])
-    plot_prefix_curve(walk, sampled=grid, ax=axes[1])
-    axes[0].set_xlabel("")
-    axes[0].set_title(f"CantorNet A, k = 3: chi = {walk.chi}")
+    fig, axes = folding_walk_figure(walk, sampled=grid,
+                                    title=f"CantorNet A, k = 3: chi = {walk.chi}")
 
 if __name__ == "__main__":
     save_figure(fig, sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "_generated",

@@ -30,9 +30,10 @@ for a, n in enumerate(dims):
 
 with paper_style():
     fig, axes = plt.subplots(1, 2, figsize=(6.8, 2.4))
-    plot_redundancy(mean, dims=dims, redundancies=reds, ax=axes[0], label=r"mean $\hat\alpha$")
-    plot_redundancy(omni, dims=dims, redundancies=reds, ax=axes[1], label="omnidirectional",
-                    vmin=0, vmax=1)
+    plot_redundancy(mean, dims=dims, redundancies=reds, ax=axes[0], label=r"mean $\hat\alpha$",
+                    title=r"mean certified $\hat\alpha$")
+    plot_redundancy(omni, dims=dims, redundancies=reds, ax=axes[1], label="share",
+                    vmin=0, vmax=1, title="omnidirectional layers")
     fig.tight_layout()
 
 if __name__ == "__main__":

@@ -186,9 +186,16 @@ def interaction_effects(patterns, offsets):
     W = pack_words(P) if P.dtype == bool else P
 
     def dist(a, b):
-        if P.dtype == bool:
-            return hamming(W[a], W[b]).astype(np.int64)
-        return np.count_nonzero(W[a] != W[b], axis=1).astype(np.int64)
+        # in blocks of rows: the comparison temporaries stay small for long walks
+        out = np.empty(len(a), np.int64)
+        block = max(1, (1 << 24) // max(W.shape[1] * W.itemsize, 1))
+        for lo in range(0, len(a), block):
+            ia, ib = a[lo : lo + block], b[lo : lo + block]
+            if P.dtype == bool:
+                out[lo : lo + block] = hamming(W[ia], W[ib])
+            else:
+                out[lo : lo + block] = np.count_nonzero(W[ia] != W[ib], axis=1)
+        return out
 
     total = len(P)
     first = off[:-1]

@@ -432,6 +432,11 @@ def _exact_mid_argmax(u, mid, pu):
 # ---------------------------------------------------------------------------
 # the kernel
 # ---------------------------------------------------------------------------
+#: bytes of state values the kernel holds at once (float: 8 per value, certified 16,
+#: exact rationals about 100); above it the points are processed in blocks
+STATE_BUDGET = 512 * 2**20
+
+
 def graph_partition(net, S0, E0, exact, tolv, certified):
     """Segment partition on the stages of ``net`` (a PLGraph or a PLNet).
 
@@ -439,6 +444,11 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
     first unit group at the segment ends (object ``fmpq`` arrays when ``exact``) and
     ``E0`` their error bounds (certified).  Returns the dict of
     ``crossings._partition``.
+
+    Memory stays bounded: when the points of a group times its state width exceed
+    :data:`STATE_BUDGET`, the points are cut into blocks of consecutive points (two
+    neighbouring blocks share their boundary point) and the remaining groups run on
+    each block on its own -- after a group every decision is local to its pieces.
     """
     st = net.stages()
     ctx = _Ctx(exact, certified, tolv)
@@ -450,21 +460,52 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
         t[1::2] = arith.ONE
     else:
         t = np.tile([0.0, 1.0], m)
-    S, E = S0, E0
     te = np.zeros(2 * m) if certified else None
+    ends = np.tile(np.array([1, 2], np.int8), m)  # 1: a segment's start, 2: its end
     degenerate = np.zeros(m, bool)
     endpoint = np.zeros((m, 2), bool)
+    out = _run_groups(net, st, 0, seg, t, te, S0, E0, ends, ctx, degenerate, endpoint)
+    seg, t, te, codes = out["seg"], out["t"], out["te"], out["codes"]
+    same = seg[1:] == seg[:-1]
+    piece = np.flatnonzero(same)
+    return {
+        "seg": seg,
+        "t": t,
+        "te": te,
+        "piece": piece,
+        "codes": codes,
+        "degenerate": degenerate,
+        "endpoint": endpoint,
+        "ambiguous": ctx.segments(),
+        "ambiguous_t": ctx.intervals(),
+    }
+
+
+def _bytes_per_value(ctx):
+    return 100 if ctx.exact else (16 if ctx.certified else 8)
+
+
+def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
+    """Groups ``g0 ..`` on the given points; returns the final points and the codes of
+    groups ``g0 ..`` on every final piece (as a ``(n_pieces, n_hidden)`` array whose
+    columns before group ``g0`` are filled by the caller through ``origin``: the index,
+    among the given points, of the left point of the piece containing each final one)."""
+    exact, certified, tolv = ctx.exact, ctx.certified, ctx.tol
     layer_codes, src_maps = [], []
     G = st.n_groups
-    for g in range(G):
+    off = net.layer_offsets
+    for g in range(g0, G):
+        n_pts = len(seg)
+        if n_pts > 4 and n_pts * st.width(g) * _bytes_per_value(ctx) > STATE_BUDGET:
+            return _run_blocks(net, st, g, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint,
+                               layer_codes, src_maps)
         u = st.units[g]
         zw = st.z_width(g)
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
         same = seg[1:] == seg[:-1]
-        first = np.flatnonzero(np.r_[True, ~same])
-        last = np.flatnonzero(np.r_[~same, True])
-        n_pts = len(seg)
+        first = np.flatnonzero(ends == 1)
+        last = np.flatnonzero(ends == 2)
         if u.kind == "threshold":
             thq = [arith.to_fmpq(v) for v in u.thresholds] if exact else list(u.thresholds)
             band = None
@@ -474,8 +515,8 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
             for s3 in sg:
                 pos, neg = s3[0], s3[1]
                 zero = ~(pos | neg)
-                endpoint[:, 0] |= zero[first].any(axis=1)
-                endpoint[:, 1] |= zero[last].any(axis=1)
+                endpoint[seg[first], 0] |= zero[first].any(axis=1)
+                endpoint[seg[last], 1] |= zero[last].any(axis=1)
                 if certified:
                     bad = (zero & ~s3[2]).any(axis=1)
                     if bad.any():
@@ -497,6 +538,7 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
                     hit_val = np.asarray(thq, dtype=object if exact else np.float64)[w]
                 new = _insert(seg, t, S, E, te, k, s, ds, exact, certified)
                 seg, t, S, E, te, rows, pos_old, pos_new, src = new
+                ends = ends[src] * np.asarray(_is_old(pos_old, len(seg)), np.int8)
                 # the crossing unit sits exactly at its threshold at the new (true)
                 # crossing point: a decided zero in every mode
                 if not exact:
@@ -519,6 +561,7 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
                     ds = _max_ds(u, Z, Ez, k, unit, s, cnew, cold)
                 new = _insert(seg, t, S, E, te, k, s, ds, exact, certified)
                 seg, t, S, E, te, rows, pos_old, pos_new, src = new
+                ends = ends[src] * np.asarray(_is_old(pos_old, len(seg)), np.int8)
                 hit_max = (pos_new, unit, cold, cnew)
                 # candidates at the new points only
                 zc = _scatter(zc, u.candidates(S[pos_new_rows(pos_old, len(seg)), :zw]), pos_old,
@@ -528,7 +571,11 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
         if not exact and not certified and len(seg) > n_pts:
             keep = _merge_close(seg, t, tolv)
             if keep is not None:
-                seg, t, S, src = seg[keep], t[keep], S[keep], src[keep]
+                # never drop a segment's end point: drop the interior point next to it
+                lost = np.flatnonzero(~keep & (ends == 2))
+                keep[lost] = True
+                keep[lost - 1] &= ends[lost - 1] != 0
+                seg, t, S, src, ends = seg[keep], t[keep], S[keep], src[keep], ends[keep]
                 if u.kind == "max":
                     zc = zc[keep]
         Z = S[:, :zw]
@@ -549,7 +596,7 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
                 ctx.flag_pieces(seg, t, bad)
             if certified:
                 _max_certify_new_points(u, Z, Ez, hit_max, hit, ctx, seg)
-            _max_endpoint_flags(u, Z, Ez, seg, code, endpoint, ctx)
+            _max_endpoint_flags(u, Z, Ez, seg, ends, endpoint, ctx)
         layer_codes.append(code)
         src_maps.append(src)
         if g < G - 1:
@@ -564,24 +611,55 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
                 S = st.advance(g, S, exact=exact, h=h)
     same = seg[1:] == seg[:-1]
     piece = np.flatnonzero(same)
-    codes = np.empty((len(piece), net.n_hidden), np.int8)
-    off = net.layer_offsets
+    codes = np.zeros((len(piece), net.n_hidden), np.int8)
     idx = piece
-    for g in range(G - 1, -1, -1):
-        codes[:, off[g] : off[g + 1]] = layer_codes[g][idx]
-        idx = src_maps[g][idx]
-    amb = ctx.segments()
-    return {
-        "seg": seg,
-        "t": t,
-        "te": te,
-        "piece": piece,
-        "codes": codes,
-        "degenerate": degenerate,
-        "endpoint": endpoint,
-        "ambiguous": amb,
-        "ambiguous_t": ctx.intervals(),
-    }
+    for k in range(len(layer_codes) - 1, -1, -1):
+        g = g0 + k
+        codes[:, off[g] : off[g + 1]] = layer_codes[k][idx]
+        idx = src_maps[k][idx]
+    return {"seg": seg, "t": t, "te": te, "codes": codes, "origin": idx}
+
+
+def _is_old(pos_old, n):
+    mask = np.zeros(n, bool)
+    mask[pos_old] = True
+    return mask
+
+
+def _run_blocks(net, st, g, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint, layer_codes,
+                src_maps):
+    """Split the points into blocks that fit the budget and run groups ``g ..`` on each."""
+    n_pts = len(seg)
+    per = max(3, STATE_BUDGET // (st.width(g) * _bytes_per_value(ctx)))
+    bounds = list(range(0, n_pts - 1, per - 1)) + [n_pts - 1]
+    parts = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        sl = slice(a, b + 1)
+        sub = _run_groups(net, st, g, seg[sl], t[sl], None if te is None else te[sl], S[sl],
+                          None if E is None else E[sl], ends[sl], ctx, degenerate, endpoint)
+        sub["origin"] = sub["origin"] + a
+        parts.append(sub)
+    # concatenate, dropping each shared boundary point once
+    segs, ts, tes, cods, origs = [], [], [], [], []
+    for k, sub in enumerate(parts):
+        drop = 1 if k > 0 and sub["seg"][0] == parts[k - 1]["seg"][-1] else 0
+        segs.append(sub["seg"][drop:])
+        ts.append(sub["t"][drop:])
+        if te is not None:
+            tes.append(sub["te"][drop:])
+        cods.append(sub["codes"])
+        origs.append(sub["origin"])
+    seg2 = np.concatenate(segs)
+    t2 = np.concatenate(ts)
+    te2 = np.concatenate(tes) if te is not None else None
+    codes = np.concatenate(cods, axis=0)
+    idx = np.concatenate(origs)  # index among the points at group g of each final piece
+    off = net.layer_offsets
+    for k in range(len(layer_codes) - 1, -1, -1):
+        gg = g0 + k
+        codes[:, off[gg] : off[gg + 1]] = layer_codes[k][idx]
+        idx = src_maps[k][idx]
+    return {"seg": seg2, "t": t2, "te": te2, "codes": codes, "origin": idx}
 
 
 def ctx_t(ctx):
@@ -733,12 +811,11 @@ def _max_certify_new_points(u, Z, Ez, hit_max, hit, ctx, seg):
         ctx.flag_points(seg, ctx_t(ctx), rows[bad])
 
 
-def _max_endpoint_flags(u, Z, Ez, seg, code, endpoint, ctx):
+def _max_endpoint_flags(u, Z, Ez, seg, ends, endpoint, ctx):
     """Flag segment ends where a max unit's maximal candidates tie (a boundary of the
     argmax partition) without the tie holding along the adjacent piece."""
-    same = seg[1:] == seg[:-1]
-    first = np.flatnonzero(np.r_[True, ~same])
-    last = np.flatnonzero(np.r_[~same, True])
+    first = np.flatnonzero(ends == 1)
+    last = np.flatnonzero(ends == 2)
     for col, pts, other in ((0, first, first + 1), (1, last, last - 1)):
         other = np.clip(other, 0, len(seg) - 1)
         zc = u.candidates(Z[pts])

@@ -378,6 +378,20 @@ class PLGraph:
         c = self._evaluate(X, want_codes=True)[2]
         return c[0] if single else c
 
+    def _code_tables(self):
+        """Per unit group ``(thresholds, code -> bit, code -> piece)`` (max groups:
+        no thresholds, the code is the selected candidate)."""
+        if "tables" not in self._cache:
+            tabs = []
+            for u in self.group_units:
+                if u.kind == "threshold":
+                    tabs.append((u.thresholds, u.code_to_bit, u.code_to_piece))
+                else:
+                    ident = np.arange(u.k, dtype=np.int8)
+                    tabs.append((np.zeros(0), ident, ident))
+            self._cache["tables"] = tuple(tabs)
+        return self._cache["tables"]
+
     def bits_from_codes(self, codes):
         """Patterns from codes: the bit ``f(z) > 0`` of elementwise units and the code
         (selected candidate) of max units."""

@@ -159,9 +159,10 @@ def _collision_pair(W, alpha, x, active, step):
 
     ``active`` are the rows whose value must be kept (the active set at ``x``,
     rank < n); the kernel direction ``d`` of those rows is computed exactly, and
-    ``x' = x + t d`` with ``|t d| = step``.  Returns ``(x' float, verified)`` where
-    ``verified`` says that the rational point ``x + t d`` has exactly the same
-    output as ``x`` (the float ``x'`` is its nearest float64).
+    ``x' = x + t d`` with ``|t d| = step``.  Returns ``(x' float, verified, x'
+    exact)`` where ``verified`` says that the rational point ``x + t d`` (the
+    third item, a list of fmpq) has exactly the same output as ``x``; the float
+    ``x'`` is its nearest float64.
     """
     n = W.shape[1]
     d = _exact_null_vector(W[active], n)
@@ -170,4 +171,91 @@ def _collision_pair(W, alpha, x, active, step):
     xq = [arith.to_fmpq(v) for v in x.tolist()]
     x2 = [a + t * b for a, b in zip(xq, d)]
     verified = _relu_exact(W, alpha, xq) == _relu_exact(W, alpha, x2)
-    return np.array([float(v) for v in x2]), bool(verified)
+    return np.array([float(v) for v in x2]), bool(verified), x2
+
+
+# ---------------------------------------------------------------------------
+# float witnesses that collide exactly: dyadic steps along short null vectors
+# ---------------------------------------------------------------------------
+def _integer_null_vectors(rows, n):
+    """Short integer vectors spanning the kernel of integer rows (LLL-reduced).
+
+    ``rows`` is a list of integer lists (possibly empty: every direction is in
+    the kernel).  Returns a list of integer vectors, shortest (max norm) first.
+    """
+    import flint
+
+    if not rows:
+        vecs = [[int(i == j) for i in range(n)] for j in range(n)]
+    else:
+        mat = flint.fmpz_mat(len(rows), n, [v for r in rows for v in r])
+        basis, k = mat.nullspace()
+        if k == 0:
+            return []
+        vecs = [[int(basis[i, j]) for i in range(n)] for j in range(k)]
+        red = flint.fmpz_mat(len(vecs), n, [v for r in vecs for v in r]).lll()
+        vecs = [[int(red[i, j]) for j in range(n)] for i in range(red.nrows())]
+    out = []
+    for v in vecs:
+        g = 0
+        for c in v:
+            g = math.gcd(g, c)
+        if g:
+            out.append([c // g for c in v])
+    out.sort(key=lambda v: max(abs(c) for c in v))
+    return out
+
+
+def _rows_integer(Q):
+    """Rows of a flint fmpq_mat scaled to integers (same kernel)."""
+    out = []
+    for i in range(Q.nrows()):
+        qs = [Q[i, j] for j in range(Q.ncols())]
+        den = 1
+        for q in qs:
+            den = den * int(q.q) // math.gcd(den, int(q.q))
+        out.append([int(q.p) * (den // int(q.q)) for q in qs])
+    return out
+
+
+_MANTISSA = 2 ** 53
+
+
+def _dyadic_pairs(x, vecs, step, *, fixed=False, max_tries=8):
+    """Candidate float pairs ``(x~, x~ + 2^-k delta)`` that are exact binary rationals.
+
+    For each short integer kernel vector ``delta`` the power of two ``2^-k`` makes
+    the step at most ``step`` (max norm); ``x~`` is ``x`` rounded to the grid
+    ``2^-k`` (``x`` itself when ``fixed``: it must then lie on that grid), so both
+    points are integers below ``2^53`` times ``2^-k``: exactly representable.
+    Yields ``(x~, x2~)`` as float arrays; the caller verifies them exactly.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    # grid on which a fixed x lies: 2^-kx with kx the largest denominator exponent
+    kx = max([(int(v.as_integer_ratio()[1]).bit_length() - 1) for v in x.tolist()] + [0])
+    for delta in vecs[:max_tries]:
+        big = max(abs(c) for c in delta)
+        if big == 0 or big >= _MANTISSA or not step > 0:
+            continue  # a point and its step must both fit in 53 bits
+        k = math.ceil(math.log2(big) - math.log2(step))
+        if fixed:
+            k = max(k, kx)
+        for sign in (1, -1):
+            for kk in (k, k + 1, k + 2):
+                if fixed:
+                    N = [int(v * 2 ** kx) * 2 ** (kk - kx) for v in x.tolist()] if kk >= kx else None
+                    if N is None:
+                        continue
+                else:
+                    N = [int(round(math.ldexp(v, kk))) for v in x.tolist()]
+                M = [a + sign * b for a, b in zip(N, delta)]
+                if max(abs(v) for v in N + M) >= _MANTISSA:
+                    continue
+                xa = np.array([math.ldexp(v, -kk) for v in N])
+                xb = np.array([math.ldexp(v, -kk) for v in M])
+                yield xa, xb
+
+
+def _exact_tuple(v):
+    """Tuple of ``fractions.Fraction`` from floats or fmpq."""
+    return tuple(arith.to_fraction(arith.to_fmpq(c)) for c in v)

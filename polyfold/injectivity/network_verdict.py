@@ -17,11 +17,18 @@ from .._validation import check_positive_int
 from ..exceptions import DomainError, SolverError, UnsupportedLayerError, ValidationError
 from ..network import PLNet, ReLU
 from ..tolerance import get_tol
-from ._exact import _scaled
+from ._exact import _exact_tuple, _rows_integer, _scaled
 from .cells import _Cell, _parse_domain, _refine
 from .layers import _readonly, layer_weights
-from .verdict import InjectivityVerdict, _check_points, _convex_verdict
 from .._repr import summary_repr
+from .verdict import (
+    InjectivityVerdict,
+    _check_points,
+    _convex_verdict,
+    _float_collision,
+    _in_domain,
+    _Witness,
+)
 
 
 # ---------------------------------------------------------------------------
@@ -260,7 +267,7 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
                     "raise max_cells= or check on data points (domain=Points(X))."
                 )
         regions = new
-        verdict = _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol)
+        verdict = _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol, A, c)
         verdicts.append(verdict)
         if not verdict.is_injective:
             return NetworkInjectivityVerdict(
@@ -271,7 +278,7 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
         domain_kind=kind, scope=scope)
 
 
-def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol):
+def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol, A_dom, c_dom):
     n = net.input_dim
     k = len(regions)
     m = net.widths[l]
@@ -287,8 +294,7 @@ def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol):
     centers = np.array([R.cell.center for R in regions])
     radii = np.array([R.cell.radius for R in regions])
     failing = ranks < n
-    w = wp = cp_ = None
-    verified = False
+    wit = _Witness()
     notes = f"{k} regions of h_{l} in the domain; "
     if exact:  # confirm each region's layer-l pattern at its centre in rationals
         zs = net.forward_exact(centers)
@@ -297,6 +303,7 @@ def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol):
         if bad:
             notes += (f"{bad} region centres lie within rounding of a hyperplane (their float "
                       "patterns were kept); ")
+    exact_out = lambda x: _hidden_exact(net, l, x)  # noqa: E731
     if np.any(failing):
         cand = np.flatnonzero(failing)
         w = int(cand[np.argmax(radii[cand])])
@@ -306,10 +313,17 @@ def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol):
         t = arith.to_fmpq(0.5 * R.cell.radius / dn)
         xq = [arith.to_fmpq(v) for v in R.cell.center.tolist()]
         x2 = [a + t * b for a, b in zip(xq, d)]
-        verified = _hidden_exact(net, l, xq) == _hidden_exact(net, l, x2)
-        wp = R.cell.center.copy()
-        cp_ = np.array([float(v) for v in x2])
-        notes += "a region where h_%d has rank < n (local collision, exactly verified)." % l
+        verified = exact_out(xq) == exact_out(x2) and _in_domain(A_dom, c_dom, x2)
+        wit = _Witness(w, R.cell.center.copy(), np.array([float(v) for v in x2]), verified,
+                       _exact_tuple(xq), _exact_tuple(x2))
+        by_rank = cand[np.lexsort((-radii[cand], ranks[cand]))]
+        fl = _float_collision(
+            np.zeros((0, n)), None, centers, 0.5 * radii / math.sqrt(n), by_rank, exact_out,
+            A_dom, c_dom,
+            rows_of=lambda i: _rows_integer(regions[i].Mq) if regions[i].Mq.nrows() else [])
+        if fl is not None:
+            wit = fl
+        notes += ("a region where h_%d has rank < n (local collision). " % l) + wit.note()
         ok = False
     else:
         pair = _pairwise_collision(regions, eps, max_pairs, tol)
@@ -317,21 +331,119 @@ def _deep_layer_verdict(net, l, regions, eps, max_pairs, exact, tol):
         if ok:
             notes += "every region maps injectively and no two regions' images collide (pairwise LPs)."
         else:
-            i, j, wp, cp_ = pair
-            w = i
-            h1 = _hidden_float(net, l, wp)
-            h2 = _hidden_float(net, l, cp_)
-            verified = False
+            i, j, wp, cp_, gap = pair
+            wit = _exact_lp_pair(net, l, regions[i], regions[j], wp, cp_, gap, A_dom, c_dom)
+            wit.index = i
+            h1 = _hidden_float(net, l, wit.x)
+            h2 = _hidden_float(net, l, wit.x2)
             notes += (f"regions {i} and {j} map distinct points to the same h_{l} (LP collision; "
-                      f"float check |h(x) - h(x')| = {np.abs(h1 - h2).max():.2e}).")
+                      f"float check |h(x) - h(x')| = {np.abs(h1 - h2).max():.2e}). " + wit.note())
             failing = failing.copy()
             failing[i] = failing[j] = True
     return InjectivityVerdict(
         is_injective=ok, domain_kind="regions", n_pieces=k, active_sets=_readonly(active),
         ranks=_readonly(ranks), interior_points=_readonly(centers), radii=_readonly(radii),
-        failing=_readonly(failing), witness_index=w, witness_point=_readonly(wp),
-        colliding_point=_readonly(cp_), collision_verified=bool(verified), exact=bool(exact),
-        notes=notes)
+        failing=_readonly(failing), exact=bool(exact), notes=notes, **wit.fields())
+
+
+def _local_affine_exact(net, l, p, r):
+    """Exact ``(M, v)`` of ``h_l`` on the region around ``p`` (margin ``r`` > 0).
+
+    ``h_l`` is affine on the open region; it is evaluated exactly at ``p`` and at
+    ``p + (r / 2) e_k``, which lie inside it.  Returns flint matrices
+    ``M (m_l, n)``, ``v (m_l, 1)``, or None when the points' patterns differ.
+    """
+    import flint
+
+    n = len(p)
+    pq = [arith.to_fmpq(v) for v in p]
+    eps = arith.to_fmpq(0.5 * r)
+    pts = np.empty((n + 1, n), dtype=object)
+    pts[:, :] = [pq] * (n + 1)
+    for k in range(n):
+        pts[k + 1, k] = pq[k] + eps
+    zs = net.forward_exact(pts)
+    pats = [np.asarray(z > 0) for z in zs[: l + 1]]
+    if any(np.any(pt != pt[0]) for pt in pats):
+        return None
+    H = net.activations[l].apply(zs[l])
+    m = H.shape[1]
+    M = flint.fmpq_mat(m, n, [(H[k + 1, i] - H[0, i]) / eps for i in range(m) for k in range(n)])
+    pv = flint.fmpq_mat(n, 1, pq)
+    h0 = flint.fmpq_mat(m, 1, list(H[0]))
+    return M, h0 - M * pv
+
+
+def _exact_lp_pair(net, l, Ri, Rj, x, x2, gap, A_dom, c_dom):
+    """Exact collision of two regions near an LP collision ``(x, x2)``.
+
+    A margin LP moves the pair into the regions' interiors (keeping the images
+    equal and ``<g, x - x2>`` at least half the LP's value); the exact affine maps
+    of ``h_l`` there give the linear system ``M_i x - M_j x2 = v_j - v_i``, and
+    the exact point of its solution set nearest to the pair is checked by exact
+    forward passes.  Returns a :class:`_Witness` (not verified when any step fails).
+    """
+    import flint
+    from scipy.optimize import linprog
+
+    n = len(x)
+    wit = _Witness(None, np.asarray(x, float), np.asarray(x2, float), False)
+    Ai, ci, Aj, cj = Ri.cell.A, Ri.cell.c, Rj.cell.A, Rj.cell.c
+    g = x - x2
+    gn = float(np.linalg.norm(g))
+    if gn == 0:
+        return wit
+    g = g / gn
+    A_ub = np.block([[-Ai, np.zeros((len(ci), n)), np.ones((len(ci), 1))],
+                     [np.zeros((len(cj), n)), -Aj, np.ones((len(cj), 1))],
+                     [-g[None, :], g[None, :], np.zeros((1, 1))]])
+    b_ub = np.concatenate([ci, cj, [-0.5 * gap]])
+    A_eq = np.hstack([Ri.M, -Rj.M, np.zeros((Ri.M.shape[0], 1))])
+    b_eq = Rj.v - Ri.v
+    cost = np.zeros(2 * n + 1)
+    cost[-1] = -1.0
+    cap = max(Ri.cell.radius, Rj.cell.radius)
+    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq,
+                  bounds=[(None, None)] * (2 * n) + [(None, cap)], method="highs")
+    if res.status != 0 or not res.x[-1] > 0:
+        return wit
+    za, zb, r = res.x[:n], res.x[n:2 * n], float(res.x[-1])
+    mi = _local_affine_exact(net, l, za, r)
+    mj = _local_affine_exact(net, l, zb, r)
+    if mi is None or mj is None:
+        return wit
+    (Mi, vi), (Mj, vj) = mi, mj
+    m = Mi.nrows()
+    A = flint.fmpq_mat(m, 2 * n, [Mi[i, k] if k < n else -Mj[i, k - n]
+                                  for i in range(m) for k in range(2 * n)])
+    b = vj - vi
+    z0 = flint.fmpq_mat(2 * n, 1, [arith.to_fmpq(v) for v in np.r_[za, zb].tolist()])
+    # independent rows of A: pivots of the reduced row echelon form of A^T
+    R, rank = A.transpose().rref()
+    piv, col = [], 0
+    for i in range(rank):
+        while R[i, col] == 0:
+            col += 1
+        piv.append(col)
+    if rank:
+        Ar = flint.fmpq_mat(rank, 2 * n, [A[p_, k] for p_ in piv for k in range(2 * n)])
+        br = flint.fmpq_mat(rank, 1, [b[p_, 0] for p_ in piv])
+        lam = (Ar * Ar.transpose()).solve(Ar * z0 - br)
+        z = z0 - Ar.transpose() * lam
+    else:
+        z = z0
+    if A * z != b:
+        return wit
+    xq = [z[k, 0] for k in range(n)]
+    x2q = [z[n + k, 0] for k in range(n)]
+    ok = (xq != x2q and _in_domain(A_dom, c_dom, xq) and _in_domain(A_dom, c_dom, x2q)
+          and _hidden_exact(net, l, xq) == _hidden_exact(net, l, x2q))
+    xf = np.array([float(v) for v in xq])
+    x2f = np.array([float(v) for v in x2q])
+    floats = bool(ok and not np.array_equal(xf, x2f) and _hidden_exact(
+        net, l, [arith.to_fmpq(v) for v in xf]) == _hidden_exact(net, l, [arith.to_fmpq(v) for v in x2f])
+        and _in_domain(A_dom, c_dom, xf) and _in_domain(A_dom, c_dom, x2f))
+    return _Witness(None, xf, x2f, ok, _exact_tuple(xq), _exact_tuple(x2q), floats)
 
 
 def _hidden_float(net, l, x):
@@ -401,7 +513,7 @@ def _pairwise_collision(regions, eps, max_pairs, tol):
                 raise SolverError(f"HiGHS failed on a collision LP (status {res.status}).",
                                   status=int(res.status))
             if -res.fun > thr:
-                return i, j, np.asarray(res.x[:n]), np.asarray(res.x[n:])
+                return i, j, np.asarray(res.x[:n]), np.asarray(res.x[n:]), float(-res.fun)
     return None
 
 

@@ -6,13 +6,22 @@ box, a polytope, the whole space or a finite data set, and returns an
 not.  Part of :mod:`polyfold.injectivity`, which re-exports the public names.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import check_positive_int
 from ..tolerance import get_tol
-from ._exact import _RankCache, _collision_pair, _preact_signs
+from .. import arith
+from ._exact import (
+    _collision_pair,
+    _dyadic_pairs,
+    _exact_tuple,
+    _integer_null_vectors,
+    _preact_signs,
+    _RankCache,
+    _relu_exact,
+)
 from .cells import _initial_cell, _parse_domain, _refine
 from .layers import _readonly, _resolve
 from .._repr import summary_repr
@@ -47,13 +56,38 @@ class InjectivityVerdict:
     witness_index : int or None
         A failing cell / point.
     witness_point, colliding_point : (n,) float or None
-        Two distinct points with the same output (when not injective).
+        Two distinct points with the same output (when not injective).  When
+        ``floats_collide`` they collide exactly as they are (exact binary
+        rationals); otherwise ``colliding_point`` is the nearest float of
+        ``colliding_exact``.
     collision_verified : bool
-        The pair collides exactly: the rational point of which ``colliding_point``
-        is the nearest float has exactly the output of ``witness_point``.
+        The exact pair ``witness_exact``, ``colliding_exact`` was checked to
+        have exactly equal outputs (rational arithmetic) and to lie in the
+        domain.
     exact : bool
         Active sets and ranks decided in exact arithmetic.
     notes : str
+    witness_exact, colliding_exact : tuple of fractions.Fraction or None
+        The exact colliding pair (``len == n``): recompute
+        ``ReLU(W x - alpha)`` with ``fractions.Fraction`` to verify the verdict.
+    floats_collide : bool
+        ``witness_point`` and ``colliding_point`` themselves have exactly equal
+        outputs (then they equal ``witness_exact`` and ``colliding_exact``).
+        They are chosen as a dyadic step ``2^-k delta`` along a short integer
+        vector ``delta`` of the kernel of the active rows (LLL-reduced), from a
+        point on the grid ``2^-k``; when every such step is too long for the
+        cell or needs more than 53 bits (typically a one-dimensional kernel of
+        rows with full-precision weights), no float pair was found and only the
+        exact pair collides.
+
+    Notes
+    -----
+    Verify a verdict without polyfold::
+
+        from fractions import Fraction as F
+        out = lambda x: [max(sum(F(w) * xi for w, xi in zip(row, x)) - F(a), 0)
+                         for row, a in zip(W.tolist(), alpha.tolist())]
+        assert out(v.witness_exact) == out(v.colliding_exact)
     """
 
     __repr__ = summary_repr
@@ -72,6 +106,9 @@ class InjectivityVerdict:
     collision_verified: bool = False
     exact: bool = True
     notes: str = ""
+    witness_exact: object = field(default=None, repr=False)
+    colliding_exact: object = field(default=None, repr=False)
+    floats_collide: bool = False
 
     @property
     def witness_active_set(self):
@@ -237,13 +274,23 @@ def _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol):
     if np.any(mismatch):
         notes += (f" {int(mismatch.sum())} cell centres lie within rounding of a hyperplane; "
                   "their active sets were recomputed exactly at the centre.")
-    w = wp = cp_ = None
-    verified = False
+    wit = _Witness()
     if np.any(failing):
         cand = np.flatnonzero(failing)
-        w = int(cand[np.argmax(radii[cand])])
+        order = cand[np.argsort(-radii[cand], kind="stable")]
+        w = int(order[0])
         wp = centers[w].copy()
-        cp_, verified = _collision_pair(Wm, a, wp, active[w], 0.5 * radii[w])
+        cp_, verified, x2q = _collision_pair(Wm, a, wp, active[w], 0.5 * radii[w])
+        wit = _Witness(w, wp, cp_, verified and _in_domain(A, c, x2q), _exact_tuple(wp),
+                       _exact_tuple(x2q))
+        exact_out = lambda x: _relu_exact(Wm, a, x)  # noqa: E731
+        # larger kernels (lower rank) have shorter integer vectors: try them first
+        by_rank = cand[np.lexsort((-radii[cand], ranks[cand]))]
+        fl = _float_collision(Wm, active, centers, 0.5 * radii / np.sqrt(n), by_rank, exact_out,
+                              A, c)
+        if fl is not None:
+            wit = fl
+        notes += " " + wit.note()
     return InjectivityVerdict(
         is_injective=not bool(np.any(failing)),
         domain_kind=kind,
@@ -253,13 +300,97 @@ def _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol):
         interior_points=_readonly(centers),
         radii=_readonly(radii),
         failing=_readonly(failing),
-        witness_index=w,
-        witness_point=_readonly(wp),
-        colliding_point=_readonly(cp_),
-        collision_verified=verified,
         exact=bool(exact),
         notes=notes,
+        **wit.fields(),
     ), cells, eps, cap
+
+
+# ---------------------------------------------------------------------------
+# witnesses
+# ---------------------------------------------------------------------------
+class _Witness:
+    """A colliding pair: float points, the exact pair, and what was verified."""
+
+    def __init__(self, index=None, x=None, x2=None, verified=False, xq=None, x2q=None,
+                 floats=False):
+        self.index, self.x, self.x2 = index, x, x2
+        self.verified, self.xq, self.x2q, self.floats = bool(verified), xq, x2q, bool(floats)
+
+    def fields(self):
+        return {
+            "witness_index": None if self.index is None else int(self.index),
+            "witness_point": _readonly(self.x),
+            "colliding_point": _readonly(self.x2),
+            "collision_verified": self.verified,
+            "witness_exact": self.xq,
+            "colliding_exact": self.x2q,
+            "floats_collide": self.floats,
+        }
+
+    def note(self):
+        if self.floats:
+            return ("The float witnesses collide exactly (exact binary rationals with equal "
+                    "exact outputs).")
+        if self.verified:
+            return ("The exact witnesses (witness_exact, colliding_exact) collide; no pair "
+                    "of float64 points was found to collide exactly.")
+        return "The collision was not verified exactly."
+
+
+def _in_domain(A, c, x):
+    """Whether the rational point lies in ``{A x + c >= 0}`` (exactly)."""
+    if A is None or len(A) == 0:
+        return True
+    xq = [arith.to_fmpq(v) for v in x]
+    for row, ci in zip(A.tolist(), c.tolist()):
+        s = arith.to_fmpq(ci)
+        for w, v in zip(row, xq):
+            if w:
+                s += arith.to_fmpq(w) * v
+        if s < 0:
+            return False
+    return True
+
+
+#: failing cells tried for an exactly colliding float pair
+_FLOAT_TRIES = 32
+
+
+def _float_collision(W, active, points, steps, order, exact_out, A, c, *, fixed=False,
+                     rows_of=None):
+    """First exactly colliding float pair over the failing cells / points in ``order``.
+
+    ``exact_out(x)`` is the exact output at a rational point (a list); ``steps``
+    bounds the step from each point (max norm); ``rows_of(i)`` gives the integer
+    rows whose kernel keeps the output (default: the active rows of ``W``).
+    """
+    from ._exact import _integer_rows
+
+    ints = None
+    hopeless = 0
+    for i in order[:_FLOAT_TRIES]:
+        if hopeless >= 3:  # kernels of these rows have no vector short enough: stop early
+            break
+        i = int(i)
+        if rows_of is None:
+            if ints is None:
+                ints = _integer_rows(W)
+            rows = [ints[k] for k in np.flatnonzero(active[i])]
+        else:
+            rows = rows_of(i)
+        vecs = _integer_null_vectors(rows, W.shape[1])
+        if not vecs or max(abs(v) for v in vecs[0]) >= 2 ** 53:
+            hopeless += 1
+            continue
+        for xa, xb in _dyadic_pairs(points[i], vecs, float(steps[i]), fixed=fixed):
+            if np.array_equal(xa, xb) or not (_in_domain(A, c, xa) and _in_domain(A, c, xb)):
+                continue
+            qa = [arith.to_fmpq(v) for v in xa.tolist()]
+            qb = [arith.to_fmpq(v) for v in xb.tolist()]
+            if exact_out(qa) == exact_out(qb):
+                return _Witness(i, xa, xb, True, _exact_tuple(xa), _exact_tuple(xb), True)
+    return None
 
 
 def _fiber_direction(Wpos, Wzero, tol):
@@ -295,28 +426,31 @@ def _check_points(W, a, X, exact, tol):
         if d is not None:
             failing[k] = True
             fiber[int(k)] = d
-    w = wp = cp_ = None
-    verified = False
+    wit = _Witness()
+    steps = np.zeros(len(X))
     if np.any(failing):
-        w = int(np.flatnonzero(failing)[0])
+        fail = np.flatnonzero(failing)
+        # room around each failing point: rows below threshold stay below
+        w = int(fail[0])
+        plain = [int(k) for k in fail[np.argsort(ranks[fail], kind="stable")][:_FLOAT_TRIES]
+                 if int(k) not in fiber]
+        Zall = X @ W.T - a
+        nrm = np.linalg.norm(W, axis=1)
+        for k in set(plain) | {w}:
+            below = s[k] < 0
+            gap = float(np.min(-Zall[k, below] / nrm[below])) if below.any() else 1.0
+            steps[k] = 0.5 * gap / np.sqrt(n)
         wp = X[w].copy()
-        Z = W @ wp - a
-        below = Z[s[w] < 0]
         if w in fiber:
-            d = fiber[w]
-            gap = float(np.min(-below)) if below.size else 1.0
-            grow = np.abs(W[s[w] < 0] @ d).max(initial=0.0)
-            t = 0.5 * gap / grow if grow > 0 else 1.0
-            cp_ = wp + t * d
-            yo = np.maximum(W @ wp - a, 0)
-            yc = np.maximum(W @ cp_ - a, 0)
-            verified = bool(np.allclose(yo, yc, rtol=0, atol=tol.lp * (1 + np.abs(yo).max())))
+            wit = _fiber_witness(W, a, wp, s[w], fiber[w], steps[w], tol)
+            wit.index = w
         else:
-            # step: stay strictly below for rows below threshold
-            rows = W[s[w] < 0]
-            nrm = np.linalg.norm(rows, axis=1)
-            gap = float(np.min(-below / nrm)) if below.size else 1.0
-            cp_, verified = _collision_pair(W, a, wp, active[w], 0.5 * gap)
+            cp_, verified, x2q = _collision_pair(W, a, wp, active[w], steps[w] * np.sqrt(n))
+            wit = _Witness(w, wp, cp_, verified, _exact_tuple(wp), _exact_tuple(x2q))
+        exact_out = lambda x: _relu_exact(W, a, x)  # noqa: E731
+        fl = _float_collision(W, active, X, steps, plain, exact_out, None, None, fixed=True)
+        if fl is not None:
+            wit = fl
     notes = (
         f"{len(X)} data points; a point passes when it is the only preimage of its "
         "output in R^n (its active rows span, or, on a threshold, no direction keeps the "
@@ -331,10 +465,48 @@ def _check_points(W, a, X, exact, tol):
         interior_points=_readonly(X),
         radii=None,
         failing=_readonly(failing),
-        witness_index=w,
-        witness_point=_readonly(wp),
-        colliding_point=_readonly(cp_),
-        collision_verified=verified,
         exact=bool(exact),
-        notes=notes,
+        notes=notes + ("" if wit.index is None else " " + wit.note()),
+        **wit.fields(),
     )
+
+
+def _fiber_witness(W, a, x, signs, d, step, tol):
+    """Exact second preimage of a point on a threshold along the LP direction ``d``.
+
+    The exact direction is ``d`` (read as a rational vector) projected onto the
+    kernel of the positive rows and of the threshold rows ``d`` keeps at 0;
+    it is accepted if it still lowers or keeps every other threshold row.
+    """
+    import flint
+
+    pos, zero = signs > 0, signs == 0
+    Wz = W[zero]
+    dz = Wz @ d
+    tight = np.abs(dz) <= tol.lp * max(1.0, float(np.abs(dz).max(initial=0.0)))
+    keep = np.vstack([W[pos], Wz[tight]])
+    n = W.shape[1]
+    from ._exact import _integer_rows
+
+    rows = _integer_rows(keep) if len(keep) else []
+    basis = _integer_null_vectors(rows, n)
+    wit = _Witness(None, x, None, False)
+    if not basis:
+        return wit
+    B = flint.fmpq_mat(n, len(basis), [arith.fmpq(basis[j][i]) for i in range(n)
+                                       for j in range(len(basis))])
+    dq = flint.fmpq_mat(n, 1, [arith.to_fmpq(v) for v in d.tolist()])
+    coef = (B.transpose() * B).solve(B.transpose() * dq)
+    de = B * coef
+    dv = [de[i, 0] for i in range(n)]
+    Wq = [[arith.to_fmpq(w) for w in row] for row in W.tolist()]
+    lowers = [sum((w * v for w, v in zip(Wq[i], dv)), arith.ZERO) for i in np.flatnonzero(zero)]
+    if any(v > 0 for v in lowers) or all(v == 0 for v in dv):
+        return wit
+    top = max(abs(float(v)) for v in dv)
+    t = arith.to_fmpq(step / top)
+    xq = [arith.to_fmpq(v) for v in x.tolist()]
+    x2 = [p + t * q for p, q in zip(xq, dv)]
+    ok = _relu_exact(W, a, xq) == _relu_exact(W, a, x2)
+    return _Witness(None, x, np.array([float(v) for v in x2]), ok, _exact_tuple(xq),
+                    _exact_tuple(x2))

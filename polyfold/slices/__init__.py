@@ -26,10 +26,17 @@ Arithmetic modes (one keyword, as in :func:`polyfold.segment_crossings`):
     polygon with a decision the bound cannot make (a vertex on or near a line,
     several lines through one point, a neuron constant on a polygon) is
     recomputed in exact rationals from the start of the layer: its vertices are
-    rebuilt exactly as intersections of its (exactly known) edge lines.  The
-    combinatorics (regions, codes, adjacency) are then exact; vertex coordinates
-    are float64 approximations.  :attr:`RegionComplex.n_recomputed` says how many
-    polygons were recomputed.
+    rebuilt exactly as intersections of its (exactly known) edge lines.  Every
+    vertex also carries a bound on the error of its coordinates.  The
+    combinatorics are then exact: regions and codes; adjacency (which regions
+    share an edge of positive length, however short, with the switching
+    neurons), decided from the vertex bounds along every chord and exactly
+    where they do not decide; decision-boundary pieces (which regions, which
+    class pairs); ``locate`` and ``predicted_classes``.  Vertex coordinates,
+    areas, edge lengths (``facet_measures``) and segment end points are float64
+    approximations.  :attr:`RegionComplex.n_recomputed` says how many polygons
+    were recomputed exactly (by the engine, and by adjacency and the decision
+    boundary once they have been computed).
 ``"exact"``
     python-flint rationals throughout; vertices, areas and interior points are
     exact.

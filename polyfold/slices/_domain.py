@@ -24,11 +24,13 @@ def check_planar_input(net):
     return d
 
 
-def _check_plane(net, origin, e1, e2, tol):
+def _check_plane(net, origin, e1, e2, tol, mode="float"):
     d = check_planar_input(net)
     out = []
     for name, v in (("origin", origin), ("e1", e1), ("e2", e2)):
         a = as_float_array(v, name)
+        if a.shape == tuple(getattr(net, "input_shape", (d,))):
+            a = a.reshape(-1)  # one image, shaped
         if a.shape != (d,):
             raise ShapeError(
                 f"{name} must have shape ({d},) to match the network's input_dim={d}, "
@@ -43,10 +45,16 @@ def _check_plane(net, origin, e1, e2, tol):
             f"{which} is the zero vector; the slice needs two independent directions "
             "(e.g. e1 = x2 - x1, e2 = x3 - x1 for three distinct data points)."
         )
-    gram = na * nb - float(a @ b) ** 2
-    if gram <= tol.rank * na * nb:
+    if mode == "float":
+        gram = na * nb - float(a @ b) ** 2
+        parallel = gram <= tol.rank * na * nb
+        how = "|cos| = 1 within Tolerance.rank"
+    else:  # exact and certified modes handle any two independent directions
+        parallel = arith.exact_rank(np.stack([a, b])) < 2
+        how = "exactly"
+    if parallel:
         raise DegenerateInputError(
-            "e1 and e2 are parallel (|cos| = 1 within Tolerance.rank); the slice needs two "
+            f"e1 and e2 are parallel ({how}); the slice needs two "
             "independent directions: pick a third point off the line, or use "
             "polyfold.segment_crossings for a one-dimensional path."
         )

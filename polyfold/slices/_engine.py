@@ -36,15 +36,20 @@ class _Pool:
     """Growable store of vertices: coordinates, current-layer values, error bounds.
 
     Cells reference pool rows; a crossing point is stored once and shared by the
-    two children of the split that created it.
+    two children of the split that created it.  In certified mode ``E`` bounds
+    the error of every value ``Z`` and ``EP`` the error of the coordinates ``P``
+    (max norm), both with respect to the exact vertex.
     """
 
-    def __init__(self, P, Z, E):
+    def __init__(self, P, Z, E, EP=None):
         self.n = len(P)
         cap = max(16, self.n + self.n // 2)
         self.P = self._alloc(P, cap)
         self.Z = self._alloc(Z, cap)
         self.E = None if E is None else self._alloc(E, cap)
+        if E is not None and EP is None:
+            EP = np.zeros(self.n)
+        self.EP = None if E is None else self._alloc(np.asarray(EP, np.float64), cap)
 
     @staticmethod
     def _alloc(a, cap):
@@ -58,8 +63,9 @@ class _Pool:
         self.Z = self._alloc(self.Z[: self.n], cap)
         if self.E is not None:
             self.E = self._alloc(self.E[: self.n], cap)
+            self.EP = self._alloc(self.EP[: self.n], cap)
 
-    def append(self, P, Z, E):
+    def append(self, P, Z, E, EP=None):
         k = len(P)
         if self.n + k > len(self.P):
             self._grow(self.n + k)
@@ -67,6 +73,7 @@ class _Pool:
         self.Z[self.n : self.n + k] = Z
         if self.E is not None:
             self.E[self.n : self.n + k] = E
+            self.EP[self.n : self.n + k] = EP
         ids = np.arange(self.n, self.n + k)
         self.n += k
         return ids
@@ -115,6 +122,30 @@ class _Chords:
         return np.concatenate(self.parts) if self.parts else np.zeros((0, 4), np.int64)
 
 
+def _crossing_bounds(pool, gk, gn, j, dk, dn, t, Pk, Pn, Zk, Zn):
+    """Error bounds of new crossing vertices (certified mode).
+
+    The exact crossing is ``P* = Pk* + t* (Pn* - Pk*)`` with
+    ``t* = dk* / (dk* - dn*)``; the signs of ``dk`` and ``dn`` are certified
+    (``|d| > safety * E`` with ``safety >= 1``), so ``|dk| + |dn| > Ek + En`` and
+    ``|t - t*| <= (Ek + En) / (|dk| + |dn| - Ek - En)`` plus the rounding of the
+    division.  Returns ``(E (k, width), EP (k,))``.
+    """
+    Ek, En = pool.E[gk], pool.E[gn]
+    ek, en = Ek[:, j], En[:, j]
+    den = np.abs(dk) + np.abs(dn)
+    dt = (ek + en) / np.maximum(den - ek - en, np.finfo(np.float64).tiny)
+    dt = dt * (1 + 4 * UNIT_ROUNDOFF) + 4 * UNIT_ROUNDOFF
+    s, r = (1 - t)[:, None], t[:, None]
+    dZ = np.abs(Zn - Zk) + Ek + En
+    Ec = s * Ek + r * En + dt[:, None] * dZ + 4 * UNIT_ROUNDOFF * (np.abs(Zk) + np.abs(Zn))
+    EPk, EPn = pool.EP[gk], pool.EP[gn]
+    dP = np.abs(Pn - Pk).max(axis=1) + EPk + EPn
+    EPc = (1 - t) * EPk + t * EPn + dt * dP
+    EPc += 4 * UNIT_ROUNDOFF * np.maximum(np.abs(Pk), np.abs(Pn)).max(axis=1)
+    return Ec * (1 + 8 * UNIT_ROUNDOFF), EPc * (1 + 8 * UNIT_ROUNDOFF)
+
+
 def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
     """Split every cell of ``st`` by the line ``z_j = theta`` (one vectorised pass)."""
     exact, certified = ctx["exact"], ctx["certified"]
@@ -157,14 +188,10 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
     Zk, Zn = pool.Z[gk], pool.Z[gn]
     Pc = Pk + t[:, None] * (Pn - Pk)
     Zc = Zk + t[:, None] * (Zn - Zk)
-    Ec = None
+    Ec = EPc = None
     if certified:
-        # first-order bound: interpolation weights, error of t, rounding
-        Ek, En = pool.E[gk], pool.E[gn]
-        dt = (Ek[:, j] + En[:, j]) / (np.abs(dk) + np.abs(dn)) + 4 * UNIT_ROUNDOFF
-        Ec = (1 - t)[:, None] * Ek + t[:, None] * En + dt[:, None] * np.abs(Zn - Zk)
-        Ec += 4 * UNIT_ROUNDOFF * (np.abs(Zk) + np.abs(Zn))
-    new_ids = pool.append(Pc, Zc, Ec)
+        Ec, EPc = _crossing_bounds(pool, gk, gn, j, dk, dn, t, Pk, Pn, Zk, Zn)
+    new_ids = pool.append(Pc, Zc, Ec, EPc)
     first = chords.add(layer, unit - ctx["offsets"][layer], theta_index, st.anc[split_ids])
     chord_of_cell = np.full(C, -1, np.int64)
     chord_of_cell[split_ids] = first + np.arange(len(split_ids))
@@ -231,7 +258,8 @@ def _compact(st):
     used, inv = np.unique(st.vid, return_inverse=True)
     pool = st.pool
     E = None if pool.E is None else pool.E[used]
-    new = _Pool(pool.P[used], pool.Z[used], E)
+    EP = None if pool.E is None else pool.EP[used]
+    new = _Pool(pool.P[used], pool.Z[used], E, EP)
     return replace(st, pool=new, vid=inv.astype(np.int64).reshape(-1))
 
 
@@ -244,6 +272,15 @@ def _next_layer(st, net, l, ctx):
     exact, certified = ctx["exact"], ctx["certified"]
     st = _compact(st)
     pool = st.pool
+    if not net.is_dense:
+        # graph nets: the whole state moves on to the next unit group at every vertex
+        stg = net.stages()
+        if certified:
+            Znew, E = stg.advance_bound(l, pool.Z[: pool.n], pool.E[: pool.n], safety=1.0)
+        else:
+            Znew, E = stg.advance(l, pool.Z[: pool.n], exact=exact), None
+        st.pool = _Pool(pool.P[: pool.n], Znew, E, None if E is None else pool.EP[: pool.n])
+        return st
     Z = pool.Z[: pool.n]
     act = net.activations[l]
     H = act.apply(Z)
@@ -251,27 +288,117 @@ def _next_layer(st, net, l, ctx):
     Znew = H @ W.T + b
     E = None
     if certified:
-        Ez = pool.E[: pool.n]
-        slopes = np.array([abs(p[0]) for p in act.pieces()])
-        knots = np.array(act.knots, dtype=np.float64)
-        lo_piece = np.zeros(Z.shape, np.int64)
-        hi_piece = np.zeros(Z.shape, np.int64)
-        for kn in knots:  # piece index = number of knots strictly below
-            lo_piece += (Z - Ez) > kn
-            hi_piece += (Z + Ez) > kn
-        # the piece is certain when Z +- E stays between two knots; otherwise the
-        # largest slope bounds the error
-        slope_bound = np.where(lo_piece == hi_piece, slopes[lo_piece], slopes.max())
-        EH = slope_bound * Ez + UNIT_ROUNDOFF * np.abs(H)
-        g = _gamma(W.shape[1] + 2)
-        absW = np.abs(W)
-        E = EH @ absW.T + g * (np.abs(H) @ absW.T + np.abs(b))
-    st.pool = _Pool(pool.P[: pool.n], Znew, E)
+        E = _next_bounds(act, W, b, Z, pool.E[: pool.n], H)
+    st.pool = _Pool(pool.P[: pool.n], Znew, E, None if E is None else pool.EP[: pool.n])
     return st
 
 
+def _next_bounds(act, W, b, Z, Ez, H):
+    """Error bound of ``act(Z) @ W.T + b`` (float) given ``|Z - Z*| <= Ez``."""
+    slopes = np.array([abs(p[0]) for p in act.pieces()])
+    knots = np.array(act.knots, dtype=np.float64)
+    lo_piece = np.zeros(Z.shape, np.int64)
+    hi_piece = np.zeros(Z.shape, np.int64)
+    for kn in knots:  # piece index = number of knots strictly below
+        lo_piece += (Z - Ez) > kn
+        hi_piece += (Z + Ez) > kn
+    # the piece is certain when Z +- E stays between two knots; otherwise the
+    # largest slope bounds the error
+    slope_bound = np.where(lo_piece == hi_piece, slopes[lo_piece], slopes.max())
+    EH = slope_bound * Ez + UNIT_ROUNDOFF * np.abs(H)
+    g = _gamma(W.shape[1] + 2)
+    absW = np.abs(W)
+    return EH @ absW.T + g * (np.abs(H) @ absW.T + np.abs(b))
+
+
+def _plane_codes(net, x0, e1, e2, uv, mode, safety):
+    """Codes of the points ``x0 + u e1 + v e2`` for (u, v) rows read as exact numbers.
+
+    ``mode="float"``: a float forward pass of ``x``; ``"exact"``: rationals;
+    ``"certified"``: float64 with the error bounds of the slice engine, and the
+    points with a value the bounds do not place strictly on one side of a
+    threshold recomputed in rationals.  Returns ``(codes (n, n_hidden) int8,
+    number of points recomputed exactly)``.
+    """
+    uv = np.asarray(uv, dtype=np.float64)
+    n = len(uv)
+    if mode == "float":
+        return net.codes(x0 + uv[:, :1] * e1 + uv[:, 1:2] * e2), 0
+
+    def exact(rows):
+        q = arith.fmpq_array(uv[rows])
+        x = arith.fmpq_array(x0) + q[:, :1] * arith.fmpq_array(e1) + q[:, 1:2] * arith.fmpq_array(e2)
+        return net.codes_exact(x)
+
+    if mode == "exact" or n == 0:
+        return (exact(np.arange(n)) if n else np.zeros((0, net.n_hidden), np.int8)), 0
+    bounded = _dense_codes_bounded if net.is_dense else _graph_codes_bounded
+    out, amb = bounded(net, x0, e1, e2, uv, safety)
+    rows = np.flatnonzero(amb)
+    if len(rows):
+        out[rows] = exact(rows)
+    return out, len(rows)
+
+
+def _codes_bounded(z, ez, thresholds, safety, amb):
+    """Codes of values ``z`` (error ``ez``); marks in ``amb`` the rows with a value
+    within ``safety * ez`` of a threshold."""
+    c = np.zeros(z.shape, np.int8)
+    for th in thresholds:
+        d = z - th
+        amb |= np.any(np.abs(d) <= safety * ez, axis=1)
+        c += d > 0
+    return c
+
+
+def _dense_codes_bounded(net, x0, e1, e2, uv, safety):
+    """Codes of plane points of a dense net in float64 with the slice engine's bounds,
+    and the rows the bounds do not decide."""
+    W, b = net.layers[0]
+    Ed = np.stack([e1, e2], axis=1)
+    absW = np.abs(W)
+    Z = uv @ (W @ Ed).T + (W @ x0 + b)
+    E = _gamma(W.shape[1] + 4) * (np.abs(uv) @ (absW @ np.abs(Ed)).T + absW @ np.abs(x0) + np.abs(b))
+    tabs = net._code_tables()
+    codes, amb = [], np.zeros(len(uv), bool)
+    for l in range(net.depth):
+        codes.append(_codes_bounded(Z, E, tabs[l][0], safety, amb))
+        act = net.activations[l]
+        H = act.apply(Z)
+        W, b = net.layers[l + 1]
+        E = _next_bounds(act, W, b, Z, E, H)
+        Z = H @ W.T + b
+    out = np.concatenate(codes, axis=1) if codes else np.zeros((len(uv), 0), np.int8)
+    return out, amb
+
+
+def _graph_codes_bounded(net, x0, e1, e2, uv, safety):
+    """Codes of plane points of a graph net in float64 with error bounds (through the
+    stages), and the rows the bounds do not decide."""
+    stg = net.stages()
+    X = x0 + uv[:, :1] * e1 + uv[:, 1:2] * e2
+    EX = 4 * UNIT_ROUNDOFF * (np.abs(x0) + np.abs(uv[:, :1] * e1) + np.abs(uv[:, 1:2] * e2))
+    S, E = stg.start_bound(X, EX, safety=1.0)
+    tabs = net._code_tables()
+    codes, amb = [], np.zeros(len(uv), bool)
+    for g in range(stg.n_groups):
+        zw = stg.z_width(g)
+        codes.append(_codes_bounded(S[:, :zw], E[:, :zw], tabs[g][0], safety, amb))
+        S, E = stg.advance_bound(g, S, E, safety=1.0)
+    out = np.concatenate(codes, axis=1) if codes else np.zeros((len(uv), 0), np.int8)
+    return out, amb
+
+
 def _first_layer_map(net, x0, e1, e2, exact):
-    """``(G (w, 2), g (w,))`` with ``z_1(u, v) = G (u, v) + g`` (float or exact)."""
+    """``(G (w, 2), g (w,))`` with ``z_1(u, v) = G (u, v) + g`` (float or exact); for
+    graph nets the map of the state before the first unit group."""
+    if not net.is_dense:
+        stg = net.stages()
+        if exact:
+            g = stg.start(arith.fmpq_array(x0)[None], exact=True)[0]
+            G = stg.start_linear(arith.fmpq_array(np.stack([e1, e2])), exact=True).T
+            return G, g
+        return stg.start_linear(np.stack([e1, e2])).T, stg.start(np.asarray(x0)[None])[0]
     if exact:
         W, b = net.exact_layers()[0]
         Eq = arith.fmpq_array(np.stack([e1, e2], axis=1))
@@ -286,7 +413,13 @@ def _initial_state(net, P0, G, g, ctx):
     P = arith.fmpq_array(P0) if exact else np.array(P0, dtype=np.float64)
     Z = P @ G.T + g
     E = None
-    if certified:
+    if certified and not net.is_dense:
+        # the polygon's vertices in input space, with their rounding, through the stages
+        x0, e1, e2 = ctx["plane"]
+        X = x0 + P[:, :1] * e1 + P[:, 1:2] * e2
+        EX = 4 * UNIT_ROUNDOFF * (np.abs(x0) + np.abs(P[:, :1] * e1) + np.abs(P[:, 1:2] * e2))
+        Z, E = net.stages().start_bound(X, EX, safety=1.0)
+    elif certified:
         W, b = net.layers[0]
         x0, e1, e2 = ctx["plane"]
         absW = np.abs(W)
@@ -335,6 +468,7 @@ class _Flat:
     off: np.ndarray
     codes: np.ndarray
     deg: np.ndarray
+    EP: object = None  # (V,) float: error bound of the coordinates (certified) or None
 
     @property
     def n_cells(self):
@@ -342,10 +476,17 @@ class _Flat:
 
 
 def _flatten(st, to_float=False):
+    """Final cells; ``EP`` is the coordinates' error bound when they are approximations.
+
+    Exact coordinates rounded to float64 are within ``2 u |x|`` (u the unit
+    roundoff; conversions of rationals round once or twice).
+    """
     P = st.pool.P[st.vid]
+    EP = None if st.pool.E is None else st.pool.EP[st.vid]
     if to_float and P.dtype == object:
         P = arith.to_float_array(P)
-    return _Flat(P=P, lab=st.lab, off=st.off, codes=st.codes, deg=st.deg)
+        EP = 2 * UNIT_ROUNDOFF * np.abs(P).max(axis=1) if len(P) else np.zeros(0)
+    return _Flat(P=P, lab=st.lab, off=st.off, codes=st.codes, deg=st.deg, EP=EP)
 
 
 def _concat_flat(parts):
@@ -358,8 +499,11 @@ def _concat_flat(parts):
         base += p.off[-1]
     offs.append(np.array([base], np.int64))
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts])
+    EP = None
+    if all(p.EP is not None for p in parts):
+        EP = cat("EP")
     return _Flat(P=cat("P"), lab=cat("lab"), off=np.concatenate(offs), codes=cat("codes"),
-                 deg=cat("deg"))
+                 deg=cat("deg"), EP=EP)
 
 
 def _run(net, st, l_start, chords, starts, ctx, recompute=None):
@@ -374,6 +518,14 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
     tabs = net._code_tables()
     offsets = net.layer_offsets
     extra = []
+    if not net.is_dense and net.has_max_units:
+        from ..exceptions import UnsupportedLayerError
+
+        names = [n for n, u in zip(net.group_names, net.group_units) if u.kind == "max"]
+        raise UnsupportedLayerError(
+            f"2D slices of networks with max units (groups {names}) are not supported yet; "
+            "segment crossings, folding and sampling support them."
+        )
     for l in range(l_start, net.depth):
         base = sum(len(c) for c in starts[l])
         st.anc = base + np.arange(st.n_cells, dtype=np.int64)
@@ -393,7 +545,8 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
         if ctx["certified"] and st.amb.any():
             bad_anc = np.unique(st.anc[st.amb]) - base
             keep = ~np.isin(st.anc - base, bad_anc)
-            st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start], st.pool.E[:n_start])
+            st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start], st.pool.E[:n_start],
+                                  st.pool.EP[:n_start])
             extra.append(recompute(st_start, bad_anc, l))
             st = _subset(st, np.flatnonzero(keep))
         if st.n_cells == 0:  # everything went to the exact fallback

@@ -21,8 +21,19 @@ from ._engine import (
 
 
 def _exact_uv_map(net, G1, g1, codes, l):
-    """Exact ``(G, g)`` of layer ``l``'s preactivations in (u, v) for a cell's codes."""
+    """Exact ``(G, g)`` of layer ``l``'s preactivations (graph nets: the state before
+    group ``l``) in (u, v) for a cell's codes."""
     G, g = G1, g1
+    if not net.is_dense:
+        stg = net.stages()
+        off = net.layer_offsets
+        g = g[None]
+        D = G.T
+        for k in range(l):
+            c = codes[off[k] : off[k + 1]].astype(np.int64)[None]
+            g = stg.advance_fixed(k, g, c, exact=True)
+            D = stg.advance_fixed(k, D, np.repeat(c, 2, axis=0), exact=True, linear=True)
+        return D.T, g[0]
     off = net.layer_offsets
     layers = net.exact_layers()
     for k in range(l):
@@ -84,7 +95,8 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
             P[i, 0] = (-c1 * b2 + c2 * b1) / det
             P[i, 1] = (-a1 * c2 + a2 * c1) / det
         cell = _cell_index(sub.off)
-        Z = np.empty((len(P), net.widths[l]), dtype=object)
+        width = net.widths[l] if net.is_dense else net.stages().width(l)
+        Z = np.empty((len(P), width), dtype=object)
         for ci in range(sub.n_cells):
             G, g = _exact_uv_map(net, *first_map(), sub.codes[ci], l)
             rows = np.flatnonzero(cell == ci)

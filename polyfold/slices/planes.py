@@ -12,7 +12,7 @@ import numpy as np
 from .. import arith
 from .._validation import as_float_array, check_mode
 from ..exceptions import DegenerateInputError, ShapeError, ValidationError
-from ..network import check_dense as _check_dense
+from ..network import check_net as _check_net
 from ..tolerance import get_tol
 from ._domain import _check_plane, _domain_polygon, check_planar_input
 from ._engine import (
@@ -78,7 +78,7 @@ def _slice_states(net, x0, e1, e2, P0, mode, tol):
         first_exact = lambda: _first_layer_map(net, x0, e1, e2, True)
         recompute = _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter)
     final, extra = _run(net, st, 0, chords, starts, ctx, recompute)
-    return final, extra, counter[0]
+    return final, extra, counter[0], chords.table()
 
 
 def slice_complex(net, origin, e1, e2, *, bounds=None, polygon=None, mode="certified", tol=None):
@@ -110,7 +110,8 @@ def slice_complex(net, origin, e1, e2, *, bounds=None, polygon=None, mode="certi
     Raises
     ------
     DegenerateInputError
-        If ``e1`` or ``e2`` is zero or they are parallel.
+        If ``e1`` or ``e2`` is zero or they are parallel (exactly, in
+        ``mode="exact"`` and ``"certified"``; within ``tol.rank`` in ``"float"``).
     DomainError
         If ``bounds`` is empty or inverted, or ``polygon`` is not strictly convex.
     ShapeError
@@ -145,19 +146,19 @@ def slice_complex(net, origin, e1, e2, *, bounds=None, polygon=None, mode="certi
     >>> float(cx.measures.sum())
     40000.0
     """
-    net = _check_dense(net, "slice_complex")
+    net = _check_net(net)
     tol = get_tol(tol)
     mode = check_mode(mode)
-    x0, a, b = _check_plane(net, origin, e1, e2, tol)
+    x0, a, b = _check_plane(net, origin, e1, e2, tol, mode)
     P0 = _domain_polygon(bounds, polygon, tol)
     return _build_slice(net, x0, a, b, P0, mode, tol)
 
 
 def _build_slice(net, x0, a, b, P0, mode, tol):
     try:
-        final, extra, n_rec = _slice_states(net, x0, a, b, P0, mode, tol)
+        final, extra, n_rec, chord_table = _slice_states(net, x0, a, b, P0, mode, tol)
     except _NeedExact:
-        final, extra, n_rec = _slice_states(net, x0, a, b, P0, "exact", tol)
+        final, extra, n_rec, chord_table = _slice_states(net, x0, a, b, P0, "exact", tol)
         n_rec = final.n_cells
     exact = mode == "exact"
     final = _concat_flat([_flatten(final, to_float=not exact)] + extra)
@@ -194,6 +195,8 @@ def _build_slice(net, x0, a, b, P0, mode, tol):
         exact_vertices=exact_vertices,
         exact_areas=exact_areas,
         _labels=final.lab,
+        _chords=chord_table,
+        _vertex_errors=None if final.EP is None else final.EP.copy(),
     )
 
 
@@ -220,7 +223,8 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     Raises
     ------
     DegenerateInputError
-        If the three points are (nearly) collinear or two coincide.
+        If the three points are collinear (within ``tol.rank`` in ``mode="float"``)
+        or two coincide.
     ValidationError
         If ``margin`` is negative or not finite, or the network has fewer than two
         inputs.
@@ -235,7 +239,7 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     >>> bool(cx.locate([[0, 0], [1, 0], [0, 1]]).min() >= 0)   # each point in a region
     True
     """
-    net = _check_dense(net, "slice_complex")
+    net = _check_net(net)
     tol = get_tol(tol)
     m = as_float_array(margin, "margin")
     if m.size != 1 or m.ravel()[0] < 0:
@@ -247,18 +251,21 @@ def slice_through(net, x1, x2, x3, *, margin=0.25, mode="certified", tol=None):
     pts = []
     for name, x in (("x1", x1), ("x2", x2), ("x3", x3)):
         p = as_float_array(x, name)
+        if p.shape == tuple(net.input_shape):
+            p = p.reshape(-1)  # one image, shaped
         if p.shape != (net.input_dim,):
             raise ShapeError(
                 f"{name} must have shape ({net.input_dim},) to match the network's "
                 f"input_dim={net.input_dim}, got {p.shape}; flatten images with x.ravel()."
             )
         pts.append(p)
+    mode = check_mode(mode)
     try:
-        x0, a, b = _check_plane(net, pts[0], pts[1] - pts[0], pts[2] - pts[0], tol)
+        x0, a, b = _check_plane(net, pts[0], pts[1] - pts[0], pts[2] - pts[0], tol, mode)
     except DegenerateInputError as err:
         raise DegenerateInputError(
             "x1, x2, x3 must be three distinct, non-collinear points to span a plane "
             f"({err})"
         ) from err
     m = float(m.ravel()[0])
-    return _build_slice(net, x0, a, b, _domain_polygon((-m, 1 + m, -m, 1 + m), None, tol), check_mode(mode), tol)
+    return _build_slice(net, x0, a, b, _domain_polygon((-m, 1 + m, -m, 1 + m), None, tol), mode, tol)

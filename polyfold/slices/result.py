@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import arith
 from .._validation import as_float_array
-from ..exceptions import ValidationError
+from ..exceptions import ShapeError, ValidationError
 from ..network import PLNet, bits_from_codes
 from .._repr import summary_repr
 
@@ -111,7 +111,10 @@ class RegionComplex:
     domain : (k, 2) float or (A, c)
         The slice's polygon in (u, v), or the box/polytope rows.
     n_recomputed : int
-        Certified mode: polygons recomputed exactly.
+        Certified mode: polygons recomputed exactly, by the engine and, once
+        ``adjacency`` or ``decision_boundary`` has been computed, by them (the
+        polygons along a chord, or the regions, whose float bounds did not
+        decide); so the count can grow when those are first accessed.
     n_degenerate : int
         Regions on which some neuron is constant at a threshold.
     touches_boundary : (R,) bool
@@ -141,6 +144,8 @@ class RegionComplex:
     exact_vertices: object = field(default=None, repr=False)
     exact_areas: object = field(default=None, repr=False)
     _labels: object = field(default=None, repr=False)
+    _chords: object = field(default=None, repr=False)
+    _vertex_errors: object = field(default=None, repr=False)
     _hrep: object = field(default=None, repr=False)
     _adjacency: object = field(default=None, repr=False)
 
@@ -217,14 +222,22 @@ class RegionComplex:
 
     @cached_property
     def predicted_classes(self):
-        """(R,) int64: class predicted at each region's interior point."""
-        pts = self.interior_points if self.kind != "slice" else self.to_input(self.interior_points)
-        # interior points lie strictly inside their regions: a forward pass gives
-        # each region's logits there
-        f = np.atleast_2d(self.net.forward(pts)).reshape(len(pts), -1)
-        if f.shape[1] == 1:
-            return (f[:, 0] > 0).astype(np.int64)
-        return np.argmax(f, axis=1).astype(np.int64)
+        """(R,) int64: class predicted at each region's interior point.
+
+        Slices: the argmax of the region's own logits (its affine map) at
+        ``interior_points[i]`` (lowest class on ties; ``logit > 0`` for one
+        output), decided exactly in ``mode="exact"`` and ``"certified"`` (float
+        with error bounds, rationals where they do not decide).  Boxes: a forward
+        pass at the interior points.
+        """
+        if self.kind != "slice":
+            f = np.atleast_2d(self.net.forward(self.interior_points)).reshape(self.n_regions, -1)
+            if f.shape[1] == 1:
+                return (f[:, 0] > 0).astype(np.int64)
+            return np.argmax(f, axis=1).astype(np.int64)
+        from ..adjacency import _region_classes
+
+        return _region_classes(self, self.interior_points)
 
     def region(self, i):
         """A :class:`ComplexRegion` record for region ``i``."""
@@ -307,7 +320,7 @@ class RegionComplex:
         return HalfspaceIntersection(hs, self.interior_points[i]).intersections
 
     def locate(self, points):
-        """Index of the region containing each point, or -1 (by codes).
+        """Index of the region whose codes the point has, or -1.
 
         Parameters
         ----------
@@ -316,12 +329,31 @@ class RegionComplex:
         Returns
         -------
         (n,) int64
+
+        Notes
+        -----
+        A point's codes follow the network's rule (a neuron is active iff
+        ``z > 0``), so a point on an edge gets the region on the inactive side and
+        a point where no region has its codes (some vertices, points outside
+        the domain's regions) gets -1.  Slices: the point is
+        ``origin + u e1 + v e2`` with (u, v) read as exact numbers; its codes are
+        exact in ``mode="exact"`` and ``"certified"`` (float with error bounds,
+        rationals for the points they do not decide).  Boxes: a float forward
+        pass.
         """
         pts = as_float_array(points, "points")
         if pts.ndim == 1:
             pts = pts[None, :]
-        x = self.to_input(pts) if self.kind == "slice" else pts
-        codes = self.net.codes(x)
+        if self.kind == "slice":
+            from ._engine import _plane_codes
+
+            if pts.ndim != 2 or pts.shape[1] != 2:
+                raise ShapeError(f"points must have shape (n, 2) in (u, v), got {pts.shape}.")
+            safety = max(self.tol.safety, 1.0) if self.tol is not None else 8.0
+            codes, _ = _plane_codes(self.net, self.origin, self.e1, self.e2, pts, self.mode,
+                                    safety)
+        else:
+            codes = self.net.codes(pts)
         key = {c.tobytes(): i for i, c in enumerate(self.codes)}
         return np.array([key.get(c.tobytes(), -1) for c in codes], dtype=np.int64)
 
@@ -337,7 +369,11 @@ class RegionComplex:
 
     @property
     def facet_measures(self):
-        """(E,) float: length of each shared edge (slices, (u, v) units); NaN for boxes."""
+        """(E,) float: length of each shared edge (slices, (u, v) units); NaN for boxes.
+
+        Exact rationals rounded to float in ``mode="exact"``; float64 estimates
+        (within the vertices' error bounds) in ``mode="certified"``, where an
+        edge's presence is exact however short it is."""
         return self._adjacency_all[2]
 
     @property

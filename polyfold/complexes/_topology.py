@@ -1,0 +1,185 @@
+"""Betti numbers of subcomplexes over GF(2) and volumes of cells (private).
+
+Cellular homology of a regular CW complex whose closed cells are convex polytopes:
+the boundary matrix ``d_k`` has a 1 where a (k-1)-cell is a facet of a k-cell (over
+GF(2) every incidence number is 1, so no orientations are needed), and
+``b_k = n_k - rank d_k - rank d_{k+1}``.  Ranks are computed by column reduction
+with pivots on the lowest row, each column a Python integer used as a bit set.
+"""
+
+import numpy as np
+
+TINY = np.finfo(np.float64).tiny
+
+
+def gf2_rank(seg, rows, n_cols):
+    """Rank over GF(2) of the 0/1 matrix with entries ``(rows[i], seg[i])``.
+
+    Parameters
+    ----------
+    seg : (nnz,) int
+        Column of every entry.
+    rows : (nnz,) int
+        Row of every entry (entries appearing twice cancel).
+    n_cols : int
+
+    Returns
+    -------
+    int
+    """
+    if len(seg) == 0:
+        return 0
+    order = np.lexsort((rows, seg))
+    seg, rows = np.asarray(seg)[order], np.asarray(rows)[order]
+    cuts = np.flatnonzero(np.diff(seg)) + 1
+    pivots = {}
+    rank = 0
+    # short columns first keeps the fill-in small
+    cols = np.split(rows, cuts)
+    cols.sort(key=len)
+    for col in cols:
+        v = 0
+        for r in col.tolist():
+            v ^= 1 << r
+        while v:
+            low = v.bit_length() - 1
+            p = pivots.get(low)
+            if p is None:
+                pivots[low] = v
+                rank += 1
+                break
+            v ^= p
+    return rank
+
+
+def betti_numbers(lat, top_cells, top_dim):
+    """Betti numbers ``(b_0, ..., b_{top_dim})`` over GF(2) of the closure of some
+    cells of dimension ``top_dim`` of a lattice.
+
+    Parameters
+    ----------
+    lat : Lattice
+    top_cells : (n,) int
+        Ids of the ``top_dim``-cells whose closure is the subcomplex.
+    top_dim : int
+
+    Returns
+    -------
+    tuple of int
+    """
+    members = [None] * (top_dim + 1)
+    members[top_dim] = np.unique(np.asarray(top_cells, np.int64))
+    for k in range(top_dim, 0, -1):
+        _, g = lat.rows[k].gather(members[k])
+        members[k - 1] = np.unique(g)
+    n = [len(m) for m in members]
+    if n[top_dim] == 0:
+        return tuple(0 for _ in range(top_dim + 1))
+    ranks = [0] * (top_dim + 2)
+    for k in range(1, top_dim + 1):
+        seg, g = lat.rows[k].gather(members[k])
+        # renumber the rows within the subcomplex
+        r = np.searchsorted(members[k - 1], g)
+        ranks[k] = gf2_rank(seg, r, n[k])
+    return tuple(int(n[k] - ranks[k] - ranks[k + 1]) for k in range(top_dim + 1))
+
+
+def cell_volumes(lat, X, k, cells=None):
+    """k-dimensional volumes of k-cells from their vertex coordinates.
+
+    Coning from each cell's vertex centroid ``c_F`` over its facets:
+    ``vol_k(F) = (1/k) sum_G dist(c_F, aff G) vol_{k-1}(G)``, recursively down to
+    edge lengths; ``aff G`` from the principal directions of ``G``'s vertices.
+    Valid for cells with subdivided boundaries (the sum is additive).
+
+    Parameters
+    ----------
+    lat : Lattice
+    X : (nv, d) float
+        Vertex coordinates.
+    k : int
+    cells : (n,) int, optional
+        Which k-cells (default all).
+
+    Returns
+    -------
+    (n,) float
+    """
+    d = X.shape[1]
+    need = [None] * (k + 1)
+    need[k] = np.arange(lat.f(k)) if cells is None else np.asarray(cells, np.int64)
+    for j in range(k, 1, -1):
+        _, g = lat.rows[j].gather(need[j])
+        need[j - 1] = np.unique(g)
+    vol = {}
+    # edges
+    seg, v = lat.rows[1].gather(need[1])
+    a, b = v[0::2], v[1::2]
+    vol[1] = np.zeros(lat.f(1))
+    vol[1][need[1]] = np.linalg.norm(X[a] - X[b], axis=1)
+    cents = {}  # centroids of the cells of each dimension (computed once)
+
+    def centroids(j):
+        if j not in cents:
+            cents[j] = cell_centroids(lat, X, j, need[j])
+        return cents[j]
+
+    for j in range(2, k + 1):
+        F = need[j]
+        cen = centroids(j)[0]
+        # orthonormal bases of the (j-1)-cells' affine hulls
+        G_all = need[j - 1]
+        ceng, sg, verts_g = centroids(j - 1)
+        if j == 2:  # edges: the unit direction
+            a, b = v[0::2], v[1::2]
+            u = X[b] - X[a]
+            Q = (u / np.maximum(np.linalg.norm(u, axis=1), TINY)[:, None])[:, :, None]
+            edge_pos = np.full(lat.f(1), -1, np.int64)
+            edge_pos[need[1]] = np.arange(len(need[1]))
+            Q = Q[edge_pos[G_all]]
+        else:
+            cov = np.zeros((len(G_all), d, d))
+            D = X[verts_g] - ceng[sg]
+            for a in range(d):
+                for b in range(a, d):
+                    cov[:, a, b] = np.bincount(sg, weights=D[:, a] * D[:, b], minlength=len(G_all))
+                    cov[:, b, a] = cov[:, a, b]
+            _, vecs = np.linalg.eigh(cov)
+            Q = vecs[:, :, d - (j - 1):]  # top j-1 directions
+        pos = np.full(lat.f(j - 1), -1, np.int64)
+        pos[G_all] = np.arange(len(G_all))
+        fs, gs = lat.rows[j].gather(F)
+        gi = pos[gs]
+        y = cen[fs] - ceng[gi]
+        Qg = Q[gi]
+        coef = np.einsum("nij,ni->nj", Qg, y)
+        resid = y - np.einsum("nij,nj->ni", Qg, coef)
+        contrib = np.linalg.norm(resid, axis=1) * vol[j - 1][gs]
+        vj = np.zeros(lat.f(j))
+        vj[F] = np.bincount(fs, weights=contrib, minlength=len(F)) / j
+        vol[j] = vj
+    return vol[k][need[k]]
+
+
+def cell_centroids(lat, X, k, cells):
+    """Vertex centroids of some k-cells.
+
+    Returns
+    -------
+    centroids : (n, d) float
+    seg : (total,) int64
+        Position in ``cells`` of every (cell, vertex) incidence.
+    verts : (total,) int64
+        The vertex of every incidence.
+    """
+    from ._lattice import _ranges
+
+    off, v = lat.closure_vertices(k)
+    cells = np.asarray(cells, np.int64)
+    cnt = (off[1:] - off[:-1])[cells]
+    verts = v[_ranges(off[:-1][cells], cnt)]
+    seg = np.repeat(np.arange(len(cells)), cnt)
+    Xv = X[verts]
+    cen = np.stack([np.bincount(seg, weights=Xv[:, a], minlength=len(cells)) for a in range(X.shape[1])],
+                   axis=1)
+    return cen / cnt[:, None], seg, verts

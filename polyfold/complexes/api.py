@@ -1,0 +1,252 @@
+"""Public constructors: :func:`box_complex`, :func:`polytope_complex`, :func:`space_complex`."""
+
+import numpy as np
+
+from .._validation import as_float_array, check_mode
+from ..exceptions import DomainError, ShapeError, ValidationError
+from ..network import check_net
+from ..tolerance import get_tol
+from ._engine import Engine
+from .result import CellComplex
+
+MAX_DIM = 8
+
+
+def _check_dim(net, max_dim, name, lowest=1):
+    d = net.input_dim
+    if d > max_dim:
+        raise ValidationError(
+            f"{name} handles input dimension <= max_dim={max_dim}, got input_dim={d}; "
+            "the number of regions explodes with d: use "
+            "polyfold.slice_complex(net, origin, e1, e2, bounds=...) for a 2D slice, or "
+            "raise max_dim if you accept the cost."
+        )
+    if d < lowest:
+        raise ValidationError(f"{name} needs input_dim >= {lowest}, got {d}.")
+    return d
+
+
+def _regions(eng):
+    """Cell -> region map (cells with equal codes form one region) and region codes."""
+    codes = eng.codes
+    if len(codes) == 0:
+        return np.zeros(0, np.int64), codes
+    if codes.shape[1] == 0:  # no hidden unit: one region
+        return np.zeros(len(codes), np.int64), codes[:1]
+    rows = np.ascontiguousarray(codes).view(np.dtype((np.void, codes.shape[1])))[:, 0]
+    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    # regions numbered in the order of their first cell
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    cell_region = rank[inv].astype(np.int64)
+    return cell_region, codes[np.sort(first)]
+
+
+def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=None):
+    """The polyhedral complex of ``net`` inside the box ``lower <= x <= upper``.
+
+    Parameters
+    ----------
+    net : PLNet or PLGraph
+        Input dimension 2..``max_dim``.
+    lower, upper : float or (d,) float
+    mode : {"certified", "float", "exact"}
+        ``"certified"`` (default) and ``"exact"`` are complete: every region,
+        however thin, is found (see :mod:`polyfold.complexes`).
+    max_dim : int
+        Largest input dimension accepted (default 8).
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    CellComplex
+        ``kind="box"`` for d >= 3.  Two-dimensional boxes go through the polygon
+        engine of :func:`~polyfold.slice_complex` and return a slice
+        :class:`~polyfold.slices.RegionComplex` (``kind="slice"``).
+
+    Raises
+    ------
+    DomainError
+        If the box is empty or inverted.
+    ValidationError
+        If ``net.input_dim > max_dim`` (use :func:`slice_complex` instead) or < 2,
+        or ``mode`` is unknown.
+
+    Examples
+    --------
+    >>> from polyfold import zoo
+    >>> net = zoo.arrangement(5, 3, seed=0)
+    >>> cx = box_complex(net, -100.0, 100.0)
+    >>> cx.n_regions                # 1 + 5 + C(5, 2) + C(5, 3) planes in general position
+    26
+    >>> sum((-1) ** k * f for k, f in enumerate(cx.f_vector))   # a closed ball
+    1
+    """
+    from .. import _lp
+
+    net = check_net(net)
+    tol = get_tol(tol)
+    mode = check_mode(mode)
+    d = _check_dim(net, max_dim, "box_complex", lowest=2)
+    A, c = _lp.box_rows(lower, upper, d, name="box (lower, upper)")
+    lo, hi = -c[:d], c[d:]
+    if np.any(lo >= hi):
+        k = int(np.argmax(lo >= hi))
+        raise DomainError(
+            f"the box is empty: lower[{k}] = {lo[k]!r} >= upper[{k}] = {hi[k]!r}; pass "
+            "lower < upper in every coordinate."
+        )
+    if d == 2:
+        from ..network import check_dense
+        from ..slices._domain import _domain_polygon
+        from ..slices.planes import _build_slice
+
+        check_dense(net, "box_complex on a 2D box")
+        return _build_slice(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
+                            _domain_polygon((lo[0], hi[0], lo[1], hi[1]), None, tol), mode, tol)
+    eng = Engine(net, mode, tol)
+    eng.init_box(lo, hi)
+    eng.run()
+    return CellComplex(net, "box", mode, eng, tol, (A, c), regions=_regions(eng))
+
+
+def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None):
+    """The polyhedral complex of ``net`` inside the polytope ``{x : A x + c >= 0}``.
+
+    Parameters
+    ----------
+    net : PLNet or PLGraph
+    A : (m, d) float
+    c : (m,) float
+        A bounded polytope with non-empty interior (redundant rows are allowed).
+    mode : {"certified", "float", "exact"}
+    max_dim : int
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    CellComplex (``kind="polytope"``)
+
+    Raises
+    ------
+    DomainError
+        If the polytope is empty, has no interior, or is unbounded.
+    ShapeError
+        If ``A`` is not ``(m, input_dim)`` or ``c`` not ``(m,)``.
+
+    Notes
+    -----
+    The polytope's own face lattice is built by splitting a bounding box by every
+    row (in the same arithmetic) and keeping the inside; a bounding box is found
+    with LPs and enlarged until none of its facets survives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polyfold import zoo
+    >>> net = zoo.arrangement(3, 3, seed=1)
+    >>> A = np.vstack([np.eye(3), -np.ones((1, 3))]); c = np.array([50.0, 50, 50, 50])
+    >>> cx = polytope_complex(net, A, c)
+    >>> cx.f_vector[0] >= 4 and sum((-1) ** k * f for k, f in enumerate(cx.f_vector))
+    1
+    """
+    from .. import _lp
+
+    net = check_net(net)
+    tol = get_tol(tol)
+    mode = check_mode(mode)
+    A = as_float_array(A, "A", ndim=2)
+    c = as_float_array(c, "c", ndim=1)
+    d = net.input_dim
+    if A.shape[1] != d or c.shape[0] != A.shape[0]:
+        raise ShapeError(
+            f"A must have shape (m, {d}) and c shape (m,) for input_dim={d}, got "
+            f"{A.shape} and {c.shape}."
+        )
+    _check_dim(net, max_dim, "polytope_complex", lowest=2)
+    ball = _lp.chebyshev_ball(A, c, tol=tol)  # raises DomainError if empty or unbounded
+    scale = 1.0 + float(np.abs(ball.centre).max()) + ball.radius
+    if ball.radius <= tol.lp * scale:
+        raise DomainError(
+            "the polytope {x : A x + c >= 0} has no interior (Chebyshev radius "
+            f"{ball.radius:.3g}); pass a full-dimensional domain."
+        )
+    lo, hi = _bounding_box(A, c, tol)
+    labels = -1 - (2 * d + np.arange(len(c)))
+    for _ in range(8):
+        eng = Engine(net, mode, tol)
+        eng.init_polytope(lo, hi, A, c)
+        eng.clip_all(labels)
+        if not np.any(eng.lat.label >= -2 * d) or np.all(eng.lat.label < -2 * d):
+            break
+        # a facet of the bounding box survived: it was not strictly outside
+        span = hi - lo
+        lo, hi = lo - span, hi + span
+    else:  # pragma: no cover - the LP bounds are off by far more than rounding
+        raise DomainError("could not find a box containing the polytope; check A and c.")
+    eng.run()
+    return CellComplex(net, "polytope", mode, eng, tol, (A, c), regions=_regions(eng))
+
+
+def _bounding_box(A, c, tol):
+    from .. import _lp
+
+    d = A.shape[1]
+    lo = np.empty(d)
+    hi = np.empty(d)
+    for k in range(d):
+        for sgn, out in ((1.0, lo), (-1.0, hi)):
+            cost = np.zeros(d)
+            cost[k] = sgn
+            r = _lp._linprog(cost, -A, c, [(None, None)] * d, tol, "bounding box")
+            if r.status != 0:
+                raise DomainError(
+                    "the polytope {x : A x + c >= 0} is unbounded or empty (LP status "
+                    f"{r.status}); pass a bounded polytope with non-empty interior."
+                )
+            out[k] = r.x[k]
+    span = np.maximum(hi - lo, 1.0)
+    return lo - 0.01 * span - 1.0, hi + 0.01 * span + 1.0
+
+
+def space_complex(net, *, mode="certified", max_dim=MAX_DIM, tol=None):
+    """The polyhedral complex of ``net`` on the whole input space ``R^d``.
+
+    Parameters
+    ----------
+    net : PLNet or PLGraph
+        Input dimension 1..``max_dim``.
+    mode : {"certified", "float", "exact"}
+    max_dim : int
+    tol : Tolerance, optional
+
+    Returns
+    -------
+    CellComplex (``kind="space"``)
+        Every region of ``R^d``, bounded or not (:attr:`CellComplex.is_bounded`);
+        :attr:`CellComplex.f_vector` counts the cells of ``R^d``;
+        :attr:`CellComplex.enclosing_box` gives a box with the same complex.
+
+    Notes
+    -----
+    The complex is computed on the box ``[-M, M]^d`` for a formal, infinitely
+    large ``M`` (see :mod:`polyfold.complexes`): exact, not a heuristic large box.
+
+    Examples
+    --------
+    >>> from polyfold import zoo
+    >>> net = zoo.arrangement(4, 2, seed=0)          # 4 lines in general position
+    >>> cx = space_complex(net)
+    >>> cx.n_regions, int(cx.is_bounded.sum())       # 1 + 4 + 6 regions, C(3, 2) bounded
+    (11, 3)
+    """
+    net = check_net(net)
+    tol = get_tol(tol)
+    mode = check_mode(mode)
+    _check_dim(net, max_dim, "space_complex")
+    eng = Engine(net, mode, tol)
+    eng.init_space()
+    eng.run()
+    return CellComplex(net, "space", mode, eng, tol, None, regions=_regions(eng))

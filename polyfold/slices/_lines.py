@@ -1,0 +1,111 @@
+"""Exact lines and polygons of a finished slice complex (private).
+
+Certified-mode consumers of a :class:`~polyfold.slices.RegionComplex` (adjacency,
+decision boundary) send the decisions their float error bounds cannot make to
+exact arithmetic.  :class:`ExactPlane` supplies what they need: the exact affine
+maps in (u, v) of every layer's preactivations and of the logits for a region's
+codes (cached per code prefix), the exact line of any polygon edge from its
+label, and a region's exact polygon as the intersections of consecutive edge
+lines.
+
+Edge labels (see :mod:`._engine`): ``-(k + 1)`` is edge ``k`` of the domain
+polygon; ``2 * chord + side`` lies on the threshold line of the chord's
+``(layer, neuron, threshold)`` inside one layer-start cell, and every final cell
+on that chord has the codes of that cell on the earlier layers.
+"""
+
+import numpy as np
+
+from .. import arith
+from ._engine import _first_layer_map, _piece_tables
+
+
+class ExactPlane:
+    """Exact (u, v) maps of one slice complex's network, cached per code prefix.
+
+    Parameters
+    ----------
+    cx : RegionComplex
+        A slice complex (``kind="slice"``).
+    """
+
+    def __init__(self, cx):
+        self.cx = cx
+        self.net = net = cx.net
+        self.off = net.layer_offsets
+        self.table = cx._chords
+        self.thresholds = [arith.fmpq_array(np.asarray(t[0], dtype=np.float64))
+                           for t in net._code_tables()]
+        self.domain = arith.fmpq_array(cx.domain)
+        self._maps = {}
+        self._first = None
+        self._pieces = {}
+
+    def layer_map(self, codes, l):
+        """Exact ``(G (w_l, 2), g (w_l,))``: layer ``l``'s preactivations (``l = depth``:
+        the logits; graph nets: the state before group ``l``, whose first columns are
+        the group's inputs) in (u, v) on the region with these codes."""
+        codes = np.asarray(codes)
+        key = (l, codes[: self.off[l]].tobytes())
+        hit = self._maps.get(key)
+        if hit is not None:
+            return hit
+        if l == 0:
+            if self._first is None:
+                self._first = _first_layer_map(self.net, self.cx.origin, self.cx.e1,
+                                               self.cx.e2, True)
+            out = self._first
+        else:
+            G, g = self.layer_map(codes, l - 1)
+            cl = codes[self.off[l - 1] : self.off[l]].astype(np.int64)
+            if not self.net.is_dense:  # graph nets: one stage with the codes fixed
+                stg = self.net.stages()
+                gn = stg.advance_fixed(l - 1, g[None], cl[None], exact=True)[0]
+                Gn = stg.advance_fixed(l - 1, G.T, np.repeat(cl[None], 2, axis=0), exact=True,
+                                       linear=True).T
+                out = (Gn, gn)
+            else:
+                if l - 1 not in self._pieces:
+                    self._pieces[l - 1] = _piece_tables(self.net, l - 1, True)
+                slope_t, offset_t = self._pieces[l - 1]
+                slope, offset = slope_t[cl], offset_t[cl]
+                W, b = self.net.exact_layers()[l]
+                out = (W @ (G * slope[:, None]), W @ (g * slope + offset) + b)
+        self._maps[key] = out
+        return out
+
+    def logits(self, codes):
+        """Exact ``(V (output_dim, 2), u (output_dim,))`` of the logits in (u, v)."""
+        return self.layer_map(codes, self.net.depth)
+
+    def line(self, label, codes):
+        """Exact ``(a, b, c)`` with ``a u + b v + c = 0`` on the edge with this label, for
+        a cell with these codes."""
+        label = int(label)
+        if label < 0:
+            k = -label - 1
+            P = self.domain
+            p, q = P[k], P[(k + 1) % len(P)]
+            a, b = -(q[1] - p[1]), q[0] - p[0]
+            return a, b, -(a * p[0] + b * p[1])
+        L, N, T, _ = (int(v) for v in self.table[label >> 1])
+        G, g = self.layer_map(codes, L)
+        return G[N, 0], G[N, 1], g[N] - self.thresholds[L][T]
+
+    def vertex(self, label1, label2, codes):
+        """Exact intersection ``(u, v)`` of two edge lines of one cell (not parallel)."""
+        a1, b1, c1 = self.line(label1, codes)
+        a2, b2, c2 = self.line(label2, codes)
+        det = a1 * b2 - a2 * b1
+        return (-c1 * b2 + c2 * b1) / det, (-a1 * c2 + a2 * c1) / det
+
+    def polygon(self, i):
+        """Exact vertices ``(k, 2)`` (object array of ``fmpq``) of region ``i``."""
+        cx = self.cx
+        lo, hi = int(cx.vertex_offsets[i]), int(cx.vertex_offsets[i + 1])
+        lab = cx._labels[lo:hi]
+        k = hi - lo
+        out = np.empty((k, 2), dtype=object)
+        for m in range(k):
+            out[m] = self.vertex(lab[m - 1], lab[m], cx.codes[i])
+        return out
