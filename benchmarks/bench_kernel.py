@@ -81,6 +81,18 @@ def digits_paths(n, seed=0):
     return X[idx[:, 0]], X[idx[:, 1]]
 
 
+def class_pair_paths(n, a=3, b=8, seed=0):
+    """``n`` random paths from test images of class ``a`` to class ``b``: ``(X, i, j)``."""
+    _, _, X, y = load_digits_split()
+    rng = np.random.default_rng(seed)
+    return X, rng.choice(np.flatnonzero(y == a), n), rng.choice(np.flatnonzero(y == b), n)
+
+
+def show(tag, row, skip=()):
+    print(f"{tag}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                 for k, v in row.items() if k not in skip), flush=True)
+
+
 def cross(net, S, E, mode, threads):
     return lambda: polyfold.segment_crossings(net, S, E, mode=mode, threads=threads)
 
@@ -124,8 +136,7 @@ def section_baseline(args):
         row["certified 1 thread x loop (cpu)"] = loop[1] / t["certified 1 thread"][1]
         row["float / yardstick (wall)"] = t["float 1 thread"][0] / t["BLAS yardstick"][0]
         rows.append(row)
-        print(f"{name}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                      for k, v in row.items() if k != "network"), flush=True)
+        show(name, row, ("network",))
     return rows
 
 
@@ -157,8 +168,7 @@ def section_widths(args):
         row["float / yardstick (2 threads)"] = t["float 2 threads"][0] / t["BLAS yardstick 2 threads"][0]
         row["2 threads speed-up"] = t["float 1 thread"][0] / t["float 2 threads"][0]
         rows.append(row)
-        print(f"width {w}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in row.items() if k != "width"), flush=True)
+        show(f"width {w}", row, ("width",))
     return rows
 
 
@@ -177,8 +187,7 @@ def section_depths(args):
                "certified / float (cpu)": t["certified"][1] / t["float"][1],
                "recomputed": int(out["certified"].n_recomputed)}
         rows.append(row)
-        print(f"depth {d}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                         for k, v in row.items() if k != "depth"), flush=True)
+        show(f"depth {d}", row, ("depth",))
     return rows
 
 
@@ -186,11 +195,8 @@ def memory_child(n_paths):
     """Run in a fresh process: 1M paths in one result; prints JSON."""
     from polyfold.crossings import segment_crossings_between
 
-    _, _, X, y = load_digits_split()
     net = polyfold.zoo.digits_mlp("6x10")
-    a, b = np.flatnonzero(y == 3), np.flatnonzero(y == 8)
-    rng = np.random.default_rng(0)
-    i, j = rng.choice(a, n_paths), rng.choice(b, n_paths)
+    X, i, j = class_pair_paths(n_paths)
     base = peak_rss_mib()
     t0 = time.perf_counter()
     res = segment_crossings_between(net, X, i, j, mode="certified")
@@ -212,7 +218,7 @@ def section_memory(args):
     out = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_paths)],
                          check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
     row = json.loads(out.strip().splitlines()[-1])
-    print("memory: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    show("memory", row)
     return row
 
 
@@ -220,12 +226,9 @@ def section_folding(args):
     from baselines import grid_folding_chi
     from polyfold.folding import sampled_folding, space_folding_batch
 
-    _, _, X, y = load_digits_split()
     net = polyfold.zoo.digits_mlp("6x10")
-    a, b = np.flatnonzero(y == 3), np.flatnonzero(y == 8)
-    rng = np.random.default_rng(0)
     n = args.folding_paths
-    i, j = rng.choice(a, n), rng.choice(b, n)
+    X, i, j = class_pair_paths(n)
     S, E = X[i], X[j]
     with blas_threads(1):
         t, out = timed({
@@ -243,7 +246,7 @@ def section_folding(args):
     ec = t["exact folding (certified)"][1]
     row["exact x fastest grid11 (cpu)"] = t["grid 11, fastest"][1] / ec
     row["exact x sampled_folding grid11 (cpu)"] = t["grid 11, polyfold sampled_folding"][1] / ec
-    print("folding: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    show("folding", row)
     return row
 
 
@@ -261,8 +264,7 @@ def section_statistics(args):
         row = {"network": arch, "points": args.stats_points, "points per s (cpu)": args.stats_points / c,
                "points per s (wall)": args.stats_points / w}
         rows.append(row)
-        print(f"statistics {arch}: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                               for k, v in row.items() if k != "network"), flush=True)
+        show(f"statistics {arch}", row, ("network",))
     return rows
 
 

@@ -24,7 +24,7 @@ import contextlib
 import numpy as np
 
 from . import arith
-from ._segment_kernel import _final_codes, _insertion, _layer_codes, _scatter, _scatter_signs
+from ._segment_kernel import _crossings, _final_codes, _insertion, _layer_codes, _scatter, _scatter_signs
 
 #: working precision of the refinement stage (bits)
 BALL_PRECISION = 128
@@ -124,24 +124,10 @@ def ball_partition(net, starts, ends, tolv=None, *, prec=BALL_PRECISION):
                 endpoint[:, 0] |= und[first].any(axis=1)
                 endpoint[:, 1] |= und[last].any(axis=1)
                 amb[seg[und.any(axis=1)]] = True
-            same = seg[1:] == seg[:-1]
-            ks, ss, js, ws = [], [], [], []
-            for w, (q, (pos, neg)) in enumerate(zip(thq, sg)):
-                kk, jj = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
-                inside = same[kk]
-                kk, jj = kk[inside], jj[inside]
-                if len(kk):
-                    A = Z[kk, jj] - q
-                    ks.append(kk)
-                    ss.append(A / (A - (Z[kk + 1, jj] - q)))
-                    js.append(jj)
-                    ws.append(np.full(len(kk), w))
+            events = _crossings(Z, sg, thq, seg)
             n_pts = len(seg)
-            if ks:
-                k = np.concatenate(ks)
-                s = np.concatenate(ss)
-                j = np.concatenate(js)
-                w = np.concatenate(ws)
+            if events is not None:
+                k, s, j, w = events
                 mid = np.array([float(v.mid()) for v in s])
                 order = np.lexsort((mid, k))
                 k, s, j, w = k[order], s[order], j[order], w[order]

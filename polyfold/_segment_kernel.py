@@ -324,25 +324,10 @@ def _partition(net, Z0, E0, exact, tolv, certified):
                     ambiguous.append(np.unique(seg[bad]))
 
         # crossings strictly inside pieces
-        same = seg[1:] == seg[:-1]
-        ks, ss, js, ws = [], [], [], []
-        for w, (q, (pos, neg)) in enumerate(zip(thq, sg)):
-            kk, jj = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
-            inside = same[kk]
-            kk, jj = kk[inside], jj[inside]
-            if len(kk):
-                A = Z[kk, jj] - q
-                B = Z[kk + 1, jj] - q
-                ks.append(kk)
-                ss.append(A / (A - B))
-                js.append(jj)
-                ws.append(np.full(len(kk), w))
+        events = _crossings(Z, sg, thq, seg)
         n_pts = len(seg)
-        if ks:
-            k = np.concatenate(ks)
-            s = np.concatenate(ss)
-            j = np.concatenate(js)
-            w = np.concatenate(ws)
+        if events is not None:
+            k, s, j, w = events
             order = np.lexsort((s, k))
             k, s, j, w = k[order], s[order], j[order], w[order]
             n_new = len(k)
@@ -409,6 +394,27 @@ def _partition(net, Z0, E0, exact, tolv, certified):
         "endpoint": endpoint,
         "ambiguous": amb,
     }
+
+
+def _crossings(Z, sg, thq, seg):
+    """Strict sign changes between consecutive points of one segment: ``(k, s, j, w)``
+    (left point, position ``s = A / (A - B)`` in the piece, neuron, threshold index),
+    unsorted, or None without any."""
+    same = seg[1:] == seg[:-1]
+    ks, ss, js, ws = [], [], [], []
+    for w, (q, (pos, neg)) in enumerate(zip(thq, sg)):
+        kk, jj = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
+        inside = same[kk]
+        kk, jj = kk[inside], jj[inside]
+        if len(kk):
+            A = Z[kk, jj] - q
+            ks.append(kk)
+            ss.append(A / (A - (Z[kk + 1, jj] - q)))
+            js.append(jj)
+            ws.append(np.full(len(kk), w))
+    if not ks:
+        return None
+    return np.concatenate(ks), np.concatenate(ss), np.concatenate(js), np.concatenate(ws)
 
 
 def _insertion(k, n_pts):
