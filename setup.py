@@ -1,21 +1,29 @@
 """Build hook for the optional compiled crossing kernel (all metadata is in setup.cfg).
 
 ``optional=True``: when the C extension cannot be compiled, the install still succeeds
-and polyfold uses its numpy kernel.
+and polyfold uses its numpy kernel.  The kernel picks AVX-512, AVX2 or portable code
+when it is imported (function versions compiled with ``#pragma GCC target``), and uses
+POSIX threads where available.
 """
 
 import sys
 
 from setuptools import Extension, setup
 
-_ARGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off", "-fno-fast-math"]
+if sys.platform == "win32":
+    _ARGS, _LINK = [], []
+else:
+    _ARGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-pthread"]
+    _LINK = ["-pthread"]
 
 setup(
     ext_modules=[
         Extension(
             "polyfold._ckernel",
             sources=["polyfold/_ckernel.c"],
+            depends=["polyfold/_ckbody.h"],
             extra_compile_args=_ARGS,
+            extra_link_args=_LINK,
             optional=True,
         )
     ]

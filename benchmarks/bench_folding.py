@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from polyfold import zoo  # noqa: E402
 from polyfold.experiments import depth_experiment  # noqa: E402
 from polyfold.folding import sampled_folding, space_folding  # noqa: E402
@@ -112,6 +113,12 @@ def timing_rows(res, data, n_paths, seed, repeats):
         net = nets[r.arch]
         t_ex, ex = best_time(lambda: space_folding_batch(net, S, E, mode="certified"), repeats)
         row = {"arch": r.arch, "paths": n_paths, "exact_s": t_ex, "exact_regions": float(np.mean(ex.n_regions))}
+        # the fastest 11-point grid (first layer at the two ends, packed words): the
+        # baseline exact folding is compared with (see benchmarks/baselines.py)
+        from baselines import grid_folding_chi
+
+        t, _ = best_time(lambda: grid_folding_chi(net, S, E, 11), repeats)
+        row["grid11_fastest"] = {"seconds": t, "ratio_to_exact": t / t_ex}
         for name, kw in (
             ("grid11", {"n_points": 11}),
             ("grid100", {"n_points": 100}),
@@ -147,7 +154,7 @@ def print_errors(res, timing):
             )
     if timing:
         print(f"\nTime of each sampler / time of the exact certified walk ({timing[0]['paths']} paths, best of 3)")
-        names = ["grid11", "grid100", "grid1000", "bisection1e-6"]
+        names = ["grid11_fastest", "grid11", "grid100", "grid1000", "bisection1e-6"]
         print(f"{'arch':>6} {'exact paths/s':>13}" + "".join(f" {n:>14}" for n in names))
         for t in timing:
             print(

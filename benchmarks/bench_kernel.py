@@ -1,105 +1,300 @@
-"""Benchmark: the compiled crossing kernel against the numpy kernel and grid sampling.
+"""Benchmark: the crossing kernels against a plain numpy loop and a BLAS yardstick.
 
-Same paths (random pairs of digits test images) through ``segment_crossings`` with
-``backend="numpy"`` and ``backend="c"`` in float and certified mode, and through
-1000-point grid sampling (``grid_patterns``, on a subset, scaled).  The methods are
-run round-robin for several repetitions in one process and each figure is the
-minimum over the repetitions (the machine may be shared), both wall-clock and
-process CPU time; ratios are formed from timings of the same run.
+Four sections, each measured round-robin in one process (minimum over repetitions
+of wall-clock and process CPU time; the machine may be shared, so every figure that
+matters is a ratio of timings from the same run on the same inputs):
 
-Run:  python benchmarks/bench_kernel.py [--net 6x10] [--paths 4096] [--repeats 7]
+``baseline``
+    float and certified crossings (compiled kernel, 1 and 2 threads) against the
+    plain batched numpy layer-by-layer loop of ``baselines.numpy_loop_crossings``
+    and the BLAS yardstick of ``baselines.blas_yardstick``, on the 6x10 digits MLP
+    (random pairs of test images) and a 784-input 6x10 MLP (random points of
+    ``[0, 1]^784``).  Both sides agree: the loop's pieces and patterns equal the
+    float result.
+``widths``
+    float crossings on 784-input MLPs of 4 hidden layers of width 64..512 against the
+    yardstick, one thread and two.
+``depths``
+    certified against float time on 64-input MLPs of width 32 and depth 1..10
+    (digits test images as ends), with the segments certified mode recomputed.
+``memory``
+    1M paths of the 6x10 digits net held in one result (``segment_crossings_between``,
+    certified), in a fresh process: peak resident memory and the result's bytes.
+``folding``
+    exact folding (``space_folding_batch``, certified) against the 11-point grid on
+    the same paths (class pair 3 -> 8 of the digits test set, 6x10 net): the fastest
+    grid sampler (``baselines.grid_folding_chi``: first layer at the two ends, packed
+    words, popcounts) and polyfold's ``sampled_folding``, one thread.
+``statistics``
+    ``region_statistics`` points per second on the six digits MLPs.
+
+Run:  python benchmarks/bench_kernel.py [--sections baseline,widths,depths,memory,folding,statistics]
+      [--repeats 5]
 Writes benchmarks/results/kernel.json.
 """
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-import polyfold
-from polyfold.crossings import available_backends
-from polyfold.datasets import load_digits_split
-from polyfold.sampling import grid_patterns
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import polyfold  # noqa: E402
+from baselines import blas_yardstick, layer_point_counts, numpy_loop_crossings, peak_rss_mib  # noqa: E402
+from polyfold.datasets import load_digits_split  # noqa: E402
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--net", default="6x10")
-    ap.add_argument("--paths", type=int, default=4096)
-    ap.add_argument("--grid-paths", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+def blas_threads(n):
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return None
+    return threadpool_limits(n)
 
-    if "c" not in available_backends():
-        print("compiled kernel not built (pip install -e .); nothing to compare", file=sys.stderr)
-        return 1
-    net = polyfold.zoo.digits_mlp(args.net)
-    _, _, X, _ = load_digits_split()
-    rng = np.random.default_rng(args.seed)
-    idx = rng.integers(0, len(X), (args.paths, 2))
-    S, E = X[idx[:, 0]], X[idx[:, 1]]
-    g = args.grid_paths
-    methods = {
-        "numpy float": lambda: polyfold.segment_crossings(net, S, E, mode="float", backend="numpy"),
-        "numpy certified": lambda: polyfold.segment_crossings(net, S, E, mode="certified", backend="numpy"),
-        "C float": lambda: polyfold.segment_crossings(net, S, E, mode="float", backend="c"),
-        "C certified": lambda: polyfold.segment_crossings(net, S, E, mode="certified", backend="c"),
-        "grid 1000": lambda: grid_patterns(net, S[:g], E[:g], 1000),
-    }
-    scale = {"grid 1000": args.paths / g}
+
+def timed(methods, repeats):
+    """Round-robin timing: ``{name: (min wall s, min cpu s)}`` and the last outputs."""
     wall = {k: np.inf for k in methods}
     cpu = {k: np.inf for k in methods}
     out = {}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for k, fn in methods.items():
             w0, c0 = time.perf_counter(), time.process_time()
             out[k] = fn()
             w1, c1 = time.perf_counter(), time.process_time()
-            wall[k] = min(wall[k], (w1 - w0) * scale.get(k, 1.0))
-            cpu[k] = min(cpu[k], (c1 - c0) * scale.get(k, 1.0))
+            wall[k] = min(wall[k], w1 - w0)
+            cpu[k] = min(cpu[k], c1 - c0)
+    return {k: (wall[k], cpu[k]) for k in methods}, out
 
-    # the backends must agree (codes exactly, breakpoints to rounding)
-    a, b = out["numpy float"], out["C float"]
-    same = np.array_equal(a.n_pieces, b.n_pieces) and np.array_equal(a.codes, b.codes)
-    dt = float(np.max(np.abs(a.t - b.t))) if same and len(a.t) else 0.0
-    ca, cb = out["numpy certified"], out["C certified"]
-    same_cert = np.array_equal(ca.n_pieces, cb.n_pieces) and np.array_equal(ca.codes, cb.codes)
 
+def digits_paths(n, seed=0):
+    _, _, X, _ = load_digits_split()
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(X), (n, 2))
+    return X[idx[:, 0]], X[idx[:, 1]]
+
+
+def class_pair_paths(n, a=3, b=8, seed=0):
+    """``n`` random paths from test images of class ``a`` to class ``b``: ``(X, i, j)``."""
+    _, _, X, y = load_digits_split()
+    rng = np.random.default_rng(seed)
+    return X, rng.choice(np.flatnonzero(y == a), n), rng.choice(np.flatnonzero(y == b), n)
+
+
+def show(tag, row, skip=()):
+    print(f"{tag}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                 for k, v in row.items() if k not in skip), flush=True)
+
+
+def cross(net, S, E, mode, threads):
+    return lambda: polyfold.segment_crossings(net, S, E, mode=mode, threads=threads)
+
+
+def section_baseline(args):
     rows = []
-    print(f"net digits {args.net}, {args.paths} paths, min of {args.repeats} round-robin repeats")
-    print(f"{'method':<18}{'paths/s wall':>14}{'paths/s cpu':>14}{'x grid (wall)':>15}{'x grid (cpu)':>14}")
-    for k in methods:
-        r = {
-            "method": k,
-            "paths_per_s_wall": args.paths / wall[k],
-            "paths_per_s_cpu": args.paths / cpu[k],
-            "x_grid_wall": wall["grid 1000"] / wall[k],
-            "x_grid_cpu": cpu["grid 1000"] / cpu[k],
-        }
-        rows.append(r)
-        print(f"{k:<18}{r['paths_per_s_wall']:>14.0f}{r['paths_per_s_cpu']:>14.0f}"
-              f"{r['x_grid_wall']:>15.1f}{r['x_grid_cpu']:>14.1f}")
-    summary = {
-        "C float / numpy float speed-up (wall)": wall["numpy float"] / wall["C float"],
-        "C certified / C float time (wall)": wall["C certified"] / wall["C float"],
-        "C certified / C float time (cpu)": cpu["C certified"] / cpu["C float"],
-        "float results identical": bool(same),
-        "max |t_numpy - t_C| float": dt,
-        "certified results identical": bool(same_cert),
-        "segments recomputed exactly (certified)": int(cb.n_recomputed),
-        "mean pieces per path": float(np.mean(b.n_pieces)),
+    nets = {
+        "digits 6x10": (polyfold.zoo.digits_mlp("6x10"), *digits_paths(args.paths)),
+        "random784 6x10": (
+            polyfold.zoo.random_mlp("6x10", 784, 10, seed=0),
+            *(np.random.default_rng(1).random((2, args.paths, 784))),
+        ),
     }
-    for k, v in summary.items():
-        print(f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}")
-    res_dir = Path(__file__).resolve().parent / "results"
-    res_dir.mkdir(exist_ok=True)
-    with open(res_dir / "kernel.json", "w") as f:
-        json.dump({"net": args.net, "paths": args.paths, "repeats": args.repeats, "rows": rows,
-                   "summary": summary}, f, indent=2)
+    for name, (net, S, E) in nets.items():
+        ref = polyfold.segment_crossings(net, S, E, mode="float")
+        n_loop, packed = numpy_loop_crossings(net, S, E)
+        agree = bool(np.array_equal(n_loop, ref.n_pieces) and np.array_equal(packed, ref.packed_patterns))
+        counts = layer_point_counts(ref)
+        with blas_threads(1):
+            t1, _ = timed({
+                "numpy loop": lambda: numpy_loop_crossings(net, S, E),
+                "float 1 thread": cross(net, S, E, "float", 1),
+                "certified 1 thread": cross(net, S, E, "certified", 1),
+                "BLAS yardstick": lambda: blas_yardstick(net, S, E, counts),
+            }, args.repeats)
+        with blas_threads(2):
+            t2, _ = timed({
+                "float 2 threads": cross(net, S, E, "float", 2),
+                "certified 2 threads": cross(net, S, E, "certified", 2),
+            }, args.repeats)
+        t = {**t1, **t2}
+        loop = t["numpy loop"]
+        row = {"network": name, "paths": len(S), "mean_pieces": float(ref.n_pieces.mean()),
+               "loop_agrees_with_float": agree}
+        for k, (w, c) in t.items():
+            row[f"{k} wall s"] = w
+            row[f"{k} cpu s"] = c
+        for k in ("float 1 thread", "certified 1 thread", "float 2 threads", "certified 2 threads"):
+            row[f"{k} x loop (wall)"] = loop[0] / t[k][0]
+        row["float 1 thread x loop (cpu)"] = loop[1] / t["float 1 thread"][1]
+        row["certified 1 thread x loop (cpu)"] = loop[1] / t["certified 1 thread"][1]
+        row["float / yardstick (wall)"] = t["float 1 thread"][0] / t["BLAS yardstick"][0]
+        rows.append(row)
+        show(name, row, ("network",))
+    return rows
+
+
+def section_widths(args):
+    rows = []
+    rng = np.random.default_rng(2)
+    for w in (64, 128, 256, 512):
+        m = max(8, int(args.width_paths * 64 / w))
+        net = polyfold.zoo.random_mlp([w] * 4, 784, 10, seed=w)
+        S, E = rng.random((m, 784)), rng.random((m, 784))
+        ref = polyfold.segment_crossings(net, S, E, mode="float", threads=1)
+        counts = layer_point_counts(ref)
+        with blas_threads(1):
+            t1, _ = timed({
+                "float 1 thread": cross(net, S, E, "float", 1),
+                "BLAS yardstick 1 thread": lambda: blas_yardstick(net, S, E, counts),
+            }, args.repeats)
+        with blas_threads(2):
+            t2, _ = timed({
+                "float 2 threads": cross(net, S, E, "float", 2),
+                "BLAS yardstick 2 threads": lambda: blas_yardstick(net, S, E, counts),
+            }, args.repeats)
+        t = {**t1, **t2}
+        row = {"width": w, "paths": m, "mean_pieces": float(ref.n_pieces.mean()),
+               "points per layer": counts}
+        for k, (wa, c) in t.items():
+            row[f"{k} wall s"] = wa
+        row["float / yardstick (1 thread)"] = t["float 1 thread"][0] / t["BLAS yardstick 1 thread"][0]
+        row["float / yardstick (2 threads)"] = t["float 2 threads"][0] / t["BLAS yardstick 2 threads"][0]
+        row["2 threads speed-up"] = t["float 1 thread"][0] / t["float 2 threads"][0]
+        rows.append(row)
+        show(f"width {w}", row, ("width",))
+    return rows
+
+
+def section_depths(args):
+    rows = []
+    S, E = digits_paths(args.depth_paths, seed=3)
+    for d in range(1, 11):
+        net = polyfold.zoo.random_mlp([32] * d, 64, 10, seed=d)
+        with blas_threads(1):
+            t, out = timed({
+                "float": cross(net, S, E, "float", 1),
+                "certified": cross(net, S, E, "certified", 1),
+            }, args.repeats if d < 8 else 1)
+        row = {"depth": d, "paths": len(S), "mean_pieces": float(out["float"].n_pieces.mean()),
+               "float cpu s": t["float"][1], "certified cpu s": t["certified"][1],
+               "certified / float (cpu)": t["certified"][1] / t["float"][1],
+               "recomputed": int(out["certified"].n_recomputed)}
+        rows.append(row)
+        show(f"depth {d}", row, ("depth",))
+    return rows
+
+
+def memory_child(n_paths):
+    """Run in a fresh process: 1M paths in one result; prints JSON."""
+    from polyfold.crossings import segment_crossings_between
+
+    net = polyfold.zoo.digits_mlp("6x10")
+    X, i, j = class_pair_paths(n_paths)
+    base = peak_rss_mib()
+    t0 = time.perf_counter()
+    res = segment_crossings_between(net, X, i, j, mode="certified")
+    dt = time.perf_counter() - t0
+    peak = peak_rss_mib()
+    arrays = [res.n_pieces, res.piece_offsets, res.codes_packed, res.breakpoint_offsets, res.t,
+              res.bounds, res.exact_segments, res.degenerate, res.endpoint_on_boundary]
+    nbytes = sum(a.nbytes for a in arrays if a is not None)
+    print(json.dumps({
+        "paths": n_paths, "seconds": dt, "paths_per_s": n_paths / dt,
+        "pieces": int(res.n_pieces.sum()), "recomputed": int(res.n_recomputed),
+        "result_mib": nbytes / 2**20, "codes_mib": res.codes_packed.nbytes / 2**20,
+        "codes_as_int8_mib": res.codes_packed.shape[0] * net.n_hidden / 2**20,
+        "peak_rss_mib": peak, "rss_before_mib": base,
+    }))
+
+
+def section_memory(args):
+    out = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_paths)],
+                         check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
+    row = json.loads(out.strip().splitlines()[-1])
+    show("memory", row)
+    return row
+
+
+def section_folding(args):
+    from baselines import grid_folding_chi
+    from polyfold.folding import sampled_folding, space_folding_batch
+
+    net = polyfold.zoo.digits_mlp("6x10")
+    n = args.folding_paths
+    X, i, j = class_pair_paths(n)
+    S, E = X[i], X[j]
+    with blas_threads(1):
+        t, out = timed({
+            "exact folding (certified)": lambda: space_folding_batch(net, S, E, mode="certified"),
+            "grid 11, fastest": lambda: grid_folding_chi(net, S, E, 11),
+            "grid 11, polyfold sampled_folding": lambda: sampled_folding(net, S, E, n_points=11),
+        }, args.repeats)
+    ex, (r1, r2) = out["exact folding (certified)"], out["grid 11, fastest"]
+    sp = out["grid 11, polyfold sampled_folding"]
+    row = {"paths": n, "pair": [3, 8], "exact regions per path": float(np.mean(ex.n_regions)),
+           "grid chi equal to sampled_folding": bool(np.array_equal(r1, sp.measures.r1)
+                                                     and np.array_equal(r2, sp.measures.r2))}
+    for k, (w, c) in t.items():
+        row[f"{k} cpu s"] = c
+    ec = t["exact folding (certified)"][1]
+    row["exact x fastest grid11 (cpu)"] = t["grid 11, fastest"][1] / ec
+    row["exact x sampled_folding grid11 (cpu)"] = t["grid 11, polyfold sampled_folding"][1] / ec
+    show("folding", row)
+    return row
+
+
+def section_statistics(args):
+    from polyfold.training import DIGITS_ARCHITECTURES
+
+    _, _, X, _ = load_digits_split()
+    rows = []
+    for arch in DIGITS_ARCHITECTURES:
+        net = polyfold.zoo.digits_mlp(arch)
+        polyfold.region_statistics(net, X[:2], progress=False)  # warm-up
+        c0, w0 = time.process_time(), time.perf_counter()
+        polyfold.region_statistics(net, X[: args.stats_points], progress=False)
+        c, w = time.process_time() - c0, time.perf_counter() - w0
+        row = {"network": arch, "points": args.stats_points, "points per s (cpu)": args.stats_points / c,
+               "points per s (wall)": args.stats_points / w}
+        rows.append(row)
+        show(f"statistics {arch}", row, ("network",))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sections", default="baseline,widths,depths,memory,folding,statistics")
+    ap.add_argument("--paths", type=int, default=2000)
+    ap.add_argument("--width-paths", type=int, default=400, help="paths at width 64 (fewer for wider)")
+    ap.add_argument("--depth-paths", type=int, default=300)
+    ap.add_argument("--memory-paths", type=int, default=1_000_000)
+    ap.add_argument("--folding-paths", type=int, default=100_000)
+    ap.add_argument("--stats-points", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "kernel.json"))
+    args = ap.parse_args(argv)
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return 0
+    from polyfold import _fast
+
+    if not _fast.available():
+        print("compiled kernel not built (pip install -e .); nothing to compare", file=sys.stderr)
+        return 1
+    result = {"command": "python benchmarks/bench_kernel.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "isa": _fast._ckernel.ISA, "load_average": os.getloadavg()}
+    for sec in args.sections.split(","):
+        result[sec] = globals()[f"section_{sec}"](args)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
     return 0
 
 

@@ -2,75 +2,123 @@
  * polyfold._ckernel -- optional compiled segment-crossing kernel.
  *
  * A minimal CPython extension (no numpy headers): it reads float64 / int64 buffers
- * through the buffer protocol and returns its results as bytearrays, which
- * polyfold._fast wraps with numpy.frombuffer.
+ * through the buffer protocol and hands its results to Python as Buf objects
+ * (buffer-protocol owners of malloc'd memory, wrapped by numpy.frombuffer without a
+ * copy).  polyfold._fast is its Python face.
  *
- * It computes exactly what polyfold.crossings._partition computes in float and
- * certified mode, one segment at a time (all of a segment's points stay in cache
- * through all layers):
+ * It computes what polyfold.crossings._partition computes in float and certified
+ * mode, one segment at a time (all of a segment's points stay in cache through all
+ * layers):
  *
  *   for every hidden layer l:
- *     values of layer l at the segment's points (and, certified, their error bounds
- *       E = (cH |H| + cE E_prev) |W|^T + cB |b|, coefficients from polyfold._fast);
- *     three-valued signs of z - theta for every threshold theta (band: certified E,
- *       float tol.zero * max |z| of the neuron over the batch);
+ *     values of layer l at the segment's points: one register-tiled product (AVX-512
+ *       or AVX2 fused multiply-adds when the processor has them, chosen at import)
+ *       over all points of the segment, blocked over the inputs;
+ *     certified: error bounds E = (cH |H| + cE E_prev) |W|^T + cB |b| (wide nets:
+ *       from the maxima of the bracket over blocks of eb consecutive points, one
+ *       product per block);
+ *     three-valued signs of z - theta for every threshold theta as bit masks (band:
+ *       certified E, float tol.zero * max |z| of the neuron over the batch);
  *     endpoint and (certified) ambiguity flags;
  *     a breakpoint at every strict sign change inside a piece, ordered by
  *       (s, threshold, neuron), with the interpolated values (own neuron set to theta)
- *       and, certified, E_new = max(E_a, E_b) + cI (|z_a| + |z_b| + max |theta|);
- *     float: consecutive points closer than tol.merge merged into the first
- *       (a merged sign is +-1 only when all members agree);
- *     codes of layer l on every piece, degenerate pieces flagged;
- *   float: breakpoints where no code changes are dropped (as
- *     crossings._drop_silent_breakpoints does).
+ *       and, certified, the bounds of crossings.breakpoint_bounds on every value and
+ *       on t;
+ *     float: consecutive points closer than tol.merge merged into the first;
+ *     the codes of layer l on every piece, written bit-packed (each unit's code in
+ *       ceil(log2(#codes)) bits, little-endian bit order, rows of 64-bit words);
+ *       degenerate pieces flagged;
+ *   float: breakpoints where no code changes are dropped.
  *
- * A segment's points live in rows that never move: at each layer the rows are
- * gathered into sequence order together with the activation (feeding a
- * register-tiled affine product), and the new breakpoints are appended as rows with an
- * order array giving the new sequence.
- *
- * The float band needs the largest |z| of each neuron over all points of the
- * batch at that layer, which a per-segment sweep only knows at the end.  The kernel
- * therefore decides with a provisional band (the running maximum over the segments
- * before this one, never larger than the final one), records for every segment the
+ * The float band needs the largest |z| of each neuron over all points of the chunk
+ * at that layer, which a per-segment sweep only knows at the end.  The kernel decides
+ * with a provisional band (the running maximum over the segments before this one on
+ * the same thread, never larger than the final one), records for every segment the
  * smallest margin |z - theta| of the values it decided as nonzero, and afterwards
  * recomputes (with the final band) the few segments with a margin within the final
- * band.  Every decision then equals the one made with the batch band.  (The batch
- * maximum at a layer is the maximum over the whole segments, whatever the
- * breakpoints, so the first sweep's maxima are the batch maxima up to rounding.)
+ * band.  Every decision then equals the one made with the chunk's band.
  *
- * Single-threaded; the GIL is released while it runs.
+ * Threads: a chunk's segments are split into contiguous ranges, one per thread
+ * (pthreads; the GIL is released), and the results are appended in order to a
+ * Builder, which grows one set of result arrays over all chunks of a call.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86_DISPATCH 1
+#include <immintrin.h>
+#endif
+#if !defined(_WIN32)
+#define HAVE_PTHREADS 1
+#include <pthread.h>
+#endif
+
 enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
+enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8 };
 
-#define MAX_LAYERS 4096
+#define UROUND (DBL_EPSILON / 2) /* unit roundoff of float64 */
+#define MAX_THREADS 64
 
+#define SWAP(T, a, b) \
+    do {              \
+        T tmp_ = (a); \
+        (a) = (b);    \
+        (b) = tmp_;   \
+    } while (0)
+
+static inline int popcount64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_popcountll(x);
+#else
+    int c = 0;
+    while (x) {
+        x &= x - 1;
+        c++;
+    }
+    return c;
+#endif
+}
+
+static inline int ctz64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int c = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        c++;
+    }
+    return c;
+#endif
+}
+
+/* ---------------------------------------------------------------------------- */
+/* the network, prepared once                                                    */
+/* ---------------------------------------------------------------------------- */
 typedef struct {
-    int L;               /* hidden layers */
-    int nmax, tmax, nh;  /* max width rounded up to 4 (the row stride), max thresholds, hidden units */
-    int npad[MAX_LAYERS];           /* width rounded up to a multiple of 4 */
-    double *WTp[MAX_LAYERS];        /* layer l >= 1: (width[l-1], npad[l]) zero-padded W^T */
-    double *bp[MAX_LAYERS];         /* (npad[l],) zero-padded b */
-    const int64_t *width;
-    int64_t off[MAX_LAYERS + 1];
-    const double *WT[MAX_LAYERS];   /* layer l >= 1: (width[l-1], width[l]) row-major */
-    const double *b[MAX_LAYERS];
-    double *absWT[MAX_LAYERS];      /* certified only */
-    double *gabsb[MAX_LAYERS];      /* certified only: cB_l * |b| */
-    int act[MAX_LAYERS];
-    double slope[MAX_LAYERS], lo[MAX_LAYERS], hi[MAX_LAYERS];
-    int nthr[MAX_LAYERS];
-    const double *thr[MAX_LAYERS];
-    double cH[MAX_LAYERS], cE[MAX_LAYERS], cI[MAX_LAYERS], thrmax[MAX_LAYERS];
-    double zero, merge;
+    int L;          /* hidden layers */
+    int nh;         /* hidden units */
+    int nwc;        /* 64-bit code words per piece */
+    int zs;         /* row stride of values: max width rounded up to 8 */
+    int wmax, tmax; /* max mask words per threshold, max thresholds */
+    int ms;         /* mask words per row: tmax * wmax */
     int certified;
+    int eb; /* points per certified bound product */
+    double zero, merge;
+    int *n, *npad, *T, *nw, *nb, *act;
+    int64_t *off, *boff; /* unit offsets, bit offsets of every layer */
+    uint64_t *valid;     /* (L, wmax): lanes j < n */
+    double *slope, *lo, *hi, *cH, *cE, *cI, *thrmax;
+    double **thr;
+    double **WTp, **bp, **aWTp, **cb; /* layer l >= 1: packed panels, bias (zero padded) */
 } Net;
 
 typedef struct {
@@ -78,34 +126,26 @@ typedef struct {
     int w, j;
 } Cross;
 
-/*
- * Work space of one segment.  Points live in rows; at the start of every layer the
- * rows are gathered into sequence order (row i = point i), and the breakpoints of the
- * layer are appended as new rows with ord[] giving the new sequence, so no point is
- * ever moved.  Code rows (codes of all layers for the piece starting at a point) are
- * append-only; crow[r] names the code row of row r.
- */
+/* work space of one thread (rows never move; see run_segment) */
 typedef struct {
-    int64_t cap;               /* rows */
-    double *t, *Z, *E;         /* rows: t, values of the current layer, certified bounds */
-    double *tn, *Zn, *En;      /* gather targets (swapped with the above) */
-    int8_t *sg;                /* rows: three-valued signs, [threshold][neuron] */
-    int64_t *crow, *crn;       /* code row of every row */
-    int64_t *ord, *ord2;       /* sequence of rows */
-    int32_t *pc;               /* crossings between point p - 1 and p */
-    double *Hb, *Gb;           /* activations / certified bound inputs, in sequence order */
-    int64_t ccap, ncode;       /* code rows */
-    int8_t *code;
-    double *band;              /* nmax */
-    Cross *cr;                 /* nmax * tmax */
-    int64_t crcap;
+    int64_t cap;
+    double *t, *tn, *r, *rn, *tr, *trn; /* certified: position radius, t rounding */
+    double *Z, *Zn, *E, *En;
+    uint64_t *pm, *nm; /* rows of ms words: [threshold][word] */
+    uint64_t *cw, *cwn;
+    int64_t *ord, *ord2, *pairs;
+    double *Hb, *Gb, *Eb;
+    double *band, *mmbuf, *smbuf;
+    double *Sb, *Mb, *rho, *amax, *Ka, *Kb; /* certified: slopes, bands */
+    Cross *cr;
 } Work;
 
-/* growable output */
+/* growable output of one thread */
 typedef struct {
-    double *t;
-    int8_t *codes;
+    double *t, *te;
+    uint64_t *codes;
     int64_t nt, capt, nc, capc;
+    int with_te;
 } Out;
 
 static int grow(void **p, size_t bytes)
@@ -119,80 +159,76 @@ static int grow(void **p, size_t bytes)
 static int reserve_rows(Work *w, int64_t need, const Net *net)
 {
     if (need <= w->cap) return 0;
-    int64_t cap = w->cap ? w->cap : 64;
+    int64_t cap = w->cap ? w->cap : 256;
     while (cap < need) cap *= 2;
-    const size_t zb = (size_t)(cap * net->nmax) * sizeof(double);
+    const size_t zb = (size_t)((cap + 4) * net->zs) * sizeof(double);
     const size_t tb = (size_t)cap * sizeof(double), ib = (size_t)cap * sizeof(int64_t);
+    const size_t mb = (size_t)(cap * net->ms) * sizeof(uint64_t);
+    const size_t cb = (size_t)(cap * net->nwc) * sizeof(uint64_t);
+    int64_t ncr = 1;
+    for (int l = 0; l < net->L; l++)
+        if ((int64_t)net->n[l] * net->T[l] > ncr) ncr = (int64_t)net->n[l] * net->T[l];
     if (grow((void **)&w->t, tb) || grow((void **)&w->tn, tb) || grow((void **)&w->Z, zb) ||
-        grow((void **)&w->Zn, zb) || grow((void **)&w->Hb, zb) ||
-        grow((void **)&w->sg, (size_t)(cap * net->nmax * net->tmax)) || grow((void **)&w->crow, ib) ||
-        grow((void **)&w->crn, ib) || grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib) ||
-        grow((void **)&w->pc, (size_t)cap * sizeof(int32_t)))
+        grow((void **)&w->Zn, zb) || grow((void **)&w->Hb, zb) || grow((void **)&w->pm, mb) ||
+        grow((void **)&w->nm, mb) || grow((void **)&w->cw, cb) || grow((void **)&w->cwn, cb) ||
+        grow((void **)&w->ord, ib) || grow((void **)&w->ord2, ib) || grow((void **)&w->pairs, ib) ||
+        grow((void **)&w->band, (size_t)net->zs * sizeof(double)) ||
+        grow((void **)&w->mmbuf, (size_t)net->zs * sizeof(double)) ||
+        grow((void **)&w->smbuf, (size_t)net->zs * sizeof(double)) ||
+        grow((void **)&w->cr, (size_t)ncr * sizeof(Cross)))
         return -1;
-    if (net->certified &&
-        (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->Gb, zb)))
-        return -1;
+    if (net->certified) {
+        const size_t gb = (size_t)((cap / net->eb + 8) * net->zs) * sizeof(double);
+        const size_t vb = (size_t)net->zs * sizeof(double);
+        if (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->r, tb) ||
+            grow((void **)&w->rn, tb) || grow((void **)&w->tr, tb) || grow((void **)&w->trn, tb) ||
+            grow((void **)&w->Gb, gb) || grow((void **)&w->Eb, gb) || grow((void **)&w->Sb, zb) ||
+            grow((void **)&w->Mb, zb) || grow((void **)&w->rho, tb) || grow((void **)&w->amax, vb) ||
+            grow((void **)&w->Ka, vb) || grow((void **)&w->Kb, vb))
+            return -1;
+    }
     w->cap = cap;
-    return 0;
-}
-
-static int reserve_codes(Work *w, int64_t need, const Net *net)
-{
-    if (need <= w->ccap) return 0;
-    int64_t cap = w->ccap ? w->ccap : 64;
-    while (cap < need) cap *= 2;
-    if (grow((void **)&w->code, (size_t)(cap * net->nh))) return -1;
-    w->ccap = cap;
     return 0;
 }
 
 static void work_free(Work *w)
 {
-    free(w->t);
-    free(w->tn);
-    free(w->Z);
-    free(w->Zn);
-    free(w->E);
-    free(w->En);
-    free(w->sg);
-    free(w->crow);
-    free(w->crn);
-    free(w->ord);
-    free(w->ord2);
-    free(w->pc);
-    free(w->Hb);
-    free(w->Gb);
-    free(w->code);
-    free(w->band);
-    free(w->cr);
+    free(w->t), free(w->tn), free(w->r), free(w->rn), free(w->tr), free(w->trn);
+    free(w->Sb), free(w->Mb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb);
+    free(w->Z), free(w->Zn), free(w->E), free(w->En);
+    free(w->pm), free(w->nm), free(w->cw), free(w->cwn);
+    free(w->ord), free(w->ord2), free(w->pairs), free(w->Hb), free(w->Gb), free(w->Eb);
+    free(w->band), free(w->mmbuf), free(w->smbuf), free(w->cr);
     memset(w, 0, sizeof(*w));
 }
 
-static int out_reserve(Out *o, int64_t npts, int64_t nbytes)
+static int out_reserve(Out *o, int64_t npts, int64_t nwords)
 {
     if (o->nt + npts > o->capt) {
         int64_t cap = o->capt ? o->capt : 1024;
         while (cap < o->nt + npts) cap *= 2;
         if (grow((void **)&o->t, (size_t)cap * sizeof(double))) return -1;
+        if (o->with_te && grow((void **)&o->te, (size_t)cap * sizeof(double))) return -1;
         o->capt = cap;
     }
-    if (o->nc + nbytes > o->capc) {
-        int64_t cap = o->capc ? o->capc : 4096;
-        while (cap < o->nc + nbytes) cap *= 2;
-        if (grow((void **)&o->codes, (size_t)cap)) return -1;
+    if (o->nc + nwords > o->capc) {
+        int64_t cap = o->capc ? o->capc : 1024;
+        while (cap < o->nc + nwords) cap *= 2;
+        if (grow((void **)&o->codes, (size_t)cap * sizeof(uint64_t))) return -1;
         o->capc = cap;
     }
     return 0;
 }
 
-static int out_push(Out *o, const double *t, int64_t P, const int8_t *codes, int64_t nrows, int64_t nh)
+static void out_free(Out *o)
 {
-    if (out_reserve(o, P, nrows * nh)) return -1;
-    memcpy(o->t + o->nt, t, (size_t)P * sizeof(double));
-    o->nt += P;
-    if (nrows) memcpy(o->codes + o->nc, codes, (size_t)(nrows * nh));
-    o->nc += nrows * nh;
-    return 0;
+    free(o->t), free(o->te), free(o->codes);
+    memset(o, 0, sizeof(*o));
+}
+
+static inline void copy_words(uint64_t *restrict d, const uint64_t *restrict s, int n)
+{
+    for (int i = 0; i < n; i++) d[i] = s[i];
 }
 
 static inline double act_apply(int kind, double z, double slope, double lo, double hi)
@@ -211,8 +247,8 @@ static inline double act_apply(int kind, double z, double slope, double lo, doub
     }
 }
 
-static void act_row(int kind, const double *restrict z, double *restrict h, int n, double slope,
-                    double lo, double hi)
+static inline void act_row(int kind, const double *restrict z, double *restrict h, int n, double slope, double lo,
+                    double hi)
 {
     switch (kind) {
     case ACT_RELU:
@@ -229,389 +265,179 @@ static void act_row(int kind, const double *restrict z, double *restrict h, int 
     }
 }
 
-typedef double v2d __attribute__((vector_size(16)));
+/* ---------------------------------------------------------------------------- */
+/* the kernel, once per instruction set                                          */
+/* ---------------------------------------------------------------------------- */
+typedef int (*segment_fn)(const Net *, Work *, const double *, const double *, const double *, const double *,
+                          int, const double *, double *, double *, double *, Out *, int64_t *);
 
-static inline v2d ld2(const double *p)
+#define ISA_GENERIC 1
+#define FN(name) name##_generic
+#include "_ckbody.h"
+#undef FN
+#undef ISA_GENERIC
+
+#ifdef HAVE_X86_DISPATCH
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define ISA_AVX2 1
+#define FN(name) name##_avx2
+#include "_ckbody.h"
+#undef FN
+#undef ISA_AVX2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+#define ISA_AVX512 1
+#define FN(name) name##_avx512
+#include "_ckbody.h"
+#undef FN
+#undef ISA_AVX512
+#pragma GCC pop_options
+#endif
+
+static segment_fn run_segment = run_segment_generic;
+static const char *isa_name = "generic";
+
+static void choose_isa(void)
 {
-    v2d v;
-    memcpy(&v, p, sizeof(v));
-    return v;
+#ifdef HAVE_X86_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
+        run_segment = run_segment_avx512;
+        isa_name = "avx512";
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        run_segment = run_segment_avx2;
+        isa_name = "avx2";
+    }
+#endif
+    const char *force = getenv("POLYFOLD_KERNEL_ISA");
+    if (force && strcmp(force, "generic") == 0) {
+        run_segment = run_segment_generic;
+        isa_name = "generic";
+    }
+#ifdef HAVE_X86_DISPATCH
+    if (force && strcmp(force, "avx2") == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        run_segment = run_segment_avx2;
+        isa_name = "avx2";
+    }
+#endif
 }
 
-static inline void st2(double *p, v2d v)
+/* ---------------------------------------------------------------------------- */
+/* Buf: a buffer-protocol owner of malloc'd memory                              */
+/* ---------------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD void *data;
+    Py_ssize_t len;
+} Buf;
+
+static void buf_dealloc(Buf *self)
 {
-    memcpy(p, &v, sizeof(v));
+    free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/*
- * out[p, 0:npad] = sum_i in[p, i] WT[i, 0:npad] + b  (i = 0 .. nin-1 in order, then b),
- * rows of stride zs >= npad, npad a multiple of 4; tiles of two points x eight (then four)
- * outputs: independent accumulator chains in SSE2 registers.
- */
-static void affine_rows(const double *in, int64_t P, int zs, int nin, const double *WT, int npad,
-                        const double *b, double *out)
+static int buf_getbuffer(Buf *self, Py_buffer *view, int flags)
 {
-    int64_t p = 0;
-    for (; p + 1 < P; p += 2) {
-        const double *h0 = in + p * zs, *h1 = h0 + zs;
-        double *o0 = out + p * zs, *o1 = o0 + zs;
-        int oc = 0;
-        for (; oc + 8 <= npad; oc += 8) {
-            v2d a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-            const double *row = WT + oc;
-            for (int i = 0; i < nin; i++, row += npad) {
-                const v2d r0 = ld2(row), r1 = ld2(row + 2), r2 = ld2(row + 4), r3 = ld2(row + 6);
-                const double x = h0[i], y = h1[i];
-                const v2d xv = {x, x}, yv = {y, y};
-                a0 += xv * r0;
-                a1 += xv * r1;
-                a2 += xv * r2;
-                a3 += xv * r3;
-                c0 += yv * r0;
-                c1 += yv * r1;
-                c2 += yv * r2;
-                c3 += yv * r3;
-            }
-            const v2d b0 = ld2(b + oc), b1 = ld2(b + oc + 2), b2 = ld2(b + oc + 4), b3 = ld2(b + oc + 6);
-            st2(o0 + oc, a0 + b0);
-            st2(o0 + oc + 2, a1 + b1);
-            st2(o0 + oc + 4, a2 + b2);
-            st2(o0 + oc + 6, a3 + b3);
-            st2(o1 + oc, c0 + b0);
-            st2(o1 + oc + 2, c1 + b1);
-            st2(o1 + oc + 4, c2 + b2);
-            st2(o1 + oc + 6, c3 + b3);
-        }
-        if (oc < npad) { /* four outputs left */
-            v2d a0 = {0, 0}, a1 = a0, c0 = a0, c1 = a0;
-            const double *row = WT + oc;
-            for (int i = 0; i < nin; i++, row += npad) {
-                const v2d r0 = ld2(row), r1 = ld2(row + 2);
-                const double x = h0[i], y = h1[i];
-                const v2d xv = {x, x}, yv = {y, y};
-                a0 += xv * r0;
-                a1 += xv * r1;
-                c0 += yv * r0;
-                c1 += yv * r1;
-            }
-            const v2d b0 = ld2(b + oc), b1 = ld2(b + oc + 2);
-            st2(o0 + oc, a0 + b0);
-            st2(o0 + oc + 2, a1 + b1);
-            st2(o1 + oc, c0 + b0);
-            st2(o1 + oc + 2, c1 + b1);
-        }
-    }
-    if (p < P) {
-        const double *h0 = in + p * zs;
-        double *o0 = out + p * zs;
-        for (int oc = 0; oc < npad; oc += 4) {
-            v2d a0 = {0, 0}, a1 = a0;
-            const double *row = WT + oc;
-            for (int i = 0; i < nin; i++, row += npad) {
-                const double x = h0[i];
-                const v2d xv = {x, x};
-                a0 += xv * ld2(row);
-                a1 += xv * ld2(row + 2);
-            }
-            st2(o0 + oc, a0 + ld2(b + oc));
-            st2(o0 + oc + 2, a1 + ld2(b + oc + 2));
-        }
-    }
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : (void *)"", self->len, 0, flags);
 }
 
-/* per-segment flags */
-enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8 };
+static PyBufferProcs buf_as_buffer = {(getbufferproc)buf_getbuffer, NULL};
 
-#define SWAP(T, a, b) \
-    do {              \
-        T tmp_ = (a); \
-        (a) = (b);    \
-        (b) = tmp_;   \
-    } while (0)
+static PyTypeObject BufType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "polyfold._ckernel.Buf",
+    .tp_basicsize = sizeof(Buf),
+    .tp_dealloc = (destructor)buf_dealloc,
+    .tp_as_buffer = &buf_as_buffer,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory owned by the compiled kernel (wrap with numpy.frombuffer).",
+};
 
-/*
- * One segment.  band_mode: 0 certified; 1 float provisional (running maxima in
- * runmax, per-segment maxima / margins recorded in segmax / minmarg); 2 float with
- * fixed bands (fixband, (L, nmax)).  Layer 0's float band is always fixband[0].
- * Appends the points' t and the pieces' codes to out (float: without breakpoints
- * where no code changes) and stores their number in *P_out.  Returns the flags
- * (>= 0) or -1 on allocation failure.
- */
-static int run_segment(const Net *net, Work *w, const double *Za, const double *Zb, const double *Ea,
-                       const double *Eb, int band_mode, const double *fixband, double *runmax,
-                       double *segmax, double *minmarg, Out *out, int64_t *P_out)
+/* a Buf taking ownership of data (len bytes); frees data on failure */
+static PyObject *buf_take(void *data, Py_ssize_t len)
 {
-    const int zs = net->nmax, ss = net->nmax * net->tmax, nh = net->nh;
-    const int cert = net->certified;
-    int flags = 0;
-    int64_t P = 2;
-    if (reserve_rows(w, 2, net) || reserve_codes(w, 2, net)) return -1;
-    const int n0 = (int)net->width[0];
-    w->t[0] = 0.0;
-    w->t[1] = 1.0;
-    memcpy(w->Z, Za, (size_t)n0 * sizeof(double));
-    memcpy(w->Z + zs, Zb, (size_t)n0 * sizeof(double));
-    if (cert) {
-        memcpy(w->E, Ea, (size_t)n0 * sizeof(double));
-        memcpy(w->E + zs, Eb, (size_t)n0 * sizeof(double));
+    Buf *b = PyObject_New(Buf, &BufType);
+    if (!b) {
+        free(data);
+        return NULL;
     }
-    memset(w->code, 0, (size_t)(2 * nh));
-    w->ncode = 2;
-    w->crow[0] = 0;
-    w->crow[1] = 1;
-    w->ord[0] = 0;
-    w->ord[1] = 1;
+    b->data = data;
+    b->len = len;
+    return (PyObject *)b;
+}
 
-    for (int l = 0; l < net->L; l++) {
-        const int n = (int)net->width[l];
-        const int T = net->nthr[l];
-        const double *th = net->thr[l];
-        const int64_t off = net->off[l];
+/* ---------------------------------------------------------------------------- */
+/* Builder: the result arrays of one call, grown chunk by chunk                  */
+/* ---------------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD int nwc, with_te;
+    int64_t nseg, capseg, nbp, capbp, npc, cappc; /* segments, breakpoints, pieces */
+    int64_t *npieces;
+    uint8_t *flags;
+    double *t, *te;
+    uint64_t *codes;
+    int64_t chunk_seg, chunk_bp, chunk_pc; /* where the last appended chunk starts */
+} Builder;
 
-        /* gather the points into sequence order; values of layer l */
-        if (l > 0) {
-            const int nin = (int)net->width[l - 1];
-            const int ak = net->act[l - 1];
-            const double sl = net->slope[l - 1], lo = net->lo[l - 1], hi = net->hi[l - 1];
-            const int64_t *ord = w->ord;
-            for (int64_t i = 0; i < P; i++) {
-                const int64_t r = ord[i];
-                act_row(ak, w->Z + r * zs, w->Hb + i * zs, nin, sl, lo, hi);
-                w->tn[i] = w->t[r];
-                w->crn[i] = w->crow[r];
-            }
-            affine_rows(w->Hb, P, zs, nin, net->WTp[l], net->npad[l], net->bp[l], w->Zn);
-            if (cert) {
-                const double cH = net->cH[l], cE = net->cE[l];
-                for (int64_t i = 0; i < P; i++) {
-                    const double *hp = w->Hb + i * zs, *ep = w->E + ord[i] * zs;
-                    double *gp = w->Gb + i * zs;
-                    for (int k = 0; k < nin; k++) gp[k] = cH * fabs(hp[k]) + cE * ep[k];
-                }
-                affine_rows(w->Gb, P, zs, nin, net->absWT[l], net->npad[l], net->gabsb[l], w->En);
-                SWAP(double *, w->E, w->En);
-            }
-            SWAP(double *, w->Z, w->Zn);
-            SWAP(double *, w->t, w->tn);
-            SWAP(int64_t *, w->crow, w->crn);
-        }
-        /* from here row i is point i */
-
-        /* float band: fixed (layer 0, or the final band of a recomputation), or the
-           running maximum over the segments before this one (never above the final) */
-        double *band = w->band;
-        double *mm = NULL, *sm = NULL;
-        if (!cert) {
-            if (l == 0 || band_mode == 2) {
-                memcpy(band, fixband + (int64_t)l * zs, (size_t)n * sizeof(double));
-            } else {
-                const double *rm = runmax + (int64_t)l * zs;
-                sm = segmax + off;
-                mm = minmarg + off;
-                for (int j = 0; j < n; j++) {
-                    band[j] = net->zero * rm[j];
-                    sm[j] = 0.0;
-                }
-            }
-        }
-
-        /* signs at the points, endpoint and ambiguity flags, crossings per pair */
-        int64_t ncross = 0;
-        int32_t *pc = w->pc;
-        for (int64_t p = 0; p < P; p++) {
-            const double *zp = w->Z + p * zs;
-            const double *bd = cert ? w->E + p * zs : band;
-            int8_t *sp = w->sg + p * ss;
-            int nzero = 0, nc = 0;
-            for (int wi = 0; wi < T; wi++) {
-                const double q = th[wi];
-                int8_t *sw = sp + wi * zs;
-                const int8_t *sv = p > 0 ? sw - ss : sw;
-                if (mm) {
-                    for (int j = 0; j < n; j++) {
-                        const double d = zp[j] - q;
-                        const int gt = d > bd[j], lt = d < -bd[j];
-                        const int s = gt - lt;
-                        sw[j] = (int8_t)s;
-                        nzero += !(gt | lt);
-                        nc += (s * sv[j]) < 0;
-                        const double a = fabs(d), az = fabs(zp[j]);
-                        mm[j] = (s != 0 && a < mm[j]) ? a : mm[j];
-                        sm[j] = az > sm[j] ? az : sm[j];
-                    }
-                } else {
-                    for (int j = 0; j < n; j++) {
-                        const double d = zp[j] - q;
-                        const int gt = d > bd[j], lt = d < -bd[j];
-                        const int s = gt - lt;
-                        sw[j] = (int8_t)s;
-                        nzero += !(gt | lt);
-                        nc += (s * sv[j]) < 0;
-                    }
-                }
-            }
-            pc[p] = nc;
-            ncross += nc;
-            if (nzero) {
-                if (p == 0) flags |= F_EP0;
-                if (p == P - 1) flags |= F_EP1;
-                if (cert) flags |= F_AMB;
-            }
-        }
-        if (sm) {
-            double *rm = runmax + (int64_t)l * zs;
-            for (int j = 0; j < n; j++) rm[j] = sm[j] > rm[j] ? sm[j] : rm[j];
-        }
-
-        /* breakpoints of layer l: appended as new rows, ord2 the new sequence */
-        if (ncross > 0) {
-            if (reserve_rows(w, P + ncross, net) || reserve_codes(w, w->ncode + ncross, net)) return -1;
-            if ((int64_t)n * T > w->crcap) return -1; /* cannot happen: sized at setup */
-            pc = w->pc; /* (moved by the reservation) */
-            int64_t *ord2 = w->ord2;
-            int64_t q = 0, R = P;
-            for (int64_t k = 0; k < P; k++) {
-                ord2[q++] = k;
-                if (k == P - 1) break;
-                if (!pc[k + 1]) continue;
-                const int8_t *s0 = w->sg + k * ss, *s1 = s0 + ss;
-                const double *za = w->Z + k * zs, *zb = za + zs;
-                int nc = 0;
-                for (int wi = 0; wi < T; wi++) {
-                    const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
-                    for (int j = 0; j < n; j++) {
-                        if (a0[j] * a1[j] < 0) {
-                            const double A = za[j] - th[wi], B = zb[j] - th[wi];
-                            Cross c;
-                            c.s = A / (A - B);
-                            c.w = wi;
-                            c.j = j;
-                            /* stable insertion by s: ties keep (threshold, neuron) order */
-                            int pos = nc;
-                            while (pos > 0 && w->cr[pos - 1].s > c.s) {
-                                w->cr[pos] = w->cr[pos - 1];
-                                pos--;
-                            }
-                            w->cr[pos] = c;
-                            nc++;
-                        }
-                    }
-                }
-                if (!nc) continue;
-                const double ta = w->t[k], dt = w->t[k + 1] - w->t[k];
-                const double *ea = cert ? w->E + k * zs : NULL, *eb = cert ? ea + zs : NULL;
-                for (int c = 0; c < nc; c++) {
-                    const double s = w->cr[c].s;
-                    const int wc = w->cr[c].w, jc = w->cr[c].j;
-                    double *zn = w->Z + R * zs;
-                    w->t[R] = ta + s * dt;
-                    for (int j = 0; j < n; j++) zn[j] = za[j] + s * (zb[j] - za[j]);
-                    zn[jc] = th[wc];
-                    const double *bd = band;
-                    if (cert) {
-                        double *en = w->E + R * zs;
-                        for (int j = 0; j < n; j++) {
-                            double m = ea[j] > eb[j] ? ea[j] : eb[j];
-                            if (ea[j] != ea[j]) m = ea[j];
-                            en[j] = m + net->cI[l] * ((fabs(za[j]) + fabs(zb[j])) + net->thrmax[l]);
-                        }
-                        bd = en;
-                    }
-                    int8_t *sp = w->sg + R * ss;
-                    int undecided = 0;
-                    for (int wi = 0; wi < T; wi++) {
-                        const double qq = th[wi];
-                        int8_t *sw = sp + wi * zs;
-                        for (int j = 0; j < n; j++) {
-                            const double d = zn[j] - qq;
-                            const int gt = d > bd[j], lt = d < -bd[j];
-                            int sgn = gt - lt;
-                            if (wi == wc && j == jc) {
-                                sgn = 0;
-                            } else {
-                                undecided |= (sgn == 0);
-                                if (mm && sgn != 0 && fabs(d) < mm[j]) mm[j] = fabs(d);
-                            }
-                            sw[j] = (int8_t)sgn;
-                        }
-                    }
-                    if (cert && undecided) flags |= F_AMB;
-                    w->crow[R] = w->ncode;
-                    memcpy(w->code + w->ncode * nh, w->code + w->crow[k] * nh, (size_t)nh);
-                    w->ncode++;
-                    ord2[q++] = R++;
-                }
-            }
-            /* float: merge consecutive points closer than tol.merge into the first */
-            if (!cert) {
-                int64_t nq = 1;
-                for (int64_t i = 1; i < q; i++) {
-                    const int64_t ri = ord2[i];
-                    if (w->t[ri] - w->t[ord2[i - 1]] <= net->merge) {
-                        int8_t *sk = w->sg + ord2[nq - 1] * ss;
-                        const int8_t *si = w->sg + ri * ss;
-                        for (int wi = 0; wi < T; wi++)
-                            for (int j = 0; j < n; j++)
-                                if (sk[wi * zs + j] != si[wi * zs + j]) sk[wi * zs + j] = 0;
-                    } else {
-                        ord2[nq++] = ri;
-                    }
-                }
-                q = nq;
-            }
-            SWAP(int64_t *, w->ord, w->ord2);
-            P = q;
-        } else {
-            for (int64_t i = 0; i < P; i++) w->ord[i] = i;
-        }
-
-        /* codes of layer l on every piece; degenerate pieces */
-        const int64_t *ord = w->ord;
-        for (int64_t i = 0; i + 1 < P; i++) {
-            const int8_t *s0 = w->sg + ord[i] * ss, *s1 = w->sg + ord[i + 1] * ss;
-            int8_t *cp = w->code + w->crow[ord[i]] * nh + off;
-            int dg = 0;
-            if (T == 1) {
-                for (int j = 0; j < n; j++) {
-                    cp[j] = (int8_t)((s0[j] > 0) | (s1[j] > 0));
-                    dg |= (s0[j] == 0) & (s1[j] == 0);
-                }
-            } else {
-                for (int j = 0; j < n; j++) cp[j] = 0;
-                for (int wi = 0; wi < T; wi++) {
-                    const int8_t *a0 = s0 + wi * zs, *a1 = s1 + wi * zs;
-                    for (int j = 0; j < n; j++) {
-                        cp[j] += (a0[j] > 0) | (a1[j] > 0);
-                        dg |= (a0[j] == 0) & (a1[j] == 0);
-                    }
-                }
-            }
-            if (dg) flags |= cert ? (F_DEG | F_AMB) : F_DEG;
-        }
+static int builder_reserve(Builder *b, int64_t nseg, int64_t nbp, int64_t npc)
+{
+    if (b->nseg + nseg > b->capseg) {
+        int64_t cap = b->capseg ? b->capseg : 1024;
+        while (cap < b->nseg + nseg) cap *= 2;
+        if (grow((void **)&b->npieces, (size_t)cap * 8) || grow((void **)&b->flags, (size_t)cap)) return -1;
+        b->capseg = cap;
     }
-
-    /* output in sequence order; float: drop breakpoints where no code changes */
-    if (out_reserve(out, P, (P - 1) * nh)) return -1;
-    const int64_t *ord = w->ord;
-    double *ot = out->t + out->nt;
-    int8_t *oc = out->codes + out->nc;
-    int64_t np = 0;
-    const int8_t *last = NULL;
-    ot[np++] = w->t[ord[0]];
-    for (int64_t i = 0; i + 1 < P; i++) {
-        const int8_t *ci = w->code + w->crow[ord[i]] * nh;
-        if (i > 0) {
-            if (!cert && memcmp(ci, last, (size_t)nh) == 0) continue; /* silent breakpoint */
-            ot[np++] = w->t[ord[i]];
-        }
-        memcpy(oc + (np - 1) * nh, ci, (size_t)nh);
-        last = ci;
+    if (b->nbp + nbp > b->capbp) {
+        int64_t cap = b->capbp ? b->capbp : 4096;
+        while (cap < b->nbp + nbp) cap *= 2;
+        if (grow((void **)&b->t, (size_t)cap * 8)) return -1;
+        if (b->with_te && grow((void **)&b->te, (size_t)cap * 8)) return -1;
+        b->capbp = cap;
     }
-    ot[np++] = w->t[ord[P - 1]];
-    out->nt += np;
-    out->nc += (np - 1) * nh;
-    *P_out = np;
-    return flags;
+    if (b->npc + npc > b->cappc) {
+        int64_t cap = b->cappc ? b->cappc : 4096;
+        while (cap < b->npc + npc) cap *= 2;
+        if (grow((void **)&b->codes, (size_t)(cap * b->nwc) * 8)) return -1;
+        b->cappc = cap;
+    }
+    return 0;
+}
+
+static void builder_clear(Builder *b)
+{
+    free(b->npieces), free(b->flags), free(b->t), free(b->te), free(b->codes);
+    b->npieces = NULL, b->flags = NULL, b->t = NULL, b->te = NULL, b->codes = NULL;
+    b->nseg = b->capseg = b->nbp = b->capbp = b->npc = b->cappc = 0;
+    b->chunk_seg = b->chunk_bp = b->chunk_pc = 0;
+}
+
+static void builder_dealloc(Builder *self)
+{
+    builder_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int builder_init(Builder *self, PyObject *args, PyObject *kwds)
+{
+    int nwc, with_te;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "ip", &nwc, &with_te)) return -1;
+    if (nwc < 1) {
+        PyErr_SetString(PyExc_ValueError, "Builder: need >= 1 code word per piece");
+        return -1;
+    }
+    builder_clear(self);
+    self->nwc = nwc;
+    self->with_te = with_te;
+    return 0;
+}
+
+static void release_all(Py_buffer **views, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (views[i]->obj) PyBuffer_Release(views[i]);
 }
 
 static int get_buf(PyObject *obj, Py_buffer *view, const char *name, Py_ssize_t need_bytes)
@@ -626,246 +452,600 @@ static int get_buf(PyObject *obj, Py_buffer *view, const char *name, Py_ssize_t 
     return 0;
 }
 
-static PyObject *bytearray_of(const void *data, Py_ssize_t n)
+/* append(npieces, flags, t, te, codes): segments computed elsewhere (numpy, exact) */
+static PyObject *builder_append(Builder *self, PyObject *args)
 {
-    return PyByteArray_FromStringAndSize(n ? (const char *)data : "", n);
-}
-
-PyDoc_STRVAR(partition_doc,
-"partition(Z0, E0, m, widths, params, acts, actpar, nthr, thr, certpar, zero, merge, certified)\n"
-"\n"
-"The segment-crossing kernel (see polyfold._fast.partition).  Returns\n"
-"(counts, t, codes, flags, n_redo): bytearrays of int64 (m,), float64 (sum counts,),\n"
-"int8 (sum(counts - 1), n_hidden), uint8 (m,) flags (1 degenerate, 2 start on a\n"
-"boundary, 4 end on a boundary, 8 ambiguous) and the number of segments recomputed\n"
-"with the final float band.");
-
-static PyObject *py_partition(PyObject *self, PyObject *args)
-{
-    PyObject *oZ0, *oE0, *owidth, *oparams, *oacts, *oactpar, *onthr, *othr, *ogamma;
-    Py_ssize_t m;
-    double zero, merge;
-    int certified;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOnOOOOOOOddp", &oZ0, &oE0, &m, &owidth, &oparams, &oacts, &oactpar,
-                          &onthr, &othr, &ogamma, &zero, &merge, &certified))
-        return NULL;
-    if (m < 0) {
-        PyErr_SetString(PyExc_ValueError, "m must be >= 0");
-        return NULL;
-    }
-    Py_buffer bw = {0}, bZ0 = {0}, bE0 = {0}, bpar = {0}, bacts = {0}, bap = {0}, bnt = {0}, bthr = {0},
-              bg = {0};
-    PyObject *result = NULL;
-    Net *net = NULL;
-    Work w;
-    memset(&w, 0, sizeof(w));
-    Out o1, o2;
-    memset(&o1, 0, sizeof(o1));
-    memset(&o2, 0, sizeof(o2));
-    int64_t *counts = NULL, *counts2 = NULL, *pt_off = NULL, *cd_off = NULL;
-    uint8_t *flags = NULL;
-    double *runmax = NULL, *segmax = NULL, *minmarg = NULL, *fixband = NULL;
-    int64_t *redo = NULL;
-    int64_t n_redo = 0;
-    int oom = 0;
-
-    if (PyObject_GetBuffer(owidth, &bw, PyBUF_C_CONTIGUOUS) < 0) goto done;
-    int L = (int)(bw.len / 8);
-    if (L < 1 || L > MAX_LAYERS) {
-        PyErr_SetString(PyExc_ValueError, "widths: need 1..4096 hidden layers");
+    PyObject *on, *of, *ot, *ote, *oc;
+    if (!PyArg_ParseTuple(args, "OOOOO", &on, &of, &ot, &ote, &oc)) return NULL;
+    Py_buffer bn = {0}, bf = {0}, bt = {0}, bte = {0}, bc = {0};
+    PyObject *res = NULL;
+    if (get_buf(on, &bn, "npieces", 0) < 0) goto done;
+    const int64_t m = bn.len / 8;
+    const int64_t *np_ = (const int64_t *)bn.buf;
+    int64_t npc = 0;
+    for (int64_t i = 0; i < m; i++) npc += np_[i];
+    const int64_t nbp = npc - m;
+    if (get_buf(of, &bf, "flags", m) < 0 || get_buf(ot, &bt, "t", nbp * 8) < 0 ||
+        get_buf(oc, &bc, "codes", npc * self->nwc * 8) < 0)
         goto done;
-    }
-    net = (Net *)calloc(1, sizeof(Net));
-    if (!net) {
+    if (self->with_te && get_buf(ote, &bte, "te", nbp * 8) < 0) goto done;
+    if (builder_reserve(self, m, nbp, npc)) {
         PyErr_NoMemory();
         goto done;
     }
+    self->chunk_seg = self->nseg, self->chunk_bp = self->nbp, self->chunk_pc = self->npc;
+    memcpy(self->npieces + self->nseg, np_, (size_t)m * 8);
+    memcpy(self->flags + self->nseg, bf.buf, (size_t)m);
+    if (nbp) memcpy(self->t + self->nbp, bt.buf, (size_t)nbp * 8);
+    if (nbp && self->with_te) memcpy(self->te + self->nbp, bte.buf, (size_t)nbp * 8);
+    if (npc) memcpy(self->codes + self->npc * self->nwc, bc.buf, (size_t)(npc * self->nwc) * 8);
+    self->nseg += m, self->nbp += nbp, self->npc += npc;
+    Py_INCREF(Py_None);
+    res = Py_None;
+done:
+    release_all((Py_buffer *[]){&bn, &bf, &bt, &bte, &bc}, 5);
+    return res;
+}
+
+/*
+ * splice(ids, npieces, flags, t, te, codes): replace the segments ids (sorted,
+ * absolute, all in the last appended chunk) by the given ones (same order).  Only the
+ * last chunk's rows move.
+ */
+static PyObject *builder_splice(Builder *self, PyObject *args)
+{
+    PyObject *oi, *on, *of, *ot, *ote, *oc;
+    if (!PyArg_ParseTuple(args, "OOOOOO", &oi, &on, &of, &ot, &ote, &oc)) return NULL;
+    Py_buffer bi = {0}, bn = {0}, bf = {0}, bt = {0}, bte = {0}, bc = {0};
+    PyObject *res = NULL;
+    double *nt = NULL, *nte = NULL;
+    uint64_t *ncodes = NULL;
+    const int nwc = self->nwc;
+    if (get_buf(oi, &bi, "ids", 0) < 0 || get_buf(on, &bn, "npieces", bi.len) < 0) goto done;
+    const int64_t k = bi.len / 8;
+    const int64_t *ids = (const int64_t *)bi.buf, *rn = (const int64_t *)bn.buf;
+    int64_t rpc = 0;
+    for (int64_t i = 0; i < k; i++) {
+        if (ids[i] < self->chunk_seg || ids[i] >= self->nseg || (i && ids[i] <= ids[i - 1])) {
+            PyErr_SetString(PyExc_ValueError, "splice: ids must be sorted and in the last chunk");
+            goto done;
+        }
+        rpc += rn[i];
+    }
+    if (get_buf(of, &bf, "flags", k) < 0 || get_buf(ot, &bt, "t", (rpc - k) * 8) < 0 ||
+        get_buf(oc, &bc, "codes", rpc * nwc * 8) < 0)
+        goto done;
+    if (self->with_te && get_buf(ote, &bte, "te", (rpc - k) * 8) < 0) goto done;
+    /* new tail of the chunk */
+    int64_t tbp = 0, tpc = 0;
+    {
+        int64_t r = 0;
+        for (int64_t s = self->chunk_seg; s < self->nseg; s++) {
+            const int64_t np_ = (r < k && ids[r] == s) ? rn[r++] : self->npieces[s];
+            tpc += np_;
+            tbp += np_ - 1;
+        }
+    }
+    nt = (double *)malloc((size_t)(tbp + 1) * 8);
+    nte = self->with_te ? (double *)malloc((size_t)(tbp + 1) * 8) : NULL;
+    ncodes = (uint64_t *)malloc((size_t)(tpc * nwc + 1) * 8);
+    if (!nt || !ncodes || (self->with_te && !nte)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        int64_t r = 0, obp = self->chunk_bp, opc = self->chunk_pc, rbp = 0, rpcc = 0, qbp = 0, qpc = 0;
+        const double *rt = (const double *)bt.buf, *rte = self->with_te ? (const double *)bte.buf : NULL;
+        const uint64_t *rc = (const uint64_t *)bc.buf;
+        for (int64_t s = self->chunk_seg; s < self->nseg; s++) {
+            const int64_t onp = self->npieces[s];
+            if (r < k && ids[r] == s) {
+                const int64_t np_ = rn[r];
+                memcpy(nt + qbp, rt + rbp, (size_t)(np_ - 1) * 8);
+                if (nte) memcpy(nte + qbp, rte + rbp, (size_t)(np_ - 1) * 8);
+                memcpy(ncodes + qpc * nwc, rc + rpcc * nwc, (size_t)(np_ * nwc) * 8);
+                self->npieces[s] = np_;
+                self->flags[s] = ((const uint8_t *)bf.buf)[r];
+                rbp += np_ - 1, rpcc += np_, qbp += np_ - 1, qpc += np_;
+                r++;
+            } else {
+                memcpy(nt + qbp, self->t + obp, (size_t)(onp - 1) * 8);
+                if (nte) memcpy(nte + qbp, self->te + obp, (size_t)(onp - 1) * 8);
+                memcpy(ncodes + qpc * nwc, self->codes + opc * nwc, (size_t)(onp * nwc) * 8);
+                qbp += onp - 1, qpc += onp;
+            }
+            obp += onp - 1, opc += onp;
+        }
+    }
+    self->nbp = self->chunk_bp, self->npc = self->chunk_pc;
+    if (builder_reserve(self, 0, tbp, tpc)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(self->t + self->nbp, nt, (size_t)tbp * 8);
+    if (nte) memcpy(self->te + self->nbp, nte, (size_t)tbp * 8);
+    memcpy(self->codes + self->npc * nwc, ncodes, (size_t)(tpc * nwc) * 8);
+    self->nbp += tbp, self->npc += tpc;
+    Py_INCREF(Py_None);
+    res = Py_None;
+done:
+    free(nt), free(nte), free(ncodes);
+    release_all((Py_buffer *[]){&bi, &bn, &bf, &bt, &bte, &bc}, 6);
+    return res;
+}
+
+/* finish() -> (npieces, flags, t, te, codes) as Bufs (te empty without bounds); resets */
+static PyObject *builder_finish(Builder *self, PyObject *noargs)
+{
+    (void)noargs;
+    /* shrink to size (realloc of large blocks remaps, it does not copy) */
+    grow((void **)&self->npieces, (size_t)self->nseg * 8);
+    grow((void **)&self->flags, (size_t)self->nseg);
+    grow((void **)&self->t, (size_t)self->nbp * 8);
+    if (self->with_te) grow((void **)&self->te, (size_t)self->nbp * 8);
+    grow((void **)&self->codes, (size_t)(self->npc * self->nwc) * 8);
+    PyObject *a = buf_take(self->npieces, (Py_ssize_t)self->nseg * 8);
+    self->npieces = NULL;
+    PyObject *b = buf_take(self->flags, (Py_ssize_t)self->nseg);
+    self->flags = NULL;
+    PyObject *c = buf_take(self->t, (Py_ssize_t)self->nbp * 8);
+    self->t = NULL;
+    PyObject *d = buf_take(self->te, self->with_te ? (Py_ssize_t)self->nbp * 8 : 0);
+    self->te = NULL;
+    PyObject *e = buf_take(self->codes, (Py_ssize_t)(self->npc * self->nwc) * 8);
+    self->codes = NULL;
+    builder_clear(self);
+    if (!a || !b || !c || !d || !e) {
+        Py_XDECREF(a), Py_XDECREF(b), Py_XDECREF(c), Py_XDECREF(d), Py_XDECREF(e);
+        return NULL;
+    }
+    return Py_BuildValue("(NNNNN)", a, b, c, d, e);
+}
+
+static PyObject *builder_get_nseg(Builder *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLongLong((long long)self->nseg);
+}
+
+static PyMethodDef builder_methods[] = {
+    {"append", (PyCFunction)builder_append, METH_VARARGS,
+     "append(npieces, flags, t, te, codes): segments computed elsewhere."},
+    {"splice", (PyCFunction)builder_splice, METH_VARARGS,
+     "splice(ids, npieces, flags, t, te, codes): replace segments of the last chunk."},
+    {"finish", (PyCFunction)builder_finish, METH_NOARGS,
+     "finish() -> (npieces, flags, t, te, codes) buffers; empties the builder."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef builder_getset[] = {
+    {"n_segments", (getter)builder_get_nseg, NULL, "segments appended so far", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject BuilderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "polyfold._ckernel.Builder",
+    .tp_basicsize = sizeof(Builder),
+    .tp_dealloc = (destructor)builder_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Builder(code_words, with_bounds): result arrays of one crossing call.",
+    .tp_methods = builder_methods,
+    .tp_getset = builder_getset,
+    .tp_init = (initproc)builder_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---------------------------------------------------------------------------- */
+/* KNet: a prepared network                                                      */
+/* ---------------------------------------------------------------------------- */
+typedef struct {
+    PyObject_HEAD Net net;
+} KNet;
+
+static void net_free(Net *net)
+{
+    for (int l = 0; l < net->L; l++) {
+        if (net->WTp) free(net->WTp[l]);
+        if (net->bp) free(net->bp[l]);
+        if (net->aWTp) free(net->aWTp[l]);
+        if (net->cb) free(net->cb[l]);
+        if (net->thr) free(net->thr[l]);
+    }
+    free(net->n), free(net->npad), free(net->T), free(net->nw), free(net->nb), free(net->act);
+    free(net->off), free(net->boff), free(net->valid);
+    free(net->slope), free(net->lo), free(net->hi), free(net->cH), free(net->cE), free(net->cI), free(net->thrmax);
+    free(net->thr), free(net->WTp), free(net->bp), free(net->aWTp), free(net->cb);
+    memset(net, 0, sizeof(*net));
+}
+
+static void knet_dealloc(KNet *self)
+{
+    net_free(&self->net);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* packed panels of 8 output columns (k-major within a panel), zero padded */
+static double *pack_panels(const double *WT, int nin, int n, int npad, int absolute)
+{
+    double *p = (double *)calloc((size_t)nin * npad + 8, sizeof(double));
+    if (!p) return NULL;
+    for (int j = 0; j < npad / 8; j++)
+        for (int k = 0; k < nin; k++)
+            for (int c = 0; c < 8; c++) {
+                const int o = 8 * j + c;
+                const double v = o < n ? WT[(int64_t)k * n + o] : 0.0;
+                p[((int64_t)j * nin + k) * 8 + c] = absolute ? fabs(v) : v;
+            }
+    return p;
+}
+
+/*
+ * KNet(widths, params, acts, actpar, nthr, thr, certpar, bits, zero, merge, certified, eb):
+ * widths (L,) int64; params: for l >= 1 W_l^T (width[l-1], width[l]) then b_l;
+ * acts (L,) int64; actpar (L, 3) slope, lo, hi; nthr (L,) int64; thr: the thresholds;
+ * certpar (L, 4): cH, cE, cB, cI; bits (L,) int64 bits per code.
+ */
+static int knet_init(KNet *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *ow, *op, *oa, *oap, *ont, *oth, *ocp, *obits;
+    double zero, merge;
+    int certified, eb;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOddpi", &ow, &op, &oa, &oap, &ont, &oth, &ocp, &obits, &zero, &merge,
+                          &certified, &eb))
+        return -1;
+    Py_buffer bw = {0}, bp = {0}, ba = {0}, bap = {0}, bnt = {0}, bth = {0}, bcp = {0}, bbits = {0};
+    int ret = -1;
+    Net *net = &self->net;
+    net_free(net);
+    if (get_buf(ow, &bw, "widths", 8) < 0) goto done;
+    const int L = (int)(bw.len / 8);
+    const int64_t *width = (const int64_t *)bw.buf;
     net->L = L;
-    net->width = (const int64_t *)bw.buf;
-    net->off[0] = 0;
-    net->nmax = 0;
+    net->certified = certified;
+    net->eb = eb < 1 ? 1 : eb;
+    net->zero = zero;
+    net->merge = merge;
+#define ALLOC(field, count) \
+    if (!(net->field = calloc((size_t)(count), sizeof(*net->field)))) goto oom
+    ALLOC(n, L);
+    ALLOC(npad, L);
+    ALLOC(T, L);
+    ALLOC(nw, L);
+    ALLOC(nb, L);
+    ALLOC(act, L);
+    ALLOC(off, L + 1);
+    ALLOC(boff, L + 1);
+    ALLOC(slope, L);
+    ALLOC(lo, L);
+    ALLOC(hi, L);
+    ALLOC(cH, L);
+    ALLOC(cE, L);
+    ALLOC(cI, L);
+    ALLOC(thrmax, L);
+    ALLOC(thr, L);
+    ALLOC(WTp, L);
+    ALLOC(bp, L);
+    ALLOC(aWTp, L);
+    ALLOC(cb, L);
+    net->zs = 8;
+    net->wmax = 1;
     for (int l = 0; l < L; l++) {
-        if (net->width[l] < 1 || net->width[l] > (1 << 20)) {
+        if (width[l] < 1 || width[l] > (1 << 20)) {
             PyErr_SetString(PyExc_ValueError, "widths: each width must be in 1..2**20");
             goto done;
         }
-        net->off[l + 1] = net->off[l] + net->width[l];
-        net->npad[l] = (int)((net->width[l] + 3) / 4 * 4);
-        if (net->npad[l] > net->nmax) net->nmax = net->npad[l];
+        net->n[l] = (int)width[l];
+        net->npad[l] = (int)((width[l] + 7) / 8 * 8);
+        net->nw[l] = (int)((width[l] + 63) / 64);
+        net->off[l + 1] = net->off[l] + width[l];
+        if (net->npad[l] > net->zs) net->zs = net->npad[l];
+        if (net->nw[l] > net->wmax) net->wmax = net->nw[l];
     }
     net->nh = (int)net->off[L];
-    int n0 = (int)net->width[0];
-    if (get_buf(oZ0, &bZ0, "Z0", (Py_ssize_t)(2 * m * n0 * 8)) < 0) goto done;
-    net->certified = certified;
-    if (certified) {
-        if (oE0 == Py_None) {
-            PyErr_SetString(PyExc_ValueError, "E0 is required in certified mode");
-            goto done;
-        }
-        if (get_buf(oE0, &bE0, "E0", (Py_ssize_t)(2 * m * n0 * 8)) < 0) goto done;
-    }
     Py_ssize_t npar = 0;
-    for (int l = 1; l < L; l++) npar += net->width[l - 1] * net->width[l] + net->width[l];
-    if (get_buf(oparams, &bpar, "params", npar * 8) < 0) goto done;
-    if (get_buf(oacts, &bacts, "acts", (Py_ssize_t)L * 8) < 0) goto done;
-    if (get_buf(oactpar, &bap, "actpar", (Py_ssize_t)L * 3 * 8) < 0) goto done;
-    if (get_buf(onthr, &bnt, "nthr", (Py_ssize_t)L * 8) < 0) goto done;
-    if (get_buf(ogamma, &bg, "certpar", (Py_ssize_t)L * 4 * 8) < 0) goto done;
+    for (int l = 1; l < L; l++) npar += width[l - 1] * width[l] + width[l];
+    if (get_buf(op, &bp, "params", npar * 8) < 0 || get_buf(oa, &ba, "acts", L * 8) < 0 ||
+        get_buf(oap, &bap, "actpar", L * 24) < 0 || get_buf(ont, &bnt, "nthr", L * 8) < 0 ||
+        get_buf(ocp, &bcp, "certpar", L * 32) < 0 || get_buf(obits, &bbits, "bits", L * 8) < 0)
+        goto done;
     {
-        const int64_t *nt = (const int64_t *)bnt.buf;
+        const int64_t *nt = (const int64_t *)bnt.buf, *bits = (const int64_t *)bbits.buf;
         Py_ssize_t tot = 0;
         net->tmax = 1;
         for (int l = 0; l < L; l++) {
-            if (nt[l] < 1 || nt[l] > 64) {
-                PyErr_SetString(PyExc_ValueError, "nthr: 1..64 thresholds per layer");
+            if (nt[l] < 1 || nt[l] > 64 || bits[l] < 1 || bits[l] > 7) {
+                PyErr_SetString(PyExc_ValueError, "nthr: 1..64 thresholds per layer, 1..7 bits per code");
                 goto done;
             }
-            net->nthr[l] = (int)nt[l];
+            net->T[l] = (int)nt[l];
+            net->nb[l] = (int)bits[l];
             if (nt[l] > net->tmax) net->tmax = (int)nt[l];
             tot += nt[l];
+            net->boff[l + 1] = net->boff[l] + width[l] * bits[l];
         }
-        if (get_buf(othr, &bthr, "thr", tot * 8) < 0) goto done;
-        const double *thr = (const double *)bthr.buf;
+        net->nwc = (int)((net->boff[L] + 63) / 64);
+        if (get_buf(oth, &bth, "thr", tot * 8) < 0) goto done;
+        const double *thr = (const double *)bth.buf;
         for (int l = 0; l < L; l++) {
-            net->thr[l] = thr;
+            ALLOC(thr[l], nt[l]);
+            double mx = 0.0;
+            for (int wi = 0; wi < nt[l]; wi++) {
+                net->thr[l][wi] = thr[wi];
+                if (fabs(thr[wi]) > mx) mx = fabs(thr[wi]);
+            }
+            net->thrmax[l] = mx;
             thr += nt[l];
         }
     }
-    {
-        const double *par = (const double *)bpar.buf;
-        for (int l = 1; l < L; l++) {
-            net->WT[l] = par;
-            par += net->width[l - 1] * net->width[l];
-            net->b[l] = par;
-            par += net->width[l];
+    net->ms = net->tmax * net->wmax;
+    ALLOC(valid, L * net->wmax);
+    for (int l = 0; l < L; l++)
+        for (int q = 0; q < net->nw[l]; q++) {
+            const int rem = net->n[l] - 64 * q;
+            net->valid[l * net->wmax + q] = rem >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << rem) - 1);
         }
-        const int64_t *acts = (const int64_t *)bacts.buf;
-        const double *ap = (const double *)bap.buf;
+    {
+        const int64_t *acts = (const int64_t *)ba.buf;
+        const double *ap = (const double *)bap.buf, *cp = (const double *)bcp.buf;
         for (int l = 0; l < L; l++) {
             if (acts[l] < 0 || acts[l] > 3) {
                 PyErr_SetString(PyExc_ValueError, "acts: unknown activation kind");
                 goto done;
             }
             net->act[l] = (int)acts[l];
-            net->slope[l] = ap[3 * l];
-            net->lo[l] = ap[3 * l + 1];
-            net->hi[l] = ap[3 * l + 2];
+            net->slope[l] = ap[3 * l], net->lo[l] = ap[3 * l + 1], net->hi[l] = ap[3 * l + 2];
+            net->cH[l] = cp[4 * l], net->cE[l] = cp[4 * l + 1], net->cI[l] = cp[4 * l + 3];
+        }
+        const double *par = (const double *)bp.buf;
+        for (int l = 1; l < L; l++) {
+            const int nin = net->n[l - 1], n = net->n[l], np = net->npad[l];
+            const double *WT = par, *b = par + (int64_t)nin * n;
+            par = b + n;
+            if (!(net->WTp[l] = pack_panels(WT, nin, n, np, 0))) goto oom;
+            ALLOC(bp[l], np + 8);
+            for (int o = 0; o < n; o++) net->bp[l][o] = b[o];
+            if (certified) {
+                if (!(net->aWTp[l] = pack_panels(WT, nin, n, np, 1))) goto oom;
+                ALLOC(cb[l], np + 8);
+                for (int o = 0; o < n; o++) net->cb[l][o] = cp[4 * l + 2] * fabs(b[o]);
+            }
         }
     }
-    {
-        const double *cp = (const double *)bg.buf;
-        for (int l = 0; l < L; l++) {
-            net->cH[l] = cp[4 * l];
-            net->cE[l] = cp[4 * l + 1];
-            net->cI[l] = cp[4 * l + 3];
-            double mx = 0.0;
-            for (int wi = 0; wi < net->nthr[l]; wi++)
-                if (fabs(net->thr[l][wi]) > mx) mx = fabs(net->thr[l][wi]);
-            net->thrmax[l] = mx;
+#undef ALLOC
+    ret = 0;
+    goto done;
+oom:
+    PyErr_NoMemory();
+done:
+    if (ret) net_free(net);
+    release_all((Py_buffer *[]){&bw, &bp, &ba, &bap, &bnt, &bth, &bcp, &bbits}, 8);
+    return ret;
+}
+
+static PyObject *knet_get(KNet *self, void *closure)
+{
+    const Net *n = &self->net;
+    switch ((intptr_t)closure) {
+    case 0:
+        return PyLong_FromLong(n->nwc);
+    case 1:
+        return PyBool_FromLong(n->certified);
+    default:
+        return PyLong_FromLong(n->nh);
+    }
+}
+
+static PyGetSetDef knet_getset[] = {
+    {"code_words", (getter)knet_get, NULL, "64-bit words per piece code", (void *)0},
+    {"certified", (getter)knet_get, NULL, "prepared for certified mode", (void *)1},
+    {"n_hidden", (getter)knet_get, NULL, "hidden units", (void *)2},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject KNetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "polyfold._ckernel.KNet",
+    .tp_basicsize = sizeof(KNet),
+    .tp_dealloc = (destructor)knet_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A network prepared for the compiled kernel (see polyfold._fast).",
+    .tp_getset = knet_getset,
+    .tp_init = (initproc)knet_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---------------------------------------------------------------------------- */
+/* partition: one chunk of segments on several threads                           */
+/* ---------------------------------------------------------------------------- */
+typedef struct {
+    const Net *net;
+    const double *ZA, *ZB, *EA, *EB;
+    const int64_t *ia, *ib;
+    int64_t s0, s1; /* segment range of this thread */
+    int band_mode;
+    const double *fixband;
+    double *runmax;           /* (L, zs) own */
+    double *segmax, *minmarg; /* (m, nh) shared, own rows */
+    const int64_t *list;      /* band_mode 2: the segments to recompute (s0..s1 index it) */
+    int64_t *npieces;         /* (m,) shared */
+    uint8_t *flags;           /* (m,) shared */
+    Out out;
+    Work w;
+    int oom;
+} Task;
+
+static void *task_run(void *arg)
+{
+    Task *tk = (Task *)arg;
+    const Net *net = tk->net;
+    const int n0 = net->n[0];
+    for (int64_t i = tk->s0; i < tk->s1; i++) {
+        const int64_t s = tk->list ? tk->list[i] : i;
+        const int64_t a = tk->ia ? tk->ia[s] : s, b = tk->ib ? tk->ib[s] : s;
+        int64_t np_ = 0;
+        const int f = run_segment(net, &tk->w, tk->ZA + a * n0, tk->ZB + b * n0, tk->EA ? tk->EA + a * n0 : NULL,
+                                  tk->EB ? tk->EB + b * n0 : NULL, tk->band_mode, tk->fixband, tk->runmax,
+                                  tk->segmax ? tk->segmax + s * net->nh : NULL,
+                                  tk->minmarg ? tk->minmarg + s * net->nh : NULL, &tk->out, &np_);
+        if (f < 0) {
+            tk->oom = 1;
+            break;
+        }
+        tk->flags[s] = (uint8_t)f;
+        tk->npieces[s] = np_;
+    }
+    return NULL;
+}
+
+/* run tasks[0..nt) (threads when nt > 1) */
+static void run_tasks(Task *tasks, int nt)
+{
+#ifdef HAVE_PTHREADS
+    pthread_t th[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, task_run, &tasks[i]) == 0;
+    task_run(&tasks[0]);
+    for (int i = 1; i < nt; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else task_run(&tasks[i]);
+    }
+#else
+    for (int i = 0; i < nt; i++) task_run(&tasks[i]);
+#endif
+}
+
+PyDoc_STRVAR(partition_doc,
+"partition(knet, builder, ZA, ZB, ia, ib, EA, EB, m, threads)\n"
+"\n"
+"The crossings of m segments (one chunk): segment i runs from row ia[i] of ZA to\n"
+"row ib[i] of ZB (first-layer values; ia / ib None: row i), with bounds EA / EB in\n"
+"certified mode.  Appends the results to builder.  Returns (n_redo, ambiguous):\n"
+"the number of segments recomputed with the final float band and a Buf of the\n"
+"int64 chunk-local ids of the segments certified mode could not decide.");
+
+static PyObject *py_partition(PyObject *self, PyObject *args)
+{
+    PyObject *okn, *obld, *oZA, *oZB, *oia, *oib, *oEA, *oEB;
+    Py_ssize_t m;
+    int nthreads;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOni", &okn, &obld, &oZA, &oZB, &oia, &oib, &oEA, &oEB, &m, &nthreads))
+        return NULL;
+    if (!PyObject_TypeCheck(okn, &KNetType) || !PyObject_TypeCheck(obld, &BuilderType)) {
+        PyErr_SetString(PyExc_TypeError, "partition: need a KNet and a Builder");
+        return NULL;
+    }
+    const Net *net = &((KNet *)okn)->net;
+    Builder *bld = (Builder *)obld;
+    if (m < 0 || net->L < 1 || bld->nwc != net->nwc || bld->with_te != net->certified) {
+        PyErr_SetString(PyExc_ValueError, "partition: m >= 0 and a builder matching the net");
+        return NULL;
+    }
+    const int cert = net->certified, L = net->L, zs = net->zs, nh = net->nh, n0 = net->n[0];
+    Py_buffer bZA = {0}, bZB = {0}, bia = {0}, bib = {0}, bEA = {0}, bEB = {0};
+    PyObject *result = NULL;
+    Task *tasks = NULL, redo_task;
+    memset(&redo_task, 0, sizeof(redo_task));
+    int64_t *npieces = NULL, *redo = NULL, *amb = NULL, *np1 = NULL;
+    uint8_t *flags = NULL;
+    double *fixband = NULL, *segmax = NULL, *minmarg = NULL;
+    int64_t n_redo = 0, n_amb = 0;
+    int oom = 0;
+    if (get_buf(oZA, &bZA, "ZA", n0 * 8) < 0 || get_buf(oZB, &bZB, "ZB", n0 * 8) < 0) goto done;
+    const int64_t rA = bZA.len / (n0 * 8), rB = bZB.len / (n0 * 8);
+    const int64_t *ia = NULL, *ib = NULL;
+    if (oia != Py_None) {
+        if (get_buf(oia, &bia, "ia", m * 8) < 0) goto done;
+        ia = (const int64_t *)bia.buf;
+    }
+    if (oib != Py_None) {
+        if (get_buf(oib, &bib, "ib", m * 8) < 0) goto done;
+        ib = (const int64_t *)bib.buf;
+    }
+    for (int64_t i = 0; i < m; i++) {
+        const int64_t a = ia ? ia[i] : i, b = ib ? ib[i] : i;
+        if (a < 0 || a >= rA || b < 0 || b >= rB) {
+            PyErr_SetString(PyExc_ValueError, "partition: segment ends outside ZA / ZB");
+            goto done;
         }
     }
-    net->zero = zero;
-    net->merge = merge;
+    if (cert) {
+        if (get_buf(oEA, &bEA, "EA", rA * n0 * 8) < 0 || get_buf(oEB, &bEB, "EB", rB * n0 * 8) < 0) goto done;
+    }
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > MAX_THREADS) nthreads = MAX_THREADS;
+    if (nthreads > m) nthreads = m > 0 ? (int)m : 1;
+
+    tasks = (Task *)calloc((size_t)nthreads, sizeof(Task));
+    npieces = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
+    flags = (uint8_t *)calloc((size_t)m + 1, 1);
+    fixband = (double *)calloc((size_t)L * zs, sizeof(double));
+    if (!tasks || !npieces || !flags || !fixband) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!cert) {
+        segmax = (double *)calloc((size_t)m * nh + 1, sizeof(double));
+        minmarg = (double *)malloc(((size_t)m * nh + 1) * sizeof(double));
+        if (!segmax || !minmarg) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (int64_t i = 0; i < m * nh; i++) minmarg[i] = HUGE_VAL;
+    }
 
     Py_BEGIN_ALLOW_THREADS;
     do {
-        const int zs = net->nmax, nh = net->nh;
-        /* zero-padded weights (rows of npad[l]); certified: |W|^T and cB |b| */
-        for (int l = 1; l < L; l++) {
-            const int64_t nin = net->width[l - 1], n = net->width[l], np = net->npad[l];
-            net->WTp[l] = (double *)calloc((size_t)(nin * np), sizeof(double));
-            net->bp[l] = (double *)calloc((size_t)np, sizeof(double));
-            if (!net->WTp[l] || !net->bp[l]) {
-                oom = 1;
-                break;
-            }
-            for (int64_t i = 0; i < nin; i++)
-                for (int64_t o = 0; o < n; o++) net->WTp[l][i * np + o] = net->WT[l][i * n + o];
-            for (int64_t o = 0; o < n; o++) net->bp[l][o] = net->b[l][o];
-            if (!certified) continue;
-            net->absWT[l] = (double *)calloc((size_t)(nin * np), sizeof(double));
-            net->gabsb[l] = (double *)calloc((size_t)np, sizeof(double));
-            if (!net->absWT[l] || !net->gabsb[l]) {
-                oom = 1;
-                break;
-            }
-            for (int64_t i = 0; i < nin * np; i++) net->absWT[l][i] = fabs(net->WTp[l][i]);
-            for (int64_t o = 0; o < n; o++)
-                net->gabsb[l][o] = ((const double *)bg.buf)[4 * l + 2] * fabs(net->b[l][o]);
-        }
-        if (oom) break;
-        w.band = (double *)malloc((size_t)zs * sizeof(double));
-        w.crcap = (int64_t)zs * net->tmax;
-        w.cr = (Cross *)malloc((size_t)w.crcap * sizeof(Cross));
-        counts = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
-        pt_off = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
-        cd_off = (int64_t *)calloc((size_t)m + 1, sizeof(int64_t));
-        flags = (uint8_t *)calloc((size_t)m + 1, 1);
-        if (!w.band || !w.cr || !counts || !pt_off || !cd_off || !flags) {
-            oom = 1;
-            break;
-        }
-        const double *Z0 = (const double *)bZ0.buf;
-        const double *E0 = certified ? (const double *)bE0.buf : NULL;
-        if (!certified) {
-            fixband = (double *)calloc((size_t)L * zs, sizeof(double));
-            runmax = (double *)calloc((size_t)L * zs, sizeof(double));
-            segmax = (double *)malloc(((size_t)m * nh + 1) * sizeof(double));
-            minmarg = (double *)malloc(((size_t)m * nh + 1) * sizeof(double));
-            if (!fixband || !runmax || !segmax || !minmarg) {
-                oom = 1;
-                break;
-            }
-            /* layer 0: the batch band is known up front */
-            for (int64_t r = 0; r < 2 * m; r++)
+        const double *ZA = (const double *)bZA.buf, *ZB = (const double *)bZB.buf;
+        if (!cert) { /* layer 0: the chunk's band is known up front */
+            for (int64_t i = 0; i < m; i++) {
+                const double *za = ZA + (ia ? ia[i] : i) * n0, *zb = ZB + (ib ? ib[i] : i) * n0;
                 for (int j = 0; j < n0; j++) {
-                    double a = fabs(Z0[r * n0 + j]);
+                    const double a = fabs(za[j]), b = fabs(zb[j]);
                     if (a > fixband[j]) fixband[j] = a;
+                    if (b > fixband[j]) fixband[j] = b;
                 }
-            for (int j = 0; j < n0; j++) fixband[j] *= zero;
-            for (int64_t i = 0; i < m * nh; i++) {
-                segmax[i] = 0.0;
-                minmarg[i] = HUGE_VAL;
             }
+            for (int j = 0; j < n0; j++) fixband[j] *= net->zero;
         }
-        int bm = certified ? 0 : 1;
-        for (int64_t s = 0; s < m; s++) {
-            int64_t P = 0;
-            int f = run_segment(net, &w, Z0 + 2 * s * n0, Z0 + (2 * s + 1) * n0,
-                                E0 ? E0 + 2 * s * n0 : NULL, E0 ? E0 + (2 * s + 1) * n0 : NULL, bm,
-                                fixband, runmax, segmax ? segmax + s * nh : NULL,
-                                minmarg ? minmarg + s * nh : NULL, &o1, &P);
-            if (f < 0) {
-                oom = 1;
-                break;
-            }
-            flags[s] = (uint8_t)f;
-            counts[s] = P;
-            pt_off[s + 1] = pt_off[s] + P;
-            cd_off[s + 1] = cd_off[s] + (P - 1) * nh;
+        for (int i = 0; i < nthreads; i++) {
+            Task *tk = &tasks[i];
+            tk->net = net;
+            tk->ZA = ZA, tk->ZB = ZB;
+            tk->EA = cert ? (const double *)bEA.buf : NULL;
+            tk->EB = cert ? (const double *)bEB.buf : NULL;
+            tk->ia = ia, tk->ib = ib;
+            tk->s0 = m * i / nthreads, tk->s1 = m * (i + 1) / nthreads;
+            tk->band_mode = cert ? 0 : 1;
+            tk->fixband = fixband;
+            tk->segmax = segmax, tk->minmarg = minmarg;
+            tk->npieces = npieces, tk->flags = flags;
+            tk->out.with_te = cert;
+            if (!cert && !(tk->runmax = (double *)calloc((size_t)L * zs, sizeof(double)))) oom = 1;
         }
         if (oom) break;
-        if (!certified && L > 1) {
+        run_tasks(tasks, nthreads);
+        for (int i = 0; i < nthreads; i++) oom |= tasks[i].oom;
+        if (oom) break;
+        if (!cert && L > 1) {
             /* final float bands of layers >= 1, and the segments decided too close to them */
             for (int l = 1; l < L; l++)
-                for (int j = 0; j < net->width[l]; j++) {
+                for (int j = 0; j < net->n[l]; j++) {
                     double mx = 0.0;
                     for (int64_t s = 0; s < m; s++) {
-                        double v = segmax[s * nh + net->off[l] + j];
+                        const double v = segmax[s * nh + net->off[l] + j];
                         if (v > mx) mx = v;
                     }
-                    fixband[(int64_t)l * zs + j] = zero * mx;
+                    fixband[(int64_t)l * zs + j] = net->zero * mx;
                 }
-            redo = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t));
-            if (!redo) {
+            if (!(redo = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t)))) {
                 oom = 1;
                 break;
             }
             for (int64_t s = 0; s < m; s++) {
                 int bad = 0;
                 for (int l = 1; l < L && !bad; l++)
-                    for (int j = 0; j < net->width[l]; j++)
+                    for (int j = 0; j < net->n[l]; j++)
                         if (minmarg[s * nh + net->off[l] + j] <= fixband[(int64_t)l * zs + j]) {
                             bad = 1;
                             break;
@@ -873,106 +1053,91 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
                 if (bad) redo[n_redo++] = s;
             }
             if (n_redo) {
-                counts2 = (int64_t *)calloc((size_t)n_redo + 1, sizeof(int64_t));
-                if (!counts2) {
+                if (!(np1 = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t)))) {
                     oom = 1;
                     break;
                 }
-                for (int64_t r = 0; r < n_redo; r++) {
-                    int64_t s = redo[r], P = 0;
-                    int f = run_segment(net, &w, Z0 + 2 * s * n0, Z0 + (2 * s + 1) * n0, NULL, NULL, 2,
-                                        fixband, NULL, NULL, NULL, &o2, &P);
-                    if (f < 0) {
-                        oom = 1;
-                        break;
-                    }
-                    flags[s] = (uint8_t)f;
-                    counts2[r] = P;
+                memcpy(np1, npieces, (size_t)m * sizeof(int64_t)); /* first-sweep sizes */
+                redo_task = tasks[0];
+                memset(&redo_task.out, 0, sizeof(Out));
+                memset(&redo_task.w, 0, sizeof(Work));
+                redo_task.out.with_te = cert;
+                redo_task.band_mode = 2;
+                redo_task.list = redo;
+                redo_task.s0 = 0, redo_task.s1 = n_redo;
+                redo_task.segmax = redo_task.minmarg = NULL;
+                redo_task.runmax = NULL;
+                redo_task.oom = 0;
+                task_run(&redo_task);
+                if (redo_task.oom) {
+                    oom = 1;
+                    break;
                 }
-                if (oom) break;
-                /* stitch o1 and o2 into o1 order */
-                Out o3;
-                memset(&o3, 0, sizeof(o3));
-                int64_t r = 0, p2 = 0, c2 = 0;
-                for (int64_t s = 0; s < m; s++) {
-                    int e;
-                    if (r < n_redo && redo[r] == s) {
-                        int64_t P = counts2[r];
-                        e = out_push(&o3, o2.t + p2, P, o2.codes + c2, P - 1, nh);
-                        p2 += P;
-                        c2 += (P - 1) * nh;
-                        counts[s] = P;
-                        r++;
-                    } else {
-                        int64_t P = counts[s];
-                        e = out_push(&o3, o1.t + pt_off[s], P, o1.codes + cd_off[s], P - 1, nh);
-                    }
-                    if (e) {
-                        oom = 1;
-                        break;
-                    }
+            }
+        }
+        /* append in segment order */
+        int64_t tbp = 0, tpc = 0;
+        for (int64_t s = 0; s < m; s++) tpc += npieces[s], tbp += npieces[s] - 1;
+        if (builder_reserve(bld, m, tbp, tpc)) {
+            oom = 1;
+            break;
+        }
+        bld->chunk_seg = bld->nseg, bld->chunk_bp = bld->nbp, bld->chunk_pc = bld->npc;
+        const int nwc = net->nwc;
+        int64_t r = 0, rbp = 0, rpc = 0;
+        for (int i = 0; i < nthreads; i++) {
+            const Task *tk = &tasks[i];
+            int64_t obp = 0, opc = 0;
+            for (int64_t s = tk->s0; s < tk->s1; s++) {
+                const double *src_t, *src_te = NULL;
+                const uint64_t *src_c;
+                const int64_t np_ = npieces[s], onp = np1 ? np1[s] : np_;
+                if (r < n_redo && redo[r] == s) {
+                    src_t = redo_task.out.t + rbp, src_c = redo_task.out.codes + rpc * nwc;
+                    rbp += np_ - 1, rpc += np_;
+                    r++;
+                } else {
+                    src_t = tk->out.t + obp, src_te = cert ? tk->out.te + obp : NULL;
+                    src_c = tk->out.codes + opc * nwc;
                 }
-                free(o1.t);
-                free(o1.codes);
-                o1 = o3;
-                if (oom) break;
+                if (np_ > 1) memcpy(bld->t + bld->nbp, src_t, (size_t)(np_ - 1) * 8);
+                if (src_te && np_ > 1) memcpy(bld->te + bld->nbp, src_te, (size_t)(np_ - 1) * 8);
+                memcpy(bld->codes + bld->npc * nwc, src_c, (size_t)(np_ * nwc) * 8);
+                bld->npieces[bld->nseg] = np_;
+                bld->flags[bld->nseg] = flags[s];
+                bld->nseg++, bld->nbp += np_ - 1, bld->npc += np_;
+                obp += onp - 1, opc += onp;
             }
         }
     } while (0);
     Py_END_ALLOW_THREADS;
-
     if (oom) {
         PyErr_NoMemory();
         goto done;
     }
+    if (!(amb = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int64_t s = 0; s < m; s++)
+        if (flags[s] & F_AMB) amb[n_amb++] = s;
     {
-        PyObject *a = bytearray_of(counts, (Py_ssize_t)(m * 8));
-        PyObject *b = bytearray_of(o1.t, (Py_ssize_t)(o1.nt * 8));
-        PyObject *c = bytearray_of(o1.codes, (Py_ssize_t)o1.nc);
-        PyObject *d = bytearray_of(flags, (Py_ssize_t)m);
-        if (a && b && c && d) result = Py_BuildValue("(NNNNL)", a, b, c, d, (long long)n_redo);
-        else {
-            Py_XDECREF(a);
-            Py_XDECREF(b);
-            Py_XDECREF(c);
-            Py_XDECREF(d);
-        }
+        PyObject *a = buf_take(amb, (Py_ssize_t)n_amb * 8);
+        amb = NULL;
+        if (a) result = Py_BuildValue("(LN)", (long long)n_redo, a);
     }
-
 done:
-    if (net) {
-        for (int l = 0; l < MAX_LAYERS; l++) {
-            free(net->absWT[l]);
-            free(net->gabsb[l]);
-            free(net->WTp[l]);
-            free(net->bp[l]);
+    if (tasks) {
+        for (int i = 0; i < nthreads; i++) {
+            out_free(&tasks[i].out);
+            work_free(&tasks[i].w);
+            free(tasks[i].runmax);
         }
-        free(net);
     }
-    work_free(&w);
-    free(o1.t);
-    free(o1.codes);
-    free(o2.t);
-    free(o2.codes);
-    free(counts);
-    free(counts2);
-    free(pt_off);
-    free(cd_off);
-    free(flags);
-    free(runmax);
-    free(segmax);
-    free(minmarg);
-    free(fixband);
-    free(redo);
-    if (bw.obj) PyBuffer_Release(&bw);
-    if (bZ0.obj) PyBuffer_Release(&bZ0);
-    if (bE0.obj) PyBuffer_Release(&bE0);
-    if (bpar.obj) PyBuffer_Release(&bpar);
-    if (bacts.obj) PyBuffer_Release(&bacts);
-    if (bap.obj) PyBuffer_Release(&bap);
-    if (bnt.obj) PyBuffer_Release(&bnt);
-    if (bthr.obj) PyBuffer_Release(&bthr);
-    if (bg.obj) PyBuffer_Release(&bg);
+    out_free(&redo_task.out);
+    work_free(&redo_task.w);
+    free(tasks), free(npieces), free(np1), free(redo), free(amb), free(flags), free(fixband), free(segmax), free(minmarg);
+    release_all((Py_buffer *[]){&bZA, &bZB, &bia, &bib, &bEA, &bEB}, 6);
     return result;
 }
 
@@ -987,7 +1152,20 @@ static struct PyModuleDef moddef = {
 
 PyMODINIT_FUNC PyInit__ckernel(void)
 {
+    choose_isa();
+    if (PyType_Ready(&BufType) < 0 || PyType_Ready(&BuilderType) < 0 || PyType_Ready(&KNetType) < 0) return NULL;
     PyObject *mod = PyModule_Create(&moddef);
-    if (mod) PyModule_AddIntConstant(mod, "ABI_VERSION", 1);
+    if (!mod) return NULL;
+    PyModule_AddIntConstant(mod, "ABI_VERSION", 2);
+    PyModule_AddStringConstant(mod, "ISA", isa_name);
+#ifdef HAVE_PTHREADS
+    PyModule_AddIntConstant(mod, "THREADS", 1);
+#else
+    PyModule_AddIntConstant(mod, "THREADS", 0);
+#endif
+    Py_INCREF(&BuilderType);
+    PyModule_AddObject(mod, "Builder", (PyObject *)&BuilderType);
+    Py_INCREF(&KNetType);
+    PyModule_AddObject(mod, "KNet", (PyObject *)&KNetType);
     return mod;
 }

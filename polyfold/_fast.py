@@ -2,21 +2,26 @@
 
 The C extension is built by ``pip install .`` / ``pip install -e .`` when a C
 compiler is available (``setup.py`` marks it optional: a failed build leaves
-polyfold working with the numpy kernel).  :func:`partition` takes exactly what
-:func:`polyfold.crossings._partition` takes in float and certified mode and returns
-the same dict.
+polyfold working with the numpy kernel).  It picks its vector code when imported
+(AVX-512 or AVX2 with fused multiply-adds, else portable C; ``ISA`` says which) and
+runs a chunk's segments on several threads.
+
+:func:`prepare` turns a network into the kernel's form once (cached for the last
+few networks), :func:`new_builder` makes the object that collects the results of
+one call chunk by chunk, and :func:`partition_into` runs one chunk.
+:func:`partition` keeps the dict interface of :func:`polyfold.crossings._partition`.
 
 Notes
 -----
-The float band of the C kernel is the batch band of the numpy kernel
-(``tol.zero`` times the largest ``|z|`` of each neuron over all points of the batch
-at that layer).  Because the kernel sweeps one segment at a time through all layers,
-it first decides with the running maximum over the segments before it (never
-larger than the batch maximum), records the smallest margin of every decision, and
-then recomputes, with the final band, the segments whose margin lies within it.
-The batch maxima are taken over the points of that first sweep; they agree with the
-numpy kernel's up to rounding (the maximum of ``|z|`` over the points of a layer
-is the maximum over the whole segment, whatever the breakpoints).
+The float band of the C kernel is the chunk band of the numpy kernel (``tol.zero``
+times the largest ``|z|`` of each neuron over all points of the chunk at that
+layer).  Because the kernel sweeps one segment at a time through all layers, it
+first decides with the running maximum over the segments before it on the same
+thread (never larger than the chunk maximum), records the smallest margin of every
+decision, and then recomputes, with the final band, the segments whose margin lies
+within it.  The chunk maxima are taken over the points of that first sweep; they
+agree with the numpy kernel's up to rounding (the maximum of ``|z|`` over the points
+of a layer is the maximum over the whole segment, whatever the breakpoints).
 
 Float merging (``tol.merge``) is applied to the segments that gained breakpoints at
 a layer; the numpy kernel applies it to the whole batch whenever any segment gained
@@ -35,12 +40,25 @@ Examples
 [8]
 """
 
+import os
+from collections import OrderedDict
+
 import numpy as np
 
 from .exceptions import DependencyError
 from .tolerance import UNIT_ROUNDOFF
 
-__all__ = ["available", "available_backends", "partition", "applicable", "BUILD_HINT"]
+__all__ = [
+    "available",
+    "available_backends",
+    "partition",
+    "partition_into",
+    "prepare",
+    "new_builder",
+    "applicable",
+    "default_threads",
+    "BUILD_HINT",
+]
 
 BUILD_HINT = (
     "the compiled kernel polyfold._ckernel is not built; build it with a C compiler "
@@ -52,12 +70,19 @@ BUILD_HINT = (
 try:  # pragma: no cover - depends on the build
     from . import _ckernel  # noqa: F401
 
+    if getattr(_ckernel, "ABI_VERSION", 0) != 2:
+        raise ImportError(
+            "polyfold._ckernel is an old build (ABI_VERSION "
+            f"{getattr(_ckernel, 'ABI_VERSION', 0)}, need 2); rebuild it"
+        )
     _IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the build
     _ckernel = None
     _IMPORT_ERROR = exc
 
 _KINDS = {"relu": 0, "leaky_relu": 1, "hardtanh": 2, "identity": 3}
+#: segments per thread below which a chunk runs on fewer threads
+MIN_SEGMENTS_PER_THREAD = 256
 
 
 def available():
@@ -78,10 +103,31 @@ def require():
 
 
 def applicable(net):
-    """True when ``net`` has hidden layers and every activation is one the C kernel knows."""
+    """True when ``net`` is a dense stack with hidden layers of activations the C kernel knows."""
     from .network import HardTanh, Identity, LeakyReLU, ReLU
 
-    return net.depth > 0 and all(isinstance(a, (ReLU, LeakyReLU, HardTanh, Identity)) for a in net.activations)
+    return (
+        getattr(net, "is_dense", True)
+        and net.depth > 0
+        and all(isinstance(a, (ReLU, LeakyReLU, HardTanh, Identity)) for a in net.activations)
+    )
+
+
+def default_threads():
+    """Threads a kernel call may use: the cores this process may run on (``POLYFOLD_THREADS``
+    overrides; 1 without thread support in the build)."""
+    if _ckernel is None or not getattr(_ckernel, "THREADS", 0):
+        return 1
+    env = os.environ.get("POLYFOLD_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - platform dependent
+        return max(1, os.cpu_count() or 1)
 
 
 def _gamma(n):
@@ -90,6 +136,7 @@ def _gamma(n):
 
 
 def _net_params(net, tolv):
+    from ._packing import layer_bits
     from .network import HardTanh, LeakyReLU
 
     layers = net.layers
@@ -97,8 +144,8 @@ def _net_params(net, tolv):
     widths = np.asarray(net.widths, dtype=np.int64)
     parts = []
     # certified error-bound coefficients, mirroring crossings._partition:
-    #   E_l = (cH |H| + cE E_{l-1}) |W_l|^T + cB |b_l|
-    #   E_new = max(E_a, E_b) + cI (|z_a| + |z_b| + max |theta|)
+    #   E_l = (cH |H| + cE E_{l-1})_max |W_l|^T + cB |b_l|  (maxima over blocks of points)
+    #   E_new, te_new: crossings.breakpoint_bounds (cI = 4 u safety)
     certpar = np.zeros((depth, 4), np.float64)
     certpar[:, 3] = 4 * UNIT_ROUNDOFF * tolv.safety
     for l in range(1, depth):
@@ -123,11 +170,72 @@ def _net_params(net, tolv):
     tabs = net._code_tables()
     nthr = np.array([len(t[0]) for t in tabs], np.int64)
     thr = np.concatenate([np.asarray(t[0], np.float64) for t in tabs])
-    return widths, params, acts, actpar, nthr, thr, certpar
+    return widths, params, acts, actpar, nthr, thr, certpar, layer_bits(net)
+
+
+_PREPARED = OrderedDict()
+_PREPARED_MAX = 8
+
+
+def prepare(net, tolv, certified):
+    """The kernel's form of ``net`` (packed weights, bounds' coefficients), cached."""
+    require()
+    key = (net, float(tolv.zero), float(tolv.merge), float(tolv.safety), bool(certified))
+    kn = _PREPARED.get(key)
+    if kn is None:
+        from ._segment_kernel import eb_block
+
+        kn = _ckernel.KNet(*_net_params(net, tolv), float(tolv.zero), float(tolv.merge), bool(certified),
+                           int(eb_block(net)))
+        _PREPARED[key] = kn
+        while len(_PREPARED) > _PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+    else:
+        _PREPARED.move_to_end(key)
+    return kn
+
+
+def new_builder(code_words, certified):
+    """A :class:`polyfold._ckernel.Builder` collecting one call's results."""
+    require()
+    return _ckernel.Builder(int(code_words), bool(certified))
+
+
+def _rows(a):
+    return None if a is None else np.ascontiguousarray(a, dtype=np.int64)
+
+
+def partition_into(builder, kn, ZA, ZB, ia=None, ib=None, EA=None, EB=None, *, threads=1):
+    """Run one chunk of segments ``ZA[ia[i]] -> ZB[ib[i]]`` and append it to ``builder``.
+
+    Returns ``(n_redo, ambiguous)``: segments recomputed with the final float band,
+    and the chunk-local ids (int64) of the segments certified mode could not decide.
+    """
+    ZA = np.ascontiguousarray(ZA, dtype=np.float64)
+    ZB = np.ascontiguousarray(ZB, dtype=np.float64)
+    ia, ib = _rows(ia), _rows(ib)
+    m = len(ia) if ia is not None else len(ZA)
+    if kn.certified:
+        EA = np.ascontiguousarray(EA, dtype=np.float64)
+        EB = np.ascontiguousarray(EB, dtype=np.float64)
+    threads = max(1, min(int(threads), m // MIN_SEGMENTS_PER_THREAD or 1))
+    n_redo, amb = _ckernel.partition(kn, builder, ZA, ZB, ia, ib, EA, EB, m, threads)
+    return int(n_redo), np.frombuffer(amb, np.int64)
+
+
+def finish(builder, n_hidden):
+    """``(n_pieces, flags, t, te, codes_packed)`` numpy arrays of a builder (no copies)."""
+    npieces, flags, t, te, codes = builder.finish()
+    npieces = np.frombuffer(npieces, np.int64)
+    flags = np.frombuffer(flags, np.uint8)
+    t = np.frombuffer(t, np.float64)
+    te = np.frombuffer(te, np.float64)
+    codes = np.frombuffer(codes, np.uint64)
+    return npieces, flags, t, te, codes
 
 
 def partition(net, Z0, E0, exact, tolv, certified):
-    """The compiled kernel; same arguments and result as ``crossings._partition``.
+    """The compiled kernel with the interface of ``crossings._partition``.
 
     Parameters
     ----------
@@ -145,44 +253,51 @@ def partition(net, Z0, E0, exact, tolv, certified):
     Returns
     -------
     dict
-        ``seg``, ``t``, ``piece``, ``codes``, ``degenerate``, ``endpoint``,
+        ``seg``, ``t``, ``te``, ``piece``, ``codes``, ``degenerate``, ``endpoint``,
         ``ambiguous`` as in ``crossings._partition`` (plus ``n_redo``: segments the
         float sweep recomputed with the final band).  In float mode the breakpoints
         where no code changes are already removed (``silent_dropped``), as
         ``crossings._drop_silent_breakpoints`` would.
     """
+    from ._packing import code_layout, unpack_codes
+
     require()
     if exact:
         raise ValueError("the compiled kernel has no exact mode; use the numpy kernel")
     Z0 = np.ascontiguousarray(Z0, dtype=np.float64)
     m = len(Z0) // 2
-    if certified:
-        E0 = np.ascontiguousarray(E0, dtype=np.float64)
-    else:
-        E0 = None
-    counts, t, codes, flags, n_redo = _ckernel.partition(
-        Z0, E0, m, *_net_params(net, tolv), float(tolv.zero), float(tolv.merge), bool(certified)
-    )
-    counts = np.frombuffer(counts, np.int64)
-    t = np.frombuffer(t, np.float64)
-    codes = np.frombuffer(codes, np.int8).reshape(-1, net.n_hidden)
-    flags = np.frombuffer(flags, np.uint8)
+    kn = prepare(net, tolv, certified)
+    b = new_builder(kn.code_words, certified)
+    E = (E0[0::2], E0[1::2]) if certified else (None, None)
+    n_redo, amb = partition_into(b, kn, Z0[0::2], Z0[1::2], None, None, *E, threads=1)
+    npieces, flags, t_in, te_in, words = finish(b, net.n_hidden)
+    codes = unpack_codes(words.reshape(-1, kn.code_words), code_layout(net))
+    # points: ends and breakpoints per segment, in order
+    counts = npieces + 1
     seg = np.repeat(np.arange(m, dtype=np.int64), counts)
-    last = np.cumsum(counts) - 1
-    keep = np.ones(len(t), bool)
-    keep[last] = False
-    piece = np.flatnonzero(keep)
-    endpoint = np.empty((m, 2), bool)
-    endpoint[:, 0] = (flags & 2) != 0
-    endpoint[:, 1] = (flags & 4) != 0
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    inner = np.ones(len(seg), bool)
+    inner[first] = False
+    inner[first + counts - 1] = False
+    t = np.zeros(len(seg))
+    t[first + counts - 1] = 1.0
+    t[inner] = t_in
+    te = None
+    if certified:
+        te = np.zeros(len(seg))
+        te[inner] = te_in
+    keep = np.ones(len(seg), bool)
+    keep[first + counts - 1] = False
+    endpoint = np.stack([(flags & 2) != 0, (flags & 4) != 0], axis=1)
     return {
         "seg": seg,
         "t": t,
-        "piece": piece,
+        "te": te,
+        "piece": np.flatnonzero(keep),
         "codes": codes,
         "degenerate": (flags & 1) != 0,
         "endpoint": endpoint,
-        "ambiguous": np.flatnonzero(flags & 8).astype(np.int64),
+        "ambiguous": np.asarray(amb, np.int64),
         "n_redo": int(n_redo),
         "silent_dropped": not certified,
     }

@@ -571,6 +571,48 @@ def _ray_certificates(An, cn, x0, active, tol, *, targets=None, n_random=256, rn
     return out
 
 
+def _point_certificates(An, cn, p, active, axis, axis_k, axis_pos, tol):
+    """Axis rows certified facet-defining from a point ``p`` of the closed polytope.
+
+    A point on several faces of a box (a data sample with many coordinates at a
+    bound, such as the zero pixels of an image) lies on each of those axis rows.
+    Row ``i`` (``x_k >= lo`` or ``x_k <= hi``, tight at ``p``) is facet-defining if
+    ``y = p + eps v_i``, ``v_i`` the inward step along every other tight axis row
+    (``a_i v_i = 0``), keeps every other row strictly positive: one vectorised check
+    for all tight axis rows.  Nothing is certified when a general row is tight at
+    ``p``.
+    """
+    out = np.zeros(An.shape[0], bool)
+    idx = np.flatnonzero(active)
+    s = An[idx] @ p + cn[idx]
+    scale = 1.0 + np.abs(cn[idx]).max(initial=0.0)
+    margin = tol.lp * scale
+    tight = s <= margin
+    if np.any(s < -margin) or not tight.any() or np.any(tight & ~axis[idx]):
+        return out
+    T = idx[tight]  # tight axis rows: one inward unit step each
+    sig = np.where(axis_pos[T], 1.0, -1.0)
+    V = np.zeros(An.shape[1])
+    np.add.at(V, axis_k[T], sig)
+    if np.any(np.abs(V[axis_k[T]]) != 1.0):  # both faces of one coordinate tight
+        return out
+    a = An[idx]
+    aV = a @ V  # slope of every active row along V
+    # v_i = V - sig_i e_k(i): a_j v_i = aV_j - sig_i a_j,k(i)
+    Ak = a[:, axis_k[T]] * sig[None, :]
+    AV = aV[:, None] - Ak  # (active rows, tight rows)
+    free = ~tight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(free[:, None] & (AV < 0), s[:, None] / -AV, np.inf)
+    eps = 0.5 * np.minimum(room.min(axis=0), 1.0)
+    slack = s[:, None] + eps[None, :] * AV  # slack of every row at y_i
+    self_row = np.searchsorted(idx, T)
+    slack[self_row, np.arange(len(T))] = np.inf
+    ok = np.all(slack > margin, axis=0) & (eps > 0)
+    out[T[ok]] = True
+    return out
+
+
 def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
     """Redundancy LPs for the rows in ``todo`` on one warm-started HiGHS model.
 
@@ -645,18 +687,21 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
             h.changeRowBounds(int(row_of[i]), -cn[i] - 1.0, inf)
         h.run()
         st = h.getModelStatus()
+        if st not in (S.kOptimal, S.kInfeasible):
+            # a warm start can leave the simplex in a bad basis: retry cold
+            h.clearSolver()
+            h.run()
+            st = h.getModelStatus()
         if st == S.kInfeasible:
             raise EmptyPolytopeError(
                 "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
                 "infeasible); redundancy is undefined for an empty set."
             )
-        if st != S.kOptimal:
-            raise SolverError(
-                f"HiGHS failed on the redundancy LP of row {i}: {h.modelStatusToString(st)}; "
-                "rescale the input or loosen Tolerance(lp=...).",
-                status=4,
-            )
-        is_red = h.getInfo().objective_function_value + cn[i] >= -tol.lp
+        if st == S.kOptimal:
+            is_red = h.getInfo().objective_function_value + cn[i] >= -tol.lp
+        else:
+            # still no answer: the LP of this row alone, on a fresh solver (with presolve)
+            is_red = _row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol)
         if axis[i]:
             k = int(axis_k[i])
             if is_red:  # looser rows in the same direction were dropped already
@@ -672,7 +717,7 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
             active[i] = False
 
 
-def redundant_rows(A, c, *, interior_point=None, tol=None):
+def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
     """Rows of ``{x : A x + c >= 0}`` that are not facet-defining.
 
     Parameters
@@ -682,6 +727,9 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
     interior_point : (d,) float, optional
         A point strictly inside the polytope; used to certify facet rows by
         ray shooting without an LP.  Computed (Chebyshev centre) when omitted.
+    boundary_point : (d,) float, optional
+        A point of the closed polytope lying on some axis-aligned rows (a sample
+        on faces of a domain box); certifies those rows without an LP.
     tol : Tolerance, optional
 
     Returns
@@ -759,6 +807,17 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
     axis = (nnz == 1) & ~zero
     axis_k = np.argmax(An != 0, axis=1)
     axis_pos = An[np.arange(m), axis_k] > 0
+    if boundary_point is not None:
+        bp = as_float_array(boundary_point, "boundary_point", ndim=1)
+        if bp.shape[0] == d:
+            certified |= _point_certificates(An, cn, bp, active, axis, axis_k, axis_pos, tol)
+            if x0 is not None:
+                # rays from points between the centre and the boundary point reach other
+                # faces (those near the point) unobstructed
+                for w in (0.5, 0.9):
+                    xw = x0 + w * (bp - x0)
+                    certified |= _ray_certificates(An, cn, xw, active, tol, targets=active & ~certified,
+                                                   n_random=64, rng=np.random.default_rng(1))
     todo = active & ~certified
     if not todo.any():
         return red
@@ -766,29 +825,35 @@ def redundant_rows(A, c, *, interior_point=None, tol=None):
         _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol)
         return red
     for i in np.flatnonzero(todo):
-        others = active.copy()
-        others[i] = False
-        gen = others & ~axis
-        lo = np.full(d, -np.inf)
-        hi = np.full(d, np.inf)
-        ax = np.flatnonzero(others & axis)
-        low_rows = ax[axis_pos[ax]]  # x_k >= -c
-        up_rows = ax[~axis_pos[ax]]  # x_k <= c
-        np.maximum.at(lo, axis_k[low_rows], -cn[low_rows])
-        np.minimum.at(hi, axis_k[up_rows], cn[up_rows])
-        bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
-        # minimise a_i x + c_i  s.t.  a_j x + c_j >= 0 (j in others), a_i x + c_i >= -1
-        rows = np.vstack([An[gen], An[i : i + 1]])
-        offs = np.concatenate([cn[gen], [cn[i] + 1.0]])
-        res = _linprog(An[i], -rows, offs, bounds, tol, f"redundancy (row {i})")
-        if res.status == 2:
-            raise EmptyPolytopeError(
-                "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
-                "infeasible); redundancy is undefined for an empty set."
-            )
-        if res.status == 3:  # cannot happen with the -1 floor; treat as a facet
-            continue
-        if res.fun + cn[i] >= -tol.lp:
+        if _row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol):
             red[i] = True
             active[i] = False
     return red
+
+
+def _row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol):
+    """One redundancy LP on its own: is row ``i`` implied by the other active rows?"""
+    d = An.shape[1]
+    others = active.copy()
+    others[i] = False
+    gen = others & ~axis
+    lo = np.full(d, -np.inf)
+    hi = np.full(d, np.inf)
+    ax = np.flatnonzero(others & axis)
+    low_rows = ax[axis_pos[ax]]  # x_k >= -c
+    up_rows = ax[~axis_pos[ax]]  # x_k <= c
+    np.maximum.at(lo, axis_k[low_rows], -cn[low_rows])
+    np.minimum.at(hi, axis_k[up_rows], cn[up_rows])
+    bounds = [(None if not np.isfinite(a) else a, None if not np.isfinite(b) else b) for a, b in zip(lo, hi)]
+    # minimise a_i x + c_i  s.t.  a_j x + c_j >= 0 (j in others), a_i x + c_i >= -1
+    rows = np.vstack([An[gen], An[i : i + 1]])
+    offs = np.concatenate([cn[gen], [cn[i] + 1.0]])
+    res = _linprog(An[i], -rows, offs, bounds, tol, f"redundancy (row {i})")
+    if res.status == 2:
+        raise EmptyPolytopeError(
+            "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "
+            "infeasible); redundancy is undefined for an empty set."
+        )
+    if res.status == 3:  # cannot happen with the -1 floor; treat as a facet
+        return False
+    return bool(res.fun + cn[i] >= -tol.lp)

@@ -39,15 +39,25 @@ Semantics (all modes)
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from .network import check_net as _check_net
 from . import arith
+from ._ball_kernel import ball_partition
+from ._packing import code_layout, pack_codes, unpack_codes
+from ._segment_kernel import (  # noqa: F401  (first_layer_values, _interleave: used by callers)
+    _drop_silent_breakpoints,
+    _interleave,
+    _partition,
+    breakpoint_bounds,
+    first_layer_values,
+)
 from ._validation import check_mode, net_points, net_segments
 from .exceptions import ShapeError
 from .network import PLNet, bits_from_codes, pack_patterns, pieces_from_codes
-from .tolerance import UNIT_ROUNDOFF, get_tol
+from .tolerance import get_tol
 
 __all__ = [
     "segment_crossings",
@@ -80,20 +90,51 @@ class SegmentCrossings:
     codes : (total_pieces, n_hidden) int8
         Code of every hidden neuron on every piece (number of thresholds strictly
         below ``z``; for ReLU the bit ``z > 0``).  Consecutive pieces of a segment
-        always differ.
+        always differ.  Unpacked from ``codes_packed`` on first access and kept;
+        ``piece_codes(i)`` unpacks one segment's rows only.
+    codes_packed : (total_pieces, n_words) uint64
+        The storage of the codes: every unit's code in ``ceil(log2(code_sizes[u]))``
+        bits (one for ReLU), the units' fields one after the other in a little-endian
+        bit stream (``numpy.unpackbits(..., bitorder="little")`` of the rows viewed as
+        bytes), every row padded to whole 64-bit words.  For nets whose units all have
+        two codes, row ``r``'s bit ``u`` is ``codes[r, u]``, so rows compare, hash and
+        give Hamming distances (``np.bitwise_count(a ^ b)``) directly.
     breakpoint_offsets : (m + 1,) int64
     t : (total_breakpoints,) float64
-        Interior breakpoints, increasing within each segment (nearest float of the
-        exact value in exact mode).
+        Interior breakpoints, non-decreasing within each segment (nearest float of
+        the exact value in exact mode and for segments recomputed exactly).
     t_exact : tuple of Fraction or None
         Exact breakpoints (exact mode only).
+    t_error : (total_breakpoints,) float64
+        Upper bound on ``|t - t*|``, the distance of each reported breakpoint from the
+        exact one, aligned with ``t``.  Exact mode and segments recomputed exactly:
+        half the float spacing at ``t`` (``t`` is the correctly rounded ``t*``).
+        Certified mode: a rigorous forward bound carried with every breakpoint
+        through the layers (see Notes).  Float mode: NaN (no bound exists; float
+        breakpoints can even be missing or spurious).
     exact_segments : (m,) bool
         Segments whose answer was computed in exact arithmetic (all in exact mode, the
         recomputed ones in certified mode).
+    refined_segments : (m,) bool
+        Certified mode: segments whose float64 bounds could not decide every sign and
+        that ball arithmetic at 128 bits then decided (the rest went to exact
+        arithmetic).
     degenerate : (m,) bool
         Some neuron is identically at a threshold along some piece.
     endpoint_on_boundary : (m, 2) bool
         The start / end point lies on a boundary (some neuron at a threshold).
+
+    Notes
+    -----
+    What certified mode guarantees: ``n_pieces``, ``codes``, the order of the
+    breakpoints and the flags equal those of exact mode.  The breakpoints ``t`` are
+    floats computed by interpolation, not the nearest floats of the exact ones: the
+    float position of a crossing inherits the rounding errors of the values at its
+    piece ends, which can be large next to their difference (weights near ``2**25``
+    that cancel).  ``|t - t*| <= t_error`` holds for every breakpoint, ``t*`` the exact
+    one.  A breakpoint is recomputed exactly (``exact_segments``) whenever some sign
+    at it cannot be decided within the bounds, which is also the case for two
+    neurons switching within each other's uncertainty.
     """
 
     net: PLNet = field(repr=False)
@@ -101,13 +142,27 @@ class SegmentCrossings:
     n_segments: int
     n_pieces: np.ndarray
     piece_offsets: np.ndarray
-    codes: np.ndarray = field(repr=False)
+    codes_packed: np.ndarray = field(repr=False)
     breakpoint_offsets: np.ndarray = field(repr=False)
     t: np.ndarray = field(repr=False)
     t_exact: tuple = field(default=None, repr=False)
+    bounds: np.ndarray = field(default=None, repr=False)  # t_error (None in float mode)
     exact_segments: np.ndarray = field(default=None, repr=False)
     degenerate: np.ndarray = field(default=None, repr=False)
     endpoint_on_boundary: np.ndarray = field(default=None, repr=False)
+    refined_segments: np.ndarray = field(default=None, repr=False)
+
+    @cached_property
+    def codes(self):
+        """(total_pieces, n_hidden) int8 codes (unpacked from ``codes_packed``, then kept)."""
+        return unpack_codes(self.codes_packed, code_layout(self.net))
+
+    @property
+    def t_error(self):
+        """(total_breakpoints,) float64 bound on ``|t - t*|`` (NaN in float mode)."""
+        if self.bounds is None:
+            return np.full(len(self.t), np.nan)
+        return self.bounds
 
     # -- bulk views -------------------------------------------------------------
     def __repr__(self):
@@ -117,8 +172,20 @@ class SegmentCrossings:
 
     @property
     def n_recomputed(self):
-        """Number of segments recomputed exactly (certified mode)."""
-        return int(np.count_nonzero(self.exact_segments)) if self.mode == "certified" else 0
+        """Number of segments certified mode recomputed beyond float64: in ball
+        arithmetic (``n_refined``) or, where that could not decide, exactly
+        (``exact_segments``)."""
+        if self.mode != "certified":
+            return 0
+        refined = self.refined_segments if self.refined_segments is not None else False
+        return int(np.count_nonzero(self.exact_segments | refined))
+
+    @property
+    def n_refined(self):
+        """Number of segments certified mode decided in ball arithmetic (see Notes)."""
+        if self.refined_segments is None:
+            return 0
+        return int(np.count_nonzero(self.refined_segments))
 
     @property
     def n_breakpoints(self):
@@ -174,7 +241,10 @@ class SegmentCrossings:
     def piece_codes(self, i):
         """(k_i, n_hidden) int8 codes of the pieces of segment ``i`` in order."""
         i = self._check(i)
-        return self.codes[self.piece_offsets[i] : self.piece_offsets[i + 1]]
+        a, b = self.piece_offsets[i], self.piece_offsets[i + 1]
+        if "codes" in self.__dict__:
+            return self.codes[a:b]
+        return unpack_codes(self.codes_packed[a:b], code_layout(self.net))
 
     def piece_patterns(self, i):
         """(k_i, n_hidden) bool patterns (``z > 0``) of the pieces of segment ``i``."""
@@ -228,382 +298,143 @@ class SegmentCrossings:
 
 
 # ---------------------------------------------------------------------------
-# kernel
+# assembling results
 # ---------------------------------------------------------------------------
-def _gamma(n):
-    nu = n * UNIT_ROUNDOFF
-    return nu / (1.0 - nu)
+def rounding_error_bound(t):
+    """Half the spacing of the floats ``t``: bounds ``|t - t*|`` when ``t`` is ``t*`` rounded."""
+    return np.spacing(np.abs(np.asarray(t, dtype=np.float64))) / 2
 
 
-def _signs(D, band, exact):
-    """``(D > band, D < -band)`` as two bool arrays (exact: strict comparisons with 0)."""
-    if exact:
-        return np.asarray(D > 0, bool), np.asarray(D < 0, bool)
-    return D > band, D < -band
+def _flags_of(degenerate, endpoint):
+    """Per-segment flag bytes (1 degenerate, 2 start / 4 end on a boundary)."""
+    return (
+        np.asarray(degenerate, np.uint8) | (np.asarray(endpoint[:, 0], np.uint8) << 1)
+        | (np.asarray(endpoint[:, 1], np.uint8) << 2)
+    ).astype(np.uint8)
 
 
-def _scatter(old, new, pos_old, pos_new):
-    out = np.empty((len(old) + len(new),) + old.shape[1:], dtype=old.dtype)
-    out[pos_old] = old
-    out[pos_new] = new
-    return out
-
-
-def first_layer_values(net, points, *, exact=False, safety=0.0):
-    """First-layer preactivations of ``points`` (and their error bounds).
-
-    The input dimension enters the crossing engine only here, so for sweeps over
-    paths between a fixed set of data points these values are computed once per
-    point (see :func:`segment_crossings_between`).
-
-    Returns ``(Z0, E0)``: ``(n, width_0)`` values (object ``fmpq`` arrays when
-    ``exact``) and float error bounds (``None`` unless ``safety > 0``).  For graph
-    networks these are the states before the first unit group
-    (:meth:`polyfold.graph.Stages.start`).
-    """
-    if not net.is_dense:
-        st = net.stages()
-        if exact:
-            X = points if points.dtype == object else arith.fmpq_array(points)
-            return st.start(X, exact=True), None
-        if safety:
-            return st.start_bound(points, safety=safety)
-        return st.start(points), None
-    if exact:
-        X = points if points.dtype == object else arith.fmpq_array(points)
-        return net.exact_affine(0, X), None
-    W, b = net.layers[0]
-    Z0 = points @ W.T + b
-    E0 = None
-    if safety:
-        g = _gamma(W.shape[1] + 2)
-        E0 = (g * np.abs(points) @ np.abs(W).T + g * np.abs(b)) * safety
-    return Z0, E0
-
-
-def _interleave(a, b):
-    out = np.empty((2 * len(a),) + a.shape[1:], dtype=a.dtype)
-    out[0::2] = a
-    out[1::2] = b
-    return out
-
-
-def _partition(net, Z0, E0, exact, tolv, certified):
-    """The layer-by-layer kernel on one batch of segments.
-
-    ``Z0`` (``2m`` rows: start, end, start, end, ...) holds the first layer's
-    preactivations at the segment ends and ``E0`` their error bounds (certified).
-    Only the current layer's preactivations are carried at the points; the codes of
-    earlier layers are recovered at the end through the chain of insertion maps
-    (a point inserted inside piece ``k`` inherits the earlier layers' codes of ``k``).
-
-    Returns a dict: ``seg``, ``t`` of the final points, ``piece`` (left point of every
-    piece), ``codes`` per piece, per-segment ``degenerate`` and ``endpoint`` flags and
-    (certified) the ``ambiguous`` segment ids.
-    """
-    m = len(Z0) // 2
-    seg = np.repeat(np.arange(m), 2)
-    if exact:
-        t = np.empty(2 * m, dtype=object)
-        t[0::2] = arith.ZERO
-        t[1::2] = arith.ONE
-        layers = net.exact_layers()
-    else:
-        t = np.tile([0.0, 1.0], m)
-        layers = net.layers
-    tabs = net._code_tables()
-    Eh = None
-    Z = None
-    ambiguous = []
-    degenerate = np.zeros(m, bool)
-    endpoint = np.zeros((m, 2), bool)
-    layer_codes = []  # codes of layer l for the piece starting at each point (after layer l)
-    src_maps = []  # src_maps[l]: for each point after layer l, its index before layer l's insertions
-    for l in range(net.depth):
-        W, b = layers[l]
-        thresholds = tabs[l][0]
-        if l == 0:
-            Z, E = Z0, E0
-        else:
-            H = net.activations[l - 1].apply(Z)
-            Z = net.exact_affine(l, H) if exact else H @ W.T + b
-            E = None
-        if certified and l > 0:
-            # fresh rounding of this layer (times the safety factor) plus the incoming
-            # error carried through |W| and the activation's Lipschitz constant; the
-            # (1 + gamma) factor covers the rounding of this bound's own computation
-            g = _gamma(W.shape[1] + 2)
-            absW = np.abs(W)
-            lip = net.activations[l - 1].lipschitz
-            fresh = g * tolv.safety
-            E = ((fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh) @ absW.T + fresh * np.abs(b))
-        if certified:
-            bands = [E] * len(thresholds)
-        elif exact:
-            bands = [None] * len(thresholds)
-        else:
-            bands = [tolv.zero * np.abs(Z).max(axis=0)] * len(thresholds)
-        if exact:
-            thq = [arith.to_fmpq(v) for v in thresholds]
-        else:
-            thq = list(thresholds)
-        sg = [_signs(Z - q if q != 0 else Z, bd, exact) for q, bd in zip(thq, bands)]
-
-        # endpoints on a boundary (and, certified: any undecided value)
-        first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
-        last = np.flatnonzero(np.r_[seg[1:] != seg[:-1], True])
-        for pos, neg in sg:
-            endpoint[:, 0] |= ~(pos[first] | neg[first]).all(axis=1)
-            endpoint[:, 1] |= ~(pos[last] | neg[last]).all(axis=1)
-            if certified:
-                bad = ~(pos | neg).all(axis=1)
-                if bad.any():
-                    ambiguous.append(np.unique(seg[bad]))
-
-        # crossings strictly inside pieces
-        same = seg[1:] == seg[:-1]
-        ks, ss, js, ws = [], [], [], []
-        for w, (q, (pos, neg)) in enumerate(zip(thq, sg)):
-            kk, jj = np.nonzero((pos[:-1] & neg[1:]) | (neg[:-1] & pos[1:]))
-            inside = same[kk]
-            kk, jj = kk[inside], jj[inside]
-            if len(kk):
-                A = Z[kk, jj] - q
-                B = Z[kk + 1, jj] - q
-                ks.append(kk)
-                ss.append(A / (A - B))
-                js.append(jj)
-                ws.append(np.full(len(kk), w))
-        n_pts = len(seg)
-        if ks:
-            k = np.concatenate(ks)
-            s = np.concatenate(ss)
-            j = np.concatenate(js)
-            w = np.concatenate(ws)
-            order = np.lexsort((s, k))
-            k, s, j, w = k[order], s[order], j[order], w[order]
-            n_new = len(k)
-            rows = np.arange(n_new)
-            Za = Z[k]
-            Z_new = Za + s[:, None] * (Z[k + 1] - Za)
-            th_new = np.asarray(thq, dtype=object if exact else np.float64)[w]
-            Z_new[rows, j] = th_new
-            t_new = t[k] + s * (t[k + 1] - t[k])
-            if certified:
-                # interpolation at the float s: (1 - s) Ea + s Eb plus the rounding of
-                # Za + s (Zb - Za) (and, for the crossing neuron, of s itself)
-                mag = np.abs(Za) + np.abs(Z[k + 1]) + np.max(np.abs(thresholds))
-                E_new = np.maximum(E[k], E[k + 1]) + (4 * UNIT_ROUNDOFF * tolv.safety) * mag
-                bands_new = [E_new] * len(thq)
-            else:
-                bands_new = bands
-            sg_new = []
-            for wi, (q, bd) in enumerate(zip(thq, bands_new)):
-                pos, neg = _signs(Z_new - q, bd, exact)
-                hit = w == wi
-                pos[rows[hit], j[hit]] = False
-                neg[rows[hit], j[hit]] = False
-                if certified:
-                    undecided = ~(pos | neg)
-                    undecided[rows[hit], j[hit]] = False
-                    bad = undecided.any(axis=1)
-                    if bad.any():
-                        ambiguous.append(np.unique(seg[k[bad]]))
-                sg_new.append((pos, neg))
-            pos_old = np.arange(n_pts) + np.searchsorted(k, np.arange(n_pts), side="left")
-            pos_new = k + 1 + rows
-            src = _scatter(np.arange(n_pts), k, pos_old, pos_new)
-            seg = _scatter(seg, seg[k], pos_old, pos_new)
-            t = _scatter(t, t_new, pos_old, pos_new)
-            Z = _scatter(Z, Z_new, pos_old, pos_new)
-            sg = [
-                (_scatter(p0, p1, pos_old, pos_new), _scatter(n0, n1, pos_old, pos_new))
-                for (p0, n0), (p1, n1) in zip(sg, sg_new)
-            ]
-            if certified:
-                E = _scatter(E, E_new, pos_old, pos_new)
-            if not certified:
-                seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv)
-        else:
-            src = np.arange(n_pts)
-        src_maps.append(src)
-
-        # codes of layer l on each piece (left point p, right point p + 1)
-        # (no sign changes strictly inside a piece any more, so a piece is above a
-        # threshold iff one of its ends is)
-        code = np.zeros((len(seg), Z.shape[1]), np.int8)
-        same = seg[1:] == seg[:-1]
-        for pos, neg in sg:
-            code[:-1] += pos[:-1] | pos[1:]
-            zero = ~(pos | neg)
-            dg = np.zeros(len(seg), bool)
-            dg[:-1] = (zero[:-1] & zero[1:]).any(axis=1) & same
-            if dg.any():
-                degenerate[seg[dg]] = True
-                if certified:
-                    ambiguous.append(np.unique(seg[dg]))
-        layer_codes.append(code)
-        Eh = E
-
-    # final pieces and the codes of every layer on them
-    same = seg[1:] == seg[:-1]
-    piece = np.flatnonzero(same)
-    codes = np.empty((len(piece), net.n_hidden), np.int8)
-    off = net.layer_offsets
-    idx = piece
-    for l in range(net.depth - 1, -1, -1):
-        codes[:, off[l] : off[l + 1]] = layer_codes[l][idx]
-        idx = src_maps[l][idx]
-    amb = np.unique(np.concatenate(ambiguous)) if ambiguous else np.zeros(0, np.int64)
-    return {
-        "seg": seg,
-        "t": t,
-        "piece": piece,
-        "codes": codes,
-        "degenerate": degenerate,
-        "endpoint": endpoint,
-        "ambiguous": amb,
-    }
-
-
-def _merge_close(seg, t, Z, sg, src, exact, tolv):
-    """Merge consecutive points of one segment at equal ``t`` (within ``merge`` in float)."""
-    if len(seg) < 2:
-        return seg, t, Z, sg, src
-    same = seg[1:] == seg[:-1]
-    if exact:
-        close = same & np.asarray(t[1:] == t[:-1], bool)
-    else:
-        close = same & ((t[1:] - t[:-1]) <= tolv.merge)
-    if not close.any():
-        return seg, t, Z, sg, src
-    keep = np.r_[True, ~close]
-    starts = np.flatnonzero(keep)
-    # a merged point is above (below) a threshold only if all its members are
-    sg2 = [
-        (np.logical_and.reduceat(pos, starts, axis=0), np.logical_and.reduceat(neg, starts, axis=0))
-        for pos, neg in sg
-    ]
-    return seg[starts], t[starts], Z[starts], sg2, src[starts]
-
-
-def _drop_silent_breakpoints(raw):
-    """Remove interior points where no code changes (float merges can create them)."""
-    seg, codes, piece = raw["seg"], raw["codes"], raw["piece"]
-    if len(piece) < 2:
-        return raw
-    # interior point p sits between piece q (ending at p) and q + 1 (starting at p)
-    cont = seg[piece[1:]] == seg[piece[:-1]]
-    same = cont & ~np.any(codes[1:] != codes[:-1], axis=1)
-    if not same.any():
-        return raw
-    drop_piece = np.zeros(len(piece), bool)
-    drop_piece[1:] = same  # merge piece q+1 into q
-    drop_point = np.zeros(len(seg), bool)
-    drop_point[piece[1:][same]] = True
-    keep_pts = ~drop_point
-    new_index = np.cumsum(keep_pts) - 1
-    out = dict(raw)
-    out["seg"] = seg[keep_pts]
-    out["t"] = raw["t"][keep_pts]
-    out["piece"] = new_index[piece[~drop_piece]]
-    out["codes"] = codes[~drop_piece]
-    return out
-
-
-def _assemble(net, raw, m, mode, exact):
-    seg, t, piece, codes = raw["seg"], raw["t"], raw["piece"], raw["codes"]
+def _part(net, raw, m, mode, layout):
+    """A kernel's raw dict as one appendable part: per-segment pieces and flags, the
+    interior breakpoints (and their bounds), packed codes and exact breakpoints."""
+    seg, t, piece = raw["seg"], raw["t"], raw["piece"]
     n_pieces = np.bincount(seg[piece], minlength=m).astype(np.int64) if m else np.zeros(0, np.int64)
-    piece_offsets = np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64)
     interior = np.ones(len(seg), bool)
     if len(seg):
         interior[0] = interior[-1] = False
         interior[1:] &= seg[1:] == seg[:-1]
         interior[:-1] &= seg[1:] == seg[:-1]
     tb = t[interior]
-    bp_offsets = np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64)
     t_exact = None
-    if exact:
+    if mode == "exact":
         t_exact, tf = arith.exact_and_float(tb)
+        te = rounding_error_bound(tf)
     else:
         tf = np.asarray(tb, dtype=np.float64)
+        te = raw["te"][interior] if mode == "certified" else np.zeros(0)
     return {
         "n_pieces": n_pieces,
-        "piece_offsets": piece_offsets,
-        "codes": codes,
-        "breakpoint_offsets": bp_offsets,
+        "flags": _flags_of(raw["degenerate"], raw["endpoint"]),
         "t": tf,
+        "te": te,
+        "codes": pack_codes(raw["codes"], layout),
         "t_exact": t_exact,
-        "degenerate": raw["degenerate"],
-        "endpoint": raw["endpoint"],
     }
 
 
-def _splice(base, repl, ids, m):
-    """Replace the segments ``ids`` of ``base`` by those of ``repl`` (same order)."""
-    is_repl = np.zeros(m, bool)
-    is_repl[ids] = True
-    where = np.full(m, -1)
-    where[ids] = np.arange(len(ids))
+class _NumpyBuilder:
+    """The results of one call, chunk by chunk, without the compiled kernel (the parts
+    are concatenated once at the end)."""
 
-    # per-segment slices in order (a Python loop over segments: cheap next to the
-    # exact recomputation that precedes every call)
-    def rows(off_b, off_r):
-        idx_src = []
-        for i in range(m):
-            if is_repl[i]:
+    def __init__(self, code_words, with_te):
+        self.code_words = code_words
+        self.with_te = with_te
+        self.parts = []
+
+    def append(self, n_pieces, flags, t, te, codes):
+        self.parts.append([n_pieces, flags, t, te if self.with_te else np.zeros(0), codes])
+
+    def splice(self, ids, n_pieces, flags, t, te, codes):
+        # the replaced segments are in the last part (chunk-local after the offset)
+        last = self.parts[-1]
+        off = sum(len(p[0]) for p in self.parts[:-1])
+        npc = last[0].copy()
+        local = np.asarray(ids) - off
+        is_r = np.zeros(len(npc), bool)
+        is_r[local] = True
+        where = np.full(len(npc), -1)
+        where[local] = np.arange(len(local))
+        po = np.concatenate([[0], np.cumsum(npc)])
+        ro = np.concatenate([[0], np.cumsum(n_pieces)])
+        T, TE, C = [], [], []
+        for i in range(len(npc)):
+            if is_r[i]:
                 r = where[i]
-                idx_src.append((1, off_r[r], off_r[r + 1]))
+                C.append(codes[ro[r] : ro[r + 1]])
+                T.append(t[ro[r] - r : ro[r + 1] - r - 1])
+                TE.append(te[ro[r] - r : ro[r + 1] - r - 1] if self.with_te else te[:0])
             else:
-                idx_src.append((0, off_b[i], off_b[i + 1]))
-        return idx_src
+                C.append(last[4][po[i] : po[i + 1]])
+                T.append(last[2][po[i] - i : po[i + 1] - i - 1])
+                TE.append(last[3][po[i] - i : po[i + 1] - i - 1] if self.with_te else last[3][:0])
+        npc[local] = n_pieces
+        fl = last[1].copy()
+        fl[local] = flags
+        self.parts[-1] = [npc, fl, np.concatenate(T), np.concatenate(TE), np.concatenate(C, axis=0)]
 
-    def take(arr_b, arr_r, spec):
-        chunks = [(arr_r if src else arr_b)[a:b] for src, a, b in spec]
-        if not chunks:
-            return arr_b[:0]
-        return np.concatenate(chunks, axis=0)
-
-    pspec = rows(base["piece_offsets"], repl["piece_offsets"])
-    bspec = rows(base["breakpoint_offsets"], repl["breakpoint_offsets"])
-    n_pieces = base["n_pieces"].copy()
-    n_pieces[ids] = repl["n_pieces"]
-    out = {
-        "n_pieces": n_pieces,
-        "piece_offsets": np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64),
-        "codes": take(base["codes"], repl["codes"], pspec),
-        "breakpoint_offsets": np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64),
-        "t": take(base["t"], repl["t"], bspec),
-        "t_exact": None,
-        "degenerate": base["degenerate"].copy(),
-        "endpoint": base["endpoint"].copy(),
-    }
-    out["degenerate"][ids] = repl["degenerate"]
-    out["endpoint"][ids] = repl["endpoint"]
-    return out
+    def finish(self):
+        cols = list(zip(*self.parts)) if self.parts else [[np.zeros(0, np.int64)], [np.zeros(0, np.uint8)],
+                                                          [np.zeros(0)], [np.zeros(0)],
+                                                          [np.zeros((0, self.code_words), np.uint64)]]
+        out = [np.concatenate(c, axis=0) for c in cols]
+        self.parts = []
+        return out
 
 
-def _run_exact(net, starts, ends, tolv):
+def _new_builder(code_words, certified):
+    from . import _fast
+
+    if _fast.available():
+        return _fast.new_builder(code_words, certified)
+    return _NumpyBuilder(code_words, certified)
+
+
+def _finish(builder, code_words):
+    from . import _fast
+
+    if isinstance(builder, _NumpyBuilder):
+        npieces, flags, t, te, codes = builder.finish()
+    else:
+        npieces, flags, t, te, codes = _fast.finish(builder, None)
+    return npieces, flags, t, te, np.asarray(codes, np.uint64).reshape(-1, code_words)
+
+
+def _append(builder, part):
+    builder.append(part["n_pieces"], part["flags"], part["t"], part["te"], part["codes"])
+
+
+def _run_exact(net, starts, ends, tolv, layout):
     Z0, _ = first_layer_values(net, _interleave(starts, ends), exact=True)
     raw = _exact_kernel(net)(net, Z0, None, True, tolv, False)
-    return _assemble(net, raw, len(starts), "exact", True)
+    return _part(net, raw, len(starts), "exact", layout)
 
 
-def _result(net, mode, parts, exact_flags):
-    res = _concat_parts(parts)
+def _result(net, mode, builder, layout, exact_flags, t_exact, refined=None):
+    npieces, flags, t, te, codes = _finish(builder, layout.n_words)
     return SegmentCrossings(
         net=net,
         mode=mode,
         n_segments=len(exact_flags),
-        n_pieces=res["n_pieces"],
-        piece_offsets=res["piece_offsets"],
-        codes=res["codes"],
-        breakpoint_offsets=res["breakpoint_offsets"],
-        t=res["t"],
-        t_exact=res["t_exact"],
+        n_pieces=npieces,
+        piece_offsets=np.concatenate([[0], np.cumsum(npieces)]).astype(np.int64),
+        codes_packed=codes,
+        breakpoint_offsets=np.concatenate([[0], np.cumsum(npieces - 1)]).astype(np.int64),
+        t=t,
+        t_exact=t_exact,
+        bounds=te if mode != "float" else None,
         exact_segments=exact_flags,
-        degenerate=res["degenerate"],
-        endpoint_on_boundary=res["endpoint"],
+        refined_segments=np.zeros(len(exact_flags), bool) if refined is None else refined,
+        degenerate=(flags & 1) != 0,
+        endpoint_on_boundary=np.stack([(flags & 2) != 0, (flags & 4) != 0], axis=1),
     )
 
 
@@ -676,37 +507,96 @@ def _kernel(net, backend):
     return _partition
 
 
-def _crossings_chunk(net, mode, tolv, Z0, E0, points_of, backend="auto"):
-    """One chunk in float or certified mode (ambiguous segments recomputed exactly).
+def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer, points_of, progress=None):
+    """The crossings of ``m`` segments, ``chunk_size`` at a time, into one result.
 
-    ``Z0``/``E0`` are the interleaved first-layer values of the chunk's ends;
-    ``points_of(ids)`` returns ``(starts, ends)`` of chunk-local segments ``ids``;
-    ``backend`` picks the kernel (see :func:`available_backends`).
-    Returns ``(part, exact_flags)``.
+    ``first_layer(a, b)`` gives ``(ZA, ZB, ia, ib, EA, EB)``: first-layer values (and
+    certified bounds) whose rows ``ia`` / ``ib`` (None: row ``i - a``) are the starts
+    and ends of segments ``a..b-1``; ``points_of(ids)`` gives the points ``(starts,
+    ends)`` of segments ``ids`` for exact recomputation.  The results of all chunks
+    go into one builder (no concatenation of chunk results); certified segments the
+    bounds cannot decide are recomputed exactly and spliced in.
     """
-    m = len(Z0) // 2
-    flags = np.zeros(m, bool)
-    certified = mode == "certified"
-    raw = _kernel(net, backend)(net, Z0, E0, False, tolv, certified)
-    if not certified and not raw.get("silent_dropped", False):  # the C kernel drops them
-        raw = _drop_silent_breakpoints(raw)
-    if certified and not net.is_dense:
-        # graph nets: only the undecided t-intervals are recomputed exactly
-        from .graph.crossings import repair_certified
+    from . import _fast
 
-        raw, repaired = repair_certified(net, raw, points_of, tolv)
-        flags[repaired] = True
-    part = _assemble(net, raw, m, mode, False)
-    if certified and len(raw["ambiguous"]):
-        ids = np.asarray(raw["ambiguous"], dtype=np.int64)
-        S, E = points_of(ids)
-        part = _splice(part, _run_exact(net, S, E, tolv), ids, m)
-        flags[ids] = True
-    return part, flags
+    layout = code_layout(net)
+    certified = mode == "certified"
+    builder = _new_builder(layout.n_words, certified or mode == "exact")
+    exact_flags = np.zeros(m, bool)
+    refined = np.zeros(m, bool)
+    t_exact = [] if mode == "exact" else None
+    kernel = None if mode == "exact" else _kernel(net, backend)
+    compiled = kernel is _fast.partition
+    if compiled:
+        kn = _fast.prepare(net, tolv, certified)
+        threads = _fast.default_threads() if threads is None else threads
+    for a, b in _chunks(m, chunk_size, mode, progress):
+        if mode == "exact":
+            S, E = points_of(np.arange(a, b))
+            part = _run_exact(net, S, E, tolv, layout)
+            _append(builder, part)
+            t_exact.extend(part["t_exact"])
+            exact_flags[a:b] = True
+            continue
+        ZA, ZB, ia, ib, EA, EB = first_layer(a, b)
+        if compiled:
+            _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB, threads=threads)
+        else:
+            pick = (lambda Z, i: Z if i is None else Z[i])
+            Z0 = _interleave(pick(ZA, ia), pick(ZB, ib))
+            E0 = _interleave(pick(EA, ia), pick(EB, ib)) if certified else None
+            raw = kernel(net, Z0, E0, False, tolv, certified)
+            if not certified:
+                raw = _drop_silent_breakpoints(raw)
+            if certified and not net.is_dense:
+                # graph nets: only the undecided t-intervals are recomputed exactly
+                from .graph.crossings import repair_certified
+
+                raw, repaired = repair_certified(net, raw, lambda ids, a=a: points_of(a + np.asarray(ids)), tolv)
+                exact_flags[a + np.asarray(repaired, np.int64)] = True
+            _append(builder, _part(net, raw, b - a, mode, layout))
+            amb = np.asarray(raw["ambiguous"], np.int64)
+        if certified and len(amb):
+            ids = a + np.asarray(amb, np.int64)
+            S, E = points_of(ids)
+            if net.is_dense:
+                # refinement in ball arithmetic first; exact only for what it leaves
+                ball = ball_partition(net, S, E, tolv)
+                left = np.zeros(len(ids), bool)
+                left[ball["ambiguous"]] = True
+                if not left.all():
+                    part = _part(net, ball, len(ids), mode, layout)
+                    keep = np.flatnonzero(~left)
+                    _splice_subset(builder, ids, keep, part)
+                    refined[ids[keep]] = True
+                ids, S, E = ids[left], S[left], E[left]
+            if len(ids):
+                ex = _run_exact(net, S, E, tolv, layout)
+                builder.splice(ids, ex["n_pieces"], ex["flags"], ex["t"], ex["te"], ex["codes"])
+                exact_flags[ids] = True
+    return _result(net, mode, builder, layout, exact_flags, None if t_exact is None else tuple(t_exact),
+                   refined)
+
+
+def _splice_subset(builder, ids, keep, part):
+    """Splice the segments ``keep`` (positions in ``ids``) of a part computed for ``ids``."""
+    po = np.concatenate([[0], np.cumsum(part["n_pieces"])])
+    bo = po - np.arange(len(po))
+    rows = np.concatenate([np.arange(po[k], po[k + 1]) for k in keep])
+    bps = np.concatenate([np.arange(bo[k], bo[k + 1]) for k in keep])
+    te = part["te"][bps] if len(part["te"]) else part["te"]
+    builder.splice(ids[keep], part["n_pieces"][keep], part["flags"][keep], part["t"][bps], te,
+                   part["codes"][rows])
+
+
+def _check_threads(threads):
+    from ._validation import check_positive_int
+
+    return None if threads is None else check_positive_int(threads, "threads")
 
 
 def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_size=4096,
-                      backend="auto", progress=None):
+                      backend="auto", threads=None, progress=None):
     """Partition segments into the linear pieces of ``net`` they cross.
 
     Parameters
@@ -724,6 +614,10 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     backend : {"auto", "numpy", "c"}
         Float/certified kernel: the optional compiled one (``"c"``), the numpy one,
         or the compiled one when built (``"auto"``).  Exact mode ignores it.
+    threads : int, optional
+        Threads of the compiled kernel (default: the cores this process may use, or
+        the ``POLYFOLD_THREADS`` environment variable; chunks of fewer than 256
+        segments per thread use fewer).  The result does not depend on it.
     progress : bool or None
         tqdm bar over the segments on standard error.  ``None`` (default): only for a
         big batch (:data:`PROGRESS_SEGMENTS` segments, or :data:`PROGRESS_SEGMENTS_EXACT`
@@ -751,8 +645,11 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     far.  A segment of length zero has one piece.  Certified mode bounds the rounding
     error of every value with the standard a-priori bound for dot products
     (``gamma_n = n u / (1 - n u)``, propagated through the layers and the
-    interpolations) times ``tol.safety``; any sign it cannot decide sends the segment
-    to exact arithmetic.
+    interpolations, including the uncertainty of every breakpoint's position)
+    times ``tol.safety``; any sign it cannot decide sends the segment to exact
+    arithmetic.  The pieces and codes are then exact, and ``res.t_error`` bounds the
+    distance of each float breakpoint from the exact one (see
+    :class:`SegmentCrossings`).
 
     Examples
     --------
@@ -779,23 +676,16 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
             "starts and ends hold no segments (shape (0, d)); pass at least one segment."
         )
     safety = tolv.safety if mode == "certified" else 0.0
-    parts, flags = [], []
-    for a, b in _chunks(m, chunk_size, mode, progress):
-        if mode == "exact":
-            part, fl = _crossings_chunk_exact(net, tolv, S[a:b], E[a:b])
-        else:
-            # first layer at starts and ends separately, then interleave the (much
-            # narrower) results
-            Zs, Es = first_layer_values(net, S[a:b], safety=safety)
-            Ze, Ee = first_layer_values(net, E[a:b], safety=safety)
-            Z0 = _interleave(Zs, Ze)
-            E0 = None if Es is None else _interleave(Es, Ee)
-            part, fl = _crossings_chunk(
-                net, mode, tolv, Z0, E0, lambda ids, a=a: (S[a + ids], E[a + ids]), backend
-            )
-        parts.append(part)
-        flags.append(fl)
-    return _result(net, mode, parts, np.concatenate(flags))
+    threads = _check_threads(threads)
+
+    def first_layer(a, b):
+        # first layer at starts and ends separately (the kernels read them as rows)
+        Zs, Es = first_layer_values(net, S[a:b], safety=safety)
+        Ze, Ee = first_layer_values(net, E[a:b], safety=safety)
+        return Zs, Ze, None, None, Es, Ee
+
+    return _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer,
+                          lambda ids: (S[ids], E[ids]), progress)
 
 
 #: batches from this many segments (float and certified mode) show a progress bar
@@ -814,12 +704,9 @@ def _chunks(m, chunk_size, mode, progress):
                         desc="segment crossings", unit="segment")
 
 
-def _crossings_chunk_exact(net, tolv, S, E):
-    return _run_exact(net, S, E, tolv), np.ones(len(S), bool)
-
-
 def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", tol=None,
-                              chunk_size=4096, cache=None, backend="auto", progress=None):
+                              chunk_size=4096, cache=None, backend="auto", threads=None,
+                              progress=None):
     """Crossings of the segments ``points[i_start[k]] -> points[i_end[k]]``.
 
     Same result as ``segment_crossings(net, points[i_start], points[i_end])``, but
@@ -838,6 +725,8 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
         computed here when omitted.
     backend : {"auto", "numpy", "c"}
         Kernel, as in :func:`segment_crossings`.
+    threads : int, optional
+        Threads of the compiled kernel, as in :func:`segment_crossings`.
     progress : bool or None
         Progress bar, as in :func:`segment_crossings`.
 
@@ -854,6 +743,8 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     _check_backend(backend)
     if cache is None:
         cache = first_layer_cache(net, points, mode=mode, tol=tolv)
+    else:
+        _check_cache(cache, net, mode)
     X = cache.points
     i_start = _check_indices(i_start, len(X), "i_start")
     i_end = _check_indices(i_end, len(X), "i_end")
@@ -865,22 +756,14 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     if m == 0:
         raise ShapeError("i_start and i_end are empty; pass at least one segment.")
     chunk_size = _chunk_for(net, chunk_size, mode)
-    parts, flags = [], []
-    for a, b in _chunks(m, chunk_size, mode, progress):
-        s_idx, e_idx = i_start[a:b], i_end[a:b]
-        if mode == "exact":
-            part, fl = _crossings_chunk_exact(net, tolv, X[s_idx], X[e_idx])
-        else:
-            Z0 = _interleave(cache.Z0[s_idx], cache.Z0[e_idx])
-            E0 = None if cache.E0 is None else _interleave(cache.E0[s_idx], cache.E0[e_idx])
-            part, fl = _crossings_chunk(
-                net, mode, tolv, Z0, E0,
-                lambda ids, s_idx=s_idx, e_idx=e_idx: (X[s_idx[ids]], X[e_idx[ids]]),
-                backend,
-            )
-        parts.append(part)
-        flags.append(fl)
-    return _result(net, mode, parts, np.concatenate(flags))
+    threads = _check_threads(threads)
+
+    def first_layer(a, b):
+        # rows of the cached first layer: the kernels gather them per segment
+        return cache.Z0, cache.Z0, i_start[a:b], i_end[a:b], cache.E0, cache.E0
+
+    return _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer,
+                          lambda ids: (X[i_start[ids]], X[i_end[ids]]), progress)
 
 
 @dataclass(frozen=True)
@@ -903,6 +786,39 @@ def first_layer_cache(net, points, *, mode="certified", tol=None):
         return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode)
     Z0, E0 = first_layer_values(net, X, safety=tolv.safety if mode == "certified" else 0.0)
     return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode)
+
+
+def _check_cache(cache, net, mode):
+    """A :class:`FirstLayerCache` usable for ``net`` in ``mode`` (else ValidationError)."""
+    from .exceptions import ValidationError
+
+    if not isinstance(cache, FirstLayerCache):
+        raise ValidationError(
+            f"cache must be a FirstLayerCache from first_layer_cache(net, points, mode=...), "
+            f"got {type(cache).__name__}; pass cache=None to compute it here."
+        )
+    if mode == "certified" and cache.E0 is None:
+        raise ValidationError(
+            f"cache was computed with mode={cache.mode!r} and holds no error bounds, but "
+            "mode='certified' needs them; build it with first_layer_cache(net, points, "
+            "mode='certified') (which also serves mode='float'), or pass cache=None."
+        )
+    if mode != "exact" and cache.Z0 is None:
+        raise ValidationError(
+            f"cache was computed with mode={cache.mode!r} and holds no float values, but "
+            f"mode={mode!r} needs them; build it with first_layer_cache(net, points, "
+            f"mode={mode!r}), or pass cache=None."
+        )
+    width = net.layers[0][0].shape[0] if net.is_dense else net.stages().width(0)
+    if cache.points.shape[1] != net.input_dim or (
+        cache.Z0 is not None and cache.Z0.shape[1] != width
+    ):
+        raise ValidationError(
+            f"cache does not belong to this net: its points have {cache.points.shape[1]} "
+            f"coordinates and its first layer {None if cache.Z0 is None else cache.Z0.shape[1]} "
+            f"values, the net has input_dim={net.input_dim} and a first layer of width "
+            f"{width}; build the cache with first_layer_cache(net, points)."
+        )
 
 
 #: bytes of state values a chunk of segments of a graph network may hold (float
@@ -935,22 +851,3 @@ def _check_indices(idx, n, name):
     if len(arr) and (arr.min() < -n or arr.max() >= n):
         raise ValidationError(f"{name} holds indices outside [0, {n}); check it against points.")
     return arr.astype(np.int64) % max(n, 1)
-
-
-def _concat_parts(parts):
-    if len(parts) == 1:
-        return parts[0]
-    n_pieces = np.concatenate([p["n_pieces"] for p in parts])
-    t_exact = None
-    if parts[0]["t_exact"] is not None:
-        t_exact = tuple(v for p in parts for v in p["t_exact"])
-    return {
-        "n_pieces": n_pieces,
-        "piece_offsets": np.concatenate([[0], np.cumsum(n_pieces)]).astype(np.int64),
-        "codes": np.concatenate([p["codes"] for p in parts], axis=0),
-        "breakpoint_offsets": np.concatenate([[0], np.cumsum(n_pieces - 1)]).astype(np.int64),
-        "t": np.concatenate([p["t"] for p in parts]),
-        "t_exact": t_exact,
-        "degenerate": np.concatenate([p["degenerate"] for p in parts]),
-        "endpoint": np.concatenate([p["endpoint"] for p in parts], axis=0),
-    }

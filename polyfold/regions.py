@@ -385,7 +385,8 @@ class Region:
         """
         if self.A.shape[0] == 0:
             return np.zeros(0, np.int64)
-        red = _lp.redundant_rows(self.A, self.c, interior_point=self.interior_point, tol=self.tol)
+        red = _lp.redundant_rows(self.A, self.c, interior_point=self.interior_point,
+                                 boundary_point=self.point, tol=self.tol)
         return np.flatnonzero(~red).astype(np.int64)
 
     @property

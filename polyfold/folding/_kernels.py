@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._packing import code_layout, pack_codes
 from ..exceptions import ValidationError
 from ..network import check_net as _check_net  # noqa: F401  (used by the other folding modules)
 
@@ -366,11 +367,21 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
     certified = mode == "certified"
     sc = segment_crossings(net, S, E, mode=mode, tol=tolv, progress=False)
     seg, firstp, ta = _piece_starts(sc, exact)
-    base = _base_rows(net, sc.codes, conv)
     n_recomputed = sc.n_recomputed
-    if not conv.needs_split:
-        rows, counts, tt = _merge_rows(base, seg, ta, m)
+    columns = None
+    if not conv.needs_split and conv.kind == "sign" and code_layout(net).one_bit:
+        # the packed codes are the bits: walk on 64-bit words (the units' bits only)
+        columns = conv.hidden_cols
+        words = sc.codes_packed
+        if len(columns) != net.n_hidden:
+            keep = np.zeros((1, net.n_hidden), np.int8)
+            keep[0, columns] = 1
+            words = words & pack_codes(keep, code_layout(net))[0]
+        rows, counts, tt = _merge_rows(words, seg, ta, m)
+    elif not conv.needs_split:
+        rows, counts, tt = _merge_rows(_base_rows(net, sc.codes, conv), seg, ta, m)
     else:
+        base = _base_rows(net, sc.codes, conv)
         pt, left, pseg = _piece_points(sc, seg, ta, exact)
         V, Ev = _values_at(net, S, E, pseg, pt, conv, exact, tolv.safety if certified else 0.0)
         theta_cols = []
@@ -407,6 +418,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
         "t_exact": t_exact,
         "n_pieces": sc.n_pieces,
         "n_recomputed": n_recomputed,
+        "columns": columns,
     }
 
 

@@ -8,6 +8,7 @@ that walk as a :class:`SpaceFolding` / :class:`SpaceFoldingBatch`.  Part of
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 
 import numpy as np
@@ -92,7 +93,7 @@ class SpaceFoldingBatch:
     n_paths: int
     measures: FoldingMeasureBatch = field(repr=False)
     walk_offsets: np.ndarray = field(repr=False)
-    walks: np.ndarray = field(repr=False)
+    walk_rows: np.ndarray = field(repr=False)  # walks, or their bits packed (see walks)
     t_offsets: np.ndarray = field(repr=False)
     t: np.ndarray = field(repr=False)
     t_exact: object = field(repr=False)
@@ -102,6 +103,20 @@ class SpaceFoldingBatch:
     units: str = "hidden"
     classes: str = "sign"
     unit_labels: tuple = field(default=(), repr=False)
+    walk_columns: np.ndarray = field(default=None, repr=False)  # packed: bits of the units
+
+    @cached_property
+    def walks(self):
+        """(total, n_units) walks (unpacked on first access when stored as packed bits)."""
+        return self._unpack(self.walk_rows)
+
+    def _unpack(self, rows):
+        if rows.dtype != np.uint64:
+            return rows
+        n_bits = 64 * rows.shape[1]
+        bits = np.unpackbits(np.ascontiguousarray(rows).view(np.uint8).reshape(len(rows), -1), axis=1,
+                             count=n_bits, bitorder="little").view(bool)
+        return bits[:, self.walk_columns]
 
     @property
     def chi(self):
@@ -126,7 +141,9 @@ class SpaceFoldingBatch:
 
     def walk(self, i):
         """(k_i, n_units) walk of path ``i``."""
-        return self.walks[self.walk_offsets[i] : self.walk_offsets[i + 1]]
+        rows = self.walk_rows[self.walk_offsets[i] : self.walk_offsets[i + 1]]
+        return self._unpack(rows) if "walks" not in self.__dict__ else self.walks[
+            self.walk_offsets[i] : self.walk_offsets[i + 1]]
 
     def breakpoints(self, i):
         """Class-change parameters of path ``i`` (Fractions in exact mode)."""
@@ -140,7 +157,7 @@ class SpaceFoldingBatch:
         off = self.walk_offsets
         seg = np.repeat(np.arange(self.n_paths), np.diff(off))
         idx = off[seg] + off[seg + 1] - 1 - np.arange(len(seg))
-        return _measure_flat(self.walks[idx], off)
+        return _measure_flat(self.walk_rows[idx], off)
 
     def path(self, i):
         """:class:`SpaceFolding` of path ``i``."""
@@ -269,7 +286,8 @@ def _batch_from_kernel(net, S, E, conv, mode, tolv):
         n_paths=len(S),
         measures=_measure_flat(k["rows"], off),
         walk_offsets=off,
-        walks=k["rows"],
+        walk_rows=k["rows"],
+        walk_columns=k.get("columns"),
         t_offsets=np.concatenate([[0], np.cumsum(counts - 1)]).astype(np.int64),
         t=k["t"],
         t_exact=k["t_exact"],

@@ -500,6 +500,9 @@ def _measure_flat(P, off):
         # bool patterns: compare and count on packed 64-bit words
         P = pack_words(P)
         dist = hamming
+    elif P.dtype == np.uint64:
+        # already packed words (bit-packed one-bit codes of a crossings result)
+        dist = hamming
     else:
         def dist(a, b):
             return np.count_nonzero(a != b, axis=-1)

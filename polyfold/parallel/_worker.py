@@ -27,6 +27,7 @@ class _Spec:
     entropy: int
     want_paths: bool
     faults: dict = field(default=None)  # testing hook, see _run_chunk
+    threads: object = None  # crossing kernel threads (None: all cores; 1 in worker processes)
 
 
 class _Context:
@@ -38,7 +39,8 @@ class _Context:
         self.net = spec.net
         self.cache = first_layer_cache(self.net, spec.points, mode=spec.mode, tol=spec.tol)
         self.state = spec.source.prepare(len(spec.points))
-        # codes that are already the bits z > 0 (ReLU: code 0 / 1) need no table lookup
+        # codes that are already the bits z > 0 (ReLU: code 0 / 1): the packed codes
+        # of a crossings result are the patterns, as 64-bit words
         acts = self.net.activations if self.net.is_dense else [
             getattr(u, "activation", None) for u in self.net.group_units]
         self.codes_are_bits = all(
@@ -76,7 +78,7 @@ def _run_chunk(spec, chunk, attempt):
     i, j, g = spec.source.endpoints(chunk, spec.entropy, ctx.state)
     res = segment_crossings_between(
         ctx.net, spec.points, i, j, mode=spec.mode, tol=spec.tol, chunk_size=max(len(i), 1),
-        cache=ctx.cache, progress=False,
+        cache=ctx.cache, threads=spec.threads, progress=False,
     )
     paths = {
         "i_start": np.asarray(i, np.int64),
@@ -88,10 +90,9 @@ def _run_chunk(spec, chunk, attempt):
     if g is not None:
         paths["group"] = g
     if spec.quantity == "folding":
-        from ..folding import folding_measure_batch
+        from ..folding.walks import _measure_flat
 
-        bits = res.codes.view(bool) if ctx.codes_are_bits else res.patterns
-        fm = folding_measure_batch(bits, res.piece_offsets)
+        fm = _measure_flat(res.codes_packed if ctx.codes_are_bits else res.patterns, res.piece_offsets)
         paths["r1"] = fm.r1
         paths["r2"] = fm.r2
         paths["prefix_r1"] = fm.prefix_max_r1

@@ -271,6 +271,8 @@ def sweep(
         entropy=entropy,
         want_paths=out is not None,
         faults=dict(_faults) if _faults else None,
+        # one worker process per core: no kernel threads inside the workers
+        threads=None if executor == "serial" else 1,
     )
     chunks = list(source.chunks(chunk_size))
     keys = source.group_keys

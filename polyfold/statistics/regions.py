@@ -580,6 +580,37 @@ def region_statistics(
                              "boundary_distances", "neighbour_units", "neighbour_cosines",
                              "neighbour_labels", "neighbour_verified", "neighbour_points")}
     cache = {}
+    with _single_threaded_blas():
+        _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists,
+                  cache)
+    frozen = {k: _readonly(v, v.dtype) for k, v in cols.items()}
+    frozen_lists = {k: tuple(v) for k, v in lists.items()}
+    return RegionStatistics(
+        **frozen,
+        **frozen_lists,
+        domain=None if bounds is None else (_readonly(bounds[0]), _readonly(bounds[1])),
+        neighbour_label=neighbour_label,
+        facet_point=facet_point,
+    )
+
+
+def _single_threaded_blas():
+    """BLAS on one thread: the products here are small (rows x input dimension), and
+    waking BLAS threads costs far more than they save (tens of ms per product on a
+    busy machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists, cache):
+    from ..regions import region_of  # polyfold.regions, not .regions (this module)
+
+    n = X.shape[0]
     for i in progress_bar(range(n), total=n, progress=progress, desc="region statistics"):
         x = X[i]
         try:
@@ -593,15 +624,6 @@ def region_statistics(
             _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol)
         except (DomainError, SolverError) as err:
             raise _reraise_indexed(err, f"sample X[{i}]") from err
-    frozen = {k: _readonly(v, v.dtype) for k, v in cols.items()}
-    frozen_lists = {k: tuple(v) for k, v in lists.items()}
-    return RegionStatistics(
-        **frozen,
-        **frozen_lists,
-        domain=None if bounds is None else (_readonly(bounds[0]), _readonly(bounds[1])),
-        neighbour_label=neighbour_label,
-        facet_point=facet_point,
-    )
 
 
 def _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol):

@@ -1,0 +1,215 @@
+"""Certified crossings on adversarial inputs: the bounds at new breakpoints, ``t_error``.
+
+A breakpoint's float position ``s = A / (A - B)`` differs from the exact ``s*`` by up
+to ``delta`` (the error bounds of ``A`` and ``B`` over ``|A| + |B|``), so every other
+neuron's value at the new point is only known to within ``delta |z_b - z_a|`` of its
+value at the exact crossing.  When a neuron varies much faster than the crossing one,
+a bound that ignores this certifies wrong signs.  The references here are exact
+rational recomputations (``fractions.Fraction`` and exact mode).
+"""
+
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import polyfold
+from polyfold import PLNet, segment_crossings
+from polyfold.crossings import available_backends
+
+BACKENDS = available_backends()
+K = float(2**25 + 1)  # first-layer weights near 2^25 that cancel: large rounding errors
+
+
+def near_tie_net(seed):
+    """Two neurons switching within the float uncertainty of one of them.
+
+    Input ``x = (x1, x2, x3)``; layer 0: neuron j = ``K x1 - K x2 + x3 + c0`` (values
+    of size 1 along the segment, errors of size ``u K``), neuron i' = ``x3 + 2 > 0``;
+    layer 1: neuron i = ``relu(i') - (c + 2)``, zero at ``x3 = c``.  The segment runs
+    from ``x3 = -1`` to ``x3 = 1``; ``c`` is placed between the float and the exact
+    crossing of j, so the two orders differ.
+
+    Returns ``net, start, end, s_j_exact, s_i_exact`` (exact crossing parameters,
+    computed here with Fractions).
+    """
+    rng = np.random.default_rng(seed)
+    p1, q1, p2, q2 = 1 + rng.random(4) * 2.0**-10
+    start = np.array([p1, q1, -1.0])
+    end = np.array([p2, q2, 1.0])
+    W0 = np.array([[K, -K, 1.0], [0.0, 0.0, 1.0]])
+    zs = F(K) * F(p1) - F(K) * F(q1) - 1
+    ze = F(K) * F(p2) - F(K) * F(q2) + 1
+    c0 = -float((zs + ze) / 2)
+    b0 = np.array([c0, 2.0])
+    A = float((start @ W0.T + b0)[0])  # the float values the kernel starts from
+    B = float((end @ W0.T + b0)[0])
+    s_float = A / (A - B)
+    s_j = (zs + F(c0)) / ((zs + F(c0)) - (ze + F(c0)))
+    c = float(-1 + (F(s_float) + s_j))  # x3 halfway between the float and exact crossing
+    s_i = (F(c) + 1) / 2  # x3(s) = -1 + 2 s
+    W1 = np.array([[0.0, 1.0]])
+    b1 = np.array([-(c + 2.0)])
+    net = PLNet.from_arrays([(W0, b0), (W1, b1), (np.array([[1.0]]), np.zeros(1))])
+    return net, start, end, s_j, s_i
+
+
+def exact_codes_by_hand(s_j, s_i, j_rises):
+    """Codes (j, i', i) of the three pieces, from the two exact crossing parameters."""
+    j0 = 0 if j_rises else 1
+    cuts = sorted([(s_j, "j"), (s_i, "i")])
+    code = {"j": j0, "ip": 1, "i": 0}
+    rows = [[code["j"], code["ip"], code["i"]]]
+    for _, who in cuts:
+        code[who] = 1 - code[who]
+        rows.append([code["j"], code["ip"], code["i"]])
+    return rows
+
+
+def check_t_error(res, ex):
+    """``|t - t*| <= t_error`` for every breakpoint, in exact rationals."""
+    assert res.t_error.shape == res.t.shape
+    assert np.all(res.t_error >= 0)
+    for t, e, t_star in zip(res.t, res.t_error, ex.t_exact):
+        assert abs(F(float(t)) - t_star) <= F(float(e))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_near_tie_of_a_slow_and_a_fast_neuron_matches_exact(seed, backend):
+    net, S, E, s_j, s_i = near_tie_net(seed)
+    j_rises = (F(K) * F(S[0]) - F(K) * F(S[1]) - 1 + F(net.layers[0][1][0])) < 0
+    expected = exact_codes_by_hand(s_j, s_i, j_rises)
+    ex = segment_crossings(net, S, E, mode="exact")
+    assert ex.codes.tolist() == expected  # exact mode agrees with the hand derivation
+    res = segment_crossings(net, S, E, mode="certified", backend=backend)
+    assert res.codes.tolist() == expected
+    assert res.n_recomputed == 1  # the bound cannot order the two crossings
+    check_t_error(res, ex)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_t_error_bounds_an_isolated_inaccurate_breakpoint(backend):
+    # neuron j alone has a large position error; nothing else crosses near it, so the
+    # segment is not recomputed and t_error is the carried bound
+    rng = np.random.default_rng(5)
+    p1, q1, p2, q2 = 1 + rng.random(4) * 2.0**-10
+    S = np.array([[p1, q1, -1.0]])
+    E = np.array([[p2, q2, 1.0]])
+    W0 = np.array([[K, -K, 1.0], [0.0, 0.0, 1.0]])
+    b0 = np.array([-K * (p1 - q1), 0.5])  # j crosses somewhere inside; i' at x3 = -0.5
+    net = PLNet.from_arrays([(W0, b0), (np.array([[1.0, -1.0]]), np.array([0.25]))])
+    ex = segment_crossings(net, S, E, mode="exact")
+    res = segment_crossings(net, S, E, mode="certified", backend=backend)
+    assert res.n_recomputed == 0
+    assert res.codes.tolist() == ex.codes.tolist()
+    check_t_error(res, ex)
+    err = [abs(F(float(t)) - ts) for t, ts in zip(res.t, ex.t_exact)]
+    assert max(err) > F(float(np.spacing(1.0)))  # the breakpoint is really inaccurate
+    assert np.max(res.t_error) < 1e-6  # and the bound stays of the size of u K
+
+
+def adversarial_net(seed, depth):
+    """First layer with weights near 2^25 in cancelling pairs; later layers small integers."""
+    rng = np.random.default_rng(seed)
+    n0 = 4
+    r = rng.choice([-1.0, 1.0], n0)
+    W0 = np.column_stack([K * r, -K * r, rng.integers(-3, 4, (n0, 2)).astype(float)])
+    b0 = rng.integers(-2, 3, n0).astype(float)
+    layers = [(W0, b0)]
+    width = n0
+    for _ in range(depth - 1):
+        W = rng.integers(-3, 4, (4, width)).astype(float)
+        layers.append((W, rng.integers(-2, 3, 4).astype(float)))
+        width = 4
+    layers.append((rng.integers(-2, 3, (1, width)).astype(float), np.zeros(1)))
+    return PLNet.from_arrays(layers)
+
+
+def adversarial_points(seed, m):
+    """Points whose first two coordinates are equal near 1 up to 2^-20 (full mantissas)."""
+    rng = np.random.default_rng(seed + 1000)
+    base = 1 + rng.random((m, 1)) * 2.0**-6
+    x12 = base + rng.random((m, 2)) * 2.0**-20
+    rest = rng.uniform(-2, 2, (m, 2))
+    return np.column_stack([x12, rest])
+
+
+@given(seed=st.integers(0, 10**6), depth=st.integers(1, 3))
+def test_adversarial_certified_equals_exact_and_t_error_holds(seed, depth):
+    net = adversarial_net(seed, depth)
+    S = adversarial_points(seed, 6)
+    E = adversarial_points(seed + 1, 6)
+    ex = segment_crossings(net, S, E, mode="exact")
+    for backend in BACKENDS:
+        res = segment_crossings(net, S, E, mode="certified", backend=backend)
+        assert np.array_equal(res.n_pieces, ex.n_pieces)
+        assert np.array_equal(res.codes, ex.codes)
+        check_t_error(res, ex)
+
+
+def test_backends_agree_on_t_error():
+    if "c" not in BACKENDS:
+        pytest.skip("compiled kernel not built")
+    net = adversarial_net(3, 3)
+    S, E = adversarial_points(3, 200), adversarial_points(4, 200)
+    a = segment_crossings(net, S, E, mode="certified", backend="numpy")
+    b = segment_crossings(net, S, E, mode="certified", backend="c")
+    assert np.array_equal(a.codes, b.codes)
+    # the kernels sum the later layers' dot products in different orders: the
+    # breakpoints agree within their bounds, and the bounds to rounding
+    assert np.all(np.abs(a.t - b.t) <= a.t_error + b.t_error)
+    assert np.allclose(a.t_error, b.t_error, rtol=1e-6, atol=0)
+
+
+def test_t_error_is_small_on_benign_inputs(digits):
+    _, _, X, _ = digits
+    net = polyfold.zoo.digits_mlp("6x10")
+    rng = np.random.default_rng(2)
+    idx = rng.integers(0, len(X), (40, 2))
+    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    res = segment_crossings(net, S, E, mode="certified")
+    ex = segment_crossings(net, S, E, mode="exact")
+    assert res.n_recomputed == 0
+    check_t_error(res, ex)
+    assert np.median(res.t_error) < 1e-10
+    assert np.max(res.t_error) < 1e-6
+
+
+def test_t_error_in_exact_and_float_mode():
+    net = polyfold.zoo.sawtooth(3)
+    ex = segment_crossings(net, [0.0], [0.7], mode="exact")
+    # t* = j/8 / 0.7 (hand derivation) is rarely a float: the bound is half a spacing
+    assert ex.t_exact[0] == F(1, 8) / F(0.7)
+    assert np.array_equal(ex.t_error, np.spacing(ex.t) / 2)
+    check_t_error(ex, ex)
+    fl = segment_crossings(net, [0.0], [0.7], mode="float")
+    assert fl.t_error.shape == fl.t.shape and np.all(np.isnan(fl.t_error))
+
+
+# ---- first_layer_cache of the wrong mode or net (a ValidationError, not a raw buffer error)
+def test_float_cache_in_certified_mode_names_the_mismatch():
+    from polyfold.crossings import first_layer_cache, segment_crossings_between
+    from polyfold.exceptions import ValidationError
+
+    net = polyfold.zoo.random_mlp("4x4", 3, 2, seed=0)
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    cache = first_layer_cache(net, X, mode="float")
+    with pytest.raises(ValidationError) as err:
+        segment_crossings_between(net, X, [0, 1], [2, 3], mode="certified", cache=cache)
+    msg = str(err.value)
+    assert "mode='float'" in msg and "mode='certified'" in msg and "first_layer_cache" in msg
+    # a certified cache serves float mode too, and equals the uncached result
+    cert = first_layer_cache(net, X, mode="certified")
+    a = segment_crossings_between(net, X, [0, 1], [2, 3], mode="float", cache=cert)
+    b = segment_crossings(net, X[[0, 1]], X[[2, 3]], mode="float")
+    assert np.array_equal(a.codes, b.codes)
+    exact_cache = first_layer_cache(net, X, mode="exact")
+    with pytest.raises(ValidationError, match="no float values"):
+        segment_crossings_between(net, X, [0], [1], mode="float", cache=exact_cache)
+    other = polyfold.zoo.random_mlp([5, 4], 3, 2, seed=0)  # first layer of width 5
+    with pytest.raises(ValidationError, match="does not belong to this net"):
+        segment_crossings_between(other, X, [0], [1], mode="float", cache=cache)
+    with pytest.raises(ValidationError, match="FirstLayerCache"):
+        segment_crossings_between(net, X, [0], [1], cache=object())
