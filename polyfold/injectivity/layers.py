@@ -61,11 +61,11 @@ def layer_weights(net, layer=0):
     >>> W.ravel().tolist(), alpha.tolist()
     ([1.0, 1.0], [-0.0, 0.5])
     """
+    from ..network import check_net
+
+    check_net(net)
     if not isinstance(net, PLNet):
-        raise ValidationError(
-            f"net must be a polyfold.PLNet, got {type(net).__name__}; convert a torch or "
-            "scikit-learn model with polyfold.from_torch / polyfold.from_sklearn."
-        )
+        return _graph_layer_weights(net, layer)
     if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not (
         0 <= layer < net.depth
     ):
@@ -80,6 +80,45 @@ def layer_weights(net, layer=0):
             "for ReLU layers only."
         )
     W, b = net.layers[int(layer)]
+    return W, -b
+
+
+#: largest matrix layer_weights expands for a graph network's first unit group
+MAX_LAYER_BYTES = 256 * 2**20
+
+
+def _graph_layer_weights(net, layer):
+    """The first unit group of a graph net as a ReLU layer ``ReLU(W x - alpha)``.
+
+    Its input is an affine function of the network's input (convolutions, pooling,
+    batch norm...), expanded here into its matrix -- the one place where polyfold
+    builds a dense matrix of an operator, because the frame *is* that matrix.
+    """
+    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or layer != 0:
+        raise UnsupportedLayerError(
+            f"injectivity certificates of graph networks are available for the first unit "
+            f"group (layer=0) only, got layer={layer!r}: the input of a later group also "
+            "depends on skip connections and pooling, not on one layer's frame."
+        )
+    if net.depth == 0:
+        raise ValidationError("this graph network has no unit groups.")
+    u = net.group_units[0]
+    if u.kind != "threshold" or not isinstance(u.activation, ReLU):
+        what = "a max-pooling / max unit group" if u.kind == "max" else f"{u.activation.name!r} units"
+        raise UnsupportedLayerError(
+            f"unit group {net.group_names[0]!r} is {what}; injectivity certificates (Haider, "
+            "Ehler, Balazs) are defined for ReLU layers only."
+        )
+    st = net.stages()
+    zw, d = st.z_width(0), net.input_dim
+    if zw * d * 8 > MAX_LAYER_BYTES:
+        raise ValidationError(
+            f"the first unit group's frame is a {zw} x {d} matrix ({zw * d * 8 / 2**20:.0f} MiB); "
+            f"injectivity certificates on it are out of reach (the limit is {MAX_LAYER_BYTES} bytes)."
+        )
+    W = np.ascontiguousarray(st.start_linear(np.eye(d))[:, :zw].T)
+    b = st.start(np.zeros((1, d)))[0, :zw]
+    W.setflags(write=False)
     return W, -b
 
 
@@ -116,10 +155,12 @@ def _resolve(W, alpha=None, bias=None, *, need_bias=True):
     layer ``(net, l)`` or a torch ``nn.Linear`` carries its own bias (``W x + b``,
     so ``alpha = -b``), which an explicit ``alpha=`` or ``bias=`` overrides.
     """
+    from ..graph.model import PLGraph
+
     own_alpha = None
-    if isinstance(W, tuple) and len(W) == 2 and isinstance(W[0], PLNet):
+    if isinstance(W, tuple) and len(W) == 2 and isinstance(W[0], (PLNet, PLGraph)):
         Wm, own_alpha = layer_weights(W[0], W[1])
-    elif isinstance(W, PLNet):
+    elif isinstance(W, (PLNet, PLGraph)):
         raise ValidationError(
             "pass a PLNet layer as (net, layer), e.g. (net, 0) for the first hidden layer, "
             "or use layer_weights(net, layer)."

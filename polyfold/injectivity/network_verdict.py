@@ -199,8 +199,9 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
     True
     """
     tol = get_tol(tol)
-    if not isinstance(net, PLNet):
-        raise ValidationError(f"net must be a polyfold.PLNet, got {type(net).__name__}.")
+    from ..network import check_dense
+
+    check_dense(net, "check_network_injectivity (layer by layer through a dense stack)")
     for l, act in enumerate(net.activations):
         if not isinstance(act, ReLU):
             raise UnsupportedLayerError(
