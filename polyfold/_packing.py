@@ -83,6 +83,16 @@ def layer_bits(net):
     return np.array([bits[off[l]] if off[l + 1] > off[l] else 1 for l in range(net.depth)], np.int64)
 
 
+def _runs(bits):
+    """``(first unit, number of units, bits)`` of the runs of equal field widths."""
+    if not len(bits):
+        return []
+    cut = np.flatnonzero(np.diff(bits)) + 1
+    starts = np.r_[0, cut]
+    ends = np.r_[cut, len(bits)]
+    return [(int(a), int(b - a), int(bits[a])) for a, b in zip(starts, ends)]
+
+
 def pack_codes(codes, layout):
     """(n, n_words) uint64 packed rows of (n, n_hidden) integer codes."""
     codes = np.asarray(codes)
@@ -91,9 +101,12 @@ def pack_codes(codes, layout):
         stream = codes.astype(bool, copy=False)
     else:
         stream = np.zeros((n, layout.n_bits), bool)
-        for b in range(int(layout.bits.max()) if len(layout.bits) else 0):
-            has = layout.bits > b
-            stream[:, layout.offsets[has] + b] = (codes[:, has] >> b) & 1
+        for u0, cnt, w in _runs(layout.bits):
+            o0 = int(layout.offsets[u0])
+            block = stream[:, o0 : o0 + cnt * w].reshape(n, cnt, w)
+            part = codes[:, u0 : u0 + cnt]
+            for b in range(w):
+                block[:, :, b] = (part >> b) & 1
     packed = np.packbits(stream, axis=1, bitorder="little")
     out = np.zeros((n, layout.n_words * 8), np.uint8)
     out[:, : packed.shape[1]] = packed
@@ -108,7 +121,10 @@ def unpack_codes(words, layout):
     if layout.one_bit:
         return stream.view(np.int8)
     codes = np.zeros((n, len(layout.bits)), np.int8)
-    for b in range(int(layout.bits.max()) if len(layout.bits) else 0):
-        has = layout.bits > b
-        codes[:, has] |= (stream[:, layout.offsets[has] + b] << b).astype(np.int8)
+    for u0, cnt, w in _runs(layout.bits):
+        o0 = int(layout.offsets[u0])
+        block = stream[:, o0 : o0 + cnt * w].reshape(n, cnt, w)
+        part = codes[:, u0 : u0 + cnt]
+        for b in range(w):
+            part |= (block[:, :, b] << b).astype(np.int8)
     return codes
