@@ -212,7 +212,11 @@ def _line_keys(cx, labels):
         rec = cx._chords[labels[pos] >> 1]
         n_thr = max([len(t[0]) for t in cx.net._code_tables()] + [1])
         units = np.asarray(cx.net.layer_offsets)[rec[:, 0]] + rec[:, 1]
-        out[pos] = units * n_thr + rec[:, 2]
+        # max units: the pair slot -(1 + a k + b) < 0, keys after all threshold keys
+        kk = max([u.k for u in getattr(cx.net, "group_units", ()) if u.kind == "max"] + [1]) ** 2
+        pair = rec[:, 2] < 0
+        out[pos] = np.where(pair, cx.net.n_hidden * n_thr + units * kk + (-rec[:, 2] - 1),
+                            units * n_thr + rec[:, 2])
     return out
 
 

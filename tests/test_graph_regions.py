@@ -96,12 +96,126 @@ def test_slices_of_a_cnn_equal_its_dense_expansion():
         assert len(a.adjacency) == len(b.adjacency)
 
 
-def test_slices_of_nets_with_max_units_are_refused_clearly():
+def _max_net(rows, consts):
+    """Input (2,) -> one max unit over the affine candidates ``rows @ x + consts``."""
+    g = GraphBuilder((2,))
+    h = g.max_units(g.dense(g.input, np.asarray(rows, float), np.asarray(consts, float)), (1,),
+                    [list(range(len(rows)))])
+    return g.build(g.dense(h, np.ones((1, 1))))
+
+
+BOX = (-1.0, 1.0, -1.0, 1.0)
+
+
+def _plane(net, mode):
+    return polyfold.slice_complex(net, np.zeros(2), np.eye(2)[0], np.eye(2)[1], bounds=BOX, mode=mode)
+
+
+@pytest.mark.parametrize("mode", ["exact", "certified", "float"])
+def test_max_slices_hand_cases(mode):
+    # candidates that are never selected swap order (u = v) without a region boundary
+    cx = _plane(_max_net([[0, 0], [1, 0], [0, 1]], [10, 0, 0]), mode)
+    assert cx.n_regions == 1 and cx.codes.tolist() == [[0]]
+    # one switch of the selected candidate along u = v: two halves of the box
+    cx = _plane(_max_net([[1, 0], [0, 1], [0, 0]], [0, 0, -5]), mode)
+    assert sorted(cx.codes[:, 0].tolist()) == [0, 1]
+    np.testing.assert_allclose(sorted(cx.measures), [2.0, 2.0], rtol=1e-12)
+    # candidates 0 and 1 equal everywhere: the lower position wins, code 1 never occurs
+    cx = _plane(_max_net([[1, 0], [1, 0], [0, 1]], [0, 0, 0]), mode)
+    assert sorted(cx.codes[:, 0].tolist()) == [0, 2]
+    # three candidates tie at one point (a Y: no line through the box is a union of
+    # region edges); areas by hand: u > v, u > -u - v ...
+    cx = _plane(_max_net([[1, 0], [0, 1], [-1, -1]], [0, 0, 0]), mode)
+    assert sorted(cx.codes[:, 0].tolist()) == [0, 1, 2]
+    # region 2 = {2u + v < 0, u + 2v < 0}: the quadrilateral (0, 0), (0.5, -1), (-1, -1),
+    # (-1, 0.5), shoelace area 3/2; regions 0 and 1 are mirror images (u <-> v): 5/4 each
+    area = dict(zip(cx.codes[:, 0].tolist(), cx.measures.tolist()))
+    np.testing.assert_allclose([area[0], area[1], area[2]], [1.25, 1.25, 1.5], rtol=1e-12)
+    assert len(cx.adjacency[0]) == 3
+
+
+def _max_pool_and_tree(seed):
+    """A conv + 2x2 max-pool net and the same function with every max written as a
+    ReLU tree, max(a, b) = a + relu(b - a), whose regions refine the argmax regions."""
+    rng = np.random.default_rng(seed)
+    K = rng.integers(-3, 4, (1, 1, 3, 3)).astype(float)
+    bc = np.array([float(rng.integers(-2, 3))])
+    Wo = rng.integers(-3, 4, (2, 4)).astype(float)
     g = GraphBuilder((1, 4, 4))
-    h = g.max_pool(g.relu(g.conv(g.input, np.ones((1, 1, 3, 3)), padding=1)), 2)
-    net = g.build(g.dense(g.flatten(h), np.ones((1, 4))))
-    with pytest.raises(UnsupportedLayerError, match="max units"):
-        polyfold.slice_through(net, np.zeros(16), np.eye(16)[0], np.eye(16)[1])
+    h = g.max_pool(g.relu(g.conv(g.input, K, bc, padding=1)), 2)
+    net = g.build(g.dense(g.flatten(h), Wo, np.zeros(2)))
+    idx = np.arange(16).reshape(4, 4)
+    wins = [idx[i : i + 2, j : j + 2].ravel() for i in (0, 2) for j in (0, 2)]
+    L1, L2, L3 = np.zeros((16, 16)), np.zeros((8, 16)), np.zeros((2, 8))
+    for w, (a, b, c, d) in enumerate(wins):
+        r = 4 * w  # after the conv's ReLU a, c >= 0, so relu(a) = a passes them on
+        L1[r, a] = L1[r + 1, b] = L1[r + 2, c] = L1[r + 3, d] = 1
+        L1[r + 1, a] = L1[r + 3, c] = -1
+        L2[2 * w, [r, r + 1]] = 1  # m1 = max(a, b)
+        L2[2 * w + 1, [r + 2, r + 3]] = 1  # m2 - m1
+        L2[2 * w + 1, [r, r + 1]] = -1
+        L3[:, 2 * w] += Wo[:, w]  # max = m1 + relu(m2 - m1)
+        L3[:, 2 * w + 1] += Wo[:, w]
+    g = GraphBuilder((1, 4, 4))
+    h = g.flatten(g.relu(g.conv(g.input, K, bc, padding=1)))
+    h = g.relu(g.dense(g.relu(g.dense(h, L1, np.zeros(16))), L2, np.zeros(8)))
+    return net, g.build(g.dense(h, L3, np.zeros(2)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_max_pool_slices_equal_the_argmax_partition_of_a_relu_tree(seed):
+    # independent reference: the exact slice of the ReLU-tree net (threshold units
+    # only), its cells grouped by the max-pool net's exact codes at their centroids;
+    # each argmax region is convex, so it must be exactly one cell of ours with the
+    # same exact area, and adjacent cells never share codes (no spurious edge)
+    from fractions import Fraction
+
+    net, tree = _max_pool_and_tree(seed)
+    rng = np.random.default_rng(100 + seed)
+    X = rng.normal(size=(20, 16))
+    np.testing.assert_allclose(net.forward(X), tree.forward(X), rtol=1e-12, atol=1e-12)
+    x1, x2, x3 = rng.integers(-3, 4, (3, 16)).astype(float)
+    ref = polyfold.slice_through(tree, x1, x2, x3, mode="exact")
+    o, e1, e2 = (arith.fmpq_array(v) for v in (ref.origin, ref.e1, ref.e2))
+    frac = lambda q: Fraction(int(q.p), int(q.q))
+    want = {}
+    for i in range(ref.n_regions):
+        P = ref.exact_vertices[ref.vertex_offsets[i] : ref.vertex_offsets[i + 1]]
+        u, v = (sum(P[:, k], arith.ZERO) / len(P) for k in (0, 1))
+        key = tuple(net.codes_exact((o + e1 * u + e2 * v)[None])[0].tolist())
+        want[key] = want.get(key, Fraction(0)) + frac(ref.exact_areas[i])
+    cx = polyfold.slice_through(net, x1, x2, x3, mode="exact")
+    got = {tuple(c): frac(a) for c, a in zip(cx.codes.tolist(), cx.exact_areas)}
+    assert cx.n_regions == len(got) == len(want) < ref.n_regions + 1
+    assert got == want
+    pairs, switching = cx.adjacency
+    assert all(len(sw) > 0 for sw in switching)
+    for mode in ("certified", "float"):
+        c2 = polyfold.slice_through(net, x1, x2, x3, mode=mode)
+        assert sorted(map(tuple, c2.codes.tolist())) == sorted(got)
+        np.testing.assert_allclose(sorted(c2.measures), sorted(float(a) for a in got.values()),
+                                   rtol=1e-9, atol=1e-12)
+        assert len(c2.adjacency[0]) == len(pairs)
+
+
+def test_max_pool_slice_of_the_digits_cnn_contains_every_sampled_region():
+    # dense sampling is a lower bound: every sampled code is a region, and the region
+    # that locate() names has the sampled codes (certified: exact codes of the points)
+    from polyfold.datasets import load_digits_split
+
+    net = polyfold.zoo.digits_cnn()
+    _, _, X, _ = load_digits_split()
+    x1, x2, x3 = X[0], X[0] + 0.05 * (X[1] - X[0]), X[0] + 0.05 * (X[2] - X[0])
+    cx = polyfold.slice_through(net, x1, x2, x3, mode="certified")
+    uv = np.random.default_rng(0).uniform(-0.25, 1.25, (4000, 2))
+    codes = net.codes(cx.origin + uv[:, :1] * cx.e1 + uv[:, 1:] * cx.e2)
+    loc = cx.locate(uv)
+    assert np.all(loc >= 0)
+    assert np.array_equal(cx.codes[loc], codes)
+    assert len({c.tobytes() for c in codes}) > 100
+    np.testing.assert_allclose(cx.measures.sum(), 1.5 ** 2, rtol=1e-12)
+    fl = polyfold.slice_through(net, x1, x2, x3, mode="float")
+    assert sorted(map(bytes, fl.codes)) == sorted(map(bytes, cx.codes))
 
 
 def test_injectivity_of_a_conv_layer_is_its_matrix():

@@ -122,17 +122,17 @@ class _Chords:
         return np.concatenate(self.parts) if self.parts else np.zeros((0, 4), np.int64)
 
 
-def _crossing_bounds(pool, gk, gn, j, dk, dn, t, Pk, Pn, Zk, Zn):
+def _crossing_bounds(pool, gk, gn, ek, en, dk, dn, t, Pk, Pn, Zk, Zn):
     """Error bounds of new crossing vertices (certified mode).
 
     The exact crossing is ``P* = Pk* + t* (Pn* - Pk*)`` with
-    ``t* = dk* / (dk* - dn*)``; the signs of ``dk`` and ``dn`` are certified
-    (``|d| > safety * E`` with ``safety >= 1``), so ``|dk| + |dn| > Ek + En`` and
-    ``|t - t*| <= (Ek + En) / (|dk| + |dn| - Ek - En)`` plus the rounding of the
+    ``t* = dk* / (dk* - dn*)``; ``ek``, ``en`` bound the errors of the line's values
+    ``dk``, ``dn`` at the edge's ends, whose signs are certified
+    (``|d| > safety * e`` with ``safety >= 1``), so ``|dk| + |dn| > ek + en`` and
+    ``|t - t*| <= (ek + en) / (|dk| + |dn| - ek - en)`` plus the rounding of the
     division.  Returns ``(E (k, width), EP (k,))``.
     """
     Ek, En = pool.E[gk], pool.E[gn]
-    ek, en = Ek[:, j], En[:, j]
     den = np.abs(dk) + np.abs(dn)
     dt = (ek + en) / np.maximum(den - ek - en, np.finfo(np.float64).tiny)
     dt = dt * (1 + 4 * UNIT_ROUNDOFF) + 4 * UNIT_ROUNDOFF
@@ -144,6 +144,83 @@ def _crossing_bounds(pool, gk, gn, j, dk, dn, t, Pk, Pn, Zk, Zn):
     EPc = (1 - t) * EPk + t * EPn + dt * dP
     EPc += 4 * UNIT_ROUNDOFF * np.maximum(np.abs(Pk), np.abs(Pn)).max(axis=1)
     return Ec * (1 + 8 * UNIT_ROUNDOFF), EPc * (1 + 8 * UNIT_ROUNDOFF)
+
+
+def _cut(st, s, dcv, ecv, split, lab_pos, lab_neg, certified, on_line=None):
+    """Cut the cells marked in ``split`` by a line (private geometry of a split pass).
+
+    ``s`` (sign), ``dcv`` (value) and, in certified mode, ``ecv`` (error bound) are
+    given per cell vertex, so the line may differ from cell to cell; ``lab_pos`` and
+    ``lab_neg`` (per cell) label the new edge on the ``s > 0`` and the ``s < 0``
+    child.  Vertices with ``s == 0`` go to both children; a crossing point is
+    stored once in the pool and shared by both.  ``on_line=(j, theta)``: the line
+    is ``z_j = theta``, so the crossings' ``z_j`` is exactly ``theta`` (error 0),
+    which keeps a unit's exact zeros exact on its boundary.  Returns ``(plus, minus, sc)``:
+    ``(vid, lab, counts)`` of the children of the split cells (in cell order) and
+    the cell-vertex mask of the split cells.
+    """
+    pool = st.pool
+    C = st.n_cells
+    cell = _cell_index(st.off)
+    sc = split[cell]
+    idx = np.flatnonzero(sc)
+    nxt = _next_index(st.off)[idx]
+    sk = s[idx]
+    sn = s[nxt]
+    cross = (sk.astype(np.int16) * sn) < 0
+    ik, jn = idx[cross], nxt[cross]
+    gk, gn = st.vid[ik], st.vid[jn]  # pool rows of the crossed edges
+    dk, dn = dcv[ik], dcv[jn]
+    t = dk / (dk - dn)
+    Pk, Pn = pool.P[gk], pool.P[gn]
+    Zk, Zn = pool.Z[gk], pool.Z[gn]
+    Pc = Pk + t[:, None] * (Pn - Pk)
+    Zc = Zk + t[:, None] * (Zn - Zk)
+    Ec = EPc = None
+    if certified:
+        Ec, EPc = _crossing_bounds(pool, gk, gn, ecv[ik], ecv[jn], dk, dn, t, Pk, Pn, Zk, Zn)
+    if on_line is not None:
+        Zc[:, on_line[0]] = on_line[1]
+        if certified:
+            Ec[:, on_line[0]] = 0.0
+    new_ids = pool.append(Pc, Zc, Ec, EPc)
+    ci = cell[idx]
+    lp, ln = lab_pos[ci], lab_neg[ci]
+    labk = st.lab[idx]
+    nv = len(idx)
+    # candidates: vertex k, then the crossing on edge (k, k + 1)
+    cand_vid = np.empty(2 * nv, np.int64)
+    cand_vid[0::2] = st.vid[idx]
+    cv = np.zeros(nv, np.int64)
+    cv[cross] = new_ids
+    cand_vid[1::2] = cv
+    m_plus = np.empty(2 * nv, bool)
+    m_plus[0::2] = sk >= 0
+    m_plus[1::2] = cross
+    m_minus = np.empty(2 * nv, bool)
+    m_minus[0::2] = sk <= 0
+    m_minus[1::2] = cross
+    lab_plus = np.empty(2 * nv, np.int64)
+    lab_plus[0::2] = np.where((sk == 0) & (sn < 0), lp, labk)
+    lab_plus[1::2] = np.where(sk > 0, lp, labk)
+    lab_minus = np.empty(2 * nv, np.int64)
+    lab_minus[0::2] = np.where((sk == 0) & (sn > 0), ln, labk)
+    lab_minus[1::2] = np.where(sk < 0, ln, labk)
+    cand_cell = np.repeat(ci, 2)
+    split_ids = np.flatnonzero(split)
+    cnt_plus = np.bincount(cand_cell[m_plus], minlength=C)[split_ids]
+    cnt_minus = np.bincount(cand_cell[m_minus], minlength=C)[split_ids]
+    plus = (cand_vid[m_plus], lab_plus[m_plus], cnt_plus)
+    minus = (cand_vid[m_minus], lab_minus[m_minus], cnt_minus)
+    return plus, minus, sc
+
+
+def _assemble(st, parent, vid, lab, cnt, codes):
+    """A state over the same pool from per-cell parents, vertex rows and counts."""
+    off = np.zeros(len(cnt) + 1, np.int64)
+    np.cumsum(cnt, out=off[1:])
+    return _State(pool=st.pool, vid=vid, lab=lab, off=off, codes=codes, anc=st.anc[parent],
+                  amb=st.amb[parent], deg=st.deg[parent])
 
 
 def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
@@ -173,71 +250,180 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
         st.codes[pos, unit] += 1
         return st
     keep_ids = np.flatnonzero(~split)
-    counts = np.diff(st.off)
-    # --- vertices of the cells that split
-    sc = split[cell]
-    idx = np.flatnonzero(sc)
-    nxt = _next_index(st.off)[idx]
-    sk = s[idx]
-    sn = s[nxt]
-    cross = (sk.astype(np.int16) * sn) < 0
-    gk, gn = st.vid[idx[cross]], st.vid[nxt[cross]]  # pool rows of the crossed edges
-    dk, dn = dv[gk], dv[gn]
-    t = dk / (dk - dn)
-    Pk, Pn = pool.P[gk], pool.P[gn]
-    Zk, Zn = pool.Z[gk], pool.Z[gn]
-    Pc = Pk + t[:, None] * (Pn - Pk)
-    Zc = Zk + t[:, None] * (Zn - Zk)
-    Ec = EPc = None
-    if certified:
-        Ec, EPc = _crossing_bounds(pool, gk, gn, j, dk, dn, t, Pk, Pn, Zk, Zn)
-    new_ids = pool.append(Pc, Zc, Ec, EPc)
     first = chords.add(layer, unit - ctx["offsets"][layer], theta_index, st.anc[split_ids])
     chord_of_cell = np.full(C, -1, np.int64)
     chord_of_cell[split_ids] = first + np.arange(len(split_ids))
-    ch = chord_of_cell[cell[idx]]
-    labk = st.lab[idx]
-    nv = len(idx)
-    # candidates: vertex k, then the crossing on edge (k, k + 1)
-    cand_vid = np.empty(2 * nv, np.int64)
-    cand_vid[0::2] = st.vid[idx]
-    cv = np.zeros(nv, np.int64)
-    cv[cross] = new_ids
-    cand_vid[1::2] = cv
-    m_plus = np.empty(2 * nv, bool)
-    m_plus[0::2] = sk >= 0
-    m_plus[1::2] = cross
-    m_minus = np.empty(2 * nv, bool)
-    m_minus[0::2] = sk <= 0
-    m_minus[1::2] = cross
-    lab_plus = np.empty(2 * nv, np.int64)
-    lab_plus[0::2] = np.where((sk == 0) & (sn < 0), 2 * ch + 1, labk)
-    lab_plus[1::2] = np.where(sk > 0, 2 * ch + 1, labk)
-    lab_minus = np.empty(2 * nv, np.int64)
-    lab_minus[0::2] = np.where((sk == 0) & (sn > 0), 2 * ch, labk)
-    lab_minus[1::2] = np.where(sk < 0, 2 * ch, labk)
-    cand_cell = np.repeat(cell[idx], 2)
-    vkeep = ~sc
-    cnt_plus = np.bincount(cand_cell[m_plus], minlength=C)[split_ids]
-    cnt_minus = np.bincount(cand_cell[m_minus], minlength=C)[split_ids]
-    cnt = np.concatenate([counts[keep_ids], cnt_plus, cnt_minus])
+    ecv = pool.E[st.vid, j] if certified else None
+    plus, minus, sc = _cut(st, s, dv[st.vid], ecv, split, 2 * chord_of_cell + 1, 2 * chord_of_cell,
+                           certified, on_line=(j, theta))
+    cnt = np.concatenate([np.diff(st.off)[keep_ids], plus[2], minus[2]])
     parent = np.concatenate([keep_ids, split_ids, split_ids])
     codes = st.codes[parent]
     ns = len(split_ids)
     inc = np.concatenate([pos[keep_ids], np.ones(ns, bool), np.zeros(ns, bool)])
     codes[inc, unit] += 1
-    off = np.zeros(len(cnt) + 1, np.int64)
-    np.cumsum(cnt, out=off[1:])
-    return _State(
-        pool=pool,
-        vid=np.concatenate([st.vid[vkeep], cand_vid[m_plus], cand_vid[m_minus]]),
-        lab=np.concatenate([st.lab[vkeep], lab_plus[m_plus], lab_minus[m_minus]]),
-        off=off,
-        codes=codes,
-        anc=st.anc[parent],
-        amb=st.amb[parent],
-        deg=st.deg[parent],
-    )
+    return _assemble(st, parent, np.concatenate([st.vid[~sc], plus[0], minus[0]]),
+                     np.concatenate([st.lab[~sc], plus[1], minus[1]]), cnt, codes)
+
+
+def _pair_of_code(T, k):
+    """Inverse of :func:`_pair_code`: the candidate positions ``(a, b)``, ``a < b``."""
+    c = -T - 1
+    return c // k, c % k
+
+
+def _winners(units, V, EV, safety):
+    """Selected candidates ``(n, n_units)`` from candidate values ``V`` (``(n, n_units,
+    k)``, missing ones duplicated from the first valid one, see ``MaxUnits._take``) and,
+    with error bounds ``EV`` (or None), whether each choice is certain.
+
+    The lowest position wins ties, so a duplicate never wins.  The choice is certain
+    when the winner exceeds every other valid candidate by more than ``safety``
+    times their error bounds, or both values are exact and equal.
+    """
+    w = np.argmax(V, axis=-1)
+    if EV is None:
+        return w, None
+    win = np.take_along_axis(V, w[..., None], axis=-1)
+    ew = np.take_along_axis(EV, w[..., None], axis=-1)
+    diff = win - V
+    need = safety * ((ew + EV) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * np.abs(diff))
+    others = units.valid & (np.arange(units.k) != w[..., None])
+    return w, np.all((diff > need) | (need == 0) | ~others, axis=-1)
+
+
+def _max_winners(st, units, u, ctx):
+    """Selected candidate of unit ``u`` at every pool vertex, and whether it is certain
+    (certified mode; see :func:`_winners`)."""
+    pool = st.pool
+    take = units._take[u]
+    V = pool.Z[: pool.n][:, take]
+    if not ctx["certified"]:
+        return np.argmax(V, axis=1), None
+    EV = pool.E[: pool.n][:, take]
+    return _winners(_UnitView(units, u), V, EV, ctx["safety"])
+
+
+class _UnitView:
+    """``valid`` and ``k`` of one max unit (for :func:`_winners`)."""
+
+    def __init__(self, units, u):
+        self.valid, self.k = units.valid[u], units.k
+
+
+def _max_pass(st, units, u, layer, unit, chords, ctx):
+    """Partition every cell of ``st`` by max unit ``u`` (codes: the selected candidate).
+
+    A cell whose vertices all select candidate ``j`` lies inside the convex set
+    where ``j`` is selected and gets code ``j`` whole.  Any other cell is copied
+    once per valid candidate ``j`` and each copy is clipped to the half-planes where
+    ``j`` beats each other candidate ``i`` (strictly for ``i < j``): the non-empty
+    copies are the pieces of the cell where ``j`` is selected, so no edge is
+    created where two candidates that are not selected swap order.  Both pieces
+    along the line ``z_a = z_b`` of candidates ``a < b`` carry one chord per cell
+    and pair (side 1: ``a`` is selected).
+    """
+    exact, certified = ctx["exact"], ctx["certified"]
+    pool = st.pool
+    k = units.k
+    w, sure = _max_winners(st, units, u, ctx)
+    C = st.n_cells
+    cell = _cell_index(st.off)
+    wc = w[st.vid]
+    counts = np.diff(st.off)
+    lo = np.full(C, k, np.int64)
+    hi = np.full(C, -1, np.int64)
+    np.minimum.at(lo, cell, wc)
+    np.maximum.at(hi, cell, wc)
+    const = lo == hi
+    if certified:
+        const &= np.bincount(cell, weights=~sure[st.vid], minlength=C) == 0
+    st.codes[const, unit] = lo[const]
+    var_ids = np.flatnonzero(~const)
+    if len(var_ids) == 0:
+        return st
+    valid = np.flatnonzero(units.valid[u])
+    nv = len(valid)
+    kk = k * k
+    # one chord per varying cell and candidate pair; the threshold slot holds the pair
+    pa, pb = np.divmod(np.arange(kk), k)
+    first = chords.add(layer, unit - ctx["offsets"][layer],
+                       np.tile(np.where(pa < pb, -(1 + pa * k + pb), 0), len(var_ids)),
+                       np.repeat(st.anc[var_ids], kk))
+    # copies: (cell, candidate) for every varying cell and valid candidate
+    cp_cell = np.repeat(var_ids, nv)
+    idx, off = _take_cells(st, cp_cell)
+    cs = _State(pool=pool, vid=st.vid[idx], lab=st.lab[idx], off=off,
+                codes=st.codes[cp_cell].copy(), anc=st.anc[cp_cell], amb=st.amb[cp_cell].copy(),
+                deg=st.deg[cp_cell].copy())
+    jpos = np.tile(valid, len(var_ids))
+    base = first + kk * np.repeat(np.arange(len(var_ids)), nv)
+    cs.codes[:, unit] = jpos
+    for m in range(nv - 1):
+        rank = np.searchsorted(valid, jpos)
+        ipos = valid[np.where(m < rank, m, m + 1)]  # the m-th other valid candidate
+        cs, parent = _clip_pass(cs, units.cand[u], jpos, ipos, base, k, ctx)
+        jpos, base = jpos[parent], base[parent]
+        if cs.n_cells == 0:
+            break
+    rest = _subset(st, np.flatnonzero(const))
+    return _concat_states(rest, cs)
+
+
+def _clip_pass(cs, cand, jpos, ipos, base, k, ctx):
+    """Clip every cell (a copy selecting candidate ``jpos``) to the half-plane where
+    candidate ``jpos`` beats ``ipos``; returns the state and the kept cells' parents.
+
+    A cell on which the two candidates are equal keeps (drops) the whole cell when
+    ``jpos < ipos`` (``>``): the lowest position wins ties.
+    """
+    exact, certified = ctx["exact"], ctx["certified"]
+    pool = cs.pool
+    C = cs.n_cells
+    cell = _cell_index(cs.off)
+    cj, ci = cand[jpos][cell], cand[ipos][cell]
+    Zv = pool.Z[cs.vid]
+    rv = np.arange(len(cs.vid))
+    d = Zv[rv, cj] - Zv[rv, ci]
+    ecv = None
+    if exact:
+        s = np.asarray(d > 0, np.int8) - np.asarray(d < 0, np.int8)
+    elif certified:
+        Ev = pool.E[cs.vid]
+        ecv = (Ev[rv, cj] + Ev[rv, ci]) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * np.abs(d)
+        s = np.sign(d).astype(np.int8)
+        amb = (np.abs(d) <= ctx["safety"] * ecv) & (ecv > 0)  # ecv == 0: d is exact
+        s[amb] = 0
+        cs.amb |= np.bincount(cell, weights=amb, minlength=C) > 0
+    else:
+        band = ctx["band"]
+        s = sign3(d, np.maximum(band[cj], band[ci]))
+    pos = np.bincount(cell, weights=s > 0, minlength=C) > 0
+    neg = np.bincount(cell, weights=s < 0, minlength=C) > 0
+    zero = ~pos & ~neg
+    cs.deg |= zero
+    whole = (pos & ~neg) | (zero & (jpos < ipos))
+    split = pos & neg
+    whole_ids, split_ids = np.flatnonzero(whole), np.flatnonzero(split)
+    a, b = np.minimum(jpos, ipos), np.maximum(jpos, ipos)
+    lab_pos = 2 * (base + a * k + b) + (jpos < ipos)
+    parent = np.concatenate([whole_ids, split_ids])
+    if len(split_ids) == 0:
+        return _subset(cs, whole_ids), whole_ids
+    plus, _, sc = _cut(cs, s, d, ecv, split, lab_pos, lab_pos, certified)
+    wmask = whole[cell]
+    cnt = np.concatenate([np.diff(cs.off)[whole_ids], plus[2]])
+    out = _assemble(cs, parent, np.concatenate([cs.vid[wmask], plus[0]]),
+                    np.concatenate([cs.lab[wmask], plus[1]]), cnt, cs.codes[parent])
+    return out, parent
+
+
+def _concat_states(a, b):
+    """Cells of two states over the same pool, ``a``'s first."""
+    off = np.concatenate([a.off[:-1], b.off + a.off[-1]])
+    return _State(pool=a.pool, vid=np.concatenate([a.vid, b.vid]), lab=np.concatenate([a.lab, b.lab]),
+                  off=off, codes=np.concatenate([a.codes, b.codes]), anc=np.concatenate([a.anc, b.anc]),
+                  amb=np.concatenate([a.amb, b.amb]), deg=np.concatenate([a.deg, b.deg]))
 
 
 def _piece_tables(net, l, exact):
@@ -382,8 +568,14 @@ def _graph_codes_bounded(net, x0, e1, e2, uv, safety):
     tabs = net._code_tables()
     codes, amb = [], np.zeros(len(uv), bool)
     for g in range(stg.n_groups):
-        zw = stg.z_width(g)
-        codes.append(_codes_bounded(S[:, :zw], E[:, :zw], tabs[g][0], safety, amb))
+        units = net.group_units[g]
+        if units.kind == "max":
+            w, sure = _winners(units, S[:, units._take], E[:, units._take], safety)
+            amb |= ~np.all(sure, axis=1)
+            codes.append(w.astype(np.int8))
+        else:
+            zw = stg.z_width(g)
+            codes.append(_codes_bounded(S[:, :zw], E[:, :zw], tabs[g][0], safety, amb))
         S, E = stg.advance_bound(g, S, E, safety=1.0)
     out = np.concatenate(codes, axis=1) if codes else np.zeros((len(uv), 0), np.int8)
     return out, amb
@@ -518,14 +710,7 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
     tabs = net._code_tables()
     offsets = net.layer_offsets
     extra = []
-    if not net.is_dense and net.has_max_units:
-        from ..exceptions import UnsupportedLayerError
-
-        names = [n for n, u in zip(net.group_names, net.group_units) if u.kind == "max"]
-        raise UnsupportedLayerError(
-            f"2D slices of networks with max units (groups {names}) are not supported yet; "
-            "segment crossings, folding and sampling support them."
-        )
+    kinds = [u.kind for u in net.group_units] if not net.is_dense else ["threshold"] * net.depth
     for l in range(l_start, net.depth):
         base = sum(len(c) for c in starts[l])
         st.anc = base + np.arange(st.n_cells, dtype=np.int64)
@@ -537,11 +722,16 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
         if not ctx["exact"] and not ctx["certified"]:
             Zs = np.abs(st.pool.Z[: st.pool.n])
             ctx["band"] = ctx["tol"].zero * (Zs.max(axis=0) if len(Zs) else 0.0)
-        for j in range(net.widths[l]):
-            unit = int(offsets[l] + j)
-            for ti, theta in enumerate(thresholds):
-                th = arith.to_fmpq(theta) if ctx["exact"] else float(theta)
-                st = _split_pass(st, j, th, ti, l, unit, chords, ctx)
+        if kinds[l] == "max":
+            units = net.group_units[l]
+            for j in range(net.widths[l]):
+                st = _max_pass(st, units, j, l, int(offsets[l] + j), chords, ctx)
+        else:
+            for j in range(net.widths[l]):
+                unit = int(offsets[l] + j)
+                for ti, theta in enumerate(thresholds):
+                    th = arith.to_fmpq(theta) if ctx["exact"] else float(theta)
+                    st = _split_pass(st, j, th, ti, l, unit, chords, ctx)
         if ctx["certified"] and st.amb.any():
             bad_anc = np.unique(st.anc[st.amb]) - base
             keep = ~np.isin(st.anc - base, bad_anc)

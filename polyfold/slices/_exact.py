@@ -12,6 +12,7 @@ from ._engine import (
     _cell_index,
     _flatten,
     _next_index,
+    _pair_of_code,
     _piece_tables,
     _Pool,
     _run,
@@ -46,6 +47,19 @@ def _exact_uv_map(net, G1, g1, codes, l):
     return G, g
 
 
+def _neuron_line(net, G, g, L, N, T):
+    """Exact ``(a, b, c)`` of a chord's line from the exact map ``(G, g)`` of group
+    ``L``'s inputs: unit ``N``'s threshold ``T``, or (``T < 0``, max units) the line
+    where two of its candidates are equal."""
+    if T < 0:
+        units = net.group_units[L]
+        pa, pb = _pair_of_code(T, units.k)
+        ca, cb = int(units.cand[N, pa]), int(units.cand[N, pb])
+        return G[ca, 0] - G[cb, 0], G[ca, 1] - G[cb, 1], g[ca] - g[cb]
+    theta = arith.to_fmpq(net._code_tables()[L][0][T])
+    return G[N, 0], G[N, 1], g[N] - theta
+
+
 def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
     """Build the certified-mode fallback: rebuild cells exactly, rerun exactly.
 
@@ -73,8 +87,7 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
         if key not in cache:
             cache[key] = _exact_uv_map(net, *first_map(), start_codes[L][A], L)
         G, g = cache[key]
-        theta = arith.to_fmpq(net._code_tables()[L][0][T])
-        return G[N, 0], G[N, 1], g[N] - theta
+        return _neuron_line(net, G, g, L, N, T)
 
     def recompute(st_start, cells, l):
         sub = _subset(st_start, cells)

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import arith
 from ._engine import _first_layer_map, _piece_tables
+from ._exact import _neuron_line
 
 
 class ExactPlane:
@@ -34,8 +35,6 @@ class ExactPlane:
         self.net = net = cx.net
         self.off = net.layer_offsets
         self.table = cx._chords
-        self.thresholds = [arith.fmpq_array(np.asarray(t[0], dtype=np.float64))
-                           for t in net._code_tables()]
         self.domain = arith.fmpq_array(cx.domain)
         self._maps = {}
         self._first = None
@@ -90,7 +89,7 @@ class ExactPlane:
             return a, b, -(a * p[0] + b * p[1])
         L, N, T, _ = (int(v) for v in self.table[label >> 1])
         G, g = self.layer_map(codes, L)
-        return G[N, 0], G[N, 1], g[N] - self.thresholds[L][T]
+        return _neuron_line(self.net, G, g, L, N, T)
 
     def vertex(self, label1, label2, codes):
         """Exact intersection ``(u, v)`` of two edge lines of one cell (not parallel)."""
