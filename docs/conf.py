@@ -78,7 +78,7 @@ import polyfold
 API_MODULES = [
     ("Errors, tolerances, input checks", ["exceptions", "tolerance"]),
     ("Exact arithmetic", ["arith"]),
-    ("Network model and converters", ["network", "convert"]),
+    ("Network model and converters", ["network", "graph", "convert"]),
     ("Segment crossings", ["crossings"]),
     ("Regions, slices and adjacency", ["regions", "slices", "adjacency"]),
     ("Cell complexes in d dimensions", ["complexes"]),

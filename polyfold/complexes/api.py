@@ -99,11 +99,9 @@ def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=Non
             "lower < upper in every coordinate."
         )
     if d == 2:
-        from ..network import check_dense
         from ..slices._domain import _domain_polygon
         from ..slices.planes import _build_slice
 
-        check_dense(net, "box_complex on a 2D box")
         return _build_slice(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
                             _domain_polygon((lo[0], hi[0], lo[1], hi[1]), None, tol), mode, tol)
     eng = Engine(net, mode, tol)

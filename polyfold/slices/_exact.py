@@ -21,30 +21,38 @@ from ._engine import (
 )
 
 
-def _exact_uv_map(net, G1, g1, codes, l):
-    """Exact ``(G, g)`` of layer ``l``'s preactivations (graph nets: the state before
-    group ``l``) in (u, v) for a cell's codes."""
-    G, g = G1, g1
+def _uv_step(net, G, g, codes, k):
+    """Exact map of group ``k + 1``'s inputs in (u, v) from that of group ``k`` (graph
+    nets: the state before the group) on a cell with these codes."""
+    off = net.layer_offsets
+    c = codes[off[k] : off[k + 1]].astype(np.int64)
     if not net.is_dense:
         stg = net.stages()
-        off = net.layer_offsets
-        g = g[None]
-        D = G.T
-        for k in range(l):
-            c = codes[off[k] : off[k + 1]].astype(np.int64)[None]
-            g = stg.advance_fixed(k, g, c, exact=True)
-            D = stg.advance_fixed(k, D, np.repeat(c, 2, axis=0), exact=True, linear=True)
-        return D.T, g[0]
-    off = net.layer_offsets
-    layers = net.exact_layers()
-    for k in range(l):
-        slope_t, offset_t = _piece_tables(net, k, True)
-        cl = codes[off[k] : off[k + 1]].astype(np.int64)
-        slope, offset = slope_t[cl], offset_t[cl]
-        W, b = layers[k + 1]
-        G = W @ (G * slope[:, None])
-        g = W @ (g * slope + offset) + b
-    return G, g
+        gn = stg.advance_fixed(k, g[None], c[None], exact=True)[0]
+        Dn = stg.advance_fixed(k, G.T, np.repeat(c[None], 2, axis=0), exact=True, linear=True)
+        return Dn.T, gn
+    slope_t, offset_t = _piece_tables(net, k, True)
+    slope, offset = slope_t[c], offset_t[c]
+    W, b = net.exact_layers()[k + 1]
+    return W @ (G * slope[:, None]), W @ (g * slope + offset) + b
+
+
+def _exact_uv_map(net, G1, g1, codes, l, cache=None):
+    """Exact ``(G, g)`` of layer ``l``'s preactivations (graph nets: the state before
+    group ``l``) in (u, v) for a cell's codes; ``cache`` (a dict) keeps the maps per
+    code prefix, so cells sharing their earlier codes share the work."""
+    if cache is None:
+        cache = {}
+    key = (l, np.asarray(codes)[: net.layer_offsets[l]].tobytes())
+    hit = cache.get(key)
+    if hit is None:
+        if l == 0:
+            hit = (G1, g1)
+        else:
+            G, g = _exact_uv_map(net, G1, g1, codes, l - 1, cache)
+            hit = _uv_step(net, G, g, codes, l - 1)
+        cache[key] = hit
+    return hit
 
 
 def _neuron_line(net, G, g, L, N, T):
@@ -83,10 +91,7 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
             nu, nv = -(b[1] - a[1]), b[0] - a[0]
             return nu, nv, -(nu * a[0] + nv * a[1])
         L, N, T, A = (int(v) for v in table[label >> 1])
-        key = (L, A)
-        if key not in cache:
-            cache[key] = _exact_uv_map(net, *first_map(), start_codes[L][A], L)
-        G, g = cache[key]
+        G, g = _exact_uv_map(net, *first_map(), start_codes[L][A], L, cache)
         return _neuron_line(net, G, g, L, N, T)
 
     def recompute(st_start, cells, l):
@@ -111,7 +116,7 @@ def _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter):
         width = net.widths[l] if net.is_dense else net.stages().width(l)
         Z = np.empty((len(P), width), dtype=object)
         for ci in range(sub.n_cells):
-            G, g = _exact_uv_map(net, *first_map(), sub.codes[ci], l)
+            G, g = _exact_uv_map(net, *first_map(), sub.codes[ci], l, cache)
             rows = np.flatnonzero(cell == ci)
             Z[rows] = P[rows] @ G.T + g
         ex = _State(pool=_Pool(P, Z, None), vid=np.arange(len(P), dtype=np.int64), lab=sub.lab,

@@ -17,8 +17,8 @@ on that chord has the codes of that cell on the earlier layers.
 import numpy as np
 
 from .. import arith
-from ._engine import _first_layer_map, _piece_tables
-from ._exact import _neuron_line
+from ._engine import _first_layer_map
+from ._exact import _neuron_line, _uv_step
 
 
 class ExactPlane:
@@ -38,7 +38,6 @@ class ExactPlane:
         self.domain = arith.fmpq_array(cx.domain)
         self._maps = {}
         self._first = None
-        self._pieces = {}
 
     def layer_map(self, codes, l):
         """Exact ``(G (w_l, 2), g (w_l,))``: layer ``l``'s preactivations (``l = depth``:
@@ -56,20 +55,7 @@ class ExactPlane:
             out = self._first
         else:
             G, g = self.layer_map(codes, l - 1)
-            cl = codes[self.off[l - 1] : self.off[l]].astype(np.int64)
-            if not self.net.is_dense:  # graph nets: one stage with the codes fixed
-                stg = self.net.stages()
-                gn = stg.advance_fixed(l - 1, g[None], cl[None], exact=True)[0]
-                Gn = stg.advance_fixed(l - 1, G.T, np.repeat(cl[None], 2, axis=0), exact=True,
-                                       linear=True).T
-                out = (Gn, gn)
-            else:
-                if l - 1 not in self._pieces:
-                    self._pieces[l - 1] = _piece_tables(self.net, l - 1, True)
-                slope_t, offset_t = self._pieces[l - 1]
-                slope, offset = slope_t[cl], offset_t[cl]
-                W, b = self.net.exact_layers()[l]
-                out = (W @ (G * slope[:, None]), W @ (g * slope + offset) + b)
+            out = _uv_step(self.net, G, g, codes, l - 1)
         self._maps[key] = out
         return out
 
