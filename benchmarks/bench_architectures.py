@@ -17,7 +17,8 @@ Per net and path family, measured in one run on the same paths:
   state before the first unit group is affine along a path, so it is computed at the
   two ends only; then one batched pass through the remaining stages), its paths per
   second and the share of regions it misses;
-* a 2D slice of the ResNet through three nearby points (regions, time);
+* 2D slices of the ResNet and the VGG through three nearby points (regions, time and
+  peak memory, each in its own process);
 * ``--stream N``: peak resident memory of N digits-CNN paths streamed through
   :func:`polyfold.parallel.class_pair_sweep` (own process).
 
@@ -106,17 +107,25 @@ def family(name, net, S, E, *, exact_paths, grid_points=1000, repeat=1):
     return row
 
 
-def resnet_slice(seed=0):
-    net = zoo.resnet_cifar()
+def slice_row(name, seed=0, scale=0.003, modes=("float", "certified")):
+    """A 2D slice of a CIFAR-shaped zoo net through x, x + scale (blur(x) - x) and x + a
+    random direction of the same length (regions, seconds per mode, peak memory)."""
+    net = getattr(zoo, name)()
     rng = np.random.default_rng(seed)
     x = rng.uniform(0, 1, (1, 3, 32, 32))
-    d = 0.003 * (blur(x) - x)
+    d = scale * (blur(x) - x)
     e = rng.normal(size=x.shape)
     e *= np.linalg.norm(d) / np.linalg.norm(e)
-    cx, t = timed(polyfold.slice_through, net, x[0], (x + d)[0], (x + e)[0], mode="certified")
-    return {"net": "resnet_cifar", "regions": int(cx.n_regions), "seconds": t,
-            "regions_per_s": cx.n_regions / t, "n_recomputed": int(cx.n_recomputed),
-            "points": "x, x + 0.003 (blur(x) - x), x + a random direction of the same length"}
+    row = {"net": name, "points": f"x, x + {scale} (blur(x) - x), x + a random direction of the same length"}
+    for mode in modes:
+        cx, t = timed(polyfold.slice_through, net, x[0], (x + d)[0], (x + e)[0], mode=mode)
+        row[mode] = {"regions": int(cx.n_regions), "seconds": t, "n_recomputed": int(cx.n_recomputed)}
+    row["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
+
+
+def slice_child(name, scale):
+    print(json.dumps(slice_row(name, scale=scale)))
 
 
 def stream_child(n):
@@ -149,9 +158,26 @@ def main():
     ap.add_argument("--stream", type=int, default=0, help="also stream this many digits-CNN paths")
     ap.add_argument("--stream-child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--no-slice", action="store_true")
+    ap.add_argument("--skip-paths", action="store_true",
+                    help="keep the path rows of the last results file, run only slices / stream")
+    ap.add_argument("--table", action="store_true", help="print the table of the last results file")
+    ap.add_argument("--slice-child", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.stream_child:
         stream_child(args.stream_child)
+        return
+    if args.slice_child:
+        name, scale = args.slice_child.split(":")
+        slice_child(name, float(scale))
+        return
+    if args.table:
+        print_table(json.loads((RESULTS / "architectures.json").read_text()))
+        return
+    if args.skip_paths:
+        old = json.loads((RESULTS / "architectures.json").read_text())
+        rows = old["rows"]
+        out = {"rows": rows, "machine_load": old.get("machine_load")}
+        finish(args, out)
         return
     if args.quick:
         args.digits_paths, args.cifar_paths, args.short_paths = 20, 0, 4
@@ -176,25 +202,48 @@ def main():
             print(rows[-1], flush=True)
             save({"rows": rows, "partial": True})
     out = {"rows": rows, "machine_load": open("/proc/loadavg").read().split()[:3]}
+    finish(args, out)
+
+
+def child(*argv):
+    """Run this script with ``argv`` in a fresh process (its own peak memory); last line JSON."""
+    proc = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def finish(args, out):
     if not args.no_slice and not args.quick:
-        out["resnet_slice"] = resnet_slice()
-        print(out["resnet_slice"], flush=True)
+        out["slices"] = [child("--slice-child", "resnet_cifar:0.001"), child("--slice-child", "vgg_cifar:0.015")]
+        for r in out["slices"]:
+            print(r, flush=True)
     if args.stream:
-        proc = subprocess.run([sys.executable, __file__, "--stream-child", str(args.stream)],
-                              capture_output=True, text=True, check=True)
-        out["stream"] = json.loads(proc.stdout.strip().splitlines()[-1])
+        out["stream"] = child("--stream-child", str(args.stream))
         print(out["stream"], flush=True)
     save(out)
     print()
+    print_table(out)
+
+
+def print_table(out):
     print("| net | paths | regions/path | float paths/s | certified paths/s (exact work) | exact paths/s "
           "| float / yardstick | certified / float | grid-1000 paths/s | grid-1000 missed | float / grid-1000 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    for r in out["rows"]:
         ex = f"{r['exact_paths_per_s']:.3g}" if "exact_paths_per_s" in r else "-"
         print(f"| {r['net']} ({r['family']}) | {r['paths']} | {r['regions_per_path']:.1f} | "
               f"{r['float_paths_per_s']:.3g} | {r['certified_paths_per_s']:.3g} ({r['certified_recomputed']}) | {ex} | "
               f"{r['float_over_yardstick']:.2f} | {r['certified_over_float']:.2f} | {r['grid_paths_per_s']:.3g} | "
               f"{100 * r['grid_missed']:.1f}% | {r['float_over_grid_speed']:.2f}x |")
+    for r in out.get("slices", []):
+        modes = ", ".join(f"{m} {r[m]['seconds']:.3g} s ({r[m]['n_recomputed']} recomputed)"
+                          for m in ("float", "certified") if m in r)
+        print(f"\n2D slice of {r['net']} through {r['points']}: {r['certified']['regions']} regions; "
+              f"{modes}; peak memory {r['peak_rss_mib']:.0f} MiB")
+    if "stream" in out:
+        st = out["stream"]
+        print(f"\nstreamed {st['paths']} digits-CNN paths ({st['mode']}, class_pair_sweep, serial): "
+              f"{st['paths_per_s']:.3g} paths/s, {st['mean_regions']:.1f} regions/path, peak memory "
+              f"{st['peak_rss_mib']:.0f} MiB")
 
 
 if __name__ == "__main__":

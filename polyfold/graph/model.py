@@ -507,7 +507,7 @@ class PLGraph:
 
         Parameters
         ----------
-        points : (n, input_dim) or (n, *input_shape) float, optional
+    points : (n, input_dim) or (n, ``*input_shape``) float, optional
         codes : (n, n_hidden) int, optional
             Use these codes instead of the points' own.
 

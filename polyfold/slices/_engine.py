@@ -382,15 +382,12 @@ def _clip_pass(cs, cand, jpos, ipos, base, k, ctx):
     C = cs.n_cells
     cell = _cell_index(cs.off)
     cj, ci = cand[jpos][cell], cand[ipos][cell]
-    Zv = pool.Z[cs.vid]
-    rv = np.arange(len(cs.vid))
-    d = Zv[rv, cj] - Zv[rv, ci]
+    d = pool.Z[cs.vid, cj] - pool.Z[cs.vid, ci]  # two values per vertex, not whole rows
     ecv = None
     if exact:
         s = np.asarray(d > 0, np.int8) - np.asarray(d < 0, np.int8)
     elif certified:
-        Ev = pool.E[cs.vid]
-        ecv = (Ev[rv, cj] + Ev[rv, ci]) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * np.abs(d)
+        ecv = (pool.E[cs.vid, cj] + pool.E[cs.vid, ci]) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * np.abs(d)
         s = np.sign(d).astype(np.int8)
         amb = (np.abs(d) <= ctx["safety"] * ecv) & (ecv > 0)  # ecv == 0: d is exact
         s[amb] = 0
@@ -460,11 +457,24 @@ def _next_layer(st, net, l, ctx):
     pool = st.pool
     if not net.is_dense:
         # graph nets: the whole state moves on to the next unit group at every vertex
+        # (in blocks of vertices, so that the operators' intermediates stay bounded)
+        from ..graph.crossings import STATE_BUDGET
+
         stg = net.stages()
-        if certified:
-            Znew, E = stg.advance_bound(l, pool.Z[: pool.n], pool.E[: pool.n], safety=1.0)
-        else:
-            Znew, E = stg.advance(l, pool.Z[: pool.n], exact=exact), None
+        per_value = 100 if exact else (16 if certified else 8)
+        wide = max(stg.width(l), stg.width(l + 1) if l + 1 < stg.n_groups else 1)
+        step = max(1, STATE_BUDGET // (4 * per_value * wide))
+        Zs, Es = [], []
+        for a in range(0, max(pool.n, 1), step):
+            b = min(pool.n, a + step)
+            if certified:
+                Zb, Eb = stg.advance_bound(l, pool.Z[a:b], pool.E[a:b], safety=1.0)
+                Es.append(Eb)
+            else:
+                Zb = stg.advance(l, pool.Z[a:b], exact=exact)
+            Zs.append(Zb)
+        Znew = np.concatenate(Zs) if len(Zs) != 1 else Zs[0]
+        E = (np.concatenate(Es) if len(Es) != 1 else Es[0]) if certified else None
         st.pool = _Pool(pool.P[: pool.n], Znew, E, None if E is None else pool.EP[: pool.n])
         return st
     Z = pool.Z[: pool.n]
@@ -720,8 +730,9 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
         n_start = st.pool.n
         thresholds = tabs[l][0]
         if not ctx["exact"] and not ctx["certified"]:
-            Zs = np.abs(st.pool.Z[: st.pool.n])
-            ctx["band"] = ctx["tol"].zero * (Zs.max(axis=0) if len(Zs) else 0.0)
+            Zs = st.pool.Z[: st.pool.n]
+            scale = np.maximum(Zs.max(axis=0), -Zs.min(axis=0)) if len(Zs) else 0.0
+            ctx["band"] = ctx["tol"].zero * scale
         if kinds[l] == "max":
             units = net.group_units[l]
             for j in range(net.widths[l]):
