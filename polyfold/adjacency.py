@@ -243,7 +243,9 @@ def _chord_records(cx):
     # reference sub-edge per group: the longest
     order = np.lexsort((-length, gid))
     ref = order[np.r_[True, gid[order][1:] != gid[order][:-1]]] if len(sel) else order
-    D = vec[ref] / length[ref][:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a zero-length reference: ok_dir False
+        D = vec[ref] / length[ref][:, None]
+    D = np.nan_to_num(D)
     ok_dir = length[ref] > 8 * (EP[sel[ref]] + EP[nx_[ref]]) + 0.0
     s_ref = side[ref][gid]
     fwd = side == s_ref  # start -> end runs along +D on the reference side
