@@ -446,6 +446,26 @@ def _compact(st):
     return replace(st, pool=new, vid=inv.astype(np.int64).reshape(-1))
 
 
+#: pool rows a max-unit group may add beyond twice the live ones before it compacts
+COMPACT_SLACK = 4096
+
+
+def _compact_tail(st, n_keep):
+    """Drop the pool rows after the first ``n_keep`` that no cell references (the first
+    rows, the layer-start vertices, keep their indices)."""
+    pool = st.pool
+    tail = np.zeros(pool.n, bool)
+    tail[st.vid] = True
+    tail[:n_keep] = True
+    keep = np.flatnonzero(tail)
+    remap = np.full(pool.n, -1, np.int64)
+    remap[keep] = np.arange(len(keep))
+    E = None if pool.E is None else pool.E[keep]
+    EP = None if pool.E is None else pool.EP[keep]
+    new = _Pool(pool.P[keep], pool.Z[keep], E, EP)
+    return replace(st, pool=new, vid=remap[st.vid])
+
+
 def _next_layer(st, net, l, ctx):
     """Vertex values of layer ``l + 1`` from those of layer ``l``.
 
@@ -735,8 +755,12 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
             ctx["band"] = ctx["tol"].zero * scale
         if kinds[l] == "max":
             units = net.group_units[l]
+            live = st.pool.n
             for j in range(net.widths[l]):
                 st = _max_pass(st, units, j, l, int(offsets[l] + j), chords, ctx)
+                if st.pool.n > 2 * live + COMPACT_SLACK:  # dropped copies leave unused rows
+                    st = _compact_tail(st, n_start)
+                    live = st.pool.n
         else:
             for j in range(net.widths[l]):
                 unit = int(offsets[l] + j)
