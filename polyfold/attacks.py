@@ -41,6 +41,7 @@ import numpy as np
 from . import arith
 from ._validation import check_mode, check_positive_int, check_seed, net_points, net_segments
 from .exceptions import DomainError, ShapeError, ValidationError
+from .crossings import _PerSegment
 from .network import PLNet, check_net
 from .tolerance import UNIT_ROUNDOFF, get_tol
 
@@ -493,7 +494,7 @@ def pgd(net, X, y, eps, *, steps=40, step_size=None, norm="inf", clip=None, rand
 # exact decision crossings
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DecisionCrossings:
+class DecisionCrossings(_PerSegment):
     """Where the predicted class changes along a batch of segments.
 
     Segment ``i`` is ``x(t) = (1 - t) starts[i] + t ends[i]``; its open pieces
@@ -528,18 +529,9 @@ class DecisionCrossings:
     starts: np.ndarray = field(default=None, repr=False)
     ends: np.ndarray = field(default=None, repr=False)
 
-    def _check(self, i):
-        if not (-self.n_segments <= i < self.n_segments):
-            raise IndexError(f"segment index {i} out of range for {self.n_segments} segments")
-        return i % self.n_segments
-
     def breakpoints(self, i):
         """Class-change parameters of segment ``i`` (floats; Fractions in exact mode)."""
-        i = self._check(i)
-        a, b = self.t_offsets[i], self.t_offsets[i + 1]
-        if self.t_exact is not None:
-            return list(self.t_exact[a:b])
-        return self.t[a:b].copy()
+        return self._ts(i, self.t_offsets)
 
     def classes(self, i):
         """(k_i + 1,) int64 predicted class on each piece of segment ``i``."""

@@ -71,8 +71,25 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # result
 # ---------------------------------------------------------------------------
+class _PerSegment:
+    """Per-segment access of results with ``n_segments``, ``t`` and ``t_exact``."""
+
+    def _check(self, i):
+        if not (-self.n_segments <= i < self.n_segments):
+            raise IndexError(f"segment index {i} out of range for {self.n_segments} segments")
+        return i % self.n_segments
+
+    def _ts(self, i, offsets):
+        """The parameters ``offsets[i]:offsets[i + 1]`` of segment ``i`` (exact when known)."""
+        i = self._check(i)
+        a, b = offsets[i], offsets[i + 1]
+        if self.t_exact is not None:
+            return list(self.t_exact[a:b])
+        return self.t[a:b].copy()
+
+
 @dataclass(frozen=True)
-class SegmentCrossings:
+class SegmentCrossings(_PerSegment):
     """The exact partition of a batch of segments into linear pieces.
 
     Flat arrays hold all segments one after the other; ``piece_offsets`` and
@@ -218,18 +235,9 @@ class SegmentCrossings:
         return pieces_from_codes(self.net, self.codes)
 
     # -- per segment --------------------------------------------------------------
-    def _check(self, i):
-        if not (-self.n_segments <= i < self.n_segments):
-            raise IndexError(f"segment index {i} out of range for {self.n_segments} segments")
-        return i % self.n_segments
-
     def breakpoints(self, i):
         """Interior breakpoints of segment ``i`` (floats; Fractions in exact mode)."""
-        i = self._check(i)
-        a, b = self.breakpoint_offsets[i], self.breakpoint_offsets[i + 1]
-        if self.t_exact is not None:
-            return list(self.t_exact[a:b])
-        return self.t[a:b].copy()
+        return self._ts(i, self.breakpoint_offsets)
 
     def piece_bounds(self, i):
         """(k_i, 2) float ``[t_start, t_end]`` of each piece of segment ``i``."""

@@ -40,26 +40,6 @@ from .seeds import (
     trend_test,
 )
 
-__all__ = [
-    "DepthRow",
-    "DepthExperiment",
-    "load_experiment_data",
-    "train_mlp",
-    "experiment_nets",
-    "error_path_indices",
-    "depth_experiment",
-    "FAMILIES",
-    "InteractionEffects",
-    "InteractionRow",
-    "InteractionExperiment",
-    "interaction_effects",
-    "interaction_experiment",
-    "plot_interaction",
-    "ACCURACY_THRESHOLD",
-    "READING_NAMES",
-    "SeedRow",
-    "SeedExperiment",
-    "seed_experiment",
-    "trend_test",
-    "plot_seed_experiment",
-]
+from . import depth, interaction, seeds  # noqa: E402
+
+__all__ = depth.__all__ + interaction.__all__ + seeds.__all__
