@@ -282,3 +282,27 @@ def test_cli_with_torch_and_onnx_cnns(tmp_path, capsys):
             pytest.skip(f"torch.onnx.export unavailable: {err}")
     code = main(["crossings", "--pairs", "5", "--grid", "11", "--model", str(onnx_path), "--json", "--quiet"])
     assert code == 0 and json.loads(capsys.readouterr().out)["command"] == "crossings"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_max_pool_slices_with_padding(seed):
+    # padded windows have missing candidates before the valid ones: every exact cell's
+    # centroid has the cell's codes (exact forward pass), codes are distinct (argmax
+    # regions are convex), and certified and float find the same codes
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder((1, 4, 4))
+    h = g.relu(g.conv(g.input, rng.normal(size=(2, 1, 3, 3)), rng.normal(size=2) * 0.3, padding=1))
+    h = g.max_pool(h, 2, stride=2, padding=1)
+    assert (g.shape(h) == (2, 3, 3))
+    net = g.build(g.dense(g.flatten(h), rng.normal(size=(2, 18))))
+    x1, x2, x3 = rng.normal(size=(3, 16))
+    cx = polyfold.slice_through(net, x1, x2, x3, mode="exact")
+    o, e1, e2 = (arith.fmpq_array(v) for v in (cx.origin, cx.e1, cx.e2))
+    for i in range(cx.n_regions):
+        P = cx.exact_vertices[cx.vertex_offsets[i] : cx.vertex_offsets[i + 1]]
+        u, v = (sum(P[:, k], arith.ZERO) / len(P) for k in (0, 1))
+        assert np.array_equal(net.codes_exact((o + e1 * u + e2 * v)[None])[0], cx.codes[i])
+    assert len({c.tobytes() for c in cx.codes}) == cx.n_regions > 20
+    for mode in ("certified", "float"):
+        c2 = polyfold.slice_through(net, x1, x2, x3, mode=mode)
+        assert sorted(map(bytes, c2.codes)) == sorted(map(bytes, cx.codes))

@@ -277,11 +277,11 @@ def _winners(units, V, EV, safety):
     k)``, missing ones duplicated from the first valid one, see ``MaxUnits._take``) and,
     with error bounds ``EV`` (or None), whether each choice is certain.
 
-    The lowest position wins ties, so a duplicate never wins.  The choice is certain
-    when the winner exceeds every other valid candidate by more than ``safety``
-    times their error bounds, or both values are exact and equal.
+    The lowest valid position wins ties; missing candidates never win.  The choice is
+    certain when the winner exceeds every other valid candidate by more than
+    ``safety`` times their error bounds, or both values are exact and equal.
     """
-    w = np.argmax(V, axis=-1)
+    w = _argmax_valid(V, units.valid)
     if EV is None:
         return w, None
     win = np.take_along_axis(V, w[..., None], axis=-1)
@@ -292,6 +292,21 @@ def _winners(units, V, EV, safety):
     return w, np.all((diff > need) | (need == 0) | ~others, axis=-1)
 
 
+def _argmax_valid(V, valid):
+    """Position of the largest valid value along the last axis (lowest on ties); works
+    on float and on exact (object) arrays."""
+    valid = np.broadcast_to(valid, V.shape)
+    first = np.argmax(valid, axis=-1)
+    w = first.copy()
+    best = np.take_along_axis(V, first[..., None], axis=-1)[..., 0]
+    for i in range(V.shape[-1]):
+        better = valid[..., i] & np.asarray(V[..., i] > best, bool)
+        if better.any():
+            w[better] = i
+            best = np.where(better, V[..., i], best)
+    return w
+
+
 def _max_winners(st, units, u, ctx):
     """Selected candidate of unit ``u`` at every pool vertex, and whether it is certain
     (certified mode; see :func:`_winners`)."""
@@ -299,7 +314,7 @@ def _max_winners(st, units, u, ctx):
     take = units._take[u]
     V = pool.Z[: pool.n][:, take]
     if not ctx["certified"]:
-        return np.argmax(V, axis=1), None
+        return _argmax_valid(V, units.valid[u]), None
     EV = pool.E[: pool.n][:, take]
     return _winners(_UnitView(units, u), V, EV, ctx["safety"])
 
