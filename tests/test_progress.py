@@ -85,3 +85,21 @@ def test_statistics_and_sweeps_share_the_convention(capsys):
     assert capsys.readouterr().err == ""
     with pytest.raises(polyfold.ValidationError, match="progress"):
         polyfold.region_statistics(net, [[0.3, 0.2]], domain=(0.0, 1.0), progress="no")
+
+
+def test_box_complex_progress(capsys, tty):
+    # a bar of the units done: on a terminal for nets of 64 units and more, always with
+    # True, never with False; a bad keyword is an error also on the 2D path
+    big = polyfold.zoo.random_mlp([40, 40], 3, seed=0)
+    small = polyfold.zoo.random_mlp([4, 4], 3, seed=0)
+    lo, hi = -np.ones(3), np.ones(3)
+    polyfold.box_complex(big, lo, hi)
+    err = capsys.readouterr().err
+    assert "complex" in err and "unit" in err
+    polyfold.box_complex(small, lo, hi)
+    polyfold.box_complex(big, lo, hi, progress=False)
+    assert capsys.readouterr().err == ""
+    polyfold.space_complex(small, progress=True)
+    assert "complex" in capsys.readouterr().err
+    with pytest.raises(polyfold.ValidationError, match="progress"):
+        polyfold.box_complex(polyfold.zoo.random_mlp([4], 2, seed=0), lo[:2], hi[:2], progress="yes")

@@ -143,6 +143,7 @@ class Engine:
 
     def __init__(self, net, mode, tol):
         self.net = net
+        self._tick = None  # progress callback while run() is on
         self.mode = mode
         self.exact = mode == "exact"
         self.certified = mode == "certified"
@@ -516,6 +517,8 @@ class Engine:
                 self.codes[up, unit] += 1
                 flat = ~res["pos"] & ~res["neg"]
                 self.deg[:n_old] |= flat
+            if self._tick is not None:
+                self._tick(1)
 
     def run_max_group(self, g):
         u = self.stg.units[g]
@@ -524,6 +527,8 @@ class Engine:
         k = cand.shape[1]
         for j in range(u.n_units):
             unit = off + j
+            if self._tick is not None:
+                self._tick(1)
             valid = cand[j] >= 0
             win = np.broadcast_to(valid, (self.lat.f(self.d), k)).copy()
             for a in range(k):
@@ -604,13 +609,21 @@ class Engine:
         self.stage = g + 1
         del d
 
-    def run(self):
-        for g in range(self.stg.G):
-            if self.stg.units[g].kind == "max":
-                self.run_max_group(g)
-            else:
-                self.run_threshold_group(g)
-            self.end_group(g)
+    def run(self, progress=None):
+        """Split by every unit, group by group; ``progress`` (None: a bar on a terminal
+        for nets of 64 units and more) shows units done."""
+        from .._progress import progress_bar
+
+        with progress_bar(total=self.n_hidden, desc="complex", unit="unit", progress=progress,
+                          auto=self.n_hidden >= 64) as bar:
+            self._tick = bar.update
+            for g in range(self.stg.G):
+                if self.stg.units[g].kind == "max":
+                    self.run_max_group(g)
+                else:
+                    self.run_threshold_group(g)
+                self.end_group(g)
+        self._tick = None
         return self
 
     # ------------------------------------------------------------- domain clipping

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._progress import progress_enabled
 from .._validation import as_float_array, check_mode
 from ..exceptions import DomainError, ShapeError, ValidationError
 from ..network import check_net
@@ -44,7 +45,7 @@ def _regions(eng):
     return cell_region, codes[np.sort(first)]
 
 
-def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=None):
+def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=None, progress=None):
     """The polyhedral complex of ``net`` inside the box ``lower <= x <= upper``.
 
     Parameters
@@ -58,6 +59,9 @@ def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=Non
     max_dim : int
         Largest input dimension accepted (default 8).
     tol : Tolerance, optional
+    progress : bool or None
+        A progress bar of the units done on standard error; ``None``: when attached to
+        a terminal and the net has 64 units or more.
 
     Returns
     -------
@@ -89,6 +93,7 @@ def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=Non
     net = check_net(net)
     tol = get_tol(tol)
     mode = check_mode(mode)
+    progress_enabled(progress)  # checks the keyword, whatever the path
     d = _check_dim(net, max_dim, "box_complex", lowest=2)
     A, c = _lp.box_rows(lower, upper, d, name="box (lower, upper)")
     lo, hi = -c[:d], c[d:]
@@ -106,11 +111,11 @@ def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=Non
                             _domain_polygon((lo[0], hi[0], lo[1], hi[1]), None, tol), mode, tol)
     eng = Engine(net, mode, tol)
     eng.init_box(lo, hi)
-    eng.run()
+    eng.run(progress=progress)
     return CellComplex(net, "box", mode, eng, tol, (A, c), regions=_regions(eng))
 
 
-def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None):
+def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None, progress=None):
     """The polyhedral complex of ``net`` inside the polytope ``{x : A x + c >= 0}``.
 
     Parameters
@@ -122,6 +127,9 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None):
     mode : {"certified", "float", "exact"}
     max_dim : int
     tol : Tolerance, optional
+    progress : bool or None
+        A progress bar of the units done on standard error; ``None``: when attached to
+        a terminal and the net has 64 units or more.
 
     Returns
     -------
@@ -155,6 +163,7 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None):
     net = check_net(net)
     tol = get_tol(tol)
     mode = check_mode(mode)
+    progress_enabled(progress)  # checks the keyword, whatever the path
     A = as_float_array(A, "A", ndim=2)
     c = as_float_array(c, "c", ndim=1)
     d = net.input_dim
@@ -184,7 +193,7 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None):
         lo, hi = lo - span, hi + span
     else:  # pragma: no cover - the LP bounds are off by far more than rounding
         raise DomainError("could not find a box containing the polytope; check A and c.")
-    eng.run()
+    eng.run(progress=progress)
     return CellComplex(net, "polytope", mode, eng, tol, (A, c), regions=_regions(eng))
 
 
@@ -209,7 +218,7 @@ def _bounding_box(A, c, tol):
     return lo - 0.01 * span - 1.0, hi + 0.01 * span + 1.0
 
 
-def space_complex(net, *, mode="certified", max_dim=MAX_DIM, tol=None):
+def space_complex(net, *, mode="certified", max_dim=MAX_DIM, tol=None, progress=None):
     """The polyhedral complex of ``net`` on the whole input space ``R^d``.
 
     Parameters
@@ -219,6 +228,9 @@ def space_complex(net, *, mode="certified", max_dim=MAX_DIM, tol=None):
     mode : {"certified", "float", "exact"}
     max_dim : int
     tol : Tolerance, optional
+    progress : bool or None
+        A progress bar of the units done on standard error; ``None``: when attached to
+        a terminal and the net has 64 units or more.
 
     Returns
     -------
@@ -243,8 +255,9 @@ def space_complex(net, *, mode="certified", max_dim=MAX_DIM, tol=None):
     net = check_net(net)
     tol = get_tol(tol)
     mode = check_mode(mode)
+    progress_enabled(progress)  # checks the keyword, whatever the path
     _check_dim(net, max_dim, "space_complex")
     eng = Engine(net, mode, tol)
     eng.init_space()
-    eng.run()
+    eng.run(progress=progress)
     return CellComplex(net, "space", mode, eng, tol, None, regions=_regions(eng))
