@@ -214,7 +214,7 @@ def child(*argv):
 def finish(args, out):
     if not args.no_slice and not args.quick:
         out["slices"] = []
-        for spec in ("resnet_cifar:0.001", "vgg_cifar:0.003"):
+        for spec in ("resnet_cifar:0.001", "vgg_cifar:0.001"):
             try:
                 out["slices"].append(child("--slice-child", spec))
             except subprocess.CalledProcessError as err:  # e.g. killed for memory
