@@ -306,3 +306,21 @@ def test_max_pool_slices_with_padding(seed):
     for mode in ("certified", "float"):
         c2 = polyfold.slice_through(net, x1, x2, x3, mode=mode)
         assert sorted(map(bytes, c2.codes)) == sorted(map(bytes, cx.codes))
+
+
+def test_certified_max_ties_of_dead_units_need_no_exact_work():
+    # two candidates are ReLUs dead on the whole box (exactly 0 there, error bound 0)
+    # and tie exactly; a third ReLU switches inside the box, so on its dead side all
+    # three candidates are 0: the lowest position wins, decided without the exact path
+    g = GraphBuilder((2,))
+    W = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    b = np.array([0.0, -5.0, -7.0, 0.5])
+    h = g.relu(g.dense(g.input, W, b))
+    m = g.max_units(h, (1,), [[1, 2, 0]])  # candidates: dead, dead, relu(u)
+    net = g.build(g.dense(g.add(m, g.dense(h, np.ones((1, 4)))), np.ones((1, 1))))
+    cx = polyfold.slice_complex(net, np.zeros(2), np.eye(2)[0], np.eye(2)[1], bounds=BOX, mode="certified")
+    ex = polyfold.slice_complex(net, np.zeros(2), np.eye(2)[0], np.eye(2)[1], bounds=BOX, mode="exact")
+    assert cx.n_recomputed == 0
+    assert sorted(map(bytes, cx.codes)) == sorted(map(bytes, ex.codes))
+    # u < 0: all candidates 0, position 0 wins; u > 0: relu(u) (position 2) wins
+    assert sorted(set(cx.codes[:, 4].tolist())) == [0, 2]
