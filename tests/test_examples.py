@@ -92,6 +92,14 @@ def _skip_reason(code):
     return m.group(1).strip() if m else None
 
 
+def _needs_missing_torch(code):
+    """PyTorch is optional: a block that imports it is skipped where it is missing."""
+    import importlib.util
+
+    return re.search(r"^\s*(>>>\s*)?import torch\b", code, re.M) is not None and \
+        importlib.util.find_spec("torch") is None
+
+
 def test_examples_are_found():
     found = {name: len(examples(name)) for name in FILES}
     assert found["README.md"] >= 1
@@ -148,7 +156,7 @@ def test_examples_run(name, tmp_path, monkeypatch):
     failures = []
     try:
         for line, code in blocks:
-            if _skip_reason(code):
+            if _skip_reason(code) or _needs_missing_torch(code):
                 continue
             where = f"{name}:{line}"
             if ">>>" in code:
