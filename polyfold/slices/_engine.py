@@ -266,29 +266,36 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
                      np.concatenate([st.lab[~sc], plus[1], minus[1]]), cnt, codes)
 
 
+def _pair_code(a, b, k):
+    """Threshold slot of the chord where max-unit candidates ``a < b`` are equal
+    (negative, so it never collides with a threshold index)."""
+    return -(1 + a * k + b)
+
+
 def _pair_of_code(T, k):
     """Inverse of :func:`_pair_code`: the candidate positions ``(a, b)``, ``a < b``."""
     c = -T - 1
     return c // k, c % k
 
 
-def _winners(units, V, EV, safety):
+def _winners(valid, V, EV, safety):
     """Selected candidates ``(n, n_units)`` from candidate values ``V`` (``(n, n_units,
     k)``, missing ones duplicated from the first valid one, see ``MaxUnits._take``) and,
-    with error bounds ``EV`` (or None), whether each choice is certain.
+    with error bounds ``EV`` (or None), whether each choice is certain; ``valid``
+    marks the candidates that exist (broadcast against ``V``).
 
     The lowest valid position wins ties; missing candidates never win.  The choice is
     certain when the winner exceeds every other valid candidate by more than
     ``safety`` times their error bounds, or both values are exact and equal.
     """
-    w = _argmax_valid(V, units.valid)
+    w = _argmax_valid(V, valid)
     if EV is None:
         return w, None
     win = np.take_along_axis(V, w[..., None], axis=-1)
     ew = np.take_along_axis(EV, w[..., None], axis=-1)
     diff = win - V
     need = safety * ((ew + EV) * (1 + 4 * UNIT_ROUNDOFF) + 2 * UNIT_ROUNDOFF * np.abs(diff))
-    others = units.valid & (np.arange(units.k) != w[..., None])
+    others = valid & (np.arange(V.shape[-1]) != w[..., None])
     return w, np.all((diff > need) | (need == 0) | ~others, axis=-1)
 
 
@@ -313,17 +320,8 @@ def _max_winners(st, units, u, ctx):
     pool = st.pool
     take = units._take[u]
     V = pool.Z[: pool.n][:, take]
-    if not ctx["certified"]:
-        return _argmax_valid(V, units.valid[u]), None
-    EV = pool.E[: pool.n][:, take]
-    return _winners(_UnitView(units, u), V, EV, ctx["safety"])
-
-
-class _UnitView:
-    """``valid`` and ``k`` of one max unit (for :func:`_winners`)."""
-
-    def __init__(self, units, u):
-        self.valid, self.k = units.valid[u], units.k
+    EV = pool.E[: pool.n][:, take] if ctx["certified"] else None
+    return _winners(units.valid[u], V, EV, ctx["safety"])
 
 
 def _max_pass(st, units, u, layer, unit, chords, ctx):
@@ -338,14 +336,12 @@ def _max_pass(st, units, u, layer, unit, chords, ctx):
     along the line ``z_a = z_b`` of candidates ``a < b`` carry one chord per cell
     and pair (side 1: ``a`` is selected).
     """
-    exact, certified = ctx["exact"], ctx["certified"]
-    pool = st.pool
+    certified = ctx["certified"]
     k = units.k
     w, sure = _max_winners(st, units, u, ctx)
     C = st.n_cells
     cell = _cell_index(st.off)
     wc = w[st.vid]
-    counts = np.diff(st.off)
     lo = np.full(C, k, np.int64)
     hi = np.full(C, -1, np.int64)
     np.minimum.at(lo, cell, wc)
@@ -363,14 +359,11 @@ def _max_pass(st, units, u, layer, unit, chords, ctx):
     # one chord per varying cell and candidate pair; the threshold slot holds the pair
     pa, pb = np.divmod(np.arange(kk), k)
     first = chords.add(layer, unit - ctx["offsets"][layer],
-                       np.tile(np.where(pa < pb, -(1 + pa * k + pb), 0), len(var_ids)),
+                       np.tile(np.where(pa < pb, _pair_code(pa, pb, k), 0), len(var_ids)),
                        np.repeat(st.anc[var_ids], kk))
     # copies: (cell, candidate) for every varying cell and valid candidate
     cp_cell = np.repeat(var_ids, nv)
-    idx, off = _take_cells(st, cp_cell)
-    cs = _State(pool=pool, vid=st.vid[idx], lab=st.lab[idx], off=off,
-                codes=st.codes[cp_cell].copy(), anc=st.anc[cp_cell], amb=st.amb[cp_cell].copy(),
-                deg=st.deg[cp_cell].copy())
+    cs = _subset(st, cp_cell)
     jpos = np.tile(valid, len(var_ids))
     base = first + kk * np.repeat(np.arange(len(var_ids)), nv)
     cs.codes[:, unit] = jpos
@@ -422,7 +415,7 @@ def _clip_pass(cs, cand, jpos, ipos, base, k, ctx):
     parent = np.concatenate([whole_ids, split_ids])
     if len(split_ids) == 0:
         return _subset(cs, whole_ids), whole_ids
-    plus, _, sc = _cut(cs, s, d, ecv, split, lab_pos, lab_pos, certified)
+    plus, _, _ = _cut(cs, s, d, ecv, split, lab_pos, lab_pos, certified)
     wmask = whole[cell]
     cnt = np.concatenate([np.diff(cs.off)[whole_ids], plus[2]])
     out = _assemble(cs, parent, np.concatenate([cs.vid[wmask], plus[0]]),
@@ -615,7 +608,7 @@ def _graph_codes_bounded(net, x0, e1, e2, uv, safety):
     for g in range(stg.n_groups):
         units = net.group_units[g]
         if units.kind == "max":
-            w, sure = _winners(units, S[:, units._take], E[:, units._take], safety)
+            w, sure = _winners(units.valid, S[:, units._take], E[:, units._take], safety)
             amb |= ~np.all(sure, axis=1)
             codes.append(w.astype(np.int8))
         else:
