@@ -338,6 +338,10 @@ def test_certified_repairs_undecided_intervals_exactly():
     np.testing.assert_array_equal(cert.codes, ex.codes)
     np.testing.assert_array_equal(cert.endpoint_on_boundary, ex.endpoint_on_boundary)
     np.testing.assert_allclose(cert.t, ex.t, rtol=0, atol=1e-15)
+    # the bound holds exactly, repaired breakpoints included (their floats are roundings
+    # of the exact values, so their bound is half a spacing, not 0)
+    for tf, te, tq in zip(cert.t, cert.t_error, ex.t_exact):
+        assert abs(Fraction(float(tf)) - Fraction(tq)) <= Fraction(float(te))
 
 
 def test_certified_repair_on_the_digits_cnn():

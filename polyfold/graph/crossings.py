@@ -935,7 +935,9 @@ def repair_certified(net, raw, points_of, tolv):
             keep_l = ts[: j0 + 1] if cl != 0.0 else ts[:1]
             keep_r = ts[j1 + 1 :] if cr != 1.0 else ts[-1:]
             ts = keep_l + inner + keep_r
-            tes = tes[: len(keep_l)] + [0.0] * len(inner) + tes[len(tes) - len(keep_r) :]
+            # the floats of exact breakpoints are within half a spacing of them
+            half = [float(np.spacing(abs(v)) / 2) for v in inner]
+            tes = tes[: len(keep_l)] + half + tes[len(tes) - len(keep_r) :]
             cs = new_codes
             degenerate[i] |= ex["degenerate"][q]
             if cl == 0.0:
