@@ -914,6 +914,129 @@ static void run_tasks(Task *tasks, int nt)
 #endif
 }
 
+/* fn(ctx, s0, s1, part) on the nt slices [m part / nt, m (part + 1) / nt) of [0, m), on threads */
+typedef void (*range_fn)(void *ctx, int64_t s0, int64_t s1, int part);
+typedef struct {
+    range_fn fn;
+    void *ctx;
+    int64_t s0, s1;
+    int part;
+} RangeJob;
+
+static void *range_run(void *arg)
+{
+    RangeJob *j = (RangeJob *)arg;
+    j->fn(j->ctx, j->s0, j->s1, j->part);
+    return NULL;
+}
+
+static void parallel_ranges(range_fn fn, void *ctx, int64_t m, int nt)
+{
+    RangeJob jobs[MAX_THREADS];
+    for (int i = 0; i < nt; i++) jobs[i] = (RangeJob){fn, ctx, m * i / nt, m * (i + 1) / nt, i};
+#ifdef HAVE_PTHREADS
+    pthread_t th[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, range_run, &jobs[i]) == 0;
+    range_run(&jobs[0]);
+    for (int i = 1; i < nt; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else range_run(&jobs[i]);
+    }
+#else
+    for (int i = 0; i < nt; i++) range_run(&jobs[i]);
+#endif
+}
+
+/* float mode's final bands: per-thread maxima of the segments' maxima, then the check */
+typedef struct {
+    const Net *net;
+    const double *segmax, *minmarg;
+    double *bandmax; /* (threads, nh) */
+    const double *fixband;
+    uint8_t *bad;
+} BandJob;
+
+static void band_max(void *ctx, int64_t s0, int64_t s1, int part)
+{
+    const BandJob *bj = (const BandJob *)ctx;
+    const int nh = bj->net->nh;
+    double *mx = bj->bandmax + (int64_t)part * nh;
+    for (int64_t s = s0; s < s1; s++) {
+        const double *v = bj->segmax + s * nh;
+        for (int u = 0; u < nh; u++)
+            if (v[u] > mx[u]) mx[u] = v[u];
+    }
+}
+
+static void band_check(void *ctx, int64_t s0, int64_t s1, int part)
+{
+    const BandJob *bj = (const BandJob *)ctx;
+    const Net *net = bj->net;
+    (void)part;
+    for (int64_t s = s0; s < s1; s++) {
+        const double *mg = bj->minmarg + s * net->nh;
+        int bad = 0;
+        for (int l = 1; l < net->L && !bad; l++) {
+            const double *fb = bj->fixband + (int64_t)l * net->zs;
+            for (int j = 0; j < net->n[l]; j++)
+                if (mg[net->off[l] + j] <= fb[j]) {
+                    bad = 1;
+                    break;
+                }
+        }
+        bj->bad[s] = (uint8_t)bad;
+    }
+}
+
+/* where a task's first segment goes (builder) and comes from (redo output) */
+typedef struct {
+    int64_t bp, pc, r, rbp, rpc;
+} AppendAt;
+
+typedef struct {
+    const Net *net;
+    Builder *bld;
+    const Task *tasks, *redo_task;
+    const int64_t *npieces, *np1;
+    const uint8_t *flags;
+    const int64_t *redo;
+    int64_t n_redo;
+    int cert;
+    AppendAt at[MAX_THREADS];
+} AppendJob;
+
+static void append_part(void *ctx, int64_t s0, int64_t s1, int part)
+{
+    const AppendJob *aj = (const AppendJob *)ctx;
+    const Task *tk = &aj->tasks[part]; /* whose slice is [s0, s1) */
+    Builder *bld = aj->bld;
+    const int nwc = aj->net->nwc;
+    AppendAt at = aj->at[part];
+    int64_t obp = 0, opc = 0, seg = bld->nseg + s0;
+    for (int64_t s = s0; s < s1; s++, seg++) {
+        const double *src_t, *src_te = NULL;
+        const uint64_t *src_c;
+        const int64_t np_ = aj->npieces[s], onp = aj->np1 ? aj->np1[s] : np_;
+        if (at.r < aj->n_redo && aj->redo[at.r] == s) {
+            src_t = aj->redo_task->out.t + at.rbp, src_c = aj->redo_task->out.codes + at.rpc * nwc;
+            at.rbp += np_ - 1, at.rpc += np_;
+            at.r++;
+        } else {
+            src_t = tk->out.t + obp, src_te = aj->cert ? tk->out.te + obp : NULL;
+            src_c = tk->out.codes + opc * nwc;
+        }
+        if (np_ > 1) memcpy(bld->t + at.bp, src_t, (size_t)(np_ - 1) * 8);
+        if (src_te && np_ > 1) memcpy(bld->te + at.bp, src_te, (size_t)(np_ - 1) * 8);
+        memcpy(bld->codes + at.pc * nwc, src_c, (size_t)(np_ * nwc) * 8);
+        bld->npieces[seg] = np_;
+        bld->flags[seg] = aj->flags[s];
+        at.bp += np_ - 1, at.pc += np_;
+        obp += onp - 1, opc += onp;
+    }
+}
+
+
 PyDoc_STRVAR(partition_doc,
 "partition(knet, builder, ZA, ZB, ia, ib, EA, EB, m, threads)\n"
 "\n"
@@ -947,8 +1070,8 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
     Task *tasks = NULL, redo_task;
     memset(&redo_task, 0, sizeof(redo_task));
     int64_t *npieces = NULL, *redo = NULL, *amb = NULL, *np1 = NULL;
-    uint8_t *flags = NULL;
-    double *fixband = NULL, *segmax = NULL, *minmarg = NULL;
+    uint8_t *flags = NULL, *bad = NULL;
+    double *fixband = NULL, *segmax = NULL, *minmarg = NULL, *bandmax = NULL;
     int64_t n_redo = 0, n_amb = 0;
     int oom = 0;
     if (get_buf(oZA, &bZA, "ZA", n0 * 8) < 0 || get_buf(oZB, &bZB, "ZB", n0 * 8) < 0) goto done;
@@ -1028,30 +1151,28 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
         for (int i = 0; i < nthreads; i++) oom |= tasks[i].oom;
         if (oom) break;
         if (!cert && L > 1) {
-            /* final float bands of layers >= 1, and the segments decided too close to them */
+            /* final float bands of layers >= 1 (maxima over the chunk, per thread and then
+               combined), and the segments decided too close to them */
+            if (!(redo = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t))) ||
+                !(bandmax = (double *)calloc((size_t)nthreads * nh + 1, sizeof(double))) ||
+                !(bad = (uint8_t *)calloc((size_t)m + 1, 1))) {
+                oom = 1;
+                break;
+            }
+            BandJob bj = {net, segmax, minmarg, bandmax, fixband, bad};
+            parallel_ranges(band_max, &bj, m, nthreads);
             for (int l = 1; l < L; l++)
                 for (int j = 0; j < net->n[l]; j++) {
                     double mx = 0.0;
-                    for (int64_t s = 0; s < m; s++) {
-                        const double v = segmax[s * nh + net->off[l] + j];
+                    for (int i = 0; i < nthreads; i++) {
+                        const double v = bandmax[(int64_t)i * nh + net->off[l] + j];
                         if (v > mx) mx = v;
                     }
                     fixband[(int64_t)l * zs + j] = net->zero * mx;
                 }
-            if (!(redo = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t)))) {
-                oom = 1;
-                break;
-            }
-            for (int64_t s = 0; s < m; s++) {
-                int bad = 0;
-                for (int l = 1; l < L && !bad; l++)
-                    for (int j = 0; j < net->n[l]; j++)
-                        if (minmarg[s * nh + net->off[l] + j] <= fixband[(int64_t)l * zs + j]) {
-                            bad = 1;
-                            break;
-                        }
-                if (bad) redo[n_redo++] = s;
-            }
+            parallel_ranges(band_check, &bj, m, nthreads);
+            for (int64_t s = 0; s < m; s++)
+                if (bad[s]) redo[n_redo++] = s;
             if (n_redo) {
                 if (!(np1 = (int64_t *)malloc(((size_t)m + 1) * sizeof(int64_t)))) {
                     oom = 1;
@@ -1075,7 +1196,8 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
                 }
             }
         }
-        /* append in segment order */
+        /* append in segment order: the offsets of every task's first segment in one
+           serial pass, then the copies on the tasks' threads */
         int64_t tbp = 0, tpc = 0;
         for (int64_t s = 0; s < m; s++) tpc += npieces[s], tbp += npieces[s] - 1;
         if (builder_reserve(bld, m, tbp, tpc)) {
@@ -1083,32 +1205,19 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
             break;
         }
         bld->chunk_seg = bld->nseg, bld->chunk_bp = bld->nbp, bld->chunk_pc = bld->npc;
-        const int nwc = net->nwc;
-        int64_t r = 0, rbp = 0, rpc = 0;
-        for (int i = 0; i < nthreads; i++) {
-            const Task *tk = &tasks[i];
-            int64_t obp = 0, opc = 0;
-            for (int64_t s = tk->s0; s < tk->s1; s++) {
-                const double *src_t, *src_te = NULL;
-                const uint64_t *src_c;
-                const int64_t np_ = npieces[s], onp = np1 ? np1[s] : np_;
-                if (r < n_redo && redo[r] == s) {
-                    src_t = redo_task.out.t + rbp, src_c = redo_task.out.codes + rpc * nwc;
-                    rbp += np_ - 1, rpc += np_;
-                    r++;
-                } else {
-                    src_t = tk->out.t + obp, src_te = cert ? tk->out.te + obp : NULL;
-                    src_c = tk->out.codes + opc * nwc;
+        AppendJob aj = {net, bld, tasks, &redo_task, npieces, np1, flags, redo, n_redo, cert, {{0}}};
+        {
+            AppendAt at = {bld->nbp, bld->npc, 0, 0, 0};
+            for (int i = 0; i < nthreads; i++) {
+                aj.at[i] = at;
+                for (int64_t s = tasks[i].s0; s < tasks[i].s1; s++) {
+                    at.bp += npieces[s] - 1, at.pc += npieces[s];
+                    if (at.r < n_redo && redo[at.r] == s) at.rbp += npieces[s] - 1, at.rpc += npieces[s], at.r++;
                 }
-                if (np_ > 1) memcpy(bld->t + bld->nbp, src_t, (size_t)(np_ - 1) * 8);
-                if (src_te && np_ > 1) memcpy(bld->te + bld->nbp, src_te, (size_t)(np_ - 1) * 8);
-                memcpy(bld->codes + bld->npc * nwc, src_c, (size_t)(np_ * nwc) * 8);
-                bld->npieces[bld->nseg] = np_;
-                bld->flags[bld->nseg] = flags[s];
-                bld->nseg++, bld->nbp += np_ - 1, bld->npc += np_;
-                obp += onp - 1, opc += onp;
             }
         }
+        parallel_ranges(append_part, &aj, m, nthreads); /* the tasks' slices: s0 = m i / nthreads */
+        bld->nseg += m, bld->nbp += tbp, bld->npc += tpc;
     } while (0);
     Py_END_ALLOW_THREADS;
     if (oom) {
@@ -1137,6 +1246,7 @@ done:
     out_free(&redo_task.out);
     work_free(&redo_task.w);
     free(tasks), free(npieces), free(np1), free(redo), free(amb), free(flags), free(fixband), free(segmax), free(minmarg);
+    free(bandmax), free(bad);
     release_all((Py_buffer *[]){&bZA, &bZB, &bia, &bib, &bEA, &bEB}, 6);
     return result;
 }

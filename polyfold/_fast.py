@@ -40,6 +40,7 @@ Examples
 [8]
 """
 
+import contextlib
 import os
 from collections import OrderedDict
 
@@ -128,6 +129,29 @@ def default_threads():
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - platform dependent
         return max(1, os.cpu_count() or 1)
+
+
+_BLAS = []
+
+
+def single_blas():
+    """A context in which BLAS runs on one thread (a no-op without threadpoolctl).
+
+    The kernel's own threads and a multi-threaded BLAS do not mix: after each of the
+    chunks' first-layer products OpenBLAS's workers keep spinning on the cores the
+    kernel's threads need (on two cores, two kernel threads with two BLAS threads
+    ran slower than one kernel thread).  The first-layer products of a chunk are
+    small, so one BLAS thread loses little.
+    """
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            _BLAS.append(None)
+        else:
+            _BLAS.append(ThreadpoolController())
+    ctl = _BLAS[0]
+    return contextlib.nullcontext() if ctl is None else ctl.limit(limits=1, user_api="blas")
 
 
 def _gamma(n):

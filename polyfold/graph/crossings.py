@@ -764,7 +764,11 @@ def _threshold_piece_codes(u, Z, Ez, same, ctx, tolv, seg):
         pos, neg = s3[0], s3[1]
         code[:-1] += pos[:-1] | pos[1:]
         zero = ~(pos | neg)
-        dg[:-1] |= (zero[:-1] & zero[1:]).any(axis=1) & same
+        # certified: only values known to sit at the threshold make a piece degenerate;
+        # an undecided value is flagged below and its interval recomputed exactly,
+        # which then says whether the piece is degenerate
+        at = s3[2] if ctx.certified else zero
+        dg[:-1] |= (at[:-1] & at[1:]).any(axis=1) & same
         if ctx.certified:
             bad = (zero & ~s3[2]).any(axis=1)
             if bad.any():
