@@ -265,6 +265,50 @@ def test_ball_refinement_decides_deep_random_nets(digits):
         assert np.all(np.abs(res.t[a:b] - np.array([float(v) for v in ex.breakpoints(k)])) <= res.t_error[a:b])
 
 
+def test_stage_pass_decides_deep_nets_without_balls(digits, monkeypatch):
+    # the second float64 pass (piece-local bounds) decides what the compiled kernel's
+    # bounds leave on a deep net: no ball arithmetic is needed, and pieces, codes and
+    # the breakpoint bounds (checked in rationals) are exact mode's
+    from fractions import Fraction
+
+    import polyfold.crossings as pc
+
+    def no_balls(*args, **kwargs):
+        raise AssertionError("ball arithmetic should not be reached")
+
+    monkeypatch.setattr(pc, "ball_partition", no_balls)
+    _, _, X, _ = digits
+    net = polyfold.zoo.random_mlp([32] * 10, 64, 10, seed=10)
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, len(X), (60, 2))
+    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    res = segment_crossings(net, S, E, mode="certified")
+    assert res.n_refined >= 1 and not res.exact_segments.any()
+    sub = np.flatnonzero(res.refined_segments)
+    ex = segment_crossings(net, S[sub], E[sub], mode="exact")
+    for k, i in enumerate(sub):
+        assert np.array_equal(res.piece_codes(i), ex.piece_codes(k))
+        a, b = res.breakpoint_offsets[i], res.breakpoint_offsets[i + 1]
+        for tf, te, tq in zip(res.t[a:b], res.t_error[a:b], ex.breakpoints(k)):
+            assert abs(Fraction(float(tf)) - Fraction(tq)) <= Fraction(float(te))
+
+
+def test_stage_pass_leaves_nets_without_stages_to_the_balls():
+    # hidden Identity layers have no stage form: the second pass hands every segment on
+    from polyfold.crossings import _refine_by_stages
+    from polyfold.network import Identity, ReLU
+
+    net = polyfold.PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.eye(2), np.zeros(2)),
+                                      (np.ones((1, 2)), np.zeros(1))],
+                                     activation=[Identity(), ReLU()])
+    ids = np.arange(3)
+    S = np.zeros((3, 2))
+    E = np.ones((3, 2))
+    out = _refine_by_stages(net, ids, S, E, polyfold.tolerance.get_tol(None), code_layout(net),
+                            None, np.zeros(3, bool), np.zeros(3, bool))
+    assert out[0] is ids and out[1] is S and out[2] is E
+
+
 @pytest.mark.parametrize("failures", [1, 10**9])
 def test_redundancy_lps_survive_a_failed_warm_start(monkeypatch, failures):
     # a warm-started HiGHS model that reports a non-optimal status (seen as "Unknown"
