@@ -254,6 +254,12 @@ def test_residual_graphs_all_modes_agree_with_exact_midpoints(case):
         np.testing.assert_array_equal(other.n_pieces, ex.n_pieces)
         np.testing.assert_array_equal(other.codes, ex.codes)
         np.testing.assert_allclose(other.t, ex.t, rtol=0, atol=1e-9)
+        if mode == "certified":
+            # the flags are exact mode's, and t_error bounds |t - t*| (in rationals)
+            np.testing.assert_array_equal(other.degenerate, ex.degenerate)
+            np.testing.assert_array_equal(other.endpoint_on_boundary, ex.endpoint_on_boundary)
+            for tf, te, tq in zip(other.t, other.t_error, ex.t_exact):
+                assert abs(F(float(tf)) - F(tq)) <= F(float(te))
     for i in range(len(S)):
         # every piece's codes are the exact codes at its exact midpoint
         ts = [F(0)] + list(ex.breakpoints(i)) + [F(1)]
