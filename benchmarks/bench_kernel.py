@@ -1,6 +1,6 @@
 """Benchmark: the crossing kernels against a plain numpy loop and a BLAS yardstick.
 
-Four sections, each measured round-robin in one process (minimum over repetitions
+Seven sections, each measured round-robin in one process (minimum over repetitions
 of wall-clock and process CPU time; the machine may be shared, so every figure that
 matters is a ratio of timings from the same run on the same inputs):
 
@@ -17,6 +17,10 @@ matters is a ratio of timings from the same run on the same inputs):
 ``depths``
     certified against float time on 64-input MLPs of width 32 and depth 1..10
     (digits test images as ends), with the segments certified mode recomputed.
+``threads``
+    wall time of one call on one and on two threads of the compiled kernel (100k
+    digits paths of the 6x10 net, 25k on a 784-input 6x10 net, 1000 on a 784-input
+    4x256 net), float and certified.
 ``memory``
     1M paths of the 6x10 digits net held in one result (``segment_crossings_between``,
     certified), in a fresh process: peak resident memory and the result's bytes.
@@ -28,9 +32,9 @@ matters is a ratio of timings from the same run on the same inputs):
 ``statistics``
     ``region_statistics`` points per second on the six digits MLPs.
 
-Run:  python benchmarks/bench_kernel.py [--sections baseline,widths,depths,memory,folding,statistics]
+Run:  python benchmarks/bench_kernel.py [--sections baseline,widths,depths,threads,memory,folding,statistics]
       [--repeats 5]
-Writes benchmarks/results/kernel.json.
+Writes benchmarks/results/kernel.json (sections not run keep their earlier results).
 """
 
 import argparse
@@ -185,9 +189,36 @@ def section_depths(args):
         row = {"depth": d, "paths": len(S), "mean_pieces": float(out["float"].n_pieces.mean()),
                "float cpu s": t["float"][1], "certified cpu s": t["certified"][1],
                "certified / float (cpu)": t["certified"][1] / t["float"][1],
-               "recomputed": int(out["certified"].n_recomputed)}
+               "recomputed": int(out["certified"].n_recomputed),
+               "refined": int(out["certified"].n_refined),
+               "exact work": int(out["certified"].exact_segments.sum())}
         rows.append(row)
         show(f"depth {d}", row, ("depth",))
+    return rows
+
+
+def section_threads(args):
+    """Wall time of one call on 1 and 2 threads of the compiled kernel (large batches)."""
+    rows = []
+    nets = {
+        "digits 6x10": (polyfold.zoo.digits_mlp("6x10"), *digits_paths(args.thread_paths, seed=5)),
+        "random784 6x10": (
+            polyfold.zoo.random_mlp("6x10", 784, 10, seed=0),
+            *(np.random.default_rng(6).random((2, args.thread_paths // 4, 784))),
+        ),
+        "random784 4x256": (
+            polyfold.zoo.random_mlp([256] * 4, 784, 10, seed=256),
+            *(np.random.default_rng(7).random((2, args.thread_paths // 100, 784))),
+        ),
+    }
+    for name, (net, S, E) in nets.items():
+        for mode in ("float", "certified"):
+            t, _ = timed({f"{k} threads": cross(net, S, E, mode, k) for k in (1, 2)}, args.repeats)
+            row = {"network": name, "mode": mode, "paths": len(S), "1 thread wall s": t["1 threads"][0],
+                   "2 threads wall s": t["2 threads"][0],
+                   "speed-up": t["1 threads"][0] / t["2 threads"][0]}
+            rows.append(row)
+            show(f"threads {name} {mode}", row, ("network",))
     return rows
 
 
@@ -270,13 +301,14 @@ def section_statistics(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sections", default="baseline,widths,depths,memory,folding,statistics")
+    ap.add_argument("--sections", default="baseline,widths,depths,threads,memory,folding,statistics")
     ap.add_argument("--paths", type=int, default=2000)
     ap.add_argument("--width-paths", type=int, default=400, help="paths at width 64 (fewer for wider)")
     ap.add_argument("--depth-paths", type=int, default=300)
     ap.add_argument("--memory-paths", type=int, default=1_000_000)
     ap.add_argument("--folding-paths", type=int, default=100_000)
     ap.add_argument("--stats-points", type=int, default=20)
+    ap.add_argument("--thread-paths", type=int, default=100_000, help="digits paths of the threads section")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "kernel.json"))
@@ -289,12 +321,17 @@ def main(argv=None):
     if not _fast.available():
         print("compiled kernel not built (pip install -e .); nothing to compare", file=sys.stderr)
         return 1
-    result = {"command": "python benchmarks/bench_kernel.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "isa": _fast._ckernel.ISA, "load_average": os.getloadavg()}
+    command = "python benchmarks/bench_kernel.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    out = Path(args.out)
+    # sections not run this time keep their earlier results (with the command that made them)
+    result = json.loads(out.read_text()) if out.exists() else {}
+    result.setdefault("section_commands", {})
+    result.update({"command": command, "isa": _fast._ckernel.ISA, "load_average": os.getloadavg()})
     for sec in args.sections.split(","):
         result[sec] = globals()[f"section_{sec}"](args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+        result["section_commands"][sec] = {"command": command, "load_average": os.getloadavg()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     return 0
 
 

@@ -52,11 +52,22 @@ def kernel_tables(k):
     if "depths" in k:
         out += ["Certified against float by depth (64-input MLPs of width 32, 300 paths between digits "
                 "test images, one core, CPU seconds):", "",
-                "| depth | regions/path | float s | certified s | certified / float | recomputed (balls / exact) |",
+                "| depth | regions/path | float s | certified s | certified / float | recomputed (no exact work / exact work) |",
                 "|---|---|---|---|---|---|"]
         for r in k["depths"]:
             out.append(f"| {r['depth']} | {r['mean_pieces']:.1f} | {r['float cpu s']:.4f} "
-                       f"| {r['certified cpu s']:.4f} | {r['certified / float (cpu)']:.2f} | {r['recomputed']} |")
+                       f"| {r['certified cpu s']:.4f} | {r['certified / float (cpu)']:.2f} | {r['recomputed']}"
+                       + (f" ({r['refined']} / {r['exact work']})" if "refined" in r else "") + " |")
+        out.append("")
+    if "threads" in k:
+        cmd = k.get("section_commands", {}).get("threads")
+        out += ["Two threads against one (wall seconds of one call, minimum of round-robin repetitions"
+                + (f"; `{cmd['command']}`, load average " + ", ".join(f"{v:.1f}" for v in cmd["load_average"])
+                   if cmd else "") + "):", "",
+                "| network | mode | paths | 1 thread s | 2 threads s | speed-up |", "|---|---|---|---|---|---|"]
+        for r in k["threads"]:
+            out.append(f"| {r['network']} | {r['mode']} | {r['paths']:,} | {r['1 thread wall s']:.3f} "
+                       f"| {r['2 threads wall s']:.3f} | {r['speed-up']:.2f} |")
         out.append("")
     if "memory" in k:
         m = k["memory"]
