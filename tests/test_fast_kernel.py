@@ -250,6 +250,36 @@ def test_redo_with_final_float_band():
     assert b.breakpoints(0).tolist() == [0.5]
 
 
+def test_redo_on_two_threads():
+    # redone segments in both threads' slices of one chunk: the final bands (maxima
+    # per thread, then combined) and the copies from the redo output (on the threads)
+    # give what one thread gives, and what the numpy kernel gives
+    from polyfold import _fast, crossings
+
+    net = PLNet.from_arrays(
+        [(np.array([[1.0]]), np.array([0.0])), (np.array([[1.0]]), np.array([-1.5])),
+         (np.array([[1.0]]), np.array([0.0]))]
+    )
+    # each thread's slice (400 segments) starts with small segments, decided with a
+    # running band that the large ones widen later: the small ones are all redone
+    rng = np.random.default_rng(0)
+    big = np.arange(800) % 400 >= 200
+    # (downwards through x = 1.5: the first sweep's first piece has the unit on, the
+    # redo's single piece has it off, so a copy from the wrong output shows)
+    S = np.where(big, 1e9, 1.6 + 0.01 * rng.random(800))[:, None]
+    E = np.where(big, 2e9, 1.4 + 0.01 * rng.random(800))[:, None]
+    tolv = get_tol(None)
+    Z0, _ = crossings.first_layer_values(net, crossings._interleave(S, E))
+    assert _fast.partition(net, Z0, None, False, tolv, False)["n_redo"] >= 100
+    one = segment_crossings(net, S, E, mode="float", backend="c", threads=1)
+    two = segment_crossings(net, S, E, mode="float", backend="c", threads=2)
+    ref = segment_crossings(net, S, E, mode="float", backend="numpy")
+    assert_same(one, two)
+    assert_same(ref, two)
+    assert np.array_equal(two.t, one.t)
+    assert two.n_pieces[~big].tolist() == [1] * 400 and not two.codes[:, 1][np.cumsum(two.n_pieces)[~big] - 1].any()
+
+
 def test_chunks_do_not_change_the_result(digits_pairs):
     S, E = digits_pairs
     net = polyfold.zoo.digits_mlp("5x12")
