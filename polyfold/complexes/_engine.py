@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import arith
 from ..tolerance import UNIT_ROUNDOFF
+from . import _lattice
 from ._lattice import box_lattice
 
 U = UNIT_ROUNDOFF
@@ -165,6 +166,7 @@ class Engine:
         self.stage = 0
         self.X0 = None
         self.extra = None
+        self._spare = {}  # per vertex or cell array: (buffer with spare rows, the view in use)
 
     # ------------------------------------------------------------- set-up
     def init_box(self, lower, upper):
@@ -415,19 +417,19 @@ class Engine:
         self.splits.append((fa, fb, thq, self.stage))
         sid = len(self.splits) - 1
         nv0 = len(self.V)
-        self.gen_p = np.concatenate([self.gen_p, p])
-        self.gen_n = np.concatenate([self.gen_n, n])
-        self.gen_split = np.concatenate([self.gen_split, np.full(len(p), sid, np.int64)])
+        self._grow("gen_p", p)
+        self._grow("gen_n", n)
+        self._grow("gen_split", np.full(len(p), sid, np.int64))
         V, E, VB, EB = self.V, self.E, self.VB, self.EB
         if self.exact:
             if not self.space:
                 t = dv[p] / (dv[p] - dv[n])
                 Wn = V[p] + t[:, None] * (V[n] - V[p])
-                self.V = np.concatenate([V, Wn])
+                self._grow("V", Wn)
                 return
             A, B = _interp_space_exact(V[p], VB[p], V[n], VB[n], dv[p], dB[p], dv[n], dB[n])
-            self.V = np.concatenate([V, A])
-            self.VB = np.concatenate([VB, B])
+            self._grow("V", A)
+            self._grow("VB", B)
             return
         th = float(theta)
         if not self.space:
@@ -435,19 +437,31 @@ class Engine:
             if self.certified:
                 den, eden = _sub(a, e[p], b, e[n])
                 t, et = _div(a, e[p], den, eden)
+            else:
+                t = a / (a - b)
+            C = _lattice._clattice
+            if C is not None and V.dtype == np.float64:
+                # the same operations by the compiled loop, written in place
+                m, cols = len(p), V.shape[1]
+                Wn = self._room("V", m)
+                EW = self._room("E", m) if self.certified else None
+                C.interp(np.ascontiguousarray(V), None if E is None else np.ascontiguousarray(E),
+                         np.ascontiguousarray(p), np.ascontiguousarray(n), t,
+                         et if self.certified else None, Wn, EW, cols, 2 * U, TINY)
+            elif self.certified:
                 D, eD = _sub(V[n], E[n], V[p], E[p])
                 tD, etD = _mul(t[:, None], et[:, None], D, eD)
                 Wn, EW = _add(V[p], E[p], tD, etD)
             else:
-                t = a / (a - b)
                 Wn = V[p] + t[:, None] * (V[n] - V[p])
             if fb < 0:
                 Wn[:, fa] = th
                 if self.certified:
                     EW[:, fa] = 0.0
-            self.V = np.concatenate([V, Wn])
-            if self.certified:
-                self.E = np.concatenate([E, EW])
+            if C is None or V.dtype != np.float64:
+                self._grow("V", Wn)
+                if self.certified:
+                    self._grow("E", EW)
         else:
             cert = self.certified
             A, EA, B, EBn = _interp_space_float(
@@ -461,11 +475,11 @@ class Engine:
                 if cert:
                     EA[:, fa] = 0.0
                     EBn[:, fa] = 0.0
-            self.V = np.concatenate([V, A])
-            self.VB = np.concatenate([VB, B])
+            self._grow("V", A)
+            self._grow("VB", B)
             if cert:
-                self.E = np.concatenate([E, EA])
-                self.EB = np.concatenate([EB, EBn])
+                self._grow("E", EA)
+                self._grow("EB", EBn)
         if self.space:
             # a new vertex off the boundary of the box at infinity is a finite point:
             # its M part is exactly zero
@@ -479,6 +493,34 @@ class Engine:
                 bad |= ~np.isfinite(self.EB[nv0:]).all(axis=1)
             for i in np.flatnonzero(bad).tolist():
                 self._set_exact(nv0 + i)
+
+    def _room(self, name, m, dtype=None):
+        """Add ``m`` rows (not yet written, returned) to the array ``name`` (``V``,
+        ``E``, ``gen_p``, ``codes``...): the array is a view of a buffer with spare rows,
+        grown by doubling (no copy of the whole array at every split)."""
+        cur = getattr(self, name)
+        n = len(cur)
+        dtype = cur.dtype if dtype is None else dtype
+        buf, view = self._spare.get(name, (None, None))
+        if view is not cur or n + m > len(buf) or dtype != cur.dtype:
+            buf = np.empty((max(2 * (n + m), 64),) + cur.shape[1:], dtype)
+            buf[:n] = cur
+        view = buf[: n + m]
+        self._spare[name] = (buf, view)
+        setattr(self, name, view)
+        return view[n:]
+
+    def _trim(self):
+        """Drop the spare rows (end_group made new vertex arrays; cell arrays are copied
+        to their size)."""
+        for name, (buf, view) in self._spare.items():
+            if getattr(self, name) is view and len(view) < len(buf):
+                setattr(self, name, view.copy())
+        self._spare = {}
+
+    def _grow(self, name, new):
+        """Append the rows ``new`` to the array ``name`` (what ``np.concatenate`` gives)."""
+        self._room(name, len(new), np.result_type(getattr(self, name), new))[...] = new
 
     def _set_exact(self, v):
         """Replace a vertex's float row by its rounded exact row."""
@@ -497,8 +539,8 @@ class Engine:
         """Copy per-cell arrays to the ``-`` parts of the crossed cells."""
         cells, minus = res["cells"], res["minus"]
         if len(cells):
-            self.codes = np.concatenate([self.codes, self.codes[cells]])
-            self.deg = np.concatenate([self.deg, self.deg[cells]])
+            self._grow("codes", self.codes[cells])
+            self._grow("deg", self.deg[cells])
         return cells, minus
 
     def run_threshold_group(self, g):
@@ -624,6 +666,7 @@ class Engine:
                     self.run_threshold_group(g)
                 self.end_group(g)
         self._tick = None
+        self._trim()
         return self
 
     # ------------------------------------------------------------- domain clipping
@@ -790,6 +833,7 @@ def _refine_by_class(self):
     import copy
 
     e = copy.copy(self)
+    e._spare = {}  # the copy grows its own vertex arrays
     e.lat = self.lat.copy()
     e.codes = self.codes.copy()
     e.deg = self.deg.copy()
@@ -804,6 +848,7 @@ def _refine_by_class(self):
         cls = np.zeros(len(e.codes), np.int64)
         cls[:n_old] = res["pos"] & ~res["neg"]
         cls[cells] = 1
+        e._trim()
         return e, cls
     win = np.ones((e.lat.f(e.d), C), bool)
     for a in range(C):
@@ -822,6 +867,7 @@ def _refine_by_class(self):
             e2 = np.concatenate([elig, elig[cells]])
             win[e2 & ~neg, b] = False
             win[e2 & neg, a] = False
+    e._trim()
     return e, np.argmax(win, axis=1).astype(np.int64)
 
 

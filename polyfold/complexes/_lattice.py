@@ -21,9 +21,18 @@ The rules hold for cells whose boundary is subdivided (a regular CW complex whos
 closed cells are convex polytopes), which happens when a split is restricted to some
 cells (``eligible``): a facet shared with a cell that is not split is split anyway,
 and that cell's boundary lists both pieces.
+
+The loops over the tables (side codes, gathers, the new rows of a split) run in the
+optional extension :mod:`polyfold.complexes._clattice` where it is built, in numpy
+otherwise; both give the same tables.
 """
 
 import numpy as np
+
+try:  # compiled loops (optional: the numpy code below gives the same tables)
+    from . import _clattice
+except ImportError:  # pragma: no cover - depends on the build
+    _clattice = None
 
 
 def _ranges(starts, counts):
@@ -36,8 +45,32 @@ def _ranges(starts, counts):
     return rep + np.arange(total, dtype=np.int64)
 
 
+def _offsets(counts):
+    """Start of every list in the concatenation of lists of ``counts`` items."""
+    out = np.zeros(len(counts), np.int64)
+    if len(counts) > 1:
+        np.cumsum(counts[:-1], out=out[1:])
+    return out
+
+
+def _grown(a, n, cap):
+    """``a[:n]`` in a new buffer of ``cap`` items."""
+    out = np.empty(cap, a.dtype)
+    out[:n] = a[:n]
+    return out
+
+
 class Rows:
-    """A ragged table of int64 lists with stable row ids (a pool with garbage)."""
+    """A ragged table of int64 lists with stable row ids (a pool with garbage).
+
+    Entries live in a pool ``_data``; ``start``/``cnt`` locate every row's list, so
+    the pool's layout is not part of the table (every query reads the rows in row
+    order).  All buffers keep spare capacity.  The numpy code also keeps ``_owner``
+    (the row of every entry, -1 for garbage) for its whole-pool queries; the
+    compiled loops read rows through ``start``/``cnt`` only, rewrite a row in place
+    when its new list fits, and drop ``_owner`` (None), which a numpy query rebuilds
+    by compacting.
+    """
 
     def __init__(self, values=None, counts=None):
         values = np.zeros(0, np.int64) if values is None else np.asarray(values, np.int64)
@@ -49,8 +82,12 @@ class Rows:
         self.used = len(values)
         self._data[: self.used] = values
         self._owner[: self.used] = np.repeat(np.arange(n, dtype=np.int64), counts)
-        self.start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if n else np.zeros(0, np.int64)
-        self.cnt = counts.copy()
+        rcap = max(16, 2 * n)
+        self._n = n
+        self._start = np.zeros(rcap, np.int64)
+        self._cnt = np.zeros(rcap, np.int64)
+        self._start[:n] = _offsets(counts)
+        self._cnt[:n] = counts
         self.n_garbage = 0
 
     @property
@@ -58,82 +95,162 @@ class Rows:
         return self._data[: self.used]
 
     @property
-    def owner(self):
-        return self._owner[: self.used]
+    def start(self):
+        return self._start[: self._n]
+
+    @property
+    def cnt(self):
+        return self._cnt[: self._n]
 
     @property
     def n(self):
-        return len(self.cnt)
+        return self._n
+
+    def copy(self):
+        c = Rows.__new__(Rows)
+        c._data, c.used = self._data.copy(), self.used
+        c._owner = None if self._owner is None else self._owner.copy()
+        c._start, c._cnt, c._n = self._start.copy(), self._cnt.copy(), self._n
+        c.n_garbage = self.n_garbage
+        return c
+
+    def _live(self):
+        """``(owner, values)`` of the live entries of the pool (numpy queries)."""
+        if self._owner is None:
+            self.compact(owner=True)
+        own, dat = self._owner[: self.used], self.data
+        if self.n_garbage:
+            live = own >= 0
+            own, dat = own[live], dat[live]
+        return own, dat
 
     def gather(self, rows):
         """``(seg, values)``: the entries of ``rows``; ``seg`` = position in ``rows``."""
-        rows = np.asarray(rows, np.int64)
-        c = self.cnt[rows]
-        idx = _ranges(self.start[rows], c)
-        return np.repeat(np.arange(len(rows), dtype=np.int64), c), self.data[idx]
+        rows = np.ascontiguousarray(rows, np.int64)
+        c = self._cnt[rows]
+        if _clattice is not None:
+            total = int(c.sum())
+            seg = np.empty(total, np.int64)
+            vals = np.empty(total, np.int64)
+            _clattice.gather(self._start, self._cnt, self._data, rows, seg, vals)
+            return seg, vals
+        idx = _ranges(self._start[rows], c)
+        return np.repeat(np.arange(len(rows), dtype=np.int64), c), self._data[idx]
 
     def csr(self):
         """``(offsets (n + 1,), values)`` in row order (a compact copy)."""
         off = np.zeros(self.n + 1, np.int64)
         np.cumsum(self.cnt, out=off[1:])
+        if _clattice is not None:
+            seg = np.empty(int(off[-1]), np.int64)
+            vals = np.empty(int(off[-1]), np.int64)
+            _clattice.gather(self._start, self._cnt, self._data, np.arange(self.n, dtype=np.int64), seg, vals)
+            return off, vals
         return off, self.data[_ranges(self.start, self.cnt)]
 
     def any_of(self, flags):
         """Per row: does some entry ``e`` have ``flags[e]``?"""
-        return self.count_of(flags) > 0
+        return self.sides(np.asarray(flags, bool).view(np.uint8)) > 0
 
     def count_of(self, weights):
         """Per row: sum of ``weights[e]`` over its entries (float)."""
-        if self.n_garbage == 0:
-            return np.bincount(self.owner, weights=weights[self.data], minlength=self.n)
-        live = self.owner >= 0
-        return np.bincount(self.owner[live], weights=weights[self.data[live]], minlength=self.n)
+        own, dat = self._live()
+        return np.bincount(own, weights=weights[dat], minlength=self.n)
 
-    def _append(self, values, counts, owners):
-        base = self.used
-        need = base + len(values)
-        if need > len(self._data):
-            cap = max(need, 2 * len(self._data))
-            for name in ("_data", "_owner"):
-                old = getattr(self, name)
-                new = np.empty(cap, np.int64)
-                new[:base] = old[:base]
-                setattr(self, name, new)
-        self._data[base:need] = values
-        self._owner[base:need] = owners
-        self.used = need
-        return base + np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    def sides(self, code):
+        """Per row: OR of the uint8 ``code[e]`` over its entries (uint8)."""
+        out = np.empty(self.n, np.uint8)
+        if _clattice is not None:
+            _clattice.sides(self._start, self._cnt, self._data, np.ascontiguousarray(code, np.uint8), out)
+            return out
+        own, dat = self._live()
+        out[:] = 0
+        np.bitwise_or.at(out, own, code[dat])
+        return out
+
+    def _reserve(self, extra):
+        """Room for ``extra`` more entries after ``used`` (compacts or grows the pool)."""
+        need = self.used + extra
+        if need <= len(self._data):
+            return
+        if self.n_garbage and need - self.n_garbage <= len(self._data) // 2:
+            self.compact()
+            return
+        cap = max(need, 2 * len(self._data))
+        self._data = _grown(self._data, self.used, cap)
+        if self._owner is not None:
+            self._owner = _grown(self._owner, self.used, cap)
+
+    def _reserve_rows(self, extra):
+        need = self._n + extra
+        if need > len(self._start):
+            cap = max(need, 2 * len(self._start))
+            self._start = _grown(self._start, self._n, cap)
+            self._cnt = _grown(self._cnt, self._n, cap)
 
     def add_rows(self, values, counts):
         """Append rows; returns their ids."""
-        counts = np.asarray(counts, np.int64)
-        ids = np.arange(self.n, self.n + len(counts), dtype=np.int64)
-        starts = self._append(np.asarray(values, np.int64), counts, np.repeat(ids, counts))
-        self.start = np.concatenate([self.start, starts])
-        self.cnt = np.concatenate([self.cnt, counts])
+        values = np.ascontiguousarray(values, np.int64)
+        counts = np.ascontiguousarray(counts, np.int64)
+        m = len(counts)
+        ids = np.arange(self._n, self._n + m, dtype=np.int64)
+        if _clattice is None and self._owner is None:
+            self.compact()
+        self._reserve(len(values))
+        self._reserve_rows(m)
+        if _clattice is not None:
+            self.used = _clattice.append(self._data, self._start, self._cnt, self.used, self._n, values, counts)
+            self._owner = None
+            self._n += m
+            return ids
+        base, need = self.used, self.used + len(values)
+        self._data[base:need] = values
+        self._owner[base:need] = np.repeat(ids, counts)
+        self.used = need
+        self._start[self._n : self._n + m] = base + _offsets(counts)
+        self._cnt[self._n : self._n + m] = counts
+        self._n += m
         return ids
 
     def set_rows(self, rows, values, counts):
-        """Replace the lists of existing ``rows``."""
-        rows = np.asarray(rows, np.int64)
+        """Replace the lists of existing ``rows`` (distinct)."""
+        rows = np.ascontiguousarray(rows, np.int64)
         if len(rows) == 0:
             return
-        old = _ranges(self.start[rows], self.cnt[rows])
-        self._owner[old] = -1
-        self.n_garbage += len(old)
-        counts = np.asarray(counts, np.int64)
-        self.start[rows] = self._append(np.asarray(values, np.int64), counts, np.repeat(rows, counts))
-        self.cnt[rows] = counts
+        values = np.ascontiguousarray(values, np.int64)
+        counts = np.ascontiguousarray(counts, np.int64)
+        if _clattice is None and self._owner is None:
+            self.compact()
+        self._reserve(len(values))
+        if _clattice is not None:
+            self.used, g = _clattice.set_rows(self._data, self._start, self._cnt, self.used, rows, values, counts)
+            self._owner = None
+            self.n_garbage += g
+        else:
+            # the old lists become garbage, the new ones are appended
+            self._owner[_ranges(self._start[rows], self._cnt[rows])] = -1
+            self.n_garbage += int(self._cnt[rows].sum())
+            base, need = self.used, self.used + len(values)
+            self._data[base:need] = values
+            self._owner[base:need] = np.repeat(rows, counts)
+            self.used = need
+            self._start[rows] = base + _offsets(counts)
+            self._cnt[rows] = counts
         if self.n_garbage > self.used // 2:
             self.compact()
 
-    def compact(self):
+    def compact(self, owner=False):
+        """Rewrite the pool without garbage, rows in order; rebuild ``_owner`` if asked
+        for, kept up or the compiled loops are off."""
         off, vals = self.csr()
         self.used = len(vals)
         self._data[: self.used] = vals
-        self._owner[: self.used] = np.repeat(np.arange(self.n, dtype=np.int64), self.cnt)
-        self.start = off[:-1].copy()
+        self._start[: self._n] = off[:-1]
         self.n_garbage = 0
+        if owner or _clattice is None or self._owner is not None:
+            if self._owner is None:
+                self._owner = np.empty(len(self._data), np.int64)
+            self._owner[: self.used] = np.repeat(np.arange(self.n, dtype=np.int64), self.cnt)
 
     def take(self, keep_rows, value_map):
         """A new table of the rows ``keep_rows`` with entries renumbered by
@@ -183,11 +300,7 @@ class Lattice:
     def copy(self):
         out = Lattice(self.d, self.nv, [None], self.label.copy(), [o.copy() for o in self.onb])
         for k in range(1, self.d + 1):
-            r = self.rows[k]
-            c = Rows.__new__(Rows)
-            c._data, c._owner, c.used = r._data.copy(), r._owner.copy(), r.used
-            c.start, c.cnt, c.n_garbage = r.start.copy(), r.cnt.copy(), r.n_garbage
-            out.rows.append(c)
+            out.rows.append(self.rows[k].copy())
         return out
 
     # ------------------------------------------------------------------ split
@@ -221,12 +334,13 @@ class Lattice:
             return {"edges": np.zeros((0, 2), np.int64), "cells": np.zeros(0, np.int64),
                     "minus": np.zeros(0, np.int64), "pos": np.full(fd, bool(P[0][0])),
                     "neg": np.full(fd, bool(N[0][0])), "nv_old": self.nv}
-        big = float(1 << 26)
+        # side codes, dimension by dimension: 1 = a vertex > 0, 2 = a vertex < 0
+        codes = [P[0].view(np.uint8) | (N[0].view(np.uint8) << 1)]
         for k in range(1, d + 1):
-            w = P[k - 1] + big * N[k - 1]
-            tot = self.rows[k].count_of(w)
-            N.append(tot >= big)
-            P.append(np.mod(tot, big) > 0)
+            code = self.rows[k].sides(codes[-1])
+            codes.append(code)
+            P.append((code & 1).view(bool))
+            N.append((code >> 1).view(bool))
         cross = [None] + [P[k] & N[k] for k in range(1, d + 1)]
         restricted = eligible is not None
         if restricted:
@@ -245,10 +359,12 @@ class Lattice:
         # zero (k-2)-faces of the crossed k-cells, from the lattice before any change
         zpairs = [None] * (d + 1)
         facets_of = [None] * (d + 1)  # (seg, G) of the crossed k-cells, before any change
+        # a zero face has all its vertices on h: none without a vertex of sign 0
+        has_zero = bool((s == 0).any())
         for k in range(1, d + 1):
-            C = np.flatnonzero(cross[k])
+            C = crossed[k] = np.flatnonzero(cross[k])
             facets_of[k] = self.rows[k].gather(C)
-            if k == 1:
+            if k == 1 or not has_zero:
                 continue
             seg, G = facets_of[k]
             sub_seg, K = self.rows[k - 1].gather(G)
@@ -258,11 +374,12 @@ class Lattice:
                 key = np.unique(seg[sub_seg[Kzero]] * nK + K[Kzero])
                 zpairs[k] = (key // nK, key % nK)
         for k in range(1, d + 1):
-            C = np.flatnonzero(cross[k])
-            crossed[k] = C
-            rk = np.full(self.f(k), -1, np.int64)
-            rk[C] = np.arange(len(C))
-            rank[k] = rk
+            C = crossed[k]
+            if k < d:  # rank[k]: position of the crossed k-cells, read in dimension k + 1
+                # (the compiled loop reads crossed cells only; numpy reads all, -1 elsewhere)
+                rk = np.empty(self.f(k), np.int64) if _clattice is not None else np.full(self.f(k), -1, np.int64)
+                rk[C] = np.arange(len(C))
+                rank[k] = rk
             nc = len(C)
             if nc == 0:
                 minus_id[k] = np.zeros(0, np.int64)
@@ -292,37 +409,16 @@ class Lattice:
                 elif d == 2:
                     self.label = np.concatenate([self.label, self.label[C]])
                 continue
-            Gc = cross[k - 1][G]
-            Gp = P[k - 1][G] & ~Gc
-            Gn = N[k - 1][G] & ~Gc
-            # facets of F0: G0 of crossed facets, and zero (k-2)-faces
-            g_rank = rank[k - 1][G[Gc]]
-            z_seg = seg[Gc]
-            z_vals = zero_id[k - 1][g_rank]
-            if zpairs[k] is not None:
-                z_seg = np.concatenate([z_seg, zpairs[k][0]])
-                z_vals = np.concatenate([z_vals, zpairs[k][1]])
-            vals0, cnt0 = _sorted_groups(z_seg, z_vals, nc)
-            f0 = self.rows[k - 1].add_rows(vals0, cnt0)
+            if _clattice is not None:
+                f0, minus_id[k] = self._split_rows_c(k, C, seg, G, codes[k - 1], cross[k - 1], rank[k - 1],
+                                                     zero_id[k - 1], minus_id[k - 1], zpairs[k])
+            else:
+                f0, minus_id[k] = self._split_rows(k, C, seg, G, P[k - 1], N[k - 1], cross[k - 1], rank[k - 1],
+                                                   zero_id[k - 1], minus_id[k - 1], zpairs[k])
             zero_id[k] = f0
             self.onb[k - 1] = np.concatenate([self.onb[k - 1], self.onb[k][C]])
             if k == d:  # the new (d-1)-cells lie in the splitting hyperplane
                 self.label = np.concatenate([self.label, np.full(nc, label, np.int64)])
-            # F+ and F-
-            keep_p = Gc | Gp
-            ps = np.concatenate([seg[keep_p], np.arange(nc)])
-            pv = np.concatenate([G[keep_p], f0])
-            pvals, pcnt = _sorted_groups(ps, pv, nc)
-            if len(minus_id[k - 1]):
-                ms_vals = np.where(Gc, minus_id[k - 1][np.maximum(rank[k - 1][G], 0)], G)
-            else:
-                ms_vals = G
-            keep_m = Gc | Gn
-            ms = np.concatenate([seg[keep_m], np.arange(nc)])
-            mv = np.concatenate([ms_vals[keep_m], f0])
-            mvals, mcnt = _sorted_groups(ms, mv, nc)
-            self.rows[k].set_rows(C, pvals, pcnt)
-            minus_id[k] = self.rows[k].add_rows(mvals, mcnt)
             self.onb[k] = np.concatenate([self.onb[k], self.onb[k][C]])
             if k == d - 1:
                 self.label = np.concatenate([self.label, self.label[C]])
@@ -336,6 +432,62 @@ class Lattice:
             "neg": N[d],
             "nv_old": nv0,
         }
+
+    def _split_rows(self, k, C, seg, G, P, N, cross, rank, zero_id, minus_id, zpairs):
+        """New rows of a split in dimension ``k >= 2``: the ``F0`` of the crossed k-cells
+        ``C`` (appended to ``rows[k - 1]``), their ``F+`` (in place of ``C``) and
+        ``F-`` (appended).  ``(seg, G)`` lists the facets of ``C``; ``P``, ``N``,
+        ``cross``, ``rank``, ``zero_id``, ``minus_id`` are those of the (k-1)-cells.
+        Returns the ids of the ``F0`` and of the ``F-``."""
+        nc = len(C)
+        Gc = cross[G]
+        Gp = P[G] & ~Gc
+        Gn = N[G] & ~Gc
+        # facets of F0: G0 of crossed facets, and zero (k-2)-faces
+        z_seg = seg[Gc]
+        z_vals = zero_id[rank[G[Gc]]]
+        if zpairs is not None:
+            z_seg = np.concatenate([z_seg, zpairs[0]])
+            z_vals = np.concatenate([z_vals, zpairs[1]])
+        vals0, cnt0 = _sorted_groups(z_seg, z_vals, nc)
+        f0 = self.rows[k - 1].add_rows(vals0, cnt0)
+        # F+ and F-
+        keep_p = Gc | Gp
+        ps = np.concatenate([seg[keep_p], np.arange(nc)])
+        pv = np.concatenate([G[keep_p], f0])
+        pvals, pcnt = _sorted_groups(ps, pv, nc)
+        if len(minus_id):
+            ms_vals = np.where(Gc, minus_id[np.maximum(rank[G], 0)], G)
+        else:
+            ms_vals = G
+        keep_m = Gc | Gn
+        ms = np.concatenate([seg[keep_m], np.arange(nc)])
+        mv = np.concatenate([ms_vals[keep_m], f0])
+        mvals, mcnt = _sorted_groups(ms, mv, nc)
+        self.rows[k].set_rows(C, pvals, pcnt)
+        return f0, self.rows[k].add_rows(mvals, mcnt)
+
+    def _split_rows_c(self, k, C, seg, G, code, cross, rank, zero_id, minus_id, zpairs):
+        """:meth:`_split_rows` by the compiled loop (``code``: side codes of the
+        (k-1)-cells)."""
+        nc = len(C)
+        m = len(G)
+        gcode = code | (cross.view(np.uint8) << 2)
+        if zpairs is None:
+            zseg = zval = np.zeros(0, np.int64)
+        else:
+            zseg, zval = (np.ascontiguousarray(z, np.int64) for z in zpairs)
+        vals0 = np.empty(m + len(zseg), np.int64)
+        pvals = np.empty(m + nc, np.int64)
+        mvals = np.empty(m + nc, np.int64)
+        cnt0, pcnt, mcnt = (np.empty(nc, np.int64) for _ in range(3))
+        r0 = self.rows[k - 1]
+        n0, n_p, n_m = _clattice.split_rows(seg, G, gcode, rank, np.ascontiguousarray(zero_id, np.int64),
+                                            np.ascontiguousarray(minus_id, np.int64), zseg, zval, r0.n, nc,
+                                            vals0, cnt0, pvals, pcnt, mvals, mcnt)
+        f0 = r0.add_rows(vals0[:n0], cnt0)
+        self.rows[k].set_rows(C, pvals[:n_p], pcnt)
+        return f0, self.rows[k].add_rows(mvals[:n_m], mcnt)
 
     def _attach_minus(self, cross, crossed, minus_id):
         """Restricted splits: cells not split whose facets were split list both parts."""
@@ -398,6 +550,14 @@ class Lattice:
     def facet_cofaces(self):
         """``(facet ids, cell a, cell b)``: the (d-1)-cells with two d-cells, and
         ``(facet ids, cell)`` of those with one (on the domain boundary)."""
+        if _clattice is not None:
+            r = self.rows[self.d]
+            nf = self.f(self.d - 1)
+            cnt, a, b = np.zeros(nf, np.int64), np.empty(nf, np.int64), np.empty(nf, np.int64)
+            _clattice.cofaces(r.start, r.cnt, r._data, cnt, a, b)
+            two = np.flatnonzero(cnt == 2)
+            one = np.flatnonzero(cnt == 1)
+            return (two, a[two], b[two]), (one, a[one])
         seg, g = self.rows[self.d].gather(np.arange(self.f(self.d)))
         o = np.argsort(g, kind="stable")
         g, cell = g[o], seg[o]
@@ -449,14 +609,24 @@ class Lattice:
         return maps[0], maps[d], keep
 
 
+_BOX = {}  # d -> (lattice, corners) of the cube, copied out by box_lattice
+
+
 def box_lattice(d):
-    """Face lattice of the cube ``[-1, 1]^d``.
+    """Face lattice of the cube ``[-1, 1]^d`` (a new copy at every call).
 
     Returns ``(lattice, corners)`` with ``corners`` (2^d, d) in {-1, 1}: vertex ``i``
     is ``corners[i]``.  A face is a vector in {-1, 0, 1}^d (0: free coordinate); the
     (d-1)-cell with ``x_i = -1`` has label ``-1 - 2 i``, with ``x_i = +1`` label
     ``-2 - 2 i``.
     """
+    if d not in _BOX:
+        _BOX[d] = _build_box_lattice(d)
+    lat, corners = _BOX[d]
+    return lat.copy(), corners.copy()
+
+
+def _build_box_lattice(d):
     import itertools
 
     allv = np.array(list(itertools.product((-1, 0, 1), repeat=d)), dtype=np.int64).reshape(-1, d)
