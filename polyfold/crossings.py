@@ -521,9 +521,10 @@ def _kernel(net, backend):
 def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer, points_of, progress=None):
     """The crossings of ``m`` segments, ``chunk_size`` at a time, into one result.
 
-    ``first_layer(a, b)`` gives ``(ZA, ZB, ia, ib, EA, EB)``: first-layer values (and
+    ``first_layer(a, b, pool)`` gives ``(ZA, ZB, ia, ib, EA, EB)``: first-layer values (and
     certified bounds) whose rows ``ia`` / ``ib`` (None: row ``i - a``) are the starts
-    and ends of segments ``a..b-1``; ``points_of(ids)`` gives the points ``(starts,
+    and ends of segments ``a..b-1`` (``pool``: None, or an executor it may use for one
+    of its products); ``points_of(ids)`` gives the points ``(starts,
     ends)`` of segments ``ids`` for exact recomputation.  The results of all chunks
     go into one builder (no concatenation of chunk results); certified segments the
     bounds cannot decide are recomputed exactly and spliced in.
@@ -539,12 +540,16 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
     kernel = None if mode == "exact" else _kernel(net, backend)
     compiled = kernel is _fast.partition
     blas = contextlib.nullcontext()
+    pool = None
     if compiled:
         kn = _fast.prepare(net, tolv, certified)
         threads = _fast.default_threads() if threads is None else threads
         if threads > 1 and min(m, chunk_size) >= 2 * _fast.MIN_SEGMENTS_PER_THREAD:
+            # BLAS on one thread (see single_blas); the first-layer products of a chunk
+            # then run on two threads of their own
             blas = _fast.single_blas()
-    with blas:
+            pool = _first_layer_pool()
+    with blas, (pool if pool is not None else contextlib.nullcontext()):
         for a, b in _chunks(m, chunk_size, mode, progress):
             if mode == "exact":
                 S, E = points_of(np.arange(a, b))
@@ -553,7 +558,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 t_exact.extend(part["t_exact"])
                 exact_flags[a:b] = True
                 continue
-            ZA, ZB, ia, ib, EA, EB = first_layer(a, b)
+            ZA, ZB, ia, ib, EA, EB = first_layer(a, b, pool)
             if compiled:
                 _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB, threads=threads)
             else:
@@ -594,6 +599,14 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                     exact_flags[ids] = True
     return _result(net, mode, builder, layout, exact_flags, None if t_exact is None else tuple(t_exact),
                    refined)
+
+
+def _first_layer_pool():
+    """One worker thread for the second first-layer product of each chunk (numpy
+    releases the GIL in its products)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="polyfold-first-layer")
 
 
 def _refine_by_stages(net, ids, S, E, tolv, layout, builder, exact_flags, refined):
@@ -739,10 +752,13 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     safety = tolv.safety if mode == "certified" else 0.0
     threads = _check_threads(threads)
 
-    def first_layer(a, b):
-        # first layer at starts and ends separately (the kernels read them as rows)
+    def first_layer(a, b, pool=None):
+        # first layer at starts and ends separately (the kernels read them as rows); with
+        # a pool, the ends' product runs on its worker while this thread does the starts'
+        if pool is not None:
+            ends_job = pool.submit(first_layer_values, net, E[a:b], safety=safety)
         Zs, Es = first_layer_values(net, S[a:b], safety=safety)
-        Ze, Ee = first_layer_values(net, E[a:b], safety=safety)
+        Ze, Ee = ends_job.result() if pool is not None else first_layer_values(net, E[a:b], safety=safety)
         return Zs, Ze, None, None, Es, Ee
 
     return _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer,
@@ -819,7 +835,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     chunk_size = _chunk_for(net, chunk_size, mode)
     threads = _check_threads(threads)
 
-    def first_layer(a, b):
+    def first_layer(a, b, pool=None):
         # rows of the cached first layer: the kernels gather them per segment
         return cache.Z0, cache.Z0, i_start[a:b], i_end[a:b], cache.E0, cache.E0
 
