@@ -185,7 +185,7 @@ def section_depths(args):
             t, out = timed({
                 "float": cross(net, S, E, "float", 1),
                 "certified": cross(net, S, E, "certified", 1),
-            }, args.repeats if d < 8 else 1)
+            }, args.repeats)
         row = {"depth": d, "paths": len(S), "mean_pieces": float(out["float"].n_pieces.mean()),
                "float cpu s": t["float"][1], "certified cpu s": t["certified"][1],
                "certified / float (cpu)": t["certified"][1] / t["float"][1],

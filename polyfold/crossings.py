@@ -544,7 +544,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
     if compiled:
         kn = _fast.prepare(net, tolv, certified)
         threads = _fast.default_threads() if threads is None else threads
-        if threads > 1 and min(m, chunk_size) >= 2 * _fast.MIN_SEGMENTS_PER_THREAD:
+        if _fast.threads_for(net, min(m, chunk_size), threads) > 1:
             # BLAS on one thread (see single_blas); the first-layer products of a chunk
             # then run on two threads of their own
             blas = _fast.single_blas()
@@ -560,7 +560,8 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 continue
             ZA, ZB, ia, ib, EA, EB = first_layer(a, b, pool)
             if compiled:
-                _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB, threads=threads)
+                _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB,
+                                              threads=_fast.threads_for(net, b - a, threads))
             else:
                 pick = (lambda Z, i: Z if i is None else Z[i])
                 Z0 = _interleave(pick(ZA, ia), pick(ZB, ib))
