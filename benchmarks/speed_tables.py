@@ -20,8 +20,26 @@ def load(name):
 
 
 def kernel_tables(k):
-    out = [f"`{k['command']}` (vector code: {k['isa']}; load average during the run: "
-           + ", ".join(f"{v:.1f}" for v in k["load_average"]) + ")", ""]
+    cmds = k.get("section_commands")
+    if cmds:
+        # the sections may come from several runs: each with its command and load
+        groups = {}
+        for sec, c in cmds.items():
+            if sec in k:
+                groups.setdefault(c["command"], (c["load_average"], []))[1].append(sec)
+        out = [f"Vector code: {k['isa']}.  Sections and the runs that measured them:", ""]
+        for cmd, (load, secs) in groups.items():
+            out.append(f"* {', '.join(secs)}: `{cmd}` (load average "
+                       + ", ".join(f"{v:.1f}" for v in load) + ")")
+        older = [sec for sec in ("baseline", "widths", "depths", "memory", "folding", "statistics")
+                 if sec in k and sec not in cmds]
+        if older:
+            out.append(f"* {', '.join(older)}: an earlier run, `python benchmarks/bench_kernel.py "
+                       "--repeats 5` (before the runs above)")
+        out.append("")
+    else:
+        out = [f"`{k['command']}` (vector code: {k['isa']}; load average during the run: "
+               + ", ".join(f"{v:.1f}" for v in k["load_average"]) + ")", ""]
     if "baseline" in k:
         out += ["Plain numpy loop and BLAS yardstick (one core, 2000 paths; CPU seconds, minimum of "
                 "round-robin repetitions):", "",
