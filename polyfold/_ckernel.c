@@ -897,22 +897,27 @@ static void *task_run(void *arg)
     return NULL;
 }
 
-/* run tasks[0..nt) (threads when nt > 1) */
-static void run_tasks(Task *tasks, int nt)
+/* fn(items + i size) for i < nt, on threads when nt > 1 (in this thread when a thread
+   cannot be started) */
+static void run_threads(void *(*fn)(void *), void *items, size_t size, int nt)
 {
+    char *it = (char *)items;
 #ifdef HAVE_PTHREADS
     pthread_t th[MAX_THREADS];
     int started[MAX_THREADS] = {0};
-    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, task_run, &tasks[i]) == 0;
-    task_run(&tasks[0]);
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, fn, it + (size_t)i * size) == 0;
+    fn(it);
     for (int i = 1; i < nt; i++) {
         if (started[i]) pthread_join(th[i], NULL);
-        else task_run(&tasks[i]);
+        else fn(it + (size_t)i * size);
     }
 #else
-    for (int i = 0; i < nt; i++) task_run(&tasks[i]);
+    for (int i = 0; i < nt; i++) fn(it + (size_t)i * size);
 #endif
 }
+
+/* run tasks[0..nt) (threads when nt > 1) */
+static void run_tasks(Task *tasks, int nt) { run_threads(task_run, tasks, sizeof(Task), nt); }
 
 /* fn(ctx, s0, s1, part) on the nt slices [m part / nt, m (part + 1) / nt) of [0, m), on threads */
 typedef void (*range_fn)(void *ctx, int64_t s0, int64_t s1, int part);
@@ -934,18 +939,7 @@ static void parallel_ranges(range_fn fn, void *ctx, int64_t m, int nt)
 {
     RangeJob jobs[MAX_THREADS];
     for (int i = 0; i < nt; i++) jobs[i] = (RangeJob){fn, ctx, m * i / nt, m * (i + 1) / nt, i};
-#ifdef HAVE_PTHREADS
-    pthread_t th[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, range_run, &jobs[i]) == 0;
-    range_run(&jobs[0]);
-    for (int i = 1; i < nt; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        else range_run(&jobs[i]);
-    }
-#else
-    for (int i = 0; i < nt; i++) range_run(&jobs[i]);
-#endif
+    run_threads(range_run, jobs, sizeof(RangeJob), nt);
 }
 
 /* float mode's final bands: per-thread maxima of the segments' maxima, then the check */

@@ -247,50 +247,65 @@ def test_ball_refinement_decides_only_what_exact_mode_confirms(case):
         assert np.all(np.abs(tb - np.array([float(v) for v in ex.breakpoints(i)])) <= eb)
 
 
-def test_ball_refinement_decides_deep_random_nets(digits):
-    # a deep net where float64 bounds leave segments undecided: the balls decide them,
-    # and the answer is exact mode's
+def _deep_net_paths(digits):
+    """A depth-10 net where the compiled kernel's bounds leave segments undecided."""
     _, _, X, _ = digits
     net = polyfold.zoo.random_mlp([32] * 10, 64, 10, seed=10)
     rng = np.random.default_rng(3)
     idx = rng.integers(0, len(X), (60, 2))
-    S, E = X[idx[:, 0]], X[idx[:, 1]]
-    res = segment_crossings(net, S, E, mode="certified")
-    assert res.n_refined >= 1 and res.n_recomputed == res.n_refined
-    sub = np.flatnonzero(res.refined_segments)[:3]
-    ex = segment_crossings(net, S[sub], E[sub], mode="exact")
-    for k, i in enumerate(sub):
-        assert np.array_equal(res.piece_codes(i), ex.piece_codes(k))
-        a, b = res.breakpoint_offsets[i], res.breakpoint_offsets[i + 1]
-        assert np.all(np.abs(res.t[a:b] - np.array([float(v) for v in ex.breakpoints(k)])) <= res.t_error[a:b])
+    return net, X[idx[:, 0]], X[idx[:, 1]]
 
 
-def test_stage_pass_decides_deep_nets_without_balls(digits, monkeypatch):
-    # the second float64 pass (piece-local bounds) decides what the compiled kernel's
-    # bounds leave on a deep net: no ball arithmetic is needed, and pieces, codes and
-    # the breakpoint bounds (checked in rationals) are exact mode's
+def _assert_refined_are_exact(res, net, S, E, sub):
+    """Segments ``sub`` of a certified result have exact mode's pieces and codes, and
+    ``|t - t*| <= t_error`` holds in rationals."""
     from fractions import Fraction
 
-    import polyfold.crossings as pc
-
-    def no_balls(*args, **kwargs):
-        raise AssertionError("ball arithmetic should not be reached")
-
-    monkeypatch.setattr(pc, "ball_partition", no_balls)
-    _, _, X, _ = digits
-    net = polyfold.zoo.random_mlp([32] * 10, 64, 10, seed=10)
-    rng = np.random.default_rng(3)
-    idx = rng.integers(0, len(X), (60, 2))
-    S, E = X[idx[:, 0]], X[idx[:, 1]]
-    res = segment_crossings(net, S, E, mode="certified")
-    assert res.n_refined >= 1 and not res.exact_segments.any()
-    sub = np.flatnonzero(res.refined_segments)
     ex = segment_crossings(net, S[sub], E[sub], mode="exact")
     for k, i in enumerate(sub):
         assert np.array_equal(res.piece_codes(i), ex.piece_codes(k))
         a, b = res.breakpoint_offsets[i], res.breakpoint_offsets[i + 1]
         for tf, te, tq in zip(res.t[a:b], res.t_error[a:b], ex.breakpoints(k)):
             assert abs(Fraction(float(tf)) - Fraction(tq)) <= Fraction(float(te))
+
+
+def test_later_passes_decide_deep_random_nets(digits):
+    # a deep net where float64 bounds leave segments undecided: the later passes decide
+    # them, and the answer is exact mode's
+    net, S, E = _deep_net_paths(digits)
+    res = segment_crossings(net, S, E, mode="certified")
+    assert res.n_refined >= 1 and res.n_recomputed == res.n_refined
+    _assert_refined_are_exact(res, net, S, E, np.flatnonzero(res.refined_segments)[:3])
+
+
+def test_stage_pass_decides_deep_nets_without_balls(digits, monkeypatch):
+    # the second float64 pass (piece-local bounds) decides what the compiled kernel's
+    # bounds leave on a deep net: no ball arithmetic is needed, and pieces, codes and
+    # the breakpoint bounds (checked in rationals) are exact mode's
+    import polyfold.crossings as pc
+
+    def no_balls(*args, **kwargs):
+        raise AssertionError("ball arithmetic should not be reached")
+
+    monkeypatch.setattr(pc, "ball_partition", no_balls)
+    net, S, E = _deep_net_paths(digits)
+    res = segment_crossings(net, S, E, mode="certified")
+    assert res.n_refined >= 1 and not res.exact_segments.any()
+    _assert_refined_are_exact(res, net, S, E, np.flatnonzero(res.refined_segments))
+
+
+def test_balls_decide_deep_nets_without_stages(digits):
+    # a hidden Identity layer has no stage form: the undecided segments of a deep net
+    # then go to ball arithmetic, which decides them with exact mode's answer
+    from polyfold.network import Identity, ReLU
+
+    net, S, E = _deep_net_paths(digits)
+    acts = [ReLU()] * net.depth
+    acts[4] = Identity()
+    net = polyfold.PLNet.from_arrays(net.layers, activation=acts)
+    res = segment_crossings(net, S, E, mode="certified")
+    assert res.n_refined >= 1
+    _assert_refined_are_exact(res, net, S, E, np.flatnonzero(res.refined_segments)[:3])
 
 
 def test_stage_pass_leaves_nets_without_stages_to_the_balls():
