@@ -20,6 +20,7 @@ Measures, in one run on the same networks (weights drawn here with PyTorch's def
 Usage::
 
     python benchmarks/bench_complexes.py [--quick] [--full]
+    python benchmarks/bench_complexes.py --relucent-large-only --out benchmarks/results/complexes_relucent_large.json
 
 Writes ``benchmarks/results/complexes.json`` and prints the tables (Markdown).
 """
@@ -221,10 +222,12 @@ def print_tables(res):
     print("| d | widths | regions (bounded) | Relucent regions | Relucent s | polyfold certified s "
           "| float s | Relucent / polyfold |")
     print("|---|---|---|---|---|---|---|---|")
-    for r in res["relucent"]:
+    for r in res.get("relucent", []):
         print(f"| {r['d']} | {'x'.join(map(str, r['widths']))} | {r['n_regions']} ({r['n_bounded']}) | "
               f"{r['relucent_regions']} | {_fmt(r['t_relucent'])} | {_fmt(r['t_certified'])} | "
               f"{_fmt(r['t_float'])} | {_fmt(r['ratio'])}x |")
+    if "berzins" not in res:
+        return
     print("\n### [-1, 1]^d vs the edge-subdivision reference (CPU, 1 thread)\n")
     print("| d | widths | regions | vertices | edges | reference vertices / edges | reference s | "
           "polyfold certified s | reference / polyfold |")
@@ -245,7 +248,11 @@ def print_tables(res):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes only")
-    p.add_argument("--full", action="store_true", help="also the largest Relucent nets (hours)")
+    p.add_argument("--full", action="store_true",
+                   help="also Relucent's integration-test sizes 4D 10x10x10 and 10x10x10x10 "
+                        "(Relucent: minutes, then the better part of an hour)")
+    p.add_argument("--relucent-large-only", action="store_true",
+                   help="only those two nets against Relucent (nothing else is run)")
     p.add_argument("--relucent-python", default=RELUCENT_PYTHON)
     p.add_argument("--berzins-python", default=sys.executable)
     p.add_argument("--repeat", type=int, default=3)
@@ -276,6 +283,15 @@ def main(argv=None):
               ("space", 3, (10, 10, 10), 0), ("space", 4, (10, 10, 10), 0)]
     res = {"benchmark": "complexes", "python": platform.python_version(), "machine": platform.machine(),
            "cpu_count": os.cpu_count(), "repeat": args.repeat}
+    if args.relucent_large_only:
+        res["relucent"] = bench_relucent([(4, (10, 10, 10), 0), (4, (10, 10, 10, 10), 0)],
+                                         args.relucent_python, args.repeat)
+        print_tables(res)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1))
+        print(f"\nwrote {out}")
+        return 0
     print("Relucent ...", flush=True)
     res["relucent"] = bench_relucent(rel, args.relucent_python, args.repeat)
     print("edge subdivision reference ...", flush=True)
