@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench_regions import _fmt  # noqa: E402  (same number format as the regions tables)
+from bench_regions import _fmt, write_results  # noqa: E402  (same number format as the regions tables)
 
 RELUCENT_PYTHON = "/work/peers/relenv/bin/python"
 BERZINS_REPO = "/work/peers/arturs-berzins+relu_edge_subdivision"
@@ -287,10 +287,7 @@ def main(argv=None):
         res["relucent"] = bench_relucent([(4, (10, 10, 10), 0), (4, (10, 10, 10, 10), 0)],
                                          args.relucent_python, args.repeat)
         print_tables(res)
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(res, indent=1))
-        print(f"\nwrote {out}")
+        write_results(res, args.out)
         return 0
     print("Relucent ...", flush=True)
     res["relucent"] = bench_relucent(rel, args.relucent_python, args.repeat)
@@ -299,10 +296,7 @@ def main(argv=None):
     print("scaling ...", flush=True)
     res["scaling"] = bench_scaling(sc)
     print_tables(res)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1))
-    print(f"\nwrote {out}")
+    write_results(res, args.out)
     return 0
 
 

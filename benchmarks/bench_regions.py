@@ -354,6 +354,14 @@ def print_tables(res):
         ]))
 
 
+def write_results(res, path):
+    """Write a benchmark's results as JSON (parents created) and say where."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    print(f"\nwrote {out}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes only")
@@ -398,10 +406,7 @@ def main(argv=None):
     print("digits slices ...", flush=True)
     res["digits"] = bench_digits(archs)
     print_tables(res)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1))
-    print(f"\nwrote {out}")
+    write_results(res, args.out)
     return 0
 
 
