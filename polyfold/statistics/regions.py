@@ -598,13 +598,9 @@ def _single_threaded_blas():
     """BLAS on one thread: the products here are small (rows x input dimension), and
     waking BLAS threads costs far more than they save (tens of ms per product on a
     busy machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        import contextlib
+    from .._fast import single_blas
 
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return single_blas()
 
 
 def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists, cache):
