@@ -439,8 +439,8 @@ class Engine:
                 t, et = _div(a, e[p], den, eden)
             else:
                 t = a / (a - b)
-            C = _lattice._clattice
-            if C is not None and V.dtype == np.float64:
+            C = _lattice._clattice if V.dtype == np.float64 else None
+            if C is not None:
                 # the same operations by the compiled loop, written in place
                 m, cols = len(p), V.shape[1]
                 Wn = self._room("V", m)
@@ -458,7 +458,7 @@ class Engine:
                 Wn[:, fa] = th
                 if self.certified:
                     EW[:, fa] = 0.0
-            if C is None or V.dtype != np.float64:
+            if C is None:  # the compiled loop wrote its rows in place
                 self._grow("V", Wn)
                 if self.certified:
                     self._grow("E", EW)

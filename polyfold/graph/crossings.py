@@ -874,6 +874,8 @@ def repair_certified(net, raw, points_of, tolv):
     continue the certified pieces they cut (else the whole segment is recomputed).
     Returns the new raw dict and the ids of the segments that needed exact work.
     """
+    from ..crossings import rounding_error_bound
+
     segs, lo, hi = raw["ambiguous_t"]
     if len(segs) == 0:
         return raw, np.zeros(0, np.int64)
@@ -940,7 +942,7 @@ def repair_certified(net, raw, points_of, tolv):
             keep_r = ts[j1 + 1 :] if cr != 1.0 else ts[-1:]
             ts = keep_l + inner + keep_r
             # the floats of exact breakpoints are within half a spacing of them
-            half = [float(np.spacing(abs(v)) / 2) for v in inner]
+            half = rounding_error_bound(inner).tolist()
             tes = tes[: len(keep_l)] + half + tes[len(tes) - len(keep_r) :]
             cs = new_codes
             degenerate[i] |= ex["degenerate"][q]

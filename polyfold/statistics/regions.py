@@ -15,6 +15,7 @@ from .._validation import check_choice
 from ..exceptions import DomainError, SolverError, ValidationError
 from ..tolerance import get_tol
 from ._boundaries import _boundaries, _class_gradient, _label
+from .._fast import single_blas
 from .._progress import progress_bar
 from ._common import _domain_bounds, _readonly, _reraise_indexed
 from ._neighbours import _region_info
@@ -580,7 +581,7 @@ def region_statistics(
                              "boundary_distances", "neighbour_units", "neighbour_cosines",
                              "neighbour_labels", "neighbour_verified", "neighbour_points")}
     cache = {}
-    with _single_threaded_blas():
+    with single_blas():  # small products: waking BLAS threads costs more than they save
         _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists,
                   cache)
     frozen = {k: _readonly(v, v.dtype) for k, v in cols.items()}
@@ -592,15 +593,6 @@ def region_statistics(
         neighbour_label=neighbour_label,
         facet_point=facet_point,
     )
-
-
-def _single_threaded_blas():
-    """BLAS on one thread: the products here are small (rows x input dimension), and
-    waking BLAS threads costs far more than they save (tens of ms per product on a
-    busy machine)."""
-    from .._fast import single_blas
-
-    return single_blas()
 
 
 def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists, cache):
