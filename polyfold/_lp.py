@@ -343,6 +343,61 @@ def _linprog(cost, A_ub, b_ub, bounds, tol, what):
     return res
 
 
+def _linprog_costs(costs, A_ub, b_ub, bounds, tol, what):
+    """``_linprog`` for several cost vectors over one polytope, warm-started.
+
+    The model (rows ``A_ub x <= b_ub``, column ``bounds``) is passed to HiGHS
+    once; each cost after the first restarts from the previous optimal basis,
+    which stays primal feasible, so an LP costs a few simplex iterations instead
+    of a cold solve.  A solve that ends in any state but optimal, infeasible or
+    unbounded is retried cold and then as a separate ``_linprog``.  Returns a
+    list of results, one per row of ``costs``, as ``_linprog`` would.
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    h = _highs_instance(tol)
+    if h is None or len(costs) < 2:  # pragma: no cover - highspy comes with cvxpy
+        return [_linprog(cst, A_ub, b_ub, bounds, tol, what) for cst in costs]
+    import highspy
+
+    m, n = A_ub.shape
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.col_cost_ = np.zeros(n)
+    lp.col_lower_ = np.array([-inf if a is None else a for a, _ in bounds], dtype=np.float64)
+    lp.col_upper_ = np.array([inf if b is None else b for _, b in bounds], dtype=np.float64)
+    lp.row_lower_ = np.full(m, -inf)
+    lp.row_upper_ = np.ascontiguousarray(b_ub, dtype=np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
+    lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
+    lp.a_matrix_.value_ = np.ascontiguousarray(A_ub, dtype=np.float64).ravel()
+    h.passModel(lp)
+    S = highspy.HighsModelStatus
+    cols = np.arange(n, dtype=np.int32)
+    out = []
+    for cst in costs:
+        h.changeColsCost(n, cols, np.ascontiguousarray(cst))
+        h.run()
+        st = h.getModelStatus()
+        if st not in (S.kOptimal, S.kInfeasible, S.kUnbounded):
+            h.clearSolver()
+            h.run()
+            st = h.getModelStatus()
+        if st == S.kOptimal:
+            x = np.array(h.getSolution().col_value, dtype=np.float64)
+            out.append(_LPResult(0, x, float(h.getInfo().objective_function_value), "optimal"))
+        elif st == S.kInfeasible:
+            out.append(_LPResult(2, None, None, "infeasible"))
+        elif st == S.kUnbounded:
+            out.append(_LPResult(3, None, None, "unbounded"))
+        else:  # a state the warm model could not resolve: the LP on its own
+            out.append(_linprog(cst, A_ub, b_ub, bounds, tol, what))
+            h.passModel(lp)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Chebyshev ball
 # ---------------------------------------------------------------------------
@@ -571,6 +626,67 @@ def _ray_certificates(An, cn, x0, active, tol, *, targets=None, n_random=256, rn
     return out
 
 
+#: iterations of the projection search for facet witnesses (_projection_certificates)
+_PROJECTION_ITERATIONS = 50
+#: over-relaxation of its projection steps (1 = plain projection; < 2 converges)
+_PROJECTION_RELAXATION = 1.9
+#: slack it aims for on the other rows, as a fraction of the interior point's depth
+_PROJECTION_DEPTH = 1e-2
+
+
+def _projection_certificates(An, cn, x0, active, targets, tol):
+    """Rows certified facet-defining by a point found in their hyperplane.
+
+    For every target row ``i`` the search starts at the foot of the perpendicular
+    from the interior point ``x0`` on ``a_i x + c_i = 0`` and, staying in that
+    hyperplane, projects (over-relaxed, Motzkin's most-violated-row rule) onto
+    the most violated other row ``a_j x + c_j >= mu``, for at most
+    ``_PROJECTION_ITERATIONS`` steps; all targets are iterated together as one
+    matrix.  A row is certified exactly as by :func:`_ray_certificates`: the point,
+    projected once more onto the row's hyperplane, has slack above the margin on
+    every other active row.  Rows it does not certify (redundant ones, and thin
+    facets) are left to the LPs.
+    """
+    out = np.zeros(An.shape[0], bool)
+    idx = np.flatnonzero(active)
+    if len(idx) < 2:
+        return out
+    pos = np.full(An.shape[0], -1)
+    pos[idx] = np.arange(len(idx))
+    T = pos[np.flatnonzero(targets & active)]
+    if len(T) == 0:
+        return out
+    A, c = An[idx], cn[idx]
+    s = A @ x0 + c
+    if np.any(s <= 0):
+        return out
+    margin = tol.lp * (1.0 + np.abs(s).max())
+    mu = max(4.0 * margin, _PROJECTION_DEPTH * float(s.min()))
+    AT = A[T]
+    G = A @ AT.T  # (active rows, targets): cosines between unit normals
+    Y = x0[None, :] - s[T][:, None] * AT  # perpendicular feet
+    live = np.arange(len(T))
+    for _ in range(_PROJECTION_ITERATIONS):
+        S = Y[live] @ A.T + c
+        rows = np.arange(len(live))
+        S[rows, T[live]] = np.inf  # the target's own row
+        j = np.argmin(S, axis=1)
+        v = mu - S[rows, j]
+        g = G[j, live]
+        den = 1.0 - g * g  # squared length of row j's normal within the hyperplane
+        go = (v > 0) & (den >= 1e-9)  # parallel rows cannot be fixed in the hyperplane
+        live, j, v, g, den = live[go], j[go], v[go], g[go], den[go]
+        if not len(live):
+            break
+        Y[live] += (_PROJECTION_RELAXATION * v / den)[:, None] * (A[j] - g[:, None] * AT[live])
+    Y -= (np.einsum("ij,ij->i", Y, AT) + c[T])[:, None] * AT  # back onto the hyperplane
+    S = Y @ A.T + c
+    S[np.arange(len(T)), T] = np.inf
+    ok = np.all(S > margin, axis=1)
+    out[idx[T[ok]]] = True
+    return out
+
+
 def _point_certificates(An, cn, p, active, axis, axis_k, axis_pos, tol):
     """Axis rows certified facet-defining from a point ``p`` of the closed polytope.
 
@@ -759,9 +875,11 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
       later LPs (sequential elimination, which keeps the polytope unchanged, so
       near-duplicates are never both discarded).
 
-    Cost: rows certified facet-defining by ray shooting from an interior point
-    (perpendicular feet and 256 random rays, vectorised) need no LP; every
-    other row costs one HiGHS LP in ``d`` variables, bounded below by adding
+    Cost: rows certified facet-defining by a witness point need no LP: ray
+    shooting from an interior point (perpendicular feet and 256 random rays),
+    then a projection search within each remaining row's hyperplane
+    (vectorised over rows; it finds most facets the rays miss).  Every other
+    row costs one HiGHS LP in ``d`` variables, bounded below by adding
     ``A_i x + c_i >= -1``.  For a polytope without interior (radius 0) every
     row goes through the LP.
 
@@ -819,6 +937,9 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
                     certified |= _ray_certificates(An, cn, xw, active, tol, targets=active & ~certified,
                                                    n_random=64, rng=np.random.default_rng(1))
     todo = active & ~certified
+    if x0 is not None and todo.any():
+        certified |= _projection_certificates(An, cn, x0, active, todo, tol)
+        todo = active & ~certified
     if not todo.any():
         return red
     if _highs_instance(tol) is not None and todo.sum() > 1:

@@ -16,7 +16,7 @@ facet-defining rows, a Chebyshev ball and an interior point.
 """
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -118,6 +118,8 @@ def region_rows(net, codes, *, exact=False):
         units = [u for b in blocks for u in b[2]]
         V, u = _graph_logit_map(net, codes, exact)
         return A, c, units, V, u
+    if not exact:
+        return _dense_rows_float(net, codes)
     off = net.layer_offsets
     layers = net.exact_layers() if exact else net.layers
     d = net.input_dim
@@ -147,14 +149,12 @@ def region_rows(net, codes, *, exact=False):
         for j in range(Wh.shape[0]):
             k = int(cl[j])
             if k > 0:
-                t = arith.to_fmpq(th[k - 1]) if exact else th[k - 1]
-                rowsA.append(Wh[j])
-                rowsc.append(bh[j] - t)
+                rowsA.append(Wh[j][None, :])
+                rowsc.append(np.array([bh[j] - arith.to_fmpq(th[k - 1])], dtype=object))
                 units.append((l, j))
             if k < len(th):
-                t = arith.to_fmpq(th[k]) if exact else th[k]
-                rowsA.append(-Wh[j])
-                rowsc.append(t - bh[j])
+                rowsA.append(-Wh[j][None, :])
+                rowsc.append(np.array([arith.to_fmpq(th[k]) - bh[j]], dtype=object))
                 units.append((l, j))
         pcs = act.pieces()
         piece = act.code_to_piece()[cl]
@@ -166,10 +166,72 @@ def region_rows(net, codes, *, exact=False):
             offset = np.array([pcs[p][1] for p in piece], dtype=np.float64)
         Wh = Wh * slope[:, None]
         bh = bh * slope + offset
-    dtype = object if exact else np.float64
-    A = np.array(rowsA, dtype=dtype).reshape(len(rowsA), d)
-    c = np.array(rowsc, dtype=dtype).reshape(len(rowsc))
+    A = _stack(rowsA, d, exact)
+    c = _stack(rowsc, None, exact)
     return A, c, units, Wh, bh
+
+
+@lru_cache(maxsize=256)
+def _activation_row_tables(act):
+    """Per code ``k`` of an activation: lower threshold ``t_{k-1}`` and whether it
+    bounds (``k > 0``), upper ``t_k`` and whether it bounds (``k < T``), slope and
+    offset of the piece."""
+    th = np.asarray(act.thresholds, dtype=np.float64)
+    T = len(th)
+    k = np.arange(T + 1)
+    lo = np.where(k > 0, th[np.clip(k - 1, 0, max(T - 1, 0))] if T else 0.0, 0.0)
+    hi = np.where(k < T, th[np.clip(k, 0, max(T - 1, 0))] if T else 0.0, 0.0)
+    pcs = act.pieces()
+    piece = act.code_to_piece()
+    slope = np.array([pcs[p][0] for p in piece], dtype=np.float64)
+    offset = np.array([pcs[p][1] for p in piece], dtype=np.float64)
+    for a in (lo, hi, slope, offset):
+        a.setflags(write=False)
+    return lo, hi, slope, offset, T
+
+
+def _dense_rows_float(net, codes):
+    """``region_rows`` of a dense network in float64, one vectorised step per layer."""
+    widths = net.widths
+    d = net.input_dim
+    Wh, bh = None, None
+    rowsA, rowsc, units = [], [], []
+    start = 0
+    for l, (W, b) in enumerate(net.layers):
+        if Wh is None:
+            Wh, bh = W.copy(), b.copy()
+        else:
+            Wh, bh = W @ Wh, W @ bh + b
+        if l == net.depth:
+            break
+        act = net.activations[l]
+        lo, hi, slope, offset, T = _activation_row_tables(act)
+        cl = codes[start : start + widths[l]]
+        start += widths[l]
+        if cl.size and (cl.min() < 0 or cl.max() > T):
+            raise ValidationError(
+                f"codes of layer {l} must lie in 0..{T} for {act.name}, got "
+                f"{cl.min()}..{cl.max()}."
+            )
+        # per neuron: the row z - t_{k-1} >= 0 (if k > 0) before t_k - z >= 0 (if k < T)
+        flat = np.empty(2 * len(cl), bool)
+        flat[0::2] = cl > 0
+        flat[1::2] = cl < T
+        both_A = np.empty((len(cl), 2, d))
+        both_A[:, 0] = Wh
+        np.negative(Wh, out=both_A[:, 1])
+        both_c = np.empty((len(cl), 2))
+        both_c[:, 0] = bh - lo[cl]
+        both_c[:, 1] = hi[cl] - bh
+        rowsA.append(both_A.reshape(-1, d)[flat])
+        rowsc.append(both_c.reshape(-1)[flat])
+        units.extend(zip([l] * len(cl) * 2, (np.flatnonzero(flat) >> 1).tolist()))
+        sl = slope[cl]
+        Wh = Wh * sl[:, None]
+        bh = bh * sl + offset[cl]
+    if Wh is None:  # pragma: no cover - a network has at least one layer
+        Wh, bh = np.eye(d), np.zeros(d)
+    return _stack(rowsA, d, False), _stack(rowsc, None, False), units, Wh, bh
 
 
 def _stack(parts, d, exact):
@@ -373,6 +435,13 @@ class Region:
         """A point strictly inside the region (a Chebyshev centre; for a region
         without domain that is unbounded, of its intersection with a large box around
         :attr:`point`), or ``None`` when the region has no interior."""
+        if self.domain is not None:
+            # the same LP as the insphere's: reuse its centre
+            try:
+                ball = self.chebyshev
+            except _lp.EmptyPolytopeError:
+                return None
+            return ball.centre if ball.radius > self.tol.lp else None
         A, c = self._bounded_rows()
         return _lp.feasible_interior_point(A, c, tol=self.tol)
 

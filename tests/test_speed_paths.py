@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import polyfold
 from polyfold import PLNet, segment_crossings
@@ -222,6 +222,74 @@ def test_boundary_point_certificates_match_the_lps(seed, d, k):
     plain = redundant_rows(A, c)
     with_point = redundant_rows(A, c, boundary_point=p)
     assert np.array_equal(plain, with_point)
+
+
+def _lp_only_redundancy(monkeypatch, A, c):
+    """redundant_rows with every LP-free certificate switched off (one LP per row)."""
+    from polyfold import _lp
+
+    none = lambda An, *a, **k: np.zeros(An.shape[0], bool)  # noqa: E731
+    with monkeypatch.context() as mp:
+        mp.setattr(_lp, "_ray_certificates", none)
+        mp.setattr(_lp, "_projection_certificates", none)
+        mp.setattr(_lp, "_point_certificates", none)
+        return _lp.redundant_rows(A, c)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 10_000), d=st.integers(2, 7), k=st.integers(1, 30))
+def test_projection_certificates_certify_only_facets(seed, d, k):
+    import pytest
+
+    from polyfold import _lp
+    from polyfold.tolerance import get_tol
+
+    monkeypatch = pytest.MonkeyPatch()
+    rng = np.random.default_rng(seed)
+    # random cuts of the unit box around an interior point, some far away (redundant),
+    # some nearly parallel to each other
+    x0 = rng.uniform(0.3, 0.7, d)
+    W = rng.normal(size=(k, d))
+    W[1::3] = W[0::3][: len(W[1::3])] + 1e-3 * rng.normal(size=(len(W[1::3]), d))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    b = -W @ x0 + rng.exponential(0.3, size=k) + 1e-3
+    A = np.vstack([W, np.eye(d), -np.eye(d)])
+    c = np.r_[b, np.zeros(d), np.ones(d)]
+    expected = _lp_only_redundancy(monkeypatch, A, c)
+    tol = get_tol(None)
+    An, cn, zero = _lp.normalize_rows(A, c, tol=tol)
+    active = ~zero & ~_lp._duplicate_mask(An, cn, zero, tol)
+    cert = _lp._projection_certificates(An, cn, x0, active, active.copy(), tol)
+    assert not np.any(cert & expected)  # never a redundant row
+    assert np.array_equal(_lp.redundant_rows(A, c), expected)
+
+
+def test_projection_certificates_find_the_facets_rays_miss():
+    # a 64-dimensional region of the 2x30 digits net: most of its facets are hit
+    # by none of the random rays, and the projection search certifies them, so the
+    # LPs are left with (almost) only the redundant rows
+    from sklearn.datasets import load_digits
+
+    from polyfold import _lp
+    from polyfold.regions import region_of
+    from polyfold.tolerance import get_tol
+
+    net = polyfold.zoo.digits_mlp("2x30")
+    x = load_digits().data[-360] / 16.0
+    R = region_of(net, x, domain=(0, 1))
+    tol = get_tol(None)
+    An, cn, zero = _lp.normalize_rows(R.A, R.c, tol=tol)
+    active = ~zero & ~_lp._duplicate_mask(An, cn, zero, tol)
+    x0 = R.interior_point
+    rays = _lp._ray_certificates(An, cn, x0, active, tol, rng=np.random.default_rng(0))
+    rest = active & ~rays
+    proj = _lp._projection_certificates(An, cn, x0, active, rest, tol)
+    facets = np.zeros(len(An), bool)
+    facets[R.facets] = True
+    missed = rest & facets
+    assert missed.sum() >= 20
+    assert not np.any(proj & ~facets)
+    assert (proj & missed).sum() >= 0.8 * missed.sum()
 
 
 # ---- ball-arithmetic refinement --------------------------------------------------------------

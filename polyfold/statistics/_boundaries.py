@@ -47,6 +47,7 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
     dist = np.full(len(others), np.inf)
     d = x.shape[0]
     An_gen, cn_gen, bounds = _axis_rows_as_bounds(An_f, cn_f)
+    todo = []
     for t in range(len(others)):
         if gn[t] <= tol.rank * scale:
             continue  # constant margin: no boundary hyperplane
@@ -61,7 +62,16 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
             crosses[t] = True
             dist[t] = abs(e)
             continue
-        res = _lp._linprog(g, -An_gen, cn_gen, bounds, tol, "decision-boundary")
+        todo.append(t)
+    if not todo:
+        return others, crosses, dist, free
+    # min g.x over the region for every remaining rival, on one warm-started model
+    units = G[todo] / gn[todo, None]
+    results = _lp._linprog_costs(units, -An_gen, cn_gen, bounds, tol, "decision-boundary")
+    for t, g, res in zip(todo, units, results):
+        h = H[t] / gn[t]
+        e = float(g @ x + h)
+        p0 = x - e * g
         if res.status == 2:
             raise _lp.EmptyPolytopeError(
                 "the region is empty (the decision-boundary LP is infeasible)."

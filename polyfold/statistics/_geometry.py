@@ -11,15 +11,37 @@ def _least_distance(G, h, tol):
     """Shortest ``y`` with ``G y >= h`` (None when infeasible).
 
     Lawson & Hanson's least-distance programming reduced to one non-negative
-    least-squares problem: with ``E = [G^T; h^T]`` and ``f = e_{d+1}``, solve
-    ``min ||E u - f||, u >= 0``; the residual ``r = E u - f`` is zero iff the
-    system is infeasible, otherwise ``y = -r[:d] / r[d]``.
+    least-squares problem (:func:`_least_distance_nnls`), solved by constraint
+    generation: first on the rows ``y = 0`` violates, then adding the rows the
+    solution violates, until it satisfies them all.  Every subproblem relaxes the
+    whole problem, so its solution is no longer than the true one; a solution
+    that satisfies every row is therefore the true one.  Only the few rows near
+    the answer enter an NNLS, instead of all of them.
     """
-    from scipy.optimize import nnls
-
     m, d = G.shape
     if m == 0:
         return np.zeros(d)
+    eps = 1e-12 * (1.0 + float(np.abs(h).max()))
+    sel = h > eps
+    if not sel.any():
+        return np.zeros(d)  # y = 0 satisfies every row
+    while True:
+        y = _least_distance_nnls(G[sel], h[sel], tol)
+        if y is None:
+            return None  # a subset of the rows is infeasible already
+        viol = (G @ y < h - eps) & ~sel
+        if not viol.any():
+            return y
+        sel |= viol
+
+
+def _least_distance_nnls(G, h, tol):
+    """Lawson & Hanson: with ``E = [G^T; h^T]`` and ``f = e_{d+1}``, solve
+    ``min ||E u - f||, u >= 0``; the residual ``r = E u - f`` is zero iff
+    ``G y >= h`` is infeasible, otherwise ``y = -r[:d] / r[d]``."""
+    from scipy.optimize import nnls
+
+    m, d = G.shape
     E = np.vstack([G.T, h[None, :]])
     f = np.zeros(d + 1)
     f[-1] = 1.0
