@@ -629,3 +629,33 @@ def test_boundary_distances_match_a_qp_solver_on_digits(index):
         y = _highs_qp_min_distance(x, R.A, R.c, g / n, h / n)
         assert y is not None
         assert dist == pytest.approx(np.linalg.norm(y - x), rel=1e-6, abs=1e-9)
+
+
+# ---- worker processes --------------------------------------------------------------------------
+def test_n_jobs_gives_the_serial_result():
+    import pickle
+
+    net = zoo.random_mlp((8, 8), 3, 3, seed=4)
+    X = np.random.default_rng(2).uniform(0, 1, (12, 3))
+    serial = region_statistics(net, X, progress=False)
+    two = region_statistics(net, X, progress=False, n_jobs=2)
+    assert pickle.dumps(two.to_dict(points=True)) == pickle.dumps(serial.to_dict(points=True))
+    # fewer than two samples per worker: computed in this process, same result
+    one = region_statistics(net, X[:3], progress=False, n_jobs=2)
+    assert pickle.dumps(one.to_dict(points=True)) == pickle.dumps(
+        region_statistics(net, X[:3], progress=False).to_dict(points=True))
+
+
+def test_n_jobs_errors_name_the_global_sample():
+    # the region of (5, 5) is unbounded: without a domain its insphere is unbounded;
+    # the second worker's block holds it, and the error names its index in X
+    net = PLNet.from_arrays([(W1, B1), (np.ones((2, 3)), np.zeros(2))])
+    X = [[0.25, 0.25]] * 5 + [[5.0, 5.0]]
+    with pytest.raises(DomainError, match=r"sample X\[5\].*domain="):
+        region_statistics(net, X, domain=None, progress=False, n_jobs=2)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "2", True])
+def test_bad_n_jobs(bad):
+    with pytest.raises(ValidationError, match="n_jobs must be None, a positive int or -1"):
+        run(NET_L, [[0.1, 0.2]], n_jobs=bad)

@@ -22,11 +22,11 @@ from ..exceptions import MainGuardError
 _FIX = (
     "put the code that starts it under `if __name__ == \"__main__\":` (worker processes "
     "are started with the {method} method, which re-imports the main script in every "
-    "worker, so each worker would start the sweep again), or use executor='serial'."
+    "worker, so each worker would start the sweep again), or use {serial}."
 )
 
 
-def check_main_guard(what, method="spawn"):
+def check_main_guard(what, method="spawn", serial="executor='serial'"):
     """Raise :class:`MainGuardError` when ``what`` would start workers unguarded.
 
     Parameters
@@ -36,6 +36,8 @@ def check_main_guard(what, method="spawn"):
     method : str
         The multiprocessing start method of the workers; ``"fork"`` re-imports
         nothing, so it is never refused.
+    serial : str
+        The option that runs without workers, for the message.
     """
     if method == "fork":
         return
@@ -45,14 +47,14 @@ def check_main_guard(what, method="spawn"):
         raise MainGuardError(
             f"{what} was asked to start worker processes from inside a worker that is "
             "re-importing the main script: the script starts the sweep at module level; "
-            + _FIX.format(method=method)
+            + _FIX.format(method=method, serial=serial)
         )
     where = _unguarded_main_line(main)
     if where is not None:
         path, line = where
         raise MainGuardError(
             f"{what} was called at the top level of the script {path!r} (line {line}), "
-            "outside `if __name__ == \"__main__\":`; " + _FIX.format(method=method)
+            "outside `if __name__ == \"__main__\":`; " + _FIX.format(method=method, serial=serial)
         )
 
 

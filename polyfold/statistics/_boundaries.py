@@ -5,7 +5,7 @@ what distance."""
 import numpy as np
 
 from .. import _lp
-from ._geometry import _axis_rows_as_bounds, _complement_basis, _least_distance
+from ._geometry import _axis_rows_as_bounds, _least_distance_in_hyperplane
 
 
 def _label(f):
@@ -45,7 +45,6 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
     free = np.full(len(others), np.inf)
     crosses = np.zeros(len(others), bool)
     dist = np.full(len(others), np.inf)
-    d = x.shape[0]
     An_gen, cn_gen, bounds = _axis_rows_as_bounds(An_f, cn_f)
     todo = []
     for t in range(len(others)):
@@ -84,7 +83,6 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
             continue
         # distance to {y in R : g y + h = 0}: from the foot p0, the shortest in-plane
         # move that satisfies every row (least-distance programming); Pythagoras
-        B = _complement_basis(g) if d > 1 else np.zeros((1, 0))
-        y = _least_distance(An_f @ B, -(An_f @ p0 + cn_f), tol)
+        y = _least_distance_in_hyperplane(An_f, -(An_f @ p0 + cn_f), g, tol)
         dist[t] = np.nan if y is None else float(np.hypot(e, np.linalg.norm(y)))
     return others, crosses, dist, free

@@ -35,6 +35,20 @@ def _least_distance(G, h, tol):
         sel |= viol
 
 
+def _least_distance_in_hyperplane(G, h, n, tol):
+    """Shortest ``z`` with ``G z >= h`` and ``n . z = 0`` (``n`` a unit vector), or None.
+
+    The rows projected onto the hyperplane, ``G - (G n) n^T``, give the same
+    least-distance problem without a basis of the hyperplane: its solution is a
+    combination of those rows, so it lies in the hyperplane by construction.
+    """
+    Gp = G - np.outer(G @ n, n)
+    z = _least_distance(Gp, h, tol)
+    if z is None:
+        return None
+    return z - (n @ z) * n  # remove the rounding component along n
+
+
 def _least_distance_nnls(G, h, tol):
     """Lawson & Hanson: with ``E = [G^T; h^T]`` and ``f = e_{d+1}``, solve
     ``min ||E u - f||, u >= 0``; the residual ``r = E u - f`` is zero iff

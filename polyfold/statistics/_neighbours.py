@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _lp
 from ..exceptions import DomainError, SolverError
-from ._geometry import _complement_basis, _least_distance
+from ._geometry import _complement_basis, _least_distance_in_hyperplane
 
 #: with ``facet_point="nearest"`` the facet point keeps a distance of at least
 #: ``_FACET_MARGIN * r`` (``r`` the region's insphere radius) from every other
@@ -135,14 +135,13 @@ def _facet_nearest(An_f, cn_f, t, xc, s_c, mu, tol):
     d = n.shape[0]
     if d == 1:
         return None
-    B = _complement_basis(n)
     keep = np.ones(An_f.shape[0], bool)
     keep[t] = False
     Ao, co = An_f[keep], cn_f[keep]
-    y = _least_distance(Ao @ B, mu - (Ao @ foot + co), tol)
-    if y is None:
+    z = _least_distance_in_hyperplane(Ao, mu - (Ao @ foot + co), n, tol)
+    if z is None:
         return None
-    q = foot + B @ y
+    q = foot + z
     if np.any(Ao @ q + co < mu / 2):  # the solve was inaccurate: use the LP instead
         return None
     return q

@@ -406,6 +406,7 @@ def region_statistics(
     facet_point="nearest",
     tol=None,
     progress=None,
+    n_jobs=None,
 ):
     """Zhang & Wu's local statistics of the linear regions around samples.
 
@@ -465,6 +466,15 @@ def region_statistics(
     progress : bool or None
         tqdm progress bar over the samples (None: only when stderr is a
         terminal).
+    n_jobs : int or None
+        Worker processes for the samples: ``None`` or 1 computes in this
+        process; ``k > 1`` splits the samples into contiguous blocks computed by
+        ``k`` spawned processes; ``-1`` uses one per available core.  The result
+        is the same as with one process.  Each worker starts Python and imports
+        polyfold (about half a second), so it pays from a few dozen samples on;
+        with fewer than two samples per worker the samples are computed here.
+        Run from a script, the call must sit under ``if __name__ ==
+        "__main__":`` (spawned workers re-import the main script).
 
     Returns
     -------
@@ -554,8 +564,68 @@ def region_statistics(
                 f"[{lo[k]!r}, {hi[k]!r}] ({int(np.count_nonzero(np.any(bad, axis=1)))} samples "
                 "outside); clip the samples (np.clip(X, lower, upper)) or widen domain=."
             )
-    from ..regions import region_of  # polyfold.regions, not .regions (this module)
+    n = X.shape[0]
+    jobs = _n_jobs(n_jobs)
+    if jobs > 1 and n >= 2 * jobs:
+        return _statistics_in_workers(net, X, bounds, tol, neighbours, facet_point, neighbour_label,
+                                      progress, jobs)
+    return _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_label,
+                             progress, 0)
 
+
+def _n_jobs(n_jobs):
+    import os
+
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer)) or (
+            n_jobs == 0 or n_jobs < -1):
+        raise ValidationError(
+            f"n_jobs must be None, a positive int or -1 (one worker per core), got {n_jobs!r}."
+        )
+    if n_jobs == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not on Linux
+            return max(1, os.cpu_count() or 1)
+    return int(n_jobs)
+
+
+#: blocks per worker process (smaller blocks balance the load; every block
+#: recomputes the regions its samples share with other blocks)
+_BLOCKS_PER_JOB = 8
+
+
+def _statistics_in_workers(net, X, bounds, tol, neighbours, facet_point, neighbour_label,
+                           progress, jobs):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from ..parallel._guard import check_main_guard
+
+    check_main_guard("region_statistics(n_jobs > 1)", "spawn", serial="n_jobs=1")
+    n = X.shape[0]
+    n_blocks = min(jobs * _BLOCKS_PER_JOB, max(jobs, n // 8))
+    edges = np.linspace(0, n, n_blocks + 1).round().astype(np.int64)
+    parts = [None] * n_blocks
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {
+            pool.submit(_statistics_block, net, X[a:b], bounds, tol, neighbours, facet_point,
+                        neighbour_label, False, int(a)): k
+            for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))
+        }
+        done = as_completed(futures)
+        for fut in progress_bar(done, total=n_blocks, progress=progress, desc="region statistics"):
+            parts[futures[fut]] = fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return RegionStatistics.concat(parts)
+
+
+def _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, start):
+    """The statistics of the samples ``X`` (global indices from ``start``), in this process."""
+    d = net.input_dim
     n = X.shape[0]
     cols = {
         "predicted": np.zeros(n, np.int64),
@@ -583,7 +653,7 @@ def region_statistics(
     cache = {}
     with single_blas():  # small products: waking BLAS threads costs more than they save
         _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists,
-                  cache)
+                  cache, start)
     frozen = {k: _readonly(v, v.dtype) for k, v in cols.items()}
     frozen_lists = {k: tuple(v) for k, v in lists.items()}
     return RegionStatistics(
@@ -595,7 +665,8 @@ def region_statistics(
     )
 
 
-def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists, cache):
+def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists, cache,
+              start=0):
     from ..regions import region_of  # polyfold.regions, not .regions (this module)
 
     n = X.shape[0]
@@ -611,7 +682,7 @@ def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, pro
                 cache[key] = info
             _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol)
         except (DomainError, SolverError) as err:
-            raise _reraise_indexed(err, f"sample X[{i}]") from err
+            raise _reraise_indexed(err, f"sample X[{start + i}]") from err
 
 
 def _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol):
