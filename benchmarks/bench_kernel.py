@@ -30,7 +30,8 @@ matters is a ratio of timings from the same run on the same inputs):
     grid sampler (``baselines.grid_folding_chi``: first layer at the two ends, packed
     words, popcounts) and polyfold's ``sampled_folding``, one thread.
 ``statistics``
-    ``region_statistics`` points per second on the six digits MLPs.
+    ``region_statistics`` points per second on the six digits MLPs, in one process
+    and with ``n_jobs=2`` (same points; the results are checked equal).
 
 Run:  python benchmarks/bench_kernel.py [--sections baseline,widths,depths,threads,memory,folding,statistics]
       [--repeats 5]
@@ -40,6 +41,7 @@ Writes benchmarks/results/kernel.json (sections not run keep their earlier resul
 import argparse
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -282,18 +284,27 @@ def section_folding(args):
 
 
 def section_statistics(args):
+    """``region_statistics`` points per second: one process (CPU and wall) and
+    ``n_jobs=2`` (wall, worker start-up included), on the same test points."""
     from polyfold.training import DIGITS_ARCHITECTURES
 
     _, _, X, _ = load_digits_split()
     rows = []
     for arch in DIGITS_ARCHITECTURES:
         net = polyfold.zoo.digits_mlp(arch)
-        polyfold.region_statistics(net, X[:2], progress=False)  # warm-up
+        pts = X[: args.stats_points]
+        polyfold.region_statistics(net, X[-2:], progress=False)  # warm-up
         c0, w0 = time.process_time(), time.perf_counter()
-        polyfold.region_statistics(net, X[: args.stats_points], progress=False)
+        one = polyfold.region_statistics(net, pts, progress=False)
         c, w = time.process_time() - c0, time.perf_counter() - w0
-        row = {"network": arch, "points": args.stats_points, "points per s (cpu)": args.stats_points / c,
-               "points per s (wall)": args.stats_points / w}
+        w0 = time.perf_counter()
+        two = polyfold.region_statistics(net, pts, progress=False, n_jobs=2)
+        w2 = time.perf_counter() - w0
+        same = pickle.dumps(one.to_dict(points=True)) == pickle.dumps(two.to_dict(points=True))
+        row = {"network": arch, "points": args.stats_points, "regions": len(set(map(bytes, one.patterns))),
+               "points per s (cpu)": args.stats_points / c, "points per s (wall)": args.stats_points / w,
+               "points per s (n_jobs=2, wall)": args.stats_points / w2,
+               "n_jobs=2 result equal": bool(same)}
         rows.append(row)
         show(f"statistics {arch}", row, ("network",))
     return rows
@@ -307,7 +318,7 @@ def main(argv=None):
     ap.add_argument("--depth-paths", type=int, default=300)
     ap.add_argument("--memory-paths", type=int, default=1_000_000)
     ap.add_argument("--folding-paths", type=int, default=100_000)
-    ap.add_argument("--stats-points", type=int, default=20)
+    ap.add_argument("--stats-points", type=int, default=200)
     ap.add_argument("--thread-paths", type=int, default=100_000, help="digits paths of the threads section")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)

@@ -637,6 +637,7 @@ def test_n_jobs_gives_the_serial_result():
 
     net = zoo.random_mlp((8, 8), 3, 3, seed=4)
     X = np.random.default_rng(2).uniform(0, 1, (12, 3))
+    X = np.vstack([X, X[::-3] + 1e-9])  # samples sharing regions, interleaved
     serial = region_statistics(net, X, progress=False)
     two = region_statistics(net, X, progress=False, n_jobs=2)
     assert pickle.dumps(two.to_dict(points=True)) == pickle.dumps(serial.to_dict(points=True))

@@ -224,6 +224,22 @@ class RegionStatistics:
                 values[f.name] = v
         return cls(**values)
 
+    def _take(self, order):
+        """The samples in the given order (an index array), as a new result."""
+        import dataclasses
+
+        order = np.asarray(order, np.int64)
+        values = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                values[f.name] = _readonly(v[order], v.dtype)
+            elif isinstance(v, tuple) and f.name != "domain":
+                values[f.name] = tuple(v[i] for i in order)
+            else:
+                values[f.name] = v
+        return type(self)(**values)
+
     # -- aggregates -------------------------------------------------------------
     def summary(self):
         """Aggregates over the samples, as a dict of plain Python numbers.
@@ -471,8 +487,9 @@ def region_statistics(
         process; ``k > 1`` splits the samples into contiguous blocks computed by
         ``k`` spawned processes; ``-1`` uses one per available core.  The result
         is the same as with one process.  Each worker starts Python and imports
-        polyfold (about half a second), so it pays from a few dozen samples on;
-        with fewer than two samples per worker the samples are computed here.
+        polyfold (about half a second), so it pays when one process would take
+        more than a few seconds; with fewer than two samples per worker the
+        samples are computed here.
         Run from a script, the call must sit under ``if __name__ ==
         "__main__":`` (spawned workers re-import the main script).
 
@@ -570,7 +587,7 @@ def region_statistics(
         return _statistics_in_workers(net, X, bounds, tol, neighbours, facet_point, neighbour_label,
                                       progress, jobs)
     return _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_label,
-                             progress, 0)
+                             progress, None)
 
 
 def _n_jobs(n_jobs):
@@ -591,9 +608,28 @@ def _n_jobs(n_jobs):
     return int(n_jobs)
 
 
-#: blocks per worker process (smaller blocks balance the load; every block
-#: recomputes the regions its samples share with other blocks)
+#: blocks per worker process (smaller blocks balance the load)
 _BLOCKS_PER_JOB = 8
+
+
+def _region_blocks(net, X, n_blocks):
+    """Sample indices (sorted) of ``n_blocks`` blocks: the samples of one region stay
+    in one block (its region-level work is done once), regions go to the least
+    loaded block, largest first."""
+    import heapq
+
+    _, inv, counts = np.unique(net.codes(X), axis=0, return_inverse=True, return_counts=True)
+    inv = np.asarray(inv).reshape(-1)
+    members = np.argsort(inv, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    heap = [(0, k) for k in range(n_blocks)]
+    blocks = [[] for _ in range(n_blocks)]
+    for g in np.argsort(-counts, kind="stable"):
+        load, k = heapq.heappop(heap)
+        blocks[k].append(members[starts[g] : starts[g + 1]])
+        heapq.heappush(heap, (load + int(counts[g]), k))
+    out = [np.sort(np.concatenate(b)) for b in blocks if b]
+    return out
 
 
 def _statistics_in_workers(net, X, bounds, tol, neighbours, facet_point, neighbour_label,
@@ -605,26 +641,27 @@ def _statistics_in_workers(net, X, bounds, tol, neighbours, facet_point, neighbo
 
     check_main_guard("region_statistics(n_jobs > 1)", "spawn", serial="n_jobs=1")
     n = X.shape[0]
-    n_blocks = min(jobs * _BLOCKS_PER_JOB, max(jobs, n // 8))
-    edges = np.linspace(0, n, n_blocks + 1).round().astype(np.int64)
-    parts = [None] * n_blocks
+    blocks = _region_blocks(net, X, min(jobs * _BLOCKS_PER_JOB, max(jobs, n // 8)))
+    parts = [None] * len(blocks)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
     try:
         futures = {
-            pool.submit(_statistics_block, net, X[a:b], bounds, tol, neighbours, facet_point,
-                        neighbour_label, False, int(a)): k
-            for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))
+            pool.submit(_statistics_block, net, X[idx], bounds, tol, neighbours, facet_point,
+                        neighbour_label, False, idx): k
+            for k, idx in enumerate(blocks)
         }
         done = as_completed(futures)
-        for fut in progress_bar(done, total=n_blocks, progress=progress, desc="region statistics"):
+        for fut in progress_bar(done, total=len(blocks), progress=progress, desc="region statistics"):
             parts[futures[fut]] = fut.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return RegionStatistics.concat(parts)
+    order = np.argsort(np.concatenate(blocks), kind="stable")
+    return RegionStatistics.concat(parts)._take(order)
 
 
-def _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, start):
-    """The statistics of the samples ``X`` (global indices from ``start``), in this process."""
+def _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, index):
+    """The statistics of the samples ``X`` in this process (``index``: their indices in
+    the caller's ``X``, for error messages; None: the same as here)."""
     d = net.input_dim
     n = X.shape[0]
     cols = {
@@ -653,7 +690,7 @@ def _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_la
     cache = {}
     with single_blas():  # small products: waking BLAS threads costs more than they save
         _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists,
-                  cache, start)
+                  cache, index)
     frozen = {k: _readonly(v, v.dtype) for k, v in cols.items()}
     frozen_lists = {k: tuple(v) for k, v in lists.items()}
     return RegionStatistics(
@@ -666,7 +703,7 @@ def _statistics_block(net, X, bounds, tol, neighbours, facet_point, neighbour_la
 
 
 def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, progress, cols, lists, cache,
-              start=0):
+              index=None):
     from ..regions import region_of  # polyfold.regions, not .regions (this module)
 
     n = X.shape[0]
@@ -682,7 +719,8 @@ def _fill_all(net, X, bounds, tol, neighbours, facet_point, neighbour_label, pro
                 cache[key] = info
             _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol)
         except (DomainError, SolverError) as err:
-            raise _reraise_indexed(err, f"sample X[{start + i}]") from err
+            j = i if index is None else int(index[i])
+            raise _reraise_indexed(err, f"sample X[{j}]") from err
 
 
 def _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol):
