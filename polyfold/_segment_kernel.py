@@ -310,7 +310,11 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             thq = [arith.to_fmpq(v) for v in thresholds]
         else:
             thq = list(thresholds)
-        sg = [_signs(Z - q if q != 0 else Z, bd, exact) for q, bd in zip(thq, bands)]
+        if exact:
+            F = arith.float_values(Z)
+            sg = [arith.compare_exact(Z, q, F=F) for q in thq]
+        else:
+            sg = [_signs(Z - q if q != 0 else Z, bd, exact) for q, bd in zip(thq, bands)]
 
         # endpoints on a boundary (and, certified: any undecided value)
         first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
@@ -348,8 +352,9 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             else:
                 bands_new = bands
             sg_new = []
+            F_new = arith.float_values(Z_new) if exact else None
             for wi, (q, bd) in enumerate(zip(thq, bands_new)):
-                pos, neg = _signs(Z_new - q, bd, exact)
+                pos, neg = arith.compare_exact(Z_new, q, F=F_new) if exact else _signs(Z_new - q, bd, exact)
                 hit = w == wi
                 pos[rows[hit], j[hit]] = False
                 neg[rows[hit], j[hit]] = False

@@ -33,6 +33,7 @@ __all__ = [
     "exact_rank",
     "fmpq_matrix",
     "affine_exact",
+    "compare_exact",
 ]
 
 ZERO = fmpq(0)
@@ -80,6 +81,83 @@ def exact_and_float(values):
     """
     exact = tuple(to_fraction(v) for v in values)
     return exact, np.array([float(v) for v in exact], dtype=np.float64)
+
+
+#: unit roundoff of float64
+_U = 2.0**-53
+
+
+def float_values(Z):
+    """Float64 values of an object array of rationals (for :func:`compare_exact`),
+    or None when some value does not convert."""
+    try:
+        return np.asarray(Z).astype(np.float64)
+    except (OverflowError, TypeError, ValueError):
+        return None
+
+
+def compare_exact(Z, q=ZERO, *, F=None):
+    """``(Z > q, Z < q)`` as bool arrays, exactly, for an array of rationals.
+
+    Parameters
+    ----------
+    Z : array
+        Object array of exact rationals (``fmpq``, ``int`` or ``Fraction``), or a
+        float array (then compared directly).
+    q : rational
+        An exact scalar (a threshold).
+    F : float array, optional
+        ``float_values(Z)``, when several thresholds are compared with one ``Z``.
+
+    Returns
+    -------
+    (gt, lt) : two bool arrays of ``Z``'s shape
+
+    Notes
+    -----
+    A float filter decides most elements without a rational comparison: with
+    ``F`` the float values of ``Z`` (any conversion within a few units of
+    roundoff of the exact value) and ``f`` that of ``q``, ``Z > q`` is certain
+    when ``F - f > 16 u (|F| + |f|) + 1e-290`` and ``Z < q`` when
+    ``F - f < -(...)``; only the elements in that band (exact ties among them)
+    and values that do not convert (``inf``/``nan``) are compared as rationals.
+    The result equals ``(Z > q, Z < q)`` elementwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.array([fmpq(1, 3), fmpq(0), fmpq(-1, 10**30), fmpq(1)], dtype=object)
+    >>> [m.tolist() for m in compare_exact(Z)]
+    [[True, False, False, True], [False, False, True, False]]
+    >>> [m.tolist() for m in compare_exact(Z, fmpq(1))]
+    [[False, False, False, False], [True, True, True, False]]
+    """
+    Z = np.asarray(Z)
+    if Z.dtype != object:
+        return Z > q, Z < q
+    gt = np.zeros(Z.shape, bool)
+    lt = np.zeros(Z.shape, bool)
+    if Z.size == 0:
+        return gt, lt
+    if F is None:
+        F = float_values(Z)
+    try:
+        f = float(q)
+    except (OverflowError, TypeError, ValueError):
+        F = None
+    if F is None:  # values beyond float64: compare all
+        return np.asarray(Z > q, bool), np.asarray(Z < q, bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        D = F - f
+        slack = 16.0 * _U * (np.abs(F) + abs(f)) + 1e-290
+        np.greater(D, slack, out=gt)
+        np.less(D, -slack, out=lt)
+    und = ~(gt | lt)
+    if und.any():
+        Zu = Z[und]
+        gt[und] = np.asarray(Zu > q, bool)
+        lt[und] = np.asarray(Zu < q, bool)
+    return gt, lt
 
 
 def to_float_array(a):

@@ -133,7 +133,7 @@ class ReLU(Activation):
 
     def apply(self, z):
         if getattr(z, "dtype", None) == object:
-            return _where(z > 0, z, arith.ZERO)
+            return _where(arith.compare_exact(z)[0], z, arith.ZERO)
         return np.maximum(z, 0.0)
 
 
@@ -160,7 +160,7 @@ class LeakyReLU(Activation):
 
     def apply(self, z):
         if getattr(z, "dtype", None) == object:
-            return _where(z > 0, z, z * _exact(self.slope))
+            return _where(arith.compare_exact(z)[0], z, z * _exact(self.slope))
         return np.where(z > 0, z, self.slope * z)
 
     def to_dict(self):
@@ -193,7 +193,9 @@ class HardTanh(Activation):
     def apply(self, z):
         if getattr(z, "dtype", None) == object:
             lo, hi = _exact(self.lo), _exact(self.hi)
-            return _where(z > hi, hi, _where(z > lo, z, lo))
+            F = arith.float_values(z)
+            above = arith.compare_exact(z, hi, F=F)[0]
+            return _where(above, hi, _where(arith.compare_exact(z, lo, F=F)[0], z, lo))
         return np.clip(z, self.lo, self.hi)
 
     def to_dict(self):

@@ -216,3 +216,55 @@ def test_hamming_on_words_matches_bits():
         brute = (a != b).sum(axis=1)
         assert np.array_equal(hamming(pack_words(a), pack_words(b)), brute)
         assert np.array_equal(hamming(pack_patterns(a), pack_patterns(b)), brute)
+
+
+# ---- exact comparisons with a float filter (polyfold.arith.compare_exact) -------------------
+from fractions import Fraction  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def _rationals():
+    big = st.integers(-(2**200), 2**200)
+    small = st.integers(-50, 50)
+    return st.one_of(
+        st.builds(lambda p, q: (p, q), small, st.integers(1, 50)),
+        st.builds(lambda p, q: (p, q), big, st.integers(1, 2**200)),
+        # near-ties of a float threshold: (k * 2^60 +- 1) / 2^60
+        st.builds(lambda k, e: (k * 2**60 + e, 2**60), st.integers(-3, 3), st.integers(-1, 1)),
+        # beyond float64's range
+        st.builds(lambda s: (s * 10**400, 1), st.sampled_from([-1, 1])),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(vals=st.lists(_rationals(), min_size=0, max_size=40),
+       q=st.sampled_from([0, 1, -1, Fraction(1, 3), 2.5, -0.75]))
+def test_compare_exact_equals_rational_comparisons(vals, q):
+    from polyfold import arith
+
+    Z = np.empty(len(vals), dtype=object)
+    Z[:] = [arith.fmpq(p, d) for p, d in vals]
+    qq = arith.to_fmpq(q)
+    gt, lt = arith.compare_exact(Z, qq)
+    ref = [Fraction(p, d) for p, d in vals]
+    fq = Fraction(q) if not isinstance(q, float) else Fraction(q)
+    assert gt.tolist() == [r > fq for r in ref]
+    assert lt.tolist() == [r < fq for r in ref]
+    # the same with the float values passed in, and on a 2-D view
+    F = arith.float_values(Z)
+    assert [m.tolist() for m in arith.compare_exact(Z, qq, F=F)] == [gt.tolist(), lt.tolist()]
+    if len(vals) % 2 == 0 and len(vals):
+        g2, l2 = arith.compare_exact(Z.reshape(2, -1), qq)
+        assert g2.ravel().tolist() == gt.tolist() and l2.ravel().tolist() == lt.tolist()
+
+
+def test_exact_activations_use_exact_comparisons():
+    from polyfold import arith
+
+    tiny = arith.fmpq(1, 2**80)  # a float filter alone would call it zero
+    z = np.array([tiny, -tiny, arith.fmpq(1) + tiny, arith.fmpq(-1) - tiny, arith.ZERO], dtype=object)
+    assert ReLU().apply(z).tolist() == [tiny, 0, 1 + tiny, 0, 0]
+    assert HardTanh(-1.0, 1.0).apply(z).tolist() == [tiny, -tiny, 1, -1, 0]
+    lk = LeakyReLU(0.5).apply(z).tolist()
+    assert lk == [tiny, -tiny / 2, 1 + tiny, (-1 - tiny) / 2, 0]

@@ -94,11 +94,13 @@ class _Ctx:
 def _threshold_signs(Z, Ez, thq, ctx, band):
     """Per threshold: (pos, neg, certain_zero) bool arrays at the points."""
     out = []
+    F = arith.float_values(Z) if ctx.exact else None
     for q in thq:
-        D = Z - q if q != 0 else Z
         if ctx.exact:
-            out.append((np.asarray(D > 0, bool), np.asarray(D < 0, bool)))
-        elif ctx.certified:
+            out.append(arith.compare_exact(Z, q, F=F))
+            continue
+        D = Z - q if q != 0 else Z
+        if ctx.certified:
             pos = D > Ez
             neg = D < -Ez
             # an exactly known value at the threshold is a decided zero
