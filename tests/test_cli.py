@@ -477,3 +477,16 @@ def test_demo_bad_section(capsys, tmp_path):
     code, _, err = run(capsys, "demo", "--quick", "--out", str(tmp_path), "--sections", "nope",
                        "--quiet")
     assert code == 1 and "unknown demo section" in one_error_line(err)
+
+
+def test_stats_jobs_gives_the_same_statistics(capsys):
+    args = ("stats", "--model", "zoo:digits:6x10", "--points", "6", "--json")
+    code, out1, err = run(capsys, *args)
+    assert code == 0, err
+    code, out2, err = run(capsys, *args, "--jobs", "2")
+    assert code == 0, err
+    a, b = json.loads(out1), json.loads(out2)
+    for key in ("radius", "radius_median", "n_facets_mean", "indices"):
+        assert a[key] == b[key]
+    code, _, err = run(capsys, *args, "--jobs", "0")
+    assert code != 0 and "--jobs" in err

@@ -238,6 +238,9 @@ def build_parser():
                    help="do not clip the regions (unbounded regions then fail)")
     p.add_argument("--neighbours", action="store_true",
                    help="also examine every neighbouring region (slower)")
+    p.add_argument("--jobs", type=_positive, default=None,
+                   help="worker processes for the points (default: this process; each worker "
+                        "starts in about half a second, so it pays for many points)")
     p.set_defaults(handler=_cmd_stats)
 
     p = sub.add_parser("bench", help="throughput of the arithmetic modes vs grid sampling",
@@ -268,6 +271,8 @@ _FLAG_HINTS = (
     (r"\bexecutor='(\w+)'", r"--executor \1"),
     (r"\bexecutor=", "--executor "),
     (r"\bworkers=", "--workers "),
+    (r"\bn_jobs=1\b", "no --jobs"),
+    (r"\bn_jobs\b", "--jobs"),
     (r"\bout=", "--checkpoint "),
     (r"\bpaths_per_pair\b", "--paths-per-pair"),
     (r"\bchunk_size\b", "the chunk size"),

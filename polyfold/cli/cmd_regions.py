@@ -183,7 +183,7 @@ def _cmd_stats(args, run):
     run.log(f"region statistics around {k} points of {dinfo['data']} on {args.model}")
     t0 = time.perf_counter()
     st = region_statistics(net, X[idx], domain=domain, neighbours=args.neighbours,
-                           progress=run.progress_enabled())
+                           progress=run.progress_enabled(), n_jobs=args.jobs)
     dt = time.perf_counter() - t0
 
     def med(a):

@@ -522,11 +522,11 @@ def region_statistics(
     depend only on the regions, so permuting hidden neurons leaves them
     unchanged.
 
-    Cost per region: the redundancy LPs of :attr:`polyfold.regions.Region.facets`,
-    one Chebyshev LP, one LP per rival class, one non-negative least-squares
-    problem per crossing boundary, and per neuron facet a forward pass (plus an
-    LP for facets where ``"nearest"`` falls back, and one with
-    ``neighbour_label="centre"``).
+    Cost per region: the redundancy LPs of :attr:`polyfold.regions.Region.facets`
+    (rows without a witness point), one Chebyshev LP, at most one LP per rival
+    class, one least-distance problem per crossing boundary, and per neuron
+    facet a forward pass (plus an LP for facets where ``"nearest"`` falls back,
+    and one with ``neighbour_label="centre"``).
 
     References
     ----------
