@@ -264,6 +264,28 @@ def _highs_instance(tol):
     return h
 
 
+def _dense_lp(cost, A_ub, b_ub, lower, upper):
+    """``highspy.HighsLp`` of min cost x s.t. A_ub x <= b_ub, lower <= x <= upper
+    (dense rows; infinite bounds become HiGHS's infinity)."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    m, n = A_ub.shape
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = m
+    lp.col_cost_ = np.ascontiguousarray(cost, dtype=np.float64)
+    lp.col_lower_ = np.where(np.isfinite(lower), lower, -inf).astype(np.float64)
+    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf).astype(np.float64)
+    lp.row_lower_ = np.full(m, -inf)
+    lp.row_upper_ = np.ascontiguousarray(b_ub, dtype=np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
+    lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
+    lp.a_matrix_.value_ = np.ascontiguousarray(A_ub, dtype=np.float64).ravel()
+    return lp
+
+
 def _run_highs(cost, A_ub, b_ub, lower, upper, tol):
     """Solve min cost x s.t. A_ub x <= b_ub, lower <= x <= upper with HiGHS.
 
@@ -271,7 +293,7 @@ def _run_highs(cost, A_ub, b_ub, lower, upper, tol):
     ``scipy.optimize.linprog``); falls back to linprog without highspy.
     """
     h = _highs_instance(tol)
-    m, n = A_ub.shape
+    n = A_ub.shape[1]
     if h is None:  # pragma: no cover - exercised only without highspy
         from scipy.optimize import linprog
 
@@ -286,19 +308,7 @@ def _run_highs(cost, A_ub, b_ub, lower, upper, tol):
         return _LPResult(int(res.status), res.x, res.fun, str(res.message))
     import highspy
 
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = m
-    lp.col_cost_ = np.ascontiguousarray(cost, dtype=np.float64)
-    lp.col_lower_ = np.where(np.isfinite(lower), lower, -inf).astype(np.float64)
-    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf).astype(np.float64)
-    lp.row_lower_ = np.full(m, -inf)
-    lp.row_upper_ = np.ascontiguousarray(b_ub, dtype=np.float64)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
-    lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
-    lp.a_matrix_.value_ = np.ascontiguousarray(A_ub, dtype=np.float64).ravel()
+    lp = _dense_lp(cost, A_ub, b_ub, lower, upper)
     h.passModel(lp)
     h.run()
     st = h.getModelStatus()
@@ -359,20 +369,10 @@ def _linprog_costs(costs, A_ub, b_ub, bounds, tol, what):
         return [_linprog(cst, A_ub, b_ub, bounds, tol, what) for cst in costs]
     import highspy
 
-    m, n = A_ub.shape
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = m
-    lp.col_cost_ = np.zeros(n)
-    lp.col_lower_ = np.array([-inf if a is None else a for a, _ in bounds], dtype=np.float64)
-    lp.col_upper_ = np.array([inf if b is None else b for _, b in bounds], dtype=np.float64)
-    lp.row_lower_ = np.full(m, -inf)
-    lp.row_upper_ = np.ascontiguousarray(b_ub, dtype=np.float64)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.arange(0, m * n + 1, n, dtype=np.int32)
-    lp.a_matrix_.index_ = np.tile(np.arange(n, dtype=np.int32), m)
-    lp.a_matrix_.value_ = np.ascontiguousarray(A_ub, dtype=np.float64).ravel()
+    n = A_ub.shape[1]
+    lower = np.array([-np.inf if a is None else a for a, _ in bounds], dtype=np.float64)
+    upper = np.array([np.inf if b is None else b for _, b in bounds], dtype=np.float64)
+    lp = _dense_lp(np.zeros(n), A_ub, b_ub, lower, upper)
     h.passModel(lp)
     S = highspy.HighsModelStatus
     cols = np.arange(n, dtype=np.int32)
