@@ -41,7 +41,6 @@ Writes benchmarks/results/kernel.json (sections not run keep their earlier resul
 import argparse
 import json
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -300,7 +299,7 @@ def section_statistics(args):
         w0 = time.perf_counter()
         two = polyfold.region_statistics(net, pts, progress=False, n_jobs=2)
         w2 = time.perf_counter() - w0
-        same = pickle.dumps(one.to_dict(points=True)) == pickle.dumps(two.to_dict(points=True))
+        same = one.equals(two)
         row = {"network": arch, "points": args.stats_points, "regions": len(set(map(bytes, one.patterns))),
                "points per s (cpu)": args.stats_points / c, "points per s (wall)": args.stats_points / w,
                "points per s (n_jobs=2, wall)": args.stats_points / w2,

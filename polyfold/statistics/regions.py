@@ -224,6 +224,32 @@ class RegionStatistics:
                 values[f.name] = v
         return cls(**values)
 
+    def equals(self, other):
+        """Whether ``other`` holds the same statistics, sample by sample.
+
+        Like :meth:`pandas.DataFrame.equals`: NaN entries in the same places count
+        as equal; arrays must agree in shape, dtype and every value, lists of
+        per-sample entries element by element, and the options must match.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from polyfold import zoo, region_statistics
+        >>> net = zoo.random_mlp((6, 6), 3, 3, seed=1)
+        >>> X = np.random.default_rng(0).uniform(0, 1, (4, 3))
+        >>> st = region_statistics(net, X, progress=False)
+        >>> st.equals(region_statistics(net, X, progress=False))
+        True
+        >>> st.equals(region_statistics(net, X[::-1], progress=False)), st.equals("st")
+        (False, False)
+        """
+        import dataclasses
+
+        if not isinstance(other, RegionStatistics):
+            return False
+        return all(_same_value(getattr(self, f.name), getattr(other, f.name))
+                   for f in dataclasses.fields(self))
+
     def _take(self, order):
         """The samples in the given order (an index array), as a new result."""
         import dataclasses
@@ -396,6 +422,23 @@ class RegionStatistics:
 
         with open(path, "w") as fh:
             json.dump(self.to_dict(points=points), fh, indent=1, allow_nan=False)
+
+
+def _same_value(x, y):
+    """Deep equality of result fields: arrays (NaN equal to NaN), tuples, scalars."""
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
+            return False
+        if x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        nan = x.dtype.kind in "fc"
+        return bool(np.array_equal(x, y, equal_nan=nan))
+    if isinstance(x, (tuple, list)):
+        return (isinstance(y, (tuple, list)) and len(x) == len(y)
+                and all(_same_value(u, v) for u, v in zip(x, y)))
+    if isinstance(x, float) and isinstance(y, float) and x != x and y != y:
+        return True
+    return type(x) is type(y) and x == y
 
 
 def _json_clean(obj):
