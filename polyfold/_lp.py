@@ -732,12 +732,15 @@ def _point_certificates(An, cn, p, active, axis, axis_k, axis_pos, tol):
 def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
     """Redundancy LPs for the rows in ``todo`` on one warm-started HiGHS model.
 
-    The model holds every active row once (axis rows as column bounds, the
-    tightest per coordinate and direction; looser ones are redundant at once).
-    Testing row ``i`` relaxes it to ``a_i x + c_i >= -1`` and minimises
-    ``a_i x``; HiGHS restarts from the previous basis, so each LP costs a few
-    simplex iterations.  Redundant rows are dropped for the following LPs.
-    Updates ``red`` and ``active`` in place.
+    Axis rows are column bounds (the tightest per coordinate and direction;
+    looser ones are redundant at once).  The general rows enter the model by row
+    generation: at first the rows not under test, then each row when it is
+    tested, and every row that an optimum violates (the LP is then solved
+    again, so its final optimum satisfies every active row and equals the
+    optimum over all of them).  Testing row ``i`` relaxes it to
+    ``a_i x + c_i >= -1`` and minimises ``a_i x``; HiGHS restarts from the
+    previous basis, so each LP costs a few simplex iterations.  Redundant rows
+    are freed for the following LPs.  Updates ``red`` and ``active`` in place.
     """
     import highspy
 
@@ -768,9 +771,10 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
             else:
                 red[i] = True
                 active[i] = False
-    gen = np.flatnonzero(active & ~axis)
+    # the model starts with the general rows not under test (facets certified by a
+    # witness point); a row under test, and every row an optimum violates, is added
+    # when needed: each LP then has about as many rows as the polytope has facets
     row_of = np.full(m, -1)
-    row_of[gen] = np.arange(len(gen))
     h = silent_highs()
     h.setOptionValue("presolve", "off")
     v = max(tol.lp, 1e-10)
@@ -778,19 +782,29 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
     h.setOptionValue("dual_feasibility_tolerance", v)
     lp = highspy.HighsLp()
     lp.num_col_ = d
-    lp.num_row_ = len(gen)
+    lp.num_row_ = 0
     lp.col_cost_ = np.zeros(d)
     lp.col_lower_ = lo.astype(np.float64)
     lp.col_upper_ = hi.astype(np.float64)
-    lp.row_lower_ = -cn[gen]  # a_j x >= -c_j
-    lp.row_upper_ = np.full(len(gen), inf)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.arange(0, len(gen) * d + 1, d, dtype=np.int32)
-    lp.a_matrix_.index_ = np.tile(np.arange(d, dtype=np.int32), len(gen))
-    lp.a_matrix_.value_ = np.ascontiguousarray(An[gen]).ravel()
+    lp.a_matrix_.start_ = np.zeros(1, dtype=np.int32)
     h.passModel(lp)
-    S = highspy.HighsModelStatus
+    n_rows = [0]
     all_cols = np.arange(d, dtype=np.int32)
+
+    def add_rows(rows, relax=0.0):
+        rows = np.asarray(rows, np.int64)
+        k = len(rows)
+        h.addRows(k, -cn[rows] - relax, np.full(k, inf), k * d,
+                  np.arange(0, k * d, d, dtype=np.int32), np.tile(all_cols, k),
+                  np.ascontiguousarray(An[rows]).ravel())
+        row_of[rows] = n_rows[0] + np.arange(k)
+        n_rows[0] += k
+
+    start = np.flatnonzero(active & ~axis & ~todo)
+    if len(start):
+        add_rows(start)
+    S = highspy.HighsModelStatus
     for i in np.flatnonzero(todo & active):
         h.changeColsCost(d, all_cols, np.ascontiguousarray(An[i]))
         if axis[i]:
@@ -799,15 +813,32 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
                 h.changeColBounds(k, lo[k] - 1.0, hi[k])
             else:
                 h.changeColBounds(k, lo[k], hi[k] + 1.0)
+        elif row_of[i] < 0:
+            add_rows([i], relax=1.0)
         else:
             h.changeRowBounds(int(row_of[i]), -cn[i] - 1.0, inf)
-        h.run()
-        st = h.getModelStatus()
-        if st not in (S.kOptimal, S.kInfeasible):
-            # a warm start can leave the simplex in a bad basis: retry cold
-            h.clearSolver()
+        while True:
             h.run()
             st = h.getModelStatus()
+            if st not in (S.kOptimal, S.kInfeasible):
+                # a warm start can leave the simplex in a bad basis: retry cold
+                h.clearSolver()
+                h.run()
+                st = h.getModelStatus()
+            if st != S.kOptimal:
+                break
+            # rows left out of the model that the optimum violates join it, and the
+            # LP is solved again: the last optimum satisfies every row, so it is the
+            # optimum over all of them
+            out = np.flatnonzero(active & ~axis & (row_of < 0))
+            out = out[out != i]
+            if not len(out):
+                break
+            x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+            viol = out[An[out] @ x + cn[out] < 0]
+            if not len(viol):
+                break
+            add_rows(viol)
         if st == S.kInfeasible:
             raise EmptyPolytopeError(
                 "the polytope {x : A x + c >= 0} is empty (a redundancy LP is "

@@ -264,6 +264,40 @@ def test_projection_certificates_certify_only_facets(seed, d, k):
     assert np.array_equal(_lp.redundant_rows(A, c), expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), d=st.integers(2, 8), k=st.integers(1, 40))
+def test_row_generation_matches_one_lp_per_row(seed, d, k):
+    # the warm model starts without the rows under test and adds those an optimum
+    # violates; with every witness switched off all rows go through it, and the
+    # answer must equal one fresh LP per row over all active rows
+    import pytest
+
+    from polyfold import _lp
+    from polyfold.tolerance import get_tol
+
+    rng = np.random.default_rng(seed)
+    x0 = rng.uniform(0.3, 0.7, d)
+    W = rng.normal(size=(k, d))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    b = -W @ x0 + rng.exponential(0.3, size=k) + 1e-3
+    A = np.vstack([W, np.eye(d), -np.eye(d)])
+    c = np.r_[b, np.zeros(d), np.ones(d)]
+    got = _lp_only_redundancy(pytest.MonkeyPatch(), A, c)
+    tol = get_tol(None)
+    An, cn, zero = _lp.normalize_rows(A, c, tol=tol)
+    red = zero | _lp._duplicate_mask(An, cn, zero, tol)
+    active = ~red
+    m = len(An)
+    axis = (np.count_nonzero(An, axis=1) == 1) & ~zero
+    axis_k = np.argmax(An != 0, axis=1)
+    axis_pos = An[np.arange(m), axis_k] > 0
+    for i in np.flatnonzero(active.copy()):
+        if _lp._row_is_redundant(An, cn, active, i, axis, axis_k, axis_pos, tol):
+            red[i] = True
+            active[i] = False
+    assert np.array_equal(got, red)
+
+
 def test_projection_certificates_find_the_facets_rays_miss():
     # a 64-dimensional region of the 2x30 digits net: most of its facets are hit
     # by none of the random rays, and the projection search certifies them, so the
