@@ -729,15 +729,21 @@ def _point_certificates(An, cn, p, active, axis, axis_k, axis_pos, tol):
     return out
 
 
+#: the redundancy LPs generate their rows (start with the certified facets) when
+#: there are more general rows than this many per dimension (e.g. convolutional nets)
+_ROW_GENERATION_ROWS_PER_DIM = 4
+
+
 def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
     """Redundancy LPs for the rows in ``todo`` on one warm-started HiGHS model.
 
     Axis rows are column bounds (the tightest per coordinate and direction;
-    looser ones are redundant at once).  The general rows enter the model by row
+    looser ones are redundant at once).  With more than
+    ``_ROW_GENERATION_ROWS_PER_DIM * d`` general rows they enter the model by row
     generation: at first the rows not under test, then each row when it is
     tested, and every row that an optimum violates (the LP is then solved
     again, so its final optimum satisfies every active row and equals the
-    optimum over all of them).  Testing row ``i`` relaxes it to
+    optimum over all of them); with fewer, all are in the model from the start.  Testing row ``i`` relaxes it to
     ``a_i x + c_i >= -1`` and minimises ``a_i x``; HiGHS restarts from the
     previous basis, so each LP costs a few simplex iterations.  Redundant rows
     are freed for the following LPs.  Updates ``red`` and ``active`` in place.
@@ -801,7 +807,11 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
         row_of[rows] = n_rows[0] + np.arange(k)
         n_rows[0] += k
 
-    start = np.flatnonzero(active & ~axis & ~todo)
+    gen = active & ~axis
+    if gen.sum() > _ROW_GENERATION_ROWS_PER_DIM * d:
+        start = np.flatnonzero(gen & ~todo)
+    else:  # few rows: all of them at once (re-solves would cost more than they save)
+        start = np.flatnonzero(gen)
     if len(start):
         add_rows(start)
     S = highspy.HighsModelStatus

@@ -282,7 +282,12 @@ def test_row_generation_matches_one_lp_per_row(seed, d, k):
     b = -W @ x0 + rng.exponential(0.3, size=k) + 1e-3
     A = np.vstack([W, np.eye(d), -np.eye(d)])
     c = np.r_[b, np.zeros(d), np.ones(d)]
-    got = _lp_only_redundancy(pytest.MonkeyPatch(), A, c)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_lp, "_ROW_GENERATION_ROWS_PER_DIM", 0)  # row generation at every size
+    try:
+        got = _lp_only_redundancy(mp, A, c)
+    finally:
+        mp.undo()
     tol = get_tol(None)
     An, cn, zero = _lp.normalize_rows(A, c, tol=tol)
     red = zero | _lp._duplicate_mask(An, cn, zero, tol)
