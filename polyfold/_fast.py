@@ -140,10 +140,9 @@ def default_threads():
             return max(1, int(env))
         except ValueError:
             pass
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - platform dependent
-        return max(1, os.cpu_count() or 1)
+    from ._validation import available_cores
+
+    return available_cores()
 
 
 _BLAS = []

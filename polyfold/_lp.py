@@ -808,10 +808,9 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
         n_rows[0] += k
 
     gen = active & ~axis
-    if gen.sum() > _ROW_GENERATION_ROWS_PER_DIM * d:
-        start = np.flatnonzero(gen & ~todo)
-    else:  # few rows: all of them at once (re-solves would cost more than they save)
-        start = np.flatnonzero(gen)
+    generate = gen.sum() > _ROW_GENERATION_ROWS_PER_DIM * d
+    # few rows: all of them at once (re-solves would cost more than they save)
+    start = np.flatnonzero(gen & ~todo if generate else gen)
     if len(start):
         add_rows(start)
     S = highspy.HighsModelStatus
@@ -835,7 +834,7 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
                 h.clearSolver()
                 h.run()
                 st = h.getModelStatus()
-            if st != S.kOptimal:
+            if st != S.kOptimal or not generate:
                 break
             # rows left out of the model that the optimum violates join it, and the
             # LP is solved again: the last optimum satisfies every row, so it is the

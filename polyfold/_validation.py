@@ -122,6 +122,17 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def available_cores():
+    """The cores this process may run on (its CPU affinity; ``os.cpu_count()``
+    where that is unknown)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - platform dependent
+        return max(1, os.cpu_count() or 1)
+
+
 def check_seed(seed):
     """Turn ``seed`` (None, int or Generator) into a numpy Generator once."""
     if isinstance(seed, np.random.Generator):

@@ -120,20 +120,16 @@ def region_rows(net, codes, *, exact=False):
         return A, c, units, V, u
     if not exact:
         return _dense_rows_float(net, codes)
+    # exact rationals (the float path is _dense_rows_float)
     off = net.layer_offsets
-    layers = net.exact_layers() if exact else net.layers
     d = net.input_dim
-    if exact:
-        Wh = np.empty((d, d), dtype=object)
-        Wh[:, :] = arith.ZERO
-        for k in range(d):
-            Wh[k, k] = arith.ONE
-        bh = np.array([arith.ZERO] * d, dtype=object)
-    else:
-        Wh = np.eye(d)
-        bh = np.zeros(d)
+    Wh = np.empty((d, d), dtype=object)
+    Wh[:, :] = arith.ZERO
+    for k in range(d):
+        Wh[k, k] = arith.ONE
+    bh = np.array([arith.ZERO] * d, dtype=object)
     rowsA, rowsc, units = [], [], []
-    for l, (W, b) in enumerate(layers):
+    for l, (W, b) in enumerate(net.exact_layers()):
         Wh = W @ Wh
         bh = W @ bh + b
         if l == net.depth:
@@ -158,17 +154,11 @@ def region_rows(net, codes, *, exact=False):
                 units.append((l, j))
         pcs = act.pieces()
         piece = act.code_to_piece()[cl]
-        if exact:
-            slope = np.array([arith.to_fmpq(pcs[p][0]) for p in piece], dtype=object)
-            offset = np.array([arith.to_fmpq(pcs[p][1]) for p in piece], dtype=object)
-        else:
-            slope = np.array([pcs[p][0] for p in piece], dtype=np.float64)
-            offset = np.array([pcs[p][1] for p in piece], dtype=np.float64)
+        slope = np.array([arith.to_fmpq(pcs[p][0]) for p in piece], dtype=object)
+        offset = np.array([arith.to_fmpq(pcs[p][1]) for p in piece], dtype=object)
         Wh = Wh * slope[:, None]
         bh = bh * slope + offset
-    A = _stack(rowsA, d, exact)
-    c = _stack(rowsc, None, exact)
-    return A, c, units, Wh, bh
+    return _stack(rowsA, d, True), _stack(rowsc, None, True), units, Wh, bh
 
 
 @lru_cache(maxsize=256)
@@ -178,9 +168,8 @@ def _activation_row_tables(act):
     offset of the piece."""
     th = np.asarray(act.thresholds, dtype=np.float64)
     T = len(th)
-    k = np.arange(T + 1)
-    lo = np.where(k > 0, th[np.clip(k - 1, 0, max(T - 1, 0))] if T else 0.0, 0.0)
-    hi = np.where(k < T, th[np.clip(k, 0, max(T - 1, 0))] if T else 0.0, 0.0)
+    pad = np.concatenate([[0.0], th, [0.0]])  # unused entries (k = 0 low, k = T high) are 0
+    lo, hi = pad[: T + 1].copy(), pad[1:].copy()
     pcs = act.pieces()
     piece = act.code_to_piece()
     slope = np.array([pcs[p][0] for p in piece], dtype=np.float64)
@@ -194,13 +183,12 @@ def _dense_rows_float(net, codes):
     """``region_rows`` of a dense network in float64, one vectorised step per layer."""
     widths = net.widths
     d = net.input_dim
-    Wh, bh = None, None
+    W0, b0 = net.layers[0]
+    Wh, bh = W0.copy(), b0.copy()
     rowsA, rowsc, units = [], [], []
     start = 0
     for l, (W, b) in enumerate(net.layers):
-        if Wh is None:
-            Wh, bh = W.copy(), b.copy()
-        else:
+        if l:
             Wh, bh = W @ Wh, W @ bh + b
         if l == net.depth:
             break
@@ -225,12 +213,10 @@ def _dense_rows_float(net, codes):
         both_c[:, 1] = hi[cl] - bh
         rowsA.append(both_A.reshape(-1, d)[flat])
         rowsc.append(both_c.reshape(-1)[flat])
-        units.extend(zip([l] * len(cl) * 2, (np.flatnonzero(flat) >> 1).tolist()))
+        units.extend((l, j) for j in (np.flatnonzero(flat) >> 1).tolist())
         sl = slope[cl]
         Wh = Wh * sl[:, None]
         bh = bh * sl + offset[cl]
-    if Wh is None:  # pragma: no cover - a network has at least one layer
-        Wh, bh = np.eye(d), np.zeros(d)
     return _stack(rowsA, d, False), _stack(rowsc, None, False), units, Wh, bh
 
 

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .._validation import (
+    available_cores,
     check_choice,
     check_mode,
     check_points,
@@ -97,22 +98,15 @@ def _pick_executor(executor, scheduler, workers, n_paths):
         elif workers is not None:
             executor = "processes" if workers > 1 else "serial"
         else:
-            executor = "processes" if n_paths >= AUTO_PROCESS_PATHS and _n_cpus() > 1 else "serial"
+            executor = "processes" if n_paths >= AUTO_PROCESS_PATHS and available_cores() > 1 else "serial"
     if executor == "serial" and workers not in (None, 1):
         raise ValidationError(
             f"executor='serial' runs in this process; got workers={workers}. Use "
             "executor='processes' for several local workers."
         )
     if workers is None:
-        workers = 1 if executor == "serial" else _n_cpus()
+        workers = 1 if executor == "serial" else available_cores()
     return executor, workers
-
-
-def _n_cpus():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def sweep(

@@ -61,16 +61,13 @@ def _boundaries(x, V, u, cls, An_f, cn_f, tol):
             crosses[t] = True
             dist[t] = abs(e)
             continue
-        todo.append(t)
+        todo.append((t, g, h, e, p0))
     if not todo:
         return others, crosses, dist, free
     # min g.x over the region for every remaining rival, on one warm-started model
-    units = G[todo] / gn[todo, None]
-    results = _lp._linprog_costs(units, -An_gen, cn_gen, bounds, tol, "decision-boundary")
-    for t, g, res in zip(todo, units, results):
-        h = H[t] / gn[t]
-        e = float(g @ x + h)
-        p0 = x - e * g
+    results = _lp._linprog_costs(np.array([j[1] for j in todo]), -An_gen, cn_gen, bounds, tol,
+                                 "decision-boundary")
+    for (t, g, h, e, p0), res in zip(todo, results):
         if res.status == 2:
             raise _lp.EmptyPolytopeError(
                 "the region is empty (the decision-boundary LP is infeasible)."

@@ -527,8 +527,9 @@ def region_statistics(
         terminal).
     n_jobs : int or None
         Worker processes for the samples: ``None`` or 1 computes in this
-        process; ``k > 1`` splits the samples into contiguous blocks computed by
-        ``k`` spawned processes; ``-1`` uses one per available core.  The result
+        process; ``k > 1`` splits the samples into blocks computed by ``k``
+        spawned processes (the samples of one region in one block); ``-1`` uses
+        one per available core.  The result
         is the same as with one process.  Each worker starts Python and imports
         polyfold (about half a second), so it pays when one process would take
         more than a few seconds; with fewer than two samples per worker the
@@ -634,7 +635,7 @@ def region_statistics(
 
 
 def _n_jobs(n_jobs):
-    import os
+    from .._validation import available_cores
 
     if n_jobs is None:
         return 1
@@ -643,12 +644,7 @@ def _n_jobs(n_jobs):
         raise ValidationError(
             f"n_jobs must be None, a positive int or -1 (one worker per core), got {n_jobs!r}."
         )
-    if n_jobs == -1:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not on Linux
-            return max(1, os.cpu_count() or 1)
-    return int(n_jobs)
+    return available_cores() if n_jobs == -1 else int(n_jobs)
 
 
 #: blocks per worker process (smaller blocks balance the load)
