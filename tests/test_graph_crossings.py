@@ -288,6 +288,50 @@ def test_residual_graphs_all_modes_agree_with_exact_midpoints(case):
             np.testing.assert_array_equal(row, c[piece])
 
 
+def _two_switch_net(w1_0):
+    # x = 1.5 (1 - t) from 1.5 to 0; h1 = relu(w1_0 x - 1/2, 1 - 3x, 1/2);
+    # z2_0 = 2 h1_0 + 2 h1_1 - 3/2 + 3x (other units constant); max units pair h2_i, h1_i
+    W1 = np.array([[w1_0], [-3.0], [0.0]])
+    b1 = np.array([-0.5, 1.0, 0.5])
+    W2 = np.zeros((3, 3))
+    W2[0, :2] = [2.0 if w1_0 else 0.0, 2.0]
+    b2 = np.array([-1.5, 0.5, 0.5])
+    Ws = np.array([[3.0], [0.0], [0.0]])
+    return residual_net(1, 3, W1, b1, W2, b2, Ws, True, np.zeros((1, 3)))
+
+
+def test_float_merge_keeps_the_codes_of_the_piece_after_the_merged_points():
+    # h1_0 = 0: z2_0 = 3x - 3/2 for x > 1/3 and 1/2 - 3x below: it is negative on
+    # (1/6, 1/2), so t = 2/3 and t = 8/9 are its switches, t = 7/9 that of h1_1 (x = 1/3).
+    # The max unit 1 (h2_1 = 1/2 against h1_1 = 1 - 3x) switches at x = 1/6, t = 8/9,
+    # too: float finds that switch a rounding away from 8/9 and merges the two points;
+    # the piece after them must keep z2_0 > 0 (its code after t = 8/9)
+    net = _two_switch_net(0.0)
+    S, E = np.array([[1.5]]), np.array([[0.0]])
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    np.testing.assert_array_equal(ex.codes[:, 3], [1, 0, 0, 1])
+    np.testing.assert_array_equal(ex.codes[:, 7], [0, 0, 0, 1])
+    for mode in ("float", "certified"):
+        other = polyfold.segment_crossings(net, S, E, mode=mode)
+        np.testing.assert_array_equal(other.n_pieces, [4])
+        np.testing.assert_array_equal(other.codes, ex.codes)
+
+
+def test_float_max_ties_along_a_piece_take_the_lowest_index():
+    # h1_0 = relu(3x - 1/2): on 1/6 < x < 1/3 both h1 units are active and
+    # z2_0 = 2 (3x - 1/2) + 2 (1 - 3x) - 3/2 + 3x = 3x - 1/2 = h1_0: the max unit 0
+    # ties along that piece (float computes the two lines a rounding apart) and
+    # selects h2_0 (position 0) everywhere: x > 1/3 gives 9x - 5/2 > 3x - 1/2 and
+    # x < 1/6 gives 1/2 - 3x > 0; the only breakpoints are t = 7/9 and 8/9 (h1's)
+    net = _two_switch_net(3.0)
+    S, E = np.array([[1.5]]), np.array([[0.0]])
+    for mode in ("exact", "float", "certified"):
+        res = polyfold.segment_crossings(net, S, E, mode=mode)
+        np.testing.assert_array_equal(res.n_pieces, [3])
+        np.testing.assert_allclose(res.t, [7 / 9, 8 / 9], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(res.codes[:, 6], [0, 0, 0])
+
+
 def test_between_equals_direct_on_graphs():
     net, _ = small_cnn(2)
     rng = np.random.default_rng(3)
@@ -382,3 +426,113 @@ def test_points_in_blocks_give_the_same_partition(monkeypatch):
         np.testing.assert_array_equal(r.t, r0.t)
         np.testing.assert_array_equal(r.endpoint_on_boundary, r0.endpoint_on_boundary)
         np.testing.assert_array_equal(r.degenerate, r0.degenerate)
+
+
+# ---------------------------------------------------------------------------
+# certified repair: ranges of pieces around the undecided intervals
+# ---------------------------------------------------------------------------
+def test_neighbour_t_skips_points_with_the_same_t():
+    from polyfold.graph.crossings import _neighbour_t
+
+    seg = np.array([0, 0, 0, 0, 1, 1])
+    t = np.array([0.0, 0.5, 0.5, 1.0, 0.0, 1.0])
+    rows = np.arange(6)
+    # rows 1 and 2 share t = 0.5: their neighbours are the points at 0 and 1; the ends
+    # of a segment are their own neighbours outward
+    np.testing.assert_array_equal(_neighbour_t(seg, t, rows, -1), [0.0, 0.0, 0.0, 0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(_neighbour_t(seg, t, rows, 1), [0.5, 1.0, 1.0, 1.0, 1.0, 1.0])
+
+
+def test_repair_ranges_cut_inside_pieces_of_positive_length():
+    from polyfold.graph.crossings import _repair_ranges
+
+    # pieces 0:[0,.2] 1:[.2,.4] 2:[.4,.4] (empty) 3:[.4,.6] 4:[.6,.8] 5:[.8,1]
+    ts = np.array([0.0, 0.2, 0.4, 0.4, 0.6, 0.8, 1.0])
+    # an undecided decision at the double point t = 0.4 can change pieces 1 and 3 (and
+    # the empty 2); the cuts sit in the pieces next to those: the empty piece 2 is
+    # skipped on the left, so the range is pieces 1..4, cut at 0.3 and 0.7
+    assert _repair_ranges(ts, np.array([0.4]), np.array([0.4])) == [(1, 4, False, False)]
+    # an interval in the first piece starts at the segment's start; on the right the
+    # empty piece 2 is skipped for piece 3
+    assert _repair_ranges(ts, np.array([0.1]), np.array([0.3])) == [(0, 3, True, False)]
+
+
+def test_repair_ranges_merge_and_take_the_whole_segment_when_cheaper():
+    from polyfold.graph import crossings as gc
+
+    ts = np.linspace(0.0, 1.0, 101)  # 100 pieces of length 0.01
+    # two undecided points far apart: two ranges of 3 pieces each
+    lo, hi = np.array([0.105, 0.805]), np.array([0.115, 0.815])
+    assert gc._repair_ranges(ts, lo, hi) == [(9, 12, False, False), (79, 82, False, False)]
+    # overlapping intervals merge into one range
+    assert gc._repair_ranges(ts, np.array([0.105, 0.125]), np.array([0.13, 0.135])) == [(9, 14, False, False)]
+    # six ranges: 6 x (4 pieces + _JOB_PIECES) >= 100 pieces, so one range of all
+    lo6 = np.arange(6) * 0.15 + 0.105
+    assert gc._repair_ranges(ts, lo6, lo6 + 0.01) == [(0, 99, True, True)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=14),
+       st.lists(st.tuples(st.integers(0, 12), st.integers(0, 4)), min_size=1, max_size=6))
+def test_repair_ranges_cover_every_interval_from_outside(steps, ivs):
+    from polyfold.graph.crossings import _repair_ranges
+
+    # points on a grid of 1/12, repeated values allowed
+    ts = np.concatenate([[0.0], np.sort(steps) / 12.0, [1.0]])
+    lo = np.array([a / 12.0 for a, _ in ivs])
+    hi = np.minimum(lo + np.array([w / 12.0 for _, w in ivs]), 1.0)
+    n_pc = len(ts) - 1
+    ranges = _repair_ranges(ts, lo, hi)
+    cuts = []
+    for j0, j1, at_start, at_end in ranges:
+        assert 0 <= j0 <= j1 <= n_pc - 1
+        cl = 0.0 if (j0 == 0 and at_start) else 0.5 * (ts[j0] + ts[j0 + 1])
+        cr = 1.0 if (j1 == n_pc - 1 and at_end) else 0.5 * (ts[j1] + ts[j1 + 1])
+        # a cut inside the segment lies inside a piece of positive length
+        if cl != 0.0:
+            assert ts[j0 + 1] > ts[j0]
+        if cr != 1.0:
+            assert ts[j1 + 1] > ts[j1]
+        cuts.append((cl, cr))
+    # ranges are disjoint and sorted
+    assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
+    # every interval lies in one range, strictly inside its cuts (or at the segment's end)
+    for a, b in zip(lo, hi):
+        assert any((cl < a or cl == 0.0) and (cr > b or cr == 1.0) for cl, cr in cuts)
+
+
+def _integer_hardtanh_net(seed, depth, width, d=3):
+    rng = np.random.default_rng(seed)
+    layers, nin = [], d
+    for _ in range(depth):
+        layers.append((rng.integers(-2, 3, (width, nin)).astype(float), rng.integers(-2, 3, width).astype(float)))
+        nin = width
+    layers.append((rng.integers(-2, 3, (2, nin)).astype(float), np.zeros(2)))
+    return polyfold.PLNet.from_arrays(layers, "hardtanh")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_certified_repair_of_tie_heavy_integer_nets(seed):
+    # small integer weights and endpoints: many neurons switch at the same rational t
+    # and saturated units sit on thresholds, so most of every segment is undecided in
+    # float; the repair must still agree with exact mode without the last resort
+    from polyfold.crossings import _interleave, get_tol
+    from polyfold.graph.crossings import graph_partition, repair_certified
+
+    net = _integer_hardtanh_net(seed, 5, 8)
+    rng = np.random.default_rng(50 + seed)
+    S = rng.integers(-3, 4, (4, 3)).astype(float)
+    E = rng.integers(-3, 4, (4, 3)).astype(float)
+    tolv = get_tol(None)
+    Z0, E0 = net.stages().start_bound(_interleave(S, E), safety=tolv.safety)
+    raw = graph_partition(net, Z0, E0, False, tolv, True)
+    assert len(raw["ambiguous_t"][0]) > 0  # the float pass leaves undecided intervals
+    new, _ = repair_certified(net, raw, lambda q: (S[q], E[q]), tolv)
+    assert len(new["ambiguous"]) == 0
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    np.testing.assert_array_equal(np.bincount(new["seg"], minlength=4) - 1, ex.n_pieces)
+    np.testing.assert_array_equal(new["codes"], ex.codes)
+    cert = polyfold.segment_crossings(net, S, E, mode="certified")
+    np.testing.assert_array_equal(cert.codes, ex.codes)
+    np.testing.assert_array_equal(cert.degenerate, ex.degenerate)
+    np.testing.assert_array_equal(cert.endpoint_on_boundary, ex.endpoint_on_boundary)

@@ -25,6 +25,13 @@ an endpoint decision that the bounds cannot make sends the segment to exact
 arithmetic.  Values that are exactly known (error bound 0, such as the zeros of
 dead ReLUs feeding a max pool) decide ties exactly.
 
+Float mode decides with bands, as the dense kernels do: an elementwise value within
+``tol.zero`` times its unit's largest magnitude is at the threshold, and max-unit
+candidates within ``tol.zero`` times the unit's largest candidate magnitude tie (the
+lowest position wins, so two lines equal up to rounding along a piece select one
+code).  Breakpoints closer than ``tol.merge`` merge into one point, and the piece
+after it keeps the codes of the piece after the last merged point.
+
 The result is the same dict as ``crossings._partition`` returns.
 """
 
@@ -47,6 +54,28 @@ def _scatter(old, new, pos_old, pos_new):
     return out
 
 
+def _neighbour_t(seg, t, rows, step):
+    """``t`` of the nearest point of each row's segment before (``step=-1``) or after
+    (``step=1``) it with a different ``t`` (the row's own ``t`` at the segment's end)."""
+    # points are sorted by (seg, t): group runs of equal (seg, t)
+    n = len(seg)
+    new_run = np.r_[True, (seg[1:] != seg[:-1]) | (t[1:] != t[:-1])]
+    run = np.cumsum(new_run) - 1
+    starts = np.flatnonzero(new_run)
+    ends = np.r_[starts[1:], n] - 1
+    r = run[rows]
+    if step < 0:
+        nb = starts[r] - 1
+        ok = nb >= 0
+        nb = np.where(ok, nb, 0)
+    else:
+        nb = ends[r] + 1
+        ok = nb < n
+        nb = np.where(ok, nb, n - 1)
+    ok &= seg[nb] == seg[rows]
+    return np.where(ok, t[nb], t[rows])
+
+
 class _Ctx:
     """Mode flags and the record of undecided decisions (certified mode).
 
@@ -66,11 +95,12 @@ class _Ctx:
         rows = np.unique(np.asarray(rows, np.int64))
         if len(rows) == 0:
             return
-        lo_i = np.maximum(rows - 1, 0)
-        hi_i = np.minimum(rows + 1, len(seg) - 1)
-        lo_i = np.where(seg[lo_i] == seg[rows], lo_i, rows)
-        hi_i = np.where(seg[hi_i] == seg[rows], hi_i, rows)
-        self.amb.append((seg[rows], t[lo_i], t[hi_i]))
+        # the nearest points of the segment at a different t on either side: several
+        # points can share one float t (coincident breakpoints), and the pieces
+        # between them have no length
+        lo_t = _neighbour_t(seg, t, rows, -1)
+        hi_t = _neighbour_t(seg, t, rows, 1)
+        self.amb.append((seg[rows], lo_t, hi_t))
 
     def flag_pieces(self, seg, t, k):
         k = np.unique(np.asarray(k, np.int64))
@@ -134,9 +164,10 @@ def _threshold_events(Z, sg, same, thq, exact):
 # ---------------------------------------------------------------------------
 # max groups
 # ---------------------------------------------------------------------------
-def _lexargmax(v, sl, exact, sign=1, valid=None, first=None):
+def _lexargmax(v, sl, exact, sign=1, valid=None, first=None, band=None):
     """Index of the largest ``(v, sign * slope)`` along the last axis, lowest on ties
-    (exact: only ``valid`` candidates, starting from the ``first`` valid one)."""
+    (exact: only ``valid`` candidates, starting from the ``first`` valid one; float
+    with ``band`` (one per row): ties within it)."""
     if exact:
         n, k = v.shape
         code = np.zeros(n, np.int64) if first is None else first.astype(np.int64).copy()
@@ -156,9 +187,15 @@ def _lexargmax(v, sl, exact, sign=1, valid=None, first=None):
                 bs = np.where(better, si, bs)
         return code
     vmax = v.max(axis=1, keepdims=True)
-    cand = v == vmax
-    key = np.where(cand, sign * sl, -np.inf)
-    return np.argmax(key, axis=1)
+    if band is None:
+        cand = v == vmax
+        key = np.where(cand, sign * sl, -np.inf)
+        return np.argmax(key, axis=1)
+    # float mode: values within the band of the largest tie, then slopes within twice
+    # the band (differences of two banded values) tie, lowest index
+    b = band[:, None]
+    key = np.where(v >= vmax - b, sign * sl, -np.inf)
+    return np.argmax(key >= key.max(axis=1, keepdims=True) - 2 * b, axis=1)
 
 
 def _envelope(va, vb, cur, exact, valid):
@@ -242,13 +279,32 @@ def _exact_argmax(u, zc):
     return code
 
 
-def _max_points(u, zc, Ez, ctx):
+def _max_band(u, zc, tolv):
+    """Float mode: per max unit, the band within which candidates tie (``tol.zero``
+    times the largest candidate magnitude of the unit over the points), as the zero
+    band of elementwise units."""
+    if len(zc) == 0:
+        return np.zeros(u.n_units)
+    a = np.where(u.valid[None], np.abs(np.where(np.isfinite(zc), zc, 0.0)), 0.0)
+    return tolv.zero * a.max(axis=(0, 2))
+
+
+def _banded_argmax(v, band):
+    """Lowest index within ``band`` (broadcast over the last axis) of the maximum."""
+    top = v.max(axis=-1, keepdims=True)
+    return np.argmax(v >= top - band[..., None], axis=-1)
+
+
+def _max_points(u, zc, Ez, ctx, band=None):
     """The selected candidate at every point (lowest index on ties) and, in certified
     mode, whether the selection at the point is sure: the selected value is certainly
     above every other candidate, or the maximal candidates are exactly known and equal
-    (error bound 0) and the others certainly below.  ``zc``: (P, n_u, k) candidates."""
+    (error bound 0) and the others certainly below.  ``zc``: (P, n_u, k) candidates;
+    ``band`` (float mode, per unit): candidates within it of the top tie."""
     if ctx.exact:
         return zc, _exact_argmax(u, zc), None, None
+    if band is not None:
+        return zc, _banded_argmax(zc, band[None, :]), None, None
     am = np.argmax(zc, axis=2)
     if not ctx.certified:
         return zc, am, None, None
@@ -284,7 +340,7 @@ def _max_output_bound(u, zc, ec, am, sure):
     return eh
 
 
-def _max_events(u, zc, am, same, ctx):
+def _max_events(u, zc, am, same, ctx, band=None):
     """Switches of max units inside pieces: (k, unit, s, new code, old code).
 
     Only (piece, unit) pairs whose selection differs at the two ends can switch: when
@@ -309,8 +365,9 @@ def _max_events(u, zc, am, same, ctx):
     else:
         with np.errstate(invalid="ignore"):
             sl = np.where(valid, vb - va, 0.0)
-        left = _lexargmax(va, sl, False, 1)
-        right = _lexargmax(vb, sl, False, -1)
+        bp = None if band is None else band[pu]
+        left = _lexargmax(va, sl, False, 1, band=bp)
+        right = _lexargmax(vb, sl, False, -1, band=bp)
     todo = np.flatnonzero(left != right)
     if len(todo) == 0:
         return None
@@ -361,7 +418,7 @@ class _Ties:
         return out
 
 
-def _max_piece_codes(u, zc, am, sure, ec, same, ties, ctx):
+def _max_piece_codes(u, zc, am, sure, ec, same, ties, ctx, band=None):
     """Code of every max unit on every piece and, certified, the pieces whose selection
     the bounds cannot certify.
 
@@ -384,6 +441,8 @@ def _max_piece_codes(u, zc, am, sure, ec, same, ties, ctx):
         if ctx.exact:
             mid = (a + b) / 2
             codes[k, pu] = _exact_mid_argmax(u, mid, pu)
+        elif band is not None:
+            codes[k, pu] = _banded_argmax(0.5 * (a + b), band[pu])
         else:
             codes[k, pu] = np.argmax(0.5 * (a + b), axis=1)
     if not ctx.certified:
@@ -551,8 +610,9 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 src = np.arange(n_pts)
         else:
             zc = u.candidates(Z)
-            _, am, _, _ = _max_points(u, zc, None, _Ctx(exact, False, tolv))
-            ev = _max_events(u, zc, am, same, ctx)
+            mband = _max_band(u, zc, tolv) if not exact and not certified else None
+            _, am, _, _ = _max_points(u, zc, None, _Ctx(exact, False, tolv), mband)
+            ev = _max_events(u, zc, am, same, ctx, mband)
             hit_max = None
             if ev is not None:
                 k, unit, s, cnew, cold = ev
@@ -577,7 +637,11 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 lost = np.flatnonzero(~keep & (ends == 2))
                 keep[lost] = True
                 keep[lost - 1] &= ends[lost - 1] != 0
-                seg, t, S, src, ends = seg[keep], t[keep], S[keep], src[keep], ends[keep]
+                # the piece after a merged run is the one after its last point: it
+                # takes that point's origin (its codes in the earlier groups)
+                kept = np.flatnonzero(keep)
+                src = src[np.r_[kept[1:], len(keep)] - 1]
+                seg, t, S, ends = seg[keep], t[keep], S[keep], ends[keep]
                 if u.kind == "max":
                     zc = zc[keep]
         Z = S[:, :zw]
@@ -592,8 +656,8 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
             hit = None
             if certified and hit_max is not None:
                 hit = _switch_ties(u, Z, Ez, hit_max)
-            _, am, sure, ec = _max_points(u, zc, Ez, ctx)
-            code, bad = _max_piece_codes(u, zc, am, sure, ec, same, hit, ctx)
+            _, am, sure, ec = _max_points(u, zc, Ez, ctx, mband)
+            code, bad = _max_piece_codes(u, zc, am, sure, ec, same, hit, ctx, mband)
             if certified and len(bad):
                 ctx.flag_pieces(seg, t, bad)
             if certified:
@@ -867,6 +931,51 @@ def _exact_subsegments(net, A, B, cl, cr, tolv):
     return graph_partition(net, net.stages().start(X, exact=True), None, True, tolv, False)
 
 
+#: a sub-segment job costs about as much exact work as this many pieces; when the
+#: undecided ranges of a segment (plus this per range) cover all its pieces, the whole
+#: segment is one job
+_JOB_PIECES = 16
+
+
+def _repair_ranges(ts, lo, hi):
+    """Merged piece ranges ``(j0, j1, at_start, at_end)`` to recompute exactly for
+    the undecided ``t``-intervals ``(lo, hi)`` of a segment with points ``ts``.
+
+    Each range runs from the last piece of positive length ending at or before
+    ``lo`` to the first one starting at or after ``hi`` (those two keep their
+    certified codes; several points can share one float ``t``, and the pieces
+    between them are empty).  Overlapping or adjacent ranges merge; when the ranges
+    cover the segment anyway, it is one range.
+    """
+    n_pc = len(ts) - 1
+    ja = np.maximum(np.searchsorted(ts, lo, side="right") - 1, 0)  # piece starting at or before lo
+    jb = np.minimum(np.searchsorted(ts, hi, side="left") - 1, n_pc - 1)  # piece ending at or after hi
+    j0 = np.maximum(ja - 1, 0)
+    j1 = np.minimum(np.maximum(jb, ja) + 1, n_pc - 1)
+    idx = np.arange(n_pc)
+    full = np.diff(ts) > 0
+    # nearest piece of positive length at or before / at or after each piece
+    before = np.maximum.accumulate(np.where(full, idx, 0))
+    after = np.minimum.accumulate(np.where(full, idx, n_pc - 1)[::-1])[::-1]
+    j0, j1 = before[j0], after[j1]
+    at_start, at_end = ja == 0, jb >= n_pc - 1
+    order = np.lexsort((j1, j0))
+    j0, j1, at_start, at_end = j0[order], j1[order], at_start[order], at_end[order]
+    reach = np.maximum.accumulate(j1)
+    new = np.r_[True, j0[1:] > reach[:-1] + 1]
+    grp = np.cumsum(new) - 1
+    n_grp = int(grp[-1]) + 1
+    g0 = j0[new]
+    g1 = np.maximum.reduceat(j1, np.flatnonzero(new))
+    gs = np.zeros(n_grp, bool)
+    ge = np.zeros(n_grp, bool)
+    np.logical_or.at(gs, grp, at_start)
+    np.logical_or.at(ge, grp, at_end)
+    if n_grp > 1 and int((g1 - g0 + 1).sum()) + _JOB_PIECES * n_grp >= n_pc:
+        return [(0, n_pc - 1, True, True)]
+    return list(zip(g0.tolist(), g1.tolist(), gs.tolist(), ge.tolist()))
+
+
 def repair_certified(net, raw, points_of, tolv):
     """Replace the undecided ``t``-intervals of a certified partition by exact ones.
 
@@ -892,20 +1001,7 @@ def repair_certified(net, raw, points_of, tolv):
         ts = t[pstart[i] : pstart[i + 1]]
         n_pc = len(ts) - 1
         sel = segs == i
-        ranges = []
-        for a, b in zip(lo[sel], hi[sel]):
-            ja = max(int(np.searchsorted(ts, a, side="right")) - 1, 0)  # piece starting at or before lo
-            jb = min(int(np.searchsorted(ts, b, side="left")) - 1, n_pc - 1)  # piece ending at or after hi
-            ranges.append((max(ja - 1, 0), min(max(jb, ja) + 1, n_pc - 1), ja == 0, jb >= n_pc - 1))
-        ranges.sort()
-        merged = []
-        for r in ranges:
-            if merged and r[0] <= merged[-1][1] + 1:
-                p = merged[-1]
-                merged[-1] = (p[0], max(p[1], r[1]), p[2] or r[2], p[3] or r[3])
-            else:
-                merged.append(r)
-        for j0, j1, at_start, at_end in merged:
+        for j0, j1, at_start, at_end in _repair_ranges(ts, lo[sel], hi[sel]):
             # cut in the middle of the certified piece on either side, or at the end
             cl = 0.0 if (j0 == 0 and at_start) else 0.5 * (ts[j0] + ts[j0 + 1])
             cr = 1.0 if (j1 == n_pc - 1 and at_end) else 0.5 * (ts[j1] + ts[j1 + 1])
@@ -931,7 +1027,12 @@ def repair_certified(net, raw, points_of, tolv):
             _, j0, j1, cl, cr = jobs[q]
             taus = ex_t[ex_pstart[q] : ex_pstart[q + 1]]
             ecs = ex_codes[ex_cstart[q] : ex_cstart[q + 1]]
-            inner = [float(arith.to_fmpq(cl) + tau * (arith.to_fmpq(cr) - arith.to_fmpq(cl))) for tau in taus[1:-1]]
+            if cl == 0.0 and cr == 1.0:
+                inner = [float(tau) for tau in taus[1:-1]]
+            else:
+                clq = arith.to_fmpq(cl)
+                wq = arith.to_fmpq(cr) - clq
+                inner = [float(clq + tau * wq) for tau in taus[1:-1]]
             left_ok = cl == 0.0 or np.array_equal(ecs[0], cs[j0])
             right_ok = cr == 1.0 or np.array_equal(ecs[-1], cs[j1])
             if not (left_ok and right_ok):
