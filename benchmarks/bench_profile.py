@@ -26,6 +26,8 @@ WORKLOADS = {
     "certified crossings, 784-input 6x10, 2000 paths": "cross('r784', 'certified', 2000)",
     "exact crossings, 6x10 digits, 50 paths": "cross('6x10', 'exact', 50)",
     "certified crossings, 10x32 random (64 inputs), 300 paths": "cross('d10', 'certified', 300)",
+    "certified crossings, tie-heavy integer hard-tanh 9x17, 3x5 paths": "ties('certified')",
+    "exact crossings, tie-heavy integer hard-tanh 9x17, 3x5 paths": "ties('exact')",
     "space_folding_batch (certified), 6x10, 20k paths 3->8": "fold(20000)",
     "region_statistics, 6x10 digits, 10 points": "stats(10)",
 }
@@ -57,6 +59,22 @@ def cross(name, mode, n):
         idx = rng.integers(0, len(X), (n, 2))
         S, E = X[idx[:, 0]], X[idx[:, 1]]
     return lambda: polyfold.segment_crossings(net, S, E, mode=mode, **kw())
+
+def ties(mode):
+    # integer weights in -2..2 and integer endpoints: many neurons switch at one t
+    runs = []
+    for seed in range(3):
+        r = np.random.default_rng(seed)
+        layers, nin = [], 3
+        for _ in range(9):
+            layers.append((r.integers(-2, 3, (17, nin)).astype(float), r.integers(-2, 3, 17).astype(float)))
+            nin = 17
+        layers.append((r.integers(-2, 3, (2, nin)).astype(float), np.zeros(2)))
+        net = polyfold.PLNet.from_arrays(layers, "hardtanh")
+        r = np.random.default_rng(100 + seed)
+        S, E = r.integers(-3, 4, (2, 5, 3)).astype(float)
+        runs.append((net, S, E))
+    return lambda: [polyfold.segment_crossings(n_, S_, E_, mode=mode, **kw()) for n_, S_, E_ in runs]
 
 def fold(n):
     from polyfold.folding import space_folding_batch
