@@ -285,13 +285,17 @@ def _max_band(u, zc, tolv):
     band of elementwise units."""
     if len(zc) == 0:
         return np.zeros(u.n_units)
-    a = np.where(u.valid[None], np.abs(np.where(np.isfinite(zc), zc, 0.0)), 0.0)
-    return tolv.zero * a.max(axis=(0, 2))
+    # reduce over the points first (a reduction over the short candidate axis of the
+    # whole array is slow in numpy)
+    hi = zc.max(axis=0).max(axis=1)
+    lo = np.min(zc.min(axis=0), axis=1, initial=np.inf, where=u.valid)  # missing: -inf
+    return tolv.zero * np.maximum(np.abs(hi), np.abs(lo))
 
 
 def _banded_argmax(v, band):
-    """Lowest index within ``band`` (broadcast over the last axis) of the maximum."""
-    top = v.max(axis=-1, keepdims=True)
+    """Lowest index along the last axis within ``band`` (broadcast over the other
+    axes) of the maximum."""
+    top = np.take_along_axis(v, np.argmax(v, axis=-1)[..., None], axis=-1)
     return np.argmax(v >= top - band[..., None], axis=-1)
 
 
@@ -625,9 +629,12 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 seg, t, S, E, te, rows, pos_old, pos_new, src = new
                 ends = ends[src] * np.asarray(_is_old(pos_old, len(seg)), np.int8)
                 hit_max = (pos_new, unit, cold, cnew)
-                # candidates at the new points only
-                zc = _scatter(zc, u.candidates(S[pos_new_rows(pos_old, len(seg)), :zw]), pos_old,
-                              pos_new_rows(pos_old, len(seg)))
+                # candidates (and, float, selections) at the new points only
+                rows_new = pos_new_rows(pos_old, len(seg))
+                zc_new = u.candidates(S[rows_new, :zw])
+                zc = _scatter(zc, zc_new, pos_old, rows_new)
+                if mband is not None:
+                    am = _scatter(am, _banded_argmax(zc_new, mband[None, :]), pos_old, rows_new)
             else:
                 src = np.arange(n_pts)
         if not exact and not certified and len(seg) > n_pts:
@@ -644,6 +651,7 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 seg, t, S, ends = seg[keep], t[keep], S[keep], ends[keep]
                 if u.kind == "max":
                     zc = zc[keep]
+                    am = am[keep]
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
         same = seg[1:] == seg[:-1]
@@ -656,7 +664,10 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
             hit = None
             if certified and hit_max is not None:
                 hit = _switch_ties(u, Z, Ez, hit_max)
-            _, am, sure, ec = _max_points(u, zc, Ez, ctx, mband)
+            if mband is None:
+                _, am, sure, ec = _max_points(u, zc, Ez, ctx)
+            else:  # float: the selections at the old points are those found above
+                sure = ec = None
             code, bad = _max_piece_codes(u, zc, am, sure, ec, same, hit, ctx, mband)
             if certified and len(bad):
                 ctx.flag_pieces(seg, t, bad)
