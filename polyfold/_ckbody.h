@@ -530,7 +530,9 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 }
                 while (kk < P) ord2[q2++] = kk++;
                 /* float: merge consecutive points closer than tol.merge into the first
-                   (a merged sign is +-1 only when all members agree) */
+                   (a merged sign is +-1 only when all members agree); the piece after
+                   the merged point is the one after the last member, so the merged
+                   point takes that member's code words (the earlier layers' codes) */
                 if (!cert) {
                     int64_t nq = 1;
                     for (int64_t i = 1; i < q2; i++) {
@@ -542,6 +544,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                                 pk[q] &= pi[q];
                                 nk[q] &= ni[q];
                             }
+                            copy_words(w->cw + ord2[nq - 1] * nwc, w->cw + ri * nwc, nwc);
                         } else {
                             ord2[nq++] = ri;
                         }

@@ -484,7 +484,10 @@ def _merge_close(seg, t, Z, sg, src, exact, tolv):
         (np.logical_and.reduceat(pos, starts, axis=0), np.logical_and.reduceat(neg, starts, axis=0))
         for pos, neg in sg
     ]
-    return seg[starts], t[starts], Z[starts], sg2, src[starts]
+    # the piece after a merged run is the one after its last point: it takes that
+    # point's origin (its codes in the earlier layers)
+    last = np.r_[starts[1:], len(seg)] - 1
+    return seg[starts], t[starts], Z[starts], sg2, src[last]
 
 
 def _drop_silent_breakpoints(raw):

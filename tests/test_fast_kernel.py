@@ -286,3 +286,24 @@ def test_chunks_do_not_change_the_result(digits_pairs):
     whole = segment_crossings(net, S, E, mode="certified", backend="c")
     parts = segment_crossings(net, S, E, mode="certified", backend="c", chunk_size=37)
     assert_same(whole, parts)
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_float_merge_keeps_the_codes_of_the_piece_after_the_merged_points(backend):
+    # h0 = relu(-x), h1 = relu(1 - 2x); z0 = h0 + h1 - 1 = -3x below 0 and -2x on
+    # (0, 1/2): h0 and z0 both switch at x = 0; z1 = 2 h1 - 1 switches at 1/4 and h1 at
+    # 1/2.  Codes by hand: x < 0 (1,1,1,1), (0, 1/4) (0,1,0,1), (1/4, 1/2) (0,1,0,0),
+    # x > 1/2 (0,0,0,0).  With (almost) no zero band, the rounding of z0 at the point
+    # x = 0 puts z0's own switch a rounding before it; the two merge, and the piece
+    # after them must keep the codes after x = 0 (h0 = 0), not those before it
+    W1, b1 = np.array([[-1.0], [-2.0]]), np.array([0.0, 1.0])
+    W2, b2 = np.array([[1.0, 1.0], [0.0, 2.0]]), np.array([-1.0, -1.0])
+    net = PLNet.from_arrays([(W1, b1), (W2, b2), (np.zeros((1, 2)), np.zeros(1))], "relu")
+    S, E = np.array([[-0.5045459648933767]]), np.array([[2.0]])
+    expected = [[1, 1, 1, 1], [0, 1, 0, 1], [0, 1, 0, 0], [0, 0, 0, 0]]
+    t_hand = (np.array([0.0, 0.25, 0.5]) - S[0, 0]) / (E[0, 0] - S[0, 0])
+    for zero in (1e-300, 1e-9):
+        res = polyfold.segment_crossings(net, S, E, mode="float", backend=backend,
+                                         tol=polyfold.Tolerance(zero=zero))
+        np.testing.assert_array_equal(res.codes, expected)
+        np.testing.assert_allclose(res.t, t_hand, rtol=0, atol=1e-12)
