@@ -317,6 +317,25 @@ def test_float_merge_keeps_the_codes_of_the_piece_after_the_merged_points():
         np.testing.assert_array_equal(other.codes, ex.codes)
 
 
+@pytest.mark.parametrize("S, E", [
+    ([-0.46228093367198203, -1.0396314589873905], [0.6921267951329846, 0.531470035145912]),
+    ([-0.7111205707420978, -1.3796264413138157], [0.3130176612387944, 0.512397793804173]),
+])
+def test_float_units_switching_at_one_point_are_at_their_thresholds_there(S, E):
+    # both units switch on the line x0 + x1 = -1/2 (one row is 3 times the other): they
+    # are active below it and inactive above; float finds the two crossings a rounding
+    # apart and merges them, and at the merged point both units sit at the threshold.
+    # With (almost) no zero band the other unit's rounding noise there decided its code
+    # on the piece after the point
+    g = GraphBuilder((2,))
+    h = g.relu(g.dense(g.input, np.array([[-3.0, -3.0], [-1.0, -1.0]]), np.array([-1.5, -0.5])))
+    net = g.build(g.dense(h, np.ones((1, 2))))
+    S, E = np.array([S]), np.array([E])
+    for zero in (1e-300, 1e-9):
+        res = polyfold.segment_crossings(net, S, E, mode="float", tol=polyfold.Tolerance(zero=zero))
+        np.testing.assert_array_equal(res.codes, [[1, 1], [0, 0]])
+
+
 def test_float_max_ties_along_a_piece_take_the_lowest_index():
     # h1_0 = relu(3x - 1/2): on 1/6 < x < 1/3 both h1 units are active and
     # z2_0 = 2 (3x - 1/2) + 2 (1 - 3x) - 3/2 + 3x = 3x - 1/2 = h1_0: the max unit 0

@@ -566,6 +566,7 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                                layer_codes, src_maps)
         u = st.units[g]
         zw = st.z_width(g)
+        hits = None  # float: (rows, units, threshold values) of this group's new points
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
         same = seg[1:] == seg[:-1]
@@ -608,6 +609,7 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 # crossing point: a decided zero in every mode
                 if not exact:
                     S[pos_new, j] = hit_val
+                    hits = (pos_new, j, hit_val)
                     if certified:
                         E[pos_new, j] = 0.0
             else:
@@ -648,6 +650,11 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 # takes that point's origin (its codes in the earlier groups)
                 kept = np.flatnonzero(keep)
                 src = src[np.r_[kept[1:], len(keep)] - 1]
+                if hits is not None:
+                    # every unit switching at a merged point sits at its threshold there
+                    run = np.cumsum(keep) - 1
+                    rows, units, vals = hits
+                    S[kept[run[rows]], units] = vals
                 seg, t, S, ends = seg[keep], t[keep], S[keep], ends[keep]
                 if u.kind == "max":
                     zc = zc[keep]
