@@ -476,18 +476,19 @@ def test_repair_ranges_cut_inside_pieces_of_positive_length():
     assert _repair_ranges(ts, np.array([0.1]), np.array([0.3])) == [(0, 3, True, False)]
 
 
-def test_repair_ranges_merge_and_take_the_whole_segment_when_cheaper():
+def test_repair_ranges_merge():
     from polyfold.graph import crossings as gc
 
     ts = np.linspace(0.0, 1.0, 101)  # 100 pieces of length 0.01
-    # two undecided points far apart: two ranges of 3 pieces each
+    # two undecided intervals far apart: two ranges, each from the piece before the
+    # interval's first piece to the one after its last
     lo, hi = np.array([0.105, 0.805]), np.array([0.115, 0.815])
     assert gc._repair_ranges(ts, lo, hi) == [(9, 12, False, False), (79, 82, False, False)]
-    # overlapping intervals merge into one range
+    # overlapping or adjacent ranges merge into one
     assert gc._repair_ranges(ts, np.array([0.105, 0.125]), np.array([0.13, 0.135])) == [(9, 14, False, False)]
-    # six ranges: 6 x (4 pieces + _JOB_PIECES) >= 100 pieces, so one range of all
-    lo6 = np.arange(6) * 0.15 + 0.105
-    assert gc._repair_ranges(ts, lo6, lo6 + 0.01) == [(0, 99, True, True)]
+    assert gc._repair_ranges(ts, np.array([0.105, 0.145]), np.array([0.115, 0.155])) == [(9, 16, False, False)]
+    # an interval reaching the segment's end
+    assert gc._repair_ranges(ts, np.array([0.985]), np.array([1.0])) == [(97, 99, False, True)]
 
 
 @settings(max_examples=200, deadline=None)

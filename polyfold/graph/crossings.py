@@ -949,12 +949,6 @@ def _exact_subsegments(net, A, B, cl, cr, tolv):
     return graph_partition(net, net.stages().start(X, exact=True), None, True, tolv, False)
 
 
-#: a sub-segment job costs about as much exact work as this many pieces; when the
-#: undecided ranges of a segment (plus this per range) cover all its pieces, the whole
-#: segment is one job
-_JOB_PIECES = 16
-
-
 def _repair_ranges(ts, lo, hi):
     """Merged piece ranges ``(j0, j1, at_start, at_end)`` to recompute exactly for
     the undecided ``t``-intervals ``(lo, hi)`` of a segment with points ``ts``.
@@ -962,8 +956,7 @@ def _repair_ranges(ts, lo, hi):
     Each range runs from the last piece of positive length ending at or before
     ``lo`` to the first one starting at or after ``hi`` (those two keep their
     certified codes; several points can share one float ``t``, and the pieces
-    between them are empty).  Overlapping or adjacent ranges merge; when the ranges
-    cover the segment anyway, it is one range.
+    between them are empty).  Overlapping or adjacent ranges merge.
     """
     n_pc = len(ts) - 1
     ja = np.maximum(np.searchsorted(ts, lo, side="right") - 1, 0)  # piece starting at or before lo
@@ -989,8 +982,6 @@ def _repair_ranges(ts, lo, hi):
     ge = np.zeros(n_grp, bool)
     np.logical_or.at(gs, grp, at_start)
     np.logical_or.at(ge, grp, at_end)
-    if n_grp > 1 and int((g1 - g0 + 1).sum()) + _JOB_PIECES * n_grp >= n_pc:
-        return [(0, n_pc - 1, True, True)]
     return list(zip(g0.tolist(), g1.tolist(), gs.tolist(), ge.tolist()))
 
 
