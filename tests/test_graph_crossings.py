@@ -556,3 +556,45 @@ def test_certified_repair_of_tie_heavy_integer_nets(seed):
     np.testing.assert_array_equal(cert.codes, ex.codes)
     np.testing.assert_array_equal(cert.degenerate, ex.degenerate)
     np.testing.assert_array_equal(cert.endpoint_on_boundary, ex.endpoint_on_boundary)
+
+
+@st.composite
+def _proportional_residual_cases(draw):
+    # residual nets whose first layer has rows in proportion (units switching on one
+    # hyperplane), without max units (their ties need the band), and jittered starts
+    d = draw(st.integers(1, 2))
+    k = draw(st.integers(1, 2))
+    ints = lambda shape, lo=-3, hi=3: np.array(
+        draw(st.lists(st.integers(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+    ).reshape(shape).astype(float)
+    w, b = ints((k, d)), ints((k,)) / 2
+    c = np.array(draw(st.lists(st.sampled_from([2.0, 3.0, 0.5]), min_size=k, max_size=k)))
+    W1, b1 = np.vstack([w, c[:, None] * w]), np.r_[b, c * b]
+    n = 2 * k
+    net = residual_net(d, n, W1, b1, ints((n, n)), ints((n,)) / 2, ints((n, d)), False, ints((1, n)))
+    S = ints((4, d), -4, 4) / 2 + np.array(draw(st.lists(st.floats(-0.05, 0.05), min_size=4 * d, max_size=4 * d))).reshape(4, d)
+    E = ints((4, d), -4, 4) / 2
+    return net, S, E
+
+
+@settings(max_examples=150, deadline=None)
+@given(_proportional_residual_cases())
+def test_graph_float_merges_without_a_zero_band_match_exact(case):
+    # as the dense kernels' test: with (almost) no zero band, rounding noise decides
+    # every sign, and units switching at one point are found a rounding apart and
+    # merged; the codes must be exact mode's.  Left out: degenerate segments, endpoints
+    # on a boundary and distinct exact points closer than 1e-9 (float merges those by
+    # design)
+    net, S, E = case
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    keep = ~ex.degenerate & ~ex.endpoint_on_boundary.any(axis=1)
+    for i in range(len(S)):
+        pts = [Fraction(0)] + list(ex.breakpoints(i)) + [Fraction(1)]
+        keep[i] &= all(b - a > Fraction(1, 10**9) for a, b in zip(pts, pts[1:]))
+    if not keep.any():
+        return
+    S, E = S[keep], E[keep]
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    fl = polyfold.segment_crossings(net, S, E, mode="float", tol=polyfold.Tolerance(zero=1e-300))
+    np.testing.assert_array_equal(fl.n_pieces, ex.n_pieces)
+    np.testing.assert_array_equal(fl.codes, ex.codes)
