@@ -598,3 +598,26 @@ def test_graph_float_merges_without_a_zero_band_match_exact(case):
     fl = polyfold.segment_crossings(net, S, E, mode="float", tol=polyfold.Tolerance(zero=1e-300))
     np.testing.assert_array_equal(fl.n_pieces, ex.n_pieces)
     np.testing.assert_array_equal(fl.codes, ex.codes)
+
+
+def test_padded_max_pool_certified_without_warnings():
+    # a padded 3x3 max pool has missing candidates (-inf in float): the certified
+    # selection checks must mask them without an invalid-value warning, and agree with
+    # exact mode
+    import warnings
+
+    rng = np.random.default_rng(0)
+    g = GraphBuilder((1, 4, 4))
+    w = rng.integers(-2, 3, (2, 1, 2, 2)).astype(float)
+    b = rng.integers(-2, 3, 2) / 2
+    h = g.relu(g.conv(g.input, w, b, padding=1))  # (2, 5, 5)
+    f = g.flatten(g.max_pool(h, 3, stride=2, padding=1))  # (2, 3, 3), corners padded
+    net = g.build(g.dense(f, rng.integers(-2, 3, (1, g.shape(f)[0])).astype(float), np.zeros(1)))
+    S, E = rng.normal(size=(3, 16)), rng.normal(size=(3, 16))
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    for mode in ("certified", "float"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            res = polyfold.segment_crossings(net, S, E, mode=mode)
+        np.testing.assert_array_equal(res.n_pieces, ex.n_pieces)
+        np.testing.assert_array_equal(res.codes, ex.codes)

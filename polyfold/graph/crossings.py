@@ -325,7 +325,8 @@ def _max_points(u, zc, Ez, ctx, band=None):
         v, e = zc[p, q], ec[p, q]
         t, et = top[p, q], etop[p, q]
         tied = (v == t[:, None]) & (e == 0) & (et == 0)[:, None]
-        below = v + e + 4 * U * (np.abs(v) + np.abs(t[:, None])) < (t - et)[:, None]
+        with np.errstate(invalid="ignore"):  # missing candidates (-inf) are masked below
+            below = v + e + 4 * U * (np.abs(v) + np.abs(t[:, None])) < (t - et)[:, None]
         sure[p, q] = np.all(tied | below | ~u.valid[q], axis=1)
     return zc, am, sure, ec
 
