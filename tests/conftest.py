@@ -36,3 +36,29 @@ def ends(tmp_path):
     p = tmp_path / "ends.npz"
     np.savez(p, X=np.array([[0.0], [0.0], [1.0], [1.0]]), y=np.array([0, 0, 1, 1]))
     return str(p)
+
+
+def _clearly_separated(net, S, E):
+    """The segments ``S -> E`` whose exact partition float mode can get right without
+    its zero band, with their exact result: no degenerate piece, no endpoint on a
+    boundary and no two distinct points closer than 1e-9 (float merges those by
+    design).  ``None`` if there is none."""
+    from fractions import Fraction
+
+    import polyfold
+
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    keep = ~ex.degenerate & ~ex.endpoint_on_boundary.any(axis=1)
+    for i in range(len(S)):
+        pts = [Fraction(0)] + list(ex.breakpoints(i)) + [Fraction(1)]
+        keep[i] &= all(b - a > Fraction(1, 10**9) for a, b in zip(pts, pts[1:]))
+    if not keep.any():
+        return None
+    S, E = S[keep], E[keep]
+    return S, E, polyfold.segment_crossings(net, S, E, mode="exact")
+
+
+@pytest.fixture(scope="session")
+def clearly_separated():
+    """:func:`_clearly_separated` (a session fixture, usable in hypothesis tests)."""
+    return _clearly_separated

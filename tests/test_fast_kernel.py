@@ -327,25 +327,38 @@ def _integer_nets_and_segments(draw):
     return PLNet.from_arrays(layers, act), S, E
 
 
-@settings(max_examples=80, deadline=None)
-@given(_integer_nets_and_segments())
-def test_float_merges_without_a_zero_band_match_exact(case):
+@st.composite
+def _coincident_switch_nets(draw):
+    # 1-input nets whose second layer has units exactly at zero where the first unit of
+    # the first layer switches (x0 = -b0 / a0, a dyadic number), so both layers switch
+    # at one point; endpoints are jittered so that t is not dyadic
+    ints = lambda n, lo=-3, hi=3: np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n)), float)
+    a = np.r_[draw(st.sampled_from([1.0, -1.0, 2.0, -2.0])), ints(2)]
+    b = ints(3) / 2
+    x0 = -b[0] / a[0]
+    act = draw(st.sampled_from(["relu", "leaky_relu"]))
+    f = (lambda z: np.maximum(z, 0.0)) if act == "relu" else (lambda z: np.where(z > 0, z, 0.01 * z))
+    W2 = ints(6).reshape(2, 3)
+    b2 = -(W2 @ f(a * x0 + b))  # exact: small dyadic values
+    layers = [(a[:, None], b), (W2, b2), (ints(2).reshape(1, 2), np.zeros(1))]
+    jit = np.array(draw(st.lists(st.floats(-0.3, 0.3), min_size=4, max_size=4)))
+    S = x0 - 1.0 - np.abs(jit[:2])[:, None]
+    E = x0 + 1.0 + np.abs(jit[2:])[:, None]
+    return PLNet.from_arrays(layers, act), S, E
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(_coincident_switch_nets(), _coincident_switch_nets(), _coincident_switch_nets(), _integer_nets_and_segments()))
+def test_float_merges_without_a_zero_band_match_exact(clearly_separated, case):
     # small integer weights make neurons of different layers switch at one point; with
     # (almost) no zero band, rounding noise decides every sign and such switches are
     # found a rounding apart and merged: the merge must still give exact mode's codes
-    # (segments exact mode calls degenerate or with an endpoint on a boundary are left
-    # out: there float decides by its band, which is switched off here; so are those
-    # with distinct exact points closer than 1e-9, which float merges by design)
+    # on the segments float can decide without its band
     net, S, E = case
-    ex = segment_crossings(net, S, E, mode="exact")
-    keep = ~ex.degenerate & ~ex.endpoint_on_boundary.any(axis=1)
-    for i in range(len(S)):
-        pts = [Fraction(0)] + list(ex.breakpoints(i)) + [Fraction(1)]
-        keep[i] &= all(b - a > Fraction(1, 10**9) for a, b in zip(pts, pts[1:]))
-    if not keep.any():
+    sep = clearly_separated(net, S, E)
+    if sep is None:
         return
-    S, E = S[keep], E[keep]
-    ex = segment_crossings(net, S, E, mode="exact")
+    S, E, ex = sep
     for backend in available_backends():
         fl = segment_crossings(net, S, E, mode="float", backend=backend, tol=polyfold.Tolerance(zero=1e-300))
         np.testing.assert_array_equal(fl.n_pieces, ex.n_pieces)

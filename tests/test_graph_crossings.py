@@ -223,13 +223,17 @@ def residual_net(d, k, W1, b1, W2, b2, Ws, use_max, Wout):
     return g.build(g.dense(h3, Wout, np.array([0.5])))
 
 
+def _draw_ints(draw, shape, lo=-3, hi=3):
+    """A float array of ``shape`` with integer entries in ``lo..hi``."""
+    n = int(np.prod(shape))
+    return np.array(draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n))).reshape(shape).astype(float)
+
+
 @st.composite
 def residual_cases(draw):
     d = draw(st.integers(1, 3))
     k = draw(st.integers(1, 4))
-    ints = lambda shape, lo=-3, hi=3: np.array(
-        draw(st.lists(st.integers(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
-    ).reshape(shape).astype(float)
+    ints = lambda shape, lo=-3, hi=3: _draw_ints(draw, shape, lo, hi)
     W1, b1 = ints((k, d)), ints((k,)) / 2
     W2, b2 = ints((k, k)), ints((k,)) / 2
     Ws = ints((k, d))
@@ -564,9 +568,7 @@ def _proportional_residual_cases(draw):
     # hyperplane), without max units (their ties need the band), and jittered starts
     d = draw(st.integers(1, 2))
     k = draw(st.integers(1, 2))
-    ints = lambda shape, lo=-3, hi=3: np.array(
-        draw(st.lists(st.integers(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
-    ).reshape(shape).astype(float)
+    ints = lambda shape, lo=-3, hi=3: _draw_ints(draw, shape, lo, hi)
     w, b = ints((k, d)), ints((k,)) / 2
     c = np.array(draw(st.lists(st.sampled_from([2.0, 3.0, 0.5]), min_size=k, max_size=k)))
     W1, b1 = np.vstack([w, c[:, None] * w]), np.r_[b, c * b]
@@ -579,22 +581,16 @@ def _proportional_residual_cases(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(_proportional_residual_cases())
-def test_graph_float_merges_without_a_zero_band_match_exact(case):
+def test_graph_float_merges_without_a_zero_band_match_exact(clearly_separated, case):
     # as the dense kernels' test: with (almost) no zero band, rounding noise decides
     # every sign, and units switching at one point are found a rounding apart and
-    # merged; the codes must be exact mode's.  Left out: degenerate segments, endpoints
-    # on a boundary and distinct exact points closer than 1e-9 (float merges those by
-    # design)
+    # merged; the codes must be exact mode's on the segments float can decide without
+    # its band
     net, S, E = case
-    ex = polyfold.segment_crossings(net, S, E, mode="exact")
-    keep = ~ex.degenerate & ~ex.endpoint_on_boundary.any(axis=1)
-    for i in range(len(S)):
-        pts = [Fraction(0)] + list(ex.breakpoints(i)) + [Fraction(1)]
-        keep[i] &= all(b - a > Fraction(1, 10**9) for a, b in zip(pts, pts[1:]))
-    if not keep.any():
+    sep = clearly_separated(net, S, E)
+    if sep is None:
         return
-    S, E = S[keep], E[keep]
-    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    S, E, ex = sep
     fl = polyfold.segment_crossings(net, S, E, mode="float", tol=polyfold.Tolerance(zero=1e-300))
     np.testing.assert_array_equal(fl.n_pieces, ex.n_pieces)
     np.testing.assert_array_equal(fl.codes, ex.codes)
