@@ -38,12 +38,14 @@ def ends(tmp_path):
     return str(p)
 
 
-def _clearly_separated(net, S, E):
-    """The segments ``S -> E`` whose exact partition float mode can get right without
-    its zero band, with their exact result: no degenerate piece, no endpoint on a
-    boundary and no two distinct points closer than 1e-9 (float merges those by
-    design).  ``None`` if there is none."""
+def _float_without_band_matches_exact(net, S, E, backends=(None,)):
+    """Float mode with (almost) no zero band gives exact mode's pieces and codes on the
+    segments ``S -> E`` it can decide without its band: no degenerate piece, no
+    endpoint on a boundary and no two distinct exact points closer than 1e-9 (float
+    merges those by design).  ``backends``: ``None`` for the default one."""
     from fractions import Fraction
+
+    import numpy as np
 
     import polyfold
 
@@ -53,12 +55,18 @@ def _clearly_separated(net, S, E):
         pts = [Fraction(0)] + list(ex.breakpoints(i)) + [Fraction(1)]
         keep[i] &= all(b - a > Fraction(1, 10**9) for a, b in zip(pts, pts[1:]))
     if not keep.any():
-        return None
+        return
     S, E = S[keep], E[keep]
-    return S, E, polyfold.segment_crossings(net, S, E, mode="exact")
+    ex = polyfold.segment_crossings(net, S, E, mode="exact")
+    for backend in backends:
+        kw = {} if backend is None else {"backend": backend}
+        fl = polyfold.segment_crossings(net, S, E, mode="float", tol=polyfold.Tolerance(zero=1e-300), **kw)
+        np.testing.assert_array_equal(fl.n_pieces, ex.n_pieces)
+        np.testing.assert_array_equal(fl.codes, ex.codes)
 
 
 @pytest.fixture(scope="session")
-def clearly_separated():
-    """:func:`_clearly_separated` (a session fixture, usable in hypothesis tests)."""
-    return _clearly_separated
+def float_without_band_matches_exact():
+    """:func:`_float_without_band_matches_exact` (a session fixture, usable in
+    hypothesis tests)."""
+    return _float_without_band_matches_exact

@@ -349,17 +349,9 @@ def _coincident_switch_nets(draw):
 
 @settings(max_examples=100, deadline=None)
 @given(st.one_of(_coincident_switch_nets(), _coincident_switch_nets(), _coincident_switch_nets(), _integer_nets_and_segments()))
-def test_float_merges_without_a_zero_band_match_exact(clearly_separated, case):
+def test_float_merges_without_a_zero_band_match_exact(float_without_band_matches_exact, case):
     # small integer weights make neurons of different layers switch at one point; with
     # (almost) no zero band, rounding noise decides every sign and such switches are
     # found a rounding apart and merged: the merge must still give exact mode's codes
     # on the segments float can decide without its band
-    net, S, E = case
-    sep = clearly_separated(net, S, E)
-    if sep is None:
-        return
-    S, E, ex = sep
-    for backend in available_backends():
-        fl = segment_crossings(net, S, E, mode="float", backend=backend, tol=polyfold.Tolerance(zero=1e-300))
-        np.testing.assert_array_equal(fl.n_pieces, ex.n_pieces)
-        np.testing.assert_array_equal(fl.codes, ex.codes)
+    float_without_band_matches_exact(*case, backends=available_backends())

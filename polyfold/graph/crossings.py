@@ -54,26 +54,22 @@ def _scatter(old, new, pos_old, pos_new):
     return out
 
 
-def _neighbour_t(seg, t, rows, step):
-    """``t`` of the nearest point of each row's segment before (``step=-1``) or after
-    (``step=1``) it with a different ``t`` (the row's own ``t`` at the segment's end)."""
-    # points are sorted by (seg, t): group runs of equal (seg, t)
+def _neighbour_t(seg, t, rows):
+    """``t`` of the nearest points of each row's segment before and after it with a
+    different ``t`` (the row's own ``t`` at the segment's ends): two arrays."""
+    # points are sorted by (seg, t): runs of equal (seg, t)
     n = len(seg)
     new_run = np.r_[True, (seg[1:] != seg[:-1]) | (t[1:] != t[:-1])]
-    run = np.cumsum(new_run) - 1
     starts = np.flatnonzero(new_run)
     ends = np.r_[starts[1:], n] - 1
-    r = run[rows]
-    if step < 0:
-        nb = starts[r] - 1
-        ok = nb >= 0
-        nb = np.where(ok, nb, 0)
-    else:
-        nb = ends[r] + 1
-        ok = nb < n
-        nb = np.where(ok, nb, n - 1)
-    ok &= seg[nb] == seg[rows]
-    return np.where(ok, t[nb], t[rows])
+    r = (np.cumsum(new_run) - 1)[rows]
+    out = []
+    for nb in (starts[r] - 1, ends[r] + 1):
+        ok = (nb >= 0) & (nb < n)
+        nb = np.clip(nb, 0, n - 1)
+        ok &= seg[nb] == seg[rows]
+        out.append(np.where(ok, t[nb], t[rows]))
+    return out
 
 
 class _Ctx:
@@ -98,8 +94,7 @@ class _Ctx:
         # the nearest points of the segment at a different t on either side: several
         # points can share one float t (coincident breakpoints), and the pieces
         # between them have no length
-        lo_t = _neighbour_t(seg, t, rows, -1)
-        hi_t = _neighbour_t(seg, t, rows, 1)
+        lo_t, hi_t = _neighbour_t(seg, t, rows)
         self.amb.append((seg[rows], lo_t, hi_t))
 
     def flag_pieces(self, seg, t, k):
