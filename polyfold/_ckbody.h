@@ -272,6 +272,30 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 const double cH = net->cH[l], cE = net->cE[l];
                 const int eb = net->eb;
                 const int64_t nb = (P + eb - 1) / eb, nb4 = (nb + 3) & ~(int64_t)3;
+                /* a unit decided on a flat piece of its activation (ReLU below 0, hard
+                   tanh beyond lo or hi) has an exact value there and carries no error
+                   on, only its product's rounding; a leaky unit decided below 0 carries
+                   |slope| times its error (decisions use bands >= E, so the exact value
+                   at the point's virtual parameter lies on the decided side) */
+                const int satlo = ak == ACT_RELU || ak == ACT_HARDTANH || ak == ACT_LEAKY;
+                const int sathi = ak == ACT_HARDTANH;
+                const double fl = ak == ACT_LEAKY ? fabs(sl) : 0.0;
+                const int nwp = net->nw[l - 1], Tp = net->T[l - 1];
+                const uint64_t *vp = net->valid + (int64_t)(l - 1) * net->wmax;
+                if (satlo) {
+                    for (int64_t i = 0; i < P; i++) {
+                        double *ep = w->E + ord[i] * zs;
+                        const uint64_t *lo_w = w->nm + ord[i] * ms, *hi_w = w->pm + ord[i] * ms + (Tp - 1) * nwp;
+                        for (int q = 0; q < nwp; q++) {
+                            uint64_t x = (lo_w[q] | (sathi ? hi_w[q] : 0)) & vp[q];
+                            while (x) {
+                                double *e = ep + q * 64 + ctz64(x);
+                                *e = fl == 0.0 ? 0.0 : fl * *e;
+                                x &= x - 1;
+                            }
+                        }
+                    }
+                }
                 for (int64_t q = 0; q < nb; q++) {
                     double *gp = w->Gb + q * zs;
                     const int64_t i1 = (q + 1) * eb < P ? (q + 1) * eb : P;

@@ -30,6 +30,26 @@ def _gamma(n):
     return nu / (1.0 - nu)
 
 
+def carried_error(act, E, sg):
+    """The error bounds ``E`` of a layer's values that its activation ``act`` carries on.
+
+    ``sg``: the layer's ``(pos, neg)`` decisions per threshold.  A unit decided on a
+    flat piece of its activation (ReLU below 0, hard tanh beyond ``lo`` or ``hi``) has
+    an exact value there, so its error is 0; a leaky unit decided below 0 carries
+    ``|slope| E``.  Sound because decisions use bands of at least ``E``: the exact value
+    at the point's virtual parameter lies on the decided side.  Without this, every
+    layer's bound would carry the errors of the units it ignores.
+    """
+    name = act.name
+    if name == "relu":
+        return np.where(sg[0][1], 0.0, E)
+    if name == "hardtanh":
+        return np.where(sg[0][1] | sg[-1][0], 0.0, E)
+    if name == "leaky_relu":
+        return np.where(sg[0][1], abs(act.slope) * E, E)
+    return E
+
+
 def _signs(D, band, exact):
     """``(D > band, D < -band)`` as two bool arrays (exact: strict comparisons with 0)."""
     if exact:
@@ -288,7 +308,8 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             fresh = g * tolv.safety
             # (wide nets: one product per block of consecutive points of a segment,
             # from the block's maxima: a bound for every point of the block)
-            G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Eh, seg, eb_block(net))
+            Ec = carried_error(net.activations[l - 1], Eh, sg)
+            G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Ec, seg, eb_block(net))
             E = (G @ absW.T + fresh * np.abs(b))[blk]
         if certified:
             # a breakpoint stands for an exact one within r: widen by the slopes

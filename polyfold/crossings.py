@@ -619,7 +619,8 @@ def _refine_by_stages(net, ids, S, E, tolv, layout, builder, exact_flags, refine
     piece, and the switching neuron is exactly at its threshold there.  The compiled
     kernel bounds every value from global slope bounds along the segment, which grow
     faster with depth, so the stage engine decides most of what the kernel cannot
-    (at depth 10, all 16 undecided segments of 300 in the benchmark).  What it leaves
+    (all 12 undecided segments of 20 on a net whose first layer cancels weights near
+    ``2**25``, in the tests).  What it leaves
     undecided is recomputed exactly on short sub-segments around the undecided
     ``t``-intervals only (:func:`polyfold.graph.crossings.repair_certified`).
 

@@ -149,6 +149,81 @@ def test_adversarial_certified_equals_exact_and_t_error_holds(seed, depth):
         check_t_error(res, ex)
 
 
+def off_unit_net(activation):
+    """A first-layer unit ``a = K x1 - K x2 + c`` with a large rounding bound (about
+    ``u K``) that is certified on a flat piece of ``activation`` on the whole segment
+    (``x1 = x2``: ``a = c`` exactly), beside ``b = x3 / 2``; the second layer's
+    ``y = act(a) + 2 act(b) - 1/2 - f`` switches at ``x3 = 1/2``, i.e. ``t = 3/4`` on
+    the segment ``x3: -1 -> 1`` (hand derivation: ``act(a)`` is the constant flat
+    value ``f``, and ``2 act(b) = x3`` for ``x3 > 0``)."""
+    flat = {"relu": (-1.0, 0.0), "hardtanh": (5.0, 1.0)}[activation]
+    c, f = flat
+    W0 = np.array([[K, -K, 0.0], [0.0, 0.0, 0.5]])
+    b0 = np.array([c, 0.0])
+    W1 = np.array([[1.0, 2.0]])
+    b1 = np.array([-0.5 - f])
+    act = polyfold.HardTanh(-1.0, 1.0) if activation == "hardtanh" else "relu"
+    net = PLNet.from_arrays([(W0, b0), (W1, b1), (np.array([[1.0]]), np.zeros(1))], activation=act)
+    p = 1.0 + 2.0**-30
+    return net, np.array([[p, p, -1.0]]), np.array([[p, p, 1.0]])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("activation", ["relu", "hardtanh"])
+def test_a_unit_certified_on_a_flat_piece_carries_no_error(activation, backend):
+    # Its value there is exact (0, or the hard tanh's hi), so its rounding bound of
+    # about u K = 2^-28 must not reach the next layer's breakpoint: that breakpoint
+    # is as accurate as one of a net without the unit (bounds of a few roundoffs).
+    net, S, E = off_unit_net(activation)
+    res = segment_crossings(net, S, E, mode="certified", backend=backend)
+    ex = segment_crossings(net, S, E, mode="exact")
+    assert ex.t_exact[-1] == F(3, 4)
+    assert res.n_recomputed == 0
+    assert res.codes.tolist() == ex.codes.tolist()
+    check_t_error(res, ex)
+    assert res.t[-1] == 0.75
+    assert res.t_error[-1] < 1e-13  # carrying the unit's error would give about 1e-8
+
+
+def mixed_net(seed):
+    """Depth 1-6, widths 2-6, ReLU / leaky / hard tanh; the first layer in cancelling
+    pairs of weights near 2^25 or of normal size, later layers integer or normal."""
+    rng = np.random.default_rng(seed)
+    depth, n0 = int(rng.integers(1, 7)), int(rng.integers(2, 7))
+    if rng.random() < 0.6:
+        r = rng.choice([-1.0, 1.0], n0)
+        W0 = np.column_stack([K * r, -K * r, rng.integers(-3, 4, (n0, 2)).astype(float)])
+    else:
+        W0 = rng.normal(size=(n0, 4))
+    layers, width = [(W0, rng.integers(-2, 3, n0).astype(float))], n0
+    for _ in range(depth - 1):
+        w = int(rng.integers(2, 7))
+        if rng.random() < 0.5:
+            layers.append((rng.integers(-3, 4, (w, width)).astype(float), rng.integers(-2, 3, w).astype(float)))
+        else:
+            layers.append((rng.normal(size=(w, width)), rng.normal(size=w) / 2))
+        width = w
+    layers.append((rng.integers(-2, 3, (1, width)).astype(float), np.zeros(1)))
+    act = [polyfold.ReLU(), polyfold.LeakyReLU(float(rng.choice([0.01, -0.5, 2.0]))),
+           polyfold.HardTanh(float(rng.choice([-1.0, 0.0])), float(rng.choice([1.0, 0.25])))][seed % 3]
+    return PLNet.from_arrays(layers, activation=act), rng
+
+
+@given(seed=st.integers(0, 10**6))
+def test_certified_equals_exact_on_deeper_mixed_adversarial_nets(seed):
+    # The error each layer carries on depends on the previous layer's decisions
+    # (flat pieces carry none, leaky pieces |slope| times it); wrong decisions or
+    # bounds there show up as codes or breakpoints that differ from exact mode's.
+    net, rng = mixed_net(seed)
+    S, E = adversarial_points(seed, 6), adversarial_points(seed + 7, 6)
+    ex = segment_crossings(net, S, E, mode="exact")
+    for backend in BACKENDS:
+        res = segment_crossings(net, S, E, mode="certified", backend=backend)
+        assert np.array_equal(res.n_pieces, ex.n_pieces)
+        assert np.array_equal(res.codes, ex.codes)
+        check_t_error(res, ex)
+
+
 def test_backends_agree_on_t_error():
     if "c" not in BACKENDS:
         pytest.skip("compiled kernel not built")
