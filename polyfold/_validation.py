@@ -122,6 +122,32 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
+def physical_memory_bytes():
+    """Physical memory of this machine in bytes (None where unknown)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - platform dependent
+        return None
+
+
+def check_grid_points(n_points, values_per_point, name="n_points"):
+    """``n_points >= 2`` sample points of one segment, each holding about
+    ``values_per_point`` float64 values at once, must fit in half of this machine's
+    memory (a clear error instead of a MemoryError or a machine swapping)."""
+    n_points = check_positive_int(n_points, name, minimum=2)
+    need = n_points * (int(values_per_point) + 2) * 8
+    mem = physical_memory_bytes()
+    if mem is not None and need > mem // 2:
+        raise ValidationError(
+            f"{name}={n_points} needs about {need / 2**30:.3g} GiB for one segment's samples, "
+            f"more than half of this machine's {mem / 2**30:.3g} GiB; use fewer points "
+            "(adaptive bisection samples finely only near boundaries)."
+        )
+    return n_points
+
+
 def available_cores():
     """The cores this process may run on (its CPU affinity; ``os.cpu_count()``
     where that is unknown)."""

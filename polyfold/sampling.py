@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .network import check_net as _check_net
-from ._validation import check_positive_int, net_segments
+from ._validation import check_grid_points, check_positive_int, net_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
 from ._repr import summary_repr
@@ -179,6 +179,7 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     _check_net(net)
     n_points = check_positive_int(n_points, "n_points", minimum=2)
     S, E, _ = net_segments(net, starts, ends)
+    check_grid_points(n_points, S.shape[1] + net.n_hidden)
     m = len(S)
     if m == 0:
         raise ShapeError("starts and ends hold no segments; pass at least one segment.")

@@ -207,15 +207,19 @@ def _load_with_info(path):
     return net, info
 
 
-def cantornet(k, representation="A"):
-    """CantorNet of recursion depth ``k`` (see :mod:`polyfold._cantornet`)."""
+def cantornet(k, representation="A", *, output_relu=False):
+    """CantorNet of recursion depth ``k`` (see :mod:`polyfold._cantornet`);
+    ``output_relu=True`` appends the output's ReLU as a last hidden unit (the
+    authors' ``5k + 1`` bits)."""
     from ._cantornet import cantornet as _cantornet
 
     if representation not in ("A", "B", "C"):
         raise ValidationError(
             f"representation must be 'A', 'B' or 'C', got {representation!r}."
         )
-    return _cantornet(k, representation)
+    if not isinstance(output_relu, (bool, np.bool_)):
+        raise ValidationError(f"output_relu must be True or False, got {output_relu!r}.")
+    return _cantornet(k, representation, output_relu=bool(output_relu))
 
 
 def digits_cnn(*, seed=0):

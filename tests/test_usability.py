@@ -258,3 +258,68 @@ def test_cli_message_table():
     assert cli_message("or scheduler=None for a local cluster.") == \
         "or drop --scheduler for a local cluster."
     assert cli_message("nothing to change") == "nothing to change"
+
+
+# ---- bad or edge-case arguments found by fuzzing: clear errors, no raw exceptions
+def test_maximal_bias_names_alpha_and_bias_it_does_not_take():
+    from polyfold.injectivity import maximal_bias
+
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    for kw in ({"alpha": 0}, {"bias": 0}):
+        with pytest.raises(polyfold.ValidationError, match=f"{next(iter(kw))}=.*check_injectivity"):
+            maximal_bias(W, **kw)
+    with pytest.raises(polyfold.ValidationError, match="radiuss="):
+        maximal_bias(W, radiuss=2.0)
+
+
+def test_bias_margin_of_no_points_is_an_error_not_nan():
+    from polyfold.injectivity import bias_margin
+
+    W = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    with pytest.raises(polyfold.ValidationError, match="points is empty"):
+        bias_margin(W, np.zeros((0, 2)), alpha=0)
+
+
+def test_grids_beyond_memory_name_n_points():
+    from polyfold.sampling import grid_patterns
+
+    net = polyfold.zoo.sawtooth(2)
+    with pytest.raises(polyfold.ValidationError, match="n_points=1000000000000 needs about"):
+        polyfold.sampled_folding(net, [0.0], [1.0], n_points=10**12)
+    with pytest.raises(polyfold.ValidationError, match="n_points=1000000000000 needs about"):
+        grid_patterns(net, [0.0], [1.0], 10**12)
+
+
+def test_zoo_cantornet_takes_output_relu():
+    # the documented alternative to units="hidden+output": one more hidden unit, the
+    # output's ReLU, and the same walk
+    from fractions import Fraction
+
+    for rep in "ABC":
+        plain = polyfold.zoo.cantornet(1, rep)
+        net = polyfold.zoo.cantornet(1, rep, output_relu=True)
+        assert net.n_hidden == plain.n_hidden + 1
+        a = polyfold.space_folding(net, [0.0, 0.75], [1.0, 0.75], mode="exact")
+        b = polyfold.space_folding(plain, [0.0, 0.75], [1.0, 0.75], mode="exact",
+                                     units="hidden+output")
+        assert Fraction(a.chi) == Fraction(b.chi)
+    with pytest.raises(polyfold.ValidationError, match="output_relu"):
+        polyfold.zoo.cantornet(1, "A", output_relu="yes")
+
+
+def test_points_domain_with_a_zero_row_below_threshold():
+    # W = [[0]], alpha = 3: the row is never active, so every point maps to 0 and the
+    # layer is not injective (hand derivation); the zero row once gave an infinite
+    # step (OverflowError) and a divide-by-zero warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        v = polyfold.check_injectivity(np.array([[0.0]]), alpha=[3.0], domain=np.array([[0.5]]))
+        assert not v.is_injective and v.collision_verified
+        W = np.array([[-3.0], [0.0], [-1.0]])
+        v = polyfold.check_injectivity(W, alpha=np.array([0.0, 2.0, 1.0]),
+                                       domain=np.array([[0.5], [1.0], [-0.25]]))
+    # x = 0.5: rows z = (-1.5, -2, -1.5), none active (not injective there); x = 1:
+    # (-3, -2, -2), none; x = -0.25: (0.75, -2, -0.75), row 0 active, rank 1 = n
+    assert v.failing.tolist() == [True, True, False]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_choice, check_positive_int, net_segments
+from .._validation import check_choice, check_grid_points, check_positive_int, net_segments
 from ..exceptions import ShapeError, ValidationError
 from ._kernels import _check_net, _resolve_convention
 from .paths import SpaceFoldingBatch, space_folding_batch
@@ -230,7 +230,7 @@ def sampled_folding(
     if len(S) == 0:
         raise ShapeError("starts and ends hold no paths (shape (0, d)); pass at least one path.")
     if method == "grid":
-        n_points = check_positive_int(n_points, "n_points", minimum=2)
+        n_points = check_grid_points(n_points, S.shape[1] + net.n_hidden + net.output_dim)
         label = f"grid{n_points}"
     else:
         if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0 < eps < 1:

@@ -302,6 +302,7 @@ def maximal_bias(
     socp_solver="nnls",
     max_dim=8,
     tol=None,
+    **unexpected,
 ):
     """A valid (near-maximal) bias of a ReLU layer on a sphere, ball or annulus.
 
@@ -426,6 +427,12 @@ def maximal_bias(
     >>> bool(np.all(est.alpha >= cert.alpha)), est.is_certificate
     (True, False)
     """
+    if unexpected:
+        names = ", ".join(f"{k}=" for k in sorted(unexpected))
+        hint = (" maximal_bias computes the bias, so it takes none; to check a given bias use "
+                "check_injectivity(W, alpha=...) or bias_margin(W, points, alpha=...)."
+                if set(unexpected) & {"alpha", "bias"} else "")
+        raise ValidationError(f"maximal_bias got unexpected argument(s) {names}.{hint}")
     tol = get_tol(tol)
     Wm, _ = _resolve(W, need_bias=False)
     m, n = Wm.shape

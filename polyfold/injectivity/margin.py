@@ -106,6 +106,9 @@ def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None)
     tol = get_tol(tol)
     Wm, a = _resolve(W, alpha, bias)
     X, _ = _check_X(points, Wm.shape[1], "points")
+    if len(X) == 0:
+        raise ValidationError(
+            "points is empty: the margin is a minimum over the points; pass at least one point.")
     m, n = Wm.shape
     full = int(np.linalg.matrix_rank(Wm))
     if target_rank is None:
@@ -131,7 +134,7 @@ def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None)
                     per[p] = Z[p, i]
                     break
     return BiasMargin(
-        margin=float(per.min()) if len(per) else float("nan"),
+        margin=float(per.min()),
         per_point=_readonly(per),
         target_rank=target,
         n_below=int(np.sum(per < 0)),

@@ -437,7 +437,8 @@ def _check_points(W, a, X, exact, tol):
         Zall = X @ W.T - a
         nrm = np.linalg.norm(W, axis=1)
         for k in set(plain) | {w}:
-            below = s[k] < 0
+            # (a zero row below its threshold stays there at any distance: no limit)
+            below = (s[k] < 0) & (nrm > 0)
             gap = float(np.min(-Zall[k, below] / nrm[below])) if below.any() else 1.0
             steps[k] = 0.5 * gap / np.sqrt(n)
         wp = X[w].copy()
