@@ -549,7 +549,9 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             # then run on two threads of their own
             blas = _fast.single_blas()
             pool = _first_layer_pool()
+    tiny_net = certified and _net_has_tiny_parameters(net)
     with blas, (pool if pool is not None else contextlib.nullcontext()):
+        tiny_seen = {}
         for a, b in _chunks(m, chunk_size, mode, progress):
             if mode == "exact":
                 S, E = points_of(np.arange(a, b))
@@ -559,6 +561,12 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 exact_flags[a:b] = True
                 continue
             ZA, ZB, ia, ib, EA, EB = first_layer(a, b, pool)
+            if certified and (tiny_net or any(_tiny_cached(tiny_seen, v) for v in (ZA, ZB, EA, EB))):
+                # magnitudes where float64 bounds cannot vouch for underflow: exact
+                S, E = points_of(np.arange(a, b))
+                _append(builder, _run_exact(net, S, E, tolv, layout))
+                exact_flags[a:b] = True
+                continue
             if compiled:
                 _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB,
                                               threads=_fast.threads_for(net, b - a, threads))
@@ -600,6 +608,46 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                     exact_flags[ids] = True
     return _result(net, mode, builder, layout, exact_flags, None if t_exact is None else tuple(t_exact),
                    refined)
+
+
+#: nonzero magnitudes below this in the weights and biases, or in the first layer's
+#: values or their bounds, make certified mode compute exactly: its float64 error
+#: bounds are relative and do not cover underflow into the subnormal range (below about
+#: 2.2e-308), which products of such numbers can reach
+TINY_MAGNITUDE = 2.0**-500
+
+
+def _tiny(a):
+    a = np.abs(np.asarray(a, dtype=np.float64))
+    return bool(np.any((a > 0) & (a < TINY_MAGNITUDE)))
+
+
+def _tiny_cached(seen, a):
+    # (the first-layer cache of segment_crossings_between is the same array in every chunk)
+    k = id(a)
+    if k not in seen:
+        seen[k] = (a, _tiny(a))
+    return seen[k][1]
+
+
+def _net_has_tiny_parameters(net):
+    """Some nonzero weight or bias of ``net`` is below :data:`TINY_MAGNITUDE` (cached)."""
+    key = "_polyfold_tiny_parameters"
+    hit = getattr(net, "__dict__", {}).get(key)
+    if hit is not None:
+        return hit
+    if net.is_dense:
+        hit = any(_tiny(W) or _tiny(b) for W, b in net.layers)
+    else:
+        from .graph.model import _node_desc
+
+        hit = any(_tiny(v) for nd in net.nodes[1:] for v in _node_desc(nd)[1].values()
+                  if np.asarray(v).dtype.kind == "f")
+    try:
+        object.__setattr__(net, key, hit)
+    except (AttributeError, TypeError):  # pragma: no cover - nets without a __dict__
+        pass
+    return hit
 
 
 def _first_layer_pool():

@@ -288,3 +288,51 @@ def test_float_cache_in_certified_mode_names_the_mismatch():
         segment_crossings_between(other, X, [0], [1], mode="float", cache=cache)
     with pytest.raises(ValidationError, match="FirstLayerCache"):
         segment_crossings_between(net, X, [0], [1], cache=object())
+
+
+# ---- magnitudes in the subnormal range: float64 bounds are relative and do not cover
+# underflow, so certified mode computes such nets and segments exactly
+def test_underflowing_preactivation_is_decided_exactly():
+    # h0 = relu(5e-324) = 5e-324 (the smallest subnormal) on the whole segment,
+    # h1 = relu(x) with x(t) = -2 + 3t, z = h0 / 4 - h1.  By hand: z = 1.25e-324 > 0
+    # for t <= 2/3 (float64 rounds 0.25 * 5e-324 to 0), then z falls through 0 just
+    # after h1 leaves 0.  Codes (h0, h1, z): (1,0,1) -> (1,1,1) at 2/3 -> (1,1,0).
+    net = PLNet.from_arrays([(np.array([[0.0], [1.0]]), np.array([5e-324, 0.0])),
+                             (np.array([[0.25, -1.0]]), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))])
+    for backend in BACKENDS:
+        res = segment_crossings(net, [-2.0], [1.0], mode="certified", backend=backend)
+        assert res.codes.tolist() == [[1, 0, 1], [1, 1, 1], [1, 1, 0]]
+        assert res.exact_segments.all()
+    ex = segment_crossings(net, [-2.0], [1.0], mode="exact")
+    assert ex.t_exact[0] == F(2, 3) and F(2, 3) < ex.t_exact[1] < F(2, 3) + F(1, 10**300)
+
+
+def test_first_layer_scaled_into_the_subnormal_range_keeps_its_regions():
+    # scaling layer 0 (W, b) and every later bias by 2^-1060 is exact in rationals and
+    # changes no sign: the codes must equal the unscaled net's (exact mode); with the
+    # float64 bounds alone, seed 3 gets a wrong region
+    rng = np.random.default_rng(3)
+    layers = [(rng.integers(-3, 4, (5, 3)).astype(float), rng.integers(-2, 3, 5).astype(float)),
+              (rng.integers(-3, 4, (4, 5)).astype(float), rng.integers(-2, 3, 4).astype(float)),
+              (rng.integers(-2, 3, (1, 4)).astype(float), np.zeros(1))]
+    c = 2.0**-1060
+    scaled = [(layers[0][0] * c, layers[0][1] * c)] + [(W, b * c) for W, b in layers[1:]]
+    S, E = rng.integers(-3, 4, (2, 6, 3)).astype(float)
+    want = segment_crossings(PLNet.from_arrays(layers), S, E, mode="exact")
+    res = segment_crossings(PLNet.from_arrays(scaled), S, E, mode="certified")
+    assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
+
+
+def test_graph_nets_with_tiny_parameters_are_computed_exactly():
+    from test_graph_crossings import small_cnn
+
+    from polyfold.crossings import _net_has_tiny_parameters
+
+    net, dense = small_cnn(0)
+    assert not _net_has_tiny_parameters(net) and not _net_has_tiny_parameters(dense)
+    g = polyfold.GraphBuilder((2,))
+    tiny = g.build(g.dense(g.relu(g.dense(g.input, np.eye(2), np.array([5e-324, 0.0]))), np.ones((1, 2)),
+                           np.zeros(1)))
+    assert _net_has_tiny_parameters(tiny)
+    res = segment_crossings(tiny, [[-1.0, -1.0]], [[1.0, 1.0]], mode="certified")
+    assert res.exact_segments.all()

@@ -606,3 +606,35 @@ def test_global_folding_accepts_results():
     assert global_folding([folding_measure(SPEC_WALK)]).max == 0.5
     r = space_folding_batch(zoo.sawtooth(3), [[0.0], [0.0]], [[1.0], [0.5]], mode="exact")
     assert global_folding(r).max == pytest.approx(4 / 7)
+
+
+def test_float_walk_counts_a_logit_that_is_zero_along_a_piece_as_not_above_zero():
+    # x(t) = (2t, 1 - 3t); h = relu(2 x2 - 1) = relu(1 - 6t), zero for t > 1/6; logits
+    # o0 = 1 - 1.25 h (zero at h = 0.8, t = 1/30), o1 = 2 h (exactly 0 for t > 1/6,
+    # though interpolated ends give about 1e-17), o2 = 1/4.  Walk by hand, bits
+    # (h, o0, o1, o2): [1,0,1,1] -> [1,1,1,1] at 1/30 -> [0,1,0,1] at 1/6.
+    net = polyfold.PLNet.from_arrays([(np.array([[0.0, 2.0]]), np.array([-1.0])),
+                                      (np.array([[-1.25], [2.0], [0.0]]), np.array([1.0, 0.0, 0.25]))])
+    want = [[1, 0, 1, 1], [1, 1, 1, 1], [0, 1, 0, 1]]
+    for mode in ("float", "certified", "exact"):
+        r = polyfold.space_folding(net, [0.0, 1.0], [2.0, -2.0], mode=mode, units="hidden+output")
+        assert r.walk.astype(int).tolist() == want, mode
+        assert np.allclose(np.asarray(r.breakpoints, float), [1 / 30, 1 / 6])
+
+
+def test_float_walk_with_a_threshold_met_along_a_piece():
+    # x(t) = (0, 1.75 (1 - t), -1.5 + 2.75 t); h = hardtanh_[0, 2](z) with z0 = -1.25 - t
+    # (h0 = 0) and z1 = -5.125 + 5.375 t (h1 > 0 from t = 41/43).  Classes -1 (bit:
+    # value > -1): h0, h1 and o0 = 3 + 0.5 h1 always 1, o1 = -1.5 always 0, and
+    # o2 = 2 h1 - h0 - 1 sits exactly at -1 until t = 41/43 (bit 0, not 1 from rounding)
+    from fractions import Fraction
+
+    net = polyfold.PLNet.from_arrays([(np.array([[0.0, -1.0, -1.0], [1.0, -1.5, 1.0]]), np.array([-1.0, -1.0])),
+                                      (np.array([[2.0, 0.5], [0.0, 0.0], [-1.0, 2.0]]), np.array([3.0, -1.5, -1.0]))],
+                                     polyfold.HardTanh(0.0, 2.0))
+    x1, x2 = [0.0, 1.75, -1.5], [0.0, 0.0, 1.25]
+    ex = polyfold.space_folding(net, x1, x2, mode="exact", units="hidden+output", classes=-1.0)
+    fl = polyfold.space_folding(net, x1, x2, mode="float", units="hidden+output", classes=-1.0)
+    assert ex.walk.astype(int).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 0, 1]]
+    assert fl.walk.astype(int).tolist() == ex.walk.astype(int).tolist()
+    assert Fraction(float(fl.breakpoints[0])) == Fraction(float(Fraction(41, 43)))

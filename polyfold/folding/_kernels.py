@@ -191,12 +191,15 @@ def _values_at(net, S, E, pseg, pt, conv, exact, safety):
     return V, Ev
 
 
-def _split_pieces(base, seg_piece, ta, tb, va, vb, theta, exact, ea=None, eb=None, merge=0.0):
+def _split_pieces(base, seg_piece, ta, tb, va, vb, theta, exact, ea=None, eb=None, merge=0.0, zero=0.0):
     """Split every piece where a split unit crosses its threshold.
 
     Returns rows (sub-intervals in order), the piece of each row, the start ``t`` of
     each row and a per-piece ambiguity mask (certified mode, when ``ea``/``eb`` bounds
-    are given).
+    are given).  Float mode (no bounds): values within ``zero`` times the largest
+    value of their unit over the batch count as at the threshold, as the float
+    crossing kernels count preactivations (a logit that is 0 along a piece, computed
+    from interpolated ends as 1e-17, is not above 0).
     """
     P, U = va.shape
     certified = ea is not None
@@ -210,8 +213,11 @@ def _split_pieces(base, seg_piece, ta, tb, va, vb, theta, exact, ea=None, eb=Non
         sb[np.asarray(db > 0, bool)] = 1
         sb[np.asarray(db < 0, bool)] = -1
     else:
-        band_a = ea if certified else 0.0
-        band_b = eb if certified else 0.0
+        if certified:
+            band_a, band_b = ea, eb
+        else:
+            scale = np.maximum(np.abs(va).max(axis=0, initial=0.0), np.abs(vb).max(axis=0, initial=0.0))
+            band_a = band_b = zero * np.maximum(scale, np.abs(theta))
         sa = np.zeros((P, U), np.int8)
         sb = np.zeros((P, U), np.int8)
         sa[da > band_a] = 1
@@ -277,7 +283,9 @@ def _split_pieces(base, seg_piece, ta, tb, va, vb, theta, exact, ea=None, eb=Non
             band = np.maximum(ea[row_piece], eb[row_piece])
             undecided = np.abs(dmid) <= band
             ambiguous[row_piece[np.any(undecided, axis=1)]] = True
-        bits = dmid > 0
+            bits = dmid > 0
+        else:
+            bits = dmid > band_a
     t_start = ta[row_piece] + s_left * (tb[row_piece] - ta[row_piece])
     if base is None:
         rows = bits
@@ -397,7 +405,7 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
             ea, eb = _end_bounds(sc, Ev, left, ta, tb, va, vb, firstp, tolv.merge)
         rows, row_piece, t_start, amb = _split_pieces(
             base, seg, ta, tb, va, vb, theta, exact, ea, eb,
-            merge=0.0 if exact else tolv.merge,
+            merge=0.0 if exact else tolv.merge, zero=tolv.zero,
         )
         rows, counts, tt = _merge_rows(rows, seg[row_piece], t_start, m)
         if certified and amb.any():
