@@ -561,7 +561,9 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 exact_flags[a:b] = True
                 continue
             ZA, ZB, ia, ib, EA, EB = first_layer(a, b, pool)
-            if certified and (tiny_net or any(_tiny_cached(tiny_seen, v) for v in (ZA, ZB, EA, EB))):
+            # (tiny values under ordinary bounds are merely undecided, and so are zeros
+            # under bounds that may have underflowed; nonzero values under them are not)
+            if certified and (tiny_net or _tiny_cached(tiny_seen, ZA, EA) or _tiny_cached(tiny_seen, ZB, EB)):
                 # magnitudes where float64 bounds cannot vouch for underflow: exact
                 S, E = points_of(np.arange(a, b))
                 _append(builder, _run_exact(net, S, E, tolv, layout))
@@ -610,23 +612,32 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                    refined)
 
 
-#: nonzero magnitudes below this in the weights and biases, or in the first layer's
-#: values or their bounds, make certified mode compute exactly: its float64 error
+#: nonzero magnitudes below this in the weights and biases, or in the error bounds of
+#: the first layer's values, make certified mode compute exactly: its float64 error
 #: bounds are relative and do not cover underflow into the subnormal range (below about
 #: 2.2e-308), which products of such numbers can reach
 TINY_MAGNITUDE = 2.0**-500
 
 
 def _tiny(a):
-    a = np.abs(np.asarray(a, dtype=np.float64))
-    return bool(np.any((a > 0) & (a < TINY_MAGNITUDE)))
+    a = np.asarray(a, dtype=np.float64)
+    low = np.abs(a) < TINY_MAGNITUDE
+    return bool(low.any() and np.any(a[low] != 0))
 
 
-def _tiny_cached(seen, a):
+def _tiny_bound(z, e):
+    """Some nonzero value of ``z`` has a bound in ``e`` below :data:`TINY_MAGNITUDE`
+    (a bound that may have underflowed; a zero value under such a bound is never
+    decided, so it is safe)."""
+    low = e < TINY_MAGNITUDE
+    return bool(low.any() and np.any(z[low] != 0))
+
+
+def _tiny_cached(seen, z, e):
     # (the first-layer cache of segment_crossings_between is the same array in every chunk)
-    k = id(a)
+    k = id(e)
     if k not in seen:
-        seen[k] = (a, _tiny(a))
+        seen[k] = (e, _tiny_bound(z, e))
     return seen[k][1]
 
 

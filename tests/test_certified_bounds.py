@@ -336,3 +336,18 @@ def test_graph_nets_with_tiny_parameters_are_computed_exactly():
     assert _net_has_tiny_parameters(tiny)
     res = segment_crossings(tiny, [[-1.0, -1.0]], [[1.0, 1.0]], mode="certified")
     assert res.exact_segments.all()
+
+
+def test_tiny_input_coordinates_keep_the_breakpoint_bound():
+    # x1 = 5e-324 on the whole segment, h0 = relu(0.3 x1) = 1.5e-324 exactly, which
+    # float64 rounds to 5e-324; h1 = relu(x2) = t; z = h0 - 1e-300 h1 switches at
+    # t* = 1.5e-324 / 1e-300 = 1.5e-24 (hand derivation), where float64 puts 5e-24
+    net = PLNet.from_arrays([(np.array([[0.3, 0.0], [0.0, 1.0]]), np.zeros(2)),
+                             (np.array([[1.0, -1e-300]]), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))])
+    S, E = np.array([[5e-324, 0.0]]), np.array([[5e-324, 1.0]])
+    ex = segment_crossings(net, S, E, mode="exact")
+    assert ex.t_exact[0] == F(0.3) * F(5e-324) / F(1e-300)  # (the floats 0.3 and 1e-300)
+    for backend in BACKENDS:
+        res = segment_crossings(net, S, E, mode="certified", backend=backend)
+        assert res.codes.tolist() == [[1, 1, 1], [1, 1, 0]]
+        check_t_error(res, ex)
