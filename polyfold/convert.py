@@ -84,8 +84,8 @@ _DENSE_MODULES = ("Linear", "ReLU", "LeakyReLU", "Hardtanh", "ReLU6", "Identity"
 
 def _dense_sequential(model, nn):
     """True when ``model`` is an ``nn.Sequential`` that the dense converter handles."""
-    if not isinstance(model, nn.Sequential):
-        return False
+    if not isinstance(model, nn.Sequential) or type(model).forward is not nn.Sequential.forward:
+        return False  # (a subclass with its own forward is traced like any module)
     leaves = [m for m in model.modules() if not isinstance(m, nn.Sequential)]
     names = [type(m).__name__ for m in leaves]
     if not names or any(n not in _DENSE_MODULES for n in names):

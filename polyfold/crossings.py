@@ -550,6 +550,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             blas = _fast.single_blas()
             pool = _first_layer_pool()
     tiny_net = certified and _net_has_tiny_parameters(net)
+    zero_ok = not net.is_dense or tolv.safety == 0
     with blas, (pool if pool is not None else contextlib.nullcontext()):
         tiny_seen = {}
         for a, b in _chunks(m, chunk_size, mode, progress):
@@ -563,7 +564,8 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             ZA, ZB, ia, ib, EA, EB = first_layer(a, b, pool)
             # (tiny values under ordinary bounds are merely undecided, and so are zeros
             # under bounds that may have underflowed; nonzero values under them are not)
-            if certified and (tiny_net or _tiny_cached(tiny_seen, ZA, EA) or _tiny_cached(tiny_seen, ZB, EB)):
+            if certified and (tiny_net or _tiny_chunk(net, tiny_seen, ZA, ZB, EA, EB, zero_ok,
+                                                      lambda a=a, b=b: points_of(np.arange(a, b)))):
                 # magnitudes where float64 bounds cannot vouch for underflow: exact
                 S, E = points_of(np.arange(a, b))
                 _append(builder, _run_exact(net, S, E, tolv, layout))
@@ -625,20 +627,36 @@ def _tiny(a):
     return bool(low.any() and np.any(a[low] != 0))
 
 
-def _tiny_bound(z, e):
+def _tiny_bound(z, e, zero_ok):
     """Some nonzero value of ``z`` has a bound in ``e`` below :data:`TINY_MAGNITUDE`
     (a bound that may have underflowed; a zero value under such a bound is never
-    decided, so it is safe)."""
+    decided, so it is safe).  ``zero_ok``: a bound of exactly 0 is legitimate (a
+    graph net's inputs passed on unchanged, or ``tol.safety = 0``); otherwise a
+    nonzero value with bound 0 is a bound that underflowed."""
     low = e < TINY_MAGNITUDE
-    return bool(low.any() and np.any(z[low] != 0))
+    if not low.any():
+        return False
+    hit = z[low] != 0
+    if zero_ok:
+        hit &= e[low] > 0
+    return bool(np.any(hit))
 
 
-def _tiny_cached(seen, z, e):
+def _tiny_cached(seen, z, e, zero_ok):
     # (the first-layer cache of segment_crossings_between is the same array in every chunk)
     k = id(e)
     if k not in seen:
-        seen[k] = (e, _tiny_bound(z, e))
+        seen[k] = (e, _tiny_bound(z, e, zero_ok))
     return seen[k][1]
+
+
+def _tiny_chunk(net, seen, ZA, ZB, EA, EB, zero_ok, points):
+    """Certified mode cannot vouch for this chunk's float64 bounds (underflow)."""
+    if _tiny_cached(seen, ZA, EA, zero_ok) or _tiny_cached(seen, ZB, EB, zero_ok):
+        return True
+    # graph nets: their first values can be the inputs themselves (exact, bound 0), so
+    # tiny inputs are checked directly (their kernel costs far more than this pass)
+    return not net.is_dense and any(_tiny(p) for p in points())
 
 
 def _net_has_tiny_parameters(net):

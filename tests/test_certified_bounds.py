@@ -351,3 +351,16 @@ def test_tiny_input_coordinates_keep_the_breakpoint_bound():
         res = segment_crossings(net, S, E, mode="certified", backend=backend)
         assert res.codes.tolist() == [[1, 1, 1], [1, 1, 0]]
         check_t_error(res, ex)
+
+
+def test_exact_first_values_of_graph_nets_are_not_taken_for_underflow():
+    # a max pool straight on the inputs passes input values on unchanged (error bound
+    # exactly 0): certified mode must not send such nets to exact arithmetic
+    g = polyfold.GraphBuilder((1, 4, 4))
+    net = g.build(g.dense(g.flatten(g.max_pool(g.input, 2)), np.random.default_rng(0).normal(size=(2, 4))))
+    rng = np.random.default_rng(1)
+    S, E = rng.normal(size=(2, 20, 16))
+    res = segment_crossings(net, S, E, mode="certified")
+    ex = segment_crossings(net, S, E, mode="exact")
+    assert not res.exact_segments.any()
+    assert np.array_equal(res.codes, ex.codes)

@@ -474,3 +474,100 @@ def test_stage_steps_with_fixed_codes():
     V, _ = net.affine_map(X)
     np.testing.assert_allclose(L, np.einsum("nkd,nd->nk", V, D), rtol=0, atol=1e-12)
     np.testing.assert_allclose(arith.to_float_array(Lq), L, rtol=0, atol=1e-12)
+
+
+# ---- conversions found wrong or unclear by fuzzing against onnxruntime and torch
+def test_onnx_batch_norm_is_not_folded_into_a_layer_read_elsewhere(onnx):
+    # Gemm -> Dropout (a pass-through) -> BatchNormalization, and Add(bn, gemm): the
+    # Gemm's output is read twice, so folding the batch norm into it would change the
+    # second reading; reference in numpy: g = x W^T + b, y = bn(g) + g
+    h = onnx.helper
+    r = np.random.default_rng(1)
+    W, b = r.normal(size=(3, 4)), r.normal(size=3)
+    sc, B, mean, var = r.normal(size=3), r.normal(size=3), r.normal(size=3), r.random(3) + 0.5
+    nodes = [h.make_node("Gemm", ["x", "W", "b"], ["g"], transB=1), h.make_node("Dropout", ["g"], ["d"]),
+             h.make_node("BatchNormalization", ["d", "sc", "B", "mean", "var"], ["n"], epsilon=1e-5),
+             h.make_node("Add", ["n", "g"], ["y"])]
+    model = _onnx_model(onnx, nodes, {"W": W, "b": b, "sc": sc, "B": B, "mean": mean, "var": var}, (4,))
+    net = polyfold.from_onnx(model)
+    X = r.normal(size=(5, 4))
+    g = X @ W.T + b
+    want = (g - mean) / np.sqrt(var + 1e-5) * sc + B + g
+    np.testing.assert_allclose(net.forward(X), want, rtol=1e-12, atol=1e-12)
+
+
+def test_onnx_unsqueeze_of_a_constant_follows_its_axes(onnx):
+    # a per-channel constant (3,) unsqueezed at axis 1 to (3, 1) and added to data of
+    # per-sample shape (3, 4) broadcasts along the last axis
+    h = onnx.helper
+    c = np.array([1.0, 2.0, 3.0])
+    nodes = [h.make_node("Unsqueeze", ["c", "ax"], ["cu"]), h.make_node("Add", ["x", "cu"], ["a"]),
+             h.make_node("Flatten", ["a"], ["y"], axis=1)]
+    model = _onnx_model(onnx, nodes, {"c": c, "ax": np.array([1], np.int64)}, (3, 4))
+    X = np.random.default_rng(2).normal(size=(2, 3, 4))
+    np.testing.assert_allclose(polyfold.from_onnx(model).forward(X), (X + c[:, None]).reshape(2, -1))
+
+
+def test_onnx_broadcasting_adds_and_batch_merging_flattens_are_rejected(onnx):
+    h = onnx.helper
+    bad = [
+        ([h.make_node("Reshape", ["x", "s1"], ["a"]), h.make_node("Reshape", ["x", "s2"], ["b"]),
+          h.make_node("Add", ["a", "b"], ["y"])],
+         {"s1": np.array([0, 4, 1], np.int64), "s2": np.array([0, 1, 4], np.int64)}, (4,), "broadcasting"),
+        ([h.make_node("Flatten", ["x"], ["y"], axis=2)], {}, (2, 3), "merges the batch"),
+    ]
+    for nodes, inits, shape, why in bad:
+        with pytest.raises(polyfold.UnsupportedLayerError, match=why):
+            polyfold.from_onnx(_onnx_model(onnx, nodes, inits, shape))
+
+
+def test_torch_models_writing_into_their_input_are_rejected_not_wrong(torch):
+    nn = torch.nn
+
+    class M(nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.relu(x, inplace=True) + x  # torch: 2 relu(x)
+
+    with pytest.raises(polyfold.UnsupportedLayerError, match="in place.*read again"):
+        polyfold.from_torch(M().double().eval(), input_shape=(4,))
+
+
+def test_torch_sequential_subclass_with_its_own_forward(torch):
+    nn = torch.nn
+
+    class Scaled(nn.Sequential):
+        def forward(self, x):
+            return 3 * super().forward(x) + 1
+
+    torch.manual_seed(0)
+    m = Scaled(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).double().eval()
+    net = polyfold.from_torch(m, input_shape=(4,))
+    X = np.random.default_rng(3).normal(size=(6, 4))
+    with torch.no_grad():
+        want = m(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(net.forward(X), want, rtol=1e-12, atol=1e-12)
+
+
+def test_torch_batch_norm_after_a_pass_through_of_a_reused_conv(torch):
+    nn = torch.nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = nn.Conv2d(2, 2, 3, padding=1)
+            self.bn = nn.BatchNorm2d(2)
+            with torch.no_grad():
+                self.bn.running_mean.copy_(torch.tensor([0.5, -1.0]))
+                self.bn.running_var.copy_(torch.tensor([2.0, 0.5]))
+
+        def forward(self, x):
+            y = self.c(x)
+            return torch.nn.functional.relu(self.bn(y.contiguous())) + y  # y read twice
+
+    torch.manual_seed(0)
+    m = M().double().eval()
+    net = polyfold.from_torch(m, input_shape=(2, 4, 4))  # (the conversion checks itself)
+    X = np.random.default_rng(4).normal(size=(3, 2, 4, 4))
+    with torch.no_grad():
+        want = m(torch.from_numpy(X)).reshape(3, -1).numpy()
+    np.testing.assert_allclose(net.forward(X.reshape(3, -1)), want, rtol=1e-10, atol=1e-10)

@@ -277,7 +277,12 @@ class _Interpreter:
         prev = self.b._nodes[x.h]
         from .ops import Conv, Dense
 
-        if self.users.get(src, 0) == 1 and isinstance(prev.op, (Conv, Dense)) and not self._is_reused(x.h):
+        # (every traced value that is this layer's output -- pass-throughs such as
+        # Dropout, contiguous() or a same-shape view give it new names -- must have
+        # this one reader chain)
+        names = [n for n, v in self.env.items() if isinstance(v, _T) and v.h == x.h]
+        only = self.users.get(src, 0) == 1 and all(self.users.get(n, 0) == 1 for n in names)
+        if only and isinstance(prev.op, (Conv, Dense)) and not self._is_reused(x.h):
             op = prev.op
             if isinstance(op, Conv):
                 w = op.weight * scale.reshape((-1,) + (1,) * (op.weight.ndim - 1))
@@ -720,12 +725,19 @@ def _check_against_torch(net, model, input_shape, torch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2,) + tuple(input_shape))
     with torch.no_grad():
-        ref = model(torch.from_numpy(X)).reshape(2, -1).numpy()
+        # (a copy: a model that writes into its input must not rewrite the check's X)
+        ref = model(torch.from_numpy(X.copy())).reshape(2, -1).numpy()
     got = net.forward(X.reshape(2, -1))
     scale = max(1.0, float(np.abs(ref).max()))
     if ref.shape != got.shape or not np.allclose(got, ref, rtol=1e-9, atol=1e-9 * scale):
+        inplace = any(getattr(m, "inplace", False) for m in model.modules())
+        hint = (" The model modifies tensors in place (inplace=True, or methods such as add_): "
+                "where such a tensor is read again, torch sees the modified values, which a traced "
+                "graph does not; use out-of-place operations there." if inplace else
+                " The model uses an operation polyfold does not represent exactly (writing in "
+                "place into a tensor that is read again, with inplace=True or a method such as "
+                "add_, is one); please report it otherwise.")
         raise UnsupportedLayerError(
             f"the converted graph does not reproduce {type(model).__name__}'s eval-mode output "
-            f"(max difference {np.abs(got - ref).max() if ref.shape == got.shape else 'shape'}); the "
-            "model uses an operation polyfold does not represent exactly. Please report it."
+            f"(max difference {np.abs(got - ref).max() if ref.shape == got.shape else 'shape'})." + hint
         )

@@ -179,7 +179,12 @@ class _Importer:
             axes = a.get("axes")
             if axes is None and len(node.input) > 1:
                 axes = list(np.asarray(self.const(node, 1)).astype(int))
-            return x.reshape(-1) if t == "Unsqueeze" else np.squeeze(x, axis=tuple(axes) if axes else None)
+            if t == "Unsqueeze":
+                if axes is None:
+                    raise self.err(node, "Unsqueeze without axes")
+                rank = x.ndim + len(axes)
+                return np.expand_dims(x, tuple(int(ax) % rank for ax in axes))
+            return np.squeeze(x, axis=tuple(axes) if axes else None)
         if t == "Concat" and not any(isinstance(self.get(n), _T) for n in node.input):
             return np.concatenate([np.asarray(self.get(n)).reshape(-1) for n in node.input])
         if t == "Gemm":
@@ -306,13 +311,10 @@ class _Importer:
         if t == "Flatten":
             x = self.tensor(node)
             axis = a.get("axis", 1) % (len(x.shape) + 1)
-            if axis == 0:
-                raise self.err(node, "Flatten with axis=0 merges the batch dimension")
-            shape = list(x.shape)
-            new = shape[: axis - 1] + [int(np.prod(shape[axis - 1 :]))]
-            if axis == 1:
-                new = [int(np.prod(shape))]
-            return self.reshape_to(x, new)
+            if axis != 1:
+                raise self.err(node, f"Flatten with axis={axis} merges the batch dimension into its rows "
+                               "(ONNX Flatten gives a 2-D tensor)", "use axis=1")
+            return self.reshape_to(x, [int(np.prod(x.shape))])
         if t == "Reshape":
             x = self.tensor(node)
             target = list(np.asarray(self.const(node, 1), dtype=object).reshape(-1))
@@ -404,8 +406,9 @@ class _Importer:
         A, B = self.get(node.input[0]), self.get(node.input[1])
         b = self.b
         if isinstance(A, _T) and isinstance(B, _T):
-            if int(np.prod(A.shape)) != int(np.prod(B.shape)):
-                raise self.err(node, f"adding data of shapes {A.shape} and {B.shape} (broadcasting)")
+            if tuple(A.shape) != tuple(B.shape):
+                raise self.err(node, f"adding data of shapes {A.shape} and {B.shape} (broadcasting)",
+                               "polyfold adds data of equal per-sample shapes; expand one input first")
             return self.new(b.add(A.h, B.h, weights=(1.0, sign), name=nm))
         if not isinstance(A, _T) and not isinstance(B, _T):
             return np.asarray(A) + sign * np.asarray(B)
@@ -459,8 +462,11 @@ class _Importer:
         from .ops import Conv, Dense
 
         prev = self.b._nodes[x.h]
-        src = node.input[0]
-        readers = self.consumers.get(src, 0)
+        # fold only when nothing else reads the layer's output: every ONNX name of it
+        # (pass-through nodes such as Identity or Dropout give it new names) has this
+        # one reader chain
+        names = [nm_ for nm_, v in self.env.items() if isinstance(v, _T) and v.h == x.h]
+        readers = 1 if all(self.consumers.get(nm_, 0) == 1 for nm_ in names) else 2
         if readers == 1 and isinstance(prev.op, Conv) and not any(x.h in nd.inputs for nd in self.b._nodes):
             op = prev.op
             w = op.weight * s.reshape((-1,) + (1,) * (op.weight.ndim - 1))
