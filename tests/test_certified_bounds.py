@@ -364,3 +364,24 @@ def test_exact_first_values_of_graph_nets_are_not_taken_for_underflow():
     ex = segment_crossings(net, S, E, mode="exact")
     assert not res.exact_segments.any()
     assert np.array_equal(res.codes, ex.codes)
+
+
+def test_max_unit_switch_bound_covers_the_rounding_of_close_slopes():
+    # max(x0, x1) along segments where both coordinates are large (about 10^k) and move
+    # almost in parallel: the switch s = A / (sl_1 - sl_0) divides by a difference of
+    # two rounded slopes of size 10^k, whose rounding (u 10^k) dwarfs the difference.
+    # Checked against exact mode in rationals (this bound was once too small by a
+    # factor of up to 10^7 on such inputs).
+    g = polyfold.GraphBuilder((1, 1, 2))
+    net = g.build(g.dense(g.flatten(g.max_pool(g.input, (1, 2))), np.ones((1, 1))))
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        big = 10.0 ** rng.integers(1, 8)
+        s1 = big * (1 + rng.random())
+        s0 = s1 + rng.random()
+        e0 = rng.random()
+        S, E = np.array([[s0, s1]]), np.array([[e0, e0 + rng.random()]])
+        res = segment_crossings(net, S, E, mode="certified")
+        ex = segment_crossings(net, S, E, mode="exact")
+        assert res.codes.tolist() == ex.codes.tolist()
+        check_t_error(res, ex)

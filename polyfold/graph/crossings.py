@@ -754,16 +754,33 @@ def _exact_order(k, s):
 
 
 def _max_ds(u, Z, Ez, k, unit, s, cnew, cold):
-    """Bound on the error of the float switch position of max units."""
+    """Bound on the error of the float switch position of max units.
+
+    :func:`_envelope` computes the switch as ``s = A / dsl`` with ``A = z_old - z_new``
+    at the piece's left end and ``dsl = sl_new - sl_old`` the difference of the two
+    candidates' rounded slopes ``sl = z(right) - z(left)``.  When the slopes are close,
+    their rounding (``u |sl|`` each) is large next to ``dsl``; so the bound is
+
+        ``|s - s*| <= (eA + s eD) / (|dsl| - eD)`` plus the division's rounding,
+
+    ``eA = ea + u |A|`` the error of ``A`` and ``eD = ea + eb + u (|sl_old| + |sl_new| +
+    |dsl|)`` that of ``dsl`` (``ea``, ``eb``: the candidates' value errors at the left
+    and right end; every ``u`` doubled for the rounding of this bound).
+    """
     ca = u._take[unit, cold]
     cb = u._take[unit, cnew]
-    # the switch is where d = z_old - z_new changes sign: d_a > 0 > d_b
     A = Z[k, ca] - Z[k, cb]
-    B = Z[k + 1, ca] - Z[k + 1, cb]
+    sla = Z[k + 1, ca] - Z[k, ca]
+    slb = Z[k + 1, cb] - Z[k, cb]
+    dsl = slb - sla
     ea = Ez[k, ca] + Ez[k, cb]
     eb = Ez[k + 1, ca] + Ez[k + 1, cb]
-    den = np.abs(A) + np.abs(B) - ea - eb
-    return np.where(den > 0, (ea + eb) / np.where(den > 0, den, 1.0), np.inf) + 8 * U
+    eA = ea + 2 * U * np.abs(A)
+    eD = ea + eb + 2 * U * (np.abs(sla) + np.abs(slb) + np.abs(dsl))
+    den = np.abs(dsl) - eD
+    with np.errstate(invalid="ignore"):
+        ds = np.where(den > 0, (eA + np.abs(s) * eD) / np.where(den > 0, den, 1.0), np.inf)
+    return ds * (1 + 8 * U) + 8 * U
 
 
 def _insert(seg, t, S, E, te, k, s, ds, exact, certified):
