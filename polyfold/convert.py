@@ -92,11 +92,16 @@ def _dense_sequential(model, nn):
         return False
     # Flatten only before the first Linear layer; starts and ends with Linear layers
     seen_linear = False
-    for n in names:
+    for m, n in zip(leaves, names):
         seen_linear |= n == "Linear"
-        if n == "Flatten" and seen_linear:
-            return False
+        if n == "Flatten" and (seen_linear or m.start_dim != 1 or m.end_dim != -1):
+            return False  # (other flattens, e.g. over the batch, go to the tracer's checks)
     core = [n for n in names if n not in ("Flatten", "Dropout", "Identity")]
+    if any(a != "Linear" and b != "Linear" for a, b in zip(core, core[1:])):
+        return False  # two activations in a row: the tracer composes them
+    if any(n == "Hardtanh" and not (np.isfinite(m.min_val) and np.isfinite(m.max_val))
+           for m, n in zip(leaves, names)):
+        return False  # e.g. Hardtanh(0, inf), a ReLU: the tracer maps it
     return bool(core) and core[0] == "Linear" and core[-1] == "Linear"
 
 
@@ -144,6 +149,9 @@ def from_torch(model, input_shape=None):
     spatial dimensions.  The converted net is checked against the module's own
     output on random inputs.  See ``docs/architectures.rst`` for examples.
     """
+    from ._validation import check_input_shape
+
+    input_shape = check_input_shape(input_shape)
     torch = _torch()
     nn = torch.nn
     if isinstance(model, nn.Linear):
@@ -193,9 +201,10 @@ def from_onnx(path_or_model, input_shape=None):
     one axis, Identity, Dropout, Constant, and the Shape/Gather/Cast computations of
     dynamic reshapes.
     """
+    from ._validation import check_input_shape
     from .graph.onnx_import import graph_from_onnx
 
-    graph = graph_from_onnx(path_or_model, input_shape)
+    graph = graph_from_onnx(path_or_model, check_input_shape(input_shape))
     dense = graph_to_plnet(graph)
     return graph if dense is None else dense
 

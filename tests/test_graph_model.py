@@ -571,3 +571,44 @@ def test_torch_batch_norm_after_a_pass_through_of_a_reused_conv(torch):
     with torch.no_grad():
         want = m(torch.from_numpy(X)).reshape(3, -1).numpy()
     np.testing.assert_allclose(net.forward(X.reshape(3, -1)), want, rtol=1e-10, atol=1e-10)
+
+
+def test_converters_check_input_shape(torch, onnx):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).double().eval()
+    model = _onnx_model(onnx, [onnx.helper.make_node("Relu", ["x"], ["y"])], {}, (4,))
+    for bad in ("abc", (1, 4.5, 4), ((2, 2),), (0, 4), ()):
+        with pytest.raises(polyfold.ValidationError, match="input_shape"):
+            polyfold.from_torch(m, input_shape=bad)
+        with pytest.raises(polyfold.ValidationError, match="input_shape"):
+            polyfold.from_onnx(model, input_shape=bad)
+    with pytest.raises(polyfold.ValidationError, match="not an ONNX model"):
+        polyfold.from_onnx(b"garbage bytes")
+
+
+def test_onnx_gemm_bias_of_shape_1_m_and_invalid_attributes(onnx):
+    h = onnx.helper
+    r = np.random.default_rng(5)
+    W, C = r.normal(size=(3, 4)), r.normal(size=(1, 3))
+    net = polyfold.from_onnx(_onnx_model(onnx, [h.make_node("Gemm", ["x", "W", "C"], ["y"], transB=1)],
+                                         {"W": W, "C": C}, (4,)))
+    X = r.normal(size=(2, 4))
+    np.testing.assert_allclose(net.forward(X), X @ W.T + C, rtol=1e-12, atol=1e-12)
+    no_kernel = _onnx_model(onnx, [h.make_node("MaxPool", ["x"], ["y"])], {}, (1, 4, 4))
+    with pytest.raises(polyfold.UnsupportedLayerError, match="'kernel_shape' is missing"):
+        polyfold.from_onnx(no_kernel)
+
+
+def test_torch_dense_sequentials_the_dense_path_cannot_take_go_to_the_tracer(torch):
+    nn = torch.nn
+    torch.manual_seed(1)
+    X = np.random.default_rng(6).normal(size=(5, 4))
+    for m in (nn.Sequential(nn.Linear(4, 3), nn.Hardtanh(0.0, float("inf")), nn.Linear(3, 2)),
+              nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.ReLU(), nn.Linear(3, 2))):
+        m = m.double().eval()
+        net = polyfold.from_torch(m, input_shape=(4,))
+        with torch.no_grad():
+            np.testing.assert_allclose(net.forward(X), m(torch.from_numpy(X)).numpy(), rtol=1e-12, atol=1e-12)
+    batch = nn.Sequential(nn.Flatten(0), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).double().eval()
+    with pytest.raises(polyfold.UnsupportedLayerError, match="batch"):
+        polyfold.from_torch(batch, input_shape=(4,))

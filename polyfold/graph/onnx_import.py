@@ -195,7 +195,7 @@ class _Importer:
             C = self.const(node, 2)
             Bm = B.T if a.get("transB", 0) else B
             W = a.get("alpha", 1.0) * Bm.T
-            bias = None if C is None else a.get("beta", 1.0) * np.broadcast_to(C, (W.shape[0],))
+            bias = None if C is None else a.get("beta", 1.0) * self._gemm_bias(node, C, W.shape[0])
             return self.new(b.dense(self._vector(node, x).h, W, bias, name=nm))
         if t == "MatMul":
             x = self.tensor(node, 0)
@@ -232,7 +232,7 @@ class _Importer:
             raise self.err(node, f"Clip to [{lo}, {hi}]", "polyfold supports Clip(0, inf) and Clip(lo, hi) with lo <= 0 < hi")
         if t in ("MaxPool", "AveragePool"):
             x = self.tensor(node)
-            k = a["kernel_shape"]
+            k = self._attr(node, a, "kernel_shape")
             nd = len(k)
             strides = a.get("strides", [1] * nd)
             dil = a.get("dilations", [1] * nd)
@@ -302,7 +302,7 @@ class _Importer:
             xs = [self.get(n) for n in node.input]
             if not all(isinstance(v, _T) for v in xs):
                 raise self.err(node, "Concat of constants and data")
-            axis = a["axis"]
+            axis = self._attr(node, a, "axis")
             nd = len(xs[0].shape) + 1
             axis = axis % nd
             if axis == 0:
@@ -458,6 +458,24 @@ class _Importer:
             raise ShapeError(f"ONNX node {node.name!r}: cannot reshape per-sample shape {x.shape} to {rest}.")
         return self.reshape_to(x, rest)
 
+    def _gemm_bias(self, node, C, m):
+        """Gemm's ``C`` as a vector of the ``m`` outputs (it broadcasts over the batch)."""
+        C = np.asarray(C, dtype=np.float64)
+        if C.ndim == 2:
+            if C.shape[0] != 1:
+                raise self.err(node, f"Gemm bias C of shape {C.shape} differs between samples of the batch",
+                               "polyfold needs a bias of shape (M,), (1, M) or a scalar")
+            C = C[0]
+        if C.ndim > 2 or (C.ndim == 1 and C.shape[0] not in (1, m)):
+            raise self.err(node, f"Gemm bias C of shape {C.shape} does not broadcast to {m} outputs")
+        return np.broadcast_to(C.reshape(-1) if C.ndim else C, (m,)).copy()
+
+    def _attr(self, node, a, key):
+        if key not in a:
+            raise self.err(node, f"attribute {key!r} is missing (the ONNX model is invalid)",
+                           "check it with onnx.checker.check_model")
+        return a[key]
+
     def _fold_bn(self, node, x, s, shift, nm):
         from .ops import Conv, Dense
 
@@ -489,7 +507,10 @@ def graph_from_onnx(path_or_model, input_shape=None):
     model = path_or_model
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         if isinstance(model, bytes) and not model[:1] in (b"/", b"."):
-            model = onnx.load_from_string(model)
+            try:
+                model = onnx.load_from_string(model)
+            except Exception as err:
+                raise ValidationError(f"the bytes passed to from_onnx are not an ONNX model: {err}") from err
         else:
             import os
 
