@@ -660,22 +660,21 @@ def _tiny_chunk(net, seen, ZA, ZB, EA, EB, zero_ok, points):
 
 
 def _net_has_tiny_parameters(net):
-    """Some nonzero weight or bias of ``net`` is below :data:`TINY_MAGNITUDE` (cached)."""
-    key = "_polyfold_tiny_parameters"
-    hit = getattr(net, "__dict__", {}).get(key)
-    if hit is not None:
-        return hit
+    """Some nonzero weight or bias of ``net`` is below :data:`TINY_MAGNITUDE` (cached
+    on the net)."""
     if net.is_dense:
-        hit = any(_tiny(W) or _tiny(b) for W, b in net.layers)
-    else:
+        hit = net._tiny
+        if hit is None:
+            hit = any(_tiny(W) or _tiny(b) for W, b in net.layers)
+            object.__setattr__(net, "_tiny", hit)
+        return hit
+    hit = net._cache.get("tiny")
+    if hit is None:
         from .graph.model import _node_desc
 
         hit = any(_tiny(v) for nd in net.nodes[1:] for v in _node_desc(nd)[1].values()
                   if np.asarray(v).dtype.kind == "f")
-    try:
-        object.__setattr__(net, key, hit)
-    except (AttributeError, TypeError):  # pragma: no cover - nets without a __dict__
-        pass
+        net._cache["tiny"] = hit
     return hit
 
 
