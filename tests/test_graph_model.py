@@ -612,3 +612,19 @@ def test_torch_dense_sequentials_the_dense_path_cannot_take_go_to_the_tracer(tor
     batch = nn.Sequential(nn.Flatten(0), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).double().eval()
     with pytest.raises(polyfold.UnsupportedLayerError, match="batch"):
         polyfold.from_torch(batch, input_shape=(4,))
+
+
+def test_onnx_pad_with_axes_pads_only_those_axes(onnx):
+    # opset 18: pads [0, 1, 0, 1] for axes [2, 3] pad only the last axis by 1 on both
+    # sides (reference: numpy.pad)
+    h = onnx.helper
+    TP = onnx.TensorProto
+    g = h.make_graph([h.make_node("Pad", ["x", "pads", "", "axes"], ["y"])], "g",
+                     [h.make_tensor_value_info("x", TP.DOUBLE, [None, 2, 3, 3])],
+                     [h.make_tensor_value_info("y", TP.DOUBLE, None)],
+                     initializer=[onnx.numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pads"),
+                                  onnx.numpy_helper.from_array(np.array([2, 3], np.int64), "axes")])
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    X = np.random.default_rng(7).normal(size=(2, 2, 3, 3))
+    want = np.pad(X, ((0, 0), (0, 0), (0, 0), (1, 1))).reshape(2, -1)
+    np.testing.assert_array_equal(polyfold.from_onnx(model).forward(X.reshape(2, -1)), want)

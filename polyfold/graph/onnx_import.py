@@ -359,8 +359,19 @@ class _Importer:
                 value = float(np.asarray(self.const(node, 2)).reshape(()))
             if mode != "constant" or value != 0.0:
                 raise self.err(node, f"Pad mode {mode!r} value {value}", "only zero padding is supported")
+            rank = len(x.shape) + 1
             nd = len(pads) // 2
-            pp = list(zip(pads[:nd], pads[nd:]))
+            if len(node.input) > 3 and node.input[3]:
+                # opset 18: pads for the listed axes only (the others get none)
+                axes = [int(v) % rank for v in np.asarray(self.const(node, 3)).reshape(-1)]
+                if len(axes) != nd or len(set(axes)) != nd:
+                    raise self.err(node, f"Pad with axes {axes} and {len(pads)} pads")
+                full = [(0, 0)] * rank
+                for ax, before, after in zip(axes, pads[:nd], pads[nd:]):
+                    full[ax] = (int(before), int(after))
+                pp = full
+            else:
+                pp = list(zip(pads[:nd], pads[nd:]))
             if pp[0] != (0, 0) or any(p < 0 for pr in pp for p in pr):
                 raise self.err(node, "Pad of the batch axis or negative pads")
             return self.new(b.pad(x.h, pp[1:], name=nm))
