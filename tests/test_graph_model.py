@@ -628,3 +628,10 @@ def test_onnx_pad_with_axes_pads_only_those_axes(onnx):
     X = np.random.default_rng(7).normal(size=(2, 2, 3, 3))
     want = np.pad(X, ((0, 0), (0, 0), (0, 0), (1, 1))).reshape(2, -1)
     np.testing.assert_array_equal(polyfold.from_onnx(model).forward(X.reshape(2, -1)), want)
+
+
+def test_a_max_unit_without_candidates_is_named():
+    from polyfold.graph.units import MaxUnits
+
+    with pytest.raises(polyfold.ShapeError, match="unit 1 of .* has none .*padding"):
+        MaxUnits((4,), (2,), [[0, 1], [-1, -1]])

@@ -158,7 +158,12 @@ class MaxUnits(Units):
             raise ShapeError("max unit candidate index outside the input.")
         valid = cand >= 0
         if not valid.any(axis=1).all():
-            raise ShapeError("every max unit needs at least one candidate.")
+            empty = int(np.flatnonzero(~valid.any(axis=1))[0])
+            raise ShapeError(
+                f"every max unit needs at least one candidate; unit {empty} of {label} has none "
+                "(a max-pool window that lies entirely in the padding, where torch gives -inf); "
+                "use less padding or a larger kernel."
+            )
         self.cand = cand
         self.cand.setflags(write=False)
         self.valid = valid
