@@ -638,3 +638,18 @@ def test_float_walk_with_a_threshold_met_along_a_piece():
     assert ex.walk.astype(int).tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 0, 1]]
     assert fl.walk.astype(int).tolist() == ex.walk.astype(int).tolist()
     assert Fraction(float(fl.breakpoints[0])) == Fraction(float(Fraction(41, 43)))
+
+
+def test_sign_classes_of_a_negative_slope_leaky_unit_follow_f():
+    # f(z) = z for z > 0, -z/2 for z < 0: f(z) > 0 on both sides of z = 0, so the sign
+    # class (bit = f(z) > 0, the spec's definition) is 1 along x: -1 -> 1 except at the
+    # single point 0: one class, chi = 0; a ReLU's classes differ on the two sides
+    leaky = polyfold.PLNet.from_arrays([(np.ones((1, 1)), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))],
+                                       activation=polyfold.LeakyReLU(-0.5))
+    for mode in ("float", "certified", "exact"):
+        r = polyfold.space_folding(leaky, [-1.0], [1.0], mode=mode)
+        assert r.walk.astype(int).tolist() == [[1]], mode
+    # (10 grid points miss x = 0, where f = 0; the sampler uses the same rule)
+    assert polyfold.sampled_folding(leaky, [-1.0], [1.0], n_points=10).measures.r2.tolist() == [0]
+    relu = polyfold.PLNet.from_arrays([(np.ones((1, 1)), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))])
+    assert polyfold.space_folding(relu, [-1.0], [1.0], mode="exact").walk.astype(int).tolist() == [[0], [1]]

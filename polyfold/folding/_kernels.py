@@ -43,6 +43,18 @@ class _Convention:
         return len(self.unit_labels)
 
 
+def _negative_leaky(net, layers):
+    """Some hidden layer in ``layers`` has leaky units with a negative slope."""
+    from ..network import LeakyReLU
+
+    if net.is_dense:
+        acts = [net.activations[l] for l in layers]
+    else:
+        units = net.stages().units
+        acts = [getattr(units[l], "activation", None) for l in layers]
+    return any(isinstance(a, LeakyReLU) and a.slope < 0 for a in acts)
+
+
 def _resolve_convention(net, units, classes):
     depth = net.depth
     if isinstance(units, str):
@@ -91,12 +103,16 @@ def _resolve_convention(net, units, classes):
             f"classes must be 'sign', 'piece' or a float threshold tau on f(z), got "
             f"{classes!r}."
         )
+    if kind == "sign" and _negative_leaky(net, layers):
+        # f(z) > 0 is not z > 0 for a leaky unit with a negative slope (f > 0 on both
+        # sides of 0): the threshold rule on f(z) computes it from the values
+        kind = "threshold"
     off = net.layer_offsets
     cols = np.concatenate([np.arange(off[l], off[l + 1]) for l in layers]).astype(np.int64) if layers else np.zeros(0, np.int64)
     labels = [net.unit_of(int(c)) for c in cols]
     if output:
         labels += [(depth, j) for j in range(net.output_dim)]
-    cls_label = kind if kind != "threshold" else f"f(z)>{tau!r}"
+    cls_label = kind if kind != "threshold" else ("sign" if classes == "sign" else f"f(z)>{tau!r}")
     return _Convention(
         hidden_cols=cols,
         output=output,
