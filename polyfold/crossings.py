@@ -642,17 +642,18 @@ def _tiny_bound(z, e, zero_ok):
     return bool(np.any(hit))
 
 
-def _tiny_cached(seen, z, e, zero_ok):
-    # (the first-layer cache of segment_crossings_between is the same array in every chunk)
-    k = id(e)
-    if k not in seen:
-        seen[k] = (e, _tiny_bound(z, e, zero_ok))
-    return seen[k][1]
+def _tiny_cached(seen, role, z, e, zero_ok):
+    # (the first-layer cache of segment_crossings_between is the same array in every
+    # chunk: checked once; only the last array of each role is kept)
+    last = seen.get(role)
+    if last is None or last[0] is not e:
+        last = seen[role] = (e, _tiny_bound(z, e, zero_ok))
+    return last[1]
 
 
 def _tiny_chunk(net, seen, ZA, ZB, EA, EB, zero_ok, points):
     """Certified mode cannot vouch for this chunk's float64 bounds (underflow)."""
-    if _tiny_cached(seen, ZA, EA, zero_ok) or _tiny_cached(seen, ZB, EB, zero_ok):
+    if _tiny_cached(seen, "a", ZA, EA, zero_ok) or _tiny_cached(seen, "b", ZB, EB, zero_ok):
         return True
     # graph nets: their first values can be the inputs themselves (exact, bound 0), so
     # tiny inputs are checked directly (their kernel costs far more than this pass)
