@@ -41,8 +41,11 @@ def ends(tmp_path):
 def _float_without_band_matches_exact(net, S, E, backends=(None,)):
     """Float mode with (almost) no zero band gives exact mode's pieces and codes on the
     segments ``S -> E`` it can decide without its band: no degenerate piece, no
-    endpoint on a boundary and no two distinct exact points closer than 1e-9 (float
-    merges those by design).  ``backends``: ``None`` for the default one."""
+    endpoint on a boundary, no two distinct exact points closer than 1e-9 (float
+    merges those by design), and every sign decided by certified mode's float64 bounds
+    (a value that stays within rounding of 0 along a whole piece, such as
+    ``3 * 0.01 * 1.5 - 0.045`` in float weights, is one no float sign can vouch for).
+    ``backends``: ``None`` for the default one."""
     from fractions import Fraction
 
     import numpy as np
@@ -50,7 +53,8 @@ def _float_without_band_matches_exact(net, S, E, backends=(None,)):
     import polyfold
 
     ex = polyfold.segment_crossings(net, S, E, mode="exact")
-    keep = ~ex.degenerate & ~ex.endpoint_on_boundary.any(axis=1)
+    ce = polyfold.segment_crossings(net, S, E, mode="certified")
+    keep = ~ex.degenerate & ~ex.endpoint_on_boundary.any(axis=1) & ~ce.exact_segments & ~ce.refined_segments
     for i in range(len(S)):
         pts = [Fraction(0)] + list(ex.breakpoints(i)) + [Fraction(1)]
         keep[i] &= all(b - a > Fraction(1, 10**9) for a, b in zip(pts, pts[1:]))
