@@ -383,3 +383,19 @@ def test_max_unit_switch_bound_covers_the_rounding_of_close_slopes():
         ex = segment_crossings(net, S, E, mode="exact")
         assert res.codes.tolist() == ex.codes.tolist()
         check_t_error(res, ex)
+
+
+def test_hard_tanh_window_crossed_within_rounding_keeps_its_order():
+    # z(t) = 1e16 (1 - 2t) falls through the window [0, 1/2] between t = 1/2 - 2.5e-17
+    # and t = 1/2 (hand derivation): codes 2 -> 1 -> 0.  Both crossings round to the
+    # float 0.5, where each new point holds z exactly at its own threshold; the float
+    # order of the two (lo first) is the wrong one, which only their position bounds
+    # reveal: certified mode must recompute, not give the last piece code 1.
+    g = polyfold.GraphBuilder((1,))
+    net = g.build(g.dense(g.hardtanh(g.dense(g.input, np.ones((1, 1)), np.zeros(1)), lo=0.0, hi=0.5),
+                          np.ones((1, 1))))
+    res = segment_crossings(net, [[1e16]], [[-1e16]], mode="certified")
+    assert res.codes.tolist() == [[2], [1], [0]]
+    ex = segment_crossings(net, [[1e16]], [[-1e16]], mode="exact")
+    assert ex.t_exact == (F(1, 2) - F(1, 4 * 10**16), F(1, 2))
+    check_t_error(res, ex)
