@@ -595,7 +595,7 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                     den = np.abs(A) + np.abs(B) - ea - eb
                     ds = np.where(den > 0, (ea + eb) / np.where(den > 0, den, 1.0), np.inf) + 4 * U
                     hit_val = np.asarray(thq, dtype=np.float64)[w]
-                    _flag_close_events(ctx, seg, t, k, s, ds)
+                    _flag_close_events(ctx, seg, t, k, j, s, ds)
                 else:
                     ds = None
                     hit_val = np.asarray(thq, dtype=object if exact else np.float64)[w]
@@ -624,7 +624,6 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 ds = None
                 if certified:
                     ds = _max_ds(u, Z, Ez, k, unit, s, cnew, cold)
-                    _flag_close_events(ctx, seg, t, k, s, ds)
                 new = _insert(seg, t, S, E, te, k, s, ds, exact, certified)
                 seg, t, S, E, te, rows, pos_old, pos_new, src = new
                 ends = ends[src] * np.asarray(_is_old(pos_old, len(seg)), np.int8)
@@ -755,17 +754,18 @@ def _exact_order(k, s):
     return np.asarray(keys, dtype=np.int64)
 
 
-def _flag_close_events(ctx, seg, t, k, s, ds):
-    """Certified: flag the pieces ``k`` in which two consecutive new points (sorted by
-    ``(k, s)``) lie within their position bounds ``ds`` of each other.  Their true
-    order can then differ from the float one, and nothing at the points shows it when
-    one unit crosses two of its thresholds (a hard tanh through its window): each new
-    point holds that unit exactly at its own threshold, a correct decision at that
-    point's true position, so the piece between them gets codes of an order that does
-    not exist."""
+def _flag_close_events(ctx, seg, t, k, j, s, ds):
+    """Certified: flag the pieces ``k`` in which one unit ``j`` crosses two of its
+    thresholds (a hard tanh through its window) at new points that lie within their
+    position bounds ``ds`` of each other (events sorted by ``(k, s)``).  Their true
+    order can then differ from the float one, and nothing at the points shows it: each
+    new point holds the unit exactly at its own threshold, a correct decision at that
+    point's true position, so the piece between them would get the codes of an order
+    that does not exist.  (Other units at a new point carry its position bound in their
+    error bounds, so their near crossings are undecided there already.)"""
     if len(k) < 2:
         return
-    close = (k[1:] == k[:-1]) & ~((s[1:] - s[:-1]) > ds[1:] + ds[:-1])
+    close = (k[1:] == k[:-1]) & (j[1:] == j[:-1]) & ~((s[1:] - s[:-1]) > ds[1:] + ds[:-1])
     if close.any():
         ctx.flag_pieces(seg, t, k[1:][close])
 
