@@ -399,3 +399,22 @@ def test_hard_tanh_window_crossed_within_rounding_keeps_its_order():
     ex = segment_crossings(net, [[1e16]], [[-1e16]], mode="exact")
     assert ex.t_exact == (F(1, 2) - F(1, 4 * 10**16), F(1, 2))
     check_t_error(res, ex)
+
+
+def test_padded_max_pools_under_unbounded_errors_warn_nothing():
+    # a graph net found by fuzzing (conv with weights near 2^25, leaky ReLU, a padded
+    # max pool, hard tanh, residual add): new points with unbounded errors meet the
+    # pool's missing candidates (-inf + inf); the NaN decides nothing, and no
+    # RuntimeWarning may reach the user
+    import warnings
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    net = polyfold.load(data / "nan_bounds_graph.npz")
+    seg = np.load(data / "nan_bounds_segments.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = segment_crossings(net, seg["S"], seg["E"], mode="certified")
+    ex = segment_crossings(net, seg["S"], seg["E"], mode="exact")
+    assert np.array_equal(res.codes, ex.codes)
+    check_t_error(res, ex)

@@ -310,7 +310,8 @@ def _max_points(u, zc, Ez, ctx, band=None):
     ec = Ez[:, u._take]
     top = np.take_along_axis(zc, am[:, :, None], axis=2)[:, :, 0]
     etop = np.take_along_axis(ec, am[:, :, None], axis=2)[:, :, 0]
-    up = zc + ec
+    with np.errstate(invalid="ignore"):  # (-inf + inf: a missing candidate under an
+        up = zc + ec                     # unbounded error; NaN decides nothing)
     np.put_along_axis(up, am[:, :, None], -np.inf, axis=2)
     second = up.max(axis=2)  # largest upper bound of the other candidates
     sure = top - etop - 4 * U * (np.abs(top) + np.abs(second)) > second
@@ -334,8 +335,9 @@ def _max_output_bound(u, zc, ec, am, sure):
         p, q = np.nonzero(~sure)
         v, e = zc[p, q], ec[p, q]
         valid = u.valid[q]
-        lower = np.max(np.where(valid, v - e, -np.inf), axis=1)
-        possible = valid & (v + e >= lower[:, None])
+        with np.errstate(invalid="ignore"):  # (missing candidates are masked)
+            lower = np.max(np.where(valid, v - e, -np.inf), axis=1)
+            possible = valid & (v + e >= lower[:, None])
         eh[p, q] = np.max(np.where(possible, e, 0.0), axis=1)
     return eh
 
@@ -923,7 +925,8 @@ def _max_certify_new_points(u, Z, Ez, hit_max, hit, ctx, seg):
     others = zc[i, unit]
     eo = ec[i, unit]
     mask = ~hit.lookup(rows, unit) & u.valid[unit]
-    below = others + eo < top[:, None]
+    with np.errstate(invalid="ignore"):  # (missing candidates, -inf, are masked)
+        below = others + eo < top[:, None]
     bad = (mask & ~below).any(axis=1)
     if bad.any():
         ctx.flag_points(seg, ctx_t(ctx), rows[bad])

@@ -203,7 +203,8 @@ class Dense(AffineOp):
         e = es[0].reshape(len(es[0]), -1)
         g = gamma(self.W.shape[1] + 2)
         # one product with |W| for the propagated and the fresh error
-        comb = (e * (1 + 4 * g) + (g * safety) * np.abs(x)) @ self._absW.T
+        with np.errstate(invalid="ignore"):  # (inf * 0: an unbounded input; NaN decides nothing)
+            comb = (e * (1 + 4 * g) + (g * safety) * np.abs(x)) @ self._absW.T
         return comb + np.where(comb > 0, (2 * UNIT_ROUNDOFF * safety) * np.abs(y), 0.0)
 
     def vjp(self, g):
