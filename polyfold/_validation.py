@@ -122,27 +122,6 @@ def check_positive_int(value, name, minimum=1):
     return int(value)
 
 
-def check_input_shape(shape, name="input_shape"):
-    """``None`` or a per-sample shape: a sequence of positive integers (an int is a
-    one-dimensional shape).  Returns ``None`` or a tuple of ints."""
-    if shape is None:
-        return None
-    if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-        raise ValidationError(f"{name} must be a tuple of positive integers, e.g. (3, 32, 32), got {shape!r}.")
-    out = []
-    for v in shape:
-        if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < 1:
-            raise ValidationError(
-                f"{name} must be a tuple of positive integers, e.g. (3, 32, 32), got {tuple(shape)!r}."
-            )
-        out.append(int(v))
-    if not out:
-        raise ValidationError(f"{name} must not be empty; pass the per-sample shape, e.g. (784,).")
-    return tuple(out)
-
-
 def physical_memory_bytes():
     """Physical memory of this machine in bytes (None where unknown)."""
     import os

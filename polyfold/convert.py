@@ -149,9 +149,9 @@ def from_torch(model, input_shape=None):
     spatial dimensions.  The converted net is checked against the module's own
     output on random inputs.  See ``docs/architectures.rst`` for examples.
     """
-    from ._validation import check_input_shape
+    from .io import parse_input_shape
 
-    input_shape = check_input_shape(input_shape)
+    input_shape = parse_input_shape(input_shape)
     torch = _torch()
     nn = torch.nn
     if isinstance(model, nn.Linear):
@@ -201,10 +201,10 @@ def from_onnx(path_or_model, input_shape=None):
     one axis, Identity, Dropout, Constant, and the Shape/Gather/Cast computations of
     dynamic reshapes.
     """
-    from ._validation import check_input_shape
     from .graph.onnx_import import graph_from_onnx
+    from .io import parse_input_shape
 
-    graph = graph_from_onnx(path_or_model, check_input_shape(input_shape))
+    graph = graph_from_onnx(path_or_model, parse_input_shape(input_shape))
     dense = graph_to_plnet(graph)
     return graph if dense is None else dense
 

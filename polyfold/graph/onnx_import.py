@@ -495,17 +495,16 @@ class _Importer:
         # (pass-through nodes such as Identity or Dropout give it new names) has this
         # one reader chain
         names = [nm_ for nm_, v in self.env.items() if isinstance(v, _T) and v.h == x.h]
-        readers = 1 if all(self.consumers.get(nm_, 0) == 1 for nm_ in names) else 2
-        if readers == 1 and isinstance(prev.op, Conv) and not any(x.h in nd.inputs for nd in self.b._nodes):
+        sole = all(self.consumers.get(nm_, 0) == 1 for nm_ in names) and not any(
+            x.h in nd.inputs for nd in self.b._nodes)
+        if sole and isinstance(prev.op, Conv):
             op = prev.op
             w = op.weight * s.reshape((-1,) + (1,) * (op.weight.ndim - 1))
             new = Conv(w, op.bias * s + shift, op.in_shapes[0], stride=op.stride, padding=list(op.pads),
                        dilation=op.dilation, groups=op.groups)
             self.b._nodes[x.h] = Node(prev.name, new, prev.inputs)
             return x
-        if readers == 1 and isinstance(prev.op, Dense) and len(s) == prev.op.W.shape[0] and not any(
-            x.h in nd.inputs for nd in self.b._nodes
-        ):
+        if sole and isinstance(prev.op, Dense) and len(s) == prev.op.W.shape[0]:
             op = prev.op
             self.b._nodes[x.h] = Node(prev.name, Dense(op.W * s[:, None], op.b * s + shift, op.in_shapes[0]), prev.inputs)
             return x
