@@ -64,7 +64,7 @@ def _scatter(old, new, pos_old, pos_new):
     return out
 
 
-def first_layer_values(net, points, *, exact=False, safety=0.0):
+def first_layer_values(net, points, *, exact=False, safety=0.0, check=None):
     """First-layer preactivations of ``points`` (and their error bounds).
 
     The input dimension enters the crossing engine only here, so for sweeps over
@@ -75,6 +75,14 @@ def first_layer_values(net, points, *, exact=False, safety=0.0):
     ``exact``) and float error bounds (``None`` unless ``safety > 0``).  For graph
     networks these are the states before the first unit group
     (:meth:`polyfold.graph.Stages.start`).
+
+    ``check=(name, row_offset)`` (dense nets, float): ``points`` are rows
+    ``row_offset, ...`` of the argument ``name``, not yet checked for NaN and
+    infinity.  The product then has one more column, of ones: a row's sum is
+    non-finite whenever one of its entries is (inf and NaN absorb sums and products
+    with nonzero numbers), so the check costs no extra pass over the points; a
+    non-finite sum (an entry, or an overflow of finite ones) is looked at entry by
+    entry and raises :class:`~polyfold.NonFiniteError` for an entry.
     """
     if not net.is_dense:
         st = net.stages()
@@ -87,33 +95,63 @@ def first_layer_values(net, points, *, exact=False, safety=0.0):
     if exact:
         X = points if points.dtype == object else arith.fmpq_array(points)
         return net.exact_affine(0, X), None
+    # (values beyond float64 become inf here, quietly: the crossing drivers compute the
+    # segments whose values may overflow exactly, see crossings._overflow_segments)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _dense_first_layer(net, points, safety, check)
+
+
+def _dense_first_layer(net, points, safety, check):
     W, b = net.layers[0]
+    n0 = W.shape[0]
+    extra = 0 if check is None else 1
     if not safety:
-        return points @ W.T + b, None
+        if not extra:
+            return points @ W.T + b, None
+        both = points @ _stacked(net, False).T
+        _check_sums(both[:, n0], points, check)
+        return both[:, :n0] + b, None
     g = _gamma(W.shape[1] + 2)
     if len(points) and points.min() >= 0:
         # |x| = x: values and bounds from one product with [W; |W|] (one pass over x)
-        both = points @ _stacked_abs(net).T
-        n0 = W.shape[0]
+        both = points @ _stacked(net, True, extra).T
         Z0 = both[:, :n0] + b
-        E0 = (g * both[:, n0:] + g * np.abs(b)) * safety
+        E0 = (g * both[:, n0 : 2 * n0] + g * np.abs(b)) * safety
+        if extra:
+            _check_sums(both[:, 2 * n0], points, check)
     else:
-        Z0 = points @ W.T + b
+        if extra:
+            both = points @ _stacked(net, False).T
+            _check_sums(both[:, n0], points, check)
+            Z0 = both[:, :n0] + b
+        else:
+            Z0 = points @ W.T + b
         E0 = (g * (np.abs(points) @ np.abs(W).T) + g * np.abs(b)) * safety
     return Z0, E0
+
+
+def _check_sums(sums, points, check):
+    """The finiteness check of :func:`first_layer_values` from the row sums."""
+    if not np.isfinite(sums).all():
+        from ._validation import check_finite
+
+        name, offset = check
+        check_finite(points, name, offset)
 
 
 _STACKED = {}
 
 
-def _stacked_abs(net):
-    """``[W_0; |W_0|]`` of the first layer (cached for the last few nets)."""
-    key = id(net.layers[0][0])
+def _stacked(net, with_abs, ones=1):
+    """``[W_0; |W_0|]`` (``with_abs``) or ``W_0``, with ``ones`` rows of ones below, for
+    the first layer's product (cached for the last few nets)."""
+    W = net.layers[0][0]
+    key = (id(W), with_abs, ones)
     hit = _STACKED.get(key)
-    if hit is None or hit[0] is not net.layers[0][0]:
-        W = net.layers[0][0]
-        hit = (W, np.vstack([W, np.abs(W)]))
-        if len(_STACKED) > 8:
+    if hit is None or hit[0] is not W:
+        parts = [W] + ([np.abs(W)] if with_abs else []) + [np.ones((ones, W.shape[1]))]
+        hit = (W, np.vstack(parts))
+        if len(_STACKED) > 16:
             _STACKED.clear()
         _STACKED[key] = hit
     return hit[1]

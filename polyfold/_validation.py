@@ -28,8 +28,9 @@ def check_choice(name, value, allowed):
     return value
 
 
-def as_float_array(x, name, *, ndim=None, allow_empty=True):
-    """Convert to a C-contiguous float64 array, rejecting NaN/inf, bad dtypes."""
+def as_float_array(x, name, *, ndim=None, allow_empty=True, finite=True):
+    """Convert to a C-contiguous float64 array, rejecting NaN/inf (unless
+    ``finite=False``: the caller checks, see :func:`check_finite`), bad dtypes."""
     if isinstance(x, (str, bytes)):
         raise ValidationError(f"{name} must be a numeric array, got a string {x!r}.")
     try:
@@ -56,18 +57,26 @@ def as_float_array(x, name, *, ndim=None, allow_empty=True):
         raise ShapeError(f"{name} must be {ndim}-dimensional, got shape {arr.shape}.")
     if not allow_empty and arr.size == 0:
         raise ShapeError(f"{name} must not be empty, got shape {arr.shape}.")
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr, name, row_offset=0):
+    """Raise :class:`NonFiniteError` naming the first NaN / infinity of ``arr`` (its
+    index shifted by ``row_offset`` rows: ``arr`` may be a block of rows of ``name``)."""
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
+        bad[0] += row_offset
         raise NonFiniteError(
             f"{name} contains NaN or infinity (first at index {tuple(int(i) for i in bad)}); "
             "remove or impute non-finite values first."
         )
-    return arr
 
 
-def check_points(points, dim, name="points"):
+def check_points(points, dim, name="points", finite=True):
     """Return ``(points (n, dim) float64, was_single)`` from (n, dim) or (dim,)."""
-    arr = as_float_array(points, name)
+    arr = as_float_array(points, name, finite=finite or np.ndim(points) < 2)
     single = arr.ndim == 1
     if single:
         arr = arr.reshape(1, -1)
@@ -80,21 +89,23 @@ def check_points(points, dim, name="points"):
     return arr, single
 
 
-def net_points(net, points, name="points"):
+def net_points(net, points, name="points", finite=True):
     """``(points (n, input_dim) float64, was_single)`` for ``net``: flattened points or
-    points of the net's ``input_shape`` (images ``(n, C, H, W)``)."""
+    points of the net's ``input_shape`` (images ``(n, C, H, W)``).  ``finite=False``
+    (dense nets only) leaves the check for NaN / infinity to the caller."""
     shape = tuple(getattr(net, "input_shape", (net.input_dim,)))
     if len(shape) == 1:
-        return check_points(points, shape[0], name)
+        return check_points(points, shape[0], name, finite=finite)
     from .graph.model import as_graph_points
 
     return as_graph_points(points, shape, name)
 
 
-def net_segments(net, starts, ends):
-    """:func:`check_segments` for ``net`` (flattened or shaped points)."""
-    s, single_s = net_points(net, starts, "starts")
-    e, single_e = net_points(net, ends, "ends")
+def net_segments(net, starts, ends, finite=True):
+    """:func:`check_segments` for ``net`` (flattened or shaped points; ``finite`` as in
+    :func:`net_points`)."""
+    s, single_s = net_points(net, starts, "starts", finite)
+    e, single_e = net_points(net, ends, "ends", finite)
     if s.shape != e.shape:
         raise ShapeError(
             f"starts and ends must have the same shape, got {s.shape} and {e.shape}; "

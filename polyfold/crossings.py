@@ -571,6 +571,18 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 _append(builder, _run_exact(net, S, E, tolv, layout))
                 exact_flags[a:b] = True
                 continue
+            # values that may overflow float64 in the kernels: those segments exactly
+            big = _overflow_segments(net, ZA, ZB, ia, ib)
+            if len(big) == b - a:
+                S, E = points_of(np.arange(a, b))
+                _append(builder, _run_exact(net, S, E, tolv, layout))
+                exact_flags[a:b] = True
+                continue
+            if len(big):
+                # the kernel runs them as copies of a segment that does not overflow
+                k0 = np.flatnonzero(np.isin(np.arange(b - a), big, invert=True))[0]
+                ia, ib = (np.arange(b - a) if i is None else np.array(i) for i in (ia, ib))
+                ia[big], ib[big] = ia[k0], ib[k0]
             if compiled:
                 _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB,
                                               threads=_fast.threads_for(net, b - a, threads))
@@ -589,6 +601,13 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                     exact_flags[a + np.asarray(repaired, np.int64)] = True
                 _append(builder, _part(net, raw, b - a, mode, layout))
                 amb = np.asarray(raw["ambiguous"], np.int64)
+            if len(big):
+                ids = a + big
+                S, E = points_of(ids)
+                ex = _run_exact(net, S, E, tolv, layout)
+                builder.splice(ids, ex["n_pieces"], ex["flags"], ex["t"], ex["te"], ex["codes"])
+                exact_flags[ids] = True
+                amb = np.setdiff1d(np.asarray(amb, np.int64), big)
             if certified and len(amb):
                 ids = a + np.asarray(amb, np.int64)
                 S, E = points_of(ids)
@@ -664,10 +683,9 @@ def _net_has_tiny_parameters(net):
     """Some nonzero weight or bias of ``net`` is below :data:`TINY_MAGNITUDE` (cached
     on the net)."""
     if net.is_dense:
-        hit = net._tiny
+        hit = net._numeric.get("tiny")
         if hit is None:
-            hit = any(_tiny(W) or _tiny(b) for W, b in net.layers)
-            object.__setattr__(net, "_tiny", hit)
+            hit = net._numeric["tiny"] = any(_tiny(W) or _tiny(b) for W, b in net.layers)
         return hit
     hit = net._cache.get("tiny")
     if hit is None:
@@ -677,6 +695,49 @@ def _net_has_tiny_parameters(net):
                   if np.asarray(v).dtype.kind == "f")
         net._cache["tiny"] = hit
     return hit
+
+
+#: values of this magnitude and above may overflow float64 in the kernels' sums,
+#: products and interpolations (``2**1024`` overflows)
+OVERFLOW_MAGNITUDE = 2.0**1000
+
+
+def _growth(net):
+    """``(c, d)`` per hidden layer after the first of a dense net: a value of magnitude
+    at most ``M`` before layer ``l``'s activation gives values of magnitude at most
+    ``c_l M + d_l`` after layer ``l``'s product (cached on the net)."""
+    hit = net._numeric.get("growth")
+    if hit is None:
+        from .network import LeakyReLU
+
+        hit = []
+        for l in range(1, net.depth):
+            W, b = net.layers[l]
+            act = net.activations[l - 1]
+            # (|f(z)| <= |z| for ReLU and hard tanh, whose window holds 0)
+            lip = max(1.0, abs(act.slope)) if isinstance(act, LeakyReLU) else 1.0
+            hit.append((lip * float(np.abs(W).sum(axis=1).max()), float(np.abs(b).max(initial=0.0))))
+        net._numeric["growth"] = hit
+    return hit
+
+
+def _overflow_segments(net, ZA, ZB, ia, ib):
+    """Chunk-local ids of the segments whose values in the float kernels may reach
+    :data:`OVERFLOW_MAGNITUDE` (or are not finite already): from the first layer's
+    values and the growth of every later layer (:func:`_growth`)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ma = np.abs(ZA).max(axis=1) if ZA.shape[1] else np.zeros(len(ZA))
+        mb = np.abs(ZB).max(axis=1) if ZB.shape[1] else np.zeros(len(ZB))
+        M = np.maximum(ma if ia is None else ma[ia], mb if ib is None else mb[ib])
+        if net.is_dense:
+            top = M.max(initial=0.0)
+            for c, d in _growth(net):
+                top = c * top + d  # the chunk's largest first (cheap; almost always small)
+            if top < OVERFLOW_MAGNITUDE:
+                return np.zeros(0, np.int64)
+            for c, d in _growth(net):
+                M = c * M + d
+    return np.flatnonzero(~(M < OVERFLOW_MAGNITUDE))
 
 
 def _first_layer_pool():
@@ -821,7 +882,10 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     tolv = get_tol(tol)
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     _check_backend(backend)
-    S, E, _ = net_segments(net, starts, ends)
+    # dense nets, float and certified: the first layer's product checks for NaN and
+    # infinity chunk by chunk (no separate pass over the points; see first_layer_values)
+    fused = net.is_dense and mode != "exact"
+    S, E, _ = net_segments(net, starts, ends, finite=not fused)
     chunk_size = _chunk_for(net, chunk_size, mode)
     m = len(S)
     if m == 0:
@@ -834,10 +898,12 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     def first_layer(a, b, pool=None):
         # first layer at starts and ends separately (the kernels read them as rows); with
         # a pool, the ends' product runs on its worker while this thread does the starts'
+        cs, ce = (("starts", a), ("ends", a)) if fused else (None, None)
         if pool is not None:
-            ends_job = pool.submit(first_layer_values, net, E[a:b], safety=safety)
-        Zs, Es = first_layer_values(net, S[a:b], safety=safety)
-        Ze, Ee = ends_job.result() if pool is not None else first_layer_values(net, E[a:b], safety=safety)
+            ends_job = pool.submit(first_layer_values, net, E[a:b], safety=safety, check=ce)
+        Zs, Es = first_layer_values(net, S[a:b], safety=safety, check=cs)
+        Ze, Ee = (ends_job.result() if pool is not None
+                  else first_layer_values(net, E[a:b], safety=safety, check=ce))
         return Zs, Ze, None, None, Es, Ee
 
     return _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer,

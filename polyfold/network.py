@@ -267,7 +267,7 @@ class PLNet:
     """
 
     __slots__ = ("_layers", "_activations", "_exact_cache", "_exact_mats", "_tables", "_graph",
-                 "_input_shape", "_tiny")
+                 "_input_shape", "_numeric")
 
     def __init__(self, layers, activations, *, input_shape=None):
         layers = list(layers)
@@ -308,7 +308,8 @@ class PLNet:
         object.__setattr__(self, "_exact_mats", None)
         object.__setattr__(self, "_tables", None)
         object.__setattr__(self, "_graph", None)
-        object.__setattr__(self, "_tiny", None)  # (crossings._net_has_tiny_parameters)
+        # (crossings: the float64 range checks of the parameters, computed on first use)
+        object.__setattr__(self, "_numeric", {})
         shape = (checked[0][0].shape[1],)
         if input_shape is not None:
             shape = tuple(int(v) for v in np.atleast_1d(input_shape))

@@ -321,6 +321,72 @@ def test_first_layer_scaled_into_the_subnormal_range_keeps_its_regions():
     assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
 
 
+# ---- magnitudes beyond float64: the kernels would compute inf (or NaN) there, so the
+# segments whose values may overflow are computed exactly, in float mode as well
+@pytest.mark.parametrize("mode", ["float", "certified"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_overflowing_in_a_hidden_layer_keep_their_regions(mode, backend):
+    # x from -1 to 1 (t = (x + 1) / 2), c = 1e200;  a = relu(c x), b = relu(c (1/2 - x)),
+    # z = c (a - 2 b), about 1e400 (beyond float64).  By hand: a switches at x = 0
+    # (t = 1/2), b at x = 1/2 (t = 3/4), and for 0 < x < 1/2 z > 0 iff x > 2 (1/2 - x),
+    # x > 1/3 (t = 2/3).  Codes (a, b, z): (0,1,0), (1,1,0), (1,1,1), (1,0,1).
+    c = 1e200
+    net = PLNet.from_arrays([(np.array([[c], [-c]]), np.array([0.0, c / 2])),
+                             (np.array([[c, -2 * c]]), np.zeros(1)), (np.ones((1, 1)), np.zeros(1))])
+    res = segment_crossings(net, [-1.0], [1.0], mode=mode, backend=backend)
+    assert res.codes.tolist() == [[0, 1, 0], [1, 1, 0], [1, 1, 1], [1, 0, 1]]
+    assert np.allclose(res.breakpoints(0), [1 / 2, 2 / 3, 3 / 4], rtol=0, atol=1e-15)
+    assert res.exact_segments.all()
+
+
+@pytest.mark.parametrize("mode", ["float", "certified"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nets_scaled_beyond_float64_keep_their_regions(mode, backend):
+    # ReLU is positively homogeneous: scaling layer 0 by 2^600 and layer 1 by 2^500
+    # multiplies the values of layers 1 and 2 by 2^1100 (beyond float64) and changes no
+    # sign when their biases are 0, so the codes are the unscaled net's (exact mode)
+    rng = np.random.default_rng(5)
+    layers = [(rng.integers(-3, 4, (5, 3)).astype(float), rng.integers(-2, 3, 5).astype(float)),
+              (rng.integers(-3, 4, (4, 5)).astype(float), np.zeros(4)),
+              (rng.integers(-3, 4, (3, 4)).astype(float), np.zeros(3)),
+              (rng.integers(-2, 3, (1, 3)).astype(float), np.zeros(1))]
+    c0, c1 = 2.0**600, 2.0**500
+    scaled = [(layers[0][0] * c0, layers[0][1] * c0), (layers[1][0] * c1, layers[1][1])] + layers[2:]
+    S, E = rng.integers(-3, 4, (2, 8, 3)).astype(float)
+    want = segment_crossings(PLNet.from_arrays(layers), S, E, mode="exact")
+    res = segment_crossings(PLNet.from_arrays(scaled), S, E, mode=mode, backend=backend)
+    assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
+    assert res.exact_segments.any()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_certified_does_not_decide_from_overflowed_values(backend):
+    # a fuzzed net (integer weights times 1e168, 1e70, 1e75): the hard tanh layer's
+    # values reach about 1e313; with the float64 values (inf) certified mode took
+    # unit 7 for above its window (code 3), where exact arithmetic puts it below (0)
+    layers = [(np.array([[2, 2], [2, 1], [1, -3]]) * 1e168, np.array([2, 2, -2]) * 1e168),
+              (np.array([[0, 3, 1], [2, 3, -1], [3, 2, -1]]) * 1e70, np.array([0, 2, 1]) * 1e70),
+              (np.array([[-2, -1, -1], [1, 0, -3], [1, 3, 1]]) * 1e75, np.array([1, 0, 2]) * 1e75),
+              (np.array([[2.0, 1.0, -1.0]]), np.zeros(1))]
+    net = PLNet(layers, [polyfold.ReLU(), polyfold.LeakyReLU(0.5), polyfold.HardTanh(-1e250, 1e280)])
+    want = segment_crossings(net, [-1.0, 3.0], [0.0, 2.0], mode="exact")
+    assert want.codes[0, 7] == 0
+    res = segment_crossings(net, [-1.0, 3.0], [0.0, 2.0], mode="certified", backend=backend)
+    assert np.array_equal(res.codes, want.codes) and res.exact_segments.all()
+
+
+@pytest.mark.parametrize("mode", ["float", "certified"])
+def test_first_layer_values_beyond_float64_are_computed_exactly(mode):
+    # z0 = 1e308 (x1 + x2) overflows at both ends of the segment (1, 1) -> (-1, 1/2);
+    # it falls through 0 at t = 4/5 (2 - 5t / 2 = 0); z1 = x1 - x2 is 0 at t = 0 and
+    # negative after (code 0 throughout)
+    net = PLNet.from_arrays([(np.array([[1e308, 1e308], [1.0, -1.0]]), np.zeros(2)),
+                             (np.ones((1, 2)), np.zeros(1))])
+    res = segment_crossings(net, [[1.0, 1.0]], [[-1.0, 0.5]], mode=mode)
+    assert res.codes.tolist() == [[1, 0], [0, 0]]
+    assert np.allclose(res.breakpoints(0), [0.8], rtol=0, atol=1e-15)
+
+
 def test_graph_nets_with_tiny_parameters_are_computed_exactly():
     from test_graph_crossings import small_cnn
 

@@ -352,6 +352,36 @@ def test_bad_points(net3, starts, ends, error, words):
     assert isinstance(info.value, PolyfoldError)
 
 
+@pytest.mark.parametrize("mode", ["float", "certified", "exact"])
+@pytest.mark.parametrize("which", ["starts", "ends"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_points_are_named_in_every_chunk(net3, mode, which, value):
+    # float and certified mode check the points chunk by chunk, inside the first
+    # layer's product: the error must still name the argument and the first bad
+    # entry of the whole array, in a later chunk too
+    rng = np.random.default_rng(0)
+    P = {"starts": rng.random((40, 3)), "ends": rng.random((40, 3))}
+    P[which][29, 2] = value
+    P[which][35, 0] = np.nan
+    with pytest.raises(NonFiniteError, match=rf"{which} contains NaN or infinity \(first at index \(29, 2\)\)"):
+        segment_crossings(net3, P["starts"], P["ends"], mode=mode, chunk_size=8)
+
+
+@pytest.mark.parametrize("mode", ["float", "certified"])
+def test_sums_of_finite_points_may_overflow(mode):
+    # entries near the float64 limit: their sum (the check's extra column) overflows,
+    # but every entry is finite, so the segments are computed (and agree with exact)
+    net = PLNet.from_arrays([(np.array([[1e-10, 1e-10, 0.0], [0.0, 1e-10, -1e-10]]), np.array([0.0, -1e297])),
+                             (np.ones((1, 2)), np.zeros(1))])
+    # (z0 = 1e-10 (x1 + x2) falls from 2e298 to -2e298, through 0 at t = 1/2)
+    S = np.array([[1e308, 1e308, 1e308]])
+    E = np.array([[-1e308, -1e308, 1e308]])
+    res = segment_crossings(net, S, E, mode=mode)
+    want = segment_crossings(net, S, E, mode="exact")
+    assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
+    assert want.breakpoints(0) == [Fraction(1, 2)]
+
+
 def test_bad_mode_and_net(net3):
     with pytest.raises(ValidationError, match="mode must be one of"):
         segment_crossings(net3, np.zeros(3), np.ones(3), mode="fast")
