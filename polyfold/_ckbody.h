@@ -203,6 +203,48 @@ static inline void FN(signs)(const double *restrict z, const double *restrict bd
     }
 }
 
+/* some G[q, k] (q < nb rows of stride zs, k < nin) with 0 < G < TINY_BOUND */
+static inline int FN(any_tiny)(const double *restrict G, int64_t nb, int zs, int nin)
+{
+    int hit = 0;
+    for (int64_t q = 0; q < nb; q++) {
+        const double *restrict g = G + q * zs;
+        int k = 0;
+#if VW == 8
+        const vd lo = _mm512_setzero_pd(), hi = VSET(TINY_BOUND);
+        __mmask8 acc = 0;
+        for (; k + 8 <= nin; k += 8) {
+            const vd v = VLD(g + k);
+            acc |= _mm512_cmp_pd_mask(v, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(v, hi, _CMP_LT_OQ);
+        }
+        if (k < nin) { /* the tail with a masked load (no reads past the row) */
+            const __mmask8 m = (__mmask8)((1u << (nin - k)) - 1u);
+            const vd v = _mm512_maskz_loadu_pd(m, g + k);
+            acc |= _mm512_cmp_pd_mask(v, lo, _CMP_GT_OQ) & _mm512_cmp_pd_mask(v, hi, _CMP_LT_OQ);
+            k = nin;
+        }
+        hit |= acc != 0;
+#elif VW == 4
+        const vd lo = _mm256_setzero_pd(), hi = VSET(TINY_BOUND);
+        vd acc = _mm256_setzero_pd();
+        for (; k + 4 <= nin; k += 4) {
+            const vd v = VLD(g + k);
+            acc = _mm256_or_pd(acc, _mm256_and_pd(_mm256_cmp_pd(v, lo, _CMP_GT_OQ), _mm256_cmp_pd(v, hi, _CMP_LT_OQ)));
+        }
+        if (k < nin) { /* the tail with a masked load (masked-off lanes read as 0) */
+            const int r = nin - k;
+            const __m256i m = _mm256_set_epi64x(r > 3 ? -1 : 0, r > 2 ? -1 : 0, r > 1 ? -1 : 0, -1);
+            const vd v = _mm256_maskload_pd(g + k, m);
+            acc = _mm256_or_pd(acc, _mm256_and_pd(_mm256_cmp_pd(v, lo, _CMP_GT_OQ), _mm256_cmp_pd(v, hi, _CMP_LT_OQ)));
+            k = nin;
+        }
+        hit |= _mm256_movemask_pd(acc) != 0;
+#endif
+        for (; k < nin; k++) hit |= (g[k] > 0.0) & (g[k] < TINY_BOUND);
+    }
+    return hit;
+}
+
 /* sm_j = max(sm_j, |z_j|) over np lanes (a multiple of 8) */
 static inline void FN(absmax)(const double *restrict z, int np, double *restrict sm)
 {
@@ -310,6 +352,9 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                             }
                         }
                     }
+                }
+                { /* a nonzero bound term below TINY_BOUND: exact (see F_TINY) */
+                    if (FN(any_tiny)(w->Gb, nb, zs, nin)) flags |= F_TINY | F_AMB;
                 }
                 for (int64_t q = nb; q < nb4; q++) memset(w->Gb + q * zs, 0, (size_t)zs * sizeof(double));
                 if (eb == 1) { /* one bound per point: straight into the rows */

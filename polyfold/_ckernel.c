@@ -60,7 +60,14 @@
 #endif
 
 enum { ACT_RELU = 0, ACT_LEAKY = 1, ACT_HARDTANH = 2, ACT_IDENTITY = 3 };
-enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8 };
+enum { F_DEG = 1, F_EP0 = 2, F_EP1 = 4, F_AMB = 8, F_TINY = 16 };
+/* certified: a segment with a nonzero term cH |h_k| + cE e_k of a layer's bound (the
+   block maxima that multiply |W|) below this (2^-450) is computed exactly (F_TINY |
+   F_AMB).  Above it, with the weights at or above 2^-500 (crossings.py checks), the
+   bound of every value exceeds 2^-950, far above the absolute rounding errors of
+   products in the subnormal range (2^-1075 each), which relative bounds do not cover;
+   an input h_k may be tiny then, its product's error is inside the bound */
+#define TINY_BOUND 0x1p-450
 
 #define UROUND (DBL_EPSILON / 2) /* unit roundoff of float64 */
 #define MAX_THREADS 64
@@ -1036,9 +1043,10 @@ PyDoc_STRVAR(partition_doc,
 "\n"
 "The crossings of m segments (one chunk): segment i runs from row ia[i] of ZA to\n"
 "row ib[i] of ZB (first-layer values; ia / ib None: row i), with bounds EA / EB in\n"
-"certified mode.  Appends the results to builder.  Returns (n_redo, ambiguous):\n"
-"the number of segments recomputed with the final float band and a Buf of the\n"
-"int64 chunk-local ids of the segments certified mode could not decide.");
+"certified mode.  Appends the results to builder.  Returns (n_redo, ambiguous, tiny):\n"
+"the number of segments recomputed with the final float band, a Buf of the\n"
+"int64 chunk-local ids of the segments certified mode could not decide, and a Buf\n"
+"of those among them with magnitudes near the subnormal range (exact only).");
 
 static PyObject *py_partition(PyObject *self, PyObject *args)
 {
@@ -1225,9 +1233,22 @@ static PyObject *py_partition(PyObject *self, PyObject *args)
     for (int64_t s = 0; s < m; s++)
         if (flags[s] & F_AMB) amb[n_amb++] = s;
     {
+        /* the ambiguous segments flagged F_TINY (a second list, in place after amb's) */
+        int64_t n_tiny = 0;
+        for (int64_t i = 0; i < n_amb; i++)
+            if (flags[amb[i]] & F_TINY) n_tiny++;
+        int64_t *tiny = (int64_t *)malloc(((size_t)n_tiny + 1) * sizeof(int64_t));
+        if (!tiny) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (int64_t i = 0, k = 0; i < n_amb; i++)
+            if (flags[amb[i]] & F_TINY) tiny[k++] = amb[i];
         PyObject *a = buf_take(amb, (Py_ssize_t)n_amb * 8);
         amb = NULL;
-        if (a) result = Py_BuildValue("(LN)", (long long)n_redo, a);
+        PyObject *b = buf_take(tiny, (Py_ssize_t)n_tiny * 8);
+        if (a && b) result = Py_BuildValue("(LNN)", (long long)n_redo, a, b);
+        else Py_XDECREF(a), Py_XDECREF(b);
     }
 done:
     if (tasks) {

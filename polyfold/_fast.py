@@ -247,8 +247,10 @@ def partition_into(builder, kn, ZA, ZB, ia=None, ib=None, EA=None, EB=None, *, t
     """Run one chunk of segments ``ZA[ia[i]] -> ZB[ib[i]]`` and append it to ``builder``
     on ``threads`` threads (at most one per segment).
 
-    Returns ``(n_redo, ambiguous)``: segments recomputed with the final float band,
-    and the chunk-local ids (int64) of the segments certified mode could not decide.
+    Returns ``(n_redo, ambiguous, tiny)``: segments recomputed with the final float
+    band, the chunk-local ids (int64) of the segments certified mode could not decide,
+    and those among them whose values or bounds came near the subnormal range (for
+    exact arithmetic only: no float64 pass can vouch for them).
     """
     ZA = np.ascontiguousarray(ZA, dtype=np.float64)
     ZB = np.ascontiguousarray(ZB, dtype=np.float64)
@@ -258,8 +260,8 @@ def partition_into(builder, kn, ZA, ZB, ia=None, ib=None, EA=None, EB=None, *, t
         EA = np.ascontiguousarray(EA, dtype=np.float64)
         EB = np.ascontiguousarray(EB, dtype=np.float64)
     threads = max(1, min(int(threads), m))
-    n_redo, amb = _ckernel.partition(kn, builder, ZA, ZB, ia, ib, EA, EB, m, threads)
-    return int(n_redo), np.frombuffer(amb, np.int64)
+    n_redo, amb, tiny = _ckernel.partition(kn, builder, ZA, ZB, ia, ib, EA, EB, m, threads)
+    return int(n_redo), np.frombuffer(amb, np.int64), np.frombuffer(tiny, np.int64)
 
 
 def finish(builder, n_hidden):
@@ -308,7 +310,7 @@ def partition(net, Z0, E0, exact, tolv, certified):
     kn = prepare(net, tolv, certified)
     b = new_builder(kn.code_words, certified)
     E = (E0[0::2], E0[1::2]) if certified else (None, None)
-    n_redo, amb = partition_into(b, kn, Z0[0::2], Z0[1::2], None, None, *E, threads=1)
+    n_redo, amb, tiny = partition_into(b, kn, Z0[0::2], Z0[1::2], None, None, *E, threads=1)
     npieces, flags, t_in, te_in, words = finish(b, net.n_hidden)
     codes = unpack_codes(words.reshape(-1, kn.code_words), code_layout(net))
     # points: ends and breakpoints per segment, in order
@@ -337,6 +339,7 @@ def partition(net, Z0, E0, exact, tolv, certified):
         "degenerate": (flags & 1) != 0,
         "endpoint": endpoint,
         "ambiguous": np.asarray(amb, np.int64),
+        "tiny": np.asarray(tiny, np.int64),
         "n_redo": int(n_redo),
         "silent_dropped": not certified,
     }

@@ -323,6 +323,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
     Eh = None
     Z = None
     ambiguous = []
+    tiny = []
     degenerate = np.zeros(m, bool)
     endpoint = np.zeros((m, 2), bool)
     layer_codes = []  # codes of layer l for the piece starting at each point (after layer l)
@@ -349,6 +350,11 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             Ec = carried_error(net.activations[l - 1], Eh, sg)
             G, blk = _block_max(fresh * np.abs(H) + (lip * (1 + 4 * g)) * Ec, seg, eb_block(net))
             E = (G @ absW.T + fresh * np.abs(b))[blk]
+            # bound terms near the subnormal range: exact only (as the C kernel's F_TINY)
+            near = _tiny_rows(G, TINY_BOUND)[blk]
+            if near.any():
+                tiny.append(np.unique(seg[near]))
+                ambiguous.append(tiny[-1])
         if certified:
             # a breakpoint stands for an exact one within r: widen by the slopes
             S, sbad = slope_bounds(Z, E, t, r, tr, seg)
@@ -457,7 +463,25 @@ def _partition(net, Z0, E0, exact, tolv, certified):
         "degenerate": degenerate,
         "endpoint": endpoint,
         "ambiguous": amb,
+        "tiny": np.unique(np.concatenate(tiny)) if tiny else np.zeros(0, np.int64),
     }
+
+
+#: certified mode: a segment with a nonzero term ``fresh |h_k| + lip e_k`` of a layer's
+#: bound (the block maxima that multiply ``|W|``) below this is computed exactly
+#: ("tiny").  Above it, with the weights at or above ``crossings.TINY_MAGNITUDE``
+#: (2^-500), every bound exceeds 2^-950, far above the absolute rounding errors of
+#: products in the subnormal range (2^-1075 each), which relative bounds do not cover
+TINY_BOUND = 2.0**-450
+#: graph networks: a nonzero value or bound of a unit group below this sends the
+#: segment to exact arithmetic (the same margin, applied to the values themselves)
+TINY_VALUE = 2.0**-400
+
+
+def _tiny_rows(X, below=TINY_VALUE):
+    """Rows of ``X`` holding a nonzero magnitude below ``below``."""
+    A = np.abs(X)
+    return ((A < below) & (A > 0)).any(axis=1)
 
 
 def _crossings(Z, sg, thq, seg):

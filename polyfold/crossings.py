@@ -584,7 +584,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 ia, ib = (np.arange(b - a) if i is None else np.array(i) for i in (ia, ib))
                 ia[big], ib[big] = ia[k0], ib[k0]
             if compiled:
-                _, amb = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB,
+                _, amb, tiny = _fast.partition_into(builder, kn, ZA, ZB, ia, ib, EA, EB,
                                               threads=_fast.threads_for(net, b - a, threads))
             else:
                 pick = (lambda Z, i: Z if i is None else Z[i])
@@ -601,6 +601,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                     exact_flags[a + np.asarray(repaired, np.int64)] = True
                 _append(builder, _part(net, raw, b - a, mode, layout))
                 amb = np.asarray(raw["ambiguous"], np.int64)
+                tiny = np.asarray(raw.get("tiny", ()), np.int64)
             if len(big):
                 ids = a + big
                 S, E = points_of(ids)
@@ -609,9 +610,13 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 exact_flags[ids] = True
                 amb = np.setdiff1d(np.asarray(amb, np.int64), big)
             if certified and len(amb):
-                ids = a + np.asarray(amb, np.int64)
+                # magnitudes near the subnormal range (the kernels' "tiny" segments):
+                # no float64 pass can vouch for them, straight to exact arithmetic
+                amb = np.asarray(amb, np.int64)
+                near = np.isin(amb, tiny)
+                ids = a + amb[~near]
                 S, E = points_of(ids)
-                if net.is_dense:
+                if net.is_dense and len(ids):
                     # the stage engine's local bounds first (exact work on undecided
                     # t-intervals only), then balls, then exact for what they leave
                     ids, S, E = _refine_by_stages(net, ids, S, E, tolv, layout, builder, exact_flags, refined)
@@ -625,6 +630,9 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                         _splice_subset(builder, ids, keep, part)
                         refined[ids[keep]] = True
                     ids, S, E = ids[left], S[left], E[left]
+                if near.any():
+                    ids = np.sort(np.concatenate([ids, a + amb[near]]))
+                    S, E = points_of(ids)
                 if len(ids):
                     ex = _run_exact(net, S, E, tolv, layout)
                     builder.splice(ids, ex["n_pieces"], ex["flags"], ex["t"], ex["te"], ex["codes"])
@@ -966,7 +974,7 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
     if cache is None:
         cache = first_layer_cache(net, points, mode=mode, tol=tolv)
     else:
-        _check_cache(cache, net, mode)
+        _check_cache(cache, net, mode, points, tolv)
     X = cache.points
     i_start = _check_indices(i_start, len(X), "i_start")
     i_end = _check_indices(i_end, len(X), "i_end")
@@ -996,6 +1004,34 @@ class FirstLayerCache:
     Z0: np.ndarray = field(repr=False)
     E0: np.ndarray = field(default=None, repr=False)
     mode: str = "certified"
+    #: digest of the parameters the first layer's values depend on (see _net_digest)
+    net_digest: str = field(default=None, repr=False)
+    #: ``tol.safety`` of the certified bounds ``E0``
+    safety: float = None
+
+
+def _net_digest(net):
+    """A digest of what the first layer's values depend on: layer 0 of a dense net,
+    every parameter of a graph network (cached on the net)."""
+    import hashlib
+
+    cache = net._numeric if net.is_dense else net._cache
+    hit = cache.get("digest")
+    if hit is None:
+        h = hashlib.blake2b(digest_size=16)
+        if net.is_dense:
+            arrays = net.layers[0]
+        else:
+            from .graph.model import _node_desc
+
+            h.update(repr([_node_desc(nd)[0] for nd in net.nodes[1:]]).encode())
+            arrays = [v for nd in net.nodes[1:] for _, v in sorted(_node_desc(nd)[1].items())]
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            h.update(repr((a.dtype.str, a.shape)).encode())
+            h.update(a.tobytes())
+        hit = cache["digest"] = h.hexdigest()
+    return hit
 
 
 def first_layer_cache(net, points, *, mode="certified", tol=None):
@@ -1005,13 +1041,16 @@ def first_layer_cache(net, points, *, mode="certified", tol=None):
     tolv = get_tol(tol)
     X, _ = net_points(net, points)
     if mode == "exact":
-        return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode)
-    Z0, E0 = first_layer_values(net, X, safety=tolv.safety if mode == "certified" else 0.0)
-    return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode)
+        return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode, net_digest=_net_digest(net))
+    safety = tolv.safety if mode == "certified" else 0.0
+    Z0, E0 = first_layer_values(net, X, safety=safety)
+    return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode, net_digest=_net_digest(net),
+                           safety=safety if mode == "certified" else None)
 
 
-def _check_cache(cache, net, mode):
-    """A :class:`FirstLayerCache` usable for ``net`` in ``mode`` (else ValidationError)."""
+def _check_cache(cache, net, mode, points=None, tolv=None):
+    """A :class:`FirstLayerCache` usable for ``net``, ``points`` and ``tolv`` in ``mode``
+    (else ValidationError)."""
     from .exceptions import ValidationError
 
     if not isinstance(cache, FirstLayerCache):
@@ -1040,6 +1079,25 @@ def _check_cache(cache, net, mode):
             f"coordinates and its first layer {None if cache.Z0 is None else cache.Z0.shape[1]} "
             f"values, the net has input_dim={net.input_dim} and a first layer of width "
             f"{width}; build the cache with first_layer_cache(net, points)."
+        )
+    if cache.net_digest is not None and cache.net_digest != _net_digest(net):
+        raise ValidationError(
+            "cache does not belong to this net: it was built for a net with other "
+            "first-layer parameters; build it with first_layer_cache(net, points)."
+        )
+    if points is not None and points is not cache.points:
+        X, _ = net_points(net, points)
+        if X.shape != cache.points.shape or not np.array_equal(X, cache.points):
+            raise ValidationError(
+                f"cache was built for other points ({len(cache.points)} of them) than the "
+                f"points passed here ({len(X)}); build it with first_layer_cache(net, points) "
+                "for these points, or pass cache=None."
+            )
+    if (mode == "certified" and tolv is not None and cache.safety is not None
+            and cache.safety != tolv.safety):
+        raise ValidationError(
+            f"cache holds bounds for tol.safety={cache.safety!r}, but this call uses "
+            f"tol.safety={tolv.safety!r}; build the cache with the same tol, or pass cache=None."
         )
 
 

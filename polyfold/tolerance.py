@@ -27,7 +27,11 @@ class Tolerance:
         Relative band for three-valued signs in ``mode="float"``: a
         preactivation ``z`` counts as equal to a threshold when
         ``|z - theta| <= zero * scale`` where ``scale`` is the largest
-        magnitude of that neuron's preactivations in the batch.
+        magnitude of that neuron's preactivations in the batch (the chunk of
+        ``chunk_size`` segments computed together).  So a value within
+        ``zero * scale`` of a threshold can be decided differently with another
+        ``chunk_size`` or other segments in the same call; certified mode does
+        not depend on either.
     merge : float
         Two breakpoints of one segment closer than ``merge`` (in the segment
         parameter ``t`` in [0, 1]) are one breakpoint in ``mode="float"``.

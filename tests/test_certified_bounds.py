@@ -387,6 +387,63 @@ def test_first_layer_values_beyond_float64_are_computed_exactly(mode):
     assert np.allclose(res.breakpoints(0), [0.8], rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", [4, 13, 58])
+def test_layers_shrinking_values_into_the_subnormal_range_keep_their_regions(backend, seed):
+    # every weight matrix times 2^-150 .. 2^-300 (no parameter below TINY_MAGNITUDE),
+    # layer 0's bias times 2^-c0 and the later biases 0: ReLU's homogeneity keeps every
+    # sign, so the codes are the unscaled net's (exact mode), while the values of the
+    # deeper layers fall below 2^-1000.  With the relative float64 bounds alone 56 of
+    # 120 such runs were wrong (seed 58 lost regions).
+    rng = np.random.default_rng(seed)
+    layers, prev = [], 2
+    cs = [2.0 ** -int(rng.integers(150, 300)) for _ in range(5)]
+    for k in range(5):
+        layers.append((rng.integers(-3, 4, (3, prev)).astype(float),
+                       rng.integers(-2, 3, 3).astype(float) if k == 0 else np.zeros(3)))
+        prev = 3
+    layers.append((rng.integers(-2, 3, (1, 3)).astype(float), np.zeros(1)))
+    scaled = [(layers[0][0] * cs[0], layers[0][1] * cs[0])]
+    scaled += [(W * c, b) for (W, b), c in zip(layers[1:5], cs[1:])] + layers[5:]
+    S, E = rng.integers(-3, 4, (2, 6, 2)).astype(float)
+    want = segment_crossings(PLNet.from_arrays(layers), S, E, mode="exact")
+    res = segment_crossings(PLNet.from_arrays(scaled), S, E, mode="certified", backend=backend)
+    assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
+    assert res.exact_segments.any()
+
+
+def _shrinking_graph(seed, scale):
+    # conv, conv, dense, dense (ReLU), weights times 2^-150 .. 2^-300 when scaled, the
+    # first bias with them and the later ones 0 (homogeneity: the signs do not change)
+    from polyfold import GraphBuilder
+
+    rng = np.random.default_rng(seed)
+    cs = [2.0 ** -int(rng.integers(150, 300)) for _ in range(4)]
+    cs = cs if scale else [1.0] * 4
+    w1 = rng.integers(-3, 4, (2, 1, 2, 2)).astype(float)
+    b1 = rng.integers(-2, 3, 2).astype(float)
+    w2 = rng.integers(-3, 4, (2, 2, 2, 2)).astype(float)
+    W3 = rng.integers(-3, 4, (3, 2)).astype(float)
+    W4 = rng.integers(-3, 4, (3, 3)).astype(float)
+    Wo = rng.integers(-2, 3, (1, 3)).astype(float)
+    g = GraphBuilder((1, 3, 3))
+    h = g.relu(g.conv(g.input, w1 * cs[0], b1 * cs[0]))
+    h = g.relu(g.conv(h, w2 * cs[1], np.zeros(2)))
+    h = g.relu(g.dense(g.flatten(h), W3 * cs[2], np.zeros(3)))
+    h = g.relu(g.dense(h, W4 * cs[3], np.zeros(3)))
+    return g.build(g.dense(h, Wo, np.zeros(1))), rng.integers(-3, 4, (2, 4, 9)).astype(float)
+
+
+@pytest.mark.parametrize("seed", [13, 55])
+def test_graph_layers_shrinking_values_into_the_subnormal_range_keep_their_regions(seed):
+    # as the dense test above, through the graph kernel (both seeds were wrong before)
+    net, (S, E) = _shrinking_graph(seed, True)
+    ref, _ = _shrinking_graph(seed, False)
+    want = segment_crossings(ref, S, E, mode="exact")
+    res = segment_crossings(net, S, E, mode="certified")
+    assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
+
+
 def test_graph_nets_with_tiny_parameters_are_computed_exactly():
     from test_graph_crossings import small_cnn
 

@@ -321,6 +321,28 @@ def test_between_equals_direct(digits):
     assert a.t_exact == b.t_exact
 
 
+def test_between_rejects_a_cache_of_other_points_nets_or_bounds():
+    # x -> (x - 1/4, x - 3/4) from 0 to 1 switches at 1/4 and 3/4; a cache of other
+    # points, of a net with another first layer or of other bounds must not be used
+    net = PLNet.from_arrays([(np.array([[1.0], [1.0]]), np.array([-0.25, -0.75])),
+                             (np.ones((1, 2)), np.zeros(1))])
+    other = PLNet.from_arrays([(np.array([[1.0], [1.0]]), np.array([-0.5, -0.6])),
+                               (np.ones((1, 2)), np.zeros(1))])
+    P, Q = np.array([[0.0], [1.0]]), np.array([[1.0], [0.5]])
+    for mode in ("exact", "float", "certified"):
+        with pytest.raises(ValidationError, match="other points"):
+            segment_crossings_between(net, P, [0], [1], mode=mode, cache=first_layer_cache(net, Q, mode=mode))
+        with pytest.raises(ValidationError, match="does not belong to this net"):
+            segment_crossings_between(net, P, [0], [1], mode=mode, cache=first_layer_cache(other, P, mode=mode))
+        # an equal copy of the points (and an equal copy of the net) is fine
+        same = PLNet.from_arrays([(W.copy(), b.copy()) for W, b in net.layers])
+        res = segment_crossings_between(net, P.copy(), [0], [1], mode=mode, cache=first_layer_cache(same, P, mode=mode))
+        assert [float(t) for t in res.breakpoints(0)] == [0.25, 0.75]
+    with pytest.raises(ValidationError, match="tol.safety"):
+        segment_crossings_between(net, P, [0], [1], tol=polyfold.Tolerance(safety=4.0),
+                                  cache=first_layer_cache(net, P))
+
+
 def test_exact_mode_returns_fractions():
     res = segment_crossings(polyfold.zoo.sawtooth(2), [0.1], [0.9], mode="exact")
     assert all(isinstance(t, Fraction) for t in res.breakpoints(0))

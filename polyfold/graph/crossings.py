@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import arith
 from ..tolerance import UNIT_ROUNDOFF
+from .._segment_kernel import _tiny_rows
 
 U = UNIT_ROUNDOFF
 
@@ -96,6 +97,12 @@ class _Ctx:
         # between them have no length
         lo_t, hi_t = _neighbour_t(seg, t, rows)
         self.amb.append((seg[rows], lo_t, hi_t))
+
+    def flag_segments(self, segs):
+        """Whole segments for exact arithmetic (the interval covers ``[0, 1]``)."""
+        segs = np.unique(np.asarray(segs, np.int64))
+        if len(segs):
+            self.amb.append((segs, np.full(len(segs), -1.0), np.full(len(segs), 2.0)))
 
     def flag_pieces(self, seg, t, k):
         k = np.unique(np.asarray(k, np.int64))
@@ -567,6 +574,12 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
         hits = None  # float: (rows, units, threshold values) of this group's new points
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
+        if certified and len(Z):
+            # magnitudes near the subnormal range: the relative float64 bounds do not
+            # hold there (see _segment_kernel.TINY_VALUE); the whole segment exactly
+            near = _tiny_rows(Z) | _tiny_rows(Ez)
+            if near.any():
+                ctx.flag_segments(seg[near])
         same = seg[1:] == seg[:-1]
         first = np.flatnonzero(ends == 1)
         last = np.flatnonzero(ends == 2)
@@ -660,6 +673,12 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                     am = am[keep]
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
+        if certified and len(Z):
+            # magnitudes near the subnormal range: the relative float64 bounds do not
+            # hold there (see _segment_kernel.TINY_VALUE); the whole segment exactly
+            near = _tiny_rows(Z) | _tiny_rows(Ez)
+            if near.any():
+                ctx.flag_segments(seg[near])
         same = seg[1:] == seg[:-1]
         ctx.t = t
         if u.kind == "threshold":
