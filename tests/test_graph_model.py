@@ -521,6 +521,24 @@ def test_onnx_broadcasting_adds_and_batch_merging_flattens_are_rejected(onnx):
             polyfold.from_onnx(_onnx_model(onnx, nodes, inits, shape))
 
 
+def test_onnx_dropout_in_training_mode_is_rejected(onnx):
+    # training_mode true drops units at random (the spec); false, or absent, is the identity
+    h = onnx.helper
+    for flag, ok in ((np.array(True), False), (np.array(False), True), (None, True)):
+        inputs = ["x", "r", "m"] if flag is not None else ["x"]
+        inits = {"r": np.array(0.5)} if flag is not None else {}
+        if flag is not None:
+            inits["m"] = flag
+        nodes = [h.make_node("Dropout", inputs, ["d"]), h.make_node("Flatten", ["d"], ["y"], axis=1)]
+        model = _onnx_model(onnx, nodes, inits, (3,))
+        if ok:
+            X = np.random.default_rng(0).normal(size=(2, 3))
+            np.testing.assert_array_equal(polyfold.from_onnx(model).forward(X), X)
+        else:
+            with pytest.raises(polyfold.UnsupportedLayerError, match="training_mode"):
+                polyfold.from_onnx(model)
+
+
 def test_torch_models_writing_into_their_input_are_rejected_not_wrong(torch):
     nn = torch.nn
 

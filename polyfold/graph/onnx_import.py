@@ -145,6 +145,13 @@ class _Importer:
         t = node.op_type
         b = self.b
         nm = self.name(node)
+        if t == "Dropout" and len(node.input) > 2 and node.input[2]:
+            # opset 12+: training_mode (input 2) true drops units at random
+            mode = self.get(node.input[2])
+            if isinstance(mode, _T) or mode is None or np.asarray(mode).any():
+                raise self.err(node, "Dropout with training_mode true (or not a constant) drops units "
+                               "at random, which no piecewise-linear net represents",
+                               "export the model in eval mode (model.eval()) or set training_mode to false")
         if t in ("Identity", "Dropout"):
             return self.get(node.input[0])
         if t == "Constant":
