@@ -158,6 +158,12 @@ def from_torch(model, input_shape=None):
         model = nn.Sequential(model)
     if not isinstance(model, nn.Module):
         raise ValidationError(f"from_torch expects a torch.nn.Module, got {type(model).__name__}.")
+    if isinstance(model, torch.jit.ScriptModule):
+        raise ValidationError(
+            f"from_torch got a TorchScript module ({type(model).__name__}, from torch.jit.script "
+            "or torch.jit.trace), which torch.fx cannot read; pass the original nn.Module, or "
+            "export it with torch.onnx.export and use polyfold.from_onnx."
+        )
     if _dense_sequential(model, nn):
         return _dense_from_sequential(model, nn, input_shape)
     from .graph.fx import graph_from_torch

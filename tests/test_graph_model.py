@@ -99,6 +99,10 @@ def _op_cases(nn, F):
         def forward(self, x):
             return x.view(x.size(0), 3, 4).max(dim=2)[0]
 
+    class MaxoutValues(nn.Module):
+        def forward(self, x):
+            return torch.max(x.view(x.size(0), 4, 3), 2).values
+
     class Scalar(nn.Module):
         def forward(self, x):
             return -((x - 0.5) / 2 + 1) * 3
@@ -142,6 +146,7 @@ def _op_cases(nn, F):
         ("concat", Cat(), (2, 4, 4)),
         ("torch.maximum", Maxi(), (2, 4, 4)),
         ("maxout via view + max", Maxout(), (12,)),
+        ("maxout via torch.max(...).values", MaxoutValues(), (12,)),
         ("scalar affine", Scalar(), (2, 3)),
         ("mean over spatial dims", GAP(), (3, 4, 5)),
         ("torch.flatten + reshape", Lambda(lambda x: torch.flatten(x, 1).reshape(-1, 2, 6)), (3, 2, 2)),
@@ -519,6 +524,22 @@ def test_onnx_broadcasting_adds_and_batch_merging_flattens_are_rejected(onnx):
     for nodes, inits, shape, why in bad:
         with pytest.raises(polyfold.UnsupportedLayerError, match=why):
             polyfold.from_onnx(_onnx_model(onnx, nodes, inits, shape))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_torchscript_modules_and_max_indices_get_clear_errors(torch):
+    nn = torch.nn
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    for jit in (torch.jit.script(m), torch.jit.trace(m, torch.zeros(1, 3))):
+        with pytest.raises(polyfold.ValidationError, match="TorchScript.*original nn.Module"):
+            polyfold.from_torch(jit)
+
+    class Idx(nn.Module):
+        def forward(self, x):
+            return torch.max(x.view(x.size(0), 2, 3), 2).indices.double()
+
+    with pytest.raises(polyfold.UnsupportedLayerError, match="indices of torch.max"):
+        polyfold.from_torch(Idx(), input_shape=(6,))
 
 
 def test_onnx_dropout_in_training_mode_is_rejected(onnx):

@@ -419,6 +419,10 @@ class _Interpreter:
             attr = args[1]
             if isinstance(obj, _T) and attr == "shape":
                 return (_BATCH,) + obj.shape
+            if isinstance(obj, _MaxResult):
+                if attr == "values":
+                    return obj.values
+                raise _unsupported(node, "the indices of torch.max are not piecewise linear values")
             raise _unsupported(node, f"attribute {attr!r} of a tensor")
         if t is operator.getitem:
             obj = self.val(args[0])
