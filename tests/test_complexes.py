@@ -131,6 +131,18 @@ def test_nested_boxes_are_monotone_and_reach_the_whole_space(seed):
     assert np.abs(sx.vertices).max() < M
 
 
+@pytest.mark.parametrize("mode", ["float", "certified", "exact"])
+def test_enclosing_box_holds_hyperplanes_without_vertices(mode):
+    # the planes x1 = 0 and x1 = 3 of R^3 meet nowhere (no vertex of the arrangement);
+    # three regions, and [-M, M]^3 must hold all three: M > 3
+    net = _one_layer(np.array([[1.0, 0, 0], [1.0, 0, 0]]), [0.0, -3.0])
+    sx = space_complex(net, mode=mode)
+    assert sx.n_regions == 3 and sx.enclosing_box > 3
+    assert box_complex(net, -sx.enclosing_box, sx.enclosing_box, mode=mode).n_regions == 3
+    # interior points lie in their regions (a plain forward pass)
+    assert np.array_equal(net.patterns(sx.interior_points), sx.patterns.astype(bool))
+
+
 def test_two_planes_1e8_apart_certified():
     W = np.array([[0, 0, 1.0], [0, 0, 1.0]])
     net = _one_layer(W, [0.0, -1e-8])

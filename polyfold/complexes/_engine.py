@@ -268,6 +268,11 @@ class Engine:
             s = np.asarray(dv > 0, np.int8) - np.asarray(dv < 0, np.int8)
             if self.space:
                 sb = np.asarray(dB > 0, np.int8) - np.asarray(dB < 0, np.int8)
+                big = np.flatnonzero(sb != 0)
+                if len(big):
+                    # the decision holds for M beyond |a / b| (as in the float modes)
+                    r = max(abs(dv[i]) / abs(dB[i]) for i in big.tolist())
+                    self.m0 = max(self.m0, float(r))
                 s = np.where(sb != 0, sb, s).astype(np.int8)
             return s, (dv, e, dB, eB)
         if not self.certified:
@@ -319,6 +324,7 @@ class Engine:
                 b = B[fa] - (B[fb] if fb >= 0 else 0)
                 if b != 0:
                     sgn = 1 if b > 0 else -1
+                    self.m0 = max(self.m0, float(abs(a) / abs(b)))
             out[i] = sgn
             # the float row becomes the rounded exact row
             self._set_exact(v)
