@@ -131,6 +131,27 @@ def test_nested_boxes_are_monotone_and_reach_the_whole_space(seed):
     assert np.abs(sx.vertices).max() < M
 
 
+@pytest.mark.parametrize("mode", ["certified", "exact"])
+def test_betti_numbers_of_f_le_0_count_its_lower_dimensional_parts(mode):
+    # by hand: f = |x1| has {f <= 0} = the plane x1 = 0; f = |x1| + |x2| + |x3| the
+    # origin; f = |x1| - 2 relu(x1 - 1) on [-1, 3]^3 the plane x1 = 0 and the slab
+    # x1 >= 2 (disjoint): Betti numbers (1, 0, 0), (1, 0, 0), (2, 0, 0)
+    I = np.eye(3)
+    A = np.vstack([I, -I])
+    cases = [
+        ([(A, np.zeros(6)), (np.array([[1.0, 0, 0, 1, 0, 0]]), np.zeros(1))], (-1.0, 1.0), (1, 0, 0)),
+        ([(A, np.zeros(6)), (np.ones((1, 6)), np.zeros(1))], (-1.0, 1.0), (1, 0, 0)),
+        ([(np.array([[1.0, 0, 0], [-1, 0, 0], [1, 0, 0]]), np.array([0.0, 0, -1])),
+          (np.array([[1.0, 1, -2]]), np.zeros(1))], (-1.0, 3.0), (2, 0, 0)),
+    ]
+    for layers, (lo, hi), want in cases:
+        cx = box_complex(PLNet.from_arrays(layers), lo, hi, mode=mode)
+        assert cx.betti_numbers("region", label=0) == want
+        # {f > 0}'s closure is the rest: for f = |x1| the box (contractible)
+        if want == (1, 0, 0) and layers[1][0][0, 1] == 0:
+            assert cx.betti_numbers("region", label=1) == (1, 0, 0)
+
+
 @pytest.mark.parametrize("mode", ["float", "certified", "exact"])
 def test_enclosing_box_holds_hyperplanes_without_vertices(mode):
     # the planes x1 = 0 and x1 = 3 of R^3 meet nowhere (no vertex of the arrangement);

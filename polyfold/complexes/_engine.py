@@ -851,6 +851,9 @@ def _refine_by_class(self):
         res = e.split(0, -1, 0, label)
         n_old = len(res["pos"])
         cells, minus = e._apply_cell_split(res)
+        # the logit's sign at every vertex (new vertices lie on logit = 0)
+        e.logit_sign = np.zeros(e.lat.nv, np.int8)
+        e.logit_sign[: len(res["s"])] = res["s"]
         cls = np.zeros(len(e.codes), np.int64)
         cls[:n_old] = res["pos"] & ~res["neg"]
         cls[cells] = 1

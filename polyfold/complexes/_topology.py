@@ -52,9 +52,9 @@ def gf2_rank(seg, rows, n_cols):
     return rank
 
 
-def betti_numbers(lat, top_cells, top_dim):
+def betti_numbers(lat, top_cells, top_dim, extra=None):
     """Betti numbers ``(b_0, ..., b_{top_dim})`` over GF(2) of the closure of some
-    cells of dimension ``top_dim`` of a lattice.
+    cells of dimension ``top_dim`` of a lattice (and of lower-dimensional ones).
 
     Parameters
     ----------
@@ -62,18 +62,22 @@ def betti_numbers(lat, top_cells, top_dim):
     top_cells : (n,) int
         Ids of the ``top_dim``-cells whose closure is the subcomplex.
     top_dim : int
+    extra : dict, optional
+        ``{k: ids}`` of k-cells (``k < top_dim``) whose closures join the subcomplex.
 
     Returns
     -------
     tuple of int
     """
+    extra = extra or {}
     members = [None] * (top_dim + 1)
     members[top_dim] = np.unique(np.asarray(top_cells, np.int64))
     for k in range(top_dim, 0, -1):
         _, g = lat.rows[k].gather(members[k])
-        members[k - 1] = np.unique(g)
+        members[k - 1] = np.unique(np.concatenate([np.asarray(g, np.int64),
+                                                   np.asarray(extra.get(k - 1, ()), np.int64)]))
     n = [len(m) for m in members]
-    if n[top_dim] == 0:
+    if sum(n) == 0:
         return tuple(0 for _ in range(top_dim + 1))
     ranks = [0] * (top_dim + 2)
     for k in range(1, top_dim + 1):

@@ -377,8 +377,11 @@ class CellComplex(RegionComplex):
         of : {"region", "boundary"}
             ``"region"``: the closed set where the predicted class is ``label`` (for
             a one-output net label 1 is the closure of ``{f > 0}``, label 0 is
-            ``{f <= 0}``); ``"boundary"``: the decision boundary (the closure of the
-            (d-1)-cells between cells of different classes).
+            ``{f <= 0}``, with its lower-dimensional parts, such as the plane
+            ``x1 = 0`` of ``f = |x1|``; for several outputs, the closure of the
+            full-dimensional cells of the class); ``"boundary"``: the decision
+            boundary (the closure of the (d-1)-cells between cells of different
+            classes).
         label : int
             The class (``of="region"`` only).
 
@@ -409,7 +412,20 @@ class CellComplex(RegionComplex):
                     f"label must be a class in 0..{n_cls - 1} for of='region', got {label!r}."
                 )
             cells = np.flatnonzero(cls == int(label))
-            b = _betti(eng.lat, cells, d)
+            extra = None
+            if self.net.output_dim == 1 and int(label) == 0:
+                # {f <= 0} is closed: its lower-dimensional parts (where f touches 0
+                # without changing sign, e.g. f = |x1| on x1 = 0) are the cells of
+                # lower dimension with f <= 0 at every vertex (f is affine on each)
+                extra = {}
+                sign = eng.logit_sign
+                for k in range(d):
+                    off, v = eng.lat.closure_vertices(k)
+                    if len(v) == 0:
+                        continue
+                    top = np.maximum.reduceat(sign[v], off[:-1]) if k else sign
+                    extra[k] = np.flatnonzero(top <= 0)
+            b = _betti(eng.lat, cells, d, extra)
             return tuple(b[:d])
         if label is not None:
             raise ValidationError("label applies to of='region' only; drop it for of='boundary'.")
