@@ -105,6 +105,16 @@ def _dense_sequential(model, nn):
     return bool(core) and core[0] == "Linear" and core[-1] == "Linear"
 
 
+def _acts_on_last_axis(model, nn, input_shape):
+    """The first Linear of a dense chain meets per-sample tensors of ``input_shape``
+    along their last axis (torch's rule), not as flat vectors: the tracer handles it."""
+    if input_shape is None or len(input_shape) < 2:
+        return False
+    first = next(m for m in model.modules() if isinstance(m, nn.Linear))
+    flattened = any(isinstance(m, nn.Flatten) for m in model.modules())
+    return not flattened and first.in_features == input_shape[-1] != int(np.prod(input_shape))
+
+
 def from_torch(model, input_shape=None):
     """Convert a PyTorch module: a :class:`PLNet` for dense stacks, else a
     :class:`~polyfold.graph.PLGraph`.
@@ -164,7 +174,7 @@ def from_torch(model, input_shape=None):
             "or torch.jit.trace), which torch.fx cannot read; pass the original nn.Module, or "
             "export it with torch.onnx.export and use polyfold.from_onnx."
         )
-    if _dense_sequential(model, nn):
+    if _dense_sequential(model, nn) and not _acts_on_last_axis(model, nn, input_shape):
         return _dense_from_sequential(model, nn, input_shape)
     from .graph.fx import graph_from_torch
 

@@ -147,6 +147,8 @@ def _op_cases(nn, F):
         ("torch.maximum", Maxi(), (2, 4, 4)),
         ("maxout via view + max", Maxout(), (12,)),
         ("maxout via torch.max(...).values", MaxoutValues(), (12,)),
+        ("linear on the last axis", nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6, 2)), (2, 4)),
+        ("dense chain on the last axis", nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)), (2, 4)),
         ("scalar affine", Scalar(), (2, 3)),
         ("mean over spatial dims", GAP(), (3, 4, 5)),
         ("torch.flatten + reshape", Lambda(lambda x: torch.flatten(x, 1).reshape(-1, 2, 6)), (3, 2, 2)),

@@ -82,6 +82,11 @@ def _target_name(node):
     return f"{mod}.{name}" if mod and not mod.startswith("_") else name
 
 
+#: largest block-diagonal weight matrix (entries) of a Linear applied to the last axis
+#: of a per-sample tensor
+_MAX_BLOCK_LINEAR = 50_000_000
+
+
 def _unsupported(node, why, fix=None):
     msg = (f"fx node {node.name!r} (op {node.op}, target {_target_name(node)}), {_where(node)}: "
            f"{why}")
@@ -245,10 +250,18 @@ class _Interpreter:
         return tuple(s if o is None else int(o) for s, o in zip(sp, size))
 
     def _linear(self, node, x, W, bias, name):
-        if len(x.shape) != 1:
-            if x.shape[-1] == W.shape[1] and len(x.shape) > 1:
-                raise _unsupported(node, f"Linear applied to a per-sample tensor of shape {x.shape}",
-                                   "flatten the input first (polyfold applies Linear to vectors)")
+        if len(x.shape) > 1 and x.shape[-1] == W.shape[1]:
+            # torch applies Linear to the last axis: on the flattened tensor that is
+            # one block-diagonal layer, kron(I_k, W) for the k leading positions
+            k = int(np.prod(x.shape[:-1]))
+            if k * k * W.size > _MAX_BLOCK_LINEAR:
+                raise _unsupported(node, f"Linear applied to a per-sample tensor of shape {x.shape}: "
+                                   f"its block-diagonal form has {k * k * W.size:,} entries",
+                                   "flatten the input first, or use a smaller tensor")
+            Wk = np.kron(np.eye(k), W)
+            bk = None if bias is None else np.tile(bias, k)
+            h = self.b.dense(self.b.flatten(x.h), Wk, bk, name=name)
+            return self.b.reshape(h, tuple(x.shape[:-1]) + (W.shape[0],))
         if int(np.prod(x.shape)) != W.shape[1]:
             raise ShapeError(f"fx node {node.name!r}: Linear expects {W.shape[1]} inputs, gets shape {x.shape}.")
         return self.b.dense(x.h, W, bias, name=name)
