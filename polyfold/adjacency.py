@@ -445,9 +445,78 @@ def _count_recomputed(cx, n):
         object.__setattr__(cx, "n_recomputed", int(cx.n_recomputed) + int(n))
 
 
+def _slice_pairs_geometric(cx, P):
+    """Pairs of a slice from exact vertices ``P`` (rows as ``cx.vertex_offsets``): the
+    polygon edges grouped by the line they lie on (exact coefficients), and within a
+    line the edges of two regions overlapping with positive length.
+
+    Needed for max units: the chord labels of one line can differ on its two sides
+    there (a pair slot ``(a, b)`` on one side, ``(a, c)`` on the other, where the
+    candidates ``b`` and ``c`` coincide on the plane), so pairing by chords misses
+    such neighbours.
+    """
+    off = np.asarray(cx.vertex_offsets, np.int64)
+    lines = {}
+    for c in range(cx.n_regions):
+        vs = P[off[c] : off[c + 1]]
+        k = len(vs)
+        for i in range(k):
+            p, q = vs[i], vs[(i + 1) % k]
+            a, b = q[1] - p[1], p[0] - q[0]  # normal of the edge p -> q
+            if a == 0 and b == 0:
+                continue
+            if a != 0:
+                a, b = arith.ONE, b / a
+            else:
+                a, b = arith.ZERO, arith.ONE
+            key = (a, b, a * p[0] + b * p[1])
+            tp, tq = a * p[1] - b * p[0], a * q[1] - b * q[0]  # along the direction (-b, a)
+            lines.setdefault(key, []).append((tp, tq, c) if tp <= tq else (tq, tp, c))
+    pairs = {}
+    for (a, b, _), recs in lines.items():
+        if len(recs) < 2:
+            continue
+        norm = float(a * a + b * b) ** 0.5
+        recs.sort(key=lambda r: r[0])
+        active = []
+        for lo, hi, c in recs:
+            active = [r for r in active if r[1] > lo]
+            for alo, ahi, ac in active:
+                if ac != c:
+                    ov = min(hi, ahi) - lo
+                    if ov > 0:
+                        kk = (ac, c) if ac < c else (c, ac)
+                        pairs[kk] = pairs.get(kk, 0.0) + float(ov) / norm
+            active.append((lo, hi, c))
+    keys = sorted(pairs)
+    return np.array(keys, dtype=np.int64).reshape(len(keys), 2), np.array([pairs[k] for k in keys])
+
+
+def _exact_slice_vertices(cx):
+    """Exact vertices of every polygon of a certified slice (the intersections of the
+    lines of consecutive edges, for the region's codes)."""
+    from .slices._lines import ExactPlane
+
+    plane = ExactPlane(cx)
+    off = np.asarray(cx.vertex_offsets, np.int64)
+    lab = cx._labels
+    P = np.empty((int(off[-1]), 2), dtype=object)
+    for c in range(cx.n_regions):
+        for s in range(off[c], off[c + 1]):
+            prv = off[c + 1] - 1 if s == off[c] else s - 1
+            P[s] = plane.vertex(lab[prv], lab[s], cx.codes[c])
+    return P
+
+
 def _slice_pairs(cx):
+    has_max = bool(getattr(cx.net, "has_max_units", False))
     if cx.exact_vertices is not None:
-        return _slice_pairs_exact(cx)
+        return _slice_pairs_geometric(cx, cx.exact_vertices) if has_max else _slice_pairs_exact(cx)
+    if cx.mode == "certified" and has_max:
+        # max units: from exact vertices (their chords do not pair reliably, above)
+        P = _exact_slice_vertices(cx)
+        _count_recomputed(cx, cx.n_regions)
+        return _slice_pairs_geometric(cx, P)
     if cx.mode == "certified" and cx._vertex_errors is not None:
         pairs, lengths, n_exact = _slice_pairs_certified(cx)
         _count_recomputed(cx, n_exact)
