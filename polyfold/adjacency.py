@@ -554,7 +554,13 @@ def adjacency_pairs(cx):
     also passes through the other: that line's neuron is continuous along the
     chord and nonzero inside the sub-edge, so it cannot vanish at a point
     inside it.  ``mode="float"``: overlaps shorter than ``tol.zero`` times the
-    coordinate scale are ignored.  Boxes: computed by the box engine with LPs.
+    coordinate scale are ignored.  Nets with max units (exact and certified mode):
+    the chord labels of one line can differ on its two sides (two pool candidates
+    that coincide on the plane), so the pairs come from the polygons' exact vertices
+    instead, edges grouped by the line they lie on (certified mode computes those
+    vertices exactly and counts every polygon in ``cx.n_recomputed``; on a digits
+    CNN slice of 882 regions the graph took 1.3 s against 0.3 s by chords, the
+    complex itself 3.9 s).  Boxes: computed by the box engine with LPs.
     """
     if cx.kind == "slice":
         pairs, measures = _slice_pairs(cx)
