@@ -353,9 +353,8 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                         }
                     }
                 }
-                { /* a nonzero bound term below TINY_BOUND: exact (see F_TINY) */
-                    if (FN(any_tiny)(w->Gb, nb, zs, nin)) flags |= F_TINY | F_AMB;
-                }
+                /* a nonzero bound term below TINY_BOUND: exact (see F_TINY) */
+                if (FN(any_tiny)(w->Gb, nb, zs, nin)) flags |= F_TINY | F_AMB;
                 for (int64_t q = nb; q < nb4; q++) memset(w->Gb + q * zs, 0, (size_t)zs * sizeof(double));
                 if (eb == 1) { /* one bound per point: straight into the rows */
                     FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->En, zs);

@@ -105,29 +105,18 @@ def _dense_first_layer(net, points, safety, check):
     W, b = net.layers[0]
     n0 = W.shape[0]
     extra = 0 if check is None else 1
+    # |x| = x for nonnegative points: the bounds' |x| |W|^T rides on the values' product
+    # with [W; |W|] (one pass over x), and so do the row sums of the check
+    with_abs = bool(safety) and len(points) > 0 and points.min() >= 0
+    both = points @ (_stacked(net, with_abs, extra).T if (extra or with_abs) else W.T)
+    if extra:
+        _check_sums(both[:, -1], points, check)
+    Z0 = both[:, :n0] + b
     if not safety:
-        if not extra:
-            return points @ W.T + b, None
-        both = points @ _stacked(net, False).T
-        _check_sums(both[:, n0], points, check)
-        return both[:, :n0] + b, None
+        return Z0, None
     g = _gamma(W.shape[1] + 2)
-    if len(points) and points.min() >= 0:
-        # |x| = x: values and bounds from one product with [W; |W|] (one pass over x)
-        both = points @ _stacked(net, True, extra).T
-        Z0 = both[:, :n0] + b
-        E0 = (g * both[:, n0 : 2 * n0] + g * np.abs(b)) * safety
-        if extra:
-            _check_sums(both[:, 2 * n0], points, check)
-    else:
-        if extra:
-            both = points @ _stacked(net, False).T
-            _check_sums(both[:, n0], points, check)
-            Z0 = both[:, :n0] + b
-        else:
-            Z0 = points @ W.T + b
-        E0 = (g * (np.abs(points) @ np.abs(W).T) + g * np.abs(b)) * safety
-    return Z0, E0
+    A = both[:, n0 : 2 * n0] if with_abs else np.abs(points) @ np.abs(W).T
+    return Z0, (g * A + g * np.abs(b)) * safety
 
 
 def _check_sums(sums, points, check):

@@ -580,7 +580,7 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 continue
             if len(big):
                 # the kernel runs them as copies of a segment that does not overflow
-                k0 = np.flatnonzero(np.isin(np.arange(b - a), big, invert=True))[0]
+                k0 = np.setdiff1d(np.arange(b - a), big)[0]
                 ia, ib = (np.arange(b - a) if i is None else np.array(i) for i in (ia, ib))
                 ia[big], ib[big] = ia[k0], ib[k0]
             if compiled:
@@ -733,10 +733,12 @@ def _overflow_segments(net, ZA, ZB, ia, ib):
     """Chunk-local ids of the segments whose values in the float kernels may reach
     :data:`OVERFLOW_MAGNITUDE` (or are not finite already): from the first layer's
     values and the growth of every later layer (:func:`_growth`)."""
+    def largest(Z, rows):  # (only the chunk's rows: a cache holds every point's)
+        Z = Z if rows is None else Z[rows]
+        return np.abs(Z).max(axis=1) if Z.shape[1] else np.zeros(len(Z))
+
     with np.errstate(over="ignore", invalid="ignore"):
-        ma = np.abs(ZA).max(axis=1) if ZA.shape[1] else np.zeros(len(ZA))
-        mb = np.abs(ZB).max(axis=1) if ZB.shape[1] else np.zeros(len(ZB))
-        M = np.maximum(ma if ia is None else ma[ia], mb if ib is None else mb[ib])
+        M = np.maximum(largest(ZA, ia), largest(ZB, ib))
         if net.is_dense:
             top = M.max(initial=0.0)
             for c, d in _growth(net):
@@ -1004,33 +1006,20 @@ class FirstLayerCache:
     Z0: np.ndarray = field(repr=False)
     E0: np.ndarray = field(default=None, repr=False)
     mode: str = "certified"
-    #: digest of the parameters the first layer's values depend on (see _net_digest)
+    #: digest of the net it was built for (see _net_digest)
     net_digest: str = field(default=None, repr=False)
     #: ``tol.safety`` of the certified bounds ``E0``
     safety: float = None
 
 
 def _net_digest(net):
-    """A digest of what the first layer's values depend on: layer 0 of a dense net,
-    every parameter of a graph network (cached on the net)."""
-    import hashlib
+    """:func:`polyfold._digest.net_digest` of ``net``, cached on it."""
+    from ._digest import net_digest
 
     cache = net._numeric if net.is_dense else net._cache
     hit = cache.get("digest")
     if hit is None:
-        h = hashlib.blake2b(digest_size=16)
-        if net.is_dense:
-            arrays = net.layers[0]
-        else:
-            from .graph.model import _node_desc
-
-            h.update(repr([_node_desc(nd)[0] for nd in net.nodes[1:]]).encode())
-            arrays = [v for nd in net.nodes[1:] for _, v in sorted(_node_desc(nd)[1].items())]
-        for a in arrays:
-            a = np.ascontiguousarray(a)
-            h.update(repr((a.dtype.str, a.shape)).encode())
-            h.update(a.tobytes())
-        hit = cache["digest"] = h.hexdigest()
+        hit = cache["digest"] = net_digest(net)
     return hit
 
 
@@ -1083,7 +1072,7 @@ def _check_cache(cache, net, mode, points=None, tolv=None):
     if cache.net_digest is not None and cache.net_digest != _net_digest(net):
         raise ValidationError(
             "cache does not belong to this net: it was built for a net with other "
-            "first-layer parameters; build it with first_layer_cache(net, points)."
+            "parameters; build it with first_layer_cache(net, points)."
         )
     if points is not None and points is not cache.points:
         X, _ = net_points(net, points)

@@ -528,6 +528,17 @@ def test_onnx_broadcasting_adds_and_batch_merging_flattens_are_rejected(onnx):
             polyfold.from_onnx(_onnx_model(onnx, nodes, inits, shape))
 
 
+def test_linear_on_the_last_axis_refuses_a_huge_block_matrix(torch, monkeypatch):
+    from polyfold.graph import fx
+
+    monkeypatch.setattr(fx, "_MAX_BLOCK_LINEAR", 100)  # kron(I_2, W) of a 4x3 W has 48 entries; I_4: 192
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(12, 2))
+    with pytest.raises(polyfold.UnsupportedLayerError, match="block-diagonal form has 192 entries.*flatten the input"):
+        polyfold.from_torch(model, input_shape=(4, 4))
+    polyfold.from_torch(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6, 2)), input_shape=(2, 4))
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 def test_torchscript_modules_and_max_indices_get_clear_errors(torch):
     nn = torch.nn

@@ -417,14 +417,12 @@ class CellComplex(RegionComplex):
                 # {f <= 0} is closed: its lower-dimensional parts (where f touches 0
                 # without changing sign, e.g. f = |x1| on x1 = 0) are the cells of
                 # lower dimension with f <= 0 at every vertex (f is affine on each)
-                extra = {}
                 sign = eng.logit_sign
-                for k in range(d):
+                extra = {0: np.flatnonzero(sign <= 0)}
+                for k in range(1, d):
                     off, v = eng.lat.closure_vertices(k)
-                    if len(v) == 0:
-                        continue
-                    top = np.maximum.reduceat(sign[v], off[:-1]) if k else sign
-                    extra[k] = np.flatnonzero(top <= 0)
+                    if len(v):
+                        extra[k] = np.flatnonzero(np.maximum.reduceat(sign[v], off[:-1]) <= 0)
             b = _betti(eng.lat, cells, d, extra)
             return tuple(b[:d])
         if label is not None:

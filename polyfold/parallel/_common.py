@@ -4,19 +4,9 @@ Hashes of arrays (for sweep manifests), numpy scalars to Python scalars, and
 JSON-friendly group keys and labels.
 """
 
-import hashlib
-
 import numpy as np
 
-
-def _sha256(*arrays):
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str(a.dtype).encode())
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+from .._digest import sha256_arrays as _sha256  # noqa: F401 (used by sources, sweeps)
 
 
 def _py(v):

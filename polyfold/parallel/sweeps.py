@@ -27,6 +27,7 @@ from ..exceptions import ChunkError, ValidationError
 from ..folding.pairs import _check_labelled
 from ..network import check_net
 from ..tolerance import get_tol
+from .._digest import net_digest as _net_digest
 from ._common import _sha256
 from ._files import _FORMAT, _chunk_name, _prepare_out, _read_chunk, _write_chunk
 from ._runners import _POOL_HINT, _DaskRunner, _PoolRunner, _SerialRunner
@@ -43,21 +44,6 @@ EXECUTORS = ("auto", "serial", "processes", "dask")
 
 #: ``executor="auto"`` switches from in-process to local processes at this many paths
 AUTO_PROCESS_PATHS = 200_000
-
-
-def _net_digest(net):
-    """A digest of the network's weights and structure (checkpoint identity)."""
-    if net.is_dense:
-        return (_sha256(*[a for Wb in net.layers for a in Wb])
-                + ":" + ",".join(repr(a) for a in net.activations))
-    from ..graph.model import _node_desc
-
-    parts, arrays = [], []
-    for nd in net.nodes[1:]:
-        d, arrs = _node_desc(nd)
-        parts.append(json.dumps([nd.name, list(nd.inputs), d], sort_keys=True, default=str))
-        arrays += [arrs[k] for k in sorted(arrs)]
-    return _sha256(*arrays) + ":" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _check_seed(seed):
