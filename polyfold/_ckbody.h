@@ -426,24 +426,23 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 rho_max = w->rho[p] > rho_max ? w->rho[p] : rho_max;
             }
             if (!(rho_max <= 0.5)) flags |= F_AMB; /* uncertainty intervals too close */
+            /* amax: max |sigma| over the segment; smax: a bound on every interval's slope
+               bound (A_p + rho_p amax) grow, which widens the bands at the points (the
+               slopes of single intervals are formed only where breakpoints need them) */
             const double sc = grow / (1.0 - rho_max) * grow;
-            for (int j = 0; j < np; j++) amax[j] *= sc;
+            double *smax = w->band;
+            for (int j = 0; j < np; j++) {
+                const double am = amax[j] * sc;
+                smax[j] = rho_max <= 0.5 ? (amax[j] + rho_max * am) * grow : HUGE_VAL;
+                amax[j] = am;
+            }
             memset(w->Sb + (P - 1) * zs, 0, (size_t)np * sizeof(double));
-            /* slopes of every interval, then the bands at its left point (which need the
-               slopes on both sides of the point) */
             for (int64_t p = 0; p < P; p++) {
-                double *restrict Sp = w->Sb + p * zs;
-                if (p + 1 < P) {
-                    const double rh = w->rho[p];
-                    for (int j = 0; j < np; j++) Sp[j] = (Sp[j] + rh * amax[j]) * grow;
-                }
-                const double *restrict ep = w->E + p * zs, *restrict sl = p ? Sp - zs : NULL;
+                const double *restrict ep = w->E + p * zs;
                 double *restrict mp = w->Mb + p * zs;
                 const double rp = w->r[p];
-                if (rp > 0 && sl) {
-                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * (sl[j] > Sp[j] ? sl[j] : Sp[j]);
-                } else if (rp > 0) {
-                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * Sp[j];
+                if (rp > 0) {
+                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * smax[j];
                 } else {
                     memcpy(mp, ep, (size_t)np * sizeof(double));
                 }
@@ -503,6 +502,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 pairs = w->pairs;
                 int64_t *ord2 = w->ord2;
                 int64_t q2 = 0, R = P, kk = 0;
+                int64_t sdone = -1; /* certified: intervals 0..sdone hold their slope bounds */
                 for (int64_t ip = 0; ip < npair; ip++) {
                     const int64_t k = pairs[ip];
                     while (kk <= k) ord2[q2++] = kk++;
@@ -535,6 +535,27 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                     if (!nc) continue;
                     const double ta = w->t[k], dt = w->t[k + 1] - w->t[k];
                     const double *ea = cert ? w->E + k * zs : NULL, *eb = cert ? ea + zs : NULL;
+                    if (cert) {
+                        /* slope bounds of the intervals k - 1, k, k + 1 from their A_p (the
+                           pairs come in increasing k), then K at both ends of interval k */
+                        const double grow = 1.0 + 16.0 * UROUND;
+                        const int64_t q1 = k + 1 < P - 1 ? k + 1 : P - 2;
+                        for (int64_t q = sdone + 1 > k - 1 ? sdone + 1 : k - 1; q <= q1; q++) {
+                            if (q < 0) continue;
+                            double *restrict Sq = w->Sb + q * zs;
+                            const double rh = w->rho[q];
+                            const double *restrict am = w->amax;
+                            for (int j = 0; j < np; j++) Sq[j] = (Sq[j] + rh * am[j]) * grow;
+                        }
+                        if (q1 > sdone) sdone = q1;
+                        const double *sa = w->Sb + k * zs, *sal = k ? sa - zs : NULL, *sbr = sa + zs;
+                        const double ra = w->r[k], rb = w->r[k + 1];
+                        double *restrict ka = w->Ka, *restrict kb = w->Kb;
+                        for (int j = 0; j < np; j++) {
+                            ka[j] = ra > 0 ? ra * ((sal ? sal[j] : 0.0) + sa[j]) : 0.0;
+                            kb[j] = rb > 0 ? rb * (sa[j] + sbr[j]) : 0.0;
+                        }
+                    }
                     for (int c = 0; c < nc; c++) {
                         const double s = w->cr[c].s;
                         const int wc = w->cr[c].w, jc = w->cr[c].j;
@@ -546,13 +567,9 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                         if (cert) {
                             /* crossings.breakpoint_bounds */
                             const double u = UROUND, grow = 1.0 + 16.0 * UROUND, cI = net->cI[l];
-                            const double *sa = w->Sb + k * zs, *sal = k ? sa - zs : NULL, *sbr = sa + zs;
+                            const double *sa = w->Sb + k * zs;
                             const double ra = w->r[k], rb = w->r[k + 1], tra = w->tr[k], trb = w->tr[k + 1];
-                            double *ka = w->Ka, *kb = w->Kb;
-                            for (int j = 0; j < np; j++) {
-                                ka[j] = ra > 0 ? ra * ((sal ? sal[j] : 0.0) + sa[j]) : 0.0;
-                                kb[j] = rb > 0 ? rb * (sa[j] + sbr[j]) : 0.0;
-                            }
+                            const double *ka = w->Ka, *kb = w->Kb;
                             const double A = za[jc] - th[wc], B = zb[jc] - th[wc];
                             const double x = fabs(A), y = fabs(B);
                             const double ex = ea[jc] + ka[jc] + u * x, ey = eb[jc] + kb[jc] + u * y;

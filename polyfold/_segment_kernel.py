@@ -16,7 +16,7 @@ from .tolerance import UNIT_ROUNDOFF
 #: (where the bound's product costs as much as the values') share one product per
 #: block of EB_WIDE consecutive points of a segment, from the block's maxima (the C
 #: kernel does the same)
-EB_POINTWISE_WIDTH = 96
+EB_POINTWISE_WIDTH = 16
 EB_WIDE = 4
 
 
@@ -170,9 +170,16 @@ def slope_bounds(Z, E, t, r, tr, seg):
     uncertainty intervals).  With ``rho = max rho_p <= 1/2`` over the segment,
     ``max |sigma| <= max A / (1 - rho)``.
 
-    Returns ``(S, bad)``: ``S (P, n)`` the bound for the interval starting at each
-    point (0 at a segment's last point) and ``bad (P,) bool``: points of segments
-    whose uncertainty intervals are too close (``rho > 1/2``) to certify anything.
+    Returns ``(S, bad, S_seg)``: ``S (P, n)`` the bound for the interval starting at
+    each point (0 at a segment's last point), ``bad (P,) bool``: points of segments
+    whose uncertainty intervals are too close (``rho > 1/2``) to certify anything, and
+    ``S_seg (P, n)``: at every point, a bound on all the slope bounds ``S`` of its
+    segment, ``(max A + rho max |sigma|) grow`` (infinite where ``bad``; each ``S`` is
+    at most it because rounding is monotone).  The bands at the points use ``S_seg``:
+    one multiply-add per value instead of the two slopes beside the point, and only a
+    value within ``r`` times the largest slope of the threshold, where the two can
+    disagree, is left undecided (the compiled kernel forms single slopes only at the
+    intervals with crossings).
     """
     u = UNIT_ROUNDOFF
     grow = 1.0 + 16 * u
@@ -180,7 +187,7 @@ def slope_bounds(Z, E, t, r, tr, seg):
     S = np.zeros(Z.shape)
     bad = np.zeros(P, bool)
     if P < 2:
-        return S, bad
+        return S, bad, np.full(Z.shape, np.inf)
     same = seg[1:] == seg[:-1]
     rr = r[1:] + r[:-1]
     gap = (((t[1:] - t[:-1]) - (tr[1:] + tr[:-1])) * (1.0 - 4 * u) - rr) * (1.0 - 4 * u)
@@ -201,8 +208,9 @@ def slope_bounds(Z, E, t, r, tr, seg):
     with np.errstate(invalid="ignore"):
         sig_max = np.where(seg_bad[:, None], np.inf, A_max / (1.0 - rho_max)[:, None] * grow)
         S = (A + rho[:, None] * np.repeat(sig_max, count, axis=0)) * grow
+        S_seg = np.where(seg_bad[:, None], np.inf, (A_max + rho_max[:, None] * sig_max) * grow)
     S[np.r_[~same, True]] = 0.0
-    return S, np.repeat(seg_bad, count)
+    return S, np.repeat(seg_bad, count), np.repeat(S_seg, count, axis=0)
 
 
 def breakpoint_bounds(Za, Zb, Ea, Eb, Sa, Ka, Kb, j, theta, s, ta, tb, ra, rb, tra, trb, thmax, safety):
@@ -346,7 +354,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
                 ambiguous.append(tiny[-1])
         if certified:
             # a breakpoint stands for an exact one within r: widen by the slopes
-            S, sbad = slope_bounds(Z, E, t, r, tr, seg)
+            S, sbad, S_seg = slope_bounds(Z, E, t, r, tr, seg)
             if sbad.any():
                 ambiguous.append(np.unique(seg[sbad]))
             S_left = np.zeros_like(S)
@@ -354,7 +362,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
             S_left[np.r_[True, seg[1:] != seg[:-1]]] = 0.0
             with np.errstate(invalid="ignore"):
                 K = np.where(r[:, None] > 0, r[:, None] * (S_left + S), 0.0)
-                band = np.where(r[:, None] > 0, E + r[:, None] * np.maximum(S_left, S), E)
+                band = np.where(r[:, None] > 0, E + r[:, None] * S_seg, E)
             bands = [band] * len(thresholds)
         elif exact:
             bands = [None] * len(thresholds)

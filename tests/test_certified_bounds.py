@@ -541,3 +541,28 @@ def test_padded_max_pools_under_unbounded_errors_warn_nothing():
     ex = segment_crossings(net, seg["S"], seg["E"], mode="exact")
     assert np.array_equal(res.codes, ex.codes)
     check_t_error(res, ex)
+
+
+def test_block_bounds_of_a_width_32_net_against_exact_and_between_backends():
+    # widths above EB_POINTWISE_WIDTH share one bound product per block of points
+    # (the block's maxima); the bands at the points use the segment's largest slope
+    # bound.  Certified codes must still be exact mode's, t_error must hold in
+    # rationals, and the two kernels (which mirror each other) must agree on t_error.
+    from polyfold._segment_kernel import EB_POINTWISE_WIDTH, eb_block
+
+    rng = np.random.default_rng(11)
+    widths = [32, 32, 32]
+    layers, n_in = [], 4
+    for w in widths:
+        layers.append((rng.integers(-3, 4, (w, n_in)).astype(float), rng.integers(-2, 3, w).astype(float)))
+        n_in = w
+    layers.append((rng.integers(-2, 3, (1, n_in)).astype(float), np.zeros(1)))
+    net = PLNet.from_arrays(layers)
+    assert max(widths) > EB_POINTWISE_WIDTH and eb_block(net) > 1
+    S, E = rng.uniform(-1, 1, (12, 4)), rng.uniform(-1, 1, (12, 4))
+    check_backends_against_exact(net, S, E)
+    if "c" in BACKENDS:
+        a = segment_crossings(net, S, E, mode="certified", backend="numpy")
+        b = segment_crossings(net, S, E, mode="certified", backend="c")
+        assert np.array_equal(a.codes, b.codes)
+        assert np.allclose(a.t_error, b.t_error, rtol=1e-6, atol=0)
