@@ -549,6 +549,10 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             # then run on two threads of their own
             blas = _fast.single_blas()
             pool = _first_layer_pool()
+        elif threads == 1:
+            # one thread asked for: BLAS too (its workers would otherwise keep spinning
+            # after the call, on the cores of whatever runs next)
+            blas = _fast.single_blas()
     tiny_net = certified and _net_has_tiny_parameters(net)
     zero_ok = not net.is_dense or tolv.safety == 0
     with blas, (pool if pool is not None else contextlib.nullcontext()):
@@ -841,7 +845,8 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     threads : int, optional
         Threads of the compiled kernel (default: the cores this process may use, or
         the ``POLYFOLD_THREADS`` environment variable; chunks of fewer than 256
-        segments per thread use fewer).  The result does not depend on it.
+        segments per thread use fewer).  ``threads=1`` runs the first layer's product
+        on one BLAS thread too.  The result does not depend on it.
     progress : bool or None
         tqdm bar over the segments on standard error.  ``None`` (default): only for a
         big batch (:data:`PROGRESS_SEGMENTS` segments, or :data:`PROGRESS_SEGMENTS_EXACT`

@@ -355,3 +355,30 @@ def test_float_merges_without_a_zero_band_match_exact(float_without_band_matches
     # found a rounding apart and merged: the merge must still give exact mode's codes
     # on the segments float can decide without its band
     float_without_band_matches_exact(*case, backends=available_backends())
+
+
+def test_one_thread_runs_the_first_layer_on_one_blas_thread(monkeypatch):
+    # threads=1 means one core: the first layer's BLAS product too (a multi-threaded
+    # BLAS would leave its workers spinning after the call)
+    import contextlib
+
+    from threadpoolctl import threadpool_info
+
+    from polyfold import _fast
+
+    seen = []
+    real = _fast.single_blas
+
+    @contextlib.contextmanager
+    def spy():
+        with real():
+            seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+            yield
+
+    monkeypatch.setattr(_fast, "single_blas", spy)
+    net = polyfold.zoo.random_mlp("2x8", 20, 3, seed=0)
+    S, E = np.random.default_rng(0).random((2, 50, 20))
+    ref = segment_crossings(net, S, E, mode="float", threads=1)
+    assert seen and all(n == 1 for n in seen[0])
+    res = segment_crossings(net, S, E, mode="float", threads=2)
+    assert np.array_equal(res.packed_patterns, ref.packed_patterns)
