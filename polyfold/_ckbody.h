@@ -322,32 +322,26 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 const int satlo = ak == ACT_RELU || ak == ACT_HARDTANH || ak == ACT_LEAKY;
                 const int sathi = ak == ACT_HARDTANH;
                 const double fl = ak == ACT_LEAKY ? fabs(sl) : 0.0;
-                const int nwp = net->nw[l - 1], Tp = net->T[l - 1];
-                const uint64_t *vp = net->valid + (int64_t)(l - 1) * net->wmax;
-                if (satlo) {
-                    for (int64_t i = 0; i < P; i++) {
-                        double *ep = w->E + ord[i] * zs;
-                        const uint64_t *lo_w = w->nm + ord[i] * ms, *hi_w = w->pm + ord[i] * ms + (Tp - 1) * nwp;
-                        for (int q = 0; q < nwp; q++) {
-                            uint64_t x = (lo_w[q] | (sathi ? hi_w[q] : 0)) & vp[q];
-                            while (x) {
-                                double *e = ep + q * 64 + ctz64(x);
-                                *e = fl == 0.0 ? 0.0 : fl * *e;
-                                x &= x - 1;
-                            }
-                        }
-                    }
-                }
+                /* the decisions read off the values: on a segment with no flag every value
+                   is decided, so "decided below lo" is z < lo and "decided above hi" is
+                   z > hi (a crossing unit, exactly at its threshold, is neither and carries
+                   its error); flagged segments are recomputed, whatever their bounds */
+                const double zlo = satlo ? lo : -HUGE_VAL, zhi = sathi ? hi : HUGE_VAL;
                 for (int64_t q = 0; q < nb; q++) {
-                    double *gp = w->Gb + q * zs;
+                    double *restrict gp = w->Gb + q * zs;
                     const int64_t i1 = (q + 1) * eb < P ? (q + 1) * eb : P;
                     for (int64_t i = q * eb; i < i1; i++) {
-                        const double *hp = w->Hb + i * zs, *ep = w->E + ord[i] * zs;
+                        const double *restrict hp = w->Hb + i * zs, *restrict ep = w->E + ord[i] * zs;
+                        const double *restrict zp = w->Z + ord[i] * zs;
                         if (i == q * eb) {
-                            for (int k = 0; k < nin; k++) gp[k] = cH * fabs(hp[k]) + cE * ep[k];
+                            for (int k = 0; k < nin; k++) {
+                                const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
+                                gp[k] = cH * fabs(hp[k]) + cE * ec;
+                            }
                         } else {
                             for (int k = 0; k < nin; k++) {
-                                const double g = cH * fabs(hp[k]) + cE * ep[k];
+                                const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
+                                const double g = cH * fabs(hp[k]) + cE * ec;
                                 gp[k] = g > gp[k] || g != g ? g : gp[k];
                             }
                         }
