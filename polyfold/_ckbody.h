@@ -333,17 +333,11 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                     for (int64_t i = q * eb; i < i1; i++) {
                         const double *restrict hp = w->Hb + i * zs, *restrict ep = w->E + ord[i] * zs;
                         const double *restrict zp = w->Z + ord[i] * zs;
-                        if (i == q * eb) {
-                            for (int k = 0; k < nin; k++) {
-                                const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
-                                gp[k] = cH * fabs(hp[k]) + cE * ec;
-                            }
-                        } else {
-                            for (int k = 0; k < nin; k++) {
-                                const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
-                                const double g = cH * fabs(hp[k]) + cE * ec;
-                                gp[k] = g > gp[k] || g != g ? g : gp[k];
-                            }
+                        const int first = i == q * eb;
+                        for (int k = 0; k < nin; k++) {
+                            const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
+                            const double g = cH * fabs(hp[k]) + cE * ec;
+                            gp[k] = first || g > gp[k] || g != g ? g : gp[k];
                         }
                     }
                 }
