@@ -384,3 +384,58 @@ def test_one_thread_runs_the_first_layer_on_one_blas_thread(monkeypatch):
     assert seen and all(n == 1 for n in seen[0])
     res = segment_crossings(net, S, E, mode="float", threads=2)
     assert np.array_equal(res.packed_patterns, ref.packed_patterns)
+
+
+@st.composite
+def _wide_integer_case(draw):
+    # nets wider than 16 share one bound product per block of points, and the C kernel
+    # drops the error of units decided on a flat piece from the value itself
+    # (z < lo, z > hi); integer weights put many values exactly on a threshold, and
+    # hard tanh has two flat pieces per unit
+    d = draw(st.integers(1, 3))
+    depth = draw(st.integers(2, 3))
+    widths = tuple(draw(st.integers(17, 24)) for _ in range(depth))
+    seed = draw(st.integers(0, 10_000))
+    act = draw(st.sampled_from(["leaky_relu", "hardtanh", "relu"]))
+    pts = st.lists(st.integers(-2, 2), min_size=d, max_size=d)
+    segs = draw(st.lists(st.tuples(pts, pts), min_size=1, max_size=4))
+    S = np.array([s for s, _ in segs], float)
+    E = np.array([e for _, e in segs], float)
+    net = polyfold.zoo.random_mlp(widths, d, seed=seed, integer=True, activation=act)
+    return net, S, E
+
+
+@settings(max_examples=40, deadline=None)
+@given(_wide_integer_case())
+def test_wide_integer_nets_with_flat_pieces_match_exact(case):
+    net, S, E = case
+    ex = segment_crossings(net, S, E, mode="exact")
+    a, b = both(net, S, E, "certified")
+    assert_same(a, b)
+    assert_matches_exact(b, ex)
+    assert_same(*both(net, S, E, "float"))
+
+
+def test_hardtanh_width_20_units_on_both_plateau_edges_match_exact():
+    # units with z = -1 or z = +1 exactly at the segment's points (hand-built: the first
+    # layer is x -> x + k for k = -5..4 and its negation, so at integer x many units sit
+    # on a plateau edge) and a second layer of width 20 reading them
+    k = np.arange(-5, 5, dtype=float)
+    W1 = np.r_[np.ones(10), -np.ones(10)][:, None]
+    b1 = np.r_[k, k]
+    rng = np.random.default_rng(3)
+    W2 = rng.integers(-2, 3, size=(20, 20)).astype(float)
+    b2 = rng.integers(-2, 3, size=20).astype(float)
+    W3 = rng.integers(-2, 3, size=(1, 20)).astype(float)
+    net = PLNet.from_arrays([(W1, b1), (W2, b2), (W3, np.zeros(1))], "hardtanh")
+    S = np.array([[-6.0], [-3.0], [0.0], [-1.0], [2.0]])
+    E = np.array([[6.0], [4.0], [1.0], [-1.0], [5.0]])
+    ex = segment_crossings(net, S, E, mode="exact")
+    a, b = both(net, S, E, "certified")
+    assert_same(a, b)
+    assert_matches_exact(b, ex)
+    # the first layer alone: unit x + k switches at x = -k - 1 and x = -k + 1 (hard
+    # tanh edges at -1, +1), its negation at the same points, so the breakpoints of
+    # [-6, 6] include every integer in (-6, 6) (t = (x + 6) / 12)
+    t0 = set(np.round(b.breakpoints(0) * 12 - 6, 9))
+    assert set(range(-5, 6)) <= t0
