@@ -482,8 +482,9 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
             "contains arbitrarily large balls; pass bounds=(lower, upper) to intersect "
             "it with a domain box."
         )
-    x = np.asarray(res.x[:d], dtype=np.float64)
-    r = float(max(res.x[d], 0.0))
+    # (+ 0.0: the LP may return -0.0, for a radius as for a centre coordinate)
+    x = np.asarray(res.x[:d], dtype=np.float64) + 0.0
+    r = float(max(res.x[d], 0.0)) + 0.0
     return ChebyshevBall(x, r, int(res.status))
 
 

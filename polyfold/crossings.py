@@ -554,6 +554,8 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             # after the call, on the cores of whatever runs next)
             blas = _fast.single_blas()
     tiny_net = certified and _net_has_tiny_parameters(net)
+    if mode == "float" and _net_has_tiny_parameters(net):
+        _warn_tiny_float()
     zero_ok = not net.is_dense or tolv.safety == 0
     with blas, (pool if pool is not None else contextlib.nullcontext()):
         tiny_seen = {}
@@ -606,6 +608,8 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
                 _append(builder, _part(net, raw, b - a, mode, layout))
                 amb = np.asarray(raw["ambiguous"], np.int64)
                 tiny = np.asarray(raw.get("tiny", ()), np.int64)
+                # graph nets: values that grew to overflow in a later stage
+                big = np.union1d(big, np.asarray(raw.get("overflow", ()), np.int64))
             if len(big):
                 ids = a + big
                 S, E = points_of(ids)
@@ -689,6 +693,17 @@ def _tiny_chunk(net, seen, ZA, ZB, EA, EB, zero_ok, points):
     # graph nets: their first values can be the inputs themselves (exact, bound 0), so
     # tiny inputs are checked directly (their kernel costs far more than this pass)
     return not net.is_dense and any(_tiny(p) for p in points())
+
+
+def _warn_tiny_float():
+    import warnings
+
+    from .exceptions import PolyfoldWarning
+
+    warnings.warn(PolyfoldWarning(
+        "net has nonzero weights or biases below 2**-500: float mode's comparisons are "
+        "not reliable where values and products fall into the subnormal range (below "
+        "2**-1022); mode='certified' computes such a net in exact arithmetic."), stacklevel=4)
 
 
 def _net_has_tiny_parameters(net):
@@ -796,6 +811,7 @@ def _refine_by_stages(net, ids, S, E, tolv, layout, builder, exact_flags, refine
         raw, repaired = repair_certified(net, raw, lambda q: (S[q], E[q]), tolv)
     left = np.zeros(len(ids), bool)
     left[np.asarray(raw["ambiguous"], np.int64)] = True
+    left[raw["overflow"]] = True
     if not left.all():
         keep = np.flatnonzero(~left)
         _splice_subset(builder, ids, keep, _part(net, raw, len(ids), "certified", layout))
@@ -838,7 +854,9 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     tol : Tolerance, optional
         Float-mode tolerances (certified mode uses only ``tol.safety``).
     chunk_size : int
-        Segments processed together (memory grows linearly with it).
+        Segments processed together (memory grows linearly with it).  Float
+        breakpoints can differ in their last bits between chunk sizes (BLAS orders a
+        product's sums by the call's shape); certified pieces and codes do not.
     backend : {"auto", "numpy", "c"}
         Float/certified kernel: the optional compiled one (``"c"``), the numpy one,
         or the compiled one when built (``"auto"``).  Exact mode ignores it.

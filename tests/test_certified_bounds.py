@@ -566,3 +566,41 @@ def test_block_bounds_of_a_width_32_net_against_exact_and_between_backends():
         b = segment_crossings(net, S, E, mode="certified", backend="c")
         assert np.array_equal(a.codes, b.codes)
         assert np.allclose(a.t_error, b.t_error, rtol=1e-6, atol=0)
+
+
+# ---- float mode on subnormal-range nets: a warning, not a silent answer
+def test_float_mode_warns_on_a_net_with_subnormal_range_parameters():
+    # a weight of 1e-320 is subnormal: products with it lose their relative precision
+    net = PLNet.from_arrays([(np.array([[1e-320], [1.0]]), np.array([0.0, -0.5])),
+                             (np.ones((1, 2)), np.zeros(1))])
+    with pytest.warns(polyfold.PolyfoldWarning, match="certified"):
+        segment_crossings(net, [[-1.0]], [[1.0]], mode="float")
+    # certified mode needs no warning: it computes such a net exactly (x = 0 and x = 1/2,
+    # t = 1/2 and 3/4 by hand)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = segment_crossings(net, [[-1.0]], [[1.0]], mode="certified")
+        assert res.exact_segments.all() and res.breakpoints(0).tolist() == [0.5, 0.75]
+        segment_crossings(polyfold.zoo.sawtooth(3), [0.0], [1.0], mode="float")
+
+
+# ---- chunking: certified combinatorics do not depend on it, and t_error covers the float t
+def test_certified_results_do_not_depend_on_the_chunk_size(digits):
+    _, _, X, _ = digits
+    net = polyfold.zoo.digits_mlp("6x10")
+    rng = np.random.default_rng(8)
+    idx = rng.integers(0, len(X), (300, 2))
+    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    ref = segment_crossings(net, S, E, mode="certified", chunk_size=4096)
+    ex = segment_crossings(net, S[:40], E[:40], mode="exact")
+    for cs in (1, 7, 100, 299):
+        res = segment_crossings(net, S, E, mode="certified", chunk_size=cs)
+        assert np.array_equal(res.codes_packed, ref.codes_packed)
+        assert np.array_equal(res.n_pieces, ref.n_pieces)
+        assert np.all(np.abs(res.t - ref.t) <= res.t_error + ref.t_error)
+        k = ex.breakpoint_offsets[-1]
+        tx = np.array([float(v) for v in ex.t_exact[:k]])
+        # (the exact breakpoints, rounded: within t_error plus half a spacing)
+        assert np.all(np.abs(res.t[:k] - tx) <= res.t_error[:k] + np.spacing(tx))

@@ -611,3 +611,88 @@ def test_padded_max_pool_certified_without_warnings():
             res = polyfold.segment_crossings(net, S, E, mode=mode)
         np.testing.assert_array_equal(res.n_pieces, ex.n_pieces)
         np.testing.assert_array_equal(res.codes, ex.codes)
+
+
+# ---------------------------------------------------------------------------
+# magnitudes beyond float64 in a later stage: those segments are computed exactly
+# (the driver's first-layer check sees only the first stage's values)
+# ---------------------------------------------------------------------------
+def _chain_overflow_graph():
+    # x -> relu(x) -> relu(2^600 h) -> relu(2^500 h - 2^1023): the third unit is
+    # 2^1100 relu(x) - 2^1023 (beyond float64 for x > 2^-77), zero at x = 2^-77
+    b = GraphBuilder((1,))
+    h = b.relu(b.dense(b.input, [[1.0]], [0.0]))
+    h = b.relu(b.dense(h, [[2.0**600]], [0.0]))
+    h = b.relu(b.dense(h, [[2.0**500]], [-2.0**1023]))
+    return b.build(b.dense(h, [[1.0]], [0.0]))
+
+
+@pytest.mark.parametrize("mode", ["float", "certified", "exact"])
+def test_values_overflowing_in_a_later_stage_keep_their_regions(mode):
+    # x from -1 to 1 (t = (x + 1) / 2): by hand, units 1 and 2 switch at x = 0 (t = 1/2)
+    # and unit 3 at x = 2^-77 (t = 1/2 + 2^-78); codes (0,0,0), (1,1,0), (1,1,1)
+    net = _chain_overflow_graph()
+    assert not net.is_dense
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning reaches the user
+        res = polyfold.segment_crossings(net, [[-1.0]], [[1.0]], mode=mode)
+    assert res.piece_codes(0).tolist() == [[0, 0, 0], [1, 1, 0], [1, 1, 1]]
+    assert res.exact_segments.all()
+    if mode == "exact":
+        assert res.breakpoints(0) == [F(1, 2), F(1, 2) + F(1, 2**78)]
+    else:
+        assert np.array_equal(res.breakpoints(0), [0.5, 0.5])  # 1/2 + 2^-78 rounds to 1/2
+
+
+def _scaled_cnn(rng, c0, c1):
+    b = GraphBuilder((1, 4, 4))
+    w0, b0 = rng.integers(-2, 3, (2, 1, 2, 2)).astype(float), rng.integers(-2, 3, 2).astype(float)
+    w1 = rng.integers(-2, 3, (3, 2, 2, 2)).astype(float)
+    h = b.relu(b.conv(b.input, w0 * c0, b0 * c0))
+    h = b.relu(b.conv(h, w1 * c1, np.zeros(3)))
+    y = b.dense(h, rng.integers(-2, 3, (1, 12)).astype(float), np.zeros(1))
+    return b.build(y)
+
+
+@pytest.mark.parametrize("mode", ["float", "certified"])
+def test_cnn_scaled_beyond_float64_keeps_the_unscaled_regions(mode):
+    # ReLU is positively homogeneous: scaling the first conv (weight and bias) by 2^600
+    # and the second conv's weight by 2^500 (bias 0) multiplies its values by 2^1100
+    # and changes no sign, so the regions are the unscaled net's (exact mode)
+    want_net = _scaled_cnn(np.random.default_rng(4), 1.0, 1.0)
+    net = _scaled_cnn(np.random.default_rng(4), 2.0**600, 2.0**500)
+    rng = np.random.default_rng(7)
+    S, E = rng.integers(-3, 4, (2, 6, 16)).astype(float)
+    want = polyfold.segment_crossings(want_net, S, E, mode="exact")
+    res = polyfold.segment_crossings(net, S, E, mode=mode)
+    assert np.array_equal(res.n_pieces, want.n_pieces) and np.array_equal(res.codes, want.codes)
+    assert res.exact_segments.any()
+
+
+# ---------------------------------------------------------------------------
+# non-finite parameters are refused where the graph is built
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["dense_W", "dense_b", "conv_w", "conv_b", "affine", "add", "bn"])
+def test_graph_builder_refuses_non_finite_parameters(which):
+    b = GraphBuilder((1, 2, 2))
+    bad = np.array([1.0, np.nan])
+    with pytest.raises(polyfold.PolyfoldError) as err:
+        if which == "dense_W":
+            b.dense(b.input, np.full((1, 4), np.inf))
+        elif which == "dense_b":
+            b.dense(b.input, np.ones((2, 4)), bad)
+        elif which == "conv_w":
+            b.conv(b.input, np.full((1, 1, 1, 1), -np.inf))
+        elif which == "conv_b":
+            b.conv(b.input, np.ones((2, 1, 1, 1)), bad)
+        elif which == "affine":
+            b.channel_affine(b.input, [np.inf], [0.0])
+        elif which == "add":
+            b.add(b.input, b.input, weights=[1.0, np.nan])
+        else:
+            b.batch_norm(b.input, [0.0], [-1.0], eps=1e-5)  # a negative variance
+    msg = str(err.value)
+    assert {"dense_W": "weight", "dense_b": "bias", "conv_w": "Conv weight", "conv_b": "Conv bias",
+            "affine": "scale", "add": "Add weights", "bn": "var + eps"}[which] in msg

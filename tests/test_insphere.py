@@ -367,3 +367,15 @@ def test_least_distance_closed_forms():
     G = np.array([[1.0, 1.0], [-1.0, -1.0], [-1.0, 0.0]])
     h = np.array([2.0, -2.0, -0.5])
     np.testing.assert_allclose(_least_distance(G, h, tol), [0.5, 1.5], atol=1e-8)
+
+
+def test_flat_region_has_radius_plus_zero():
+    # [0, 1] x {0} has no interior: radius 0 (and +0.0: the LP's -0.0 is not passed on,
+    # so copysign, formatting and sorting see a plain zero)
+    A = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    c = np.array([0.0, 1.0, 0.0, 0.0])
+    for dom in (None, (0, 1)):
+        ball = insphere(A, c, domain=dom)
+        assert ball.radius == 0.0 and not np.signbit(ball.radius) and ball.status == "flat"
+        assert not np.signbit(ball.centre).any() and ball.centre[1] == 0.0
+        assert 0.0 <= ball.centre[0] <= 1.0

@@ -87,6 +87,7 @@ class _Ctx:
         self.certified = certified
         self.tol = tolv
         self.amb = []  # (seg, t_lo, t_hi) arrays
+        self.overflow = []  # segment arrays (float and certified; see _drop_overflow)
 
     def flag_points(self, seg, t, rows):
         rows = np.unique(np.asarray(rows, np.int64))
@@ -548,7 +549,32 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
         "endpoint": endpoint,
         "ambiguous": ctx.segments(),
         "ambiguous_t": ctx.intervals(),
+        "overflow": (np.unique(np.concatenate(ctx.overflow)) if ctx.overflow
+                     else np.zeros(0, np.int64)),
     }
+
+
+def _drop_overflow(S, E, seg, ctx):
+    """Float and certified: the segments with a state value (or bound) of magnitude
+    :data:`polyfold.crossings.OVERFLOW_MAGNITUDE` or more, or not finite, are recorded
+    in ``ctx.overflow`` for exact arithmetic and their states zeroed, so the rest of
+    the float pass stays finite (the driver replaces their results).  The first
+    values are checked by the driver; this catches growth in the later stages."""
+    from ..crossings import OVERFLOW_MAGNITUDE as big
+
+    with np.errstate(invalid="ignore"):
+        fine = max(np.max(S, initial=0.0), -np.min(S, initial=0.0)) < big
+        fine = fine and (E is None or np.max(E, initial=0.0) < big)
+        if fine:
+            return S, E
+        bad = ~(np.abs(S) < big).all(axis=1)
+        if E is not None:
+            bad |= ~(E < big).all(axis=1)
+    segs = np.unique(seg[bad])
+    ctx.overflow.append(segs)
+    rows = np.isin(seg, segs)[:, None]
+    S = np.where(rows, 0.0, S)
+    return S, (None if E is None else np.where(rows, 0.0, E))
 
 
 def _bytes_per_value(ctx):
@@ -572,6 +598,8 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
         u = st.units[g]
         zw = st.z_width(g)
         hits = None  # float: (rows, units, threshold values) of this group's new points
+        if not exact and g > 0:
+            S, E = _drop_overflow(S, E, seg, ctx)
         Z = S[:, :zw]
         Ez = E[:, :zw] if certified else None
         if certified and len(Z):
@@ -707,10 +735,13 @@ def _run_groups(net, st, g0, seg, t, te, S, E, ends, ctx, degenerate, endpoint):
                 h = u.select(Z, am) if exact else np.take_along_axis(zc, am[:, :, None], axis=2)[:, :, 0]
                 if certified:
                     eh = _max_output_bound(u, zc, ec, am, sure)
-            if certified:
-                S, E = st.advance_bound(g, S, E, safety=tolv.safety, h=h, eh=eh)
-            else:
-                S = st.advance(g, S, exact=exact, h=h)
+            # (float: values beyond float64 become inf quietly; _drop_overflow takes
+            # their segments out at the next group)
+            with np.errstate(over="ignore", invalid="ignore"):
+                if certified:
+                    S, E = st.advance_bound(g, S, E, safety=tolv.safety, h=h, eh=eh)
+                else:
+                    S = st.advance(g, S, exact=exact, h=h)
     same = seg[1:] == seg[:-1]
     piece = np.flatnonzero(same)
     codes = np.zeros((len(piece), net.n_hidden), np.int8)

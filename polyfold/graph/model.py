@@ -863,7 +863,12 @@ class GraphBuilder:
 
     def batch_norm(self, h, mean, var, weight=None, bias=None, eps=1e-5, *, name=None):
         mean = np.asarray(mean, np.float64)
-        scale = 1.0 / np.sqrt(np.asarray(var, np.float64) + eps)
+        den = np.asarray(var, np.float64) + eps
+        if not np.all(den > 0):
+            raise ValidationError(
+                f"batch_norm needs var + eps > 0 in every channel (var is a variance), got "
+                f"min(var + eps) = {np.min(den)}.")
+        scale = 1.0 / np.sqrt(den)
         if weight is not None:
             scale = scale * np.asarray(weight, np.float64)
         shift = -scale * mean + (0.0 if bias is None else np.asarray(bias, np.float64))

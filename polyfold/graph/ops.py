@@ -67,8 +67,15 @@ def _fresh(dot_abs, y, g, safety):
     return safety * (g * dot_abs + np.where(dot_abs > 0, 2 * UNIT_ROUNDOFF * np.abs(y), 0.0))
 
 
-def _readonly(a):
+def _readonly(a, name=None):
+    """A read-only float64 copy of ``a``; ``name``: a parameter, checked to be finite
+    (a NaN or infinity in a weight would give NaN crossings, or overflow errors in
+    exact mode, far from its cause)."""
     a = np.array(a, dtype=np.float64, copy=True)
+    if name is not None:
+        from .._validation import check_finite
+
+        check_finite(a, name)
     a.setflags(write=False)
     return a
 
@@ -165,8 +172,8 @@ class Dense(AffineOp):
     """``y = W x + b`` on the flattened input (``W`` of shape ``(n_out, n_in)``)."""
 
     def __init__(self, W, b, in_shape=None):
-        W = _readonly(W)
-        b = _readonly(np.zeros(W.shape[0]) if b is None else b)
+        W = _readonly(W, "Dense weight W")
+        b = _readonly(np.zeros(W.shape[0]) if b is None else b, "Dense bias b")
         if W.ndim != 2 or b.shape != (W.shape[0],):
             raise ShapeError(f"Dense needs W (n_out, n_in) and b (n_out,), got {W.shape}, {b.shape}.")
         in_shape = (W.shape[1],) if in_shape is None else tuple(in_shape)
@@ -243,7 +250,7 @@ class Conv(AffineOp):
     """
 
     def __init__(self, weight, bias, in_shape, *, stride=1, padding=0, dilation=1, groups=1):
-        weight = _readonly(weight)
+        weight = _readonly(weight, "Conv weight")
         nd = weight.ndim - 2
         if nd not in (1, 2):
             raise UnsupportedLayerError(
@@ -261,7 +268,7 @@ class Conv(AffineOp):
                 f"Conv weight {weight.shape} does not match {C} input channels with "
                 f"groups={groups}."
             )
-        bias = _readonly(np.zeros(O) if bias is None else bias)
+        bias = _readonly(np.zeros(O) if bias is None else bias, "Conv bias")
         stride = _pair(stride, nd)
         dilation = _pair(dilation, nd)
         if isinstance(padding, (int, np.integer)):
@@ -617,8 +624,8 @@ class ChannelAffine(AffineOp):
 
     def __init__(self, in_shape, scale, shift):
         in_shape = tuple(int(v) for v in in_shape)
-        scale = _readonly(scale)
-        shift = _readonly(shift)
+        scale = _readonly(scale, "ChannelAffine scale")
+        shift = _readonly(shift, "ChannelAffine shift")
         if scale.shape != (in_shape[0],) or shift.shape != (in_shape[0],):
             raise ShapeError(f"ChannelAffine needs ({in_shape[0]},) scale and shift, got {scale.shape}, {shift.shape}.")
         super().__init__([in_shape], in_shape)
@@ -728,6 +735,10 @@ class Add(AffineOp):
         self.weights = tuple(1.0 for _ in in_shapes) if weights is None else tuple(float(w) for w in weights)
         if len(self.weights) != len(in_shapes):
             raise ValidationError("Add needs one weight per input.")
+        if not all(np.isfinite(self.weights)):
+            from ..exceptions import NonFiniteError
+
+            raise NonFiniteError(f"Add weights must be finite, got {self.weights}.")
 
     def _flat(self, x):
         return x.reshape(len(x), -1)
