@@ -668,3 +668,39 @@ def test_n_jobs_errors_name_the_global_sample():
 def test_bad_n_jobs(bad):
     with pytest.raises(ValidationError, match="n_jobs must be None, a positive int or -1"):
         run(NET_L, [[0.1, 0.2]], n_jobs=bad)
+
+
+def test_step_across_a_hard_tanh_facet_stops_at_the_units_next_threshold():
+    # one hard tanh unit z = y on [-2, 2]^2 (codes count the thresholds -1, 0, 1 below
+    # z); x = (0, 1.5) has code 3, region 1 <= y <= 2, one neuron facet y = 1.  By hand:
+    # the neighbour across it is 0 <= y <= 1 (code 2), bounded below by the same unit's
+    # threshold 0, so the half step lands at y = 1/2, where f = h = y > 0 (label 1)
+    from polyfold import HardTanh, PLNet
+
+    net = PLNet.from_arrays([(np.array([[0.0, 1.0]]), np.array([0.0])),
+                             (np.array([[1.0]]), np.array([0.0]))], activation=[HardTanh(-1.0, 1.0)])
+    st = region_statistics(net, np.array([[0.0, 1.5]]), domain=(-2.0, 2.0))
+    q = np.asarray(st.neighbour_points[0]).reshape(-1, 2)
+    assert q.shape == (1, 2) and q[0, 1] == pytest.approx(0.5, abs=1e-9)
+    assert st.neighbour_verified[0].tolist() == [True]
+    assert st.neighbour_labels[0].tolist() == [1] and st.neighbour_label_change.tolist() == [0.0]
+
+
+def test_neighbour_points_of_hard_tanh_nets_lie_in_the_neighbour():
+    # every neighbour point found must have the neighbour's codes (a forward pass)
+    from polyfold import HardTanh, PLNet
+
+    rng = np.random.default_rng(11)
+    n = 0
+    for _ in range(40):
+        d = int(rng.integers(2, 4))
+        dims = [d, int(rng.integers(2, 5)), int(rng.integers(2, 5)), 2]
+        layers = [(rng.standard_normal((o, i)), rng.standard_normal(o) * 0.5) for i, o in zip(dims[:-1], dims[1:])]
+        net = PLNet.from_arrays(layers, activation=HardTanh(-0.5, 0.5))
+        st = region_statistics(net, rng.uniform(-1, 1, (4, d)), domain=(-1.0, 1.0))
+        for i in range(4):
+            pts = np.asarray(st.neighbour_points[i]).reshape(-1, d)
+            fin = np.isfinite(pts).all(axis=1)
+            n += int(fin.sum())
+            assert np.asarray(st.neighbour_verified[i])[fin].all()
+    assert n > 200

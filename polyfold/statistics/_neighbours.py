@@ -248,6 +248,9 @@ def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows
     unit_set = set(units) | {tuple(u[:2]) for u in units}  # max rows: by (group, unit)
     switching2 = np.zeros(len(A2), bool)
     switching2[: len(units2)] = [tuple(u) in unit_set or tuple(u[:2]) in unit_set for u in units2]
+    # only the switching units' rows through q: their other rows (another threshold of
+    # a hard tanh, a max candidate not tied at q) bound the step like any other row
+    switching2 &= np.abs(sl) <= band * np.maximum(norms, 1.0)
     dec = (rate < 0) & ~switching2 & (norms > 0)
     if np.any(sl[~switching2 & (norms > 0)] <= band * norms[~switching2 & (norms > 0)]):
         return None  # q is not in the relative interior for the neighbour
