@@ -793,8 +793,8 @@ def _refine_by_stages(net, ids, S, E, tolv, layout, builder, exact_flags, refine
 
     Splices the decided segments into ``builder`` (marking ``refined``, or
     ``exact_flags`` where exact sub-segments were needed) and returns the
-    ``(ids, S, E)`` it could not splice.  Nets whose stages do not exist (hidden
-    Identity layers) are returned unchanged.
+    ``(ids, S, E)`` it could not splice.  Nets whose stages do not exist are
+    returned unchanged.
     """
     from .exceptions import UnsupportedLayerError
     from .graph.crossings import graph_partition, repair_certified

@@ -408,13 +408,13 @@ class PLNet:
             if l < self.depth:
                 act = self._activations[l]
                 if isinstance(act, Identity):
-                    # a linear hidden layer still carries bits: hard tanh with a window that
-                    # cannot be left is not the same, so refuse
-                    raise UnsupportedLayerError(
-                        "PLNet.to_graph: hidden Identity layers carry bits but are not unit "
-                        "groups of a graph; replace them by a ReLU pair or merge the layers."
-                    )
-                h = b.activation(h, act, name=f"layer{l}")
+                    # a linear hidden layer whose units still carry bits (same codes)
+                    from .graph import units as _units
+
+                    op = _units.Elementwise(b.shape(h), act, bits_of_identity=True)
+                    h = b.add_node(op, [h], f"layer{l}", "act")
+                else:
+                    h = b.activation(h, act, name=f"layer{l}")
         return b.build(h)
 
     def stages(self):

@@ -530,3 +530,20 @@ def test_multiclass_decision_boundary_vertices_tie_the_top_two_logits():
     P = ds.cell(i)
     c = P.mean(axis=0)
     assert set(np.argsort(net.forward(c[None])[0])[-2:]) == set(ds.classes[i].tolist())
+
+
+def test_hidden_identity_layers_are_accepted_in_three_dimensions():
+    from polyfold import Identity, ReLU
+
+    # layer 0 is linear (Identity: h = (x, y), each unit carrying the bit z > 0), then
+    # ReLU units x + y - 1 and x - y - 3: four lines of the (x, y)-plane in general
+    # position (intersections (0,0), (0,1), (0,-3), (1,0), (3,0), (2,-1)) times the z
+    # axis.  By hand: 1 + 4 + 6 = 11 regions; no vertices; 6 lines; each plane cut by
+    # its 3 parallel intersection lines into 4 strips, 16 two-faces
+    net = PLNet([(np.array([[1.0, 0, 0], [0, 1.0, 0]]), np.zeros(2)),
+                 (np.array([[1.0, 1.0], [1.0, -1.0]]), np.array([-1.0, -3.0])),
+                 (np.ones((1, 2)), np.zeros(1))], [Identity(), ReLU()])
+    for mode in ("exact", "certified", "float"):
+        c = space_complex(net, mode=mode)
+        assert c.n_regions == 11 and tuple(c.f_vector) == (0, 6, 16, 11)
+        assert box_complex(net, -5.0, 5.0, mode=mode).n_regions == 11

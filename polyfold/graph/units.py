@@ -56,10 +56,12 @@ class Elementwise(Units):
 
     kind = "threshold"
 
-    def __init__(self, in_shape, activation):
+    def __init__(self, in_shape, activation, *, bits_of_identity=False):
         act = make_activation(activation)
-        if isinstance(act, Identity):
+        if isinstance(act, Identity) and not bits_of_identity:
             raise UnsupportedLayerError("Identity is not a unit group; drop it from the graph.")
+        # (bits_of_identity: PLNet.to_graph's hidden Identity layers, linear layers whose
+        # units still carry the bit z > 0 as in the dense net; one piece, no knot)
         super().__init__(in_shape, in_shape)
         self.activation = act
         self.thresholds = np.array(act.thresholds, dtype=np.float64)
