@@ -696,3 +696,28 @@ def test_graph_builder_refuses_non_finite_parameters(which):
     msg = str(err.value)
     assert {"dense_W": "weight", "dense_b": "bias", "conv_w": "Conv weight", "conv_b": "Conv bias",
             "affine": "scale", "add": "Add weights", "bn": "var + eps"}[which] in msg
+
+
+def test_hidden_identity_layers_as_unit_groups_match_exact_mode():
+    # PLNet.to_graph turns a hidden Identity layer into a one-piece unit group whose
+    # units carry the bit z > 0: the graph's crossings (and the dense net's, whose
+    # certified second pass runs on those stages) must be exact mode's on the dense net
+    from polyfold import HardTanh, Identity, LeakyReLU, PLNet, ReLU
+
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        d, depth = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        dims = [d] + [int(rng.integers(1, 4)) for _ in range(depth)] + [1]
+        acts = [[Identity(), ReLU(), HardTanh(-1, 1), LeakyReLU(0.5)][int(rng.integers(0, 4))]
+                for _ in range(depth)]
+        acts[int(rng.integers(0, depth))] = Identity()
+        layers = [(rng.integers(-2, 3, (o, i)).astype(float), rng.integers(-2, 3, o).astype(float))
+                  for i, o in zip(dims[:-1], dims[1:])]
+        net = PLNet(layers, acts)
+        S, E = rng.integers(-3, 4, (2, 4, d)).astype(float)
+        ref = polyfold.segment_crossings(net, S, E, mode="exact")
+        for nn in (net, net.to_graph()):
+            for mode in ("exact", "certified"):
+                r = polyfold.segment_crossings(nn, S, E, mode=mode)
+                assert np.array_equal(r.n_pieces, ref.n_pieces) and np.array_equal(r.codes, ref.codes)
+                assert np.array_equal(r.degenerate, ref.degenerate)

@@ -367,9 +367,9 @@ def _undecided_net_paths():
 
 
 def _deep_net_paths(digits, depth=14, seed=11):
-    """A deep net between digits images, with a hidden Identity layer (no stage form):
-    what the compiled kernel's bounds leave goes to ball arithmetic (measured: 2 of
-    60 segments at depth 14)."""
+    """A deep net between digits images, with a hidden Identity layer: what the compiled
+    kernel's bounds leave goes to the later passes (measured: 2 of 60 segments at depth
+    14)."""
     from polyfold.network import Identity, ReLU
 
     _, _, X, _ = digits
@@ -420,19 +420,33 @@ def test_stage_pass_decides_without_balls(monkeypatch):
     _assert_refined_are_exact(res, net, S, E, np.flatnonzero(res.refined_segments))
 
 
-def test_balls_decide_deep_nets_without_stages(digits):
-    # a hidden Identity layer has no stage form: the undecided segments of a deep net
-    # then go to ball arithmetic, which decides them with exact mode's answer
+def _without_stages(monkeypatch):
+    """Dense nets without a stage form (as hidden Identity layers were before they became
+    unit groups of one piece): the second pass must hand their segments on."""
+    from polyfold.exceptions import UnsupportedLayerError
+
+    def no_stages(self):
+        raise UnsupportedLayerError("no stage form (test)")
+
+    monkeypatch.setattr(polyfold.PLNet, "stages", no_stages)
+
+
+def test_balls_decide_deep_nets_without_stages(digits, monkeypatch):
+    # a net without stage form: the undecided segments of a deep net then go to ball
+    # arithmetic, which decides them with exact mode's answer
     net, S, E = _deep_net_paths(digits)
+    _without_stages(monkeypatch)
     res = segment_crossings(net, S, E, mode="certified")
     assert res.n_refined >= 1
     _assert_refined_are_exact(res, net, S, E, np.flatnonzero(res.refined_segments)[:3])
 
 
-def test_stage_pass_leaves_nets_without_stages_to_the_balls():
-    # hidden Identity layers have no stage form: the second pass hands every segment on
+def test_stage_pass_leaves_nets_without_stages_to_the_balls(monkeypatch):
+    # a net without stage form: the second pass hands every segment on
     from polyfold.crossings import _refine_by_stages
     from polyfold.network import Identity, ReLU
+
+    _without_stages(monkeypatch)
 
     net = polyfold.PLNet.from_arrays([(np.eye(2), np.zeros(2)), (np.eye(2), np.zeros(2)),
                                       (np.ones((1, 2)), np.zeros(1))],
