@@ -460,6 +460,14 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
     An, cn, zero = normalize_rows(A, c, tol=tol)
     An, cn = An[~zero], cn[~zero]
     m = An.shape[0]
+    # the ball is scale-equivariant: offsets far from 1 (a box of half-width 1e-20 or
+    # 1e20) are brought near it by a power of two (exact), as HiGHS's tolerances are
+    # absolute; the centre and radius are scaled back
+    top = float(np.abs(cn).max(initial=0.0))
+    shift = 0
+    if np.isfinite(top) and top > 0 and not 2.0**-10 <= top <= 2.0**10:
+        shift = int(np.frexp(top)[1])
+        cn = np.ldexp(cn, -shift)
     if m == 0:
         raise UnboundedRadiusError(
             "the Chebyshev radius is unbounded: no constraint bounds the polytope "
@@ -483,8 +491,8 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
             "it with a domain box."
         )
     # (+ 0.0: the LP may return -0.0, for a radius as for a centre coordinate)
-    x = np.asarray(res.x[:d], dtype=np.float64) + 0.0
-    r = float(max(res.x[d], 0.0)) + 0.0
+    x = np.ldexp(np.asarray(res.x[:d], dtype=np.float64), shift) + 0.0
+    r = float(np.ldexp(max(res.x[d], 0.0), shift)) + 0.0
     return ChebyshevBall(x, r, int(res.status))
 
 

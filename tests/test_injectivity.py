@@ -727,3 +727,17 @@ def test_bias_margin_is_tight():
     assert bm.n_below == int(np.sum(bm.per_point < 0))
     with pytest.raises(ValidationError, match="target_rank"):
         bias_margin(W, X, alpha=alpha, target_rank=4)
+
+
+@pytest.mark.parametrize("c", [1e-200, 1e-160, 1e155, 1e300])
+def test_verdict_does_not_depend_on_the_scale_of_the_rows(c):
+    # ReLU(c (W x - alpha)) = c ReLU(W x - alpha): the same verdict at every scale.  By
+    # hand (the docstring's example): C(x) = (ReLU(x), ReLU(-x - 1)) on [-2, 2] is not
+    # injective (both rows are 0 on [-1, 0]), with 3 cells
+    from polyfold.injectivity import check_injectivity
+
+    W = np.array([[1.0], [-1.0]]) * c
+    v = check_injectivity(W, alpha=np.array([0.0, 1.0]) * c, domain=(-2.0, 2.0))
+    assert not v.is_injective and v.n_pieces == 3
+    v = check_injectivity(W, alpha=np.array([0.0, 1.0]) * c, domain=(0.0, 2.0))
+    assert v.is_injective

@@ -379,3 +379,13 @@ def test_flat_region_has_radius_plus_zero():
         assert ball.radius == 0.0 and not np.signbit(ball.radius) and ball.status == "flat"
         assert not np.signbit(ball.centre).any() and ball.centre[1] == 0.0
         assert 0.0 <= ball.centre[0] <= 1.0
+
+
+@pytest.mark.parametrize("s", [2.0**-70, 1e-20, 1e20, 2.0**70])
+def test_insphere_of_tiny_and_huge_boxes(s):
+    # the square [-s, s]^2: radius s, centre 0 (closed form, any scale; HiGHS's absolute
+    # tolerances gave 0 at 1e-20 and "unbounded" at 1e20)
+    A = np.vstack([np.eye(2), -np.eye(2)])
+    ball = insphere(A, np.full(4, s))
+    assert ball.radius == pytest.approx(s, rel=1e-9)
+    assert np.all(np.abs(ball.centre) <= 1e-9 * s)

@@ -241,12 +241,26 @@ def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_
     """
     tol = get_tol(tol)
     Wm, a = _resolve(W, alpha, bias)
+    Wm, a = _power_of_two_rows(Wm, a)
     m, n = Wm.shape
     max_cells = check_positive_int(max_cells, "max_cells")
     kind, A, c = _parse_domain(domain, n)
     if kind == "points":
         return _check_points(Wm, a, A, exact, tol)
     return _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol)[0]
+
+
+def _power_of_two_rows(Wm, a):
+    """Rows ``(W_i, alpha_i)`` scaled by the power of two that brings their largest entry
+    into [1/2, 1): exact in float64, and the verdict is the same for every positive
+    row scaling (the cells, active sets and collisions of ``ReLU(W x - alpha)`` do not
+    change), while weights near 1e155 or 1e-160 overflowed or underflowed in the
+    squared norms and products of the cell search (a wrong verdict)."""
+    if Wm.dtype == object or Wm.size == 0:
+        return Wm, a
+    big = np.maximum(np.abs(Wm).max(axis=1), np.abs(a))
+    _, e = np.frexp(np.where(big > 0, big, 1.0))
+    return np.ldexp(Wm, -e[:, None]), np.ldexp(a, -e)
 
 
 def _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol):
