@@ -236,12 +236,15 @@ def test_backends_agree_on_t_error():
     assert np.allclose(a.t_error, b.t_error, rtol=1e-6, atol=0)
 
 
-def test_t_error_is_small_on_benign_inputs(digits):
+def _digits_segments(digits, n, seed):
+    """The 6x10 digits MLP and ``n`` segments between random test images."""
     _, _, X, _ = digits
-    net = polyfold.zoo.digits_mlp("6x10")
-    rng = np.random.default_rng(2)
-    idx = rng.integers(0, len(X), (40, 2))
-    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    idx = np.random.default_rng(seed).integers(0, len(X), (n, 2))
+    return polyfold.zoo.digits_mlp("6x10"), X[idx[:, 0]], X[idx[:, 1]]
+
+
+def test_t_error_is_small_on_benign_inputs(digits):
+    net, S, E = _digits_segments(digits, 40, 2)
     res = segment_crossings(net, S, E, mode="certified")
     ex = segment_crossings(net, S, E, mode="exact")
     assert res.n_recomputed == 0
@@ -588,11 +591,7 @@ def test_float_mode_warns_on_a_net_with_subnormal_range_parameters():
 
 # ---- chunking: certified combinatorics do not depend on it, and t_error covers the float t
 def test_certified_results_do_not_depend_on_the_chunk_size(digits):
-    _, _, X, _ = digits
-    net = polyfold.zoo.digits_mlp("6x10")
-    rng = np.random.default_rng(8)
-    idx = rng.integers(0, len(X), (300, 2))
-    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    net, S, E = _digits_segments(digits, 300, 8)
     ref = segment_crossings(net, S, E, mode="certified", chunk_size=4096)
     ex = segment_crossings(net, S[:40], E[:40], mode="exact")
     for cs in (1, 7, 100, 299):

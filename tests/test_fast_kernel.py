@@ -161,25 +161,34 @@ def test_mixed_activations_per_layer():
         assert_same(*both(net, S, E, mode))
 
 
-@st.composite
-def integer_case(draw):
+def _draw_integer_net(draw, depths, widths, coord, max_segments):
+    """An integer random_mlp and integer segments (``depths``, ``widths``: (lo, hi))."""
     d = draw(st.integers(1, 3))
-    depth = draw(st.integers(1, 3))
-    widths = tuple(draw(st.integers(1, 5)) for _ in range(depth))
+    depth = draw(st.integers(*depths))
+    ws = tuple(draw(st.integers(*widths)) for _ in range(depth))
     seed = draw(st.integers(0, 10_000))
     act = draw(st.sampled_from(["relu", "leaky_relu", "hardtanh"]))
-    pts = st.lists(st.integers(-3, 3), min_size=d, max_size=d)
-    segs = draw(st.lists(st.tuples(pts, pts), min_size=1, max_size=6))
+    pts = st.lists(st.integers(-coord, coord), min_size=d, max_size=d)
+    segs = draw(st.lists(st.tuples(pts, pts), min_size=1, max_size=max_segments))
     S = np.array([s for s, _ in segs], float)
     E = np.array([e for _, e in segs], float)
-    return polyfold.zoo.random_mlp(widths, d, seed=seed, integer=True, activation=act), S, E
+    return polyfold.zoo.random_mlp(ws, d, seed=seed, integer=True, activation=act), S, E
+
+
+@st.composite
+def integer_case(draw):
+    return _draw_integer_net(draw, (1, 3), (1, 5), 3, 6)
 
 
 @given(integer_case())
 def test_integer_nets_ties(case):
     # small integers: exact ties (several neurons at once, zeros without sign
     # change, endpoints on boundaries) are frequent; all values are exact in float
-    net, S, E = case
+    _check_against_exact(*case)
+
+
+def _check_against_exact(net, S, E):
+    """Certified: C and numpy kernels agree and match exact mode; float: they agree."""
     ex = segment_crossings(net, S, E, mode="exact")
     a, b = both(net, S, E, "certified")
     assert_same(a, b)
@@ -392,28 +401,13 @@ def _wide_integer_case(draw):
     # drops the error of units decided on a flat piece from the value itself
     # (z < lo, z > hi); integer weights put many values exactly on a threshold, and
     # hard tanh has two flat pieces per unit
-    d = draw(st.integers(1, 3))
-    depth = draw(st.integers(2, 3))
-    widths = tuple(draw(st.integers(17, 24)) for _ in range(depth))
-    seed = draw(st.integers(0, 10_000))
-    act = draw(st.sampled_from(["leaky_relu", "hardtanh", "relu"]))
-    pts = st.lists(st.integers(-2, 2), min_size=d, max_size=d)
-    segs = draw(st.lists(st.tuples(pts, pts), min_size=1, max_size=4))
-    S = np.array([s for s, _ in segs], float)
-    E = np.array([e for _, e in segs], float)
-    net = polyfold.zoo.random_mlp(widths, d, seed=seed, integer=True, activation=act)
-    return net, S, E
+    return _draw_integer_net(draw, (2, 3), (17, 24), 2, 4)
 
 
 @settings(max_examples=40, deadline=None)
 @given(_wide_integer_case())
 def test_wide_integer_nets_with_flat_pieces_match_exact(case):
-    net, S, E = case
-    ex = segment_crossings(net, S, E, mode="exact")
-    a, b = both(net, S, E, "certified")
-    assert_same(a, b)
-    assert_matches_exact(b, ex)
-    assert_same(*both(net, S, E, "float"))
+    _check_against_exact(*case)
 
 
 def test_hardtanh_width_20_units_on_both_plateau_edges_match_exact():
