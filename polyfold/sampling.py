@@ -260,14 +260,17 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     while len(lo):
         differ = np.any(flat_codes[lo] != flat_codes[hi], axis=1)
         wide = (flat_t[hi] - flat_t[lo]) >= eps
+        # an interval whose float midpoint is one of its ends cannot be split (eps
+        # below the float spacing): splitting it again would repeat it forever
+        tm = 0.5 * (flat_t[lo] + flat_t[hi])
+        wide &= (tm > flat_t[lo]) & (tm < flat_t[hi])
         iseg = np.concatenate(segs)[lo]
         budget = evals[iseg] < max_evaluations
         split = differ & wide & budget
-        lo, hi = lo[split], hi[split]
+        lo, hi, tm = lo[split], hi[split], tm[split]
         if not len(lo):
             break
         iseg = iseg[split]
-        tm = 0.5 * (flat_t[lo] + flat_t[hi])
         Xm = S[iseg] * (1.0 - tm)[:, None] + E[iseg] * tm[:, None]
         cm = _codes_at(net, Xm)
         np.add.at(evals, iseg, 1)

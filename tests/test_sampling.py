@@ -79,3 +79,17 @@ def test_bad_sampler_arguments():
     exact = polyfold.segment_crossings(net, [[0.0], [0.0]], [[1.0], [1.0]])
     with pytest.raises(ValidationError, match="same segments"):
         missed_regions(exact, grid_patterns(net, [0.0], [1.0]))
+
+
+def test_bisection_below_the_float_spacing_stops():
+    # eps = 1e-320 is below the float spacing of every t in (0, 1]: an interval whose
+    # midpoint rounds to one of its ends cannot be split, so bisection stops there
+    # (it split the same interval again until max_evaluations).  Each of the 7 kinks of
+    # sawtooth(3) on [0, 1] needs at most ~1075 halvings (the float exponent range)
+    from polyfold.sampling import bisection_patterns
+
+    net = polyfold.zoo.sawtooth(3)
+    r = bisection_patterns(net, [[0.0], [0.1]], [[1.0], [0.9]], eps=1e-320)
+    assert np.all(r.n_evaluations < 2 + 8 * 1100)
+    assert np.array_equal(r.n_pieces, bisection_patterns(net, [[0.0], [0.1]], [[1.0], [0.9]],
+                                                         eps=1e-12).n_pieces)
