@@ -145,9 +145,10 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __post_init__(self):
-        if not np.isfinite(self.slope) or self.slope == 1.0:
+        ok = isinstance(self.slope, (int, float, np.integer, np.floating)) and not isinstance(self.slope, bool)
+        if not ok or not np.isfinite(self.slope) or self.slope == 1.0:
             raise ValidationError(
-                f"LeakyReLU slope must be finite and != 1, got {self.slope!r}; "
+                f"LeakyReLU slope must be a finite real number != 1, got {self.slope!r}; "
                 "use Identity() for slope 1."
             )
 

@@ -268,3 +268,9 @@ def test_exact_activations_use_exact_comparisons():
     assert HardTanh(-1.0, 1.0).apply(z).tolist() == [tiny, -tiny, 1, -1, 0]
     lk = LeakyReLU(0.5).apply(z).tolist()
     assert lk == [tiny, -tiny / 2, 1 + tiny, (-1 - tiny) / 2, 0]
+
+
+@pytest.mark.parametrize("slope", ["a", 1j, None, True, float("nan"), 1.0])
+def test_leaky_relu_slope_must_be_a_finite_real_other_than_one(slope):
+    with pytest.raises(polyfold.ValidationError, match="slope"):
+        polyfold.LeakyReLU(slope)
