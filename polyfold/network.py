@@ -137,6 +137,13 @@ class ReLU(Activation):
         return np.maximum(z, 0.0)
 
 
+def _int_arg(v, name):
+    """``v`` as an int (an integer of any integer type), else ValidationError."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise ValidationError(f"{name} must be an integer, got {v!r}.")
+    return int(v)
+
+
 @dataclass(frozen=True)
 class LeakyReLU(Activation):
     """Leaky ReLU: ``z`` for ``z > 0``, ``slope * z`` otherwise (``slope != 1``)."""
@@ -427,10 +434,20 @@ class PLNet:
 
     def unit_index(self, layer, neuron):
         """Position in a pattern of hidden ``neuron`` of hidden ``layer`` (0-based)."""
+        layer, neuron = _int_arg(layer, "layer"), _int_arg(neuron, "neuron")
+        if not 0 <= layer < self.depth:
+            raise ValidationError(f"layer must be in [0, {self.depth}) (the hidden layers), got {layer}.")
+        if not 0 <= neuron < self.widths[layer]:
+            raise ValidationError(
+                f"neuron must be in [0, {self.widths[layer]}) for hidden layer {layer}, got {neuron}.")
         return int(self.layer_offsets[layer] + neuron)
 
     def unit_of(self, index):
         """``(layer, neuron)`` of a position in a pattern."""
+        index = _int_arg(index, "index")
+        if not 0 <= index < self.n_hidden:
+            raise ValidationError(
+                f"index must be in [0, {self.n_hidden}) (the net's hidden units), got {index}.")
         layer = int(np.searchsorted(self.layer_offsets, index, side="right") - 1)
         return layer, int(index - self.layer_offsets[layer])
 

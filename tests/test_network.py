@@ -274,3 +274,12 @@ def test_exact_activations_use_exact_comparisons():
 def test_leaky_relu_slope_must_be_a_finite_real_other_than_one(slope):
     with pytest.raises(polyfold.ValidationError, match="slope"):
         polyfold.LeakyReLU(slope)
+
+
+def test_unit_index_and_unit_of_refuse_units_outside_the_net():
+    net = polyfold.zoo.random_mlp([3, 4], 2)  # hidden units 0-2 (layer 0), 3-6 (layer 1)
+    assert net.unit_of(3) == (1, 0) and net.unit_index(1, 3) == 6
+    for bad in (lambda: net.unit_of(7), lambda: net.unit_of(-1), lambda: net.unit_of(1.5),
+                lambda: net.unit_index(0, 3), lambda: net.unit_index(0, -1), lambda: net.unit_index(2, 0)):
+        with pytest.raises(polyfold.ValidationError, match="must be"):
+            bad()
