@@ -789,13 +789,33 @@ def pieces_from_codes(net, codes):
 
 
 def pack_patterns(bits):
-    """Pack (n, n_bits) bool patterns into (n, ceil(n_bits / 8)) uint8."""
-    return np.packbits(np.asarray(bits, dtype=bool), axis=-1)
+    """Pack (n, n_bits) bool patterns into (n, ceil(n_bits / 8)) uint8.
+
+    ``bits``: a 2-D array of booleans or of 0 and 1 (anything else raises
+    :class:`~polyfold.ValidationError`: packing would turn 0.5 or 2 into a bit silently).
+    """
+    arr = np.asarray(bits)
+    if arr.ndim != 2:
+        raise ShapeError(f"bits must be a 2-D (n, n_bits) array, got shape {arr.shape}.")
+    if arr.dtype != bool:
+        if arr.dtype.kind not in "iuf" or not np.all((arr == 0) | (arr == 1)):
+            raise ValidationError(
+                "bits must hold booleans or 0 and 1; threshold them first, e.g. patterns > 0.")
+    return np.packbits(arr.astype(bool, copy=False), axis=-1)
 
 
 def unpack_patterns(packed, n_bits):
-    """Inverse of :func:`pack_patterns`."""
-    return np.unpackbits(np.asarray(packed, dtype=np.uint8), axis=-1, count=n_bits).astype(bool)
+    """Inverse of :func:`pack_patterns` (``packed``: uint8 rows; ``0 <= n_bits <= 8 *
+    packed.shape[-1]``)."""
+    arr = np.asarray(packed)
+    if arr.dtype != np.uint8 or arr.ndim < 1:
+        raise ValidationError(
+            f"packed must be a uint8 array from pack_patterns, got {arr.dtype} of shape {arr.shape}.")
+    n_bits = _int_arg(n_bits, "n_bits")
+    if not 0 <= n_bits <= 8 * arr.shape[-1]:
+        raise ValidationError(
+            f"n_bits must be in [0, {8 * arr.shape[-1]}] for rows of {arr.shape[-1]} bytes, got {n_bits}.")
+    return np.unpackbits(arr, axis=-1, count=n_bits).astype(bool)
 
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)

@@ -283,3 +283,18 @@ def test_unit_index_and_unit_of_refuse_units_outside_the_net():
                 lambda: net.unit_index(0, 3), lambda: net.unit_index(0, -1), lambda: net.unit_index(2, 0)):
         with pytest.raises(polyfold.ValidationError, match="must be"):
             bad()
+
+
+def test_pack_and_unpack_patterns_check_their_input():
+    from polyfold.network import pack_patterns, unpack_patterns
+
+    bits = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 1]], bool)
+    p = pack_patterns(bits)
+    assert p.tolist() == [[0b10110000], [0b00001000]]  # by hand, most significant bit first
+    assert np.array_equal(unpack_patterns(p, 5), bits)
+    assert np.array_equal(pack_patterns(bits.astype(int)), p)
+    for bad in (lambda: unpack_patterns(p, 9), lambda: unpack_patterns(p, -1),
+                lambda: unpack_patterns(p.astype(float), 5), lambda: unpack_patterns(p, 2.5),
+                lambda: pack_patterns(np.array([[0.5, 2.0]])), lambda: pack_patterns(np.ones((2, 2, 2)))):
+        with pytest.raises(polyfold.PolyfoldError):
+            bad()
