@@ -553,9 +553,10 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             # one thread asked for: BLAS too (its workers would otherwise keep spinning
             # after the call, on the cores of whatever runs next)
             blas = _fast.single_blas()
-    tiny_net = certified and _net_has_tiny_parameters(net)
-    if mode == "float" and _net_has_tiny_parameters(net):
+    tiny_params = mode != "exact" and _net_has_tiny_parameters(net)
+    if tiny_params and not certified:
         _warn_tiny_float()
+    tiny_net = certified and tiny_params
     zero_ok = not net.is_dense or tolv.safety == 0
     with blas, (pool if pool is not None else contextlib.nullcontext()):
         tiny_seen = {}

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import arith
-from ._validation import as_float_array, check_points, net_points
+from ._validation import as_float_array, check_points, check_positive_int, net_points
 from .exceptions import ShapeError, UnsupportedLayerError, ValidationError
 
 __all__ = [
@@ -135,13 +135,6 @@ class ReLU(Activation):
         if getattr(z, "dtype", None) == object:
             return _where(arith.compare_exact(z)[0], z, arith.ZERO)
         return np.maximum(z, 0.0)
-
-
-def _int_arg(v, name):
-    """``v`` as an int (an integer of any integer type), else ValidationError."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise ValidationError(f"{name} must be an integer, got {v!r}.")
-    return int(v)
 
 
 @dataclass(frozen=True)
@@ -434,7 +427,7 @@ class PLNet:
 
     def unit_index(self, layer, neuron):
         """Position in a pattern of hidden ``neuron`` of hidden ``layer`` (0-based)."""
-        layer, neuron = _int_arg(layer, "layer"), _int_arg(neuron, "neuron")
+        layer, neuron = check_positive_int(layer, "layer", 0), check_positive_int(neuron, "neuron", 0)
         if not 0 <= layer < self.depth:
             raise ValidationError(f"layer must be in [0, {self.depth}) (the hidden layers), got {layer}.")
         if not 0 <= neuron < self.widths[layer]:
@@ -444,7 +437,7 @@ class PLNet:
 
     def unit_of(self, index):
         """``(layer, neuron)`` of a position in a pattern."""
-        index = _int_arg(index, "index")
+        index = check_positive_int(index, "index", 0)
         if not 0 <= index < self.n_hidden:
             raise ValidationError(
                 f"index must be in [0, {self.n_hidden}) (the net's hidden units), got {index}.")
@@ -811,7 +804,7 @@ def unpack_patterns(packed, n_bits):
     if arr.dtype != np.uint8 or arr.ndim < 1:
         raise ValidationError(
             f"packed must be a uint8 array from pack_patterns, got {arr.dtype} of shape {arr.shape}.")
-    n_bits = _int_arg(n_bits, "n_bits")
+    n_bits = check_positive_int(n_bits, "n_bits", 0)
     if not 0 <= n_bits <= 8 * arr.shape[-1]:
         raise ValidationError(
             f"n_bits must be in [0, {8 * arr.shape[-1]}] for rows of {arr.shape[-1]} bytes, got {n_bits}.")

@@ -29,7 +29,8 @@ from fractions import Fraction
 import numpy as np
 
 from .. import arith
-from ..exceptions import ShapeError, UnsupportedLayerError, ValidationError
+from .._validation import check_finite
+from ..exceptions import NonFiniteError, ShapeError, UnsupportedLayerError, ValidationError
 from ..tolerance import UNIT_ROUNDOFF
 
 __all__ = [
@@ -73,8 +74,6 @@ def _readonly(a, name=None):
     exact mode, far from its cause)."""
     a = np.array(a, dtype=np.float64, copy=True)
     if name is not None:
-        from .._validation import check_finite
-
         check_finite(a, name)
     a.setflags(write=False)
     return a
@@ -736,8 +735,6 @@ class Add(AffineOp):
         if len(self.weights) != len(in_shapes):
             raise ValidationError("Add needs one weight per input.")
         if not all(np.isfinite(self.weights)):
-            from ..exceptions import NonFiniteError
-
             raise NonFiniteError(f"Add weights must be finite, got {self.weights}.")
 
     def _flat(self, x):
