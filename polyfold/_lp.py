@@ -135,6 +135,20 @@ def box_rows(lower, upper, d, name="bounds"):
     return A, c
 
 
+def _scaled_rows(A):
+    """``(As, ns, e)``: each row of ``A`` times the power of two ``2^-e_i`` that brings
+    its largest entry into [1/2, 1) (exact; ``e_i = 0`` for a zero row), and the norms
+    ``ns`` of the scaled rows, so ``|A_i| = ns_i 2^e_i`` without overflow (entries
+    above ~1e154) or underflow (below ~1e-154) in the squares; wherever
+    ``np.linalg.norm`` neither overflows nor underflows, ``ns * 2^e`` equals it."""
+    if A.size == 0:
+        return A.copy(), np.zeros(A.shape[0]), np.zeros(A.shape[0], np.int64)
+    big = np.abs(A).max(axis=1)
+    _, e = np.frexp(np.where(big > 0, big, 1.0))
+    As = np.ldexp(A, -e[:, None])
+    return As, np.linalg.norm(As, axis=1), e
+
+
 def normalize_rows(A, c, *, tol=None):
     """Scale rows to unit norm and classify (numerically) zero rows.
 
@@ -149,7 +163,9 @@ def normalize_rows(A, c, *, tol=None):
     An : (m, d) float
         Unit rows (zero rows left at zero).
     cn : (m,) float
-        Offsets scaled with their rows.
+        Offsets scaled with their rows (``c_i / |A_i|``; ``+-inf`` only when that
+        distance exceeds the float64 range).  Rows of any magnitude are normalised
+        without overflow or underflow (each is first scaled by a power of two).
     zero : (m,) bool
         Rows whose normal is numerically zero (``|A_i| <= tol.rank * max |A_j|``).
 
@@ -160,9 +176,13 @@ def normalize_rows(A, c, *, tol=None):
     """
     tol = get_tol(tol)
     A, c = _check_Ac(A, c)
-    norms = np.linalg.norm(A, axis=1)
-    scale = float(norms.max()) if norms.size else 0.0
-    zero = norms <= tol.rank * scale if scale > 0 else np.ones(len(norms), bool)
+    # |A_i| = ns_i 2^e_i (no overflow for rows near 1e300, no underflow near 1e-300);
+    # the zero test compares them relative to the largest, 2^emax
+    As, ns, e = _scaled_rows(A)
+    emax = int(e[ns > 0].max()) if np.any(ns > 0) else 0
+    rel = np.ldexp(ns, e - emax)
+    scale = float(rel.max()) if rel.size else 0.0
+    zero = rel <= tol.rank * scale if scale > 0 else np.ones(len(rel), bool)
     bad = zero & (c < -tol.lp)
     if np.any(bad):
         i = int(np.argmax(bad))
@@ -170,9 +190,11 @@ def normalize_rows(A, c, *, tol=None):
             f"the polytope {{x : A x + c >= 0}} is empty: row {i} has a zero normal and "
             f"c[{i}]={c[i]!r} < 0 (a constant constraint that never holds)."
         )
-    safe = np.where(zero, 1.0, norms)
-    An = np.where(zero[:, None], 0.0, A / safe[:, None])
-    cn = np.where(zero, 0.0, c / safe)
+    safe = np.where(zero, 1.0, ns)
+    An = np.where(zero[:, None], 0.0, As / safe[:, None])
+    with np.errstate(over="ignore"):
+        # c_i / |A_i|: +-inf when the hyperplane is beyond float64 range from 0
+        cn = np.where(zero, 0.0, np.ldexp(c / safe, -e))
     return An, cn, zero
 
 
@@ -458,7 +480,17 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
         A = np.vstack([A, Ab])
         c = np.concatenate([c, cb])
     An, cn, zero = normalize_rows(A, c, tol=tol)
-    An, cn = An[~zero], cn[~zero]
+    if np.any(cn == -np.inf):
+        i = int(np.argmax(cn == -np.inf))
+        raise DomainError(
+            f"row {i} of the polytope {{x : A x + c >= 0}} puts it beyond float64 range: "
+            f"c[{i}] / |A[{i}]| exceeds 1.8e308, so no representable point satisfies it; "
+            "check the offsets (or rescale the problem)."
+        )
+    # a hyperplane beyond float64 range with the origin on its inner side holds at
+    # every representable point: drop it like a zero row that holds
+    keep = ~zero & (cn != np.inf)
+    An, cn = An[keep], cn[keep]
     m = An.shape[0]
     # the ball is scale-equivariant: offsets far from 1 (a box of half-width 1e-20 or
     # 1e20) are brought near it by a power of two (exact), as HiGHS's tolerances are

@@ -22,6 +22,29 @@ _UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 # ---------------------------------------------------------------------------
 # exact kernels: signs, ranks, null vectors
 # ---------------------------------------------------------------------------
+def _power_of_two_rows(Wm, a=None, *, with_alpha=False):
+    """``(W', alpha', e)``: row ``i`` of ``W`` (and ``alpha_i``) times ``2^-e_i``, the
+    power of two that brings the row's largest entry into [1/2, 1) (``e_i = 0`` for a
+    zero row).
+
+    Exact in float64 (only entries more than ~1000 binades below their row's largest
+    one lose bits), so anything invariant under positive row scaling (active sets,
+    ranks, cells, unit rows) is computed from ``W'`` as from ``W``, while rows near
+    1e300 or 1e-300 no longer overflow or underflow in squared norms and products.
+    ``alpha`` (optional) is scaled with its row; it takes part in choosing the
+    exponent only when ``with_alpha`` (then ``max(|W_i|, |alpha_i|)`` is brought into
+    [1/2, 1)).
+    """
+    if Wm.dtype == object or Wm.size == 0:
+        return Wm, a, np.zeros(Wm.shape[0], dtype=np.int64)
+    big = np.abs(Wm).max(axis=1)
+    if with_alpha and a is not None:
+        big = np.maximum(big, np.abs(a))
+    _, e = np.frexp(np.where(big > 0, big, 1.0))
+    e = e.astype(np.int64)
+    return np.ldexp(Wm, -e[:, None]), (None if a is None else np.ldexp(a, -e)), e
+
+
 def _preact_signs(W, alpha, X, *, exact, tol=None):
     """Signs (-1, 0, +1) of ``<x, phi_i> - alpha_i``: (k, m) int8.
 
@@ -58,6 +81,9 @@ class _RankCache:
         self.tol = get_tol(tol)
         self.cache = {}
         self._rows = None
+        # float SVDs on rows scaled by powers of two (exact, the rank is the same): rows
+        # near 1e300 or 1e-300 neither overflow nor vanish next to the others
+        self._Wf = None if exact else _power_of_two_rows(np.asarray(W, dtype=np.float64))[0]
 
     def _exact_rank(self, idx):
         import flint
@@ -84,7 +110,7 @@ class _RankCache:
             elif self.exact:
                 r = self._exact_rank(idx)
             else:
-                sv = np.linalg.svd(self.W[idx], compute_uv=False)
+                sv = np.linalg.svd(self._Wf[idx], compute_uv=False)
                 r = int(np.sum(sv > self.tol.rank * max(sv[0], 1e-300))) if sv.size else 0
             r = min(r, n)
             self.cache[key] = r
@@ -102,7 +128,7 @@ class _RankCache:
                 continue
             sel = np.flatnonzero(counts == k)
             idx = np.nonzero(masks[sel])[1].reshape(len(sel), k)
-            sv = np.linalg.svd(self.W[idx], compute_uv=False)
+            sv = np.linalg.svd(self._Wf[idx], compute_uv=False)
             cut = self.tol.rank * np.maximum(sv[:, :1], 1e-300)
             out[sel] = np.minimum(np.sum(sv > cut, axis=1), self.W.shape[1])
         return out

@@ -16,9 +16,15 @@ import numpy as np
 
 from .. import arith
 from .._validation import check_choice, check_positive_int, check_seed
-from ..exceptions import DegenerateInputError, DomainError, SolverError, ValidationError
+from ..exceptions import (
+    DegenerateInputError,
+    DomainError,
+    NonFiniteError,
+    SolverError,
+    ValidationError,
+)
 from ..tolerance import get_tol
-from .layers import _readonly, _resolve
+from .layers import _power_of_two_rows, _readonly, _resolve
 from .._repr import summary_repr
 
 
@@ -124,7 +130,7 @@ class BiasCertificate:
         }, "BiasCertificate")
 
 
-def omnidirectionality(W, *, tol=None):
+def omnidirectionality(W, *, tol=None, **unexpected):
     """Omnidirectionality margin of the normalised rows (one HiGHS LP).
 
     Solves ``max t`` subject to ``c_i >= t``, ``sum_i c_i u_i = 0``,
@@ -146,6 +152,19 @@ def omnidirectionality(W, *, tol=None):
         When ``t <= tol.lp``: a unit vector ``x`` with ``<x, u_i> <= tol.lp`` for
         every row (from the dual LP), i.e. a direction that no row points into.
 
+    Raises
+    ------
+    DegenerateInputError
+        A zero row.
+    ValidationError
+        ``alpha=`` / ``bias=`` passed (omnidirectionality does not involve the bias).
+
+    Notes
+    -----
+    Invariant under positive row scaling: the unit rows are computed after an
+    exact power-of-two scaling of each row (rows of 1e300 and 1e-300 side by side
+    give the unscaled margin).
+
     Examples
     --------
     >>> import numpy as np
@@ -156,21 +175,42 @@ def omnidirectionality(W, *, tol=None):
     >>> t <= 0, bool(np.all(np.array([[1.0, 0], [0, 1.0], [1.0, 1.0]]) @ x <= 1e-9))
     (True, True)
     """
+    if unexpected:
+        names = ", ".join(f"{k}=" for k in sorted(unexpected))
+        hint = (" Omnidirectionality is a property of the rows of W alone (the bias plays no "
+                "part); drop the bias." if set(unexpected) & {"alpha", "bias"} else "")
+        raise ValidationError(f"omnidirectionality got unexpected argument(s) {names}.{hint}")
     tol = get_tol(tol)
     Wm, _ = _resolve(W, need_bias=False)
-    U = _unit_rows(Wm)
+    U, _, _ = _unit_rows(Wm)
     return _omni_lp(U, tol)
 
 
 def _unit_rows(W):
-    norms = np.linalg.norm(W, axis=1)
-    if np.any(norms == 0):
-        i = int(np.argmax(norms == 0))
+    """``(U, ns, e)``: unit rows ``u_i = phi_i / |phi_i|`` and the row norms as
+    ``|phi_i| = ns_i * 2^e_i`` (``ns_i`` in [1/2, sqrt(n))).
+
+    The norms are taken of the rows scaled by powers of two (exact), so rows of any
+    magnitude (1e300, 1e-300) give the same unit rows as unscaled ones; ``ns * 2^e``
+    may exceed float64 even where every entry does not.
+    """
+    Ws, _, e = _power_of_two_rows(W)
+    ns = np.linalg.norm(Ws, axis=1)
+    if np.any(ns == 0):
+        i = int(np.argmax(ns == 0))
         raise DegenerateInputError(
             f"row {i} of W is zero: a zero neuron never carries information and has no "
-            "direction to normalise; drop it (W = W[np.linalg.norm(W, axis=1) > 0])."
+            "direction to normalise; drop it (W = W[np.any(W != 0, axis=1)])."
         )
-    return W / norms[:, None]
+    return Ws / ns[:, None], ns, e
+
+
+def _scaled_product(ns, e, v):
+    """``ns * 2^e * v`` without intermediate overflow (``v`` finite); inf where the
+    product itself exceeds float64."""
+    vm, ve = np.frexp(v)
+    with np.errstate(over="ignore"):
+        return np.ldexp(ns * vm, e + ve)
 
 
 def _omni_lp(U, tol):
@@ -356,11 +396,20 @@ def maximal_bias(
     ValidationError
         Unknown options; ``n > max_dim`` for the polytope method (use
         ``method='sampling'``); ``alpha=``/``bias=`` passed.
+    NonFiniteError
+        A row norm ``|phi_i|`` or a bias ``alpha_i`` exceeds float64 (scale ``W`` or
+        the radius down; the bias scales with both).
     SolverError
         Qhull or an LP / SOCP failed.
 
     Notes
     -----
+    *Row scales.*  ``alpha_hat`` depends on the unit rows only and ``alpha_i``
+    scales with ``|phi_i|``: the rows are normalised after an exact power-of-two
+    scaling, and ``alpha_i = |phi_i| * (...)`` is formed without intermediate
+    overflow, so rows of 1e300 and 1e-300 side by side give
+    ``s_i * maximal_bias(W).alpha_i``.
+
     *Convention.* ``I(x) = {i : <x, phi_i> >= alpha_i}``; ``alpha`` is valid
     (alpha-rectifying) on K when ``rank W_{I(x)} = n`` for all ``x`` in K.  Valid
     biases form a down-set (lowering a coordinate only enlarges active sets);
@@ -460,8 +509,15 @@ def maximal_bias(
         ):
             raise ValidationError(f"margin must be None, 'covering' or a float >= 0, got {margin!r}.")
         margin_kind, eps = "fixed", float(margin)
-    norms = np.linalg.norm(Wm, axis=1)
-    U = _unit_rows(Wm)
+    U, ns, e = _unit_rows(Wm)
+    norms = _scaled_product(ns, e, np.ones(m))
+    if not np.all(np.isfinite(norms)):
+        i = int(np.argmax(~np.isfinite(norms)))
+        raise NonFiniteError(
+            f"row {i} of W has a Euclidean norm beyond float64 (about {ns[i]:.3g} * 2^{e[i]}), "
+            "so its bias alpha_i = |phi_i| * alpha_hat_i cannot be represented; scale W down "
+            "(the bias scales with each row: maximal_bias(W / s).alpha * s)."
+        )
     r = arith.exact_rank(Wm)
     if r < n:
         raise DegenerateInputError(
@@ -518,7 +574,16 @@ def maximal_bias(
         )
         seed_info = n_samples
     ah = np.maximum(alpha_hat - eps, -1.0)
-    alpha = norms * _domain_scale(ah, domain, radius, inner_radius)
+    # alpha_i = |phi_i| * (domain rule), with |phi_i| = ns_i 2^e_i: no intermediate
+    # overflow or underflow for rows near 1e300 or 1e-300
+    alpha = _scaled_product(ns, e, _domain_scale(ah, domain, radius, inner_radius))
+    if not np.all(np.isfinite(alpha)):
+        i = int(np.argmax(~np.isfinite(alpha)))
+        raise NonFiniteError(
+            f"the bias of row {i} overflows float64: |phi_{i}| = {norms[i]:.3g} times the "
+            f"radius {radius:.3g} exceeds 1.8e308; scale W or the radius down (the bias "
+            "scales with both)."
+        )
     notes = (
         "One valid bias among possibly many (valid biases form a down-set whose maximal "
         "elements are not unique); it is not 'the' maximal bias. " + extra

@@ -53,11 +53,14 @@ def _parse_domain(domain, n):
     """-> (kind, A, c) for space/box/polytope, or ("points", X, None)."""
     if domain is None:
         return "space", np.zeros((0, n)), np.zeros(0)
-    if isinstance(domain, Points):
-        X, _ = _check_X(domain.X, n, "domain points")
-        return "points", X, None
-    if isinstance(domain, np.ndarray):
-        X, _ = _check_X(domain, n, "domain points")
+    if isinstance(domain, (Points, np.ndarray)):
+        X, _ = _check_X(domain.X if isinstance(domain, Points) else domain, n, "domain points")
+        if len(X) == 0:
+            raise ValidationError(
+                f"the domain points are empty (shape {X.shape}): a verdict on data is about "
+                "the points given, and an empty set would pass vacuously; pass at least one "
+                f"point of shape (k, {n}) with k >= 1, or domain=None for all of R^{n}."
+            )
         return "points", X, None
     if isinstance(domain, Box):
         domain = (domain.lower, domain.upper)

@@ -17,7 +17,7 @@ import numpy as np
 from .._validation import as_float_array
 from ..exceptions import ShapeError, UnsupportedLayerError, ValidationError
 from ..network import PLNet, ReLU
-from ._exact import _RankCache, _preact_signs
+from ._exact import _power_of_two_rows, _RankCache, _preact_signs
 
 
 def _readonly(a):
@@ -204,6 +204,15 @@ def _resolve(W, alpha=None, bias=None, *, need_bias=True):
     return Wm, (vec if alpha is not None else -vec)
 
 
+def _check_exact(exact):
+    """``exact`` must be a bool (a string such as ``"no"`` would read as True)."""
+    if not isinstance(exact, (bool, np.bool_)):
+        raise ValidationError(
+            f"exact must be True (exact rational arithmetic) or False (float64), got {exact!r}."
+        )
+    return bool(exact)
+
+
 def _check_X(X, n, name="x"):
     arr = as_float_array(X, name)
     single = arr.ndim == 1
@@ -269,7 +278,10 @@ def active_set(W, x, *, alpha=None, bias=None, exact=False, tol=None):
     """
     Wm, a = _resolve(W, alpha, bias)
     X, single = _check_X(x, Wm.shape[1])
-    s = _preact_signs(Wm, a, X, exact=exact, tol=tol)
+    _check_exact(exact)
+    # signs on rows scaled by powers of two (exact; the same signs, no overflow)
+    Ws, a_s, _ = _power_of_two_rows(Wm, a, with_alpha=True)
+    s = _preact_signs(Ws, a_s, X, exact=exact, tol=tol)
     out = s >= 0
     return out[0] if single else out
 
@@ -315,7 +327,9 @@ def is_alpha_rectifying_at(W, X, *, alpha=None, bias=None, exact=False, return_r
     """
     Wm, a = _resolve(W, alpha, bias)
     X, single = _check_X(X, Wm.shape[1], "X")
-    s = _preact_signs(Wm, a, X, exact=exact, tol=tol)
+    _check_exact(exact)
+    Ws, a_s, _ = _power_of_two_rows(Wm, a, with_alpha=True)
+    s = _preact_signs(Ws, a_s, X, exact=exact, tol=tol)
     ranks = _RankCache(Wm, exact=exact, tol=tol).ranks(s >= 0)
     ok = ranks == Wm.shape[1]
     if single:

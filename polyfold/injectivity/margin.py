@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_positive_int
-from ..exceptions import ValidationError
+from ..exceptions import NonFiniteError, ValidationError
 from ..tolerance import get_tol
-from .layers import _check_X, _readonly, _resolve
+from .layers import _check_X, _power_of_two_rows, _readonly, _resolve
 from .._repr import summary_repr
 
 
@@ -86,6 +86,13 @@ def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None)
     -------
     BiasMargin
 
+    Raises
+    ------
+    ValidationError
+        No points; ``target_rank`` above ``rank W``.
+    NonFiniteError
+        A preactivation ``<x, phi_i> - alpha_i`` exceeds float64.
+
     Notes
     -----
     For a point ``x`` let ``z_i = <x, phi_i> - alpha_i`` sorted decreasingly and
@@ -93,7 +100,9 @@ def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None)
     ``delta_x = z_(k)``.  Raising every threshold by ``delta <= delta_x`` keeps the
     leading ``k`` rows active; any ``delta > delta_x`` drops below the target.
     The margin is ``min_x delta_x``.  Float rank (Gram-Schmidt with relative
-    cutoff ``tol.rank``).
+    cutoff ``tol.rank``) on the rows scaled by powers of two (exact; ranks do not
+    see row scales, so rows of 1e300 and 1e-300 side by side are handled).  The
+    margin itself is a shift of the preactivations and scales with them.
 
     Examples
     --------
@@ -110,7 +119,10 @@ def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None)
         raise ValidationError(
             "points is empty: the margin is a minimum over the points; pass at least one point.")
     m, n = Wm.shape
-    full = int(np.linalg.matrix_rank(Wm))
+    # ranks on rows scaled by powers of two (exact; a rank does not see row scales), so
+    # rows near 1e300 or 1e-300 neither overflow nor count as zero next to the others
+    Ws, _, _ = _power_of_two_rows(Wm)
+    full = int(np.linalg.matrix_rank(Ws))
     if target_rank is None:
         target = full
     else:
@@ -118,21 +130,31 @@ def bias_margin(W, points, *, alpha=None, bias=None, target_rank=None, tol=None)
         if target > full:
             raise ValidationError(
                 f"target_rank={target} exceeds rank W = {full}; no bias reaches it.")
-    Z = X @ Wm.T - a
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = X @ Wm.T - a
+    if not np.all(np.isfinite(Z)):
+        k, i = (int(v) for v in np.argwhere(~np.isfinite(Z))[0])
+        raise NonFiniteError(
+            f"the preactivation <x, phi_{i}> - alpha_{i} of point {k} overflows float64; "
+            "the margin is a shift of these values, so scale W, the bias and the points "
+            "into float range first."
+        )
     order = np.argsort(-Z, axis=1, kind="stable")
     per = np.empty(len(X))
     for p in range(len(X)):
         basis = []
         for i in order[p]:
-            r = Wm[i].copy()
+            r = Ws[i].copy()
             for q in basis:
                 r -= (q @ r) * q
             nr = np.linalg.norm(r)
-            if nr > tol.rank * max(np.linalg.norm(Wm[i]), 1e-300):
+            if nr > tol.rank * max(np.linalg.norm(Ws[i]), 1e-300):
                 basis.append(r / nr)
                 if len(basis) == target:
                     per[p] = Z[p, i]
                     break
+        else:  # the SVD rank and this elimination disagree (nearly dependent rows):
+            per[p] = Z[p, order[p][-1]]  # every row active reaches rank W
     return BiasMargin(
         margin=float(per.min()),
         per_point=_readonly(per),

@@ -19,7 +19,7 @@ from ..network import PLNet, ReLU
 from ..tolerance import get_tol
 from ._exact import _exact_tuple, _rows_integer, _scaled
 from .cells import _Cell, _parse_domain, _refine
-from .layers import _readonly, layer_weights
+from .layers import _check_exact, _readonly, layer_weights
 from .._repr import summary_repr
 from .verdict import (
     InjectivityVerdict,
@@ -209,6 +209,7 @@ def check_network_injectivity(net, *, domain, exact=True, max_cells=20_000, max_
             )
     max_cells = check_positive_int(max_cells, "max_cells")
     max_pairs = check_positive_int(max_pairs, "max_pairs")
+    exact = _check_exact(exact)
     n = net.input_dim
     kind, A, c = _parse_domain(domain, n)
     if kind == "points":

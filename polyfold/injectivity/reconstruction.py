@@ -10,10 +10,16 @@ import math
 import numpy as np
 
 from .._validation import as_float_array, check_choice, check_positive_int
-from ..exceptions import NotInjectiveError, ShapeError, SolverError, ValidationError
+from ..exceptions import (
+    NonFiniteError,
+    NotInjectiveError,
+    ShapeError,
+    SolverError,
+    ValidationError,
+)
 from ..tolerance import get_tol
 from ._exact import _RankCache
-from .layers import _resolve
+from .layers import _power_of_two_rows, _resolve
 
 
 # ---------------------------------------------------------------------------
@@ -49,6 +55,8 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
         If the active rows ``{i : y_i > 0}`` of some output do not span R^n.
     ValidationError
         Negative outputs, bad options.
+    NonFiniteError
+        ``x`` would exceed float64 (outputs or biases vastly larger than the weights).
     SolverError
         The frame algorithm did not converge within ``max_iter`` iterations.
 
@@ -62,6 +70,12 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
     lambda W_Iy^T (alpha_Iy - (W x)_Iy)`` where ``I_y`` are the rows the iterate
     wrongly activates.  It converges linearly at rate ``1 - lambda A_I`` (``A_I``
     the lower frame bound of the active rows).
+
+    Both methods work on the rows ``(phi_i, alpha_i, y_i)`` scaled together by the
+    power of two that brings ``phi_i``'s largest entry into [1/2, 1) (exact): ``x``
+    does not change under positive row scaling, so rows of 1e300 and 1e-300 side
+    by side give the unscaled ``x``; for inconsistent (noisy) ``y`` the least
+    squares and the iteration use these rescaled rows.
 
     Examples
     --------
@@ -93,6 +107,22 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
             "ReLU(W x - alpha), not the preactivation."
         )
     act = Y > 0
+    # rows (W_i, alpha_i, y_i) scaled together by a power of two (exact): x is the same
+    # for every positive row scaling, and rows near 1e300 or 1e-300 no longer overflow or
+    # vanish in the rank test, the least squares and W^T W
+    Wm, a, e = _power_of_two_rows(Wm, a)
+    with np.errstate(over="ignore", under="ignore"):
+        Y = np.ldexp(Y, -e[None, :])
+        a_over = not np.all(np.isfinite(a))
+    if a_over or not np.all(np.isfinite(Y)):
+        bad = np.flatnonzero(~np.isfinite(a)) if a_over else \
+            np.flatnonzero(~np.all(np.isfinite(Y), axis=0))
+        i = int(bad[0])
+        raise NonFiniteError(
+            f"row {i}: {'alpha' if a_over else 'y'}[{i}] is more than 1.8e308 times the "
+            f"largest entry of W[{i}], so <x, phi_{i}> = y_{i} + alpha_{i} needs an x beyond "
+            "float64; check the bias convention (alpha = -bias) and the scale of y."
+        )
     rc = _RankCache(Wm, exact=False, tol=tol)
     keys, inverse = np.unique(act, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
@@ -134,4 +164,9 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
                     f"iterations (active-row residual {res:.2e}); raise max_iter= or use "
                     "method='dual'.")
         X[:] = x
+    if not np.all(np.isfinite(X)):
+        raise NonFiniteError(
+            "the reconstructed x overflows float64 (the outputs and biases are far larger "
+            "than the weights); check the bias convention (alpha = -bias) and the scale of y."
+        )
     return X[0] if single else X

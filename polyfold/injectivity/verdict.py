@@ -23,7 +23,7 @@ from ._exact import (
     _relu_exact,
 )
 from .cells import _initial_cell, _parse_domain, _refine
-from .layers import _readonly, _resolve
+from .layers import _check_exact, _power_of_two_rows as _scaled_rows, _readonly, _resolve
 from .._repr import summary_repr
 
 
@@ -175,7 +175,8 @@ def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_
     DomainError
         Empty, inverted or lower-dimensional box / polytope.
     ValidationError, ShapeError, NonFiniteError
-        Bad arguments; more than ``max_cells`` cells.
+        Bad arguments (``exact`` not a bool, an empty set of points); more than
+        ``max_cells`` cells.
     SolverError
         An LP failed.
 
@@ -210,7 +211,12 @@ def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_
     per (cell, hyperplane) pair; the number of cells is at most
     ``sum_{i <= n} C(m, i)``.
 
-    *Data points.*  For each point ``x`` the verdict is whether ``x`` is the only
+    *Row scales.*  Rows ``(W_i, alpha_i)`` are scaled by powers of two first
+    (exact; no cell, active set or collision changes under positive row
+    scaling), so rows of 1e300 and 1e-300 in one layer give the unscaled verdict.
+
+    *Data points.*  At least one point (an empty set would pass vacuously and is
+    refused).  For each point ``x`` the verdict is whether ``x`` is the only
     preimage of ``C(x)`` in R^n (so the layer loses no information at the data,
     and in particular distinct data points have distinct outputs).  If the active
     rows ``I(x)`` (paper convention ``>=``) have rank < n, a kernel direction gives
@@ -244,6 +250,7 @@ def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_
     Wm, a = _power_of_two_rows(Wm, a)
     m, n = Wm.shape
     max_cells = check_positive_int(max_cells, "max_cells")
+    exact = _check_exact(exact)
     kind, A, c = _parse_domain(domain, n)
     if kind == "points":
         return _check_points(Wm, a, A, exact, tol)
@@ -256,11 +263,8 @@ def _power_of_two_rows(Wm, a):
     row scaling (the cells, active sets and collisions of ``ReLU(W x - alpha)`` do not
     change), while weights near 1e155 or 1e-160 overflowed or underflowed in the
     squared norms and products of the cell search (a wrong verdict)."""
-    if Wm.dtype == object or Wm.size == 0:
-        return Wm, a
-    big = np.maximum(np.abs(Wm).max(axis=1), np.abs(a))
-    _, e = np.frexp(np.where(big > 0, big, 1.0))
-    return np.ldexp(Wm, -e[:, None]), np.ldexp(a, -e)
+    Ws, a_s, _ = _scaled_rows(Wm, a, with_alpha=True)
+    return Ws, a_s
 
 
 def _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _lp
 from .._validation import as_float_array, check_choice
-from ..exceptions import DomainError, ShapeError, SolverError, ValidationError
+from ..exceptions import DomainError, NonFiniteError, ShapeError, SolverError, ValidationError
 from ..tolerance import get_tol
 from .._progress import progress_bar
 from ._common import _domain_rows, _readonly, _reraise_indexed
@@ -89,8 +89,48 @@ def _check_rows(A, c, name_A="A", name_c="c"):
     return A, c
 
 
-def _ball(A, c, box, tol):
-    """Chebyshev ball of ``A x + c >= 0`` intersected with box rows (or None)."""
+def _row_exponents(A, c):
+    """``e`` with ``(A_i, c_i) 2^-e_i`` the same constraint (any positive scaling is),
+    its largest normal entry in [1/2, 1); a zero row is scaled by ``|c_i|`` instead,
+    so that only the sign of its constant survives (``0 >= -c_i`` holds or not)."""
+    big = np.abs(A).max(axis=1) if A.size else np.zeros(A.shape[0])
+    big = np.where(big > 0, big, np.abs(c))
+    _, e = np.frexp(np.where(big > 0, big, 1.0))
+    return e.astype(np.int64)
+
+
+def _ball(A, c, box, tol, e=None):
+    """Chebyshev ball of ``A x + c >= 0`` intersected with box rows (or None).
+
+    Each row ``(A_i, c_i)`` is first scaled by the power of two ``2^-e_i`` (exact;
+    the polytope and its balls do not change), so rows near 1e300 or 1e-300 give
+    the same ball as unscaled ones instead of overflowing, underflowing or counting
+    as zero next to larger rows.
+    """
+    dead = ~np.any(A != 0, axis=1) & (c < 0)
+    if np.any(dead):
+        i = int(np.argmax(dead))
+        raise _lp.EmptyPolytopeError(
+            f"the polytope {{x : A x + c >= 0}} is empty: row {i} has a zero normal and "
+            f"c[{i}]={float(c[i])!r} < 0 (a constant constraint that never holds)."
+        )
+    if e is None:
+        e = _row_exponents(A, c)
+    A = np.ldexp(A, -e[:, None])
+    with np.errstate(over="ignore"):
+        c = np.ldexp(c, -e)
+    if np.any(c == -np.inf):
+        i = int(np.argmax(c == -np.inf))
+        raise DomainError(
+            f"row {i} puts the polytope {{x : A x + c >= 0}} beyond float64 range: "
+            f"-c[{i}] / |A[{i}]| exceeds 1.8e308, so no representable point satisfies it; "
+            "check the offsets (or rescale the problem)."
+        )
+    # a hyperplane beyond float64 range with the origin on its inner side holds at every
+    # representable point: dropped
+    far = c == np.inf
+    if np.any(far):
+        A, c = A[~far], c[~far]
     if box is not None:
         A = np.vstack([A, box[0]])
         c = np.concatenate([c, box[1]])
@@ -104,9 +144,24 @@ def _ball(A, c, box, tol):
         ) from err
 
 
-def _make_insphere(A, c, box, ball, tol):
+def _make_insphere(A, c, box, ball, tol, e=None):
     centre = np.asarray(ball.centre, dtype=np.float64)
-    slack = A @ centre + c
+    if e is None:
+        e = _row_exponents(A, c)
+    # slack row by row on the scaled rows (no overflow in the products), scaled back
+    with np.errstate(over="ignore", invalid="ignore"):
+        slack = np.ldexp(np.ldexp(A, -e[:, None]) @ centre + np.ldexp(c, -e), e)
+        bad = ~np.isfinite(slack)
+        if np.any(bad):  # a scaled offset overflowed (a far hyperplane): unscaled rows
+            slack[bad] = A[bad] @ centre + c[bad]
+    if not np.all(np.isfinite(slack)):
+        i = int(np.argmax(~np.isfinite(slack)))
+        raise NonFiniteError(
+            f"the slack A[{i}] @ centre + c[{i}] of row {i} exceeds float64 (about "
+            f"{float(np.ldexp(np.abs(A[i]).max(), -e[i])):.3g} * 2^{int(e[i])} times the "
+            f"centre); the ball is unchanged by scaling a row and its offset, so scale "
+            f"row {i} of A and c[{i}] down."
+        )
     dslack = box[0] @ centre + box[1] if box is not None else np.zeros(0)
     status = _STATUS_OPTIMAL if ball.radius > tol.lp else _STATUS_FLAT
     return Insphere(
@@ -134,7 +189,7 @@ def insphere(A, c, *, domain=None, tol=None):
         is unbounded.
     tol : Tolerance, optional
         ``tol.lp`` is the LP feasibility tolerance and the radius below which the
-        polytope counts as flat; ``tol.rank`` decides which rows are zero.
+        polytope counts as flat.
 
     Returns
     -------
@@ -145,7 +200,8 @@ def insphere(A, c, *, domain=None, tol=None):
     Raises
     ------
     ShapeError, NonFiniteError
-        If ``A``, ``c`` or the domain have the wrong shape or hold NaN/inf.
+        If ``A``, ``c`` or the domain have the wrong shape or hold NaN/inf, or if a
+        slack exceeds float64 (scale that row and its offset down).
     DomainError
         If the polytope (intersected with the domain) is empty, if the radius
         is unbounded and no domain was given (the message suggests
@@ -159,9 +215,16 @@ def insphere(A, c, *, domain=None, tol=None):
     One linear program in ``(x, r)``: maximise ``r`` subject to
     ``A_i x + c_i >= r |A_i|`` for every row (and every domain face) and
     ``r >= 0``; solved by HiGHS through :func:`polyfold._lp.chebyshev_ball`
-    with rows normalised to unit length.  A row with a numerically zero normal
-    (a dead or constant unit) is a constant constraint ``c_i >= 0``: dropped if
-    it holds, and the polytope is empty otherwise.  The radius is the optimal
+    with rows normalised to unit length.  Scaling a row ``(A_i, c_i)`` by any
+    ``s > 0`` changes neither the polytope nor its balls, so every row is first
+    scaled by a power of two (exact) that brings its largest entry into [1/2, 1):
+    rows of magnitude 1e300 and 1e-300 side by side give the unscaled answer,
+    and every nonzero row counts, however small next to the others.  A row with
+    a zero normal (a dead or constant unit) is a constant constraint
+    ``c_i >= 0``: dropped if it holds, and the polytope is empty otherwise
+    (``c_i < 0``, however small).  A hyperplane farther than float64 range from
+    the origin is dropped when the origin is on its inner side, and raises
+    DomainError otherwise.  The radius is the optimal
     value of the LP and is unique; the centre is one optimal point and need not
     be unique (a rectangle has a segment of centres).
 
@@ -280,6 +343,21 @@ class InsphereBatch:
 
 
 
+def _as_list(seq, name, what, ndim):
+    """``seq`` as a list of per-polytope arrays (a clear error for anything else)."""
+    if isinstance(seq, np.ndarray) and seq.ndim != ndim:
+        raise ShapeError(
+            f"{name} must be a sequence of {what}, got an array of shape {seq.shape}; "
+            "for one polytope call insphere(A, c)."
+        )
+    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
+        raise ValidationError(
+            f"{name} must be a sequence of {what}, got {type(seq).__name__}; "
+            "for one polytope call insphere(A, c)."
+        )
+    return list(seq)
+
+
 def inspheres(As, cs, *, domain=None, on_error="raise", tol=None, progress=False):
     """Inspheres of many polytopes ``{x : A_i x + c_i >= 0}`` (one LP each).
 
@@ -324,13 +402,8 @@ def inspheres(As, cs, *, domain=None, on_error="raise", tol=None, progress=False
     """
     tol = get_tol(tol)
     check_choice("on_error", on_error, ("raise", "nan"))
-    As = list(As) if not isinstance(As, np.ndarray) or As.ndim == 3 else None
-    if As is None:
-        raise ShapeError(
-            "As must be a sequence of (m_i, d) arrays (or an (n, m, d) array); "
-            "for one polytope call insphere(A, c)."
-        )
-    cs = list(cs)
+    As = _as_list(As, "As", "(m_i, d) arrays (or an (n, m, d) array)", 3)
+    cs = _as_list(cs, "cs", "(m_i,) arrays (or an (n, m) array)", 2)
     if len(As) != len(cs):
         raise ValidationError(
             f"As and cs must have the same length (one offset vector per polytope), "
@@ -369,7 +442,10 @@ def inspheres(As, cs, *, domain=None, on_error="raise", tol=None, progress=False
             else:
                 status[i] = "empty"
             continue
-        one = _make_insphere(A, c, box, ball, tol)
+        try:
+            one = _make_insphere(A, c, box, ball, tol)
+        except NonFiniteError as err:
+            raise _reraise_indexed(err, f"polytope {i}") from err
         centres[i] = one.centre
         radii[i] = one.radius
         slack[offsets[i] : offsets[i + 1]] = one.slack
