@@ -175,6 +175,8 @@ def check_seed(seed):
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        if seed is not None and seed < 0:  # numpy refuses negative seeds with a bare ValueError
+            raise ValidationError(f"seed must be an integer >= 0, got {seed!r}; use e.g. seed=0.")
         return np.random.default_rng(seed)
     raise ValidationError(
         f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}."
@@ -220,9 +222,7 @@ def read_npz(path, what, *, load_hint="polyfold.load_model(path)"):
     >>> read_npz(p, "data file")["X"].tolist()
     [0, 1, 2]
     """
-    from pathlib import Path
-
-    path = Path(path)
+    path = check_path(path, f"path (the {what})")
     name = str(path)
     if not path.exists():
         raise ValidationError(f"{what} {name!r} does not exist; check the file name.")
@@ -266,3 +266,48 @@ def read_npz(path, what, *, load_hint="polyfold.load_model(path)"):
                 f"{what} {name!r} is a corrupt .npz archive ({type(err).__name__}: {err}); "
                 "re-create it with np.savez or PLNet.save."
             ) from err
+
+
+def check_path(path, name="path"):
+    """``path`` (a str or os.PathLike) as a :class:`pathlib.Path`; anything else raises
+    :class:`ValidationError` naming ``name``."""
+    import os
+    from pathlib import Path
+
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ValidationError(
+            f"{name} must be a file name (a str or pathlib.Path), got {path!r}."
+        )
+    return Path(path)
+
+
+def check_save_path(path, name="path"):
+    """:func:`check_path` for a file about to be written: its folder must exist and
+    the path must not be a folder (a clear error instead of a FileNotFoundError)."""
+    p = check_path(path, name)
+    if p.is_dir():
+        raise ValidationError(f"{name} {str(p)!r} is a folder; give a file name such as net.npz.")
+    parent = p.parent if str(p.parent) else p.cwd()
+    if not parent.is_dir():
+        raise ValidationError(
+            f"{name} {str(p)!r}: the folder {str(parent)!r} does not exist; create it first "
+            "(os.makedirs(folder, exist_ok=True)) or save elsewhere."
+        )
+    return p
+
+
+def check_item_index(i, n, name="i", what="item"):
+    """``i`` as an index into ``n`` items (negative counts from the end).
+
+    A non-integer (or a bool) raises :class:`ValidationError`; an integer outside
+    ``[-n, n)`` raises ``IndexError`` (the sequence convention), naming ``name``."""
+    if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+        raise ValidationError(f"{name} must be an integer {what} index, got {i!r}.")
+    if not -n <= i < n:
+        raise IndexError(
+            f"{what} index {name}={i} out of range for {n} {what}s"
+            + (f" (valid: 0 .. {n - 1}, or negative from the end)." if n else "; the result is empty.")
+        )
+    return int(i) % n

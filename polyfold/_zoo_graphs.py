@@ -17,13 +17,42 @@ from importlib import resources
 
 import numpy as np
 
-from ._validation import check_seed
+from ._validation import check_positive_int, check_seed
 from .exceptions import DependencyError, ValidationError
 
 __all__ = ["digits_cnn", "vgg_cifar", "resnet_cifar", "train_digits_cnn"]
 
 _CNN_FILE = "digits_cnn_seed0.npz"
 _CACHE = {}
+
+
+def _check_widths(widths, max_blocks, fn):
+    """``widths``: a non-empty sequence of at most ``max_blocks`` channel counts >= 1."""
+    import numbers
+
+    try:
+        raw = list(widths)
+    except TypeError:
+        raw = None
+    if (raw is None or isinstance(widths, (str, bytes)) or not 1 <= len(raw) <= max_blocks
+            or not all(isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in raw)):
+        raise ValidationError(
+            f"{fn}: widths must be 1 to {max_blocks} channel counts >= 1 (one per block), such as "
+            f"(16, 32, 64), got {widths!r}."
+        )
+    return tuple(int(w) for w in raw)
+
+
+def _check_classes(classes, fn):
+    """``classes``: the number of logits, an integer >= 2."""
+    import numbers
+
+    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 2:
+        raise ValidationError(
+            f"{fn}: classes must be an integer >= 2 (the number of logits; one class is no "
+            f"classifier), got {classes!r}; use classes=2 for a binary task."
+        )
+    return int(classes)
 
 
 def _he(rng, shape):
@@ -46,6 +75,9 @@ def vgg_cifar(*, seed=0, widths=(16, 32, 64), hidden=128, classes=10):
     """
     from .graph import GraphBuilder
 
+    widths = _check_widths(widths, 5, "vgg_cifar")  # (32 -> 1 after five poolings)
+    hidden = check_positive_int(hidden, "hidden")
+    classes = _check_classes(classes, "vgg_cifar")
     rng = check_seed(seed)
     b = GraphBuilder((3, 32, 32))
     h, c = b.input, 3
@@ -80,6 +112,8 @@ def resnet_cifar(*, seed=0, widths=(16, 32, 64), classes=10):
     """
     from .graph import GraphBuilder
 
+    widths = _check_widths(widths, 6, "resnet_cifar")  # (32 -> 1 after five halvings)
+    classes = _check_classes(classes, "resnet_cifar")
     rng = check_seed(seed)
     eps = 1e-5
     bn = 1.0 / np.sqrt(1.0 + eps)  # fresh batch norm in eval mode
@@ -120,6 +154,7 @@ def digits_cnn(*, seed=0):
     >>> net.input_shape, net.widths, net.info["test_accuracy"] > 0.9
     ((1, 8, 8), (512, 128, 256), True)
     """
+    seed = check_positive_int(seed, "seed", 0)
     if seed in _CACHE:
         return _CACHE[seed]
     from .graph import PLGraph
@@ -169,8 +204,12 @@ def train_digits_cnn(*, seed=0, epochs=30, learning_rate=3e-3, batch_size=32, re
     from .convert import from_torch
     from .datasets import load_digits_split
 
-    if epochs < 1:
-        raise ValidationError(f"epochs must be >= 1, got {epochs}.")
+    seed = check_positive_int(seed, "seed", 0)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float))
+            or not np.isfinite(learning_rate) or learning_rate <= 0):
+        raise ValidationError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
     Xtr, ytr, Xte, yte = load_digits_split()
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import arith
-from ._validation import as_float_array, check_points, check_positive_int, net_points
-from .exceptions import ShapeError, UnsupportedLayerError, ValidationError
+from ._validation import as_float_array, check_path, check_points, check_positive_int, check_save_path, net_points
+from .exceptions import NonFiniteError, PolyfoldError, ShapeError, UnsupportedLayerError, ValidationError
 
 __all__ = [
     "Activation",
@@ -178,7 +178,9 @@ class HardTanh(Activation):
     name = "hardtanh"
 
     def __post_init__(self):
-        if not (np.isfinite(self.lo) and np.isfinite(self.hi) and self.lo <= 0 < self.hi):
+        real = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                   for v in (self.lo, self.hi))
+        if not (real and np.isfinite(self.lo) and np.isfinite(self.hi) and self.lo <= 0 < self.hi):
             raise ValidationError(
                 f"HardTanh needs finite lo <= 0 < hi, got lo={self.lo!r}, hi={self.hi!r}; "
                 "shift the bias of the layer to move the window."
@@ -230,11 +232,28 @@ def make_activation(spec):
             return _ACTIVATIONS[key]()
     if isinstance(spec, dict) and spec.get("name") in _ACTIVATIONS:
         params = {k: v for k, v in spec.items() if k != "name"}
-        return _ACTIVATIONS[spec["name"]](**params)
+        try:
+            return _ACTIVATIONS[spec["name"]](**params)
+        except TypeError as err:  # unknown or missing parameters
+            raise ValidationError(
+                f"activation {spec!r} has parameters {spec['name']!r} does not take ({err}); "
+                "leaky_relu takes slope, hardtanh lo and hi, relu and identity none."
+            ) from err
     raise UnsupportedLayerError(
         f"activation {spec!r} is not piecewise linear or not known; use one of "
         "'relu', 'leaky_relu', 'hardtanh', 'identity' or an instance such as LeakyReLU(0.1)."
     )
+
+
+def _as_list(value, name, what):
+    """``list(value)`` for a sequence argument; None, numbers, strings and other
+    non-sequences raise :class:`ValidationError` naming ``name``."""
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        raise ValidationError(f"{name} must be {what}, got {type(value).__name__} {value!r:.60}.")
+    try:
+        return list(value)
+    except TypeError as err:
+        raise ValidationError(f"{name} must be {what}, got {type(value).__name__}.") from err
 
 
 def _readonly(a):
@@ -271,7 +290,7 @@ class PLNet:
                  "_input_shape", "_numeric")
 
     def __init__(self, layers, activations, *, input_shape=None):
-        layers = list(layers)
+        layers = _as_list(layers, "layers", "a list of (W, b) pairs")
         if len(layers) == 0:
             raise ValidationError("layers must hold at least one (W, b) pair, got an empty list.")
         checked = []
@@ -297,7 +316,7 @@ class PLNet:
                 )
             prev = W.shape[0]
             checked.append((_readonly(W), _readonly(b)))
-        activations = list(activations)
+        activations = _as_list(activations, "activations", "a list of one activation per hidden layer")
         if len(activations) != len(checked) - 1:
             raise ValidationError(
                 f"expected {len(checked) - 1} activations (one per hidden layer), "
@@ -313,7 +332,14 @@ class PLNet:
         object.__setattr__(self, "_numeric", {})
         shape = (checked[0][0].shape[1],)
         if input_shape is not None:
-            shape = tuple(int(v) for v in np.atleast_1d(input_shape))
+            raw = np.atleast_1d(np.asarray(input_shape, dtype=object))
+            if raw.ndim != 1 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                                        for v in raw):
+                raise ValidationError(
+                    f"input_shape must be a tuple of positive integers such as (1, 8, 8), got "
+                    f"{input_shape!r}."
+                )
+            shape = tuple(int(v) for v in raw)
             if int(np.prod(shape)) != checked[0][0].shape[1] or any(v < 1 for v in shape):
                 raise ShapeError(
                     f"input_shape {shape} does not hold the {checked[0][0].shape[1]} inputs of the "
@@ -325,7 +351,7 @@ class PLNet:
     @classmethod
     def from_arrays(cls, layers, activation="relu"):
         """Build from ``(W, b)`` pairs; ``activation`` is one spec or one per hidden layer."""
-        layers = list(layers)
+        layers = _as_list(layers, "layers", "a list of (W, b) pairs")
         if isinstance(activation, (list, tuple)):
             acts = list(activation)
         else:
@@ -513,40 +539,74 @@ class PLNet:
         list of ndarray
             ``z_l`` of shape ``(n, width_l)`` for every layer, the last one being the
             logits.
+
+        Raises
+        ------
+        NonFiniteError
+            Finite points and weights whose products or sums overflow float64 (values
+            beyond about 1.8e308); :meth:`forward_exact` computes them exactly.
         """
         x, single = net_points(self, points)
+        zs, bad = self._float_pass(x)
+        if bad.any():
+            raise _overflow_error(zs, bad)
+        return [z[0] for z in zs] if single else zs
+
+    def _float_pass(self, x):
+        """Float64 preactivations of ``x`` (n, input_dim) and the (n,) mask of the
+        points whose values overflowed (inf or NaN somewhere)."""
         zs = []
         h = x
-        for i, (W, b) in enumerate(self._layers):
-            z = h @ W.T + b
-            zs.append(z[0] if single else z)
-            if i < len(self._activations):
-                h = self._activations[i].apply(z)
-        return zs
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, (W, b) in enumerate(self._layers):
+                z = h @ W.T + b
+                zs.append(z)
+                if i < len(self._activations):
+                    h = self._activations[i].apply(z)
+        bad = np.zeros(len(x), bool)
+        for z in zs:
+            bad |= ~np.isfinite(z).all(axis=1)
+        return zs, bad
 
     def forward(self, points):
-        """Logits ``(n, output_dim)`` (or ``(output_dim,)`` for one point)."""
+        """Logits ``(n, output_dim)`` (or ``(output_dim,)`` for one point).
+
+        Raises :class:`~polyfold.NonFiniteError` where the logits overflow float64
+        (use :meth:`forward_exact`)."""
         return self.preactivations(points)[-1]
 
     __call__ = forward
 
     def predict(self, points):
-        """Predicted class (argmax of the logits; for one output, ``logit > 0``)."""
+        """Predicted class (argmax of the logits, lowest index on ties; for one output,
+        ``logit > 0``).  Points whose values overflow float64 are decided in exact
+        arithmetic."""
         pts, single = net_points(self, points)
-        out = self.forward(pts)
+        zs, bad = self._float_pass(pts)
+        out = zs[-1]
         if self.output_dim == 1:
             pred = (out[:, 0] > 0).astype(np.int64)
         else:
             pred = np.argmax(out, axis=1)
+        if bad.any():
+            ex = self.forward_exact(pts[bad])[-1]
+            if self.output_dim == 1:
+                pred[bad] = [int(v > 0) for v in ex[:, 0]]
+            else:
+                pred[bad] = [max(range(len(row)), key=lambda k, r=row: (r[k], -k)) for row in ex]
         return pred[0] if single else pred
 
     def codes(self, points):
-        """Codes ``(n, n_hidden)`` int8: number of thresholds strictly below ``z``."""
+        """Codes ``(n, n_hidden)`` int8: number of thresholds strictly below ``z``.
+        Points whose values overflow float64 get their codes in exact arithmetic."""
         pts, _ = net_points(self, points)
-        zs = self.preactivations(pts)[:-1]
-        if not zs:
+        zs, bad = self._float_pass(pts)
+        if len(zs) == 1:
             return np.zeros((len(pts), 0), np.int8)
-        return codes_from_preactivations(self, zs)
+        codes = codes_from_preactivations(self, zs[:-1])
+        if bad.any():
+            codes[bad] = self.codes_exact(pts[bad])
+        return codes
 
     def patterns(self, points, *, packed=False):
         """Activation patterns: bit ``z > 0`` for every hidden neuron.
@@ -562,8 +622,11 @@ class PLNet:
         (n, n_hidden) bool, or (n, ceil(n_hidden / 8)) uint8 when packed
         """
         pts, single = net_points(self, points)
-        zs = self.preactivations(pts)[:-1]
+        zs, bad = self._float_pass(pts)
+        zs = zs[:-1]
         bits = np.concatenate([z > 0 for z in zs], axis=1) if zs else np.zeros((len(pts), 0), bool)
+        if bad.any() and zs:
+            bits[bad] = self.patterns_exact(pts[bad])
         if single:
             bits = bits[0]
             return np.packbits(bits) if packed else bits
@@ -592,18 +655,25 @@ class PLNet:
         if codes is None:
             pts, single = net_points(self, points)
             codes = self.codes(pts)
-        codes = np.atleast_2d(np.asarray(codes))
+        codes = _check_codes(self, codes)
         n = codes.shape[0]
         V = np.broadcast_to(np.eye(self.input_dim), (n, self.input_dim, self.input_dim)).copy()
         u = np.zeros((n, self.input_dim))
         off = self.layer_offsets
-        for l, (W, b) in enumerate(self._layers):
-            V = np.einsum("ij,njk->nik", W, V)
-            u = u @ W.T + b
-            if l < len(self._activations):
-                slope, offset = self._activations[l].local_affine(codes[:, off[l] : off[l + 1]])
-                V = V * slope[:, :, None]
-                u = u * slope + offset
+        with np.errstate(over="ignore", invalid="ignore"):  # (checked below)
+            for l, (W, b) in enumerate(self._layers):
+                V = np.einsum("ij,njk->nik", W, V)
+                u = u @ W.T + b
+                if l < len(self._activations):
+                    slope, offset = self._activations[l].local_affine(codes[:, off[l] : off[l + 1]])
+                    V = V * slope[:, :, None]
+                    u = u * slope + offset
+        if n and not (np.isfinite(V).all() and np.isfinite(u).all()):
+            raise NonFiniteError(
+                "the affine map's coefficients overflow float64 (beyond about 1.8e308) for "
+                "these weights; rescale the network (ReLU nets are positively homogeneous) "
+                "or work with exact values (net.forward_exact)."
+            )
         if single:
             return V[0], u[0]
         return V, u
@@ -614,12 +684,15 @@ class PLNet:
         Returns
         -------
         list of object arrays of ``fmpq``: ``z_l`` of shape ``(n, width_l)``.
+
+        Notes
+        -----
+        ``points`` may be floats (read exactly), or exact rationals: lists or object
+        arrays of ``fractions.Fraction``, ``int`` or ``fmpq`` (shape ``(n, input_dim)``,
+        ``(input_dim,)`` or the net's ``input_shape``); the results are ``fmpq``
+        (``arith.to_fraction`` turns one into a ``Fraction``).
         """
-        pts = np.asarray(points)
-        if pts.dtype != object:
-            pts, _ = net_points(self, pts)
-            pts = arith.fmpq_array(pts)
-        pts = np.atleast_2d(pts)
+        pts, _ = exact_points(points, self._input_shape)
         zs = []
         h = pts
         for i in range(len(self._layers)):
@@ -632,6 +705,8 @@ class PLNet:
     def patterns_exact(self, points):
         """Exact patterns (bits ``z > 0``) of points read as exact rationals."""
         zs = self.forward_exact(points)[:-1]
+        if not zs:
+            return np.zeros((len(exact_points(points, self._input_shape)[0]), 0), bool)
         return np.concatenate([np.asarray(z > 0, dtype=bool) for z in zs], axis=1)
 
     def codes_exact(self, points):
@@ -644,7 +719,7 @@ class PLNet:
                 c += np.asarray(z > arith.to_fmpq(th), dtype=bool)
             out.append(c)
         if not out:
-            return np.zeros((len(np.atleast_2d(points)), 0), np.int8)
+            return np.zeros((len(exact_points(points, self._input_shape)[0]), 0), np.int8)
         return np.concatenate(out, axis=1)
 
     # -- persistence -------------------------------------------------------------
@@ -659,7 +734,7 @@ class PLNet:
         arrays["activations"] = np.array(json.dumps([a.to_dict() for a in self._activations]))
         arrays["format"] = np.array("polyfold.PLNet/1")
         arrays["input_shape"] = np.array(self._input_shape, dtype=np.int64)
-        np.savez(Path(path), **arrays)
+        save_npz(path, arrays, "path")
 
     @classmethod
     def load(cls, path):
@@ -674,34 +749,151 @@ class PLNet:
         ValidationError
             Missing, corrupt or pickled file, or no arrays ``W0, b0, ...``.
         """
-        import json
-
         from ._validation import read_npz
 
         data = read_npz(path, "network file")
         name = str(path)
-        if "graph" in data:
+        try:
+            return _plnet_from_arrays(cls, data, name)
+        except PolyfoldError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as err:  # a damaged archive
             raise ValidationError(
-                f"{name!r} holds a graph network (PLGraph); load it with "
-                "polyfold.load or PLGraph.load."
+                f"{name!r} is not a readable polyfold network ({type(err).__name__}: {err}); "
+                "re-create it with PLNet.save."
+            ) from err
+
+
+def _plnet_from_arrays(cls, data, name):
+    """The network of the arrays of a :meth:`PLNet.save` archive."""
+    import json
+
+    if "graph" in data:
+        raise ValidationError(
+            f"{name!r} holds a graph network (PLGraph); load it with "
+            "polyfold.load or PLGraph.load."
+        )
+    layers = []
+    i = 0
+    while f"W{i}" in data:
+        if f"b{i}" not in data:
+            raise ValidationError(f"{name!r} has W{i} but no b{i}.")
+        layers.append((data[f"W{i}"], data[f"b{i}"]))
+        i += 1
+    if not layers:
+        raise ValidationError(
+            f"{name!r} holds no arrays named W0, b0, ...; save networks with PLNet.save."
+        )
+    if "activations" in data:
+        acts = json.loads(str(data["activations"]))
+    else:
+        acts = ["relu"] * (len(layers) - 1)
+    shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data else None
+    return cls(layers, acts, input_shape=shape)
+
+
+def save_npz(path, arrays, name="path"):
+    """``np.savez(path, **arrays)`` with a clear :class:`ValidationError` for a path
+    that is not a file name, a missing folder or a file that cannot be written."""
+    p = check_save_path(path, name)
+    try:
+        np.savez(p, **arrays)
+    except OSError as err:
+        raise ValidationError(f"{name} {str(p)!r} cannot be written: {err.strerror or err}.") from err
+
+
+def _exact_value(v, name, index):
+    """``fmpq`` of one entry of an exact point (Fraction, int, fmpq or finite float)."""
+    from fractions import Fraction
+
+    if isinstance(v, (bool, np.bool_)):
+        return arith.to_fmpq(int(v))
+    if isinstance(v, (type(arith.ZERO), Fraction, int, np.integer)):
+        return arith.to_fmpq(v)
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            raise NonFiniteError(
+                f"{name} contains NaN or infinity (first at index {index}); exact points "
+                "must be finite rationals."
             )
-        layers = []
-        i = 0
-        while f"W{i}" in data:
-            if f"b{i}" not in data:
-                raise ValidationError(f"{name!r} has W{i} but no b{i}.")
-            layers.append((data[f"W{i}"], data[f"b{i}"]))
-            i += 1
-        if not layers:
-            raise ValidationError(
-                f"{name!r} holds no arrays named W0, b0, ...; save networks with PLNet.save."
-            )
-        if "activations" in data:
-            acts = json.loads(str(data["activations"]))
+        return arith.to_fmpq(v)
+    import numbers
+
+    if isinstance(v, numbers.Rational):
+        return arith.to_fmpq(Fraction(int(v.numerator), int(v.denominator)))
+    raise ValidationError(
+        f"{name} must hold exact rationals (fractions.Fraction, int, fmpq) or finite "
+        f"floats, got {type(v).__name__} {v!r:.40} at index {index}."
+    )
+
+
+def exact_points(points, input_shape, name="points"):
+    """``(fmpq object array (n, d), single)`` of points for exact evaluation.
+
+    Float arrays are checked as for float evaluation and read exactly; object arrays
+    and lists of ``Fraction`` / ``int`` / ``fmpq`` are taken as they are.  Points are
+    ``(n, d)``, ``(d,)``, ``(n, *input_shape)`` or ``input_shape``."""
+    shape = tuple(input_shape)
+    if isinstance(points, (str, bytes)) or points is None:
+        raise ValidationError(f"{name} must be an array of numbers, got {points!r}.")
+    try:
+        arr = np.asarray(points)
+    except Exception as err:  # ragged lists and the like
+        raise ValidationError(f"{name} could not be read as an array: {err}.") from err
+    if arr.dtype != object:
+        if len(shape) == 1:
+            X, single = check_points(arr, shape[0], name)
         else:
-            acts = ["relu"] * (len(layers) - 1)
-        shape = tuple(int(v) for v in data["input_shape"]) if "input_shape" in data else None
-        return cls(layers, acts, input_shape=shape)
+            from .graph.model import as_graph_points
+
+            X, single = as_graph_points(arr, shape, name)
+        return arith.fmpq_array(X), single
+    d = int(np.prod(shape))
+    if arr.shape == shape or (arr.ndim == 1 and arr.shape[0] == d):
+        arr, single = arr.reshape(1, d), True
+    elif arr.ndim >= 2 and arr.shape[1:] == shape:
+        arr, single = arr.reshape(len(arr), d), False
+    elif arr.ndim == 2 and arr.shape[1] == d:
+        single = False
+    else:
+        raise ShapeError(
+            f"Expected {name} of shape (n, {d}) or ({d},) (or the net's input_shape "
+            f"{shape}), got {arr.shape}."
+        )
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = _exact_value(v, name, idx)
+    return out, single
+
+
+def _check_codes(net, codes):
+    """``codes`` as an (n, n_hidden) int64 array of valid codes of ``net``."""
+    arr = np.asarray(codes)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] != net.n_hidden:
+        raise ShapeError(f"codes must have shape (n, {net.n_hidden}) (one code per hidden unit), "
+                         f"got {np.shape(codes)}.")
+    if arr.dtype.kind not in "iu" and arr.dtype != bool:
+        raise ValidationError(f"codes must be integers (see net.codes), got dtype {arr.dtype}.")
+    arr = arr.astype(np.int64)
+    sizes = net.code_sizes
+    if arr.size and (np.any(arr < 0) or np.any(arr >= sizes)):
+        raise ValidationError(
+            "codes out of range for the units: unit k takes codes 0 .. net.code_sizes[k] - 1.")
+    return arr
+
+
+def _overflow_error(zs, bad):
+    """The :class:`NonFiniteError` of finite points whose values overflow float64."""
+    i = int(np.flatnonzero(bad)[0])
+    layer = next(l for l, z in enumerate(zs) if not np.isfinite(z[i]).all())
+    where = "the logits" if layer == len(zs) - 1 else f"layer {layer}"
+    return NonFiniteError(
+        f"the network's values overflow float64 (beyond about 1.8e308) at {where} for point "
+        f"{i}: the points and weights are finite, but their products and sums are not. Use "
+        "net.forward_exact(points) (exact rationals), or rescale the weights."
+    )
 
 
 def _rebuild_plnet(layers, activations, input_shape):
@@ -817,9 +1009,17 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 def pack_words(bits):
     """Pack (n, n_bits) bool patterns into (n, ceil(n_bits / 64)) uint64 words.
 
-    The fastest form for :func:`hamming` (one popcount per 64 neurons).
+    The fastest form for :func:`hamming` (one popcount per 64 neurons).  ``bits``:
+    booleans or 0 and 1, the last axis running over the pattern.
     """
-    packed = np.packbits(np.asarray(bits, dtype=bool), axis=-1)
+    arr = np.asarray(bits)
+    if arr.ndim < 1:
+        raise ShapeError(f"bits must be an (n, n_bits) array of patterns, got shape {arr.shape}.")
+    if arr.dtype != bool:
+        if arr.dtype.kind not in "iuf" or not np.all((arr == 0) | (arr == 1)):
+            raise ValidationError(
+                "bits must hold booleans or 0 and 1; threshold them first, e.g. patterns > 0.")
+    packed = np.packbits(arr.astype(bool, copy=False), axis=-1)
     pad = (-packed.shape[-1]) % 8
     if pad:
         packed = np.concatenate([packed, np.zeros(packed.shape[:-1] + (pad,), np.uint8)], axis=-1)
@@ -840,6 +1040,24 @@ def hamming(p, q):
     """
     p = np.asarray(p)
     q = np.asarray(q)
-    if p.dtype == bool or q.dtype == bool:
+    for name, a in (("p", p), ("q", q)):
+        if a.dtype not in (np.bool_, np.uint8, np.uint64) or a.ndim < 1:
+            raise ValidationError(
+                f"{name} must be bool patterns, pack_patterns bytes (uint8) or pack_words words "
+                f"(uint64) with the pattern on the last axis, got {a.dtype} of shape {a.shape}.")
+    if p.dtype != q.dtype:
+        raise ValidationError(
+            f"p and q must have the same form (both bool, both uint8 bytes or both uint64 "
+            f"words), got {p.dtype} and {q.dtype}; pack both with the same function.")
+    if p.shape[-1] != q.shape[-1]:
+        raise ShapeError(
+            f"p and q must be patterns of the same length (last axis), got shapes {p.shape} "
+            f"and {q.shape}.")
+    try:
+        np.broadcast_shapes(p.shape[:-1], q.shape[:-1])
+    except ValueError as err:
+        raise ShapeError(
+            f"the leading axes of p {p.shape} and q {q.shape} do not broadcast together.") from err
+    if p.dtype == bool:
         return np.count_nonzero(np.asarray(p, bool) != np.asarray(q, bool), axis=-1)
     return _popcount(np.bitwise_xor(p, q)).sum(axis=-1, dtype=np.int64)

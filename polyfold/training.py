@@ -18,8 +18,18 @@ __all__ = ["DIGITS_ARCHITECTURES", "parse_architecture", "train_mlp", "train_dig
 DIGITS_ARCHITECTURES = ("2x30", "3x20", "4x15", "5x12", "6x10", "10x6")
 
 
-def parse_architecture(arch):
-    """``"6x10"`` -> ``(10, 10, 10, 10, 10, 10)``; a tuple of widths passes through."""
+def parse_architecture(arch, *, allow_empty=False):
+    """``"6x10"`` -> ``(10, 10, 10, 10, 10, 10)``; a tuple of widths passes through.
+
+    ``allow_empty=True`` accepts no hidden layers (``()``: a linear network).
+
+    Raises
+    ------
+    ValidationError
+        Not ``"DxW"`` with D, W >= 1 or a sequence of integers >= 1.
+    """
+    import numbers
+
     if isinstance(arch, str):
         try:
             depth, width = (int(v) for v in arch.lower().split("x"))
@@ -30,8 +40,18 @@ def parse_architecture(arch):
         if depth < 1 or width < 1:
             raise ValidationError(f"architecture {arch!r} needs depth, width >= 1.")
         return (width,) * depth
-    widths = tuple(int(w) for w in arch)
-    if not widths or min(widths) < 1:
+    try:
+        raw = list(arch)
+    except TypeError:
+        raw = None
+    if raw is None or isinstance(arch, (bytes, dict)) or not all(
+            isinstance(w, numbers.Integral) and not isinstance(w, (bool, np.bool_)) for w in raw):
+        raise ValidationError(
+            f"architecture must be 'DxW' (e.g. '6x10') or a sequence of integer widths such "
+            f"as (10, 10), got {arch!r}."
+        )
+    widths = tuple(int(w) for w in raw)
+    if (not widths and not allow_empty) or (widths and min(widths) < 1):
         raise ValidationError(f"architecture must be non-empty positive widths, got {arch!r}.")
     return widths
 
@@ -73,16 +93,34 @@ def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
+    import numbers
+
     from ._validation import as_float_array, check_positive_int
     from .convert import from_sklearn
     from .exceptions import ShapeError
 
     widths = parse_architecture(arch)
     X = as_float_array(X, "X", ndim=2, allow_empty=False)
-    y = np.asarray(y)
-    if y.shape != (len(X),):
-        raise ShapeError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
+    y = _check_labels(y, len(X), "y", "X")
+    if len(np.unique(y)) < 2:
+        raise ValidationError(
+            f"y must hold at least two classes to train a classifier, got only {np.unique(y).tolist()}.")
     epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_positive_int(seed, "seed", 0)
+    if seed >= 2**32:
+        raise ValidationError(f"seed must be below 2**32 (scikit-learn's limit), got {seed}.")
+    if (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
+            or not np.isfinite(learning_rate) or learning_rate <= 0):
+        raise ValidationError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
+    if (X_test is None) != (y_test is None):
+        raise ValidationError("X_test and y_test go together: pass both or neither.")
+    if X_test is not None:
+        X_test = as_float_array(X_test, "X_test", ndim=2)
+        if X_test.shape[1] != X.shape[1]:
+            raise ShapeError(
+                f"X_test must have {X.shape[1]} columns like X, got shape {X_test.shape}.")
+        y_test = _check_labels(y_test, len(X_test), "y_test", "X_test")
     clf = MLPClassifier(
         hidden_layer_sizes=widths,
         activation="relu",
@@ -108,8 +146,31 @@ def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch
         "test_accuracy": None,
     }
     if X_test is not None:
-        info["test_accuracy"] = float(np.mean(classes[net.predict(np.asarray(X_test, float))] == np.asarray(y_test)))
+        info["test_accuracy"] = float(np.mean(classes[net.predict(X_test)] == y_test)) if len(X_test) else None
     return net, info
+
+
+def _check_labels(y, n, name, x_name):
+    """Class labels ``y`` (n,): integers (or integral floats) or strings."""
+    from .exceptions import NonFiniteError, ShapeError
+
+    if isinstance(y, (str, bytes)) or y is None:
+        raise ValidationError(f"{name} must be an array of class labels, got {y!r}.")
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ShapeError(f"{name} must have shape ({n},) (one label per row of {x_name}), got {y.shape}.")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise NonFiniteError(f"{name} contains NaN or infinity; labels must be class labels.")
+        if not np.all(y == np.round(y)):
+            raise ValidationError(
+                f"{name} must hold class labels (integers or strings), got non-integer values "
+                f"such as {y[y != np.round(y)][0]!r}; this trains classifiers, not regressors.")
+        y = y.astype(np.int64)
+    elif y.dtype.kind not in "biuUS":
+        raise ValidationError(
+            f"{name} must hold class labels (integers or strings), got dtype {y.dtype}.")
+    return y
 
 
 def train_digits_mlp(arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32):

@@ -58,6 +58,7 @@ def arrangement(n, d, *, seed=0, output_dim=1):
     """
     n = check_positive_int(n, "n")
     d = check_positive_int(d, "d")
+    output_dim = check_positive_int(output_dim, "output_dim")
     rng = check_seed(seed)
     W = rng.standard_normal((n, d))
     b = rng.uniform(-1.0, 1.0, n)
@@ -76,7 +77,9 @@ def random_mlp(widths, input_dim, output_dim=1, *, seed=0, integer=False, activa
         Draw weights and biases from {-3, ..., 3} instead: exact arithmetic stays
         cheap and ties (several neurons switching together) are common.
     """
-    widths = parse_architecture(widths) if isinstance(widths, str) else tuple(widths)
+    widths = parse_architecture(widths, allow_empty=True)
+    if not isinstance(integer, (bool, np.bool_)):
+        raise ValidationError(f"integer must be True or False, got {integer!r}.")
     input_dim = check_positive_int(input_dim, "input_dim")
     output_dim = check_positive_int(output_dim, "output_dim")
     rng = check_seed(seed)
@@ -142,6 +145,12 @@ def digits_mlp(arch="6x10", *, seed=0, return_info=False):
     >>> info["source"], round(info["test_accuracy"], 3)
     ('shipped', 0.972)
     """
+    arch = _digits_arch(arch)
+    seed = check_positive_int(seed, "seed", 0)
+    if seed >= 2**32:
+        raise ValidationError(f"seed must be below 2**32 (scikit-learn's limit), got {seed}.")
+    if not isinstance(return_info, (bool, np.bool_)):
+        raise ValidationError(f"return_info must be True or False, got {return_info!r}.")
     key = (arch, seed)
     if key in _DIGITS_CACHE:
         net, info = _DIGITS_CACHE[key]
@@ -167,7 +176,7 @@ def digits_mlp(arch="6x10", *, seed=0, return_info=False):
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     save_with_info(net, info, path)
-                except OSError:  # read-only home: just do not cache
+                except (OSError, ValidationError):  # read-only home: just do not cache
                     pass
                 info = dict(info, source="trained now")
         _DIGITS_CACHE[key] = (net, info)
@@ -187,6 +196,20 @@ def digits_mlp(arch="6x10", *, seed=0, return_info=False):
     return (net, dict(info)) if return_info else net
 
 
+def _digits_arch(arch):
+    """``arch`` of :func:`digits_mlp` as a ``"DxW"`` string (a sequence of equal widths
+    is accepted and named so)."""
+    widths = parse_architecture(arch)
+    if isinstance(arch, str):
+        return arch
+    if len(set(widths)) != 1:
+        raise ValidationError(
+            f"digits_mlp trains D hidden layers of W neurons ('DxW', e.g. '6x10'), got widths "
+            f"{widths}; train other architectures with polyfold.training.train_mlp."
+        )
+    return f"{len(widths)}x{widths[0]}"
+
+
 def save_with_info(net, info, path):
     """Save a net with a JSON ``info`` record next to the weights."""
     arrays = {}
@@ -195,7 +218,9 @@ def save_with_info(net, info, path):
         arrays[f"b{i}"] = b
     arrays["activations"] = np.array(json.dumps([a.to_dict() for a in net.activations]))
     arrays["info"] = np.array(json.dumps(info))
-    np.savez(path, **arrays)
+    from .network import save_npz
+
+    save_npz(path, arrays, "path")
 
 
 def _load_with_info(path):

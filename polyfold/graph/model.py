@@ -22,14 +22,13 @@ affine, so new breakpoints and vertices are interpolated from known ones.
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .. import arith
 from .._validation import as_float_array
 from ..tolerance import UNIT_ROUNDOFF
-from ..exceptions import ShapeError, UnsupportedLayerError, ValidationError
+from ..exceptions import NonFiniteError, PolyfoldError, ShapeError, UnsupportedLayerError, ValidationError
 from . import ops as _ops
 from . import units as _units
 
@@ -350,9 +349,20 @@ class PLGraph:
         return out, (inputs if want_inputs else None), cd
 
     def forward(self, points):
-        """Logits ``(n, output_dim)`` (or ``(output_dim,)`` for one point)."""
+        """Logits ``(n, output_dim)`` (or ``(output_dim,)`` for one point).
+
+        Raises :class:`~polyfold.NonFiniteError` where the logits overflow float64
+        (use :meth:`forward_exact`)."""
         X, single = self.as_points(points)
-        out = self._evaluate(X)[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._evaluate(X)[0]
+        if not np.isfinite(out).all():
+            i = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
+            raise NonFiniteError(
+                f"the network's values overflow float64 (beyond about 1.8e308) at the logits "
+                f"for point {i}: the points and weights are finite, but their products and sums "
+                "are not. Use net.forward_exact(points) (exact rationals), or rescale the weights."
+            )
         return out[0] if single else out
 
     __call__ = forward
@@ -432,16 +442,15 @@ class PLGraph:
 
     # -- exact evaluation ------------------------------------------------------------
     def _exact_points(self, points):
-        pts = np.asarray(points)
-        if pts.dtype == object:
-            if pts.shape == self.input_shape or pts.ndim == 1:
-                pts = pts.reshape(1, -1)
-            return pts.reshape(len(pts), -1), False
-        X, single = self.as_points(points)
-        return arith.fmpq_array(X), single
+        from ..network import exact_points
+
+        return exact_points(points, self.input_shape)
 
     def forward_exact(self, points):
-        """Exact group inputs and logits (object arrays of ``fmpq``), logits last."""
+        """Exact group inputs and logits (object arrays of ``fmpq``), logits last.
+
+        ``points``: floats (read exactly) or exact rationals (lists or object arrays of
+        ``fractions.Fraction``, ``int`` or ``fmpq``), flat or of the net's input shape."""
         Xq, _ = self._exact_points(points)
         out, ins, _ = self._evaluate(Xq, exact=True, want_inputs=True)
         return ins + [out]
@@ -556,24 +565,35 @@ class PLGraph:
                 arrays[f"n{i}.{k}"] = v
         arrays["graph"] = np.array(json.dumps(desc))
         arrays["format"] = np.array(FORMAT)
-        np.savez(Path(path), **arrays)
+        from ..network import save_npz
+
+        save_npz(path, arrays, "path")
 
     @classmethod
     def load(cls, path):
-        """Load a graph written by :meth:`save`."""
-        path = Path(path)
-        if not path.exists():
-            raise ValidationError(f"path {str(path)!r} does not exist; check the file name.")
+        """Load a graph written by :meth:`save` (read without unpickling).
+
+        Raises
+        ------
+        ValidationError
+            Missing, corrupt or pickled file, or not a saved PLGraph.
+        """
+        from .._validation import read_npz
+
+        arrays = read_npz(path, "graph file", load_hint="polyfold.load_model(path)")
+        name = str(path)
+        if "format" not in arrays or str(arrays["format"]) != FORMAT:
+            raise ValidationError(f"{name!r} is not a saved PLGraph; load dense nets with PLNet.load.")
         try:
-            data = np.load(path, allow_pickle=False)
-        except Exception as err:
-            raise ValidationError(f"could not read {str(path)!r} as .npz: {err}") from err
-        with data:
-            if "format" not in data.files or str(data["format"]) != FORMAT:
-                raise ValidationError(f"{str(path)!r} is not a saved PLGraph; load dense nets with PLNet.load.")
-            desc = json.loads(str(data["graph"]))
-            arrays = {k: data[k] for k in data.files}
-        return graph_from_description(desc, arrays)
+            desc = json.loads(str(arrays["graph"]))
+            return graph_from_description(desc, arrays)
+        except PolyfoldError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise ValidationError(
+                f"{name!r} is not a readable PLGraph ({type(err).__name__}: {err}); "
+                "re-create it with PLGraph.save."
+            ) from err
 
 
 def _jsonable(obj):
