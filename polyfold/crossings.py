@@ -77,9 +77,9 @@ class _PerSegment:
     """Per-segment access of results with ``n_segments``, ``t`` and ``t_exact``."""
 
     def _check(self, i):
-        if not (-self.n_segments <= i < self.n_segments):
-            raise IndexError(f"segment index {i} out of range for {self.n_segments} segments")
-        return i % self.n_segments
+        from ._validation import check_item_index
+
+        return check_item_index(i, self.n_segments, "i", "segment")
 
     def _ts(self, i, offsets):
         """The parameters ``offsets[i]:offsets[i + 1]`` of segment ``i`` (exact when known)."""
@@ -175,7 +175,10 @@ class SegmentCrossings(_PerSegment):
     @cached_property
     def codes(self):
         """(total_pieces, n_hidden) int8 codes (unpacked from ``codes_packed``, then kept)."""
-        return unpack_codes(self.codes_packed, code_layout(self.net))
+        layout = code_layout(self.net)
+        if not len(self.codes_packed):  # an empty batch
+            return np.zeros((0, len(layout.bits)), np.int8)
+        return unpack_codes(self.codes_packed, layout)
 
     @property
     def t_error(self):
@@ -447,6 +450,20 @@ def _result(net, mode, builder, layout, exact_flags, t_exact, refined=None):
         degenerate=(flags & 1) != 0,
         endpoint_on_boundary=np.stack([(flags & 2) != 0, (flags & 4) != 0], axis=1),
     )
+
+
+def _check_progress(progress):
+    """Validate ``progress`` (True, False or None) where no bar is made."""
+    from ._progress import progress_enabled
+
+    progress_enabled(progress, auto=False)
+
+
+def _empty_result(net, mode):
+    """The result of a batch of no segments: every array of length 0, offsets ``[0]``."""
+    layout = code_layout(net)
+    builder = _NumpyBuilder(layout.n_words, mode != "float")
+    return _result(net, mode, builder, layout, np.zeros(0, bool), () if mode == "exact" else None)
 
 
 def available_backends():
@@ -878,7 +895,8 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     Raises
     ------
     ShapeError
-        ``starts``/``ends`` of the wrong shape, or an empty batch.
+        ``starts``/``ends`` of the wrong shape (``(0, d)`` is an empty batch and gives
+        an empty result, offsets ``[0]``; ``(0,)`` is one point of no coordinates).
     NonFiniteError
         NaN or infinity in the points.
     ValidationError
@@ -922,12 +940,11 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     S, E, _ = net_segments(net, starts, ends, finite=not fused)
     chunk_size = _chunk_for(net, chunk_size, mode)
     m = len(S)
-    if m == 0:
-        raise ShapeError(
-            "starts and ends hold no segments (shape (0, d)); pass at least one segment."
-        )
-    safety = tolv.safety if mode == "certified" else 0.0
     threads = _check_threads(threads)
+    if m == 0:
+        _check_progress(progress)
+        return _empty_result(net, mode)
+    safety = tolv.safety if mode == "certified" else 0.0
 
     def first_layer(a, b, pool=None):
         # first layer at starts and ends separately (the kernels read them as rows); with
@@ -1009,10 +1026,11 @@ def segment_crossings_between(net, points, i_start, i_end, *, mode="certified", 
             f"i_start and i_end must have the same length, got {len(i_start)} and {len(i_end)}."
         )
     m = len(i_start)
-    if m == 0:
-        raise ShapeError("i_start and i_end are empty; pass at least one segment.")
     chunk_size = _chunk_for(net, chunk_size, mode)
     threads = _check_threads(threads)
+    if m == 0:
+        _check_progress(progress)
+        return _empty_result(net, mode)
 
     def first_layer(a, b, pool=None):
         # rows of the cached first layer: the kernels gather them per segment
@@ -1056,7 +1074,14 @@ def first_layer_cache(net, points, *, mode="certified", tol=None):
     if mode == "exact":
         return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode, net_digest=_net_digest(net))
     safety = tolv.safety if mode == "certified" else 0.0
-    Z0, E0 = first_layer_values(net, X, safety=safety)
+    if len(X) == 0:
+        # no points: empty first-layer values of the right width (the graph operators
+        # are not run on empty batches)
+        width = net.layers[0][0].shape[0] if net.is_dense else net.stages().width(0)
+        Z0 = np.zeros((0, width))
+        E0 = np.zeros((0, width)) if safety else None
+    else:
+        Z0, E0 = first_layer_values(net, X, safety=safety)
     return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode, net_digest=_net_digest(net),
                            safety=safety if mode == "certified" else None)
 
@@ -1136,11 +1161,21 @@ def _chunk_for(net, chunk_size, mode):
 def _check_indices(idx, n, name):
     from .exceptions import ValidationError
 
-    arr = np.asarray(idx)
+    if isinstance(idx, (str, bytes)):
+        raise ValidationError(f"{name} must be a 1-D integer array of point indices, got a string.")
+    try:
+        arr = np.asarray(idx)
+    except Exception as err:  # ragged lists and the like
+        raise ValidationError(f"{name} could not be read as an integer array: {err}.") from err
     if arr.ndim == 0:
         arr = arr.reshape(1)
+    if arr.ndim == 1 and arr.size == 0 and arr.dtype.kind in "fiu":
+        arr = arr.astype(np.int64)  # [] (float64 in numpy): no segments
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        raise ValidationError(f"{name} must be a 1-D integer array, got {arr.dtype} of shape {arr.shape}.")
+        raise ValidationError(
+            f"{name} must be a 1-D integer array of point indices, got {arr.dtype} of shape "
+            f"{arr.shape}; convert it with np.asarray({name}, dtype=np.int64)."
+        )
     if len(arr) and (arr.min() < -n or arr.max() >= n):
         raise ValidationError(f"{name} holds indices outside [0, {n}); check it against points.")
     return arr.astype(np.int64) % max(n, 1)

@@ -12,12 +12,13 @@ Both samplers return :class:`SampledWalks`: per segment the sequence of codes se
 along the segment with consecutive repeats removed, as flat arrays plus offsets.
 """
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .network import check_net as _check_net
-from ._validation import check_grid_points, check_positive_int, net_segments
+from ._validation import check_grid_points, check_item_index, check_positive_int, net_segments
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
 from ._repr import summary_repr
@@ -64,14 +65,19 @@ class SampledWalks:
 
     def piece_codes(self, i):
         """(k_i, n_hidden) codes found along segment ``i``."""
+        i = check_item_index(i, self.n_segments, "i", "segment")
         return self.codes[self.piece_offsets[i] : self.piece_offsets[i + 1]]
 
     def piece_patterns(self, i):
         """(k_i, n_hidden) bool patterns found along segment ``i``."""
         return bits_from_codes(self.net, self.piece_codes(i))
 
+    def __len__(self):
+        return self.n_segments
+
     @property
     def segment_index(self):
+        """(total,) segment of every found code."""
         return np.repeat(np.arange(self.n_segments), self.n_pieces)
 
     def to_pandas(self):
@@ -153,6 +159,20 @@ def graph_grid_codes(net, S, E, ts):
     return np.concatenate(codes, axis=1)
 
 
+def _empty_walks(net, method):
+    """The :class:`SampledWalks` of a batch of no segments."""
+    return SampledWalks(
+        net=net,
+        method=method,
+        n_segments=0,
+        n_pieces=np.zeros(0, np.int64),
+        piece_offsets=np.zeros(1, np.int64),
+        codes=np.zeros((0, net.n_hidden), np.int8),
+        t=np.zeros(0),
+        n_evaluations=np.zeros(0, np.int64),
+    )
+
+
 def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     """Codes at ``n_points`` equally spaced points of every segment (``t = 0 .. 1``).
 
@@ -178,11 +198,12 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     """
     _check_net(net)
     n_points = check_positive_int(n_points, "n_points", minimum=2)
+    chunk_points = check_positive_int(chunk_points, "chunk_points")
     S, E, _ = net_segments(net, starts, ends)
     check_grid_points(n_points, S.shape[1] + net.n_hidden)
     m = len(S)
     if m == 0:
-        raise ShapeError("starts and ends hold no segments; pass at least one segment.")
+        return _empty_walks(net, f"grid{n_points}")
     ts = np.linspace(0.0, 1.0, n_points)
     # segments per batched forward pass: at most chunk_points points and about
     # 16M input values (128 MiB) per pass
@@ -238,12 +259,13 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     except inside intervals shorter than ``eps``, where it records only the end codes.
     """
     _check_net(net)
-    if not (isinstance(eps, float) or isinstance(eps, int)) or not (0 < eps < 1):
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (0 < eps < 1):
         raise ValidationError(f"eps must be a number in (0, 1), got {eps!r}; try eps=1e-6.")
+    max_evaluations = check_positive_int(max_evaluations, "max_evaluations", minimum=2)
     S, E, _ = net_segments(net, starts, ends)
     m = len(S)
     if m == 0:
-        raise ShapeError("starts and ends hold no segments; pass at least one segment.")
+        return _empty_walks(net, f"bisection(eps={eps:g})")
     # samples found so far: (seg, t, codes)
     seg_s = np.repeat(np.arange(m), 2)
     t_s = np.tile([0.0, 1.0], m)
@@ -306,10 +328,31 @@ def _row_keys(seg, codes):
 
 
 def _check_same_segments(exact, sampled):
+    from .crossings import SegmentCrossings, _net_digest
+
+    if not isinstance(exact, SegmentCrossings):
+        raise ValidationError(
+            f"exact must be a SegmentCrossings from polyfold.segment_crossings, got "
+            f"{type(exact).__name__}."
+        )
+    if not isinstance(sampled, SampledWalks):
+        raise ValidationError(
+            f"sampled must be a SampledWalks from grid_patterns or bisection_patterns, got "
+            f"{type(sampled).__name__}."
+        )
     if exact.n_segments != sampled.n_segments:
         raise ValidationError(
             f"exact and sampled must cover the same segments, got {exact.n_segments} "
             f"and {sampled.n_segments}."
+        )
+    if exact.net is not sampled.net and (
+        exact.net.is_dense != sampled.net.is_dense
+        or exact.net.n_hidden != sampled.net.n_hidden
+        or _net_digest(exact.net) != _net_digest(sampled.net)
+    ):
+        raise ValidationError(
+            "exact and sampled were computed for different networks; sample the same net "
+            "as the exact crossings."
         )
 
 
@@ -348,8 +391,54 @@ def spurious_samples(exact, sampled):
     return np.bincount(sampled.segment_index[~ok], minlength=sampled.n_segments).astype(np.int64)
 
 
+def _code_rows(codes, name):
+    """``codes`` as a 2-D integer (or boolean) array of code rows."""
+    if isinstance(codes, (str, bytes)) or codes is None:
+        raise ValidationError(f"{name} must be a (k, n_hidden) array of codes, got {codes!r}.")
+    try:
+        arr = np.asarray(codes)
+    except Exception as err:  # ragged lists
+        raise ValidationError(f"{name} could not be read as a (k, n_hidden) array: {err}.") from err
+    if arr.ndim != 2:
+        raise ShapeError(f"{name} must be a 2-D (k, n_hidden) array of codes, got shape {arr.shape}.")
+    if arr.dtype.kind not in "biu" and not (arr.size == 0 and arr.dtype.kind == "f"):
+        raise ValidationError(
+            f"{name} must hold integer codes (or booleans), got dtype {arr.dtype}; pass the "
+            "codes of a result (res.piece_codes(i))."
+        )
+    return arr
+
+
 def is_subsequence(exact_codes, sampled_codes):
-    """True when the rows of ``sampled_codes`` appear in ``exact_codes`` in order."""
+    """True when the rows of ``sampled_codes`` appear in ``exact_codes`` in order.
+
+    Parameters
+    ----------
+    exact_codes, sampled_codes : (k, n_hidden) int array_like
+        Code rows of one segment (e.g. ``exact.piece_codes(i)`` and
+        ``sampled.piece_codes(i)``); the same number of columns.
+
+    Raises
+    ------
+    ShapeError
+        Not 2-D, or different numbers of columns.
+    ValidationError
+        Not integer (or boolean) arrays.
+
+    Examples
+    --------
+    >>> is_subsequence([[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1]])
+    True
+    >>> is_subsequence([[0, 0], [1, 0]], [[1, 0], [0, 0]])
+    False
+    """
+    exact_codes = _code_rows(exact_codes, "exact_codes")
+    sampled_codes = _code_rows(sampled_codes, "sampled_codes")
+    if len(exact_codes) and len(sampled_codes) and exact_codes.shape[1] != sampled_codes.shape[1]:
+        raise ShapeError(
+            f"exact_codes and sampled_codes must have the same number of columns (units), got "
+            f"{exact_codes.shape[1]} and {sampled_codes.shape[1]}."
+        )
     j = 0
     for row in exact_codes:
         if j < len(sampled_codes) and np.array_equal(row, sampled_codes[j]):

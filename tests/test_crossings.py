@@ -360,7 +360,6 @@ def net3():
     [
         (np.ones((5, 2)), np.ones((5, 2)), ShapeError, "(n, 3)"),
         (np.ones((5, 3)), np.ones((4, 3)), ShapeError, "same shape"),
-        (np.zeros((0, 3)), np.zeros((0, 3)), ShapeError, "at least one segment"),
         ([np.nan, 0, 0], [0, 0, 0], NonFiniteError, "NaN"),
         ([0, 0, 0], [np.inf, 0, 0], NonFiniteError, "infinity"),
         (["a", "b", "c"], [0, 0, 0], ValidationError, "numeric"),

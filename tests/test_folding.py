@@ -477,8 +477,6 @@ def test_bad_paths_units_classes():
         space_folding(net, [0.0], [[1.0]])
     with pytest.raises(ShapeError, match="starts"):
         space_folding_batch(net, np.zeros((2, 2)), np.zeros((2, 2)))
-    with pytest.raises(ShapeError, match="no paths"):
-        space_folding_batch(net, np.zeros((0, 1)), np.zeros((0, 1)))
     for units in ("all", [5], [], [True], "output"):
         with pytest.raises(ValidationError, match="units"):
             space_folding(net, [0.0], [1.0], units=units)

@@ -537,8 +537,6 @@ def test_bad_data():
         IndexPairs([0, 1], [0.5, 1.0])
     with pytest.raises(ShapeError, match="groups must hold one label per path"):
         IndexPairs([0, 1], [1, 2], groups=[0])
-    with pytest.raises(ShapeError, match="empty"):
-        IndexPairs([], [])
     with pytest.raises(ShapeError, match="one label per data point"):
         sweep(net, X, ClassPairs([0, 1, 0], 2))
     with pytest.raises(ValidationError, match="at least 2 points"):

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._repr import summary_repr
 
-from .._validation import check_mode, check_positive_int, check_seed
+from .._validation import check_item_index, check_mode, check_positive_int, check_seed
 from ..exceptions import ShapeError, ValidationError
 
 __all__ = [
@@ -83,6 +83,7 @@ class InteractionEffects:
 
     def exact(self, i):
         """``[I(1), ..., I(n_i)]`` of walk ``i`` as Fractions."""
+        i = check_item_index(i, self.n_walks, "i", "walk")
         a, b = self.offsets[i], self.offsets[i + 1]
         return [Fraction(int(p), int(q)) for p, q in zip(self.numerator[a:b], self.denominator[a:b])]
 
@@ -141,7 +142,8 @@ def interaction_effects(patterns, offsets):
     patterns : (total, n_units) bool or int array_like
         All walks one after the other (as given: repeats allowed).
     offsets : (m + 1,) int array_like
-        Walk ``i`` is ``patterns[offsets[i]:offsets[i + 1]]`` (non-empty).
+        Walk ``i`` is ``patterns[offsets[i]:offsets[i + 1]]`` (non-empty).  ``[0]``
+        with no patterns is a batch of no walks.
 
     Returns
     -------
@@ -180,9 +182,13 @@ def interaction_effects(patterns, offsets):
     from ..folding.walks import _as_walk_array, _check_offsets
     from ..network import hamming, pack_words
 
-    P = _as_walk_array(patterns, "patterns")
+    P = _as_walk_array(patterns, "patterns", allow_empty=True)
     off = _check_offsets(offsets, len(P))
     m = len(off) - 1
+    if m == 0:  # no walks
+        z = np.zeros(0, np.int64)
+        return InteractionEffects(n_walks=0, offsets=off, numerator=z, denominator=z.copy(),
+                                  values=np.zeros(0), chi=np.zeros(0))
     W = pack_words(P) if P.dtype == bool else P
 
     def dist(a, b):

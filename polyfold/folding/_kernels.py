@@ -389,6 +389,8 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
     m = len(S)
     exact = mode == "exact"
     certified = mode == "certified"
+    if m == 0:
+        return _empty_walks(net, conv, exact)
     sc = segment_crossings(net, S, E, mode=mode, tol=tolv, progress=False)
     seg, firstp, ta = _piece_starts(sc, exact)
     n_recomputed = sc.n_recomputed
@@ -442,6 +444,27 @@ def _walk_kernel(net, S, E, conv, mode, tolv):
         "t_exact": t_exact,
         "n_pieces": sc.n_pieces,
         "n_recomputed": n_recomputed,
+        "columns": columns,
+    }
+
+
+def _empty_walks(net, conv, exact):
+    """:func:`_walk_kernel` of no segments: rows of the dtype and width a batch of
+    segments has under ``conv``."""
+    columns = None
+    if not conv.needs_split and conv.kind == "sign" and code_layout(net).one_bit:
+        rows, columns = np.zeros((0, code_layout(net).n_words), np.uint64), conv.hidden_cols
+    else:
+        # the dtype of the hidden columns' classes (bool, or int8 codes), as in a batch
+        base = _base_rows(net, np.zeros((0, net.n_hidden), np.int8), conv)
+        rows = np.zeros((0, conv.n_columns), bool if base is None else base.dtype)
+    return {
+        "rows": rows,
+        "counts": np.zeros(0, np.int64),
+        "t": np.zeros(0),
+        "t_exact": [] if exact else None,
+        "n_pieces": np.zeros(0, np.int64),
+        "n_recomputed": 0,
         "columns": columns,
     }
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .._validation import check_mode, net_points, net_segments
+from .._validation import check_item_index, check_mode, net_points, net_segments
 from ..exceptions import ShapeError
 from ._kernels import _check_net, _resolve_convention, _walk_kernel
 from .walks import FoldingMeasureBatch, PrefixCurve, _measure_flat, folding_measure, prefix_curve
@@ -114,6 +114,8 @@ class SpaceFoldingBatch:
         if rows.dtype != np.uint64:
             return rows
         n_bits = 64 * rows.shape[1]
+        if not len(rows):  # no walks
+            return np.zeros((0, len(self.walk_columns)), bool)
         bits = np.unpackbits(np.ascontiguousarray(rows).view(np.uint8).reshape(len(rows), -1), axis=1,
                              count=n_bits, bitorder="little").view(bool)
         return bits[:, self.walk_columns]
@@ -141,12 +143,14 @@ class SpaceFoldingBatch:
 
     def walk(self, i):
         """(k_i, n_units) walk of path ``i``."""
+        i = check_item_index(i, self.n_paths, "i", "path")
         rows = self.walk_rows[self.walk_offsets[i] : self.walk_offsets[i + 1]]
         return self._unpack(rows) if "walks" not in self.__dict__ else self.walks[
             self.walk_offsets[i] : self.walk_offsets[i + 1]]
 
     def breakpoints(self, i):
         """Class-change parameters of path ``i`` (Fractions in exact mode)."""
+        i = check_item_index(i, self.n_paths, "i", "path")
         a, b = self.t_offsets[i], self.t_offsets[i + 1]
         if self.t_exact is not None:
             return list(self.t_exact[a:b])
@@ -161,6 +165,7 @@ class SpaceFoldingBatch:
 
     def path(self, i):
         """:class:`SpaceFolding` of path ``i``."""
+        i = check_item_index(i, self.n_paths, "i", "path")
         w = self.walk(i)
         m = self.measures.measure(i)
         rev = folding_measure(w[::-1]).chi
@@ -239,7 +244,8 @@ def space_folding_batch(net, starts, ends, *, mode="certified", units="hidden", 
     Raises
     ------
     ShapeError
-        ``starts``/``ends`` of the wrong shape or empty.
+        ``starts``/``ends`` of the wrong shape (``(0, d)``, no paths, gives an empty
+        batch).
     ValidationError
         Unknown ``mode``, ``units`` or ``classes``.
 
@@ -273,8 +279,6 @@ def space_folding_batch(net, starts, ends, *, mode="certified", units="hidden", 
     tolv = get_tol(tol)
     conv = _resolve_convention(net, units, classes)
     S, E, _ = net_segments(net, starts, ends)
-    if len(S) == 0:
-        raise ShapeError("starts and ends hold no paths (shape (0, d)); pass at least one path.")
     return _batch_from_kernel(net, S, E, conv, mode, tolv)
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_choice, check_grid_points, check_positive_int, net_segments
-from ..exceptions import ShapeError, ValidationError
+from .._validation import check_choice, check_grid_points, check_item_index, check_positive_int, net_segments
+from ..exceptions import ValidationError
 from ._kernels import _check_net, _resolve_convention
 from .paths import SpaceFoldingBatch, space_folding_batch
 from .walks import FoldingMeasureBatch, _measure_flat
@@ -44,9 +44,20 @@ class SampledFolding:
 
     @property
     def chi(self):
+        """(m,) float chi per path."""
         return self.measures.chi
 
+    @property
+    def n_paths(self):
+        """Number of paths."""
+        return len(self.walk_offsets) - 1
+
+    def __len__(self):
+        return self.n_paths
+
     def walk(self, i):
+        """(k_i, n_units) sampled walk of path ``i``."""
+        i = check_item_index(i, len(self.walk_offsets) - 1, "i", "path")
         return self.walks[self.walk_offsets[i] : self.walk_offsets[i + 1]]
 
     def to_pandas(self):
@@ -64,6 +75,10 @@ def _classes_at(net, X, conv):
     """Classes (n, n_units) of points under a convention (float evaluation)."""
     from ..network import bits_from_codes, codes_from_preactivations, pieces_from_codes
 
+    if not len(X):
+        # no points (a batch of no paths): the classes of one point, none kept, give
+        # the dtype and width (graph operators are not run on empty batches)
+        return _classes_at(net, np.zeros((1, X.shape[1])), conv)[:0]
     if not net.is_dense:
         return _classes_at_graph(net, X, conv)
     zs = []
@@ -124,6 +139,8 @@ def _grid_walks(net, S, E, conv, n_points):
         b = min(a + per, m)
         Xs = S[a:b, None, :] * (1.0 - ts)[None, :, None] + E[a:b, None, :] * ts[None, :, None]
         rows.append(_classes_at(net, Xs.reshape((b - a) * n_points, -1), conv))
+    if not rows:  # no paths
+        rows.append(_classes_at(net, S, conv))
     off = np.arange(m + 1, dtype=np.int64) * n_points
     return np.concatenate(rows, axis=0), off, np.full(m, n_points, np.int64)
 
@@ -227,8 +244,6 @@ def sampled_folding(
     conv = _resolve_convention(net, units, classes)
     method = check_choice("method", method, ("grid", "bisection"))
     S, E, _ = net_segments(net, starts, ends)
-    if len(S) == 0:
-        raise ShapeError("starts and ends hold no paths (shape (0, d)); pass at least one path.")
     if method == "grid":
         n_points = check_grid_points(n_points, S.shape[1] + net.n_hidden + net.output_dim)
         label = f"grid{n_points}"
@@ -266,10 +281,11 @@ class SamplingError:
     sampled : FoldingMeasureBatch
     chi_error : (m,) float
         ``chi_sampled - chi_exact`` per path.
-    abs_error_mean, abs_error_max : float
-    fraction_wrong : float
+    abs_error_mean, abs_error_max : float or None
+    fraction_wrong : float or None
         Share of paths whose sampled ``chi`` differs from the exact one (compared
-        exactly, as rationals).
+        exactly, as rationals).  These three summaries are ``None`` for a batch of no
+        paths (a mean or maximum of nothing is undefined; never NaN).
     regions_missed : (m,) int64
         Exact classes minus sampled classes per path (negative only if a sample hit
         a boundary and saw a class of zero length).
@@ -307,15 +323,21 @@ class SamplingError:
         }, "SamplingError")
 
     def as_dict(self):
+        """Plain dict (JSON friendly); the means are ``None`` for no paths."""
+        some = len(self.chi_error) > 0
+
+        def mean(a):
+            return float(np.mean(a)) if some else None
+
         return {
             "method": self.method,
             "abs_error_mean": self.abs_error_mean,
             "abs_error_max": self.abs_error_max,
             "fraction_wrong": self.fraction_wrong,
-            "regions_missed_mean": float(np.mean(self.regions_missed)),
+            "regions_missed_mean": mean(self.regions_missed),
             "regions_missed_total": int(np.sum(self.regions_missed)),
-            "exact_regions_mean": float(np.mean(self.exact.n_regions)),
-            "evaluations_mean": float(np.mean(self.n_evaluations)),
+            "exact_regions_mean": mean(self.exact.n_regions),
+            "evaluations_mean": mean(self.n_evaluations),
         }
 
 
@@ -355,8 +377,19 @@ def sampling_error(
     elif not isinstance(exact, SpaceFoldingBatch) or exact.n_paths != len(S):
         raise ValidationError(
             f"exact must be a SpaceFoldingBatch on the same {len(S)} paths, got "
-            f"{type(exact).__name__}; leave exact=None to compute it."
+            f"{type(exact).__name__}"
+            + (f" of {exact.n_paths} paths" if isinstance(exact, SpaceFoldingBatch) else "")
+            + "; leave exact=None to compute it."
         )
+    else:
+        conv = _resolve_convention(net, units, classes)
+        if (exact.units, exact.classes) != (conv.units_label, conv.classes_label):
+            raise ValidationError(
+                f"exact was computed with units={exact.units!r}, classes={exact.classes!r}, "
+                f"but this call asks for units={conv.units_label!r}, "
+                f"classes={conv.classes_label!r}; pass the same units and classes, or "
+                "leave exact=None to compute it."
+            )
     sp = sampled_folding(
         net, S, E, method=method, n_points=n_points, eps=eps, max_evaluations=max_evaluations,
         units=units, classes=classes,
@@ -369,14 +402,15 @@ def sampling_error(
     ns = np.where(sm.r2 > 0, sm.r2 - sm.r1, 0)
     ds = np.where(sm.r2 > 0, sm.r2, 1)
     wrong = ne * ds != ns * de
+    some = len(err) > 0  # (no paths: the summaries are undefined, None)
     return SamplingError(
         method=sp.method,
         exact=ex,
         sampled=sm,
         chi_error=err,
-        abs_error_mean=float(np.mean(np.abs(err))),
-        abs_error_max=float(np.max(np.abs(err))),
-        fraction_wrong=float(np.mean(wrong)),
+        abs_error_mean=float(np.mean(np.abs(err))) if some else None,
+        abs_error_max=float(np.max(np.abs(err))) if some else None,
+        fraction_wrong=float(np.mean(wrong)) if some else None,
         regions_missed=(ex.n_regions - sm.n_regions).astype(np.int64),
         n_evaluations=sp.n_evaluations,
     )

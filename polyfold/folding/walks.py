@@ -19,6 +19,7 @@ import numpy as np
 from ..exceptions import ShapeError, ValidationError
 from ..network import hamming, pack_words
 from .._repr import summary_repr
+from .._validation import check_item_index
 
 
 def _chi_fraction(r1, r2):
@@ -29,8 +30,9 @@ def _chi_fraction(r1, r2):
 # ---------------------------------------------------------------------------
 # walk validation
 # ---------------------------------------------------------------------------
-def _as_walk_array(patterns, name):
-    """(k, n) bool or int array from a walk given as array / list of patterns."""
+def _as_walk_array(patterns, name, allow_empty=False):
+    """(k, n) bool or int array from a walk given as array / list of patterns
+    (``allow_empty``: also no patterns, for a batch of no walks; ``[]`` is ``(0, 0)``)."""
     if isinstance(patterns, (str, bytes)):
         raise ValidationError(f"{name} must be a (k, n) array of patterns, got a string.")
     try:
@@ -54,6 +56,8 @@ def _as_walk_array(patterns, name):
             f"{name} must hold booleans or integers, got an object array; pass "
             "np.asarray(patterns, dtype=bool)."
         )
+    if allow_empty and arr.size == 0 and arr.ndim in (1, 2) and arr.dtype.kind in "biuf":
+        return np.zeros((0, arr.shape[1] if arr.ndim == 2 else 0), bool if arr.dtype == bool else np.int64)
     if arr.ndim != 2:
         raise ShapeError(
             f"{name} must be a 2-D (k, n) array (k patterns of n units), got shape "
@@ -410,12 +414,14 @@ class FoldingMeasureBatch:
     def chi_exact(self, i=None):
         """``chi`` of walk ``i`` as a Fraction, or a list for all walks."""
         if i is not None:
+            i = check_item_index(i, self.n_walks, "i", "walk")
             return _chi_fraction(self.r1[i], self.r2[i])
         return [_chi_fraction(a, b) for a, b in zip(self.r1.tolist(), self.r2.tolist())]
 
     def prefix_max_exact(self, i=None):
         """Prefix-curve maximum of walk ``i`` as a Fraction, or a list for all."""
         if i is not None:
+            i = check_item_index(i, self.n_walks, "i", "walk")
             return _chi_fraction(self.prefix_max_r1[i], self.prefix_max_r2[i])
         return [
             _chi_fraction(a, b)
@@ -424,6 +430,7 @@ class FoldingMeasureBatch:
 
     def measure(self, i):
         """:class:`FoldingMeasure` of walk ``i``."""
+        i = check_item_index(i, self.n_walks, "i", "walk")
         return FoldingMeasure(
             chi=self.chi_exact(i),
             r1=int(self.r1[i]),
@@ -469,11 +476,16 @@ class FoldingMeasureBatch:
 
 
 def _check_offsets(offsets, n_rows):
-    off = np.asarray(offsets)
-    if off.ndim != 1 or off.size < 2 or off.dtype.kind not in "iu":
+    if isinstance(offsets, (str, bytes)):
+        raise ValidationError(f"offsets must be a 1-D integer array, got a string {offsets!r}.")
+    try:
+        off = np.asarray(offsets)
+    except Exception as err:  # ragged lists
+        raise ShapeError(f"offsets could not be read as a 1-D integer array: {err}.") from err
+    if off.ndim != 1 or off.size < 1 or off.dtype.kind not in "iu":
         raise ShapeError(
-            f"offsets must be a 1-D integer array of length m + 1 (m >= 1 walks), got "
-            f"shape {off.shape} and dtype {off.dtype}; for one walk use [0, len(patterns)]."
+            f"offsets must be a 1-D integer array of length m + 1 (m walks; [0] for none), "
+            f"got shape {off.shape} and dtype {off.dtype}; for one walk use [0, len(patterns)]."
         )
     off = off.astype(np.int64)
     if off[0] != 0 or off[-1] != n_rows:
@@ -494,6 +506,11 @@ def _check_offsets(offsets, n_rows):
 def _measure_flat(P, off):
     """Kernel of :func:`folding_measure_batch` (inputs already validated)."""
     m = len(off) - 1
+    if m == 0:  # no walks: every per-walk array is empty
+        z, f = np.zeros(0, np.int64), np.zeros(0)
+        return FoldingMeasureBatch(n_walks=0, r1=z, r2=z.copy(), chi=f, displacement=z.copy(),
+                                   n_regions=z.copy(), prefix_max=f.copy(), prefix_max_r1=z.copy(),
+                                   prefix_max_r2=z.copy())
     counts = np.diff(off)
     seg = np.repeat(np.arange(m), counts)
     if P.dtype == bool:
@@ -557,7 +574,8 @@ def folding_measure_batch(patterns, offsets):
     patterns : (total, n) bool or int array_like
         All walks one after the other.
     offsets : (m + 1,) int array_like
-        Walk ``i`` is ``patterns[offsets[i]:offsets[i + 1]]`` (non-empty).
+        Walk ``i`` is ``patterns[offsets[i]:offsets[i + 1]]`` (non-empty).  ``[0]``
+        with no patterns is a batch of no walks (every result array is empty).
 
     Returns
     -------
@@ -584,6 +602,6 @@ def folding_measure_batch(patterns, offsets):
     >>> b.r1.tolist(), b.r2.tolist(), [str(c) for c in b.chi_exact()]
     ([1, 2], [2, 2], ['1/2', '0'])
     """
-    P = _as_walk_array(patterns, "patterns")
+    P = _as_walk_array(patterns, "patterns", allow_empty=True)
     off = _check_offsets(offsets, len(P))
     return _measure_flat(P, off)

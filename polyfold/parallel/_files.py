@@ -48,7 +48,18 @@ def _read_chunk(out, chunk, quantity):
 
 
 def _prepare_out(out, manifest, resume):
-    os.makedirs(out, exist_ok=True)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValidationError(
+            f"out={out!r} is an existing file, not a directory; sweeps write one file per "
+            "chunk into a directory: pass a new or existing directory name."
+        )
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise ValidationError(
+            f"out={out!r}: the directory cannot be created ({err.strerror}); pass a writable "
+            "directory."
+        ) from err
     mpath = os.path.join(out, _MANIFEST)
     if os.path.exists(mpath):
         try:

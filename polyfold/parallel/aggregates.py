@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..exceptions import ValidationError
+from ..exceptions import ShapeError, ValidationError
 from ..folding.distribution import fraction_counts
 
 # exact counters of chi values: the folding module's representation
@@ -41,6 +41,35 @@ def _quantile(vals, cnt, q):
     vlo = vals[int(np.searchsorted(cum, lo, side="right"))]
     vhi = vals[int(np.searchsorted(cum, hi, side="right"))]
     return vlo + (h - lo) * (vhi - vlo)
+
+
+def _check_q(q):
+    """A quantile level: a real number in [0, 1]."""
+    import numbers
+
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0 <= q <= 1:
+        raise ValidationError(f"q must be a number in [0, 1], got {q!r}; e.g. q=0.5 for the median.")
+    return q
+
+
+def _int_column(a, name, m, minimum):
+    """``a`` as a 1-D int64 array of ``m`` entries (any length for None) >= ``minimum``."""
+    try:
+        arr = np.asarray(a)
+    except Exception as err:  # ragged lists
+        raise ValidationError(f"{name} could not be read as an integer array: {err}.") from err
+    if arr.size == 0 and arr.ndim <= 1 and arr.dtype.kind in "fiu":
+        arr = arr.reshape(0).astype(np.int64)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise ValidationError(
+            f"{name} must be a 1-D integer array (one value per path), got dtype {arr.dtype} "
+            f"and shape {arr.shape}."
+        )
+    if m is not None and len(arr) != m:
+        raise ShapeError(f"{name} must hold one value per path ({m}), got {len(arr)}.")
+    if len(arr) and arr.min() < minimum:
+        raise ValidationError(f"{name} must be integers >= {minimum}, got {arr.min()!r}.")
+    return arr.astype(np.int64)
 
 
 class _Distribution:
@@ -127,8 +156,35 @@ class PathAggregate:
     @classmethod
     def from_paths(cls, n_pieces, *, recomputed=None, degenerate=None, r1=None, r2=None,
                    prefix_r1=None, prefix_r2=None):
-        """Aggregate of per-path values (``r1``... given for the folding quantity)."""
-        n_pieces = np.asarray(n_pieces, np.int64)
+        """Aggregate of per-path values (``r1``... given for the folding quantity).
+
+        ``n_pieces`` (pieces per path, >= 1), ``r1 <= r2``, ``prefix_r1 <=
+        prefix_r2`` (non-negative integers), ``recomputed`` and ``degenerate``
+        (flags), one entry per path; empty arrays give an aggregate of no paths.
+        """
+        n_pieces = _int_column(n_pieces, "n_pieces", None, 1)
+        m = len(n_pieces)
+        given = [r1 is not None, r2 is not None, prefix_r1 is not None, prefix_r2 is not None]
+        if any(given) and not all(given):
+            raise ValidationError(
+                "r1, r2, prefix_r1 and prefix_r2 go together: pass all four (folding) or "
+                "none (crossings only)."
+            )
+        if r1 is not None:
+            r1, r2 = _int_column(r1, "r1", m, 0), _int_column(r2, "r2", m, 0)
+            prefix_r1 = _int_column(prefix_r1, "prefix_r1", m, 0)
+            prefix_r2 = _int_column(prefix_r2, "prefix_r2", m, 0)
+            for a, b, na, nb in ((r1, r2, "r1", "r2"), (prefix_r1, prefix_r2, "prefix_r1", "prefix_r2")):
+                if np.any(a > b):
+                    raise ValidationError(
+                        f"{na} must not exceed {nb} (the range of a walk is at most its "
+                        f"length), got {na}={int(a[a > b][0])} > {nb}={int(b[a > b][0])}."
+                    )
+        for name, flags in (("recomputed", recomputed), ("degenerate", degenerate)):
+            if flags is not None and np.shape(flags) != (m,):
+                raise ShapeError(
+                    f"{name} must hold one flag per path ({m}), got shape {np.shape(flags)}."
+                )
         agg = cls(folding=r1 is not None)
         agg.n_paths = int(n_pieces.size)
         if recomputed is not None:
@@ -144,6 +200,10 @@ class PathAggregate:
 
     def merge(self, other):
         """Add ``other`` into this aggregate (in place); returns ``self``."""
+        if not isinstance(other, PathAggregate):
+            raise ValidationError(
+                f"other must be a PathAggregate, got {type(other).__name__}."
+            )
         if (self.chi is None) != (other.chi is None):
             raise ValidationError(
                 "cannot merge a folding aggregate with a crossings-only aggregate; merge "
@@ -168,7 +228,9 @@ class PathAggregate:
         return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
 
     def __repr__(self):
-        s = f"PathAggregate(n_paths={self.n_paths}, mean_crossings={self.mean_crossings:.4g}"
+        s = f"PathAggregate(n_paths={self.n_paths}"
+        if self.n_paths:
+            s += f", mean_crossings={self.mean_crossings:.4g}"
         if self.chi is not None and self.n_paths:
             s += f", phi={float(self.phi):.4g}, chi_max={float(self.chi_max):.4g}"
         return s + ")"
@@ -183,24 +245,37 @@ class PathAggregate:
         """Total number of region boundaries crossed (sum over paths)."""
         return sum((k - 1) * c for k, c in self.pieces.items())
 
+    def _need_paths(self, what):
+        if not self.n_paths:
+            raise ValidationError(
+                f"{what} of an aggregate of no paths is undefined; check n_paths first."
+            )
+
     @property
     def mean_crossings(self):
-        """Mean number of crossings per path (``nan`` when empty)."""
-        return self.n_crossings / self.n_paths if self.n_paths else float("nan")
+        """Mean number of crossings per path (ValidationError for no paths)."""
+        self._need_paths("mean_crossings")
+        return self.n_crossings / self.n_paths
 
     @property
     def max_crossings(self):
-        return max(self.pieces) - 1 if self.pieces else 0
+        """Largest number of crossings of a path (ValidationError for no paths)."""
+        self._need_paths("max_crossings")
+        return max(self.pieces) - 1
 
     def crossings_histogram(self):
-        """``(max_crossings + 1,) int64``: number of paths with ``k`` crossings."""
-        h = np.zeros(self.max_crossings + 1, np.int64)
+        """``(max_crossings + 1,) int64``: number of paths with ``k`` crossings (empty
+        for no paths)."""
+        h = np.zeros(max(self.pieces) if self.pieces else 0, np.int64)
         for k, c in self.pieces.items():
             h[k - 1] = c
         return h
 
     def crossings_quantile(self, q):
-        """numpy's linear-interpolation ``q``-quantile of the crossing counts."""
+        """numpy's linear-interpolation ``q``-quantile of the crossing counts
+        (``q`` in [0, 1]; ValidationError for no paths)."""
+        q = _check_q(q)
+        self._need_paths("crossings_quantile")
         vals = sorted(self.pieces)
         cnt = np.array([self.pieces[v] for v in vals], np.int64)
         return float(_quantile([Fraction(v - 1) for v in vals], cnt, Fraction(str(q))))
@@ -213,7 +288,9 @@ class PathAggregate:
                 "quantity='folding' to get chi statistics."
             )
         if not self.n_paths:
-            raise ValidationError("this aggregate holds no paths.")
+            raise ValidationError(
+                "chi statistics of an aggregate of no paths are undefined; check n_paths first."
+            )
 
     @property
     def chi_max(self):
@@ -235,6 +312,9 @@ class PathAggregate:
 
     def chi_quantile(self, q, *, nonzero=False):
         """Exact ``q``-quantile of ``chi`` (numpy's linear interpolation), a Fraction."""
+        q = _check_q(q)
+        if not isinstance(nonzero, bool):
+            raise ValidationError(f"nonzero must be True or False, got {nonzero!r}.")
         self._need_folding()
         d = _Distribution(self.chi)
         if nonzero:
@@ -272,7 +352,7 @@ class PathAggregate:
             "n_recomputed": self.n_recomputed,
             "n_degenerate": self.n_degenerate,
             "mean_crossings": self.mean_crossings if self.n_paths else None,
-            "max_crossings": self.max_crossings,
+            "max_crossings": self.max_crossings if self.n_paths else None,
             "crossings_histogram": self.crossings_histogram().tolist(),
         }
         if self.chi is not None and self.n_paths:

@@ -75,6 +75,8 @@ class SweepResult:
 
     def same_aggregates(self, other):
         """True when ``other`` holds identical aggregates (ignores timing and executor)."""
+        if not isinstance(other, SweepResult):
+            raise ValidationError(f"other must be a SweepResult, got {type(other).__name__}.")
         return (
             self.total == other.total
             and self.groups == other.groups
@@ -92,7 +94,9 @@ class SweepResult:
         ``mean_crossings``, ``max_crossings`` and, for ``quantity="folding"``,
         ``chi_max`` and ``phi`` (floats) with ``chi_max_exact`` and ``phi_exact``
         (Fractions), ``fraction_flat``, ``prefix_max_max`` and ``prefix_max_phi``
-        (Fractions).
+        (Fractions).  A group without paths (a failed chunk, or a sweep of no paths)
+        has pandas' missing values there: NaN in the float columns, None in the
+        Fraction columns and ``-1`` for ``max_crossings``.
 
         Examples
         --------

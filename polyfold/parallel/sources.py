@@ -29,11 +29,14 @@ class _Chunk(NamedTuple):
 
 
 def _check_index_array(a, name):
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except Exception as err:  # ragged lists and the like
+        raise ValidationError(f"{name} could not be read as an integer array: {err}.") from err
     if arr.ndim == 0:
         arr = arr.reshape(1)
-    if arr.size == 0:
-        arr = arr.astype(np.int64)
+    if arr.size == 0 and arr.dtype.kind in "fiu":
+        arr = arr.astype(np.int64)  # [] (float64 in numpy): no paths
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
         raise ValidationError(
             f"{name} must be a 1-D integer array of point indices, got dtype {arr.dtype} "
@@ -191,10 +194,12 @@ class IndexPairs:
     groups : (m,) array_like, optional
         A label per path; aggregates are then also kept per label.
 
+    Empty arrays are a sweep of no paths (its aggregates hold no paths).
+
     Raises
     ------
     ShapeError
-        Arrays of different lengths, or empty.
+        Arrays of different lengths.
     ValidationError
         Non-integer indices.
 
@@ -215,8 +220,6 @@ class IndexPairs:
                 f"i_start and i_end must have the same length, got {len(self.i_start)} and "
                 f"{len(self.i_end)}; pass one end index per start index."
             )
-        if len(self.i_start) == 0:
-            raise ShapeError("i_start and i_end are empty; pass at least one path.")
         self.group_ids = None
         self._keys = []
         if groups is not None:
@@ -240,7 +243,7 @@ class IndexPairs:
 
     def check(self, n_points):
         for name, a in (("i_start", self.i_start), ("i_end", self.i_end)):
-            if a.min() < 0 or a.max() >= n_points:
+            if len(a) and (a.min() < 0 or a.max() >= n_points):
                 raise ValidationError(
                     f"{name} holds indices outside [0, {n_points}) (min {a.min()}, max "
                     f"{a.max()}); they index the rows of points."

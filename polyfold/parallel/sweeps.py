@@ -146,7 +146,8 @@ def sweep(
         Directory for per-path results, one ``chunk-XXXXXXXX.npz`` per chunk
         (``i_start, i_end, n_pieces, recomputed, degenerate`` and, for folding,
         ``r1, r2, prefix_r1, prefix_r2``; ``group`` for grouped explicit paths), with a
-        ``manifest.json`` describing the sweep.
+        ``manifest.json`` describing the sweep.  Created when missing; an existing
+        file of that name is refused (ValidationError), never overwritten.
     resume : bool
         With ``out``: reuse the chunk files already written by the same sweep (a
         manifest describing a different sweep raises).  ``False`` deletes them first.
@@ -226,6 +227,12 @@ def sweep(
     show = _show_progress(progress)
     executor, workers = _pick_executor(executor, scheduler, workers, source.n_paths)
     if out is not None:
+        if isinstance(out, bytes):
+            out = os.fsdecode(out)
+        if not isinstance(out, (str, os.PathLike)) or os.fspath(out) == "":
+            raise ValidationError(
+                f"out must be a directory name (a str or pathlib.Path) or None, got {out!r}."
+            )
         out = os.fspath(out)
 
     desc = {
