@@ -521,6 +521,11 @@ def _slice_pairs(cx):
         pairs, lengths, n_exact = _slice_pairs_certified(cx)
         _count_recomputed(cx, n_exact)
         return pairs, lengths
+    if has_max:
+        # float chords of tied max-unit candidates do not pair (see float_max_pairs)
+        from .slices._lines import float_max_pairs
+
+        return float_max_pairs(cx)
     return _slice_pairs_float(cx)
 
 
@@ -554,7 +559,9 @@ def adjacency_pairs(cx):
     also passes through the other: that line's neuron is continuous along the
     chord and nonzero inside the sub-edge, so it cannot vanish at a point
     inside it.  ``mode="float"``: overlaps shorter than ``tol.zero`` times the
-    coordinate scale are ignored.  Nets with max units (exact and certified mode):
+    coordinate scale are ignored.  Float mode on nets with max units pairs by chords
+    first; regions whose inner perimeter is longer than the edges so paired are
+    rebuilt exactly and paired by lines (counted in ``cx.n_recomputed``).  Nets with max units (exact and certified mode):
     the chord labels of one line can differ on its two sides (two pool candidates
     that coincide on the plane), so the pairs come from the polygons' exact vertices
     instead, edges grouped by the line they lie on (certified mode computes those

@@ -12,7 +12,8 @@ containing the vertex (the network is continuous, so all give the same value).
 
 Arithmetic (one keyword, as everywhere in polyfold):
 
-* ``"float"``: float64, signs with a band of ``tol.zero`` times the value scale;
+* ``"float"``: float64, signs with a band of ``tol.zero`` times the values' magnitude,
+  doubts (inside the band, not an exact zero) decided exactly as below;
 * ``"certified"``: float64 rows with rigorous error bounds (each operation's
   rounding and the propagated input errors); a sign the bound cannot decide is
   decided in exact rationals: the vertex's exact row is rebuilt from its genealogy
@@ -276,23 +277,7 @@ class Engine:
                 s = np.where(sb != 0, sb, s).astype(np.int8)
             return s, (dv, e, dB, eB)
         if not self.certified:
-            scale = np.abs(dv).max() if len(dv) else 0.0
-            band = self.tol.zero * max(scale, abs(float(theta)), TINY)
-            s = np.zeros(len(dv), np.int8)
-            s[dv > band] = 1
-            s[dv < -band] = -1
-            if self.space:
-                bscale = np.abs(dB).max() if len(dB) else 0.0
-                bb = self.tol.zero * bscale
-                sb = np.zeros(len(dB), np.int8)
-                sb[dB > bb] = 1
-                sb[dB < -bb] = -1
-                big = sb != 0
-                if big.any():
-                    self.m0 = max(self.m0, float(np.max(np.abs(dv[big]) / np.abs(dB[big]))))
-                s = np.where(big, sb, s).astype(np.int8)
-                dB = np.where(big, dB, 0.0)  # M parts inside the band count as zero
-            return s, (dv, e, dB, eB)
+            return self._float_signs(dv, dB, fa, fb, theta)
         k = self.safety
         s = np.sign(dv).astype(np.int8)
         amb = np.abs(dv) <= k * e
@@ -310,6 +295,71 @@ class Engine:
             s[idx] = self._exact_signs(idx, fa, fb, theta)
             dv, e, dB, eB = self._values(fa, fb, theta)  # rows were refreshed
         return s, (dv, e, dB, eB)
+
+    def _float_signs(self, dv, dB, fa, fb, theta):
+        """Float mode: signs with a band of ``tol.zero`` times the magnitude of the
+        compared entries (not of their differences, which may all be rounding noise:
+        an ``M`` part that cancels everywhere); a value inside the band that is not an
+        exact float zero is a doubt and is decided exactly from the vertex's genealogy,
+        as in certified mode (counted in ``n_exact``)."""
+        V = self.V
+        th = float(theta)
+
+        def mag(X):
+            if not len(X):
+                return 0.0
+            m = float(np.abs(X[:, fa]).max())
+            return max(m, float(np.abs(X[:, fb]).max())) if fb >= 0 else m
+
+        band = self.tol.zero * max(mag(V), abs(th), TINY)
+        s = np.zeros(len(dv), np.int8)
+        s[dv > band] = 1
+        s[dv < -band] = -1
+        amb = (np.abs(dv) <= band) & (dv != 0)
+        if self.space:
+            bb = self.tol.zero * max(mag(self.VB), TINY)
+            sure = np.abs(dB) > bb
+            if sure.any():
+                self.m0 = max(self.m0, float(np.max(np.abs(dv[sure]) / np.abs(dB[sure]))))
+            s = np.where(sure, np.sign(dB), s).astype(np.int8)
+            # an M part in the band is a doubt; an exact zero leaves the decision to a
+            amb = (~sure & (dB != 0)) | ((dB == 0) & amb)
+            dB = np.where(sure, dB, 0.0)  # M parts inside the band count as zero
+        idx = np.flatnonzero(amb)
+        if len(idx):
+            ok = self._float_exact_signs(idx, fa, fb, theta, s)
+            if ok.any():
+                dv2, _, dB2, _ = self._values(fa, fb, theta)  # rows were refreshed
+                done = np.zeros(len(dv), bool)
+                done[idx[ok]] = True
+                dv = np.where(done, dv2, dv)
+                if self.space:
+                    dB = np.where(done, dB2, dB)
+        return s, (dv, None, dB, None)
+
+    def _float_exact_signs(self, idx, fa, fb, theta, s):
+        """Exact signs (written into ``s``) of the float-mode doubts ``idx``; returns
+        which were decided.  A float complex whose earlier decisions were wrong can have
+        a genealogy with no exact meaning (an edge whose ends have equal exact values):
+        those vertices keep their float sign."""
+        ok = np.zeros(len(idx), bool)
+        th = arith.to_fmpq(theta)
+        for i, v in enumerate(idx.tolist()):
+            try:
+                A, B = self._exact_row(v, self.stage)
+            except ZeroDivisionError:
+                continue
+            a = A[fa] - (A[fb] if fb >= 0 else 0) - th
+            sgn = (a > 0) - (a < 0)
+            if B is not None:
+                b = B[fa] - (B[fb] if fb >= 0 else 0)
+                if b != 0:
+                    sgn = 1 if b > 0 else -1
+                    self.m0 = max(self.m0, float(abs(a) / abs(b)))
+            s[v] = sgn
+            ok[i] = True
+            self._set_exact(v)  # the float row becomes the rounded exact row
+        return ok
 
     # ------------------------------------------------------------- exact fallback
     def _exact_signs(self, idx, fa, fb, theta):
@@ -534,11 +584,13 @@ class Engine:
         A, B = self._exact_row(v, self.stage)
         Af = arith.to_float_array(A)
         self.V[v] = Af
-        self.E[v] = _rnd(Af) * (A != 0)
+        if self.E is not None:
+            self.E[v] = _rnd(Af) * (A != 0)
         if B is not None:
             Bf = arith.to_float_array(B)
             self.VB[v] = Bf
-            self.EB[v] = _rnd(Bf) * (B != 0)
+            if self.EB is not None:
+                self.EB[v] = _rnd(Bf) * (B != 0)
 
     # ------------------------------------------------------------- cells
     def _apply_cell_split(self, res):

@@ -61,7 +61,7 @@ def _check_plane(net, origin, e1, e2, tol, mode="float"):
     return x0, a, b
 
 
-def _domain_polygon(bounds, polygon, tol):
+def _domain_polygon(bounds, polygon, tol, name="bounds"):
     if (bounds is None) == (polygon is None):
         raise ValidationError(
             "pass exactly one of bounds=(umin, umax, vmin, vmax) or polygon=(k, 2) array "
@@ -82,7 +82,9 @@ def _domain_polygon(bounds, polygon, tol):
                 f"bounds must satisfy umin < umax and vmin < vmax, got {tuple(b.tolist())}; "
                 "an empty or inverted rectangle has no regions."
             )
-        return np.array([[umin, vmin], [umax, vmin], [umax, vmax], [umin, vmax]])
+        P = np.array([[umin, vmin], [umax, vmin], [umax, vmax], [umin, vmax]])
+        _check_area(P, name)
+        return P
     P = as_float_array(polygon, "polygon")
     if P.ndim != 2 or P.shape[1] != 2 or P.shape[0] < 3:
         raise ShapeError(
@@ -103,4 +105,28 @@ def _domain_polygon(bounds, polygon, tol):
             "consecutive vertices collinear, no repeated vertex); pass its convex hull "
             "(scipy.spatial.ConvexHull(points).vertices) or split it into convex parts."
         )
+    _check_area(P, "polygon")
     return np.ascontiguousarray(P)
+
+
+#: the largest and smallest domain measures float64 holds (normal numbers)
+_FMAX = float(np.finfo(np.float64).max)
+_FTINY = float(np.finfo(np.float64).tiny)
+
+
+def _check_area(P, name):
+    """Refuse a domain whose area (exact, from the float vertices) is not a normal
+    float64: the region areas (``measures``) could not be represented."""
+    Q = arith.fmpq_array(P)
+    k = len(Q)
+    twice = sum((Q[i][0] * Q[(i + 1) % k][1] - Q[(i + 1) % k][0] * Q[i][1] for i in range(k)),
+                arith.ZERO)
+    area = abs(twice) / 2
+    big = area > arith.to_fmpq(_FMAX)
+    if big or area < arith.to_fmpq(_FTINY):
+        raise DomainError(
+            f"{name}: the domain's area is {'above' if big else 'below'} what float64 holds "
+            f"({'1.8e308' if big else '2.2e-308'}), so region areas (measures) cannot be "
+            f"represented; pass {'smaller' if big else 'larger'} bounds, or rescale the "
+            f"plane: e1, e2 times s with the (u, v) bounds divided by s give the same slice."
+        )

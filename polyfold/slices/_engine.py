@@ -236,12 +236,13 @@ def _split_pass(st, j, theta, theta_index, layer, unit, chords, ctx):
         sv[ambv] = 0
     else:
         sv = sign3(dv, ctx["band"][j])
+        ambv = (sv == 0) & (dv != 0)  # a doubt: decided exactly (see _run)
     s = sv[st.vid]
     C = st.n_cells
     cell = _cell_index(st.off)
     pos = np.bincount(cell, weights=s > 0, minlength=C) > 0
     neg = np.bincount(cell, weights=s < 0, minlength=C) > 0
-    if certified:
+    if not exact:
         st.amb |= np.bincount(cell, weights=ambv[st.vid], minlength=C) > 0
     st.deg |= ~pos & ~neg
     split = pos & neg
@@ -278,7 +279,7 @@ def _pair_of_code(T, k):
     return c // k, c % k
 
 
-def _winners(valid, V, EV, safety):
+def _winners(valid, V, EV, safety, band=None):
     """Selected candidates ``(n, n_units)`` from candidate values ``V`` (``(n, n_units,
     k)``, missing ones duplicated from the first valid one, see ``MaxUnits._take``) and,
     with error bounds ``EV`` (or None), whether each choice is certain; ``valid``
@@ -286,9 +287,15 @@ def _winners(valid, V, EV, safety):
 
     The lowest valid position wins ties; missing candidates never win.  The choice is
     certain when the winner exceeds every other valid candidate by more than
-    ``safety`` times their error bounds, or both values are exact and equal.
+    ``safety`` times their error bounds, or both values are exact and equal.  Float
+    mode (``band``, broadcast against ``V``, and no ``EV``): certain when the winner
+    exceeds the others by more than the band or equals them as floats.
     """
     w = _argmax_valid(V, valid)
+    if EV is None and band is not None:
+        diff = np.take_along_axis(V, w[..., None], axis=-1) - V
+        others = valid & (np.arange(V.shape[-1]) != w[..., None])
+        return w, np.all((diff > band) | (diff == 0) | ~others, axis=-1)
     if EV is None:
         return w, None
     win = np.take_along_axis(V, w[..., None], axis=-1)
@@ -321,7 +328,10 @@ def _max_winners(st, units, u, ctx):
     take = units._take[u]
     V = pool.Z[: pool.n][:, take]
     EV = pool.E[: pool.n][:, take] if ctx["certified"] else None
-    return _winners(units.valid[u], V, EV, ctx["safety"])
+    band = None
+    if not ctx["exact"] and not ctx["certified"]:  # float: the candidates' largest band
+        band = ctx["band"][take].max(axis=-1, keepdims=True)
+    return _winners(units.valid[u], V, EV, ctx["safety"], band)
 
 
 def _max_pass(st, units, u, layer, unit, chords, ctx):
@@ -347,7 +357,7 @@ def _max_pass(st, units, u, layer, unit, chords, ctx):
     np.minimum.at(lo, cell, wc)
     np.maximum.at(hi, cell, wc)
     const = lo == hi
-    if certified:
+    if sure is not None:
         const &= np.bincount(cell, weights=~sure[st.vid], minlength=C) == 0
     st.codes[const, unit] = lo[const]
     var_ids = np.flatnonzero(~const)
@@ -403,6 +413,7 @@ def _clip_pass(cs, cand, jpos, ipos, base, k, ctx):
     else:
         band = ctx["band"]
         s = sign3(d, np.maximum(band[cj], band[ci]))
+        cs.amb |= np.bincount(cell, weights=(s == 0) & (d != 0), minlength=C) > 0
     pos = np.bincount(cell, weights=s > 0, minlength=C) > 0
     neg = np.bincount(cell, weights=s < 0, minlength=C) > 0
     zero = ~pos & ~neg
@@ -775,11 +786,13 @@ def _run(net, st, l_start, chords, starts, ctx, recompute=None):
                 for ti, theta in enumerate(thresholds):
                     th = arith.to_fmpq(theta) if ctx["exact"] else float(theta)
                     st = _split_pass(st, j, th, ti, l, unit, chords, ctx)
-        if ctx["certified"] and st.amb.any():
+        if recompute is not None and st.amb.any():
             bad_anc = np.unique(st.anc[st.amb]) - base
             keep = ~np.isin(st.anc - base, bad_anc)
-            st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start], st.pool.E[:n_start],
-                                  st.pool.EP[:n_start])
+            E = st.pool.E
+            st_start.pool = _Pool(st.pool.P[:n_start], st.pool.Z[:n_start],
+                                  None if E is None else E[:n_start],
+                                  None if E is None else st.pool.EP[:n_start])
             extra.append(recompute(st_start, bad_anc, l))
             st = _subset(st, np.flatnonzero(keep))
         if st.n_cells == 0:  # everything went to the exact fallback

@@ -94,3 +94,65 @@ class ExactPlane:
         for m in range(k):
             out[m] = self.vertex(lab[m - 1], lab[m], cx.codes[i])
         return out
+
+
+def float_max_pairs(cx):
+    """Adjacent pairs ``(pairs, lengths)`` of a float-mode slice of a net with max units.
+
+    The float pairing by chords (:func:`polyfold.adjacency._slice_pairs_float`) misses
+    neighbours across a line whose two sides carry different chords (max-unit
+    candidates that coincide on the plane, e.g. three candidates tied along one line).
+    Such a miss is detected: the chord edges of a region (never on the domain's
+    boundary) are covered by the edges it shares with its neighbours, so a region whose
+    chord perimeter exceeds the sum of its shared lengths lost a neighbour.  Those
+    regions' polygons are rebuilt exactly (:class:`ExactPlane`, counted in
+    ``cx.n_recomputed``) and paired by the lines their edges lie on, as certified mode
+    does for all regions.
+    """
+    import warnings
+
+    from ..adjacency import _slice_pairs_float, _slice_pairs_geometric
+
+    pairs, lengths = _slice_pairs_float(cx)
+    R = cx.n_regions
+    P, off, lab = cx.vertices, np.asarray(cx.vertex_offsets, np.int64), cx._labels
+    if R == 0 or len(P) == 0:
+        return pairs, lengths
+    cell = np.repeat(np.arange(R), np.diff(off))
+    nxt = np.arange(1, off[-1] + 1)
+    nxt[off[1:] - 1] = off[:-1]
+    edge = np.hypot(*(P[nxt] - P).T)
+    inner = lab >= 0
+    perim = np.bincount(cell[inner], weights=edge[inner], minlength=R)
+    n_inner = np.bincount(cell[inner], minlength=R)
+    covered = (np.bincount(pairs[:, 0], weights=lengths, minlength=R)
+               + np.bincount(pairs[:, 1], weights=lengths, minlength=R))
+    scale = max(float(np.abs(P).max()), 1.0)
+    lost = np.flatnonzero(perim - covered > cx.tol.zero * scale * np.maximum(n_inner, 1))
+    if len(lost) == 0:
+        return pairs, lengths
+    plane = ExactPlane(cx)
+    try:
+        polys = [plane.polygon(int(r)) for r in lost]
+    except ZeroDivisionError:  # the float complex has no exact meaning here
+        warnings.warn(
+            f"slice adjacency (mode='float'): {len(lost)} regions lost neighbours across "
+            "tied max-unit candidates and their polygons could not be rebuilt exactly; "
+            "some adjacent pairs may be missing: use mode='certified'.",
+            RuntimeWarning, stacklevel=4)
+        return pairs, lengths
+    object.__setattr__(cx, "n_recomputed", int(cx.n_recomputed) + len(lost))
+    sub_off = np.zeros(len(lost) + 1, np.int64)
+    np.cumsum([len(p) for p in polys], out=sub_off[1:])
+
+    class _Sub:  # the rebuilt regions as a complex for the geometric pairing
+        n_regions = len(lost)
+        vertex_offsets = sub_off
+
+    sp, sl = _slice_pairs_geometric(_Sub, np.concatenate(polys))
+    out = {(int(a), int(b)): float(w) for (a, b), w in zip(pairs.tolist(), lengths)}
+    for (i, j), w in zip(sp.tolist(), sl):
+        out[(int(lost[i]), int(lost[j]))] = float(w)  # the whole shared length
+    keys = sorted(out)
+    return (np.array(keys, dtype=np.int64).reshape(len(keys), 2),
+            np.array([out[k] for k in keys], dtype=np.float64))

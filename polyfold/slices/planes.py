@@ -29,11 +29,23 @@ from ._exact import _make_recompute, _NeedExact
 from .result import RegionComplex
 
 
-def _shoelace(P, off, exact):
+def _cell_frames(P, off):
+    """Per vertex row: its cell, the cell's first vertex, and the vertex relative to it
+    in units of a power of two per cell ``2^e`` (exact scaling: no overflow of the
+    products for coordinates up to float64's range, less cancellation far from 0)."""
     cell = _cell_index(off)
+    base = P[off[:-1]][cell]
+    D = P - base
+    m = np.zeros(len(off) - 1)
+    np.maximum.at(m, cell, np.abs(D).max(axis=1) if len(D) else np.zeros(0))
+    e = np.frexp(m)[1]
+    return cell, base, np.ldexp(D, -e[cell][:, None]), e
+
+
+def _shoelace(P, off, exact):
     nxt = _next_index(off)
-    cr = P[:, 0] * P[nxt, 1] - P[nxt, 0] * P[:, 1]
     if exact:
+        cr = P[:, 0] * P[nxt, 1] - P[nxt, 0] * P[:, 1]
         out = np.empty(len(off) - 1, dtype=object)
         for i in range(len(off) - 1):
             s = arith.ZERO
@@ -41,7 +53,9 @@ def _shoelace(P, off, exact):
                 s += v
             out[i] = s / 2
         return out
-    return np.bincount(cell, weights=cr, minlength=len(off) - 1) / 2
+    cell, _, D, e = _cell_frames(P, off)
+    cr = D[:, 0] * D[nxt, 1] - D[nxt, 0] * D[:, 1]
+    return np.ldexp(np.bincount(cell, weights=cr, minlength=len(off) - 1) / 2, 2 * e)
 
 
 def _centroids(P, off, exact):
@@ -53,10 +67,11 @@ def _centroids(P, off, exact):
             out[i, 0] = sum(rows[:, 0], arith.ZERO) / int(counts[i])
             out[i, 1] = sum(rows[:, 1], arith.ZERO) / int(counts[i])
         return out
-    cell = _cell_index(off)
-    cu = np.bincount(cell, weights=P[:, 0], minlength=len(counts))
-    cv = np.bincount(cell, weights=P[:, 1], minlength=len(counts))
-    return np.stack([cu, cv], axis=1) / counts[:, None]
+    cell, base, D, e = _cell_frames(P, off)
+    mu = np.bincount(cell, weights=D[:, 0], minlength=len(counts))
+    mv = np.bincount(cell, weights=D[:, 1], minlength=len(counts))
+    mean = np.ldexp(np.stack([mu, mv], axis=1) / counts[:, None], e[:, None])
+    return P[off[:-1]] + mean
 
 
 def _slice_states(net, x0, e1, e2, P0, mode, tol):
@@ -73,7 +88,7 @@ def _slice_states(net, x0, e1, e2, P0, mode, tol):
     st = _initial_state(net, P0, G1, g1, ctx)
     counter = [0]
     recompute = None
-    if certified:
+    if not exact:  # certified: undecided bounds; float: values inside the band
         ctx_exact = dict(ctx, exact=True, certified=False)
         first_exact = lambda: _first_layer_map(net, x0, e1, e2, True)
         recompute = _make_recompute(net, P0, chords, starts, ctx_exact, first_exact, counter)
