@@ -43,10 +43,11 @@ def parse_input_shape(input_shape):
         return None
     raw = input_shape
     if isinstance(raw, str):
-        raw = [v for v in raw.replace("x", ",").split(",") if v.strip()]
+        raw = raw.replace("x", ",").split(",")
     try:
         shape = tuple(int(v) for v in raw)
-        ok = len(shape) > 0 and all(int(v) == float(v) for v in raw) and min(shape) >= 1
+        ok = (len(shape) > 0 and all(int(v) == float(v) for v in raw) and min(shape) >= 1
+              and not any(isinstance(v, bool) for v in raw))
     except (TypeError, ValueError):
         ok = False
     if not ok:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .network import check_net as _check_net
 from . import _lp
-from ._validation import check_points, net_points
+from ._validation import check_points, check_positive_int, net_points
 from .exceptions import DomainError, ShapeError, UnboundedRadiusError, ValidationError
 from .network import PLNet, bits_from_codes
 from .tolerance import get_tol
@@ -504,7 +504,10 @@ def region_of(net, x, *, domain=None, tol=None, max_bytes=MAX_REGION_BYTES):
     ShapeError
         If ``x`` is not a single point of the network's input dimension.
     DomainError
-        If ``domain`` is inverted or does not contain ``x``.
+        If ``domain`` is inverted, has zero width in some coordinate, or does not
+        contain ``x``.
+    ValidationError
+        If ``max_bytes`` is not an integer >= 1.
 
     Notes
     -----
@@ -546,6 +549,7 @@ def region_of(net, x, *, domain=None, tol=None, max_bytes=MAX_REGION_BYTES):
             f"region_of takes one point x of shape ({net.input_dim},), got {np.shape(x)}; "
             "loop over the points for several regions."
         )
+    max_bytes = check_positive_int(max_bytes, "max_bytes")
     point = pts[0].copy()
     codes = net.codes(point[None, :])[0]
     if not net.is_dense:
@@ -562,6 +566,14 @@ def region_of(net, x, *, domain=None, tol=None, max_bytes=MAX_REGION_BYTES):
     dom = None
     if domain is not None:
         Ad, cd, ud = domain_rows(domain, net.input_dim)
+        d = net.input_dim
+        flat = np.flatnonzero(cd[d:] <= -cd[:d])  # upper_k <= lower_k (c = (-lower, upper))
+        if flat.size:
+            raise DomainError(
+                f"domain has zero width in coordinate {int(flat[0])} (lower == upper): a "
+                "region is full-dimensional; pass lower < upper in every coordinate, or "
+                "restrict the net to the slice first (polyfold.slice_complex for 2D slices)."
+            )
         slack = Ad @ point + cd
         if np.any(slack < 0):
             k = int(np.argmin(slack))
