@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from .exceptions import DependencyError, UnsupportedLayerError, ValidationError
+from .exceptions import DependencyError, NonFiniteError, ShapeError, UnsupportedLayerError, ValidationError
 
 try:
     import torch
@@ -174,6 +174,19 @@ class FoldingPenalty(nn.Module):
                 f"starts and ends must have the same shape, got {tuple(starts.shape)} and "
                 f"{tuple(ends.shape)}."
             )
+        for name, v in (("starts", starts), ("ends", ends)):
+            if not torch.is_tensor(v) or not v.is_floating_point():
+                raise ValidationError(
+                    f"{name} must be a floating-point torch tensor, got "
+                    f"{type(v).__name__}; use torch.as_tensor(x, dtype=torch.float32)."
+                )
+            if not bool(torch.isfinite(v).all()):
+                raise NonFiniteError(f"{name} contains NaN or infinity; remove those paths first.")
+        if starts.dim() < 2 or starts.shape[0] == 0:
+            raise ValidationError(
+                "FoldingPenalty needs at least one path (the mean over none is undefined); "
+                f"pass starts and ends of shape (m, ...) with m >= 1, got {tuple(starts.shape)}."
+            )
         m = starts.shape[0]
         t = torch.linspace(0.0, 1.0, self.n_points, dtype=starts.dtype, device=starts.device)
         t = t.reshape((1, -1) + (1,) * (starts.dim() - 1))
@@ -300,6 +313,27 @@ def _accuracy(model, X, y):
     return float((pred == y).double().mean())
 
 
+def _training_arrays(X, y, xname, yname):
+    """``(X float32 tensor, y int64 tensor)``: finite, non-empty, one integer label
+    >= 0 per sample."""
+    from ._validation import as_float_array
+
+    Xa = as_float_array(X.detach().cpu().numpy() if torch.is_tensor(X) else X, xname)
+    ya = np.asarray(y.detach().cpu().numpy() if torch.is_tensor(y) else y)
+    if Xa.ndim < 2 or Xa.shape[0] == 0:
+        raise ShapeError(f"{xname} must be a non-empty batch (n, ...) of samples, got shape {Xa.shape}.")
+    if ya.shape != (Xa.shape[0],):
+        raise ShapeError(
+            f"{xname} and {yname} must have one label per sample, got {xname} {Xa.shape} and "
+            f"{yname} {ya.shape}."
+        )
+    if ya.dtype.kind not in "iuf" or (ya.dtype.kind == "f" and not np.all(np.isfinite(ya))):
+        raise ValidationError(f"{yname} must hold integer class labels, got dtype {ya.dtype}.")
+    if np.any(ya != np.round(ya)) or np.any(ya < 0):
+        raise ValidationError(f"{yname} must hold integer class labels >= 0 (0, 1, ...).")
+    return torch.as_tensor(Xa, dtype=torch.float32), torch.as_tensor(ya.astype(np.int64))
+
+
 def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-2,
                        paths_per_batch=16, n_points=16, tau=0.1, seed=0, X_val=None,
                        y_val=None, log_penalty=False):
@@ -364,15 +398,11 @@ def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-
     batch_size = check_positive_int(batch_size, "batch_size")
     paths_per_batch = check_positive_int(paths_per_batch, "paths_per_batch")
     lr = _check_positive(lr, "lr")
-    Xt = torch.as_tensor(np.asarray(X), dtype=torch.float32)
-    yt = torch.as_tensor(np.asarray(y), dtype=torch.int64)
-    if Xt.shape[0] != yt.shape[0] or yt.dim() != 1:
-        raise ValidationError(
-            f"X and y must have one label per sample, got X {tuple(Xt.shape)} and y {tuple(yt.shape)}."
-        )
-    if X_val is not None:
-        Xv = torch.as_tensor(np.asarray(X_val), dtype=torch.float32)
-        yv = torch.as_tensor(np.asarray(y_val), dtype=torch.int64)
+    Xt, yt = _training_arrays(X, y, "X", "y")
+    if X_val is not None or y_val is not None:
+        if X_val is None or y_val is None:
+            raise ValidationError("X_val and y_val must be given together (or neither).")
+        Xv, yv = _training_arrays(X_val, y_val, "X_val", "y_val")
     penalty = FoldingPenalty(model, n_points=n_points, tau=tau)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)

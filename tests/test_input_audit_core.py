@@ -73,3 +73,33 @@ def test_negative_seed_refused():
 def test_zoo_bad_sizes(call, words):
     with pytest.raises(PolyfoldError, match=words):
         call()
+
+
+torch = pytest.importorskip("torch")
+
+
+def test_folding_penalty_refuses_nan_and_empty():
+    from polyfold.regularization import FoldingPenalty, torch_mlp
+
+    pen = FoldingPenalty(torch_mlp("2x4", input_dim=2, n_classes=2, seed=0), n_points=4)
+    a = torch.zeros(3, 2)
+    b = torch.ones(3, 2)
+    b[1, 0] = float("nan")
+    with pytest.raises(NonFiniteError, match="ends"):
+        pen(a, b)
+    with pytest.raises(ValidationError, match="at least one path"):
+        pen(torch.zeros(0, 2), torch.zeros(0, 2))
+
+
+@pytest.mark.parametrize("X, y, words", [
+    (np.full((4, 2), np.nan), [0, 1, 0, 1], "X"),
+    (np.zeros((4, 2)), [0, 1, 0], "one label per sample"),
+    (np.zeros((4, 2)), [0, 1.5, 0, 1], "integer class labels"),
+    (np.zeros((4, 2)), [0, -1, 0, 1], "integer class labels"),
+    (np.zeros((0, 2)), [], "non-empty"),
+])
+def test_train_with_folding_bad_data(X, y, words):
+    from polyfold.regularization import torch_mlp, train_with_folding
+
+    with pytest.raises(ValidationError, match=words):
+        train_with_folding(torch_mlp("2x4", input_dim=2, n_classes=2), X, y, epochs=1)
