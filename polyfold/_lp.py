@@ -423,6 +423,19 @@ def _linprog_costs(costs, A_ub, b_ub, bounds, tol, what):
 # ---------------------------------------------------------------------------
 # Chebyshev ball
 # ---------------------------------------------------------------------------
+def check_in_range(c):
+    """Raise :class:`DomainError` if a scaled offset ``c_i`` is ``-inf``: the
+    hyperplane of row ``i`` lies beyond float64 range on the far side of the origin,
+    so no representable point satisfies the row."""
+    if np.any(c == -np.inf):
+        i = int(np.argmax(c == -np.inf))
+        raise DomainError(
+            f"row {i} puts the polytope {{x : A x + c >= 0}} beyond float64 range: "
+            f"-c[{i}] / |A[{i}]| exceeds 1.8e308, so no representable point satisfies it; "
+            "check the offsets (or rescale the problem)."
+        )
+
+
 def chebyshev_ball(A, c, *, bounds=None, tol=None):
     """Largest ball inside ``P = {x : A x + c >= 0}`` (one HiGHS LP).
 
@@ -480,13 +493,7 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
         A = np.vstack([A, Ab])
         c = np.concatenate([c, cb])
     An, cn, zero = normalize_rows(A, c, tol=tol)
-    if np.any(cn == -np.inf):
-        i = int(np.argmax(cn == -np.inf))
-        raise DomainError(
-            f"row {i} of the polytope {{x : A x + c >= 0}} puts it beyond float64 range: "
-            f"c[{i}] / |A[{i}]| exceeds 1.8e308, so no representable point satisfies it; "
-            "check the offsets (or rescale the problem)."
-        )
+    check_in_range(cn)
     # a hyperplane beyond float64 range with the origin on its inner side holds at
     # every representable point: drop it like a zero row that holds
     keep = ~zero & (cn != np.inf)

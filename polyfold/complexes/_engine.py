@@ -346,19 +346,10 @@ class Engine:
         th = arith.to_fmpq(theta)
         for i, v in enumerate(idx.tolist()):
             try:
-                A, B = self._exact_row(v, self.stage)
+                s[v] = self._exact_sign(v, fa, fb, th)
             except ZeroDivisionError:
                 continue
-            a = A[fa] - (A[fb] if fb >= 0 else 0) - th
-            sgn = (a > 0) - (a < 0)
-            if B is not None:
-                b = B[fa] - (B[fb] if fb >= 0 else 0)
-                if b != 0:
-                    sgn = 1 if b > 0 else -1
-                    self.m0 = max(self.m0, float(abs(a) / abs(b)))
-            s[v] = sgn
             ok[i] = True
-            self._set_exact(v)  # the float row becomes the rounded exact row
         return ok
 
     # ------------------------------------------------------------- exact fallback
@@ -367,19 +358,23 @@ class Engine:
         th = arith.to_fmpq(theta)
         out = np.zeros(len(idx), np.int8)
         for i, v in enumerate(idx.tolist()):
-            A, B = self._exact_row(v, self.stage)
-            a = A[fa] - (A[fb] if fb >= 0 else 0) - th
-            sgn = (a > 0) - (a < 0)
-            if B is not None:
-                b = B[fa] - (B[fb] if fb >= 0 else 0)
-                if b != 0:
-                    sgn = 1 if b > 0 else -1
-                    self.m0 = max(self.m0, float(abs(a) / abs(b)))
-            out[i] = sgn
-            # the float row becomes the rounded exact row
-            self._set_exact(v)
+            out[i] = self._exact_sign(v, fa, fb, th)
         self.n_exact -= len(idx)
         return out
+
+    def _exact_sign(self, v, fa, fb, th):
+        """Exact sign of ``z_fa - z_fb - th`` (``fb < 0``: no ``z_fb``; ``th`` an fmpq)
+        at vertex ``v``, its M part first; the float row becomes the rounded exact row."""
+        A, B = self._exact_row(v, self.stage)
+        a = A[fa] - (A[fb] if fb >= 0 else 0) - th
+        sgn = (a > 0) - (a < 0)
+        if B is not None:
+            b = B[fa] - (B[fb] if fb >= 0 else 0)
+            if b != 0:
+                sgn = 1 if b > 0 else -1
+                self.m0 = max(self.m0, float(abs(a) / abs(b)))
+        self._set_exact(v)
+        return sgn
 
     def _exact_row(self, v, stage):
         """Exact ``(row, M row or None)`` of vertex ``v`` at ``stage``."""

@@ -119,13 +119,7 @@ def _ball(A, c, box, tol, e=None):
     A = np.ldexp(A, -e[:, None])
     with np.errstate(over="ignore"):
         c = np.ldexp(c, -e)
-    if np.any(c == -np.inf):
-        i = int(np.argmax(c == -np.inf))
-        raise DomainError(
-            f"row {i} puts the polytope {{x : A x + c >= 0}} beyond float64 range: "
-            f"-c[{i}] / |A[{i}]| exceeds 1.8e308, so no representable point satisfies it; "
-            "check the offsets (or rescale the problem)."
-        )
+    _lp.check_in_range(c)
     # a hyperplane beyond float64 range with the origin on its inner side holds at every
     # representable point: dropped
     far = c == np.inf
