@@ -103,3 +103,15 @@ def test_train_with_folding_bad_data(X, y, words):
 
     with pytest.raises(ValidationError, match=words):
         train_with_folding(torch_mlp("2x4", input_dim=2, n_classes=2), X, y, epochs=1)
+
+
+def test_graph_net_evaluates_no_points_like_one():
+    # shapes of 0 points: those of 1 point with the leading axis 0 (as for dense nets)
+    net = polyfold.zoo.digits_cnn()
+    one = np.random.default_rng(0).uniform(0, 1, (1, 1, 8, 8))
+    none = np.zeros((0, 1, 8, 8))
+    for f in ("forward", "codes", "predict", "patterns"):
+        a, b = getattr(net, f)(one), getattr(net, f)(none)
+        assert b.shape == (0,) + a.shape[1:] and b.dtype == a.dtype, f
+    exact = net.forward_exact(none)
+    assert [z.shape for z in exact] == [(0,) + z.shape[1:] for z in net.forward_exact(one)]
