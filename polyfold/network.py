@@ -563,9 +563,12 @@ class PLNet:
                 zs.append(z)
                 if i < len(self._activations):
                     h = self._activations[i].apply(z)
-        bad = np.zeros(len(x), bool)
-        for z in zs:
-            bad |= ~np.isfinite(z).all(axis=1)
+            bad = np.zeros(len(x), bool)
+            # a sum is finite only if every term is: one reduction per layer, the
+            # per-point mask only where a sum is not (an overflow, or a huge sum)
+            for z in zs:
+                if not np.isfinite(z.sum()):
+                    bad |= ~np.isfinite(z).all(axis=1)
         return zs, bad
 
     def forward(self, points):
@@ -1041,14 +1044,23 @@ def hamming(p, q):
     p = np.asarray(p)
     q = np.asarray(q)
     for name, a in (("p", p), ("q", q)):
-        if a.dtype not in (np.bool_, np.uint8, np.uint64) or a.ndim < 1:
+        if (a.dtype != bool and a.dtype.kind not in "iu") or a.ndim < 1:
             raise ValidationError(
-                f"{name} must be bool patterns, pack_patterns bytes (uint8) or pack_words words "
-                f"(uint64) with the pattern on the last axis, got {a.dtype} of shape {a.shape}.")
-    if p.dtype != q.dtype:
+                f"{name} must be bool (or 0/1 integer) patterns, pack_patterns bytes (uint8) or "
+                f"pack_words words (uint64) with the pattern on the last axis, got {a.dtype} of "
+                f"shape {a.shape}.")
+    if p.dtype == bool or q.dtype == bool:  # unpacked patterns: the other as bits too
+        for name, a in (("p", p), ("q", q)):
+            if a.dtype != bool and not np.all((a == 0) | (a == 1)):
+                raise ValidationError(
+                    f"{name} must hold 0 and 1 when compared with bool patterns, got other "
+                    "values; pack both sides with the same function or pass both unpacked.")
+    elif p.dtype.itemsize != q.dtype.itemsize and not all(np.all((a == 0) | (a == 1)) for a in (p, q)):
+        # (0/1 integers are unpacked patterns whatever their width; packed bytes against
+        # packed words would mix up the bits)
         raise ValidationError(
-            f"p and q must have the same form (both bool, both uint8 bytes or both uint64 "
-            f"words), got {p.dtype} and {q.dtype}; pack both with the same function.")
+            f"p and q must have the same form (both uint8 bytes or both uint64 words), got "
+            f"{p.dtype} and {q.dtype}; pack both with the same function.")
     if p.shape[-1] != q.shape[-1]:
         raise ShapeError(
             f"p and q must be patterns of the same length (last axis), got shapes {p.shape} "

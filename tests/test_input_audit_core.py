@@ -115,3 +115,17 @@ def test_graph_net_evaluates_no_points_like_one():
         assert b.shape == (0,) + a.shape[1:] and b.dtype == a.dtype, f
     exact = net.forward_exact(none)
     assert [z.shape for z in exact] == [(0,) + z.shape[1:] for z in net.forward_exact(one)]
+
+
+def test_hamming_accepts_integer_bits_and_refuses_mixed_packings():
+    from polyfold.network import pack_patterns, pack_words
+
+    # 0/1 integers are unpacked patterns (as before): (1,0,1,1) vs (0,0,1,0) differ twice
+    a, b = np.array([[1, 0, 1, 1]]), np.array([[0, 0, 1, 0]], bool)
+    assert hamming(a, b).tolist() == [2]
+    assert hamming(a, b.astype(np.int8)).tolist() == [2]
+    ones = np.ones((1, 20), bool)
+    with pytest.raises(ValidationError, match="same form"):
+        hamming(pack_patterns(ones), pack_words(ones))
+    with pytest.raises(ValidationError, match="0 and 1"):
+        hamming(np.array([2, 0]), np.array([1, 0], bool))
