@@ -150,20 +150,24 @@ static void FN(gemm)(const double *A, int64_t P, int as, int K, const double *Wp
 }
 
 /*
- * Three-valued signs of z - q against the band bd (np lanes, a multiple of 8) as bit
- * masks: bit j of pw (nw) set iff z_j - q > bd_j (< -bd_j).  mm (may be NULL): the
- * smallest |z_j - q| among the decided lanes is folded into mm_j.
+ * Three-valued signs of z - q against the band b (np lanes, a multiple of 8) as bit
+ * masks: bit j of pw (nw) set iff z_j - q > b_j (< -b_j).  b_j = bd_j, or with sb
+ * not NULL b_j = bd_j + r sb_j (a bound plus a radius times a slope bound, formed
+ * here instead of in a row of its own; the product and the sum rounded as written).
+ * mm (may be NULL): the smallest |z_j - q| among the decided lanes is folded into mm_j.
  */
-static inline void FN(signs)(const double *restrict z, const double *restrict bd, double q, int np,
-                             uint64_t *restrict pw, uint64_t *restrict nw, double *restrict mm)
+static inline void FN(signs)(const double *restrict z, const double *restrict bd, const double *restrict sb,
+                             double r, double q, int np, uint64_t *restrict pw, uint64_t *restrict nw,
+                             double *restrict mm)
 {
     for (int w0 = 0; w0 < np; w0 += 64) {
         const int w1 = np - w0 < 64 ? np : w0 + 64;
         uint64_t P = 0, N = 0;
 #if VW == 8
-        const vd vq = VSET(q);
+        const vd vq = VSET(q), vr = VSET(r);
         for (int j = w0; j < w1; j += 8) {
-            const vd d = _mm512_sub_pd(VLD(z + j), vq), e = VLD(bd + j);
+            const vd d = _mm512_sub_pd(VLD(z + j), vq);
+            const vd e = sb ? _mm512_add_pd(VLD(bd + j), _mm512_mul_pd(vr, VLD(sb + j))) : VLD(bd + j);
             const __mmask8 g = _mm512_cmp_pd_mask(d, e, _CMP_GT_OQ);
             const __mmask8 l = _mm512_cmp_pd_mask(d, _mm512_sub_pd(_mm512_setzero_pd(), e), _CMP_LT_OQ);
             P |= (uint64_t)g << (j - w0);
@@ -174,9 +178,10 @@ static inline void FN(signs)(const double *restrict z, const double *restrict bd
             }
         }
 #elif VW == 4
-        const vd vq = VSET(q), sg = VSET(-0.0);
+        const vd vq = VSET(q), sg = VSET(-0.0), vr = VSET(r);
         for (int j = w0; j < w1; j += 4) {
-            const vd d = _mm256_sub_pd(VLD(z + j), vq), e = VLD(bd + j);
+            const vd d = _mm256_sub_pd(VLD(z + j), vq);
+            const vd e = sb ? _mm256_add_pd(VLD(bd + j), _mm256_mul_pd(vr, VLD(sb + j))) : VLD(bd + j);
             const vd cg = _mm256_cmp_pd(d, e, _CMP_GT_OQ);
             const vd cl = _mm256_cmp_pd(d, _mm256_xor_pd(e, sg), _CMP_LT_OQ);
             P |= (uint64_t)_mm256_movemask_pd(cg) << (j - w0);
@@ -188,8 +193,8 @@ static inline void FN(signs)(const double *restrict z, const double *restrict bd
         }
 #else
         for (int j = w0; j < w1; j++) {
-            const double d = z[j] - q;
-            const int g = d > bd[j], l = d < -bd[j];
+            const double d = z[j] - q, e = sb ? bd[j] + r * sb[j] : bd[j];
+            const int g = d > e, l = d < -e;
             P |= (uint64_t)g << (j - w0);
             N |= (uint64_t)l << (j - w0);
             if (mm && (g | l)) {
@@ -253,6 +258,93 @@ static inline void FN(absmax)(const double *restrict z, int np, double *restrict
         sm[j] = a > sm[j] ? a : sm[j];
     }
 }
+
+/*
+ * The certified helpers below use 4-lane vectors in both vector builds (AVX2 is part
+ * of the AVX-512 target); every lane's arithmetic is the scalar code's, rounded as
+ * written (the build does not contract products and sums).
+ */
+#if VW >= 4
+#define V4 __m256d
+#define V4LD(p) _mm256_loadu_pd(p)
+#define V4ST(p, v) _mm256_storeu_pd((p), (v))
+#define V4SET(x) _mm256_set1_pd(x)
+#define V4ABS(v) _mm256_andnot_pd(_mm256_set1_pd(-0.0), (v))
+#endif
+
+/* one bracket of the bound pass, over nin inputs: the carried error of each input
+   (0 decided below zlo, or fl e when fl != 0; 0 decided above zhi; else e), then
+   g = cH |h| + cE ec, and gp = g (first), or the larger of gp and g (a NaN g wins) */
+static inline void FN(bound_row)(const double *restrict hp, const double *restrict ep, const double *restrict zp,
+                                 double *restrict gp, int nin, int first, double cH, double cE, double fl,
+                                 double zlo, double zhi)
+{
+    int k = 0;
+#if VW >= 4
+    const V4 vH = V4SET(cH), vE = V4SET(cE), vf = V4SET(fl), vlo = V4SET(zlo), vhi = V4SET(zhi);
+    const V4 zero = _mm256_setzero_pd();
+    for (; k + 4 <= nin; k += 4) {
+        const V4 z = V4LD(zp + k), e = V4LD(ep + k);
+        const V4 low = fl == 0.0 ? zero : _mm256_mul_pd(vf, e);
+        V4 ec = _mm256_andnot_pd(_mm256_cmp_pd(z, vhi, _CMP_GT_OQ), e);
+        ec = _mm256_blendv_pd(ec, low, _mm256_cmp_pd(z, vlo, _CMP_LT_OQ));
+        const V4 g = _mm256_add_pd(_mm256_mul_pd(vH, V4ABS(V4LD(hp + k))), _mm256_mul_pd(vE, ec));
+        if (first) {
+            V4ST(gp + k, g);
+        } else {
+            const V4 o = V4LD(gp + k);
+            const V4 take = _mm256_or_pd(_mm256_cmp_pd(g, o, _CMP_GT_OQ), _mm256_cmp_pd(g, g, _CMP_UNORD_Q));
+            V4ST(gp + k, _mm256_blendv_pd(o, g, take));
+        }
+    }
+#endif
+    for (; k < nin; k++) {
+        const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
+        const double g = cH * fabs(hp[k]) + cE * ec;
+        gp[k] = first || g > gp[k] || g != g ? g : gp[k];
+    }
+}
+
+/* the slope bound of one interval from its end values and bounds (np lanes, a
+   multiple of 8): ap_j = (|z1_j - z0_j| + e1_j + e0_j) inv, folded into amax */
+static inline void FN(slope_row)(const double *restrict z0, const double *restrict z1, const double *restrict e0,
+                                 const double *restrict e1, double inv, int np, double *restrict ap,
+                                 double *restrict amax)
+{
+#if VW >= 4
+    const V4 vi = V4SET(inv);
+    for (int j = 0; j < np; j += 4) {
+        const V4 d = V4ABS(_mm256_sub_pd(V4LD(z1 + j), V4LD(z0 + j)));
+        const V4 a = _mm256_mul_pd(_mm256_add_pd(_mm256_add_pd(d, V4LD(e1 + j)), V4LD(e0 + j)), vi);
+        V4ST(ap + j, a);
+        V4ST(amax + j, _mm256_max_pd(a, V4LD(amax + j))); /* a > amax ? a : amax */
+    }
+#else
+    for (int j = 0; j < np; j++) {
+        const double a = (fabs(z1[j] - z0[j]) + e1[j] + e0[j]) * inv;
+        ap[j] = a;
+        amax[j] = a > amax[j] ? a : amax[j];
+    }
+#endif
+}
+
+/* d = s over np doubles (a multiple of 8) */
+static inline void FN(copy_row)(double *restrict d, const double *restrict s, int np)
+{
+#if VW >= 4
+    for (int j = 0; j < np; j += 4) V4ST(d + j, V4LD(s + j));
+#else
+    memcpy(d, s, (size_t)np * sizeof(double));
+#endif
+}
+
+#if VW >= 4
+#undef V4
+#undef V4LD
+#undef V4ST
+#undef V4SET
+#undef V4ABS
+#endif
 
 /*
  * One segment through all layers.  band_mode: 0 certified; 1 float with the
@@ -333,12 +425,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                     for (int64_t i = q * eb; i < i1; i++) {
                         const double *restrict hp = w->Hb + i * zs, *restrict ep = w->E + ord[i] * zs;
                         const double *restrict zp = w->Z + ord[i] * zs;
-                        const int first = i == q * eb;
-                        for (int k = 0; k < nin; k++) {
-                            const double ec = zp[k] < zlo ? (fl == 0.0 ? 0.0 : fl * ep[k]) : (zp[k] > zhi ? 0.0 : ep[k]);
-                            const double g = cH * fabs(hp[k]) + cE * ec;
-                            gp[k] = first || g > gp[k] || g != g ? g : gp[k];
-                        }
+                        FN(bound_row)(hp, ep, zp, gp, nin, i == q * eb, cH, cE, fl, zlo, zhi);
                     }
                 }
                 /* a nonzero bound term below TINY_BOUND: exact (see F_TINY) */
@@ -349,7 +436,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 } else {
                     FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
                     for (int64_t i = 0; i < P; i++)
-                        memcpy(w->En + i * zs, w->Eb + (i / eb) * zs, (size_t)np * sizeof(double));
+                        FN(copy_row)(w->En + i * zs, w->Eb + (i / eb) * zs, np);
                 }
                 for (int64_t i = 0; i < P; i++) {
                     w->rn[i] = w->r[ord[i]];
@@ -402,11 +489,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                     /* (one division per interval: the reciprocal's rounding is in grow) */
                     const double inv = grow / gap;
                     w->rho[p] = rr * inv;
-                    for (int j = 0; j < np; j++) {
-                        const double a = (fabs(z1[j] - z0[j]) + e1[j] + e0[j]) * inv;
-                        Ap[j] = a;
-                        amax[j] = a > amax[j] ? a : amax[j];
-                    }
+                    FN(slope_row)(z0, z1, e0, e1, inv, np, Ap, amax);
                 } else {
                     w->rho[p] = HUGE_VAL;
                     for (int j = 0; j < np; j++) Ap[j] = amax[j] = HUGE_VAL;
@@ -425,26 +508,18 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 amax[j] = am;
             }
             memset(w->Sb + (P - 1) * zs, 0, (size_t)np * sizeof(double));
-            for (int64_t p = 0; p < P; p++) {
-                const double *restrict ep = w->E + p * zs;
-                double *restrict mp = w->Mb + p * zs;
-                const double rp = w->r[p];
-                if (rp > 0) {
-                    for (int j = 0; j < np; j++) mp[j] = ep[j] + rp * smax[j];
-                } else {
-                    memcpy(mp, ep, (size_t)np * sizeof(double));
-                }
-            }
+            /* the band at point p: E_p + r_p smax (E_p when r_p = 0), formed in signs */
         }
 
         /* signs at the points; endpoint and ambiguity flags */
         for (int64_t p = 0; p < P; p++) {
             const double *zp = w->Z + p * zs;
-            const double *bd = cert ? w->Mb + p * zs : band;
+            const double *bd = cert ? w->E + p * zs : band;
+            const double rp = cert ? w->r[p] : 0.0, *sb = rp > 0 ? w->band : NULL;
             uint64_t *pp = w->pm + p * ms, *pn = w->nm + p * ms;
             uint64_t zero = 0;
             for (int wi = 0; wi < T; wi++) {
-                FN(signs)(zp, bd, th[wi], np, pp + wi * nw, pn + wi * nw, mm);
+                FN(signs)(zp, bd, sb, rp, th[wi], np, pp + wi * nw, pn + wi * nw, mm);
                 for (int q = 0; q < nw; q++) zero |= valid[q] & ~(pp[wi * nw + q] | pn[wi * nw + q]);
             }
             if (sm) FN(absmax)(zp, np, sm);
@@ -551,7 +626,8 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                         w->t[R] = ta + s * dt;
                         for (int j = 0; j < np; j++) zn[j] = za[j] + s * (zb[j] - za[j]);
                         zn[jc] = th[wc];
-                        const double *bd = band;
+                        const double *bd = band, *bsb = NULL;
+                        double br = 0.0;
                         if (cert) {
                             /* crossings.breakpoint_bounds */
                             const double u = UROUND, grow = 1.0 + 16.0 * UROUND, cI = net->cI[l];
@@ -568,24 +644,26 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                             const double dtau_up = (dt + (tra + trb)) * grow;
                             const double dtau_lo = (dt - (tra + trb)) * (1.0 - 4.0 * u);
                             const double rn = delta * dtau_up * grow;
-                            double *en = w->E + R * zs, *mn = w->Mb + R * zs;
+                            double *en = w->E + R * zs;
                             const double tm = net->thrmax[l];
                             for (int j = 0; j < np; j++) {
                                 en[j] = ((1.0 - s) * (ea[j] + ka[j]) + s * (eb[j] + kb[j])) * grow +
                                         cI * ((fabs(za[j]) + fabs(zb[j])) + tm);
                             }
                             en[jc] = rn * sa[jc] * grow;
-                            for (int j = 0; j < np; j++) mn[j] = en[j] + rn * sa[j];
+                            /* band: en + rn sa (formed in signs) */
+                            bsb = sa;
+                            br = rn;
                             w->r[R] = rn;
                             w->tr[R] = ((1.0 - s) * tra + s * trb) * grow + cI * w->t[k + 1];
                             if (!((rn + ra < s * dtau_lo) && (rn + rb < (1.0 - s) * dtau_lo))) flags |= F_AMB;
-                            bd = mn;
+                            bd = en;
                         }
                         uint64_t *pp = w->pm + R * ms, *pn = w->nm + R * ms;
                         uint64_t undecided = 0;
                         for (int wi = 0; wi < T; wi++) {
                             /* (mm: the crossing lane is undecided, d = 0, so it is not a margin) */
-                            FN(signs)(zn, bd, th[wi], np, pp + wi * nw, pn + wi * nw, mm);
+                            FN(signs)(zn, bd, bsb, br, th[wi], np, pp + wi * nw, pn + wi * nw, mm);
                             if (wi == wc) {
                                 pp[wi * nw + (jc >> 6)] &= ~((uint64_t)1 << (jc & 63));
                                 pn[wi * nw + (jc >> 6)] &= ~((uint64_t)1 << (jc & 63));

@@ -143,7 +143,7 @@ typedef struct {
     int64_t *ord, *ord2, *pairs;
     double *Hb, *Gb, *Eb;
     double *band, *mmbuf, *smbuf;
-    double *Sb, *Mb, *rho, *amax, *Ka, *Kb; /* certified: slopes, bands */
+    double *Sb, *rho, *amax, *Ka, *Kb; /* certified: slope bounds */
     Cross *cr;
 } Work;
 
@@ -190,7 +190,7 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
         if (grow((void **)&w->E, zb) || grow((void **)&w->En, zb) || grow((void **)&w->r, tb) ||
             grow((void **)&w->rn, tb) || grow((void **)&w->tr, tb) || grow((void **)&w->trn, tb) ||
             grow((void **)&w->Gb, gb) || grow((void **)&w->Eb, gb) || grow((void **)&w->Sb, zb) ||
-            grow((void **)&w->Mb, zb) || grow((void **)&w->rho, tb) || grow((void **)&w->amax, vb) ||
+            grow((void **)&w->rho, tb) || grow((void **)&w->amax, vb) ||
             grow((void **)&w->Ka, vb) || grow((void **)&w->Kb, vb))
             return -1;
     }
@@ -201,7 +201,7 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
 static void work_free(Work *w)
 {
     free(w->t), free(w->tn), free(w->r), free(w->rn), free(w->tr), free(w->trn);
-    free(w->Sb), free(w->Mb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb);
+    free(w->Sb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb);
     free(w->Z), free(w->Zn), free(w->E), free(w->En);
     free(w->pm), free(w->nm), free(w->cw), free(w->cwn);
     free(w->ord), free(w->ord2), free(w->pairs), free(w->Hb), free(w->Gb), free(w->Eb);
