@@ -156,9 +156,10 @@ static void FN(gemm)(const double *A, int64_t P, int as, int K, const double *Wp
  * here instead of in a row of its own; the product and the sum rounded as written).
  * mm (may be NULL): the smallest |z_j - q| among the decided lanes is folded into mm_j.
  */
-static inline void FN(signs)(const double *restrict z, const double *restrict bd, const double *restrict sb,
-                             double r, double q, int np, uint64_t *restrict pw, uint64_t *restrict nw,
-                             double *restrict mm)
+static inline __attribute__((always_inline)) void FN(signs_at)(const double *restrict z, const double *restrict bd,
+                                                               const double *restrict sb, double r, double q,
+                                                               int np, uint64_t *restrict pw, uint64_t *restrict nw,
+                                                               double *restrict mm)
 {
     for (int w0 = 0; w0 < np; w0 += 64) {
         const int w1 = np - w0 < 64 ? np : w0 + 64;
@@ -206,6 +207,16 @@ static inline void FN(signs)(const double *restrict z, const double *restrict bd
         pw[w0 >> 6] = P;
         nw[w0 >> 6] = N;
     }
+}
+
+/* signs_at with the band term's test outside the loops (sb a constant in each copy) */
+static inline void FN(signs)(const double *restrict z, const double *restrict bd, const double *restrict sb, double r,
+                             double q, int np, uint64_t *restrict pw, uint64_t *restrict nw, double *restrict mm)
+{
+    if (sb)
+        FN(signs_at)(z, bd, sb, r, q, np, pw, nw, mm);
+    else
+        FN(signs_at)(z, bd, NULL, 0.0, q, np, pw, nw, mm);
 }
 
 /* some G[q, k] (q < nb rows of stride zs, k < nin) with 0 < G < TINY_BOUND */
