@@ -33,11 +33,15 @@ def as_float_array(x, name, *, ndim=None, allow_empty=True, finite=True):
     ``finite=False``: the caller checks, see :func:`check_finite`), bad dtypes."""
     if isinstance(x, (str, bytes)):
         raise ValidationError(f"{name} must be a numeric array, got a string {x!r}.")
+    if x is None:
+        raise ValidationError(f"{name} must be a numeric array, got None.")
     try:
         arr = np.asarray(x)
     except Exception as err:  # ragged lists and the like
         raise ValidationError(f"{name} could not be read as a numeric array: {err}.") from err
     if arr.dtype == object:
+        if any(v is None for v in arr.flat):  # (float64 would read None as NaN)
+            raise ValidationError(f"{name} must hold numbers, got None in it; fill in the missing values.")
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as err:

@@ -74,6 +74,12 @@ def _size(shape):
     return int(np.prod(shape, dtype=np.int64))
 
 
+
+def _mark_overflow(z, bad):
+    """``bad |= `` rows of ``z`` with an inf or NaN (one reduction when there is none)."""
+    if not np.isfinite(z.sum()):
+        bad |= ~np.isfinite(z).all(axis=1)
+
 class PLGraph:
     """An immutable piecewise-linear computation graph.
 
@@ -309,12 +315,15 @@ class PLGraph:
             self._cache["last"] = last
         return self._cache["last"]
 
-    def _evaluate(self, X, *, exact=False, codes=None, want_inputs=False, want_codes=False):
+    def _evaluate(self, X, *, exact=False, codes=None, want_inputs=False, want_codes=False, bad=None):
         """Forward through every node.
 
         ``codes`` (n, n_hidden): fixed codes (the local affine map of that region);
         returns ``(logits, group inputs or None, codes or None)``.  No points: the
         shapes come from one zero point (of the same kind, float or exact), sliced to 0.
+        ``bad`` (float, (n,) bool): set where a unit group's inputs or the logits are
+        not finite (values that overflowed float64; every inf or NaN of a node reaches
+        a unit group or the logits).
         """
         if len(X) == 0:
             X1 = np.zeros((1,) + np.shape(X)[1:], dtype=X.dtype)
@@ -335,6 +344,8 @@ class PLGraph:
             xs = [vals[j] for j in nd.inputs]
             if nd.is_units:
                 z = xs[0].reshape(len(xs[0]), -1)
+                if bad is not None:
+                    _mark_overflow(z, bad)
                 if want_inputs:
                     inputs.append(z)
                 if codes is not None:
@@ -352,6 +363,8 @@ class PLGraph:
                 if last[j] <= i and j != self._output:
                     vals.pop(j, None)
         out = vals[self._output].reshape(len(X), -1)
+        if bad is not None:
+            _mark_overflow(out, bad)
         cd = None
         if want_codes:
             cd = np.concatenate(out_codes, axis=1) if out_codes else np.zeros((len(X), 0), np.int8)
@@ -378,10 +391,19 @@ class PLGraph:
 
     def predict(self, points):
         """Predicted class (argmax of the logits, lowest index on ties; for one output,
-        ``logit > 0``)."""
+        ``logit > 0``).  Points whose values overflow float64 are decided in exact
+        arithmetic."""
         X, single = self.as_points(points)
-        out = self._evaluate(X)[0]
+        bad = np.zeros(len(X), bool)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._evaluate(X, bad=bad)[0]
         pred = (out[:, 0] > 0).astype(np.int64) if self.output_dim == 1 else np.argmax(out, axis=1)
+        if bad.any():
+            ex = self.forward_exact(X[bad])[-1]
+            if self.output_dim == 1:
+                pred[bad] = [int(v > 0) for v in ex[:, 0]]
+            else:
+                pred[bad] = [max(range(len(row)), key=lambda k, r=row: (r[k], -k)) for row in ex]
         return pred[0] if single else pred
 
     def preactivations(self, points):
@@ -392,9 +414,14 @@ class PLGraph:
         return [z[0] for z in zs] if single else zs
 
     def codes(self, points):
-        """Codes ``(n, n_hidden)`` int8 (see :mod:`polyfold.graph.units`)."""
+        """Codes ``(n, n_hidden)`` int8 (see :mod:`polyfold.graph.units`).  Points whose
+        values overflow float64 get their codes in exact arithmetic."""
         X, single = self.as_points(points)
-        c = self._evaluate(X, want_codes=True)[2]
+        bad = np.zeros(len(X), bool)
+        with np.errstate(over="ignore", invalid="ignore"):
+            c = self._evaluate(X, want_codes=True, bad=bad)[2]
+        if bad.any():
+            c[bad] = self.codes_exact(X[bad])
         return c[0] if single else c
 
     def _code_tables(self):
