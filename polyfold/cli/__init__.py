@@ -29,7 +29,11 @@ zoo network such as ``zoo:digits:6x10``, ``zoo:sawtooth:4``, ``zoo:cantornet:2``
 unit cube) or a ``.npz`` (arrays ``X`` and optional ``y``), ``.npy`` or ``.csv`` file.
 
 Errors from the library print one line on stderr and exit with status 1; bad
-command-line arguments exit with status 2.
+command-line arguments exit with status 2, before anything runs, with a message naming
+the option: numbers must be finite (no ``nan``/``inf``), ``--grid`` takes sizes >= 2 or
+``none`` (``0`` is refused), intervals such as ``--domain LO,HI`` and ``--clip LO,HI``
+need ``LO < HI``, ``--seed`` is in 0..2**32 - 1 and names such as ``--out`` must not
+be empty.
 
 Layout of this package (:func:`main`, :func:`load_model` and :func:`load_data` are
 importable from ``polyfold.cli``):

@@ -30,26 +30,33 @@ class _Parser(argparse.ArgumentParser):
 # argument types
 # ---------------------------------------------------------------------------
 def _grid_arg(text):
-    if text.lower() in ("none", "0", ""):
+    """``"11,100"`` -> (11, 100); ``"none"`` -> () (no grid comparison)."""
+    if text.strip().lower() == "none":
         return ()
     try:
         vals = tuple(int(v) for v in text.split(","))
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers >= 2 such as 11,100 (or 'none' to skip the "
+            f"grids), got {text!r}"
+        ) from err
     if any(v < 2 for v in vals):
-        raise argparse.ArgumentTypeError(f"grid sizes must be >= 2, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"grid sizes must be >= 2 (or 'none' to skip the grids), got {text!r}"
+        )
     return vals
 
 
-def _int_at_least(minimum, what):
-    """argparse type: an integer >= ``minimum`` (``what`` names it in the error)."""
+def _int_at_least(minimum, what, maximum=None):
+    """argparse type: an integer >= ``minimum`` (and <= ``maximum``; ``what`` names
+    it in the error)."""
 
     def parse(text):
         try:
             v = int(text)
         except ValueError as err:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from err
-        if v < minimum:
+        if v < minimum or (maximum is not None and v > maximum):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return v
 
@@ -58,7 +65,51 @@ def _int_at_least(minimum, what):
 
 _positive = _int_at_least(1, "a positive integer")
 _nonneg = _int_at_least(0, "an integer >= 0")
+_SEED_MAX = 2**32 - 1  # the range every backend takes (numpy, scikit-learn, torch)
+_seed = _int_at_least(0, f"an integer seed in 0..{_SEED_MAX}", _SEED_MAX)
 
+
+def _float_at_least(minimum, what, *, strict=False):
+    """argparse type: a finite number >= ``minimum`` (> with ``strict``); NaN and
+    infinity are refused."""
+    import math
+
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from err
+        if not math.isfinite(v) or v < minimum or (strict and v == minimum):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
+
+
+_positive_finite = _float_at_least(0.0, "a finite number > 0", strict=True)
+_nonneg_finite = _float_at_least(0.0, "a finite number >= 0")
+
+
+def _nonempty(what):
+    """argparse type: a string that is not empty (``what`` names the expected value)."""
+
+    def parse(text):
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"expected {what}, got an empty string")
+        return text
+
+    return parse
+
+
+def _sections_arg(text):
+    """``"crossings,folding"`` -> the names (at least one)."""
+    vals = [v.strip() for v in text.split(",") if v.strip()]
+    if not vals:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated section names such as crossings,folding, got {text!r} "
+            "(drop --sections to run them all)"
+        )
+    return ",".join(vals)
 
 
 def _shape_arg(text):
@@ -95,17 +146,32 @@ def _indices_arg(text):
         raise argparse.ArgumentTypeError(f"expected three indices like 0,5,9, got {text!r}") from err
     if len(vals) != 3:
         raise argparse.ArgumentTypeError(f"expected exactly three indices, got {text!r}")
+    if min(vals) < 0:
+        raise argparse.ArgumentTypeError(f"expected three indices >= 0 like 0,5,9, got {text!r}")
     return vals
 
 
-def _floats_arg(n):
+def _floats_arg(n, what):
+    """argparse type: ``n`` comma-separated finite numbers, read as ``n // 2``
+    intervals ``lo < hi`` (``what`` names them in the error, e.g. ``"LO,HI"``)."""
+    import math
+
     def parse(text):
+        expected = f"expected {n} comma-separated numbers {what}, got {text!r}"
         try:
             vals = [float(v) for v in text.split(",")]
         except ValueError as err:
-            raise argparse.ArgumentTypeError(f"expected {n} comma-separated numbers, got {text!r}") from err
+            raise argparse.ArgumentTypeError(expected) from err
         if len(vals) != n:
-            raise argparse.ArgumentTypeError(f"expected {n} comma-separated numbers, got {text!r}")
+            raise argparse.ArgumentTypeError(expected)
+        if not all(math.isfinite(v) for v in vals):
+            raise argparse.ArgumentTypeError(
+                f"expected finite numbers {what} (no NaN or inf), got {text!r}"
+            )
+        if any(not vals[k] < vals[k + 1] for k in range(0, n, 2)):
+            raise argparse.ArgumentTypeError(
+                f"expected {what} with each lower end below its upper end, got {text!r}"
+            )
         return vals
     return parse
 
@@ -116,8 +182,9 @@ def _floats_arg(n):
 def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"):
     g = p.add_argument_group("common options")
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    g.add_argument("--out", metavar="DIR", help=out_help)
-    g.add_argument("--seed", type=_nonneg, default=0, help="seed of every random choice (default 0)")
+    g.add_argument("--out", metavar="DIR", type=_nonempty("a folder name"), help=out_help)
+    g.add_argument("--seed", type=_seed, default=0,
+                   help=f"seed of every random choice, 0..{_SEED_MAX} (default 0)")
     g.add_argument("--mode", choices=MODES, default="certified",
                    help="arithmetic: certified (default; exact answers at float speed), "
                         "float (fast, no guarantee) or exact (rationals)")
@@ -126,6 +193,7 @@ def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"
                         "are still printed")
     if model:
         g.add_argument("--model", default=DEFAULT_MODEL, metavar="SPEC",
+                       type=_nonempty("a model file or zoo:NAME:ARGS"),
                        help="network: .npz, pickled scikit-learn MLP (.pkl), torch model "
                             "(.pt, torch.save(model)), .onnx or zoo:NAME:ARGS (default "
                             f"{DEFAULT_MODEL}); see polyfold.load_model")
@@ -133,6 +201,7 @@ def _common(p, *, model=True, out_help="write JSON (and figures) to this folder"
                        help="shape of one input of the model, e.g. 1,8,8 (torch and "
                             "ONNX models with convolutions need it)")
         g.add_argument("--data", default="auto", metavar="SPEC",
+                       type=_nonempty("digits, digits-train, uniform:N or a data file"),
                        help="points: digits, digits-train, uniform:N, or a .npz/.npy/.csv "
                             "file (default: digits for 64-input models, else uniform:1000)")
 
@@ -155,7 +224,7 @@ def build_parser():
                    help="reduced setting (seconds instead of minutes)")
     p.add_argument("--pairs", type=_positive, default=None,
                    help="test-image pairs for the crossings section")
-    p.add_argument("--sections", default=None, metavar="LIST",
+    p.add_argument("--sections", type=_sections_arg, default=None, metavar="LIST",
                    help="comma-separated sections to run (default: all)")
     p.set_defaults(handler=_cmd_demo)
 
@@ -180,11 +249,12 @@ def build_parser():
                    help="only these ordered class pairs (default: all)")
     p.add_argument("--workers", type=_positive, default=None,
                    help="local worker processes (polyfold.parallel)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", type=_nonempty("a Dask scheduler address"), default=None,
+                   metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://host:8786 (polyfold.parallel)")
     p.add_argument("--executor", choices=("auto", "serial", "processes", "dask"), default=None,
                    help="polyfold.parallel executor (default: serial in this process)")
-    p.add_argument("--checkpoint", default=None, metavar="DIR",
+    p.add_argument("--checkpoint", type=_nonempty("a folder name"), default=None, metavar="DIR",
                    help="stream chunk results to DIR and resume from it (polyfold.parallel)")
     p.add_argument("--no-resume", dest="resume", action="store_false",
                    help="with --checkpoint: discard the chunks already in DIR and start over")
@@ -200,9 +270,10 @@ def build_parser():
     _common(p)
     p.add_argument("--points", type=_indices_arg, default=None, metavar="I,J,K",
                    help="indices of three data points (default: random, of three classes)")
-    p.add_argument("--margin", type=float, default=0.25,
+    p.add_argument("--margin", type=_nonneg_finite, default=0.25,
                    help="room around the three points in slice units (default 0.25)")
-    p.add_argument("--bounds", type=_floats_arg(4), default=None, metavar="X0,X1,Y0,Y1",
+    p.add_argument("--bounds", type=_floats_arg(4, "X0,X1,Y0,Y1"), default=None,
+                   metavar="X0,X1,Y0,Y1",
                    help="2-input models: slice the input plane over this rectangle")
     p.add_argument("--color-by", choices=("graph", "layer", "class"), default="graph",
                    help="region colours of the figure (default graph)")
@@ -216,7 +287,8 @@ def build_parser():
     p.add_argument("--layer", type=_nonneg, default=0, help="hidden layer index (default 0)")
     p.add_argument("--domain", choices=("sphere", "ball"), default="sphere",
                    help="domain of the maximal bias (default sphere)")
-    p.add_argument("--radius", type=float, default=1.0, help="radius of the domain (default 1)")
+    p.add_argument("--radius", type=_positive_finite, default=1.0,
+                   help="radius of the domain, > 0 (default 1)")
     p.add_argument("--method", choices=("auto", "polytope", "sampling"), default="auto",
                    help="polytope certificate (inputs <= 8) or Monte Carlo estimate")
     p.add_argument("--samples", type=_positive, default=100_000,
@@ -232,8 +304,8 @@ def build_parser():
     _common(p)
     p.add_argument("--points", type=_positive, default=20,
                    help="random data points whose regions are examined (default 20)")
-    p.add_argument("--domain", type=_floats_arg(2), default=[0.0, 1.0], metavar="LO,HI",
-                   help="box the regions are clipped to (default 0,1)")
+    p.add_argument("--domain", type=_floats_arg(2, "LO,HI"), default=[0.0, 1.0], metavar="LO,HI",
+                   help="box the regions are clipped to, LO < HI (default 0,1)")
     p.add_argument("--no-domain", dest="domain", action="store_const", const=None,
                    help="do not clip the regions (unbounded regions then fail)")
     p.add_argument("--neighbours", action="store_true",
@@ -252,7 +324,7 @@ def build_parser():
     p.add_argument("--exact-pairs", type=_nonneg, default=100,
                    help="segments for exact mode (default 100; 0 to skip)")
     p.add_argument("--grid", type=_grid_arg, default=(100, 1000), metavar="N,N,...",
-                   help="grid sizes (default 100,1000)")
+                   help="grid sizes (default 100,1000; 'none' to skip)")
     p.add_argument("--repeat", type=_positive, default=1,
                    help="time each method this many times, keep the best (default 1)")
     p.set_defaults(handler=_cmd_bench)
@@ -331,6 +403,12 @@ def main(argv=None):
         0 on success, 1 when the library reports an error (one line on stderr),
         2 for a bad command line, 130 when interrupted.
 
+    Raises
+    ------
+    ValidationError
+        ``argv`` is a string or holds non-strings (a programming error, not a bad
+        command line).
+
     Examples
     --------
     >>> from polyfold.cli import main
@@ -339,6 +417,14 @@ def main(argv=None):
     5 segments: ... regions per segment (max ...), ... s, ... recomputed exactly
     0
     """
+    if argv is not None and (isinstance(argv, (str, bytes))
+                             or not all(isinstance(a, str) for a in argv)):
+        from ..exceptions import ValidationError
+
+        raise ValidationError(
+            f"argv must be a list of strings such as ['crossings', '--pairs', '10'], got "
+            f"{argv!r}; split a command line with shlex.split(...)."
+        )
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -362,6 +448,10 @@ def main(argv=None):
         status = 1
     except PolyfoldError as err:
         print(f"{PROG} {args.command}: error: {cli_message(str(err))}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"{PROG} {args.command}: error: out of memory; use smaller sizes (fewer "
+              "--pairs, --points, --samples or data points).", file=sys.stderr)
         return 1
     except OSError as err:
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""

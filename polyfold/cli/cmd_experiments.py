@@ -12,48 +12,39 @@ from .loading import _describe, load_data, load_model
 
 
 def _eps_arg(text):
+    import math
+
     try:
         vals = tuple(float(v) for v in text.split(","))
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"expected comma-separated radii like 0.02,0.1, got {text!r}") from err
-    if not vals or any(not v >= 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"radii must be numbers >= 0, got {text!r}")
+    if not vals or any(not (math.isfinite(v) and v >= 0) for v in vals):
+        raise argparse.ArgumentTypeError(f"radii must be finite numbers >= 0, got {text!r}")
     return vals
 
 
 def _clip_arg(text):
-    if text.lower() in ("auto", "none"):
-        return text.lower()
+    import math
+
+    if text.strip().lower() in ("auto", "none"):
+        return text.strip().lower()
     try:
         lo, hi = (float(v) for v in text.split(","))
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"expected LO,HI (e.g. 0,1), 'auto' or 'none', got {text!r}") from err
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise argparse.ArgumentTypeError(
+            f"expected finite LO,HI (no NaN or inf; 'none' for no box), got {text!r}"
+        )
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"expected LO < HI (e.g. 0,1), got {text!r}")
     return (lo, hi)
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from err
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return v
-
-
-def _nonneg_float(text):
-    try:
-        v = float(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from err
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return v
 
 
 def add_experiment_parsers(sub):
     """Add the ``interaction`` and ``regularize`` subcommands to ``sub``."""
-    from .app import _common, _nonneg, _positive
+    from .app import (_common, _int_at_least, _nonempty, _nonneg, _nonneg_finite, _positive,
+                      _positive_finite)
 
     p = sub.add_parser("interaction", help="interaction effect on clean and adversarial paths",
                        description="The interaction effect I(k) of 'The Space Between' (Eq. 6) "
@@ -80,15 +71,16 @@ def add_experiment_parsers(sub):
                        "then compute its exact class-pair folding; prints one row of "
                        "benchmarks/results/regularization.json (reproducible by --seed).")
     _common(p, model=False)
-    p.add_argument("--arch", default="6x10", help="architecture, e.g. 6x10 or cnn2 (default 6x10)")
-    p.add_argument("--lam", type=_nonneg_float, default=0.0, help="penalty weight (default 0)")
+    p.add_argument("--arch", type=_nonempty("an architecture such as 6x10"), default="6x10",
+                   help="architecture, e.g. 6x10 or cnn2 (default 6x10)")
+    p.add_argument("--lam", type=_nonneg_finite, default=0.0, help="penalty weight (default 0)")
     p.add_argument("--epochs", type=_positive, default=30, help="training epochs (default 30)")
     p.add_argument("--paths-per-pair", type=_positive, default=100,
                    help="exact paths per ordered class pair of the test split (default 100)")
-    p.add_argument("--tau", type=_positive_float, default=0.1,
+    p.add_argument("--tau", type=_positive_finite, default=0.1,
                    help="temperature of the soft patterns (default 0.1)")
-    p.add_argument("--n-points", type=_positive, default=16,
-                   help="points per penalty path (default 16)")
+    p.add_argument("--n-points", type=_int_at_least(2, "an integer >= 2"), default=16,
+                   help="points per penalty path, >= 2 (default 16)")
     p.add_argument("--threads", type=_nonneg, default=1,
                    help="torch CPU threads (default 1, the setting rows are reproducible "
                         "for; 0 keeps torch's default)")

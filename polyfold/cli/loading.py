@@ -82,13 +82,20 @@ def load_data(spec, net, *, seed=0):
     """
     import numpy as np
 
-    from .._validation import as_float_array
+    from .._validation import as_float_array, check_positive_int, physical_memory_bytes
+    from ..datasets import _check_labels
 
+    check_positive_int(seed, "seed", minimum=0)
     spec = str(spec)
+    if not spec.strip():
+        raise ValidationError(
+            "--data is empty; give digits, digits-train, uniform:N or a .npz/.npy/.csv file."
+        )
     low = spec.lower()
     if low == "auto":
         low = spec = "digits" if net.input_dim == 64 else "uniform:1000"
     y = None
+    label_name = f"labels y in {spec!r}"
     if low in ("digits", "digits-test", "digits-train"):
         if net.input_dim != 64:
             raise ValidationError(
@@ -99,7 +106,7 @@ def load_data(spec, net, *, seed=0):
 
         Xtr, ytr, Xte, yte = load_digits_split(seed=0)
         X, y = (Xtr, ytr) if low == "digits-train" else (Xte, yte)
-    elif low.startswith("uniform"):
+    elif low == "uniform" or low.startswith("uniform:"):
         parts = low.split(":")
         try:
             n = int(parts[1]) if len(parts) > 1 else 1000
@@ -107,6 +114,13 @@ def load_data(spec, net, *, seed=0):
             raise ValidationError(f"--data {spec!r}: use uniform:N with an integer N.") from err
         if n < 2 or len(parts) > 2:
             raise ValidationError(f"--data {spec!r}: use uniform:N with N >= 2.")
+        mem = physical_memory_bytes()
+        if mem is not None and 8 * n * net.input_dim > mem // 4:
+            raise ValidationError(
+                f"--data {spec!r}: {n} points of {net.input_dim} inputs need "
+                f"{8 * n * net.input_dim / 2**30:.3g} GiB, more than a quarter of this "
+                f"machine's {mem / 2**30:.3g} GiB; use a smaller N."
+            )
         X = np.random.default_rng([seed, 7]).random((n, net.input_dim))
     else:
         from ..datasets import load_points
@@ -125,6 +139,8 @@ def load_data(spec, net, *, seed=0):
             X = X.reshape(len(X), -1)
         if X.shape[1] == net.input_dim + 1 and y is None and path.suffix.lower() in (".csv", ".txt"):
             X, y = X[:, :-1], X[:, -1]  # last CSV column: the label
+            label_name = (f"the last column of {spec!r} (read as the labels: the file has "
+                          f"input_dim + 1 = {net.input_dim + 1} columns)")
         if X.shape[1] != net.input_dim:
             raise ValidationError(
                 f"data in {spec!r} has {X.shape[1]} columns but the model has input_dim="
@@ -134,11 +150,9 @@ def load_data(spec, net, *, seed=0):
             raise ValidationError(f"data in {spec!r} holds {len(X)} point(s); need at least 2.")
     given = y is not None
     if given:
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
+        if np.shape(y) != (len(X),):
             raise ValidationError(f"labels y in {spec!r} must have one entry per point.")
-        if y.dtype.kind == "f" and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
+        y = _check_labels(y, len(X), label_name)  # integers or strings, never NaN
     else:
         y = net.predict(X)
     return X, y, {"data": spec, "n_points": int(len(X)),
