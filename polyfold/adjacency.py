@@ -32,6 +32,33 @@ __all__ = [
 ]
 
 
+def _check_complex(cx, fn, name="cx"):
+    """``cx`` if it is a RegionComplex (slice or box), else a ValidationError."""
+    from .slices.result import RegionComplex
+
+    if not isinstance(cx, RegionComplex):
+        raise ValidationError(
+            f"{fn} expects {name} to be a RegionComplex (from polyfold.slice_complex, "
+            f"slice_through or box_complex), got {type(cx).__name__}."
+        )
+    return cx
+
+
+def _check_number(v, name, exact=True):
+    """A finite real number (int, float, Fraction or, with ``exact``, ``fmpq``)."""
+    import numbers
+
+    ok = (isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))) or (
+        exact and isinstance(v, arith.fmpq))
+    if not ok:
+        raise ValidationError(
+            f"{name} must be a real number (float, int, Fraction or fmpq), got {v!r}."
+        )
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        raise ValidationError(f"{name} must be finite, got {v!r}; remove NaN / infinity first.")
+    return v
+
+
 # ---------------------------------------------------------------------------
 # adjacency
 # ---------------------------------------------------------------------------
@@ -49,8 +76,45 @@ def switching_units(codes, pairs, block=1 << 16):
     units : (total,) int64
         The switching units of pair ``k`` are ``units[offsets[k]:offsets[k + 1]]``
         (pattern positions, increasing).
+
+    Raises
+    ------
+    ShapeError, ValidationError
+        ``codes`` not 2-D, ``pairs`` not ``(E, 2)`` integer indices in
+        ``[0, R)``, or ``block`` not a positive integer.
     """
-    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    from ._validation import check_positive_int
+    from .exceptions import ShapeError
+
+    block = check_positive_int(block, "block")
+    if codes is None or isinstance(codes, (str, bytes)):
+        raise ValidationError(f"codes must be an (R, n_hidden) array of codes, got {codes!r}.")
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ShapeError(
+            f"codes must be an (R, n_hidden) array (one row per region), got shape {codes.shape}."
+        )
+    if pairs is None or isinstance(pairs, (str, bytes)):
+        raise ValidationError(f"pairs must be an (E, 2) array of region indices, got {pairs!r}.")
+    try:
+        raw = np.asarray(pairs)
+    except Exception as err:  # ragged lists
+        raise ValidationError(f"pairs could not be read as an (E, 2) array: {err}.") from err
+    if raw.size and raw.dtype.kind not in "iu":
+        if raw.dtype.kind != "f" or not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            raise ValidationError(
+                f"pairs must hold integer region indices, got dtype {raw.dtype}"
+                + (" with non-integer values" if raw.dtype.kind == "f" else "") + "."
+            )
+    if raw.size and (raw.ndim != 2 or raw.shape[1] != 2) or raw.ndim > 2:
+        raise ShapeError(f"pairs must have shape (E, 2), got {raw.shape}.")
+    pairs = raw.astype(np.int64).reshape(-1, 2)
+    if pairs.size and (pairs.min() < 0 or pairs.max() >= len(codes)):
+        bad = int(pairs.min()) if pairs.min() < 0 else int(pairs.max())
+        raise ValidationError(
+            f"pairs holds region index {bad}, outside [0, {len(codes)}) for the "
+            f"{len(codes)} rows of codes."
+        )
     counts = np.zeros(len(pairs), np.int64)
     parts = []
     for s in range(0, len(pairs), block):
@@ -569,6 +633,7 @@ def adjacency_pairs(cx):
     CNN slice of 882 regions the graph took 1.3 s against 0.3 s by chords, the
     complex itself 3.9 s).  Boxes: computed by the box engine with LPs.
     """
+    _check_complex(cx, "adjacency_pairs")
     if cx.kind == "slice":
         pairs, measures = _slice_pairs(cx)
     else:
@@ -602,6 +667,7 @@ def region_graph(cx):
     """
     import networkx as nx
 
+    _check_complex(cx, "region_graph")
     pairs, switching = cx.adjacency
     measures = cx.facet_measures
     pats = cx.patterns
@@ -671,6 +737,29 @@ def clip_polygon(vertices, labels, a, b, c, new_label, *, eps=0):
     >>> clip_polygon(sq, [0, 1, 2, 3], -1.0, 0.0, 0.5, 9)[0]   # u <= 1/2
     [(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)]
     """
+    if vertices is None or isinstance(vertices, (str, bytes)) or not hasattr(vertices, "__len__"):
+        raise ValidationError(
+            f"vertices must be a list of (u, v) points, got {type(vertices).__name__}."
+        )
+    sized = hasattr(labels, "__len__") and not isinstance(labels, (str, bytes))
+    if not sized or len(labels) != len(vertices):
+        raise ValidationError(
+            f"labels must be a list with one label per vertex (the edge to the next vertex): "
+            f"{len(vertices)} expected, got "
+            + (f"{len(labels)}." if sized else f"{type(labels).__name__}.")
+        )
+    for i, p in enumerate(vertices):
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 2:
+            raise ValidationError(f"vertices[{i}] must be a (u, v) pair, got {p!r}.")
+        _check_number(p[0], f"vertices[{i}][0]")
+        _check_number(p[1], f"vertices[{i}][1]")
+    for name, v in (("a", a), ("b", b), ("c", c)):
+        _check_number(v, name)
+    _check_number(eps, "eps")
+    if eps < 0:
+        raise ValidationError(
+            f"eps must be >= 0 (values within eps count as on the line), got {eps!r}."
+        )
     k = len(vertices)
     if k == 0:
         return [], []
@@ -1023,8 +1112,12 @@ def decision_boundary(cx):
     from .slices import DecisionBoundary
     from .slices._lines import ExactPlane
 
+    _check_complex(cx, "decision_boundary")
     if cx.kind != "slice":
-        raise ValidationError("decision_boundary is defined for slice complexes only.")
+        raise ValidationError(
+            "decision_boundary is defined for slice complexes only; for a cell complex "
+            "(polyfold.box_complex) read its cx.decision_boundary property."
+        )
     exact = cx.exact_vertices is not None
     certified = not exact and cx.mode == "certified" and cx._vertex_errors is not None
     off = cx.vertex_offsets
@@ -1115,7 +1208,18 @@ def complex_to_json(cx, path=None):
     Returns
     -------
     str
+
+    Raises
+    ------
+    ValidationError
+        If ``cx`` is not a RegionComplex, or ``path`` is not a file name, is a folder
+        or lies in a folder that does not exist (checked before any work).
     """
+    from ._validation import check_save_path
+
+    _check_complex(cx, "complex_to_json")
+    if path is not None:
+        path = check_save_path(path, "path")
     pairs, switching = cx.adjacency
     preds = cx.predicted_classes
     regions = []
@@ -1168,11 +1272,28 @@ def graph_to_graphml(G, path):
     Returns
     -------
     path
+
+    Raises
+    ------
+    ValidationError
+        If ``G`` is not a networkx graph (for a complex pass ``cx.graph``, or call
+        ``cx.to_graphml(path)``), or ``path`` is not a file name, is a folder or
+        lies in a folder that does not exist.
     """
+    from ._validation import check_save_path
+
     try:
         import networkx as nx
     except ImportError as err:  # pragma: no cover - networkx is a hard dependency
         raise DependencyError("GraphML export needs networkx: pip install networkx") from err
+    if not isinstance(G, nx.Graph):
+        raise ValidationError(
+            f"G must be a networkx Graph (e.g. region_graph(cx) or cx.graph), got "
+            f"{type(G).__name__}"
+            + ("; call cx.to_graphml(path) for a complex." if hasattr(G, "to_graphml") else ".")
+        )
+    if not hasattr(path, "write"):  # (an open file is written as it is)
+        check_save_path(path, "path")
     H = nx.Graph()
     for n, data in G.nodes(data=True):
         H.add_node(n, **{k: _scalar(v) for k, v in data.items()})

@@ -243,7 +243,14 @@ def graph_to_plnet(graph):
     """
     from .graph import ops as gops
     from .graph import units as gunits
+    from .graph.model import PLGraph
 
+    if not isinstance(graph, PLGraph):
+        raise ValidationError(
+            f"graph must be a polyfold.graph.PLGraph (e.g. from GraphBuilder.build or "
+            f"from_torch), got {type(graph).__name__}"
+            + ("; a PLNet is dense already." if isinstance(graph, PLNet) else ".")
+        )
     nodes = graph.nodes
     prev = 0
     layers, acts = [], []

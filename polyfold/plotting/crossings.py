@@ -1,5 +1,9 @@
 """Figure of exact crossings against grid sampling: :func:`plot_sampling_comparison`."""
 
+import numbers
+
+import numpy as np
+
 from ..exceptions import ValidationError
 from .style import _get_ax
 
@@ -16,6 +20,15 @@ def plot_sampling_comparison(rows, *, ax=None, quantity="fraction_missed"):
     quantity : {"fraction_missed", "ratio"}
         ``"fraction_missed"``: share of the exact regions that sampling did not see;
         ``"ratio"``: time of grid sampling divided by the time of exact crossings.
+        Values are numbers >= 0; None (and a ratio of 0, which a log axis cannot
+        show) leaves a gap in the line.
+
+    Raises
+    ------
+    ValidationError
+        ``rows`` is not a non-empty sequence of such dicts, an entry lacks
+        ``n_points`` or ``quantity``, ``n_points`` is not a positive number or a value
+        is negative, NaN or not a number (the message names the entry).
 
     Returns
     -------
@@ -26,16 +39,53 @@ def plot_sampling_comparison(rows, *, ax=None, quantity="fraction_missed"):
         raise ValidationError(
             f"quantity must be 'fraction_missed' or 'ratio', got {quantity!r}."
         )
+    if rows is None or isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
+        raise ValidationError(
+            f"rows must be a sequence of dicts (one per network), got {type(rows).__name__}."
+        )
     rows = list(rows)
     if not rows:
         raise ValidationError("rows is empty; pass at least one network's comparison.")
+    data = []
+    for k, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValidationError(
+                f"rows[{k}] must be a dict {{'net': name, 'sampling': [...]}}, got "
+                f"{type(row).__name__}."
+            )
+        samp = row.get("sampling") or []
+        if isinstance(samp, (str, bytes, dict)) or not hasattr(samp, "__iter__"):
+            raise ValidationError(
+                f"rows[{k}]['sampling'] must be a list of dicts, got {type(samp).__name__}."
+            )
+        n, v = [], []
+        for j, s in enumerate(samp):
+            where = f"rows[{k}]['sampling'][{j}]"
+            if not isinstance(s, dict) or "n_points" not in s or quantity not in s:
+                raise ValidationError(
+                    f"{where} must be a dict with 'n_points' and {quantity!r}, got {s!r}."
+                )
+            npt, val = s["n_points"], s[quantity]
+            if isinstance(npt, bool) or not isinstance(npt, numbers.Real) or not npt > 0:
+                raise ValidationError(
+                    f"{where}['n_points'] must be a positive number (a log axis), got {npt!r}."
+                )
+            if val is None:  # not measured (e.g. an exact time of 0): a gap in the line
+                val = np.nan
+            elif isinstance(val, bool) or not isinstance(val, numbers.Real) or not np.isfinite(
+                    val) or val < 0:
+                raise ValidationError(
+                    f"{where}[{quantity!r}] must be a finite number >= 0 or None, got {val!r}."
+                )
+            elif quantity == "ratio" and val == 0:  # a timer reading of 0: no point on a log axis
+                val = np.nan
+            n.append(npt)
+            v.append(val)
+        data.append((row, n, v))
     ax = _get_ax(ax)
     markers = "osD^vP*X"
     lines = []
-    for k, row in enumerate(rows):
-        samp = row.get("sampling") or []
-        n = [s["n_points"] for s in samp]
-        v = [s[quantity] for s in samp]
+    for k, (row, n, v) in enumerate(data):
         if quantity == "fraction_missed":
             v = [100.0 * x for x in v]
         (line,) = ax.plot(n, v, marker=markers[k % len(markers)], label=str(row.get("net", k)))

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from ..exceptions import ValidationError
-from .style import PALETTE, _get_ax, _mpl, _new_figure
+from .._validation import as_float_array
+from ..exceptions import ShapeError, ValidationError
+from .style import PALETTE, _check_flag, _closing_on_error, _colormap, _get_ax, _new_figure
 
 def _walk_edges(result):
     """Region boundaries ``0 = t_0 < t_1 < ... < t_k = 1`` of a SpaceFolding walk."""
@@ -31,6 +32,19 @@ def _check_walk_result(result, name="result"):
         )
 
 
+def _check_sampled_for(result, sampled):
+    """:func:`_check_sampled`, and the patterns must have the units of ``result``'s
+    walk (a sampled walk of another network cannot be compared)."""
+    t, pats = _check_sampled(sampled)
+    width = np.shape(result.walk)[1] if np.ndim(result.walk) == 2 else None
+    if width is not None and pats.shape[1] != width:
+        raise ShapeError(
+            f"sampled patterns have {pats.shape[1]} units but the walk of result has {width}; "
+            "sample the same network and path (sample_walk(net, x1, x2, n_points))."
+        )
+    return t, pats
+
+
 def _check_sampled(sampled):
     try:
         t, pats = sampled
@@ -39,12 +53,22 @@ def _check_sampled(sampled):
             "sampled must be a (t (n,), patterns (n, n_units)) pair, e.g. from "
             "polyfold.plotting.sample_walk(net, x1, x2, n_points)."
         ) from err
-    t = np.asarray(t, dtype=np.float64)
-    pats = np.asarray(pats)
+    if t is None or pats is None:
+        raise ValidationError(
+            "sampled must be a (t (n,), patterns (n, n_units)) pair of arrays, got None in it; "
+            "make it with polyfold.plotting.sample_walk(net, x1, x2, n_points)."
+        )
+    t = as_float_array(t, "sampled t")
+    pats = as_float_array(pats, "sampled patterns")
     if t.ndim != 1 or pats.ndim != 2 or len(t) != len(pats) or len(t) < 1:
         raise ValidationError(
             f"sampled must pair t of shape (n,) with patterns of shape (n, n_units), got "
             f"{t.shape} and {pats.shape}."
+        )
+    if np.any(t < 0) or np.any(t > 1):
+        raise ValidationError(
+            "sampled t must hold positions along the path in [0, 1], got values in "
+            f"[{float(t.min())!r}, {float(t.max())!r}]."
         )
     return t, pats
 
@@ -61,6 +85,13 @@ def sample_walk(net, x1, x2, n_points=11):
     patterns : (n_points, n_hidden) bool
         Bit ``z > 0`` of every hidden neuron.
 
+    Raises
+    ------
+    ValidationError, ShapeError, NonFiniteError
+        ``net`` is not a network, ``x1`` / ``x2`` are not one finite input point of
+        the net's input dimension each, or ``n_points`` is not an integer >= 2 (or
+        too large for this machine's memory).
+
     Examples
     --------
     >>> import polyfold
@@ -69,11 +100,22 @@ def sample_walk(net, x1, x2, n_points=11):
     >>> t.tolist(), p.shape
     ([0.0, 0.25, 0.5, 0.75, 1.0], (5, 4))
     """
-    from .._validation import check_positive_int
+    from .._validation import check_grid_points, net_points
+    from ..network import check_net
 
-    n_points = check_positive_int(n_points, "n_points", minimum=2)
-    x1 = np.asarray(x1, dtype=np.float64).ravel()
-    x2 = np.asarray(x2, dtype=np.float64).ravel()
+    check_net(net)
+    ends = []
+    for name, x in (("x1", x1), ("x2", x2)):
+        if x is None:
+            raise ValidationError(f"{name} must be one input point, got None.")
+        p, _ = net_points(net, x, name)
+        if len(p) != 1:
+            raise ShapeError(
+                f"{name} must be one input point (the end of the path), got {len(p)} points."
+            )
+        ends.append(p[0])
+    x1, x2 = ends
+    n_points = check_grid_points(n_points, net.input_dim + net.n_hidden)
     t = np.linspace(0.0, 1.0, n_points)
     X = (1.0 - t)[:, None] * x1[None, :] + t[:, None] * x2[None, :]
     return t, net.patterns(X)
@@ -118,6 +160,7 @@ def plot_folding_walk(result, *, sampled=None, ax=None, breakpoints=True, label=
     from matplotlib.ticker import MaxNLocator
 
     _check_walk_result(result)
+    _check_flag(breakpoints, "breakpoints")
     ax = _get_ax(ax)
     edges = _walk_edges(result)
     d = _hamming_to_start(result.walk)
@@ -130,7 +173,7 @@ def plot_folding_walk(result, *, sampled=None, ax=None, breakpoints=True, label=
     samp = None
     top = int(d.max(initial=0))
     if sampled is not None:
-        t, pats = _check_sampled(sampled)
+        t, pats = _check_sampled_for(result, sampled)
         ds = np.count_nonzero(pats != pats[:1], axis=1)
         top = max(top, int(ds.max(initial=0)))
         (line,) = ax.step(t, ds, where="post", linestyle="--", color=PALETTE[3], linewidth=0.9,
@@ -177,7 +220,7 @@ def plot_prefix_curve(result, *, sampled=None, ax=None, label="exact"):
     samp = None
     top = float(np.max(chi, initial=0.0))
     if sampled is not None:
-        t, pats = _check_sampled(sampled)
+        t, pats = _check_sampled_for(result, sampled)
         sp = _sampled_prefix(pats)
         top = max(top, float(np.max(sp, initial=0.0)))
         (samp,) = ax.step(t, sp, where="post", linestyle="--", marker="o",
@@ -216,13 +259,14 @@ def folding_walk_figure(result, *, sampled=None, title=None, figsize=(3.4, 3.8))
     axes : list of 2 Axes
     """
     fig = _new_figure(figsize)
-    axes = fig.subplots(2, 1, sharex=True)
-    plot_folding_walk(result, sampled=sampled, ax=axes[0])
-    plot_prefix_curve(result, sampled=sampled, ax=axes[1])
-    axes[0].set_xlabel("")
-    if title:
-        axes[0].set_title(title, fontsize="medium")
-    fig.tight_layout()
+    with _closing_on_error(fig):
+        axes = fig.subplots(2, 1, sharex=True)
+        plot_folding_walk(result, sampled=sampled, ax=axes[0])
+        plot_prefix_curve(result, sampled=sampled, ax=axes[1])
+        axes[0].set_xlabel("")
+        if title:
+            axes[0].set_title(title, fontsize="medium")
+        fig.tight_layout()
     return fig, list(axes)
 
 
@@ -251,25 +295,38 @@ def plot_class_pair_heatmap(result, *, ax=None, value="pair_max", annotate=None,
     """
     named = hasattr(result, "labels") and (hasattr(result, "pair_max")
                                            or hasattr(result, "pair_matrix"))
+    stats = {"pair_max": "chi_max", "pair_phi": "phi", "pair_fraction_flat": "fraction_flat"}
+    if value not in stats:
+        raise ValidationError(
+            f"value must be 'pair_max', 'pair_phi' or 'pair_fraction_flat', got {value!r}."
+        )
+    _check_flag(annotate, "annotate", allow_none=True)
+    _check_flag(colorbar, "colorbar")
     if named:
-        stats = {"pair_max": "chi_max", "pair_phi": "phi", "pair_fraction_flat": "fraction_flat"}
-        if value not in stats:
-            raise ValidationError(
-                f"value must be 'pair_max', 'pair_phi' or 'pair_fraction_flat', got {value!r}."
-            )
         if hasattr(result, "pair_max"):
             M = np.asarray(getattr(result, value), dtype=np.float64)
         else:  # polyfold.parallel.ClassPairSweep
             M = np.asarray(result.pair_matrix(stats[value]), dtype=np.float64)
         labels = [str(v) for v in np.asarray(result.labels).tolist()]
     else:
-        M = np.asarray(result, dtype=np.float64)
-        labels = [str(i) for i in range(len(M))]
+        if result is None or isinstance(result, dict):
+            raise ValidationError(
+                "result must be a ClassPairFolding, a ClassPairSweep or a (C, C) array, got "
+                f"{type(result).__name__}."
+            )
+        M = as_float_array(result, "result", finite=False)
+        labels = [str(i) for i in range(len(M))] if M.ndim else []
     if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 2:
         raise ValidationError(f"the folding matrix must be square (C, C) with C >= 2, got {M.shape}.")
+    if np.any(np.isinf(M)):
+        i, j = (int(v) for v in np.argwhere(np.isinf(M))[0])
+        raise ValidationError(
+            f"the folding matrix holds infinity at [{i}, {j}]; folding values lie in [0, 1] "
+            "(NaN marks a missing pair and is drawn grey)."
+        )
     ax = _get_ax(ax)
     masked = np.ma.masked_invalid(M)
-    cm = _mpl().colormaps[cmap or "cividis"].with_extremes(bad="0.9")
+    cm = _colormap(cmap, "cividis").with_extremes(bad="0.9")
     finite = M[np.isfinite(M)]
     vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
     im = ax.imshow(masked, cmap=cm, vmin=0.0, vmax=vmax, origin="upper")
@@ -321,9 +378,40 @@ def plot_folding_vs_depth(rows, *, ax=None, readings=("pair_max_median", "path_p
     dict
         ``"lines"`` (one per reading), ``"accuracy"`` (Line2D or None), ``"ax2"``.
     """
-    rows = sorted(list(rows), key=lambda r: r["depth"])
+    import numbers
+
+    if rows is None or isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
+        raise ValidationError(
+            f"rows must be a sequence of dicts (one per network), got {type(rows).__name__}."
+        )
+    rows = list(rows)
     if not rows:
         raise ValidationError("rows is empty; pass one dict per network.")
+    if isinstance(readings, str):
+        readings = (readings,)
+    if readings is None or not hasattr(readings, "__iter__") or not all(
+            isinstance(k, str) for k in readings):
+        raise ValidationError(
+            f"readings must be a sequence of key names such as ('pair_max_median',), got "
+            f"{readings!r}."
+        )
+    readings = list(readings)
+    _check_flag(accuracy, "accuracy")
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise ValidationError(f"rows[{i}] must be a dict, got {type(r).__name__}.")
+        dep = r.get("depth")
+        if isinstance(dep, bool) or not isinstance(dep, numbers.Real) or not np.isfinite(dep):
+            raise ValidationError(
+                f"rows[{i}] needs a numeric 'depth' (number of hidden layers), got {dep!r}."
+            )
+        for key in readings + ["test_accuracy"]:
+            v = r.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                raise ValidationError(
+                    f"rows[{i}][{key!r}] must be a number or None, got {v!r}."
+                )
+    rows = sorted(rows, key=lambda r: r["depth"])
     ax = _get_ax(ax)
     depth = [r["depth"] for r in rows]
     names = {"pair_max_median": "median over pairs of max $\\chi$",
@@ -331,7 +419,8 @@ def plot_folding_vs_depth(rows, *, ax=None, readings=("pair_max_median", "path_p
     lines = []
     for k, key in enumerate(readings):
         v = [np.nan if r.get(key) is None else float(r[key]) for r in rows]
-        (ln,) = ax.plot(depth, v, marker="os"[k % 2], color=PALETTE[k], label=names.get(key, key))
+        (ln,) = ax.plot(depth, v, marker="os"[k % 2], color=PALETTE[k % len(PALETTE)],
+                        label=names.get(key, key))
         lines.append(ln)
     ax.set_xticks(depth, [r.get("label", str(r["depth"])) for r in rows])
     ax.set_xlabel("architecture (depth x width)")

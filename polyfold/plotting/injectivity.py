@@ -7,8 +7,10 @@ four panels of the demo with one legend for the symbols.
 
 import numpy as np
 
+from .._validation import as_float_array
 from ..exceptions import ValidationError
-from .style import PALETTE, _get_ax, _mpl, _new_figure, _text_colour
+from .style import (PALETTE, _check_flag, _closing_on_error, _colormap, _get_ax,
+                    _new_figure, _text_colour)
 
 #: labels of the three kinds of marks of :func:`plot_maximal_bias`
 _BIAS_LABELS = {
@@ -45,13 +47,24 @@ def plot_maximal_bias(W, certificate, *, ax=None, hyperplanes=True, legend=True)
     dict
         ``"directions"``, ``"biases"`` and (2D) ``"hyperplanes"``, ``"circle"``.
     """
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2 or W.shape[1] not in (2, 3):
+    if W is None:
+        raise ValidationError("W must be an (m, 2) or (m, 3) array of layer weights, got None.")
+    W = as_float_array(W, "W")
+    if W.ndim != 2 or W.shape[1] not in (2, 3) or W.shape[0] == 0:
         raise ValidationError(
-            f"plot_maximal_bias draws layers with 2 or 3 inputs, got W of shape {W.shape}; "
-            "use plot_redundancy or a histogram of alpha_hat for larger inputs."
+            f"plot_maximal_bias draws layers with 2 or 3 inputs and at least one neuron, got W "
+            f"of shape {W.shape}; use plot_redundancy or a histogram of alpha_hat for larger "
+            "inputs."
         )
-    ah = np.asarray(getattr(certificate, "alpha_hat", certificate), dtype=np.float64).ravel()
+    _check_flag(hyperplanes, "hyperplanes")
+    _check_flag(legend, "legend")
+    cert = getattr(certificate, "alpha_hat", certificate)
+    if cert is None:
+        raise ValidationError(
+            "certificate must be a BiasCertificate (polyfold.injectivity.maximal_bias) or the "
+            f"({W.shape[0]},) alpha_hat values, got None."
+        )
+    ah = as_float_array(cert, "certificate alpha_hat").ravel()
     if ah.shape != (W.shape[0],):
         raise ValidationError(
             f"certificate must give one alpha_hat per row of W ({W.shape[0]}), got {ah.shape}."
@@ -141,15 +154,37 @@ def plot_redundancy(values, *, dims, redundancies, ax=None, label="", cmap=None,
     dict
         ``"image"``, ``"colorbar"``, ``"texts"``.
     """
-    V = np.asarray(values, dtype=np.float64)
+    import numbers
+
+    if values is None:
+        raise ValidationError("values must be a (len(dims), len(redundancies)) array, got None.")
+    V = as_float_array(values, "values", finite=False)
+    if np.any(np.isinf(V)):
+        raise ValidationError(
+            "values holds infinity; use NaN for cells without a value (drawn grey)."
+        )
+    for name, seq in (("dims", dims), ("redundancies", redundancies)):
+        if seq is None or isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
+            raise ValidationError(f"{name} must be a sequence of numbers, got {seq!r}.")
     dims, reds = list(dims), list(redundancies)
-    if V.shape != (len(dims), len(reds)):
+    for name, seq in (("dims", dims), ("redundancies", reds)):
+        bad = [v for v in seq if isinstance(v, bool) or not isinstance(v, numbers.Real)]
+        if bad:
+            raise ValidationError(f"{name} must hold numbers, got {bad[0]!r}.")
+    for name, v in (("vmin", vmin), ("vmax", vmax)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)
+                              or not np.isfinite(v)):
+            raise ValidationError(f"{name} must be a finite number or None, got {v!r}.")
+    if vmin is not None and vmax is not None and vmin > vmax:
+        raise ValidationError(f"vmin must be <= vmax, got vmin={vmin!r} > vmax={vmax!r}.")
+    _check_flag(annotate, "annotate")
+    if V.shape != (len(dims), len(reds)) or V.size == 0:
         raise ValidationError(
             f"values must have shape (len(dims), len(redundancies)) = ({len(dims)}, {len(reds)}), "
-            f"got {V.shape}."
+            f"not empty, got {V.shape}."
         )
     ax = _get_ax(ax)
-    cm = _mpl().colormaps[cmap or "cividis"].with_extremes(bad="0.88")
+    cm = _colormap(cmap, "cividis").with_extremes(bad="0.88")
     im = ax.imshow(np.ma.masked_invalid(V), cmap=cm, origin="lower", aspect="auto",
                    vmin=vmin, vmax=vmax)
     ax.set_xticks(range(len(reds)), [f"{r:g}" for r in reds])
@@ -203,25 +238,30 @@ def maximal_bias_figure(W2, cert2, W3, cert3, mean_alpha, share_omni, *, dims, r
     axes : dict
         ``"circle"``, ``"sphere"``, ``"mean"``, ``"share"``.
     """
+    if isinstance(titles, (str, bytes)) or not hasattr(titles, "__len__") or len(titles) != 2:
+        raise ValidationError(
+            f"titles must be a pair (circle panel, sphere panel) of strings, got {titles!r}."
+        )
     fig = _new_figure(figsize)
-    gs = fig.add_gridspec(2, 2, height_ratios=(1.3, 1.0), width_ratios=(1.0, 1.2), hspace=0.3,
-                          wspace=0.4, top=0.9, bottom=0.09, left=0.1, right=0.92)
-    a1 = fig.add_subplot(gs[0, 0])
-    art = plot_maximal_bias(W2, cert2, ax=a1, legend=False)
-    a1.set_title(titles[0], fontsize="medium")
-    a2 = fig.add_subplot(gs[0, 1], projection="3d")
-    plot_maximal_bias(W3, cert3, ax=a2, legend=False)
-    a2.set_title(titles[1], fontsize="medium")
-    a3 = fig.add_subplot(gs[1, 0])
-    plot_redundancy(mean_alpha, dims=dims, redundancies=redundancies, ax=a3,
-                    label=r"mean $\hat\alpha$", title=r"mean certified $\hat\alpha$")
-    a4 = fig.add_subplot(gs[1, 1])
-    plot_redundancy(share_omni, dims=dims, redundancies=redundancies, ax=a4, label="share",
-                    vmin=0, vmax=1, title="omnidirectional layers")
-    handles = [art["directions"], art["hyperplanes"], art["biases"]]
-    handles = [h for h in handles if h is not None]
-    fig.legend(handles=handles, loc="upper center", ncol=3, fontsize="x-small",
-               bbox_to_anchor=(0.5, 1.0), handlelength=1.5)
-    fig.text(0.5, 0.015, "grey cells (none): no omnidirectional layer among the trials, so no "
-             "certificate", ha="center", fontsize="x-small", color="0.3")
+    with _closing_on_error(fig):
+        gs = fig.add_gridspec(2, 2, height_ratios=(1.3, 1.0), width_ratios=(1.0, 1.2), hspace=0.3,
+                              wspace=0.4, top=0.9, bottom=0.09, left=0.1, right=0.92)
+        a1 = fig.add_subplot(gs[0, 0])
+        art = plot_maximal_bias(W2, cert2, ax=a1, legend=False)
+        a1.set_title(titles[0], fontsize="medium")
+        a2 = fig.add_subplot(gs[0, 1], projection="3d")
+        plot_maximal_bias(W3, cert3, ax=a2, legend=False)
+        a2.set_title(titles[1], fontsize="medium")
+        a3 = fig.add_subplot(gs[1, 0])
+        plot_redundancy(mean_alpha, dims=dims, redundancies=redundancies, ax=a3,
+                        label=r"mean $\hat\alpha$", title=r"mean certified $\hat\alpha$")
+        a4 = fig.add_subplot(gs[1, 1])
+        plot_redundancy(share_omni, dims=dims, redundancies=redundancies, ax=a4, label="share",
+                        vmin=0, vmax=1, title="omnidirectional layers")
+        handles = [art["directions"], art["hyperplanes"], art["biases"]]
+        handles = [h for h in handles if h is not None]
+        fig.legend(handles=handles, loc="upper center", ncol=3, fontsize="x-small",
+                   bbox_to_anchor=(0.5, 1.0), handlelength=1.5)
+        fig.text(0.5, 0.015, "grey cells (none): no omnidirectional layer among the trials, so no "
+                 "certificate", ha="center", fontsize="x-small", color="0.3")
     return fig, {"circle": a1, "sphere": a2, "mean": a3, "share": a4}

@@ -7,8 +7,9 @@ data points labelled in each and one legend.
 
 import numpy as np
 
-from ..exceptions import ValidationError
-from .style import PALETTE, _get_ax, _mpl, _new_figure
+from .._validation import as_float_array
+from ..exceptions import ShapeError, ValidationError
+from .style import PALETTE, _check_flag, _closing_on_error, _colormap, _get_ax, _mpl, _new_figure
 
 def _check_slice(cx):
     if getattr(cx, "kind", None) != "slice":
@@ -36,7 +37,16 @@ def slice_colouring(cx, *, strategy="largest_first"):
         ``"smallest_last"``).
     """
     import networkx as nx
+    from networkx.algorithms.coloring.greedy_coloring import STRATEGIES
 
+    from ..adjacency import _check_complex
+
+    _check_complex(cx, "slice_colouring")
+    if not callable(strategy) and strategy not in STRATEGIES:
+        raise ValidationError(
+            f"strategy must be a networkx.greedy_color strategy, one of "
+            f"{', '.join(repr(k) for k in STRATEGIES)}, got {strategy!r}."
+        )
     col = nx.greedy_color(cx.graph, strategy=strategy)
     return np.array([col.get(i, 0) for i in range(cx.n_regions)], dtype=np.int64)
 
@@ -53,6 +63,9 @@ def last_split_layer(cx):
     -------
     (R,) int64
     """
+    from ..adjacency import _check_complex
+
+    _check_complex(cx, "last_split_layer")
     codes = np.asarray(cx.codes)
     off = list(cx.net.layer_offsets) if hasattr(cx.net, "layer_offsets") else None
     widths = list(cx.net.widths)
@@ -126,9 +139,35 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.patches import Patch
 
+    import numbers
+
     _check_slice(cx)
     if color_by not in ("graph", "layer", "class"):
         raise ValidationError(f"color_by must be 'graph', 'layer' or 'class', got {color_by!r}.")
+    for name, flag in (("edges", edges), ("boundary", boundary), ("colorbar", colorbar),
+                       ("legend", legend)):
+        _check_flag(flag, name)
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or not (
+            0 <= alpha <= 1):
+        raise ValidationError(f"alpha must be a number in [0, 1] (opacity), got {alpha!r}.")
+    if color_by != "graph":
+        _colormap(cmap, "viridis" if color_by == "layer" else "tab10")
+    P = None
+    if points is not None:
+        P = as_float_array(points, "points")
+        if P.ndim == 1 and P.shape == (2,):
+            P = P.reshape(1, 2)
+        if P.ndim != 2 or P.shape[1] != 2:
+            raise ShapeError(
+                f"points must be (n, 2) slice coordinates (u, v), got shape {np.shape(points)}; "
+                "map input points with the slice's e1, e2 first."
+            )
+        if point_labels is not None and (isinstance(point_labels, (str, bytes)) or not hasattr(
+                point_labels, "__len__") or len(point_labels) != len(P)):
+            raise ValidationError(
+                f"point_labels must be a sequence with one label per point ({len(P)}), got "
+                f"{point_labels!r}."
+            )
     ax = _get_ax(ax)
     polys = [np.asarray(cx.polygon(i), dtype=np.float64) for i in range(cx.n_regions)]
     mpl = _mpl()
@@ -143,12 +182,12 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
     elif color_by == "layer":
         idx = last_split_layer(cx)
         n_layers = max(len(cx.net.widths), 1)
-        cm = mpl.colormaps[cmap or "viridis"].resampled(n_layers)
+        cm = _colormap(cmap, "viridis").resampled(n_layers)
         norm = mpl.colors.BoundaryNorm(np.arange(-0.5, n_layers + 0.5), n_layers)
         face = [cm(norm(i)) for i in idx]
     else:
         idx = np.asarray(cx.predicted_classes)
-        cm = mpl.colormaps[cmap or "tab10"]
+        cm = _colormap(cmap, "tab10")
         face = [cm(i % cm.N) for i in idx]
         for k in np.unique(idx):
             handles.append(Patch(facecolor=cm(int(k) % cm.N), alpha=alpha, edgecolor="0.2",
@@ -166,8 +205,7 @@ def plot_slice(cx, *, ax=None, color_by="graph", points=None, point_labels=None,
                                    label="decision boundary", zorder=3)
             ax.add_collection(bcoll)
     pts_art, texts = None, []
-    if points is not None:
-        P = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if P is not None:
         pts_art = ax.scatter(P[:, 0], P[:, 1], s=28, marker="o", facecolor="white",
                              edgecolor="black", linewidths=1.0, zorder=4, label="data point")
         if point_labels is not None:
@@ -223,29 +261,30 @@ def slice_figure(cx, *, points=None, point_labels=None, figsize=(7.2, 2.8)):
     if points is None:
         points = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     fig = _new_figure(figsize)
-    axes = fig.subplots(1, 3)
-    arts = []
-    for ax, how, title in zip(axes, ("graph", "class", "layer"),
-                              (f"{cx.n_regions} linear regions", "predicted class",
-                               "layer of last split")):
-        arts.append(plot_slice(cx, ax=ax, color_by=how, points=points, point_labels=point_labels,
-                               legend=False))
-        ax.set_title(title)
-    for ax in axes[1:]:
-        ax.set_ylabel("")
-    handles = []
-    if arts[0]["boundary"] is not None:
-        handles.append(arts[0]["boundary"])
-    if arts[0]["points"] is not None:
-        arts[0]["points"].set_label("data point (label: class)" if point_labels is not None
-                                    else "data point")
-        handles.append(arts[0]["points"])
-    handles += arts[1]["class_handles"]
-    rows = 1 if len(handles) <= 8 else 2
-    fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // rows),
-               fontsize="x-small", bbox_to_anchor=(0.5, 0.0), handlelength=1.2,
-               columnspacing=1.0)
-    fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
+    with _closing_on_error(fig):
+        axes = fig.subplots(1, 3)
+        arts = []
+        for ax, how, title in zip(axes, ("graph", "class", "layer"),
+                                  (f"{cx.n_regions} linear regions", "predicted class",
+                                   "layer of last split")):
+            arts.append(plot_slice(cx, ax=ax, color_by=how, points=points,
+                                   point_labels=point_labels, legend=False))
+            ax.set_title(title)
+        for ax in axes[1:]:
+            ax.set_ylabel("")
+        handles = []
+        if arts[0]["boundary"] is not None:
+            handles.append(arts[0]["boundary"])
+        if arts[0]["points"] is not None:
+            arts[0]["points"].set_label("data point (label: class)" if point_labels is not None
+                                        else "data point")
+            handles.append(arts[0]["points"])
+        handles += arts[1]["class_handles"]
+        rows = 1 if len(handles) <= 8 else 2
+        fig.legend(handles=handles, loc="lower center", ncol=-(-len(handles) // rows),
+                   fontsize="x-small", bbox_to_anchor=(0.5, 0.0), handlelength=1.2,
+                   columnspacing=1.0)
+        fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
     return fig, list(axes)
 
 
@@ -260,7 +299,14 @@ def plot_region_graph(cx, *, ax=None, node_size=6, color="black"):
     """
     from matplotlib.collections import LineCollection
 
+    import numbers
+
     _check_slice(cx)
+    if isinstance(node_size, (bool, np.bool_)) or not isinstance(node_size, numbers.Real) or not (
+            np.isfinite(node_size) and node_size >= 0):
+        raise ValidationError(f"node_size must be a number >= 0 (points^2), got {node_size!r}.")
+    if not _mpl().colors.is_color_like(color):
+        raise ValidationError(f"color must be a matplotlib colour such as 'black', got {color!r}.")
     ax = _get_ax(ax)
     P = np.asarray(cx.interior_points, dtype=np.float64)
     G = cx.graph

@@ -7,8 +7,12 @@ and :func:`plot_histograms` (overlaid step histograms, for many samples).
 
 import numpy as np
 
+from .._validation import as_float_array, check_positive_int
 from ..exceptions import ValidationError
-from .style import PALETTE, _fit_xticks, _get_ax, _new_figure
+from .style import PALETTE, _check_flag, _closing_on_error, _fit_xticks, _get_ax, _new_figure
+
+#: most bins :func:`plot_histograms` draws (more than a figure has pixels)
+_MAX_BINS = 10_000
 
 _HIST_QUANTITIES = {
     "radius": ("insphere radius", lambda s: np.asarray(s.radius)),
@@ -34,7 +38,14 @@ def _values(stats, quantity):
     title, get = _HIST_QUANTITIES[quantity]
     vals = {}
     for name, s in stats.items():
-        v = get(s) if hasattr(s, "radius") else np.asarray(s, dtype=np.float64).ravel()
+        if hasattr(s, "radius"):
+            v = get(s)
+        elif s is None:
+            raise ValidationError(
+                f"stats[{name!r}] must be a RegionStatistics or an array of values, got None."
+            )
+        else:  # NaN / inf (missing values) are dropped, as for RegionStatistics
+            v = as_float_array(s, f"stats[{name!r}]", finite=False).ravel()
         vals[str(name)] = v[np.isfinite(v)]
     return title, vals
 
@@ -92,10 +103,19 @@ def plot_distributions(stats, *, quantity="radius", ax=None, log=None, dots=True
     title, vals = _values(stats, quantity if not arrays else "radius")
     if arrays:
         title = label or ""
+    _check_flag(log, "log", allow_none=True)
+    _check_flag(dots, "dots")
+    if label is not None and not isinstance(label, str):
+        raise ValidationError(f"label must be a string or None, got {label!r}.")
     if log is None:
         log = (not arrays) and quantity in ("radius", "boundary_distance", "depth")
     if log:
+        had = any(v.size for v in vals.values())
         vals = {k: v[v > 0] for k, v in vals.items()}
+        if had and not any(v.size for v in vals.values()):
+            raise ValidationError(
+                "no value is > 0, so none can be drawn on a log axis; pass log=False."
+            )
     ax = _get_ax(ax)
     names = list(vals)
     data = [vals[k] if vals[k].size else np.array([np.nan]) for k in names]
@@ -138,16 +158,24 @@ def region_statistics_figure(stats, *, quantities=("radius", "cos_mean", "n_face
     fig : matplotlib Figure
     axes : list of Axes
     """
+    if isinstance(quantities, str):
+        quantities = (quantities,)
+    if quantities is None or not hasattr(quantities, "__iter__"):
+        raise ValidationError(
+            f"quantities must be a sequence of statistic names such as ('radius',), got "
+            f"{quantities!r}."
+        )
     quantities = list(quantities)
     if not quantities:
         raise ValidationError("quantities is empty; name at least one statistic, e.g. 'radius'.")
     fig = _new_figure(figsize or (2.3 * len(quantities), 2.6))
-    axes = np.atleast_1d(fig.subplots(1, len(quantities))).tolist()
-    for ax, q in zip(axes, quantities):
-        plot_distributions(stats, quantity=q, ax=ax)
-        ax.set_title(_HIST_QUANTITIES[q][0], fontsize="small")
-        ax.set_ylabel("")
-    fig.tight_layout()
+    with _closing_on_error(fig):
+        axes = np.atleast_1d(fig.subplots(1, len(quantities))).tolist()
+        for ax, q in zip(axes, quantities):
+            plot_distributions(stats, quantity=q, ax=ax)
+            ax.set_title(_HIST_QUANTITIES[q][0], fontsize="small")
+            ax.set_ylabel("")
+        fig.tight_layout()
     return fig, axes
 
 
@@ -178,6 +206,15 @@ def plot_histograms(stats, *, quantity="radius", ax=None, bins=None, log=None, d
         finite values drawn.
     """
     title, vals = _values(stats, quantity)
+    _check_flag(log, "log", allow_none=True)
+    _check_flag(density, "density")
+    if bins is not None:
+        bins = check_positive_int(bins, "bins")
+        if bins > _MAX_BINS:
+            raise ValidationError(
+                f"bins must be at most {_MAX_BINS} (more bins than a figure has pixels), got "
+                f"{bins}."
+            )
     if log is None:
         log = quantity in ("radius", "boundary_distance", "depth")
     if log:

@@ -107,22 +107,144 @@ def save_figure(fig, directory, name, *, formats=("png", "pdf")):
     """Save ``fig`` as ``directory/name.<fmt>`` for each format; return the paths.
 
     PNG for reports and web pages, PDF (vector) for papers.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    directory : str or Path
+        Folder of the files; created when missing, but its parent folder must exist
+        (a mistyped path raises instead of creating a tree of folders).
+    name : str
+        File name without extension (no folder separators).
+    formats : str or sequence of str
+        Formats matplotlib can write (``"png"``, ``"pdf"``, ``"svg"``, ...).
+
+    Returns
+    -------
+    list of Path
+
+    Raises
+    ------
+    ValidationError
+        ``fig`` is not a Figure, ``directory`` is not a folder name (or is a file, or
+        its parent does not exist), ``name`` is empty or holds a separator, or a
+        format is unknown to matplotlib; checked before any file is written.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    import os
+
+    from .._validation import check_path
+
+    _mpl()
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise ValidationError(
+            f"fig must be a matplotlib Figure, got {type(fig).__name__}; for an Axes pass "
+            "ax.figure."
+        )
+    if directory is None:
+        raise ValidationError("directory must be a folder name (a str or pathlib.Path), got None.")
+    directory = check_path(directory, "directory")
+    if directory.exists() and not directory.is_dir():
+        raise ValidationError(
+            f"directory {str(directory)!r} is a file, not a folder; give a folder name."
+        )
+    parent = directory.parent
+    if not directory.exists() and not parent.is_dir():
+        raise ValidationError(
+            f"directory {str(directory)!r}: its parent folder {str(parent)!r} does not exist; "
+            "create it first (os.makedirs(folder, exist_ok=True)) or save elsewhere."
+        )
+    if (not isinstance(name, str) or not name or "/" in name or os.sep in name
+            or name in (".", "..")):
+        raise ValidationError(
+            f"name must be a non-empty file name without folders or extension, got {name!r}; "
+            "put folders into directory=."
+        )
+    if isinstance(formats, str):
+        formats = (formats,)
+    if formats is None or not hasattr(formats, "__iter__"):
+        raise ValidationError(f"formats must be a format or a sequence of formats such as "
+                              f"('png', 'pdf'), got {formats!r}.")
+    formats = list(formats)
+    supported = fig.canvas.get_supported_filetypes()
+    if not formats:
+        raise ValidationError("formats is empty; pass at least one, e.g. formats=('png',).")
+    for fmt in formats:
+        if not isinstance(fmt, str) or fmt.lower().lstrip(".") not in supported:
+            raise ValidationError(
+                f"format {fmt!r} is not one matplotlib can write; use one of "
+                f"{', '.join(sorted(supported))}."
+            )
+    directory.mkdir(exist_ok=True)
     paths = []
     for fmt in formats:
+        fmt = fmt.lower().lstrip(".")
         p = directory / f"{name}.{fmt}"
         fig.savefig(p, format=fmt)
         paths.append(p)
     return paths
 
 
+def _check_figsize(figsize, name="figsize"):
+    """``figsize`` as a pair of positive finite floats (inches), or None."""
+    if figsize is None:
+        return None
+    try:
+        w, h = (float(v) for v in figsize)
+        good = not isinstance(figsize, (str, bytes)) and all(
+            not isinstance(v, (bool, np.bool_)) for v in figsize)
+    except (TypeError, ValueError):
+        good = False
+    if not good or not (np.isfinite(w) and np.isfinite(h) and w > 0 and h > 0):
+        raise ValidationError(
+            f"{name} must be a (width, height) pair of positive numbers (inches), got "
+            f"{figsize!r}; e.g. {name}=(3.4, 2.5)."
+        )
+    return (w, h)
+
+
+def _check_flag(value, name, allow_none=False):
+    """``value`` if it is a bool (or None when ``allow_none``), else a ValidationError."""
+    if allow_none and value is None:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(
+            f"{name} must be True or False{' or None' if allow_none else ''}, got {value!r}."
+        )
+    return bool(value)
+
+
+def _colormap(cmap, default, name="cmap"):
+    """The matplotlib colormap ``cmap`` (a name or a Colormap; None: ``default``)."""
+    mpl = _mpl()
+    from matplotlib.colors import Colormap
+
+    if cmap is None:
+        cmap = default
+    if isinstance(cmap, Colormap):
+        return cmap
+    if not isinstance(cmap, str) or cmap not in mpl.colormaps:
+        raise ValidationError(
+            f"{name} must be a matplotlib colormap or its name (e.g. 'cividis', 'viridis', "
+            f"'tab10'), got {cmap!r}."
+        )
+    return mpl.colormaps[cmap]
+
+
 def _get_ax(ax, figsize=None, projection=None):
     if ax is not None:
+        _mpl()
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise ValidationError(
+                f"ax must be a matplotlib Axes (e.g. from plt.subplots()) or None, got "
+                f"{type(ax).__name__}."
+            )
         return ax
     plt = _pyplot()
-    fig = plt.figure(figsize=figsize)
+    fig = plt.figure(figsize=_check_figsize(figsize))
     return fig.add_subplot(projection=projection)
 
 
@@ -141,8 +263,19 @@ def _text_colour(rgba):
     return "black" if (lum + 0.05) / 0.05 > 1.05 / (lum + 0.05) else "white"
 
 
+@contextlib.contextmanager
+def _closing_on_error(fig):
+    """Close ``fig`` (a composed figure) when drawing into it raises: a bad
+    argument leaves no half-drawn figure open in pyplot."""
+    try:
+        yield fig
+    except BaseException:
+        _pyplot().close(fig)
+        raise
+
+
 def _new_figure(figsize, **kwargs):
-    return _pyplot().figure(figsize=figsize, **kwargs)
+    return _pyplot().figure(figsize=_check_figsize(figsize), **kwargs)
 
 
 def _wrap_label(text, width=10):

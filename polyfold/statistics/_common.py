@@ -26,7 +26,22 @@ def _domain_rows(domain, d, name="domain"):
             f"got {domain!r}; use {name}=(0, 1) for the unit box."
         )
     lower, upper = domain
+    for side, v in (("lower", lower), ("upper", upper)):
+        if v is None or _is_bool(v):
+            raise ValidationError(
+                f"{name} {side} must be a number or a ({d},) array of numbers, got {v!r}; "
+                f"use {name}=(0, 1) for the unit box."
+            )
     return _lp.box_rows(lower, upper, d, name=name)
+
+
+def _is_bool(v):
+    """Whether ``v`` is a bool or an array of bools (False for anything unreadable:
+    the box check reports that)."""
+    try:
+        return np.asarray(v).dtype.kind == "b"
+    except Exception:  # ragged lists and the like
+        return False
 
 
 def _domain_bounds(domain, d, name="domain"):

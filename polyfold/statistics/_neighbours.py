@@ -41,6 +41,12 @@ def _region_info(net, region, *, neighbours, facet_point, neighbour_label, tol):
     try:
         ball = region.chebyshev
     except _lp.UnboundedRadiusError as err:
+        if region.domain is not None:  # a finite box bounds every ball: float64 range fails
+            raise DomainError(
+                "the domain box is too wide for float64: near the largest float the "
+                "insphere's constraints overflow; pass a domain with bounds within about "
+                "1e300."
+            ) from err
         raise _lp.UnboundedRadiusError(
             "the insphere radius of the region is unbounded (the region contains "
             "arbitrarily large balls); pass domain=(lower, upper), e.g. domain=(0, 1) "

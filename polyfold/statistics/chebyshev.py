@@ -72,6 +72,12 @@ class Insphere:
 
 
 def _check_rows(A, c, name_A="A", name_c="c"):
+    for name, v in ((name_A, A), (name_c, c)):
+        if v is None:  # (np.asarray(None) is a NaN: the NaN error would mislead)
+            raise ValidationError(
+                f"{name} must be an array ({name_A}: (m, d) constraint normals, {name_c}: "
+                f"(m,) offsets of A x + c >= 0), got None."
+            )
     A = as_float_array(A, name_A)
     c = as_float_array(c, name_c)
     if A.ndim != 2:
@@ -131,6 +137,12 @@ def _ball(A, c, box, tol, e=None):
     try:
         return _lp.chebyshev_ball(A, c, tol=tol)
     except _lp.UnboundedRadiusError as err:
+        if box is not None:  # a finite box bounds every ball: only float64 range fails
+            raise DomainError(
+                "the domain box is too wide for float64: its faces lie near the largest "
+                f"float ({float(np.abs(box[1]).max()):.3g} from the origin), where the "
+                "ball's constraints overflow; pass a domain with bounds within about 1e300."
+            ) from err
         raise _lp.UnboundedRadiusError(
             "the insphere radius is unbounded: {x : A x + c >= 0} contains arbitrarily "
             "large balls (the region is unbounded); pass domain=(lower, upper), e.g. "
@@ -322,7 +334,10 @@ class InsphereBatch:
     def __getitem__(self, i):
         """The :class:`Insphere` of polytope ``i``."""
         n = len(self)
-        if not isinstance(i, (int, np.integer)) or not -n <= i < n:
+        if n == 0:
+            raise ValidationError(f"the batch is empty (no polytopes); there is no index {i!r}.")
+        if (isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer))
+                or not -n <= i < n):
             raise ValidationError(f"index must be an integer in [-{n}, {n}), got {i!r}.")
         i = int(i) % n
         lo, hi = self.slack_offsets[i], self.slack_offsets[i + 1]

@@ -191,6 +191,11 @@ class RegionStatistics:
         """
         import dataclasses
 
+        if isinstance(parts, (RegionStatistics, str, bytes)) or not hasattr(parts, "__iter__"):
+            raise ValidationError(
+                "parts must be a non-empty sequence (list or tuple) of RegionStatistics, got "
+                f"{type(parts).__name__}; e.g. RegionStatistics.concat([st1, st2])."
+            )
         parts = list(parts)
         if not parts or not all(isinstance(p, RegionStatistics) for p in parts):
             raise ValidationError(
@@ -198,7 +203,15 @@ class RegionStatistics:
                 f"{[type(p).__name__ for p in parts]}."
             )
         first = parts[0]
-        for p in parts[1:]:
+        for k, p in enumerate(parts[1:], start=1):
+            if (p.centre.shape[1:], p.patterns.shape[1:]) != (first.centre.shape[1:],
+                                                             first.patterns.shape[1:]):
+                raise ValidationError(
+                    f"parts[{k}] comes from a different network: input dimension "
+                    f"{p.centre.shape[1]} and {p.patterns.shape[1]} hidden neurons against "
+                    f"{first.centre.shape[1]} and {first.patterns.shape[1]} in parts[0]; "
+                    "concatenate statistics of one network."
+                )
             same_dom = (p.domain is None) == (first.domain is None) and (
                 p.domain is None
                 or all(np.array_equal(a, b) for a, b in zip(p.domain, first.domain))
@@ -376,9 +389,17 @@ class RegionStatistics:
         Columns: ``sample`` and the names in the class docstring from
         ``predicted`` to ``neighbours_verified``.  NaN and ``inf`` are written as
         ``nan`` and ``inf``.
+
+        Raises
+        ------
+        ValidationError
+            If ``path`` is not a file name, is a folder, or its folder does not exist.
         """
         import csv
 
+        from .._validation import check_save_path
+
+        path = check_save_path(path, "path")
         with open(path, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=["sample", *_CSV_COLUMNS])
             w.writeheader()
@@ -394,6 +415,7 @@ class RegionStatistics:
         ``neighbour_labels``, ``neighbour_verified``; ``neighbour_points`` and
         ``centre`` only with ``points=True``).  NaN and infinity become None.
         """
+        _check_flag(points, "points")
         samples = self.rows()
         for i, rec in enumerate(samples):
             rec["facet_units"] = [list(u) for u in self.facet_units[i]]
@@ -417,11 +439,28 @@ class RegionStatistics:
         return _json_clean({"settings": settings, "summary": self.summary(), "samples": samples})
 
     def to_json(self, path, *, points=False):
-        """Write :meth:`to_dict` to ``path`` as strict JSON (NaN/inf as null)."""
+        """Write :meth:`to_dict` to ``path`` as strict JSON (NaN/inf as null).
+
+        Raises
+        ------
+        ValidationError
+            If ``path`` is not a file name, is a folder, or its folder does not exist,
+            or ``points`` is not a bool.
+        """
         import json
 
+        from .._validation import check_save_path
+
+        path = check_save_path(path, "path")
+        doc = self.to_dict(points=points)  # (checks points before the file is opened)
         with open(path, "w") as fh:
-            json.dump(self.to_dict(points=points), fh, indent=1, allow_nan=False)
+            json.dump(doc, fh, indent=1, allow_nan=False)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def _same_value(x, y):
@@ -610,9 +649,10 @@ def region_statistics(
     check_net(net)
     check_choice("neighbour_label", neighbour_label, _NEIGHBOUR_LABELS)
     check_choice("facet_point", facet_point, _FACET_POINTS)
-    if not isinstance(neighbours, (bool, np.bool_)):
-        raise ValidationError(f"neighbours must be True or False, got {neighbours!r}.")
+    _check_flag(neighbours, "neighbours")
     d = net.input_dim
+    if X is None:  # (np.asarray(None) is a NaN: the NaN error would mislead)
+        raise ValidationError(f"X must be an (n, {d}) array of samples, got None.")
     X, _ = net_points(net, X, "X")
     bounds = _domain_bounds(domain, d)
     if bounds is not None and len(X):
