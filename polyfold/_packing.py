@@ -117,7 +117,8 @@ def unpack_codes(words, layout):
     """(n, n_hidden) int8 codes of (n, n_words) packed rows."""
     words = np.ascontiguousarray(words, dtype=_WORD)
     n = words.shape[0]
-    stream = np.unpackbits(words.view(np.uint8).reshape(n, -1), axis=1, count=layout.n_bits, bitorder="little")
+    # (n, 8 n_words) bytes; the explicit width also covers n == 0
+    stream = np.unpackbits(words.view(np.uint8).reshape(n, 8 * words.shape[1]), axis=1, count=layout.n_bits, bitorder="little")
     if layout.one_bit:
         return stream.view(np.int8)
     codes = np.zeros((n, len(layout.bits)), np.int8)

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import arith
 from ._validation import check_mode, check_positive_int, check_seed, net_points, net_segments
-from .exceptions import DomainError, ShapeError, ValidationError
+from .exceptions import DomainError, NonFiniteError, ShapeError, ValidationError
 from .crossings import _PerSegment
 from .network import PLNet, check_net
 from .tolerance import UNIT_ROUNDOFF, get_tol
@@ -84,6 +84,12 @@ def _check_labels(y, n, n_classes):
     if arr.shape != (n,):
         raise ShapeError(f"y must hold one label per point, shape ({n},), got {arr.shape}.")
     if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        if n and (arr.min() < 0 or arr.max() >= n_classes):
+            # (checked before the cast: a label beyond int64 would wrap around)
+            raise ValidationError(
+                f"y must hold class labels 0..{n_classes - 1} (the index of the logit; for a "
+                f"network with one output 0 or 1), got values in [{arr.min():g}, {arr.max():g}]."
+            )
         arr = arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
         raise ValidationError(
@@ -111,10 +117,16 @@ def _check_clip(clip, X):
     from ._validation import as_float_array
 
     d = X.shape[1]
-    lo = np.broadcast_to(as_float_array(lo, "clip lo"), (d,)).copy() if np.ndim(lo) <= 1 else None
-    hi = np.broadcast_to(as_float_array(hi, "clip hi"), (d,)).copy() if np.ndim(hi) <= 1 else None
-    if lo is None or hi is None:
-        raise ShapeError(f"clip bounds must be numbers or arrays of shape ({d},).")
+    bounds = []
+    for name, v in (("clip lo", lo), ("clip hi", hi)):
+        v = as_float_array(v, name)
+        if v.shape not in ((), (1,), (d,)):
+            raise ShapeError(
+                f"{name} must be a number or an array of shape ({d},) (one bound per input "
+                f"coordinate), got shape {v.shape}."
+            )
+        bounds.append(np.broadcast_to(v.reshape(-1) if v.ndim else v, (d,)).copy())
+    lo, hi = bounds
     if np.any(lo > hi):
         raise DomainError(f"clip box is empty: some lo > hi (lo={lo.min()}, hi={hi.max()}); pass lo <= hi.")
     outside = np.any((X < lo) | (X > hi), axis=1)
@@ -124,6 +136,21 @@ def _check_clip(clip, X):
             f"{int(np.argmax(outside))}); clip them first with np.clip(X, lo, hi)."
         )
     return lo, hi
+
+
+def _check_reach(X, eps, step_size=0.0):
+    """DomainError unless ``|X| + eps + step_size`` stays within float64: every iterate
+    and step (coordinates of steepest directions are at most 1 in size) is then finite."""
+    top = float(np.abs(X).max()) if X.size else 0.0
+    with np.errstate(over="ignore"):
+        reach = top + eps + step_size
+    if not np.isfinite(reach):
+        what = f"eps={eps:g}" if step_size == 0.0 else f"eps={eps:g} with step_size={step_size:g}"
+        fix = "eps" if step_size == 0.0 else "eps or step_size"
+        raise DomainError(
+            f"{what} moves points of X (largest coordinate {top:g}) beyond float64 (about "
+            f"1.8e308); pass a smaller {fix}."
+        )
 
 
 def _check_inputs(net, X, y):
@@ -137,16 +164,27 @@ def _check_inputs(net, X, y):
 # ---------------------------------------------------------------------------
 # the gradient: one helper for every attack
 # ---------------------------------------------------------------------------
-def _logits_and_loss(net, X, y):
-    """Logits ``(n, C)`` and the per-point loss of :func:`_input_gradients`."""
+def _logits_and_loss(net, X, y, name=None):
+    """Logits ``(n, C)`` and the per-point loss of :func:`_input_gradients`.
+
+    ``name``: the points' name; then a loss beyond float64 (logits further apart than
+    about 1.8e308) raises NonFiniteError instead of coming back as infinity."""
     z = np.atleast_2d(net.forward(X)).reshape(len(X), net.output_dim)
-    if net.output_dim == 1:
-        s = np.where(y == 1, 1.0, -1.0)
-        loss = np.logaddexp(0.0, -s * z[:, 0])
-    else:
-        zmax = z.max(axis=1, keepdims=True)
-        lse = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
-        loss = lse - z[np.arange(len(z)), y]
+    with np.errstate(over="ignore", invalid="ignore"):  # (checked below)
+        if net.output_dim == 1:
+            s = np.where(y == 1, 1.0, -1.0)
+            loss = np.logaddexp(0.0, -s * z[:, 0])
+        else:
+            zmax = z.max(axis=1, keepdims=True)
+            lse = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
+            loss = lse - z[np.arange(len(z)), y]
+    if name is not None and not np.all(np.isfinite(loss)):
+        bad = int(np.argmax(~np.isfinite(loss)))
+        raise NonFiniteError(
+            f"the cross-entropy loss of {name} overflows float64 (first at row {bad}): the "
+            f"network's logits there are further apart than about 1.8e308; scale the inputs "
+            f"(or eps) down."
+        )
     return z, loss
 
 
@@ -163,10 +201,12 @@ def _input_gradients(net, X, y):
     n, d = X.shape
     z, _ = _logits_and_loss(net, X, y)
     if net.output_dim == 1:
-        r = 1.0 / (1.0 + np.exp(-z))
+        with np.errstate(over="ignore"):  # (exp(-z) = inf: sigmoid 0)
+            r = 1.0 / (1.0 + np.exp(-z))
         r[:, 0] -= y
     else:
-        r = np.exp(z - z.max(axis=1, keepdims=True))
+        with np.errstate(over="ignore"):  # (z - max = -inf: weight 0)
+            r = np.exp(z - z.max(axis=1, keepdims=True))
         r /= r.sum(axis=1, keepdims=True)
         r[np.arange(n), y] -= 1.0
     if hasattr(net, "vjp_fixed"):
@@ -176,18 +216,29 @@ def _input_gradients(net, X, y):
     return np.einsum("nc,ncd->nd", r, V)
 
 
+def _l2(D):
+    """(n,) Euclidean norms of the rows of ``D`` without overflow or underflow of the
+    squares (rows are scaled by a power of two near their largest entry first)."""
+    if not D.shape[1]:
+        return np.zeros(len(D))
+    m = np.abs(D).max(axis=1)
+    _, ex = np.frexp(m)
+    scale = np.ldexp(1.0, -ex)[:, None]  # exact: a power of two
+    return np.ldexp(np.linalg.norm(D * scale, axis=1), ex)
+
+
 def _steepest(g, norm):
     """Steepest-ascent direction of unit norm: ``sign(g)`` (inf) or ``g / |g|_2``."""
     if norm == "inf":
         return np.sign(g)
-    nrm = np.linalg.norm(g, axis=1, keepdims=True)
+    nrm = _l2(g)[:, None]
     return np.divide(g, nrm, out=np.zeros_like(g), where=nrm > 0)
 
 
 def _norms(D, norm):
     if norm == "inf":
         return np.abs(D).max(axis=1) if D.shape[1] else np.zeros(len(D))
-    return np.linalg.norm(D, axis=1)
+    return _l2(D)
 
 
 def _project(X, A, eps, norm, box):
@@ -202,7 +253,7 @@ def _project(X, A, eps, norm, box):
     if norm == "inf":
         A = X + np.clip(D, -eps, eps)
     else:
-        n = np.linalg.norm(D, axis=1, keepdims=True)
+        n = _l2(D)[:, None]
         scale = np.minimum(1.0, np.divide(eps, n, out=np.ones_like(n), where=n > 0))
         A = X + D * scale
     shrink = 1.0
@@ -216,7 +267,7 @@ def _project(X, A, eps, norm, box):
                 return A
             A[bad] = np.nextafter(A[bad], X[bad])
         else:
-            n = np.linalg.norm(D, axis=1)
+            n = _l2(D)
             bad = n > eps
             if not bad.any():
                 return A
@@ -228,9 +279,10 @@ def _project(X, A, eps, norm, box):
 def _random_start(rng, X, eps, norm):
     n, d = X.shape
     if norm == "inf":
-        return X + rng.uniform(-eps, eps, size=(n, d))
+        # (eps * U(-1, 1), not U(-eps, eps): the width 2 eps may overflow)
+        return X + eps * rng.uniform(-1.0, 1.0, size=(n, d))
     g = rng.standard_normal((n, d))
-    g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), np.finfo(float).tiny)
+    g /= np.maximum(_l2(g)[:, None], np.finfo(float).tiny)
     r = eps * rng.random(n) ** (1.0 / max(d, 1))
     return X + g * r[:, None]
 
@@ -337,10 +389,14 @@ class AttackResult:
 
 
 def _result(method, net, X, y, A, eps, norm, steps, step_size, box):
-    _, loss0 = _logits_and_loss(net, X, y)
-    _, loss1 = _logits_and_loss(net, A, y)
-    p0 = np.asarray(net.predict(X)).astype(np.int64).reshape(len(X))
-    p1 = np.asarray(net.predict(A)).astype(np.int64).reshape(len(X))
+    if len(X) == 0:  # no points: the network is not run
+        loss0 = loss1 = np.zeros(0)
+        p0 = p1 = np.zeros(0, np.int64)
+    else:
+        _, loss0 = _logits_and_loss(net, X, y, "X")
+        _, loss1 = _logits_and_loss(net, A, y, f"the adversarial points (eps={eps:g})")
+        p0 = np.asarray(net.predict(X)).astype(np.int64).reshape(len(X))
+        p1 = np.asarray(net.predict(A)).astype(np.int64).reshape(len(X))
     return AttackResult(
         method=method, X=X, X_adv=A, y=y, eps=eps, norm=norm, pred_clean=p0, pred_adv=p1,
         flipped=p0 != p1, perturbation_norm=_norms(A - X, norm), loss_clean=loss0,
@@ -376,11 +432,15 @@ def fgsm(net, X, y, eps, *, norm="inf", clip=None):
     Raises
     ------
     ShapeError
-        ``X`` or ``y`` of the wrong shape.
+        ``X``, ``y`` or the clip bounds of the wrong shape.  An empty ``X`` (shape
+        ``(0, d)``, with ``y`` of length 0) gives an empty result.
     ValidationError
         Bad ``eps``, ``norm`` or labels.
+    NonFiniteError
+        Non-finite ``X`` or clip bounds; logits (or the loss) beyond float64.
     DomainError
-        ``X`` outside the clip box, an empty box.
+        ``X`` outside the clip box, an empty box; ``eps`` so large that the points
+        leave float64.
 
     Notes
     -----
@@ -409,8 +469,9 @@ def fgsm(net, X, y, eps, *, norm="inf", clip=None):
     eps = _check_eps(eps)
     norm = _check_norm(norm)
     box = _check_clip(clip, X)
-    if len(X) == 0:
-        raise ShapeError("X holds no points (shape (0, d)); pass at least one point.")
+    _check_reach(X, eps)
+    if len(X) == 0:  # no points: an empty result
+        return _result("fgsm", net, X, y, X.copy(), eps, norm, 1, eps, box)
     g = _input_gradients(net, X, y)
     A = _project(X, X + eps * _steepest(g, norm), eps, norm, box)
     return _result("fgsm", net, X, y, A, eps, norm, 1, eps, box)
@@ -449,7 +510,8 @@ def pgd(net, X, y, eps, *, steps=40, step_size=None, norm="inf", clip=None, rand
     Raises
     ------
     ShapeError, ValidationError, DomainError
-        As :func:`fgsm`; ``steps < 1`` or a negative ``step_size``.
+        As :func:`fgsm`; ``steps < 1``, a negative ``step_size``, a ``random_start``
+        that is not a bool.
 
     Notes
     -----
@@ -478,11 +540,23 @@ def pgd(net, X, y, eps, *, steps=40, step_size=None, norm="inf", clip=None, rand
     eps = _check_eps(eps)
     norm = _check_norm(norm)
     steps = check_positive_int(steps, "steps")
-    alpha = 2.5 * eps / steps if step_size is None else _check_eps(step_size, "step_size")
+    if step_size is None:
+        with np.errstate(over="ignore"):
+            alpha = 2.5 * eps / steps
+        if not np.isfinite(alpha):  # (2.5 eps overflows; the step itself need not)
+            alpha = eps * (2.5 / steps)
+    else:
+        alpha = _check_eps(step_size, "step_size")
     box = _check_clip(clip, X)
+    _check_reach(X, eps, alpha)
     rng = check_seed(seed)
-    if len(X) == 0:
-        raise ShapeError("X holds no points (shape (0, d)); pass at least one point.")
+    if not isinstance(random_start, (bool, np.bool_)):
+        raise ValidationError(
+            f"random_start must be True (start from a random point of the ball) or False "
+            f"(start from X), got {random_start!r}."
+        )
+    if len(X) == 0:  # no points: an empty result
+        return _result("pgd", net, X, y, X.copy(), eps, norm, steps, alpha, box)
     A = _project(X, _random_start(rng, X, eps, norm), eps, norm, box) if random_start else X.copy()
     for _ in range(steps):
         g = _input_gradients(net, A, y)
@@ -576,7 +650,12 @@ class DecisionCrossings(_PerSegment):
         """(m,) float distance ``first_change * ||ends - starts||`` from the start to
         the first class change (NaN where there is none), in ``norm`` ("inf" or 2)."""
         norm = _check_norm(norm)
-        return self.first_change * _norms(self.ends - self.starts, norm)
+        with np.errstate(over="ignore"):
+            D = self.ends - self.starts
+        if np.all(np.isfinite(D)):
+            return self.first_change * _norms(D, norm)
+        # a difference beyond float64: t * |D| = (2 t) * |D / 2|, halves exact
+        return (2.0 * self.first_change) * _norms(0.5 * self.ends - 0.5 * self.starts, norm)
 
     def as_dict(self):
         """Summary as a plain dict."""
@@ -584,7 +663,7 @@ class DecisionCrossings(_PerSegment):
             "n_segments": self.n_segments,
             "mode": self.mode,
             "n_changed": int(np.count_nonzero(self.changed)),
-            "n_changes_mean": float(np.mean(self.n_changes)),
+            "n_changes_mean": float(np.mean(self.n_changes)) if self.n_segments else 0.0,
             "n_recomputed": self.n_recomputed,
         }
 
@@ -615,7 +694,8 @@ def decision_crossings(net, starts, ends, *, mode="certified", tol=None):
     Raises
     ------
     ShapeError
-        ``starts``/``ends`` of the wrong shape or empty.
+        ``starts``/``ends`` of the wrong shape.  An empty batch (shape ``(0, d)``)
+        gives an empty result (every array of length 0, offsets ``[0]``).
     ValidationError
         Unknown ``mode``; ``net`` not a polyfold network.
 
@@ -657,8 +737,12 @@ def decision_crossings(net, starts, ends, *, mode="certified", tol=None):
     tolv = get_tol(tol)
     S, E, _ = net_segments(net, starts, ends)
     m = len(S)
-    if m == 0:
-        raise ShapeError("starts and ends hold no segments (shape (0, d)); pass at least one segment.")
+    if m == 0:  # no segments: every array of length 0, offsets [0]
+        return DecisionCrossings(
+            n_segments=0, mode=mode, class_offsets=np.zeros(1, np.int64),
+            labels=np.zeros(0, np.int64), t_offsets=np.zeros(1, np.int64), t=np.zeros(0),
+            t_exact=() if mode == "exact" else None, n_recomputed=0, starts=S, ends=E,
+        )
     k = _decision_kernel(net, S, E, mode, tolv)
     counts = k["counts"]
     return DecisionCrossings(

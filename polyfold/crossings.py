@@ -1074,14 +1074,7 @@ def first_layer_cache(net, points, *, mode="certified", tol=None):
     if mode == "exact":
         return FirstLayerCache(points=X, Z0=None, E0=None, mode=mode, net_digest=_net_digest(net))
     safety = tolv.safety if mode == "certified" else 0.0
-    if len(X) == 0:
-        # no points: empty first-layer values of the right width (the graph operators
-        # are not run on empty batches)
-        width = net.layers[0][0].shape[0] if net.is_dense else net.stages().width(0)
-        Z0 = np.zeros((0, width))
-        E0 = np.zeros((0, width)) if safety else None
-    else:
-        Z0, E0 = first_layer_values(net, X, safety=safety)
+    Z0, E0 = first_layer_values(net, X, safety=safety)
     return FirstLayerCache(points=X, Z0=Z0, E0=E0, mode=mode, net_digest=_net_digest(net),
                            safety=safety if mode == "certified" else None)
 

@@ -49,19 +49,24 @@ def _rnd(r):
 # a sum or difference that underflows is exact; products and quotients of non-zero
 # numbers may underflow, hence the ``TINY`` term there.  Exact zeros stay exact zeros
 # with a zero bound (the zeros of dead units, the M parts of finite vertices).
+# A result beyond float64 is inf (or NaN, from inf - inf) with an inf (NaN) bound,
+# which decides nothing: such values are recomputed exactly, so the overflow is quiet.
 def _add(x, ex, y, ey):
-    r = x + y
-    return r, ex + ey + _rnd(r)
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = x + y
+        return r, ex + ey + _rnd(r)
 
 
 def _sub(x, ex, y, ey):
-    r = x - y
-    return r, ex + ey + _rnd(r)
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = x - y
+        return r, ex + ey + _rnd(r)
 
 
 def _mul(x, ex, y, ey):
-    r = x * y
-    return r, np.abs(x) * ey + np.abs(y) * ex + ex * ey + _rnd(r) + TINY * ((x != 0) & (y != 0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = x * y
+        return r, np.abs(x) * ey + np.abs(y) * ex + ex * ey + _rnd(r) + TINY * ((x != 0) & (y != 0))
 
 
 def _div(x, ex, y, ey):

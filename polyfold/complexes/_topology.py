@@ -9,6 +9,8 @@ with pivots on the lowest row, each column a Python integer used as a bit set.
 
 import numpy as np
 
+from ..exceptions import DomainError
+
 TINY = np.finfo(np.float64).tiny
 
 
@@ -88,13 +90,30 @@ def betti_numbers(lat, top_cells, top_dim, extra=None):
     return tuple(int(n[k] - ranks[k] - ranks[k + 1]) for k in range(top_dim + 1))
 
 
-def cell_volumes(lat, X, k, cells=None):
+def _exponents(X, per_axis):
+    """Binary exponents ``e`` (``(d,)`` int, equal unless ``per_axis``) with the largest
+    ``|X|`` of every axis (of all of ``X``) in ``[1/2, 1)`` after scaling by ``2^-e``."""
+    A = np.abs(np.where(np.isfinite(X), X, 0.0))
+    top = A.max(axis=0) if len(A) else np.zeros(X.shape[1])
+    if not per_axis:
+        top = np.full(X.shape[1], top.max() if len(top) else 0.0)
+    return np.frexp(top)[1].astype(np.int64)  # (frexp(0) gives exponent 0)
+
+
+def cell_volumes(lat, X, k, cells=None, *, overflow="raise"):
     """k-dimensional volumes of k-cells from their vertex coordinates.
 
     Coning from each cell's vertex centroid ``c_F`` over its facets:
     ``vol_k(F) = (1/k) sum_G dist(c_F, aff G) vol_{k-1}(G)``, recursively down to
     edge lengths; ``aff G`` from the principal directions of ``G``'s vertices.
     Valid for cells with subdivided boundaries (the sum is additive).
+
+    The coordinates are first scaled by powers of two, which is exact: for
+    full-dimensional cells (``k = d``) every axis by its own (a box
+    ``[-L, L]^2 x [-h, h]`` becomes a cube, so thin domains keep their accuracy), else
+    all axes by one; the volumes are then scaled back by the product of the factors.
+    Coordinates near ``1e155`` (whose squares overflow) and below ``1e-155`` (whose
+    squares underflow) therefore give the volumes of ordinary ones.
 
     Parameters
     ----------
@@ -104,11 +123,61 @@ def cell_volumes(lat, X, k, cells=None):
     k : int
     cells : (n,) int, optional
         Which k-cells (default all).
+    overflow : {"raise", "inf"}
+        A volume beyond float64 (above about 1.8e308): DomainError naming the extent
+        of the coordinates, or ``inf`` (e.g. for cells of unbounded regions).
 
     Returns
     -------
     (n,) float
+
+    Raises
+    ------
+    DomainError
+        A volume beyond float64 (``overflow="raise"``), or all k-cells together (the
+        whole domain, ``k = d``, default ``cells``) below the smallest normal float64
+        (2.2e-308), as the slices' domains (``slices._domain._check_area``).
     """
+    X = np.asarray(X, dtype=np.float64)
+    d = X.shape[1]
+    e = _exponents(X, per_axis=(k == d))
+    Xs = np.ldexp(X, -e[None, :])
+    vs = _scaled_volumes(lat, Xs, k, cells)
+    shift = int(e.sum()) if k == d else k * int(e[0]) if d else 0
+    frac, ex = np.frexp(vs)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(frac, ex + shift)
+    big = np.isinf(out) & np.isfinite(vs)
+    if big.any():
+        if overflow != "raise":
+            return out
+        i = int(np.argmax(big))
+        raise DomainError(
+            f"the {k}-volume of a cell is about 2^{int(ex[i]) + shift} "
+            f"(1e{(int(ex[i]) + shift) * np.log10(2.0):.0f}), beyond float64 (1.8e308): the "
+            f"domain spans {_extent(X)}; pass smaller bounds (scaling the domain by s "
+            f"scales the volumes by s^{k})."
+        )
+    if k == d and cells is None and lat.f(k):
+        tf, te = np.frexp(vs.sum())
+        if tf > 0 and int(te) + shift - 1 < -1022:  # total = tf 2^te with tf in [1/2, 1)
+            raise DomainError(
+                f"the domain's {k}-volume is below what float64 holds (2.2e-308), so region "
+                f"volumes (measures) cannot be represented: the domain spans {_extent(X)}; "
+                f"pass larger bounds (scaling the domain by s scales the volumes by s^{k})."
+            )
+    return out
+
+
+def _extent(X):
+    """``[lo, hi]`` per axis of the coordinates, for messages."""
+    fin = np.where(np.isfinite(X), X, np.nan)
+    lo, hi = np.nanmin(fin, axis=0), np.nanmax(fin, axis=0)
+    return " x ".join(f"[{a:.6g}, {b:.6g}]" for a, b in zip(lo, hi))
+
+
+def _scaled_volumes(lat, X, k, cells=None):
+    """:func:`cell_volumes` of coordinates of moderate size (no scaling)."""
     d = X.shape[1]
     need = [None] * (k + 1)
     need[k] = np.arange(lat.f(k)) if cells is None else np.asarray(cells, np.int64)
@@ -183,7 +252,9 @@ def cell_centroids(lat, X, k, cells):
     cnt = (off[1:] - off[:-1])[cells]
     verts = v[_ranges(off[:-1][cells], cnt)]
     seg = np.repeat(np.arange(len(cells)), cnt)
-    Xv = X[verts]
+    # sums of coordinates scaled by a power of two (exact) cannot overflow
+    e = _exponents(np.asarray(X, np.float64), per_axis=True)
+    Xv = np.ldexp(X[verts], -e[None, :])
     cen = np.stack([np.bincount(seg, weights=Xv[:, a], minlength=len(cells)) for a in range(X.shape[1])],
                    axis=1)
-    return cen / cnt[:, None], seg, verts
+    return np.ldexp(cen / cnt[:, None], e[None, :]), seg, verts

@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import arith
-from ..exceptions import UnsupportedLayerError, ValidationError
+from ..exceptions import DomainError, UnsupportedLayerError, ValidationError
 from ..slices.result import RegionComplex
 from ._lattice import _ranges
 from ._topology import betti_numbers as _betti
@@ -281,10 +281,19 @@ class CellComplex(RegionComplex):
     def measures(self):
         """(R,) float: volumes (``inf`` for unbounded regions), by coning over facets."""
         X = self._coords()
-        vols = cell_volumes(self._lat, X, self.dim)
-        out = np.bincount(self._cell_region, weights=vols, minlength=self.n_regions)
-        if self._engine.space:
+        space = self._engine.space
+        # whole space: cells of unbounded regions may overflow in the enclosing box
+        vols = cell_volumes(self._lat, X, self.dim, overflow="inf" if space else "raise")
+        with np.errstate(over="ignore"):
+            out = np.bincount(self._cell_region, weights=vols, minlength=self.n_regions)
+        if space:
             out[~self.is_bounded] = np.inf
+        bad = ~np.isfinite(out) & self.is_bounded
+        if bad.any():
+            raise DomainError(
+                f"the volume of region {int(np.argmax(bad))} is beyond float64 (1.8e308); "
+                f"pass a smaller domain (scaling it by s scales the volumes by s^{self.dim})."
+            )
         return out
 
     def region_vertices(self, i):

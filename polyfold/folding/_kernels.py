@@ -369,7 +369,8 @@ def _end_bounds(sc, Ev, left, ta, tb, va, vb, first, merge):
     the points, widened at interior breakpoints by ``slope * merge`` (breakpoint
     parameters are known to about ``tol.merge``)."""
     dt = np.maximum(tb - ta, np.finfo(float).tiny)
-    slope_err = np.abs(vb - va) / dt[:, None] * merge
+    with np.errstate(over="ignore"):  # (a slope beyond float64: an infinite bound, decided exactly)
+        slope_err = np.abs(vb - va) / dt[:, None] * merge
     last = np.zeros(len(ta), bool)
     last[sc.piece_offsets[1:] - 1] = True
     ea = Ev[left] + np.where(first[:, None], 0.0, slope_err)

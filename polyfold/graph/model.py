@@ -75,6 +75,12 @@ def _size(shape):
 
 
 
+def _flat(x):
+    """``x`` (P, ...) as (P, size of one sample); the explicit width (not ``-1``) keeps
+    batches of no points working."""
+    return x.reshape(len(x), int(np.prod(x.shape[1:], dtype=np.int64)))
+
+
 def _mark_overflow(z, bad):
     """``bad |= `` rows of ``z`` with an inf or NaN (one reduction when there is none)."""
     if not np.isfinite(z.sum()):
@@ -343,7 +349,7 @@ class PLGraph:
                 continue
             xs = [vals[j] for j in nd.inputs]
             if nd.is_units:
-                z = xs[0].reshape(len(xs[0]), -1)
+                z = _flat(xs[0])
                 if bad is not None:
                     _mark_overflow(z, bad)
                 if want_inputs:
@@ -362,7 +368,7 @@ class PLGraph:
             for j in nd.inputs:
                 if last[j] <= i and j != self._output:
                     vals.pop(j, None)
-        out = vals[self._output].reshape(len(X), -1)
+        out = _flat(vals[self._output])
         if bad is not None:
             _mark_overflow(out, bad)
         cd = None
@@ -535,14 +541,14 @@ class PLGraph:
             if i not in grads:
                 continue
             nd = self._nodes[i]
-            g = grads.pop(i).reshape(len(G), -1)
+            g = _flat(grads.pop(i))
             if nd.is_units:
                 k = gidx[i]
                 gin = [nd.op.fixed_vjp(g, codes[:, off[k] : off[k + 1]])]
             else:
                 gin = nd.op.vjp(g)
             for j, gj in zip(nd.inputs, gin):
-                gj = gj.reshape(len(G), -1)
+                gj = _flat(gj)
                 grads[j] = grads[j] + gj if j in grads else gj
         gx = grads.get(0)
         return np.zeros((len(G), self.input_dim)) if gx is None else gx
@@ -740,11 +746,11 @@ class Stages:
     def _pack(self, g, vals, P, dtype):
         lv = self.live[g]
         if len(lv) == 1:
-            return np.ascontiguousarray(vals[lv[0]].reshape(P, -1))
+            return np.ascontiguousarray(_flat(vals[lv[0]]))
         out = np.empty((P, self.width(g)), dtype=dtype)
         c = self.cols[g]
         for k, t in enumerate(lv):
-            out[:, c[k] : c[k + 1]] = vals[t].reshape(P, -1)
+            out[:, c[k] : c[k + 1]] = _flat(vals[t])
         return out
 
     def _run(self, g_to, vals, P, dtype):

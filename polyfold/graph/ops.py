@@ -59,6 +59,12 @@ def _is_exact(x):
     return getattr(x, "dtype", None) == object
 
 
+def _rows(x, n):
+    """``x`` as a ``(P, n)`` batch of flat samples; the explicit width (not ``-1``)
+    keeps empty batches (``P = 0``) working."""
+    return x.reshape(len(x), n)
+
+
 def _fresh(dot_abs, y, g, safety):
     """Rounding bound of ``y = sum_i w_i x_i + c`` computed in float, from the
     magnitudes ``dot_abs = sum_i |w_i x_i|``: ``gamma_n`` for the products and sums plus
@@ -193,20 +199,20 @@ class Dense(AffineOp):
         return self._Wq, self._bq
 
     def apply(self, xs):
-        x = xs[0].reshape(len(xs[0]), -1)
+        x = _rows(xs[0], self.W.shape[1])
         if _is_exact(x):
             Wq, bq = self._exact_params()
             return exact_matmul(x, Wq) + bq
         return x @ self.W.T + self.b
 
     def linear(self, xs):
-        return xs[0].reshape(len(xs[0]), -1) @ self.W.T
+        return _rows(xs[0], self.W.shape[1]) @ self.W.T
 
     def bound(self, xs, es, y, safety):
         if self._absW is None:
             self._absW = np.abs(self.W)
-        x = xs[0].reshape(len(xs[0]), -1)
-        e = es[0].reshape(len(es[0]), -1)
+        x = _rows(xs[0], self.W.shape[1])
+        e = _rows(es[0], self.W.shape[1])
         g = gamma(self.W.shape[1] + 2)
         # one product with |W| for the propagated and the fresh error
         with np.errstate(invalid="ignore"):  # (inf * 0: an unbounded input; NaN decides nothing)
@@ -214,7 +220,7 @@ class Dense(AffineOp):
         return comb + np.where(comb > 0, (2 * UNIT_ROUNDOFF * safety) * np.abs(y), 0.0)
 
     def vjp(self, g):
-        return [(g.reshape(len(g), -1) @ self.W).reshape((len(g),) + self.in_shapes[0])]
+        return [(_rows(g, self.W.shape[0]) @ self.W).reshape((len(g),) + self.in_shapes[0])]
 
     def to_dict(self):
         return {"type": "dense", "in_shape": list(self.in_shapes[0])}, {"W": self.W, "b": self.b}
@@ -329,7 +335,7 @@ class Conv(AffineOp):
         for i in range(kh):
             for j in range(kw):
                 sl = xt[:, :, i * dh : i * dh + sh * (Ho - 1) + 1 : sh, j * dw : j * dw + sw * (Wo - 1) + 1 : sw]
-                cols = np.ascontiguousarray(sl).reshape(C, -1)
+                cols = np.ascontiguousarray(sl).reshape(C, P * Ho * Wo)
                 wt = w4[:, :, i, j]
                 if G == 1:
                     out += wt @ cols
@@ -338,7 +344,7 @@ class Conv(AffineOp):
                         out[g * Og : (g + 1) * Og] += wt[g * Og : (g + 1) * Og] @ cols[g * Cg : (g + 1) * Cg]
         if bias is not None:
             out += bias[:, None]
-        return out.reshape(O, P, Ho, Wo).transpose(1, 0, 2, 3).reshape(P, -1)
+        return out.reshape(O, P, Ho, Wo).transpose(1, 0, 2, 3).reshape(P, O * Ho * Wo)
 
     def _index_table(self):
         """(Ho*Wo, C/groups * kh * kw) flat input index per output position and tap
@@ -388,10 +394,10 @@ class Conv(AffineOp):
         out = np.empty((P, O, npos), dtype=object)
         for g in range(self.groups):
             cols = ext[:, idx_e + g * Cg * HW * (idx >= 0)]  # (P, npos, Cg*taps)
-            prod = exact_matmul(cols.reshape(P * npos, -1), mats[g])  # (P*npos, Og)
+            prod = exact_matmul(cols.reshape(P * npos, idx.shape[1]), mats[g])  # (P*npos, Og)
             out[:, g * Og : (g + 1) * Og, :] = prod.reshape(P, npos, Og).transpose(0, 2, 1)
         out = out + bq[None, :, None]
-        return out.reshape(P, -1)
+        return out.reshape(P, O * npos)
 
     # -- interface --------------------------------------------------------------------
     def apply(self, xs):
@@ -422,7 +428,7 @@ class Conv(AffineOp):
         Ho, Wo = (self.out_shape[1:] if self.nd == 2 else (1,) + self.out_shape[1:])
         G = self.groups
         Cg, Og = C // G, O // G
-        gt = np.ascontiguousarray(g.reshape(P, O, Ho * Wo).transpose(1, 0, 2)).reshape(O, -1)
+        gt = np.ascontiguousarray(g.reshape(P, O, Ho * Wo).transpose(1, 0, 2)).reshape(O, P * Ho * Wo)
         gx = np.zeros((C, P, H + ph0 + ph1, W + pw0 + pw1))
         for i in range(kh):
             for j in range(kw):
@@ -531,7 +537,7 @@ class SeparablePool(AffineOp):
     def _run(self, x4, A, B):
         y = np.matmul(x4, B.T)  # (P, C, H, Wo)
         y = np.matmul(A, y)  # (P, C, Ho, Wo)
-        return y.reshape(len(x4), -1)
+        return y.reshape(len(x4), self.out_size)
 
     def apply(self, xs):
         x = xs[0]
@@ -542,11 +548,11 @@ class SeparablePool(AffineOp):
             Aq, Bq = self._exactAB
             x4 = self._as4(x)
             P, C, H, W = x4.shape
-            y = exact_matmul(x4.reshape(-1, W), Bq).reshape(P, C, H, -1)  # (P, C, H, Wo)
-            Wo = y.shape[-1]
-            yt = y.transpose(0, 1, 3, 2).reshape(-1, H)
-            z = exact_matmul(yt, Aq).reshape(P, C, Wo, -1).transpose(0, 1, 3, 2)
-            return np.ascontiguousarray(z).reshape(P, -1)
+            Ho, Wo = self.A.shape[0], self.B.shape[0]
+            y = exact_matmul(x4.reshape(P * C * H, W), Bq).reshape(P, C, H, Wo)
+            yt = y.transpose(0, 1, 3, 2).reshape(P * C * Wo, H)
+            z = exact_matmul(yt, Aq).reshape(P, C, Wo, Ho).transpose(0, 1, 3, 2)
+            return np.ascontiguousarray(z).reshape(P, C * Ho * Wo)
         return self._run(self._as4(x), self.A, self.B)
 
     def linear(self, xs):
@@ -635,7 +641,7 @@ class ChannelAffine(AffineOp):
         self._q = None
 
     def apply(self, xs):
-        x = xs[0].reshape(len(xs[0]), -1)
+        x = _rows(xs[0], self.in_size())
         if _is_exact(x):
             if self._q is None:
                 self._q = (arith.fmpq_array(self._s), arith.fmpq_array(self._c))
@@ -643,16 +649,16 @@ class ChannelAffine(AffineOp):
         return x * self._s + self._c
 
     def linear(self, xs):
-        return xs[0].reshape(len(xs[0]), -1) * self._s
+        return _rows(xs[0], self.in_size()) * self._s
 
     def bound(self, xs, es, y, safety):
-        x = xs[0].reshape(len(xs[0]), -1)
-        e = es[0].reshape(len(es[0]), -1)
+        x = _rows(xs[0], self.in_size())
+        e = _rows(es[0], self.in_size())
         g = gamma(3)
         return (e * np.abs(self._s)) * (1 + 4 * g) + _fresh(np.abs(x) * np.abs(self._s), y, g, safety)
 
     def vjp(self, g):
-        return [(g.reshape(len(g), -1) * self._s).reshape((len(g),) + self.in_shapes[0])]
+        return [(_rows(g, self.in_size()) * self._s).reshape((len(g),) + self.in_shapes[0])]
 
     def to_dict(self):
         return {"type": "channel_affine", "in_shape": list(self.in_shapes[0])}, {"scale": self.scale, "shift": self.shift}
@@ -693,7 +699,7 @@ class ScalarAffine(AffineOp):
         return x * self.a if self.scalar else x * self._a
 
     def apply(self, xs):
-        x = xs[0].reshape(len(xs[0]), -1)
+        x = _rows(xs[0], self.in_size())
         if _is_exact(x):
             if self._q is None:
                 self._q = (arith.fmpq_array(self._a), arith.fmpq_array(self.c))
@@ -701,17 +707,17 @@ class ScalarAffine(AffineOp):
         return self._mul(x) + self.c
 
     def linear(self, xs):
-        return self._mul(xs[0].reshape(len(xs[0]), -1))
+        return self._mul(_rows(xs[0], self.in_size()))
 
     def bound(self, xs, es, y, safety):
-        x = xs[0].reshape(len(xs[0]), -1)
-        e = es[0].reshape(len(es[0]), -1)
+        x = _rows(xs[0], self.in_size())
+        e = _rows(es[0], self.in_size())
         g = gamma(3)
         absa = np.abs(self._a)
         return (e * absa) * (1 + 4 * g) + _fresh(np.abs(x) * absa, y, g, safety)
 
     def vjp(self, g):
-        return [self._mul(g.reshape(len(g), -1)).reshape((len(g),) + self.in_shapes[0])]
+        return [self._mul(_rows(g, self.in_size())).reshape((len(g),) + self.in_shapes[0])]
 
     def to_dict(self):
         return {"type": "scalar_affine", "in_shape": list(self.in_shapes[0])}, {"a": self._a, "c": self.c}
@@ -738,7 +744,7 @@ class Add(AffineOp):
             raise NonFiniteError(f"Add weights must be finite, got {self.weights}.")
 
     def _flat(self, x):
-        return x.reshape(len(x), -1)
+        return _rows(x, self.out_size)
 
     def apply(self, xs):
         if _is_exact(xs[0]):
@@ -768,7 +774,7 @@ class Add(AffineOp):
         return prop * (1 + 4 * g) + fresh
 
     def vjp(self, g):
-        gf = g.reshape(len(g), -1)
+        gf = _rows(g, self.out_size)
         return [(gf * w).reshape((len(g),) + s) for w, s in zip(self.weights, self.in_shapes)]
 
     def to_dict(self):
@@ -798,7 +804,7 @@ class Concat(AffineOp):
     def _cat(self, xs):
         P = len(xs[0])
         parts = [x.reshape((P,) + s) for x, s in zip(xs, self.in_shapes)]
-        return np.concatenate(parts, axis=self.axis + 1).reshape(P, -1)
+        return np.concatenate(parts, axis=self.axis + 1).reshape(P, self.out_size)
 
     def apply(self, xs):
         return self._cat(xs)
@@ -813,7 +819,7 @@ class Concat(AffineOp):
         g = g.reshape((P,) + self.out_shape)
         cuts = np.cumsum([s[self.axis] for s in self.in_shapes])[:-1]
         parts = np.split(g, cuts, axis=self.axis + 1)
-        return [np.ascontiguousarray(p).reshape(P, -1) for p in parts]
+        return [np.ascontiguousarray(p).reshape(P, self.in_size(i)) for i, p in enumerate(parts)]
 
     def to_dict(self):
         return {"type": "concat", "in_shapes": [list(s) for s in self.in_shapes], "axis": self.axis}, {}
@@ -833,15 +839,15 @@ class Reshape(AffineOp):
         super().__init__([in_shape], out_shape)
 
     def apply(self, xs):
-        return xs[0].reshape(len(xs[0]), -1)
+        return _rows(xs[0], self.out_size)
 
     linear = apply
 
     def bound(self, xs, es, y, safety):
-        return es[0].reshape(len(es[0]), -1)
+        return _rows(es[0], self.out_size)
 
     def vjp(self, g):
-        return [g.reshape(len(g), -1)]
+        return [_rows(g, self.out_size)]
 
     def to_dict(self):
         return {"type": "reshape", "in_shape": list(self.in_shapes[0]), "out_shape": list(self.out_shape)}, {}
@@ -865,7 +871,7 @@ class Permute(AffineOp):
     def apply(self, xs):
         P = len(xs[0])
         x = xs[0].reshape((P,) + self.in_shapes[0])
-        return np.ascontiguousarray(x.transpose((0,) + tuple(p + 1 for p in self.perm))).reshape(P, -1)
+        return np.ascontiguousarray(x.transpose((0,) + tuple(p + 1 for p in self.perm))).reshape(P, self.out_size)
 
     linear = apply
 
@@ -875,7 +881,7 @@ class Permute(AffineOp):
     def vjp(self, g):
         P = len(g)
         g = g.reshape((P,) + self.out_shape)
-        return [np.ascontiguousarray(g.transpose((0,) + tuple(p + 1 for p in self._inv))).reshape(P, -1)]
+        return [np.ascontiguousarray(g.transpose((0,) + tuple(p + 1 for p in self._inv))).reshape(P, self.in_size())]
 
     def to_dict(self):
         return {"type": "permute", "in_shape": list(self.in_shapes[0]), "perm": list(self.perm)}, {}
@@ -900,7 +906,7 @@ class Pad(AffineOp):
         out[...] = fill
         sl = (slice(None),) + tuple(slice(a, a + n) for n, (a, _) in zip(self.in_shapes[0], self.pads))
         out[sl] = x
-        return out.reshape(P, -1)
+        return out.reshape(P, self.out_size)
 
     def apply(self, xs):
         return self._pad(xs[0], arith.ZERO if _is_exact(xs[0]) else 0.0)
@@ -915,7 +921,7 @@ class Pad(AffineOp):
         P = len(g)
         g = g.reshape((P,) + self.out_shape)
         sl = (slice(None),) + tuple(slice(a, a + n) for n, (a, _) in zip(self.in_shapes[0], self.pads))
-        return [np.ascontiguousarray(g[sl]).reshape(P, -1)]
+        return [np.ascontiguousarray(g[sl]).reshape(P, self.in_size())]
 
     def to_dict(self):
         return {"type": "pad", "in_shape": list(self.in_shapes[0]), "pads": [list(p) for p in self.pads]}, {}
