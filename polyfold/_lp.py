@@ -192,9 +192,13 @@ def normalize_rows(A, c, *, tol=None):
         )
     safe = np.where(zero, 1.0, ns)
     An = np.where(zero[:, None], 0.0, As / safe[:, None])
+    # c_i / |A_i| = (m_i / ns_i) 2^(ec_i - e_i) with c_i = m_i 2^ec_i, m_i in [1/2, 1):
+    # the quotient of mantissas cannot overflow (ns_i >= 1/2; dividing c_i itself
+    # by ns_i first overflowed for offsets near 1.8e308), and ldexp rounds once;
+    # +-inf only when the distance itself exceeds the float64 range
+    mc, ec = np.frexp(c)
     with np.errstate(over="ignore"):
-        # c_i / |A_i|: +-inf when the hyperplane is beyond float64 range from 0
-        cn = np.where(zero, 0.0, np.ldexp(c / safe, -e))
+        cn = np.where(zero, 0.0, np.ldexp(mc / safe, ec - e))
     return An, cn, zero
 
 
@@ -601,7 +605,8 @@ def _duplicate_mask(An, cn, zero, tol):
     key = np.hstack([An, cn[:, None]])
     # sort-free O(m^2 d) comparison in blocks would be overkill; round and hash
     scale = max(tol.lp, 1e-300)
-    rounded = np.round(key / scale).astype(np.int64) if np.all(np.abs(key) / scale < 2**62) else None
+    # (compared without dividing: key / scale overflows for offsets near 1e300)
+    rounded = np.round(key / scale).astype(np.int64) if np.all(np.abs(key) < 2.0**62 * scale) else None
     if rounded is not None:
         seen = {}
         for i in range(m):
@@ -616,7 +621,8 @@ def _duplicate_mask(An, cn, zero, tol):
     for i in range(m):  # pragma: no cover - only for astronomically large offsets
         if zero[i] or dup[i]:
             continue
-        same = np.all(np.abs(key[i + 1 :] - key[i]) <= tol.lp, axis=1)
+        with np.errstate(over="ignore"):  # offsets of both signs near 1.8e308: inf, not equal
+            same = np.all(np.abs(key[i + 1 :] - key[i]) <= tol.lp, axis=1)
         dup[i + 1 :] |= same & ~zero[i + 1 :]
     return dup
 
@@ -983,6 +989,14 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
     A, c = _check_Ac(A, c)
     m, d = A.shape
     An, cn, zero = normalize_rows(A, c, tol=tol)
+    # redundancy is scale-invariant: offsets near the float64 limit (a domain box of
+    # half-width 1.7e308) are brought near 1 by a power of two (exact), so that
+    # ``An x + cn`` at points of the polytope cannot overflow; the hints scale along
+    finite = np.abs(cn[np.isfinite(cn)])
+    top = float(finite.max(initial=0.0))
+    shift = int(np.frexp(top)[1]) if top > 2.0**1000 else 0
+    if shift:
+        cn = np.ldexp(cn, -shift)
     red = zero.copy()
     red |= _duplicate_mask(An, cn, zero, tol)
     active = ~red
@@ -1001,6 +1015,7 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
                 f"interior_point must have shape ({d},) to match A of shape {A.shape}, "
                 f"got {x0.shape}."
             )
+        x0 = np.ldexp(x0, -shift)
         if np.any(An[active] @ x0 + cn[active] <= 0):
             x0 = None  # not strictly inside: ignore the hint
     certified = np.zeros(m, bool)
@@ -1014,7 +1029,7 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
     axis_k = np.argmax(An != 0, axis=1)
     axis_pos = An[np.arange(m), axis_k] > 0
     if boundary_point is not None:
-        bp = as_float_array(boundary_point, "boundary_point", ndim=1)
+        bp = np.ldexp(as_float_array(boundary_point, "boundary_point", ndim=1), -shift)
         if bp.shape[0] == d:
             certified |= _point_certificates(An, cn, bp, active, axis, axis_k, axis_pos, tol)
             if x0 is not None:

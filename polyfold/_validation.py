@@ -292,7 +292,13 @@ def check_save_path(path, name="path"):
     the path must not be a folder (a clear error instead of a FileNotFoundError)."""
     p = check_path(path, name)
     if p.is_dir():
-        raise ValidationError(f"{name} {str(p)!r} is a folder; give a file name such as net.npz.")
+        # (the example takes the path's own extension: callers write .npz, .json, .csv, ...)
+        example = str(p / ("output" + p.suffix))
+        if not p.suffix:
+            example += " plus the file type's extension"
+        raise ValidationError(
+            f"{name} {str(p)!r} is a folder; give the name of a file to write, e.g. {example}."
+        )
     parent = p.parent if str(p.parent) else p.cwd()
     if not parent.is_dir():
         raise ValidationError(

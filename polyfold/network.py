@@ -355,6 +355,9 @@ class PLNet:
         if isinstance(activation, (list, tuple)):
             acts = list(activation)
         else:
+            # checked here too: a net without hidden layers would otherwise never
+            # look at it (a typo such as "tanh" passing silently)
+            make_activation(activation)
             acts = [activation] * max(len(layers) - 1, 0)
         return cls(layers, acts)
 
@@ -592,11 +595,7 @@ class PLNet:
         else:
             pred = np.argmax(out, axis=1)
         if bad.any():
-            ex = self.forward_exact(pts[bad])[-1]
-            if self.output_dim == 1:
-                pred[bad] = [int(v > 0) for v in ex[:, 0]]
-            else:
-                pred[bad] = [max(range(len(row)), key=lambda k, r=row: (r[k], -k)) for row in ex]
+            pred[bad] = arith.exact_classes(self.forward_exact(pts[bad])[-1])
         return pred[0] if single else pred
 
     def codes(self, points):

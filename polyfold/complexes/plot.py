@@ -1,9 +1,52 @@
 """3D figures of cell complexes (matplotlib): the decision boundary surface and the
 complex's edges."""
 
+import numbers
+
 import numpy as np
 
 from ..exceptions import DependencyError, ValidationError
+
+
+def _check_real(value, name, lo=-np.inf, hi=np.inf, hint=""):
+    """``value`` as a finite float in ``[lo, hi]`` (bools and non-numbers refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value) or not lo <= value <= hi:
+        raise ValidationError(f"{name} must be a finite number{hint}, got {value!r}.")
+    return float(value)
+
+
+def _check_arguments(cx, ax, surface, edges, surface_color, edge_color, alpha, linewidth,
+                     elev, azim):
+    from matplotlib.colors import is_color_like
+
+    from .result import CellComplex
+
+    if not isinstance(cx, CellComplex):
+        raise ValidationError(
+            f"cx must be a CellComplex (from box_complex, polytope_complex or space_complex), "
+            f"got {type(cx).__name__}."
+        )
+    if ax is not None and not (hasattr(ax, "add_collection3d") and hasattr(ax, "set_zlim")):
+        raise ValidationError(
+            f"ax must be a matplotlib 3D Axes (fig.add_subplot(projection='3d')) or None, got "
+            f"{type(ax).__name__}."
+        )
+    for name, flag in (("surface", surface), ("edges", edges)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValidationError(f"{name} must be True or False, got {flag!r}.")
+    for name, colour in (("surface_color", surface_color), ("edge_color", edge_color)):
+        if (colour is not None or name == "edge_color") and (
+                isinstance(colour, (bool, np.bool_)) or not is_color_like(colour)):
+            raise ValidationError(
+                f"{name} must be a matplotlib colour such as 'k', '0.35', 'tab:blue' or "
+                f"(0.2, 0.4, 0.6), got {colour!r}"
+                + ("; leave surface_color=None to colour by class pair." if name == "surface_color" else ".")
+            )
+    _check_real(alpha, "alpha", 0.0, 1.0, " in [0, 1] (the surface's opacity)")
+    _check_real(linewidth, "linewidth", 0.0, hint=" >= 0 (points)")
+    _check_real(elev, "elev", hint=" (degrees)")
+    _check_real(azim, "azim", hint=" (degrees)")
 
 
 def plot_complex_3d(cx, *, ax=None, surface=True, edges=True, surface_color=None,
@@ -38,7 +81,10 @@ def plot_complex_3d(cx, *, ax=None, surface=True, edges=True, surface_color=None
     Raises
     ------
     ValidationError
-        If the complex is not three-dimensional.
+        If ``cx`` is not a :class:`~polyfold.complexes.CellComplex` or not
+        three-dimensional, ``ax`` is not a 3D Axes, ``surface`` / ``edges`` are not
+        bools, a colour is not a matplotlib colour, ``alpha`` lies outside [0, 1],
+        ``linewidth`` is negative or an angle is not a finite number.
     DependencyError
         If matplotlib is missing.
 
@@ -58,6 +104,8 @@ def plot_complex_3d(cx, *, ax=None, surface=True, edges=True, surface_color=None
         from mpl_toolkits.mplot3d.art3d import Line3DCollection, Poly3DCollection
     except ImportError as err:  # pragma: no cover - matplotlib is a dependency
         raise DependencyError("plot_complex_3d requires matplotlib: pip install matplotlib") from err
+    _check_arguments(cx, ax, surface, edges, surface_color, edge_color, alpha, linewidth,
+                     elev, azim)
     if cx.dim != 3:
         raise ValidationError(
             f"plot_complex_3d draws 3D complexes, got input dimension {cx.dim}; use "

@@ -12,6 +12,7 @@ The benchmark ``benchmarks/bench_folding.py`` and the command line call it.
 """
 
 import hashlib
+import numbers
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._repr import summary_repr
-from .._validation import check_mode, check_positive_int
+from .._validation import check_mode, check_positive_int, check_seed
 from ..exceptions import ShapeError, ValidationError
 from ..training import train_mlp  # noqa: F401  (public here too, documented in training)
 
@@ -32,6 +33,115 @@ __all__ = [
     "error_path_indices",
     "depth_experiment",
 ]
+
+
+# ---------------------------------------------------------------------------
+# argument checks (shared with seeds.py)
+# ---------------------------------------------------------------------------
+def _check_flag(value, name):
+    """``value`` as a bool (numpy bools too); anything else raises naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def _check_progress(progress):
+    if progress is not None:
+        _check_flag(progress, "progress")
+    return progress
+
+
+def _check_architectures(architectures, *, allow_cnn=False):
+    """``architectures`` as a non-empty tuple (one ``"DxW"`` string becomes a tuple of
+    one); every entry is checked by :func:`polyfold.training.parse_architecture`
+    (``"cnnD"`` names by :func:`polyfold.regularization.parse_cnn` if ``allow_cnn``)."""
+    from ..training import DIGITS_ARCHITECTURES, parse_architecture
+
+    if architectures is None:
+        architectures = DIGITS_ARCHITECTURES
+    if isinstance(architectures, str):
+        architectures = [architectures]
+    if isinstance(architectures, (bytes, dict)) or not hasattr(architectures, "__iter__"):
+        raise ValidationError(
+            f"architectures must be a sequence of names such as ['2x30', '3x20'], got "
+            f"{type(architectures).__name__} {architectures!r:.60}."
+        )
+    architectures = tuple(architectures)
+    if not architectures:
+        raise ValidationError(
+            "architectures must name at least one architecture, got an empty sequence; "
+            "e.g. ['2x30'] (or None for the six digits MLPs)."
+        )
+    for a in architectures:
+        if allow_cnn and isinstance(a, str) and a.lower().startswith("cnn"):
+            from ..regularization import parse_cnn
+
+            if parse_cnn(a) is None:  # pragma: no cover - parse_cnn raises itself
+                raise ValidationError(f"architecture {a!r} is not a CNN name such as 'cnn2'.")
+            continue
+        parse_architecture(a)
+    return architectures
+
+
+def _check_nets(nets, input_dim):
+    """``nets`` of :func:`depth_experiment`: a non-empty sequence of ``(arch, net, info)``."""
+    if isinstance(nets, (str, bytes, dict)) or not hasattr(nets, "__iter__"):
+        raise ValidationError(
+            f"nets must be a sequence of (arch, net, info) triples (as experiment_nets "
+            f"returns), got {type(nets).__name__}."
+        )
+    nets = list(nets)
+    if not nets:
+        raise ValidationError("nets must hold at least one (arch, net, info) triple, got none.")
+    out = []
+    for k, item in enumerate(nets):
+        arch, net, info = _net_triple(item, f"nets[{k}]", "an (arch, net, info)", 1, input_dim,
+                                      "; info is a dict such as {'test_accuracy': 0.9} (or {})")
+        if info is None:
+            info = {}
+        if not isinstance(info, dict):
+            raise ValidationError(
+                f"nets[{k}] info must be a dict (e.g. {{'test_accuracy': 0.9}} or {{}}), got "
+                f"{type(info).__name__}."
+            )
+        out.append((arch, net, info))
+    return out
+
+
+def _net_triple(item, where, kind, at, input_dim, hint=""):
+    """``item`` as a triple (``kind``, e.g. "an (arch, net, info)") whose entry ``at`` is
+    a network of ``input_dim`` inputs; ``where`` names it in errors."""
+    from ..network import check_net
+
+    if not isinstance(item, (tuple, list)) or len(item) != 3:
+        raise ValidationError(
+            f"{where} must be {kind} triple, got {type(item).__name__} {item!r:.60}{hint}."
+        )
+    net = item[at]
+    check_net(net)
+    if net.input_dim != input_dim:
+        raise ShapeError(
+            f"{where} has input_dim={net.input_dim}, but the data has {input_dim} features; "
+            "pass networks trained on this data."
+        )
+    return tuple(item)
+
+
+def _check_label_vector(y, name, what):
+    """1-D class labels (integers, integral floats or strings), no NaN / None."""
+    from ..training import _check_labels
+
+    if y is None or isinstance(y, (str, bytes)):
+        raise ValidationError(f"{name} must be an array of class labels, got {y!r}.")
+    try:
+        arr = np.asarray(y)
+    except ValueError as err:  # ragged lists
+        raise ValidationError(f"{name} could not be read as an array of labels: {err}.") from err
+    if arr.ndim != 1:
+        raise ShapeError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}.")
+    if arr.dtype == object and any(v is None for v in arr):
+        raise ValidationError(f"{name} holds None; every point needs a class label.")
+    return _check_labels(arr, len(arr), name, what)
 
 
 # ---------------------------------------------------------------------------
@@ -57,9 +167,12 @@ def load_experiment_data(data="digits"):
     Raises
     ------
     ValidationError
-        A path that does not exist or is not MNIST, a tuple of the wrong length.
+        A path that does not exist or is not MNIST, a tuple of the wrong length, labels
+        that are not class labels (NaN, fractions, None).
     ShapeError
         Arrays of inconsistent shapes.
+    NonFiniteError
+        NaN or infinity in ``X_train`` / ``X_test`` or in float labels.
     """
     if isinstance(data, str) and data == "digits":
         from ..datasets import load_digits_split
@@ -79,7 +192,8 @@ def load_experiment_data(data="digits"):
 
         Xtr = as_float_array(data[0], "X_train", ndim=2, allow_empty=False)
         Xte = as_float_array(data[2], "X_test", ndim=2, allow_empty=False)
-        ytr, yte = np.asarray(data[1]), np.asarray(data[3])
+        ytr = _check_label_vector(data[1], "y_train", "X_train")
+        yte = _check_label_vector(data[3], "y_test", "X_test")
         if Xtr.shape[1] != Xte.shape[1]:
             raise ShapeError(
                 f"X_train and X_test must have the same number of columns, got "
@@ -106,14 +220,28 @@ def _data_key(data):
 def experiment_nets(architectures, data="digits", *, seed=0, epochs=30, cache=True):
     """The trained networks of an experiment: ``[(arch, net, info), ...]``.
 
+    ``architectures`` is a sequence of ``"DxW"`` names (one name is one architecture;
+    None: :data:`polyfold.training.DIGITS_ARCHITECTURES`).
+
     ``data="digits"`` with ``epochs=30`` uses :func:`polyfold.zoo.digits_mlp`
     (shipped for seed 0, trained and cached otherwise).  MNIST paths train with
     :func:`train_mlp` and cache the result under :func:`polyfold.training.cache_dir`
     (key: architecture, seed, epochs and the data files' path and size) when
     ``cache`` is true.  Arrays train without caching.
+
+    Raises
+    ------
+    ValidationError
+        ``architectures`` not a non-empty sequence of ``"DxW"`` names (or width
+        tuples), ``seed`` not an integer >= 0, ``epochs`` not an integer >= 1,
+        ``cache`` not a bool, or bad ``data`` (see :func:`load_experiment_data`).
     """
     from ..training import cache_dir
 
+    architectures = _check_architectures(architectures)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    epochs = check_positive_int(epochs, "epochs")
+    cache = _check_flag(cache, "cache")
     Xtr, ytr, Xte, yte, name = load_experiment_data(data)
     out = []
     for arch in architectures:
@@ -156,12 +284,18 @@ def error_path_indices(y, n, *, seed=0):
 
     The paths on which :func:`depth_experiment` compares samplers with the exact
     walk (drawn uniformly among pairs of samples with ``y[i] != y[j]``).
+
+    Raises
+    ------
+    ValidationError
+        ``y`` not 1-D class labels (NaN, None), with fewer than 2 classes; ``n`` not
+        an integer >= 1; ``seed`` not None, an integer >= 0 or a Generator.
     """
-    y = np.asarray(y)
+    y = _check_label_vector(y, "y", "the samples")
     n = check_positive_int(n, "n")
     if len(np.unique(y)) < 2:
         raise ValidationError("y must hold at least 2 classes to draw class-pair paths.")
-    rng = np.random.default_rng(seed)
+    rng = check_seed(seed)
     I, J = [], []
     got = 0
     while got < n:
@@ -353,6 +487,15 @@ def depth_experiment(
         ``rows`` (architecture, accuracy, both readings, fraction flat, runtime, rate,
         grid errors) and the per-architecture :class:`~polyfold.folding.ClassPairFolding`.
 
+    Raises
+    ------
+    ValidationError
+        Bad counts (``paths_per_pair``, ``error_paths``, ``grid_points``,
+        ``chunk_size``, ``epochs``), seeds, ``bisection_eps``, ``mode``, flags,
+        architectures or ``nets`` entries; checked before any network is trained.
+    ShapeError
+        A network of ``nets`` whose input dimension differs from the data's.
+
     Notes
     -----
     ``projected_hours_1m`` extrapolates the measured rate (one process) to 1M paths
@@ -366,19 +509,41 @@ def depth_experiment(
     ('2x30', 90)
     """
     from ..folding import class_pair_folding, sampling_error, space_folding_batch
-    from ..training import DIGITS_ARCHITECTURES, parse_architecture
+    from ..training import parse_architecture
 
-    if architectures is None:
-        architectures = DIGITS_ARCHITECTURES
-    if isinstance(architectures, str):
-        architectures = [architectures]
+    # every argument is checked before any network is trained or any path walked
+    if nets is None:
+        architectures = _check_architectures(architectures)
     paths_per_pair = check_positive_int(paths_per_pair, "paths_per_pair")
     error_paths = check_positive_int(error_paths, "error_paths", minimum=0)
+    if isinstance(grid_points, numbers.Integral) and not isinstance(grid_points, bool):
+        grid_points = (grid_points,)
+    if isinstance(grid_points, (str, bytes, dict)) or not hasattr(grid_points, "__iter__"):
+        raise ValidationError(
+            f"grid_points must be a sequence of grid sizes >= 2 such as (11, 100), got "
+            f"{grid_points!r}; pass () to skip the grid comparison."
+        )
     grid_points = tuple(check_positive_int(n, "grid_points", minimum=2) for n in grid_points)
+    if bisection_eps is not None and (
+        isinstance(bisection_eps, (bool, np.bool_)) or not isinstance(bisection_eps, numbers.Real)
+        or not np.isfinite(bisection_eps) or bisection_eps <= 0
+    ):
+        raise ValidationError(
+            f"bisection_eps must be None or a finite number > 0 (the bisection's resolution "
+            f"along a path, e.g. 1e-3), got {bisection_eps!r}."
+        )
     check_mode(mode)
+    check_seed(seed)
+    train_seed = check_positive_int(train_seed, "train_seed", minimum=0)
+    epochs = check_positive_int(epochs, "epochs")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    cache = _check_flag(cache, "cache")
+    progress = _check_progress(progress)
     Xtr, ytr, Xte, yte, name = load_experiment_data(data)
     if nets is None:
         nets = experiment_nets(architectures, data, seed=train_seed, epochs=epochs, cache=cache)
+    else:
+        nets = _check_nets(nets, Xte.shape[1])
     rows, results = [], {}
     for arch, net, info in nets:
         res = class_pair_folding(

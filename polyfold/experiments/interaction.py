@@ -26,7 +26,7 @@ import numpy as np
 
 from .._repr import summary_repr
 
-from .._validation import check_item_index, check_mode, check_positive_int, check_seed
+from .._validation import check_choice, check_item_index, check_mode, check_positive_int, check_seed
 from ..exceptions import ShapeError, ValidationError
 
 __all__ = [
@@ -372,6 +372,10 @@ class InteractionExperiment:
 
     def row(self, family, eps=0.0):
         """The :class:`InteractionRow` of ``family`` at ``eps``."""
+        from ..attacks import _check_eps
+
+        family = check_choice("family", family, FAMILIES)
+        eps = _check_eps(eps)
         for r in self.rows:
             if r.family == family and (family == "clean" or r.eps == float(eps)):
                 return r
@@ -520,7 +524,7 @@ def interaction_experiment(
     [('clean', 90), ('clean-adv', 40), ('adv-adv', 90)]
     """
     from .._validation import as_float_array
-    from ..attacks import _check_eps, _check_norm, fgsm, pgd
+    from ..attacks import _check_eps, _check_labels, _check_norm, fgsm, pgd
     from ..folding import space_folding_batch
     from ..network import check_net
 
@@ -533,17 +537,26 @@ def interaction_experiment(
             f"X must have shape (n, {net.input_dim}) to match net.input_dim={net.input_dim}, "
             f"got {X.shape}; flatten images with X.reshape(len(X), -1)."
         )
-    y = np.asarray(y)
-    if y.shape != (len(X),):
-        raise ShapeError(f"y must hold one label per row of X, shape ({len(X)},), got {y.shape}.")
+    if y is None or np.shape(y) != (len(X),):
+        raise ShapeError(
+            f"y must hold one label per row of X, shape ({len(X)},), got "
+            f"{'None' if y is None else np.shape(y)}."
+        )
+    # logit indices 0 .. output_dim - 1 (0 or 1 for one output), as the attacks need
+    y = _check_labels(y, len(X), max(net.output_dim, 2))
     if len(np.unique(y)) < 2:
         raise ValidationError("y must contain at least 2 classes to form class pairs.")
+    if eps is None or isinstance(eps, (str, bytes)) or np.ndim(eps) > 1:
+        raise ValidationError(
+            f"eps must be a number or a flat sequence of attack radii such as (0.02, 0.05), "
+            f"got {eps!r}."
+        )
     if np.ndim(eps) == 0:
         eps = (eps,)
     eps = tuple(_check_eps(e) for e in eps)
     if not eps:
         raise ValidationError("eps must hold at least one radius, got an empty sequence.")
-    if attack not in ("pgd", "fgsm"):
+    if not isinstance(attack, str) or attack not in ("pgd", "fgsm"):
         raise ValidationError(f"attack must be 'pgd' or 'fgsm', got {attack!r}.")
     norm = _check_norm(norm)
     steps = check_positive_int(steps, "steps")
@@ -625,19 +638,49 @@ def plot_interaction(res, *, axes=None, title=None, panels=("survival", "share")
     Returns
     -------
     list of matplotlib artists
+
+    Raises
+    ------
+    ValidationError
+        ``res`` not an :class:`InteractionExperiment` (or a non-empty dict of them),
+        unknown ``panels``, ``axes`` that are not one matplotlib Axes per panel, a
+        ``title`` that is not a string.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
 
     many = isinstance(res, dict)
     results = res if many else {"": res}
+    if not results:
+        raise ValidationError("res must hold at least one InteractionExperiment, got an empty dict.")
+    for name, r in results.items():
+        if not isinstance(r, InteractionExperiment):
+            where = f"res[{name!r}]" if many else "res"
+            raise ValidationError(
+                f"{where} must be an InteractionExperiment (from interaction_experiment), got "
+                f"{type(r).__name__}."
+            )
+    if title is not None and not isinstance(title, str):
+        raise ValidationError(f"title must be a string or None, got {type(title).__name__}.")
+    if isinstance(panels, str):
+        panels = (panels,)
+    if panels is None or not hasattr(panels, "__iter__"):
+        raise ValidationError(
+            f"panels must be a non-empty subset of ('survival', 'share'), got {panels!r}."
+        )
     panels = tuple(panels)
     if any(p not in ("survival", "share") for p in panels) or not panels:
         raise ValidationError(f"panels must be a non-empty subset of ('survival', 'share'), got {panels!r}.")
     if axes is None:
         _, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.2))
-    axes = list(np.atleast_1d(axes))
+    axes = list(np.atleast_1d(np.asarray(axes, dtype=object)))
     if len(axes) != len(panels):
         raise ValidationError(f"axes must hold one Axes per panel ({len(panels)}), got {len(axes)}.")
+    if not all(isinstance(ax, Axes) for ax in axes):
+        raise ValidationError(
+            "axes must be matplotlib Axes (e.g. from plt.subplots(1, len(panels))), got "
+            f"{[type(ax).__name__ for ax in axes]}."
+        )
     artists = []
     first = next(iter(results.values()))
     colours = {"clean": "k", "clean-adv": "tab:blue", "adv-adv": "tab:red"}

@@ -14,6 +14,7 @@ CNNs ``"cnnD"`` (torch training, :mod:`polyfold.regularization`; they need the g
 network model).
 """
 
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -21,8 +22,8 @@ import numpy as np
 
 from .._repr import summary_repr
 
-from .._validation import check_mode, check_positive_int
-from ..exceptions import ValidationError
+from .._validation import as_float_array, check_mode, check_positive_int, check_seed
+from ..exceptions import DomainError, ShapeError, ValidationError
 
 __all__ = [
     "ACCURACY_THRESHOLD",
@@ -108,6 +109,16 @@ def trend_test(depth, values, *, permutations=10000, seed=0):
         against within-architecture = seed-to-seed variance), ``kruskal_p``; the
         group tests are None with fewer than two groups of two.
 
+    Raises
+    ------
+    ValidationError
+        ``depth`` / ``values`` not numeric, ``permutations`` not an integer >= 1,
+        a bad ``seed``.
+    ShapeError
+        ``depth`` and ``values`` not 1-D of the same length.
+    DomainError
+        A slope beyond the float64 range (values near 1e308 of both signs).
+
     Examples
     --------
     >>> from polyfold.experiments import trend_test
@@ -117,17 +128,30 @@ def trend_test(depth, values, *, permutations=10000, seed=0):
     """
     from scipy.stats import f_oneway, kruskal, rankdata, spearmanr
 
-    d = np.asarray(depth, dtype=float)
-    v = np.asarray(values, dtype=float)
+    # NaN / inf are allowed: they mark networks without a value and are dropped
+    d = as_float_array(depth, "depth", ndim=1, finite=False)
+    v = as_float_array(values, "values", ndim=1, finite=False)
+    if d.shape != v.shape:
+        raise ShapeError(
+            f"depth and values must hold one entry per network, got {len(d)} depths and "
+            f"{len(v)} values."
+        )
+    permutations = check_positive_int(permutations, "permutations")
+    check_seed(seed)
     ok = np.isfinite(v) & np.isfinite(d)
     d, v = d[ok], v[ok]
+    # every statistic is invariant under (or linear in) scaling: work on d / 2^ed and
+    # v / 2^ev near 1 (exact), so values near 1e308 do not overflow the sums of squares
+    ed = int(np.frexp(np.abs(d).max(initial=0.0))[1])
+    ev = int(np.frexp(np.abs(v).max(initial=0.0))[1])
+    d, v = np.ldexp(d, -ed), np.ldexp(v, -ev)
     out = {"n": int(len(v)), "spearman": None, "spearman_p_permutation": None, "slope": None,
            "slope_se": None, "anova_F": None, "anova_p": None, "kruskal_p": None}
     if len(v) < 3 or len(np.unique(d)) < 2:
         return out
     rho = spearmanr(d, v).statistic if np.ptp(v) > 0 else np.nan
     if np.isfinite(rho):
-        rng = np.random.default_rng(seed)
+        rng = check_seed(seed)
         rd = rankdata(d)
         rv = rankdata(v)
         rd = (rd - rd.mean()) / np.linalg.norm(rd - rd.mean())
@@ -143,8 +167,16 @@ def trend_test(depth, values, *, permutations=10000, seed=0):
     dof = len(v) - 2
     if dof > 0:
         s2 = float(np.sum((v - A @ coef) ** 2)) / dof
-        out["slope"] = float(coef[1])
-        out["slope_se"] = float(np.sqrt(s2 / np.sum((d - d.mean()) ** 2)))
+        with np.errstate(over="ignore"):
+            slope = float(np.ldexp(coef[1], ev - ed))
+            slope_se = float(np.ldexp(np.sqrt(s2 / np.sum((d - d.mean()) ** 2)), ev - ed))
+        if not (np.isfinite(slope) and np.isfinite(slope_se)):
+            raise DomainError(
+                "the slope of values against depth exceeds the float64 range (about 1.8e308); "
+                "rescale the values (e.g. divide them by their largest magnitude)."
+            )
+        out["slope"] = slope
+        out["slope_se"] = slope_se
     groups = [v[d == g] for g in np.unique(d)]
     groups = [g for g in groups if len(g) >= 2]
     if len(groups) >= 2:
@@ -275,6 +307,37 @@ def _train(arch, seed, data, epochs, cache):
     return net, len(parse_architecture(arch)), float(info["test_accuracy"])
 
 
+def _check_seed_nets(nets, architectures, seeds, input_dim):
+    """``nets`` of :func:`seed_experiment`: ``{(arch, seed): (net, depth, accuracy)}``
+    with an entry for every architecture and seed."""
+    from .depth import _net_triple
+
+    if not isinstance(nets, dict):
+        raise ValidationError(
+            f"nets must be a dict {{(arch, seed): (net, depth, test_accuracy)}}, got "
+            f"{type(nets).__name__}."
+        )
+    out = {}
+    for a in architectures:
+        for s in seeds:
+            if (a, s) not in nets:
+                raise ValidationError(
+                    f"nets has no entry for architecture {a!r} and seed {s}; give one "
+                    "(net, depth, test_accuracy) per (arch, seed) of architectures x seeds."
+                )
+            where = f"nets[({a!r}, {s})]"
+            net, depth, acc = _net_triple(nets[(a, s)], where, "a (net, depth, test_accuracy)", 0,
+                                          input_dim)
+            depth = check_positive_int(depth, f"{where} depth")
+            if (isinstance(acc, (bool, np.bool_)) or not isinstance(acc, numbers.Real)
+                    or not 0 <= acc <= 1):
+                raise ValidationError(
+                    f"{where} test_accuracy must be an accuracy in [0, 1], got {acc!r}."
+                )
+            out[(a, s)] = (net, depth, float(acc))
+    return out
+
+
 def seed_experiment(
     architectures=None,
     seeds=(0, 1, 2, 3, 4),
@@ -325,6 +388,17 @@ def seed_experiment(
         Every network's row, mean +- std per architecture over the passing
         networks, and :func:`trend_test` of each reading against depth.
 
+    Raises
+    ------
+    ValidationError
+        Bad architectures, seeds (not integers >= 0, repeated, or a bare int: use
+        ``range(5)`` for five seeds), ``threshold`` outside [0, 1], bad counts,
+        flags, ``mode`` or ``data``; ``nets`` missing an ``(arch, seed)`` or with
+        an entry that is not ``(net, depth, test_accuracy)``.  All checked before
+        any network is trained.
+    ShapeError
+        A network of ``nets`` whose input dimension differs from the data's.
+
     Notes
     -----
     Every network is analysed (its row records ``passed``), but the summaries and
@@ -340,23 +414,44 @@ def seed_experiment(
     [('2x30', True), ('3x20', True)]
     """
     from ..folding import class_pair_folding
-    from ..training import DIGITS_ARCHITECTURES
-    from .depth import load_experiment_data
+    from .depth import _check_architectures, _check_flag, _check_progress, load_experiment_data
 
     t0 = time.perf_counter()
-    if architectures is None:
-        architectures = DIGITS_ARCHITECTURES
-    if isinstance(architectures, str):
-        architectures = [architectures]
-    architectures = tuple(str(a) for a in architectures)
+    # every argument is checked before any network is trained
+    architectures = _check_architectures(architectures, allow_cnn=True)
+    if not all(isinstance(a, str) for a in architectures):
+        raise ValidationError(
+            f"architectures must be names such as '2x30' or 'cnn2' (strings), got "
+            f"{[a for a in architectures if not isinstance(a, str)][0]!r}."
+        )
+    if len(set(architectures)) != len(architectures):
+        raise ValidationError(f"architectures must not repeat a name, got {list(architectures)}.")
+    if isinstance(seeds, (str, bytes, dict, numbers.Number)) or not hasattr(seeds, "__iter__"):
+        raise ValidationError(
+            f"seeds must be a sequence of training seeds such as (0, 1, 2, 3, 4) (range(5) "
+            f"for five seeds), got {seeds!r}."
+        )
     seeds = tuple(check_positive_int(s, "seeds", minimum=0) for s in seeds)
-    if not seeds or not architectures:
-        raise ValidationError("seed_experiment needs at least one architecture and one seed.")
-    if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
+    if not seeds:
+        raise ValidationError(
+            "seed_experiment needs at least one architecture and one seed, got seeds=(); "
+            "e.g. seeds=(0, 1, 2, 3, 4)."
+        )
+    if len(set(seeds)) != len(seeds):
+        raise ValidationError(f"seeds must not repeat a seed (a repeat is the same network), got {seeds}.")
+    if (isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real)
+            or not 0 <= threshold <= 1):
         raise ValidationError(f"threshold must be an accuracy in [0, 1], got {threshold!r}.")
     paths_per_pair = check_positive_int(paths_per_pair, "paths_per_pair")
+    fold_seed = check_positive_int(fold_seed, "fold_seed", minimum=0)
+    epochs = check_positive_int(epochs, "epochs")
     check_mode(mode)
+    permutations = check_positive_int(permutations, "permutations")
+    cache = _check_flag(cache, "cache")
+    progress = _check_progress(progress)
     _, _, Xte, yte, _ = load_experiment_data(data)
+    if nets is not None:
+        nets = _check_seed_nets(nets, architectures, seeds, Xte.shape[1])
     jobs = [(a, s) for a in architectures for s in seeds]
     if progress:
         from tqdm.auto import tqdm
@@ -410,12 +505,35 @@ def plot_seed_experiment(res, *, axes=None, readings=("pair_max_median", "path_p
     Returns
     -------
     list of matplotlib artists
+
+    Raises
+    ------
+    ValidationError
+        ``res`` not a :class:`SeedExperiment`, ``readings`` not a non-empty subset
+        of :data:`READING_NAMES`, ``axes`` not one matplotlib Axes per reading.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
 
+    if not isinstance(res, SeedExperiment):
+        raise ValidationError(
+            f"res must be a SeedExperiment (from seed_experiment), got {type(res).__name__}."
+        )
+    if isinstance(readings, str):
+        readings = (readings,)
+    if readings is None or not hasattr(readings, "__iter__"):
+        raise ValidationError(f"readings must be a non-empty subset of {READING_NAMES}, got {readings!r}.")
+    readings = tuple(readings)
+    if not readings or any(r not in READING_NAMES for r in readings):
+        raise ValidationError(f"readings must be a non-empty subset of {READING_NAMES}, got {readings!r}.")
     if axes is None:
         _, axes = plt.subplots(1, len(readings), figsize=(3.6 * len(readings), 3.0))
-    axes = np.atleast_1d(axes)
+    axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+    if len(axes) != len(readings) or not all(isinstance(ax, Axes) for ax in axes):
+        raise ValidationError(
+            f"axes must hold one matplotlib Axes per reading ({len(readings)}), got "
+            f"{[type(ax).__name__ for ax in axes]}."
+        )
     artists = []
     archs = list(res.architectures)
     pos = {a: i for i, a in enumerate(archs)}
