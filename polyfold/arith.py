@@ -209,3 +209,11 @@ def affine_exact(H, Wt, b):
     out = np.empty(n * m, dtype=object)
     out[:] = prod.entries()
     return out.reshape(n, m) + b
+
+
+def exact_classes(logits):
+    """Predicted classes of exact logit rows ``(n, C)``: the argmax, lowest index on
+    ties; for one output, ``logit > 0``."""
+    if logits.shape[1] == 1:
+        return [int(v > 0) for v in logits[:, 0]]
+    return [max(range(len(row)), key=lambda k, r=row: (r[k], -k)) for row in logits]

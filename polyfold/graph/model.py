@@ -405,11 +405,7 @@ class PLGraph:
             out = self._evaluate(X, bad=bad)[0]
         pred = (out[:, 0] > 0).astype(np.int64) if self.output_dim == 1 else np.argmax(out, axis=1)
         if bad.any():
-            ex = self.forward_exact(X[bad])[-1]
-            if self.output_dim == 1:
-                pred[bad] = [int(v > 0) for v in ex[:, 0]]
-            else:
-                pred[bad] = [max(range(len(row)), key=lambda k, r=row: (r[k], -k)) for row in ex]
+            pred[bad] = arith.exact_classes(self.forward_exact(X[bad])[-1])
         return pred[0] if single else pred
 
     def preactivations(self, points):

@@ -13,6 +13,9 @@ import numpy as np
 
 from .._validation import check_choice
 from ..exceptions import DomainError, SolverError, ValidationError
+
+#: largest |bound| of a region_statistics domain
+_DOMAIN_LIMIT = 1e300
 from ..tolerance import get_tol
 from ._boundaries import _boundaries, _class_gradient, _label
 from .._fast import single_blas
@@ -655,6 +658,15 @@ def region_statistics(
         raise ValidationError(f"X must be an (n, {d}) array of samples, got None.")
     X, _ = net_points(net, X, "X")
     bounds = _domain_bounds(domain, d)
+    if bounds is not None and max(np.abs(bounds[0]).max(), np.abs(bounds[1]).max()) > _DOMAIN_LIMIT:
+        # (the neighbour and boundary steps form sums of such coordinates and would
+        # overflow float64, giving wrong facets)
+        top = float(max(np.abs(bounds[0]).max(), np.abs(bounds[1]).max()))
+        raise DomainError(
+            f"domain reaches {top:.3g}: region statistics need a domain within "
+            f"[-1e300, 1e300] (beyond that their steps overflow "
+            "float64); rescale the inputs and the domain."
+        )
     if bounds is not None and len(X):
         lo, hi = bounds
         bad = (X < lo) | (X > hi)
