@@ -574,13 +574,14 @@ def region_of(net, x, *, domain=None, tol=None, max_bytes=MAX_REGION_BYTES):
                 "region is full-dimensional; pass lower < upper in every coordinate, or "
                 "restrict the net to the slice first (polyfold.slice_complex for 2D slices)."
             )
-        slack = Ad @ point + cd
-        if np.any(slack < 0):
-            k = int(np.argmin(slack))
+        # (compared, not subtracted: x - lower may overflow near the float64 limit)
+        outside = (point < -cd[:d]) | (point > cd[d:])
+        if np.any(outside):
+            k = int(np.argmax(outside))
             raise DomainError(
-                f"x lies outside the domain: coordinate {k % net.input_dim} = "
-                f"{point[k % net.input_dim]!r} is outside [lower, upper]; pass a domain "
-                "containing x (or clip x into it)."
+                f"x lies outside the domain: coordinate {k} = {float(point[k])!r} is outside "
+                f"[{float(-cd[k])!r}, {float(cd[d + k])!r}]; pass a domain containing x (or "
+                "clip x into it)."
             )
         A = np.vstack([A, Ad])
         c = np.concatenate([c, cd])

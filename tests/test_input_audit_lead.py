@@ -70,3 +70,14 @@ def test_graph_and_dense_agree_at_overflow():
         assert np.array_equal(g.codes(x), dense.codes(x))
         assert list(g.predict(x)) == list(dense.predict(x))
     assert np.array_equal(g.codes(x), g.codes_exact(x))
+
+
+def test_region_of_near_the_float64_limit_is_quiet():
+    # x - lower overflows for x = 1.7e308, lower = -1.7e308; x is inside the domain
+    net = polyfold.zoo.random_mlp([4], 2, 2, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = polyfold.region_of(net, [1.7e308, -1.7e308], domain=(-1.7e308, 1.7e308))
+    assert r.A.shape == (4 + 4, 2)  # 4 units, 2 x 2 domain rows
+    with pytest.raises(polyfold.DomainError, match=r"coordinate 0 = 2.0 is outside \[0.0, 1.0\]"):
+        polyfold.region_of(net, [2.0, 0.5], domain=(0, 1))
