@@ -17,13 +17,16 @@ float and exact application, codes, a rounding-error bound, and the local affine
 behaviour for fixed codes (forward and transpose).
 """
 
+import numbers
+
 import numpy as np
 
 from .. import arith
+from .._validation import check_positive_int
 from ..exceptions import ShapeError, UnsupportedLayerError, ValidationError
 from ..network import Activation, HardTanh, Identity, LeakyReLU, ReLU, make_activation
 from ..tolerance import UNIT_ROUNDOFF
-from .ops import _Cached, _pair, adaptive_pool_rows
+from .ops import _Cached, adaptive_pool_rows
 
 __all__ = ["Elementwise", "MaxUnits", "max_pool", "adaptive_max_pool", "maxout", "max_over_axis",
            "maximum", "units_from_dict"]
@@ -151,7 +154,16 @@ class MaxUnits(Units):
 
     def __init__(self, in_shape, out_shape, cand, *, label="Max"):
         super().__init__(in_shape, out_shape)
-        cand = np.array(cand, dtype=np.int64)
+        if self.n_units < 1:
+            raise ShapeError(f"{label}: out_shape must hold at least one unit, got {self.out_shape}.")
+        raw = np.asarray(cand)
+        if raw.size and (raw.dtype.kind not in "iub" or raw.dtype == bool):
+            ok = raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw))
+            if not ok:
+                raise ValidationError(
+                    f"{label}: cand must hold integer input indices (-1 for a missing "
+                    f"candidate), got dtype {raw.dtype}.")
+        cand = raw.astype(np.int64)
         if cand.ndim != 2 or cand.shape[0] != self.n_units:
             raise ShapeError(f"max units need a ({self.n_units}, k) candidate table, got {cand.shape}.")
         if cand.shape[1] > 127:
@@ -272,6 +284,22 @@ class MaxUnits(Units):
 # ---------------------------------------------------------------------------
 # constructors
 # ---------------------------------------------------------------------------
+def _int_tuple(v, n, name, minimum, fn):
+    """``v`` as ``n`` integers >= ``minimum`` (one integer stands for all ``n``)."""
+    def ok(a):
+        return isinstance(a, numbers.Integral) and not isinstance(a, bool) and a >= minimum
+
+    vals = (v,) * n if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+    try:
+        vals = tuple(vals)
+    except TypeError:
+        vals = None
+    if vals is None or len(vals) != n or not all(ok(a) for a in vals):
+        many = f" or {n} such integers (one per spatial axis)" if n > 1 else ""
+        raise ValidationError(f"{fn}: {name} must be an integer >= {minimum}{many}, got {v!r}.")
+    return tuple(int(a) for a in vals)
+
+
 def _window_rows(n, k, s, p, d, ceil_mode):
     eff = d * (k - 1) + 1
     if ceil_mode:
@@ -295,10 +323,10 @@ def max_pool(in_shape, kernel, stride=None, padding=0, dilation=1, *, ceil_mode=
     nd = len(in_shape) - 1
     if nd not in (1, 2):
         raise UnsupportedLayerError(f"max pooling on {nd} spatial dimensions is not supported.")
-    kernel = _pair(kernel, nd)
-    stride = kernel if stride is None else _pair(stride, nd)
-    padding = _pair(padding, nd)
-    dilation = _pair(dilation, nd)
+    kernel = _int_tuple(kernel, nd, "kernel", 1, label)
+    stride = kernel if stride is None else _int_tuple(stride, nd, "stride", 1, label)
+    padding = _int_tuple(padding, nd, "padding", 0, label)
+    dilation = _int_tuple(dilation, nd, "dilation", 1, label)
     C = in_shape[0]
     sp = in_shape[1:]
     n_out = [_window_rows(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(sp, kernel, stride, padding, dilation)]
@@ -331,7 +359,9 @@ def adaptive_max_pool(in_shape, out_size, *, label="AdaptiveMaxPool"):
     """Max units of ``torch.nn.AdaptiveMaxPool1d/2d`` (windows of varying size)."""
     in_shape = tuple(int(v) for v in in_shape)
     nd = len(in_shape) - 1
-    out_size = _pair(out_size, nd)
+    if nd not in (1, 2):
+        raise UnsupportedLayerError(f"adaptive max pooling on {nd} spatial dimensions is not supported.")
+    out_size = _int_tuple(out_size, nd, "out_size", 1, label)
     C = in_shape[0]
     rows = [adaptive_pool_rows(n, o) for n, o in zip(in_shape[1:], out_size)]
     kmax = [max(b - a for a, b in r) for r in rows]
@@ -354,7 +384,12 @@ def adaptive_max_pool(in_shape, out_size, *, label="AdaptiveMaxPool"):
 def max_over_axis(in_shape, axis, *, keepdim=False, label="Max"):
     """Max units over one per-sample axis (``torch.amax(x, dim)``; maxout after a view)."""
     in_shape = tuple(int(v) for v in in_shape)
-    axis = int(axis) % len(in_shape)
+    nd = len(in_shape)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or not -nd <= axis < nd:
+        raise ValidationError(
+            f"{label}: axis must be an integer in [-{nd}, {nd}) (a per-sample axis of the "
+            f"input of shape {in_shape}), got {axis!r}.")
+    axis = int(axis) % nd
     idx = np.arange(int(np.prod(in_shape))).reshape(in_shape)
     idx = np.moveaxis(idx, axis, -1)
     out = list(in_shape)
@@ -368,8 +403,9 @@ def max_over_axis(in_shape, axis, *, keepdim=False, label="Max"):
 def maxout(n_in, k, *, label="Maxout"):
     """Maxout on a vector of ``n_in = n_out * k`` features: unit ``u`` takes the max of
     features ``u k .. u k + k - 1``."""
-    n_in, k = int(n_in), int(k)
-    if k < 1 or n_in % k:
+    n_in = int(n_in)
+    k = check_positive_int(k, "k")
+    if n_in % k:
         raise ValidationError(f"maxout needs n_in divisible by k, got n_in={n_in}, k={k}.")
     return MaxUnits((n_in,), (n_in // k,), np.arange(n_in).reshape(-1, k), label=label)
 
@@ -378,6 +414,7 @@ def maximum(shape, n_inputs, *, label="Maximum"):
     """Elementwise max of ``n_inputs`` tensors of one shape, concatenated along a new
     leading block: candidates ``j, n + j, 2 n + j, ...`` (``torch.maximum``)."""
     shape = tuple(int(v) for v in shape)
+    n_inputs = check_positive_int(n_inputs, "n_inputs")
     n = int(np.prod(shape))
     cand = np.arange(n)[:, None] + n * np.arange(n_inputs)[None, :]
     return MaxUnits((n * n_inputs,), shape, cand, label=label)
