@@ -271,11 +271,11 @@ static inline void FN(absmax)(const double *restrict z, int np, double *restrict
 }
 
 /*
- * The certified helpers below use 4-lane vectors in both vector builds (AVX2 is part
- * of the AVX-512 target); every lane's arithmetic is the scalar code's, rounded as
- * written (the build does not contract products and sums).
+ * The certified helpers below: 8 lanes (AVX-512) or 4 (AVX2), every lane's arithmetic
+ * the scalar code's, rounded as written (the build does not contract products and
+ * sums); min/max and blends keep the scalar code's NaN choices.
  */
-#if VW >= 4
+#if VW == 4
 #define V4 __m256d
 #define V4LD(p) _mm256_loadu_pd(p)
 #define V4ST(p, v) _mm256_storeu_pd((p), (v))
@@ -291,7 +291,24 @@ static inline void FN(bound_row)(const double *restrict hp, const double *restri
                                  double zlo, double zhi)
 {
     int k = 0;
-#if VW >= 4
+#if VW == 8
+    const vd vH = VSET(cH), vE = VSET(cE), vf = VSET(fl), vlo = VSET(zlo), vhi = VSET(zhi);
+    const vd zero = _mm512_setzero_pd();
+    for (; k + 8 <= nin; k += 8) {
+        const vd z = VLD(zp + k), e = VLD(ep + k);
+        const vd low = fl == 0.0 ? zero : _mm512_mul_pd(vf, e);
+        vd ec = _mm512_mask_mov_pd(e, _mm512_cmp_pd_mask(z, vhi, _CMP_GT_OQ), zero);
+        ec = _mm512_mask_mov_pd(ec, _mm512_cmp_pd_mask(z, vlo, _CMP_LT_OQ), low);
+        const vd g = _mm512_add_pd(_mm512_mul_pd(vH, _mm512_abs_pd(VLD(hp + k))), _mm512_mul_pd(vE, ec));
+        if (first) {
+            VST(gp + k, g);
+        } else {
+            const vd o = VLD(gp + k);
+            const __mmask8 take = _mm512_cmp_pd_mask(g, o, _CMP_GT_OQ) | _mm512_cmp_pd_mask(g, g, _CMP_UNORD_Q);
+            VST(gp + k, _mm512_mask_mov_pd(o, take, g));
+        }
+    }
+#elif VW == 4
     const V4 vH = V4SET(cH), vE = V4SET(cE), vf = V4SET(fl), vlo = V4SET(zlo), vhi = V4SET(zhi);
     const V4 zero = _mm256_setzero_pd();
     for (; k + 4 <= nin; k += 4) {
@@ -322,7 +339,15 @@ static inline void FN(slope_row)(const double *restrict z0, const double *restri
                                  const double *restrict e1, double inv, int np, double *restrict ap,
                                  double *restrict amax)
 {
-#if VW >= 4
+#if VW == 8
+    const vd vi = VSET(inv);
+    for (int j = 0; j < np; j += 8) {
+        const vd d = _mm512_abs_pd(_mm512_sub_pd(VLD(z1 + j), VLD(z0 + j)));
+        const vd a = _mm512_mul_pd(_mm512_add_pd(_mm512_add_pd(d, VLD(e1 + j)), VLD(e0 + j)), vi);
+        VST(ap + j, a);
+        VST(amax + j, _mm512_max_pd(a, VLD(amax + j))); /* a > amax ? a : amax */
+    }
+#elif VW == 4
     const V4 vi = V4SET(inv);
     for (int j = 0; j < np; j += 4) {
         const V4 d = V4ABS(_mm256_sub_pd(V4LD(z1 + j), V4LD(z0 + j)));
@@ -342,14 +367,16 @@ static inline void FN(slope_row)(const double *restrict z0, const double *restri
 /* d = s over np doubles (a multiple of 8) */
 static inline void FN(copy_row)(double *restrict d, const double *restrict s, int np)
 {
-#if VW >= 4
+#if VW == 8
+    for (int j = 0; j < np; j += 8) VST(d + j, VLD(s + j));
+#elif VW == 4
     for (int j = 0; j < np; j += 4) V4ST(d + j, V4LD(s + j));
 #else
     memcpy(d, s, (size_t)np * sizeof(double));
 #endif
 }
 
-#if VW >= 4
+#if VW == 4
 #undef V4
 #undef V4LD
 #undef V4ST
