@@ -664,6 +664,8 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                         w->t[R] = ta + s * dt;
                         for (int j = 0; j < np; j++) zn[j] = za[j] + s * (zb[j] - za[j]);
                         zn[jc] = th[wc];
+                        w->xj[R] = jc;
+                        w->xth[R] = th[wc];
                         const double *bd = band, *bsb = NULL;
                         double br = 0.0;
                         if (cert) {
@@ -721,7 +723,9 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 /* float: merge consecutive points closer than tol.merge into the first
                    (a merged sign is +-1 only when all members agree); the piece after
                    the merged point is the one after the last member, so the merged
-                   point takes that member's code words (the earlier layers' codes) */
+                   point takes that member's code words (the earlier layers' codes).
+                   Every unit a member lies on is at its threshold at the merged point
+                   (not the rounding noise of the first member's interpolation) */
                 if (!cert) {
                     int64_t nq = 1;
                     for (int64_t i = 1; i < q2; i++) {
@@ -734,6 +738,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                                 nk[q] &= ni[q];
                             }
                             copy_words(w->cw + ord2[nq - 1] * nwc, w->cw + ri * nwc, nwc);
+                            if (ri >= P) w->Z[ord2[nq - 1] * zs + w->xj[ri]] = w->xth[ri];
                         } else {
                             ord2[nq++] = ri;
                         }

@@ -144,6 +144,8 @@ typedef struct {
     double *Hb, *Gb, *Eb;
     double *band, *mmbuf, *smbuf;
     double *Sb, *rho, *amax, *Ka, *Kb; /* certified: slope bounds */
+    int64_t *xj;                       /* float: the unit a new point lies on (its threshold in xth) */
+    double *xth;
     Cross *cr;
 } Work;
 
@@ -182,7 +184,8 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
         grow((void **)&w->band, (size_t)net->zs * sizeof(double)) ||
         grow((void **)&w->mmbuf, (size_t)net->zs * sizeof(double)) ||
         grow((void **)&w->smbuf, (size_t)net->zs * sizeof(double)) ||
-        grow((void **)&w->cr, (size_t)ncr * sizeof(Cross)))
+        grow((void **)&w->cr, (size_t)ncr * sizeof(Cross)) || grow((void **)&w->xj, ib) ||
+        grow((void **)&w->xth, tb))
         return -1;
     if (net->certified) {
         const size_t gb = (size_t)((cap / net->eb + 8) * net->zs) * sizeof(double);
@@ -201,7 +204,7 @@ static int reserve_rows(Work *w, int64_t need, const Net *net)
 static void work_free(Work *w)
 {
     free(w->t), free(w->tn), free(w->r), free(w->rn), free(w->tr), free(w->trn);
-    free(w->Sb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb);
+    free(w->Sb), free(w->rho), free(w->amax), free(w->Ka), free(w->Kb), free(w->xj), free(w->xth);
     free(w->Z), free(w->Zn), free(w->E), free(w->En);
     free(w->pm), free(w->nm), free(w->cw), free(w->cwn);
     free(w->ord), free(w->ord2), free(w->pairs), free(w->Hb), free(w->Gb), free(w->Eb);

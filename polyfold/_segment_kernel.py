@@ -435,7 +435,11 @@ def _partition(net, Z0, E0, exact, tolv, certified):
                 r = _scatter(r, r_new, pos_old, pos_new)
                 tr = _scatter(tr, tr_new, pos_old, pos_new)
             if not certified:
-                seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv)
+                own = None
+                if not exact:  # the unit each new point lies on, for _merge_close
+                    own = (_scatter(np.full(n_pts, -1), j, pos_old, pos_new),
+                           _scatter(np.zeros(n_pts), th_new, pos_old, pos_new))
+                seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv, own)
         else:
             src = np.arange(n_pts)
         src_maps.append(src)
@@ -546,8 +550,12 @@ def _final_codes(net, seg, layer_codes, src_maps):
     return piece, codes
 
 
-def _merge_close(seg, t, Z, sg, src, exact, tolv):
-    """Merge consecutive points of one segment at equal ``t`` (within ``merge`` in float)."""
+def _merge_close(seg, t, Z, sg, src, exact, tolv, own=None):
+    """Merge consecutive points of one segment at equal ``t`` (within ``merge`` in float).
+
+    ``own`` (float): ``(unit, threshold)`` per point, unit -1 for points that are not
+    new breakpoints; every unit a member lies on is set to its threshold at the merged
+    point (the first member's interpolation leaves rounding noise there)."""
     if len(seg) < 2:
         return seg, t, Z, sg, src
     same = seg[1:] == seg[:-1]
@@ -567,7 +575,13 @@ def _merge_close(seg, t, Z, sg, src, exact, tolv):
     # the piece after a merged run is the one after its last point: it takes that
     # point's origin (its codes in the earlier layers)
     last = np.r_[starts[1:], len(seg)] - 1
-    return seg[starts], t[starts], Z[starts], sg2, src[last]
+    Zm = Z[starts]
+    if own is not None:
+        unit, th = own
+        run = np.cumsum(keep) - 1  # the merged point of every point
+        for i in np.flatnonzero(~keep & (unit >= 0)):  # in order: later members last
+            Zm[run[i], unit[i]] = th[i]
+    return seg[starts], t[starts], Zm, sg2, src[last]
 
 
 def _drop_silent_breakpoints(raw):

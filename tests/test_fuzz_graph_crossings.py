@@ -437,17 +437,19 @@ def test_graph_float_sets_every_unit_switching_at_a_merged_point_to_its_threshol
     np.testing.assert_array_equal(fl.codes, ex.codes)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dense float kernel (polyfold/_segment_kernel.py _partition/_merge_close and the C "
-    "kernel): of two units crossing at one point only the event's own unit is set to its "
-    "threshold; the merged point keeps the other's rounding noise (4e-16), and z = 2 "
-    "relu(y1) - relu(y0), identically 0, is then decided active under its tiny band"))
 def test_chain_graph_and_its_plnet_agree_in_float_mode_on_a_merged_tie():
     net = _proportional_pair_net()
     pl = graph_to_plnet(net)
     a = polyfold.segment_crossings(net, [0.0], [1.0], mode="float")
     b = polyfold.segment_crossings(pl, [0.0], [1.0], mode="float")
     np.testing.assert_array_equal(b.codes, a.codes)
+    # two units cross at one point and are merged there: both sit at their threshold
+    # at the merged point, so the unit 2 relu(y1) - relu(y0), identically 0, stays 0
+    # (exact mode, an independent computation, says so); in both dense kernels
+    ex = polyfold.segment_crossings(pl, [0.0], [1.0], mode="exact")
+    for backend in ("c", "numpy"):
+        f = polyfold.segment_crossings(pl, [0.0], [1.0], mode="float", backend=backend)
+        np.testing.assert_array_equal(f.codes, ex.codes)
 
 
 # ---------------------------------------------------------------------------
