@@ -81,3 +81,19 @@ def test_region_of_near_the_float64_limit_is_quiet():
     assert r.A.shape == (4 + 4, 2)  # 4 units, 2 x 2 domain rows
     with pytest.raises(polyfold.DomainError, match=r"coordinate 0 = 2.0 is outside \[0.0, 1.0\]"):
         polyfold.region_of(net, [2.0, 0.5], domain=(0, 1))
+
+
+def test_graph_maximum_checks_its_nodes():
+    from polyfold import ShapeError
+    from polyfold.graph import GraphBuilder
+
+    b = GraphBuilder((1, 4, 4))
+    with pytest.raises(ValidationError, match="at least one node"):
+        b.maximum()
+    flat = b.flatten(b.input)
+    with pytest.raises(ShapeError, match="one shape"):
+        b.maximum(b.input, flat)  # (1, 4, 4) against (16,): same size, not the same shape
+    # the valid call: max(x, -x) = |x| elementwise, checked by hand at one point
+    g = b.build(b.maximum(flat, b.dense(flat, -np.eye(16))))
+    x = np.arange(16.0) - 7.5
+    assert np.array_equal(g.forward(x), np.abs(x))

@@ -988,7 +988,16 @@ class GraphBuilder:
         return self.add_node(_units.max_over_axis(self.shape(h), axis, keepdim=keepdim), [h], name, "max")
 
     def maximum(self, *hs, name=None):
+        """Elementwise maximum of nodes of one shape (a max unit per element)."""
+        if not hs:
+            raise ValidationError("maximum needs at least one node, got none; pass the nodes to compare.")
         shape = self.shape(hs[0])
+        for k, h in enumerate(hs[1:], 1):
+            if tuple(self.shape(h)) != tuple(shape):
+                raise ShapeError(
+                    f"maximum compares nodes of one shape: node {k} has shape {tuple(self.shape(h))}, "
+                    f"node 0 {tuple(shape)}; reshape them first (no broadcasting)."
+                )
         flat = [self.flatten(h) if len(self.shape(h)) != 1 else h for h in hs]
         cat = self.concat(*flat) if len(flat) > 1 else flat[0]
         return self.add_node(_units.maximum(shape, len(hs)), [cat], name, "maximum")
