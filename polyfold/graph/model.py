@@ -988,14 +988,15 @@ class GraphBuilder:
         return self.add_node(_units.max_over_axis(self.shape(h), axis, keepdim=keepdim), [h], name, "max")
 
     def maximum(self, *hs, name=None):
-        """Elementwise maximum of nodes of one shape (a max unit per element)."""
+        """Elementwise maximum of nodes of one size, compared in flat (C) order, a max
+        unit per element; the result has the first node's shape (no broadcasting)."""
         if not hs:
             raise ValidationError("maximum needs at least one node, got none; pass the nodes to compare.")
         shape = self.shape(hs[0])
         for k, h in enumerate(hs[1:], 1):
-            if tuple(self.shape(h)) != tuple(shape):
+            if int(np.prod(self.shape(h))) != int(np.prod(shape)):
                 raise ShapeError(
-                    f"maximum compares nodes of one shape: node {k} has shape {tuple(self.shape(h))}, "
+                    f"maximum compares nodes of one size: node {k} has shape {tuple(self.shape(h))}, "
                     f"node 0 {tuple(shape)}; reshape them first (no broadcasting)."
                 )
         flat = [self.flatten(h) if len(self.shape(h)) != 1 else h for h in hs]
