@@ -174,6 +174,18 @@ def available_cores():
         return max(1, os.cpu_count() or 1)
 
 
+def read_array(x, name, what):
+    """``np.asarray(x)``, refusing None, strings and unreadable (ragged) input with a
+    :class:`ValidationError` that says ``name`` must be ``what`` (e.g. "an (E, 2) array
+    of region indices")."""
+    if x is None or isinstance(x, (str, bytes)):
+        raise ValidationError(f"{name} must be {what}, got {x!r}.")
+    try:
+        return np.asarray(x)
+    except Exception as err:  # ragged lists and the like
+        raise ValidationError(f"{name} could not be read as {what}: {err}.") from err
+
+
 def check_seed(seed):
     """Turn ``seed`` (None, int or Generator) into a numpy Generator once."""
     if isinstance(seed, np.random.Generator):

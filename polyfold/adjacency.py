@@ -83,7 +83,7 @@ def switching_units(codes, pairs, block=1 << 16):
         ``codes`` not 2-D, ``pairs`` not ``(E, 2)`` integer indices in
         ``[0, R)``, or ``block`` not a positive integer.
     """
-    from ._validation import check_positive_int
+    from ._validation import check_positive_int, read_array
     from .exceptions import ShapeError
 
     block = check_positive_int(block, "block")
@@ -94,12 +94,7 @@ def switching_units(codes, pairs, block=1 << 16):
         raise ShapeError(
             f"codes must be an (R, n_hidden) array (one row per region), got shape {codes.shape}."
         )
-    if pairs is None or isinstance(pairs, (str, bytes)):
-        raise ValidationError(f"pairs must be an (E, 2) array of region indices, got {pairs!r}.")
-    try:
-        raw = np.asarray(pairs)
-    except Exception as err:  # ragged lists
-        raise ValidationError(f"pairs could not be read as an (E, 2) array: {err}.") from err
+    raw = read_array(pairs, "pairs", "an (E, 2) array of region indices")
     if raw.size and raw.dtype.kind not in "iu":
         if raw.dtype.kind != "f" or not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
             raise ValidationError(

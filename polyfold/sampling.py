@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .network import check_net as _check_net
-from ._validation import check_grid_points, check_item_index, check_positive_int, net_segments
+from ._validation import check_grid_points, check_item_index, check_positive_int, net_segments, read_array
 from .exceptions import ShapeError, ValidationError
 from .network import PLNet, bits_from_codes, codes_from_preactivations
 from ._repr import summary_repr
@@ -393,12 +393,7 @@ def spurious_samples(exact, sampled):
 
 def _code_rows(codes, name):
     """``codes`` as a 2-D integer (or boolean) array of code rows."""
-    if isinstance(codes, (str, bytes)) or codes is None:
-        raise ValidationError(f"{name} must be a (k, n_hidden) array of codes, got {codes!r}.")
-    try:
-        arr = np.asarray(codes)
-    except Exception as err:  # ragged lists
-        raise ValidationError(f"{name} could not be read as a (k, n_hidden) array: {err}.") from err
+    arr = read_array(codes, name, "a (k, n_hidden) array of codes")
     if arr.ndim != 2:
         raise ShapeError(f"{name} must be a 2-D (k, n_hidden) array of codes, got shape {arr.shape}.")
     if arr.dtype.kind not in "biu" and not (arr.size == 0 and arr.dtype.kind == "f"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._repr import summary_repr
-from .._validation import check_mode, check_positive_int, check_seed
+from .._validation import check_mode, check_positive_int, check_seed, read_array
 from ..exceptions import ShapeError, ValidationError
 from ..training import train_mlp  # noqa: F401  (public here too, documented in training)
 
@@ -131,12 +131,7 @@ def _check_label_vector(y, name, what):
     """1-D class labels (integers, integral floats or strings), no NaN / None."""
     from ..training import _check_labels
 
-    if y is None or isinstance(y, (str, bytes)):
-        raise ValidationError(f"{name} must be an array of class labels, got {y!r}.")
-    try:
-        arr = np.asarray(y)
-    except ValueError as err:  # ragged lists
-        raise ValidationError(f"{name} could not be read as an array of labels: {err}.") from err
+    arr = read_array(y, name, "an array of class labels")
     if arr.ndim != 1:
         raise ShapeError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}.")
     if arr.dtype == object and any(v is None for v in arr):
