@@ -237,11 +237,13 @@ def test_bad_input_raises_polyfold_error_naming_the_argument(call, words):
         assert w in msg, (w, msg)
 
 
-def test_save_figure_makes_only_the_last_folder(tmp_path):
+def test_save_figure_makes_missing_folders(tmp_path):
     fig = plt.figure()
-    with pytest.raises(PolyfoldError, match="parent folder"):
-        P.save_figure(fig, tmp_path / "typo" / "figs", "f", formats=("png",))
-    assert not (tmp_path / "typo").exists()
+    paths = P.save_figure(fig, tmp_path / "a" / "figs", "f", formats=("png",))
+    assert paths == [tmp_path / "a" / "figs" / "f.png"] and paths[0].stat().st_size > 0
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PolyfoldError, match="directory"):  # a file on the way
+        P.save_figure(fig, tmp_path / "file" / "figs", "f", formats=("png",))
     paths = P.save_figure(fig, tmp_path / "figs", "f", formats="png")  # one format as a str
     assert [p.name for p in paths] == ["f.png"] and paths[0].stat().st_size > 0
 

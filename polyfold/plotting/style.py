@@ -112,8 +112,7 @@ def save_figure(fig, directory, name, *, formats=("png", "pdf")):
     ----------
     fig : matplotlib Figure
     directory : str or Path
-        Folder of the files; created when missing, but its parent folder must exist
-        (a mistyped path raises instead of creating a tree of folders).
+        Folder of the files; created (with its missing parents) when missing.
     name : str
         File name without extension (no folder separators).
     formats : str or sequence of str
@@ -127,8 +126,8 @@ def save_figure(fig, directory, name, *, formats=("png", "pdf")):
     ------
     ValidationError
         ``fig`` is not a Figure, ``directory`` is not a folder name (or is a file, or
-        its parent does not exist), ``name`` is empty or holds a separator, or a
-        format is unknown to matplotlib; checked before any file is written.
+        cannot be created), ``name`` is empty or holds a separator, or a format is
+        unknown to matplotlib; checked before any file is written.
     """
     import os
 
@@ -148,12 +147,6 @@ def save_figure(fig, directory, name, *, formats=("png", "pdf")):
     if directory.exists() and not directory.is_dir():
         raise ValidationError(
             f"directory {str(directory)!r} is a file, not a folder; give a folder name."
-        )
-    parent = directory.parent
-    if not directory.exists() and not parent.is_dir():
-        raise ValidationError(
-            f"directory {str(directory)!r}: its parent folder {str(parent)!r} does not exist; "
-            "create it first (os.makedirs(folder, exist_ok=True)) or save elsewhere."
         )
     if (not isinstance(name, str) or not name or "/" in name or os.sep in name
             or name in (".", "..")):
@@ -176,7 +169,10 @@ def save_figure(fig, directory, name, *, formats=("png", "pdf")):
                 f"format {fmt!r} is not one matplotlib can write; use one of "
                 f"{', '.join(sorted(supported))}."
             )
-    directory.mkdir(exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file on the way, no permission, ...
+        raise ValidationError(f"directory {str(directory)!r} cannot be created: {err}.") from err
     paths = []
     for fmt in formats:
         fmt = fmt.lower().lstrip(".")
