@@ -325,20 +325,12 @@ class PLGraph:
         """Forward through every node.
 
         ``codes`` (n, n_hidden): fixed codes (the local affine map of that region);
-        returns ``(logits, group inputs or None, codes or None)``.  No points: the
-        shapes come from one zero point (of the same kind, float or exact), sliced to 0.
+        returns ``(logits, group inputs or None, codes or None)``.  Every operator takes
+        a batch of no points, so ``(0, ...)`` batches give empty results of the right widths.
         ``bad`` (float, (n,) bool): set where a unit group's inputs or the logits are
         not finite (values that overflowed float64; every inf or NaN of a node reaches
         a unit group or the logits).
         """
-        if len(X) == 0:
-            X1 = np.zeros((1,) + np.shape(X)[1:], dtype=X.dtype)
-            if X.dtype == object:
-                X1[...] = arith.to_fmpq(0)
-            c1 = None if codes is None else np.zeros((1,) + codes.shape[1:], dtype=codes.dtype)
-            out, ins, cd = self._evaluate(X1, exact=exact, codes=c1, want_inputs=want_inputs,
-                                          want_codes=want_codes)
-            return out[:0], (None if ins is None else [z[:0] for z in ins]), (None if cd is None else cd[:0])
         last = self._last_use()
         vals = {0: X}
         inputs, out_codes = [], []
