@@ -97,3 +97,12 @@ def test_graph_maximum_checks_its_nodes():
     g = b.build(b.maximum(flat, b.dense(flat, -np.eye(16))))
     x = np.arange(16.0) - 7.5
     assert np.array_equal(g.forward(x), np.abs(x))
+
+
+def test_graph_vjp_fixed_of_no_rows(cnn):
+    # the one-row call gives the shape; no rows give (0, input_dim)
+    c1 = cnn.codes(np.zeros((1, 64)))
+    assert cnn.vjp_fixed(np.ones((1, 10)), c1).shape == (1, 64)
+    assert cnn.vjp_fixed(np.zeros((0, 10)), c1[:0]).shape == (0, 64)
+    with pytest.raises(polyfold.ShapeError, match="G must have shape"):
+        cnn.vjp_fixed(np.ones((1, 9)), c1)

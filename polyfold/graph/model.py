@@ -519,7 +519,10 @@ class PLGraph:
         ``G`` (n, output_dim), ``codes`` (n, n_hidden); returns (n, input_dim).
         """
         codes = self._check_codes(codes)
-        G = np.asarray(G, dtype=np.float64).reshape(len(codes), -1)
+        G = np.asarray(G, dtype=np.float64)
+        if G.size != len(codes) * self.output_dim:
+            raise ShapeError(f"G must have shape ({len(codes)}, {self.output_dim}) (one row per code row), got {G.shape}.")
+        G = G.reshape(len(codes), self.output_dim)
         # forward with fixed codes only to get the group inputs is not needed: the
         # transposes of units depend on codes alone
         grads = {self._output: G}
