@@ -186,6 +186,18 @@ def read_array(x, name, what):
         raise ValidationError(f"{name} could not be read as {what}: {err}.") from err
 
 
+def as_item_list(x, name, what, empty_hint):
+    """``list(x)`` for a non-empty sequence ``x`` of ``what`` (e.g. "dicts (one per
+    network)"); None, strings, dicts and non-iterables raise a :class:`ValidationError`
+    naming ``name``, and so does an empty sequence (the message ends with ``empty_hint``)."""
+    if x is None or isinstance(x, (str, bytes, dict)) or not hasattr(x, "__iter__"):
+        raise ValidationError(f"{name} must be a sequence of {what}, got {type(x).__name__}.")
+    items = list(x)
+    if not items:
+        raise ValidationError(f"{name} is empty; {empty_hint}.")
+    return items
+
+
 def check_seed(seed):
     """Turn ``seed`` (None, int or Generator) into a numpy Generator once."""
     if isinstance(seed, np.random.Generator):

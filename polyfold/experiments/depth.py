@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._repr import summary_repr
-from .._validation import check_mode, check_positive_int, check_seed, read_array
+from .._validation import as_item_list, check_mode, check_positive_int, check_seed, read_array
 from ..exceptions import ShapeError, ValidationError
 from ..training import train_mlp  # noqa: F401  (public here too, documented in training)
 
@@ -85,14 +85,8 @@ def _check_architectures(architectures, *, allow_cnn=False):
 
 def _check_nets(nets, input_dim):
     """``nets`` of :func:`depth_experiment`: a non-empty sequence of ``(arch, net, info)``."""
-    if isinstance(nets, (str, bytes, dict)) or not hasattr(nets, "__iter__"):
-        raise ValidationError(
-            f"nets must be a sequence of (arch, net, info) triples (as experiment_nets "
-            f"returns), got {type(nets).__name__}."
-        )
-    nets = list(nets)
-    if not nets:
-        raise ValidationError("nets must hold at least one (arch, net, info) triple, got none.")
+    nets = as_item_list(nets, "nets", "(arch, net, info) triples (as experiment_nets returns)",
+                        "pass at least one (arch, net, info) triple")
     out = []
     for k, item in enumerate(nets):
         arch, net, info = _net_triple(item, f"nets[{k}]", "an (arch, net, info)", 1, input_dim,

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from .._validation import as_item_list
 from ..exceptions import ValidationError
 from .style import _get_ax
 
@@ -39,13 +40,7 @@ def plot_sampling_comparison(rows, *, ax=None, quantity="fraction_missed"):
         raise ValidationError(
             f"quantity must be 'fraction_missed' or 'ratio', got {quantity!r}."
         )
-    if rows is None or isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
-        raise ValidationError(
-            f"rows must be a sequence of dicts (one per network), got {type(rows).__name__}."
-        )
-    rows = list(rows)
-    if not rows:
-        raise ValidationError("rows is empty; pass at least one network's comparison.")
+    rows = as_item_list(rows, "rows", "dicts (one per network)", "pass at least one network's comparison")
     data = []
     for k, row in enumerate(rows):
         if not isinstance(row, dict):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_float_array, as_item_list
 from ..exceptions import ShapeError, ValidationError
 from .style import PALETTE, _check_flag, _closing_on_error, _colormap, _get_ax, _new_figure
 
@@ -380,13 +380,7 @@ def plot_folding_vs_depth(rows, *, ax=None, readings=("pair_max_median", "path_p
     """
     import numbers
 
-    if rows is None or isinstance(rows, (str, bytes, dict)) or not hasattr(rows, "__iter__"):
-        raise ValidationError(
-            f"rows must be a sequence of dicts (one per network), got {type(rows).__name__}."
-        )
-    rows = list(rows)
-    if not rows:
-        raise ValidationError("rows is empty; pass one dict per network.")
+    rows = as_item_list(rows, "rows", "dicts (one per network)", "pass one dict per network")
     if isinstance(readings, str):
         readings = (readings,)
     if readings is None or not hasattr(readings, "__iter__") or not all(
