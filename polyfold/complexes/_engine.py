@@ -50,23 +50,24 @@ def _rnd(r):
 # numbers may underflow, hence the ``TINY`` term there.  Exact zeros stay exact zeros
 # with a zero bound (the zeros of dead units, the M parts of finite vertices).
 # A result beyond float64 is inf (or NaN, from inf - inf) with an inf (NaN) bound,
-# which decides nothing: such values are recomputed exactly, so the overflow is quiet.
+# which decides nothing: such values are recomputed exactly, so the callers run these
+# under _QUIET (one context per batch of operations, not one per operation).
+_QUIET = {"over": "ignore", "invalid": "ignore"}
+
+
 def _add(x, ex, y, ey):
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = x + y
-        return r, ex + ey + _rnd(r)
+    r = x + y
+    return r, ex + ey + _rnd(r)
 
 
 def _sub(x, ex, y, ey):
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = x - y
-        return r, ex + ey + _rnd(r)
+    r = x - y
+    return r, ex + ey + _rnd(r)
 
 
 def _mul(x, ex, y, ey):
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = x * y
-        return r, np.abs(x) * ey + np.abs(y) * ex + ex * ey + _rnd(r) + TINY * ((x != 0) & (y != 0))
+    r = x * y
+    return r, np.abs(x) * ey + np.abs(y) * ex + ex * ey + _rnd(r) + TINY * ((x != 0) & (y != 0))
 
 
 def _div(x, ex, y, ey):
@@ -491,8 +492,9 @@ class Engine:
         if not self.space:
             a, b = dv[p], dv[n]
             if self.certified:
-                den, eden = _sub(a, e[p], b, e[n])
-                t, et = _div(a, e[p], den, eden)
+                with np.errstate(**_QUIET):
+                    den, eden = _sub(a, e[p], b, e[n])
+                    t, et = _div(a, e[p], den, eden)
             else:
                 t = a / (a - b)
             C = _lattice._clattice if V.dtype == np.float64 else None
@@ -505,9 +507,10 @@ class Engine:
                          np.ascontiguousarray(p), np.ascontiguousarray(n), t,
                          et if self.certified else None, Wn, EW, cols, 2 * U, TINY)
             elif self.certified:
-                D, eD = _sub(V[n], E[n], V[p], E[p])
-                tD, etD = _mul(t[:, None], et[:, None], D, eD)
-                Wn, EW = _add(V[p], E[p], tD, etD)
+                with np.errstate(**_QUIET):
+                    D, eD = _sub(V[n], E[n], V[p], E[p])
+                    tD, etD = _mul(t[:, None], et[:, None], D, eD)
+                    Wn, EW = _add(V[p], E[p], tD, etD)
             else:
                 Wn = V[p] + t[:, None] * (V[n] - V[p])
             if fb < 0:
@@ -520,11 +523,12 @@ class Engine:
                     self._grow("E", EW)
         else:
             cert = self.certified
-            A, EA, B, EBn = _interp_space_float(
-                V[p], E[p] if cert else None, VB[p], EB[p] if cert else None,
-                V[n], E[n] if cert else None, VB[n], EB[n] if cert else None,
-                dv[p], e[p] if cert else None, dB[p], eB[p] if cert else None,
-                dv[n], e[n] if cert else None, dB[n], eB[n] if cert else None)
+            with np.errstate(**(_QUIET if cert else {})):
+                A, EA, B, EBn = _interp_space_float(
+                    V[p], E[p] if cert else None, VB[p], EB[p] if cert else None,
+                    V[n], E[n] if cert else None, VB[n], EB[n] if cert else None,
+                    dv[p], e[p] if cert else None, dB[p], eB[p] if cert else None,
+                    dv[n], e[n] if cert else None, dB[n], eB[n] if cert else None)
             if fb < 0:
                 A[:, fa] = th
                 B[:, fa] = 0.0
