@@ -364,18 +364,6 @@ static inline void FN(slope_row)(const double *restrict z0, const double *restri
 #endif
 }
 
-/* d = s over np doubles (a multiple of 8) */
-static inline void FN(copy_row)(double *restrict d, const double *restrict s, int np)
-{
-#if VW == 8
-    for (int j = 0; j < np; j += 8) VST(d + j, VLD(s + j));
-#elif VW == 4
-    for (int j = 0; j < np; j += 4) V4ST(d + j, V4LD(s + j));
-#else
-    memcpy(d, s, (size_t)np * sizeof(double));
-#endif
-}
-
 #if VW == 4
 #undef V4
 #undef V4LD
@@ -474,7 +462,7 @@ static int FN(run_segment)(const Net *net, Work *w, const double *Za, const doub
                 } else {
                     FN(gemm)(w->Gb, nb4, zs, nin, net->aWTp[l], np / 8, net->cb[l], w->Eb, zs);
                     for (int64_t i = 0; i < P; i++)
-                        FN(copy_row)(w->En + i * zs, w->Eb + (i / eb) * zs, np);
+                        memcpy(w->En + i * zs, w->Eb + (i / eb) * zs, (size_t)np * sizeof(double));
                 }
                 for (int64_t i = 0; i < P; i++) {
                     w->rn[i] = w->r[ord[i]];

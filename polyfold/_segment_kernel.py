@@ -435,10 +435,7 @@ def _partition(net, Z0, E0, exact, tolv, certified):
                 r = _scatter(r, r_new, pos_old, pos_new)
                 tr = _scatter(tr, tr_new, pos_old, pos_new)
             if not certified:
-                own = None
-                if not exact:  # the unit each new point lies on, for _merge_close
-                    own = (_scatter(np.full(n_pts, -1), j, pos_old, pos_new),
-                           _scatter(np.zeros(n_pts), th_new, pos_old, pos_new))
+                own = None if exact else (pos_new, j, th_new)  # the units the new points lie on
                 seg, t, Z, sg, src = _merge_close(seg, t, Z, sg, src, exact, tolv, own)
         else:
             src = np.arange(n_pts)
@@ -553,9 +550,9 @@ def _final_codes(net, seg, layer_codes, src_maps):
 def _merge_close(seg, t, Z, sg, src, exact, tolv, own=None):
     """Merge consecutive points of one segment at equal ``t`` (within ``merge`` in float).
 
-    ``own`` (float): ``(unit, threshold)`` per point, unit -1 for points that are not
-    new breakpoints; every unit a member lies on is set to its threshold at the merged
-    point (the first member's interpolation leaves rounding noise there)."""
+    ``own`` (float): ``(positions, units, thresholds)`` of the new breakpoints; every
+    unit a member lies on is set to its threshold at the merged point (the first
+    member's interpolation leaves rounding noise there)."""
     if len(seg) < 2:
         return seg, t, Z, sg, src
     same = seg[1:] == seg[:-1]
@@ -577,10 +574,11 @@ def _merge_close(seg, t, Z, sg, src, exact, tolv, own=None):
     last = np.r_[starts[1:], len(seg)] - 1
     Zm = Z[starts]
     if own is not None:
-        unit, th = own
+        pos, unit, th = own
         run = np.cumsum(keep) - 1  # the merged point of every point
-        for i in np.flatnonzero(~keep & (unit >= 0)):  # in order: later members last
-            Zm[run[i], unit[i]] = th[i]
+        later = ~keep[pos]  # new points merged into an earlier one
+        for p, u, v in zip(pos[later], unit[later], th[later]):  # in order: later members last
+            Zm[run[p], u] = v
     return seg[starts], t[starts], Zm, sg2, src[last]
 
 

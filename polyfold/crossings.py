@@ -175,10 +175,7 @@ class SegmentCrossings(_PerSegment):
     @cached_property
     def codes(self):
         """(total_pieces, n_hidden) int8 codes (unpacked from ``codes_packed``, then kept)."""
-        layout = code_layout(self.net)
-        if not len(self.codes_packed):  # an empty batch
-            return np.zeros((0, len(layout.bits)), np.int8)
-        return unpack_codes(self.codes_packed, layout)
+        return unpack_codes(self.codes_packed, code_layout(self.net))
 
     @property
     def t_error(self):
@@ -1152,14 +1149,10 @@ def _chunk_for(net, chunk_size, mode):
 
 
 def _check_indices(idx, n, name):
+    from ._validation import read_array
     from .exceptions import ValidationError
 
-    if isinstance(idx, (str, bytes)):
-        raise ValidationError(f"{name} must be a 1-D integer array of point indices, got a string.")
-    try:
-        arr = np.asarray(idx)
-    except Exception as err:  # ragged lists and the like
-        raise ValidationError(f"{name} could not be read as an integer array: {err}.") from err
+    arr = read_array(idx, name, "a 1-D integer array of point indices")
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim == 1 and arr.size == 0 and arr.dtype.kind in "fiu":

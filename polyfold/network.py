@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from . import arith
-from ._validation import as_float_array, check_path, check_points, check_positive_int, check_save_path, net_points
+from ._validation import (
+    as_float_array, check_path, check_points, check_positive_int, check_save_path, net_points, read_array,
+)
 from .exceptions import NonFiniteError, PolyfoldError, ShapeError, UnsupportedLayerError, ValidationError
 
 __all__ = [
@@ -836,12 +838,7 @@ def exact_points(points, input_shape, name="points"):
     and lists of ``Fraction`` / ``int`` / ``fmpq`` are taken as they are.  Points are
     ``(n, d)``, ``(d,)``, ``(n, *input_shape)`` or ``input_shape``."""
     shape = tuple(input_shape)
-    if isinstance(points, (str, bytes)) or points is None:
-        raise ValidationError(f"{name} must be an array of numbers, got {points!r}.")
-    try:
-        arr = np.asarray(points)
-    except Exception as err:  # ragged lists and the like
-        raise ValidationError(f"{name} could not be read as an array: {err}.") from err
+    arr = read_array(points, name, "an array of numbers")
     if arr.dtype != object:
         if len(shape) == 1:
             X, single = check_points(arr, shape[0], name)

@@ -360,12 +360,10 @@ class Engine:
 
     # ------------------------------------------------------------- exact fallback
     def _exact_signs(self, idx, fa, fb, theta):
-        self.n_exact += len(idx)
         th = arith.to_fmpq(theta)
         out = np.zeros(len(idx), np.int8)
         for i, v in enumerate(idx.tolist()):
             out[i] = self._exact_sign(v, fa, fb, th)
-        self.n_exact -= len(idx)
         return out
 
     def _exact_sign(self, v, fa, fb, th):

@@ -144,14 +144,14 @@ def cell_volumes(lat, X, k, cells=None, *, overflow="raise"):
     Xs = np.ldexp(X, -e[None, :])
     vs = _scaled_volumes(lat, Xs, k, cells)
     shift = int(e.sum()) if k == d else k * int(e[0]) if d else 0
-    frac, ex = np.frexp(vs)
     with np.errstate(over="ignore", under="ignore"):
-        out = np.ldexp(frac, ex + shift)
+        out = np.ldexp(vs, shift)
     big = np.isinf(out) & np.isfinite(vs)
     if big.any():
         if overflow != "raise":
             return out
         i = int(np.argmax(big))
+        ex = np.frexp(vs)[1]
         raise DomainError(
             f"the {k}-volume of a cell is about 2^{int(ex[i]) + shift} "
             f"(1e{(int(ex[i]) + shift) * np.log10(2.0):.0f}), beyond float64 (1.8e308): the "

@@ -284,8 +284,7 @@ class CellComplex(RegionComplex):
         space = self._engine.space
         # whole space: cells of unbounded regions may overflow in the enclosing box
         vols = cell_volumes(self._lat, X, self.dim, overflow="inf" if space else "raise")
-        with np.errstate(over="ignore"):
-            out = np.bincount(self._cell_region, weights=vols, minlength=self.n_regions)
+        out = np.bincount(self._cell_region, weights=vols, minlength=self.n_regions)
         if space:
             out[~self.is_bounded] = np.inf
         bad = ~np.isfinite(out) & self.is_bounded

@@ -72,12 +72,6 @@ class Insphere:
 
 
 def _check_rows(A, c, name_A="A", name_c="c"):
-    for name, v in ((name_A, A), (name_c, c)):
-        if v is None:  # (np.asarray(None) is a NaN: the NaN error would mislead)
-            raise ValidationError(
-                f"{name} must be an array ({name_A}: (m, d) constraint normals, {name_c}: "
-                f"(m,) offsets of A x + c >= 0), got None."
-            )
     A = as_float_array(A, name_A)
     c = as_float_array(c, name_c)
     if A.ndim != 2:
