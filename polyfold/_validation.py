@@ -174,6 +174,14 @@ def available_cores():
         return max(1, os.cpu_count() or 1)
 
 
+def mark_nonfinite_rows(z, bad):
+    """``bad |=`` the rows of ``z`` (n, m) holding an inf or NaN (values that overflowed
+    float64).  A sum is finite only if every term is: one reduction, and the per-row
+    mask only where the sum is not (an overflow, or a huge sum)."""
+    if not np.isfinite(z.sum()):
+        bad |= ~np.isfinite(z).all(axis=1)
+
+
 def read_array(x, name, what):
     """``np.asarray(x)``, refusing None, strings and unreadable (ragged) input with a
     :class:`ValidationError` that says ``name`` must be ``what`` (e.g. "an (E, 2) array

@@ -21,7 +21,8 @@ import numpy as np
 
 from . import arith
 from ._validation import (
-    as_float_array, check_path, check_points, check_positive_int, check_save_path, net_points, read_array,
+    as_float_array, check_path, check_points, check_positive_int, check_save_path, mark_nonfinite_rows,
+    net_points, read_array,
 )
 from .exceptions import NonFiniteError, PolyfoldError, ShapeError, UnsupportedLayerError, ValidationError
 
@@ -569,11 +570,8 @@ class PLNet:
                 if i < len(self._activations):
                     h = self._activations[i].apply(z)
             bad = np.zeros(len(x), bool)
-            # a sum is finite only if every term is: one reduction per layer, the
-            # per-point mask only where a sum is not (an overflow, or a huge sum)
             for z in zs:
-                if not np.isfinite(z.sum()):
-                    bad |= ~np.isfinite(z).all(axis=1)
+                mark_nonfinite_rows(z, bad)
         return zs, bad
 
     def forward(self, points):

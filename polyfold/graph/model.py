@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import arith
-from .._validation import as_float_array
+from .._validation import as_float_array, mark_nonfinite_rows
 from ..tolerance import UNIT_ROUNDOFF
 from ..exceptions import NonFiniteError, PolyfoldError, ShapeError, UnsupportedLayerError, ValidationError
 from . import ops as _ops
@@ -80,11 +80,6 @@ def _flat(x):
     batches of no points working."""
     return x.reshape(len(x), int(np.prod(x.shape[1:], dtype=np.int64)))
 
-
-def _mark_overflow(z, bad):
-    """``bad |= `` rows of ``z`` with an inf or NaN (one reduction when there is none)."""
-    if not np.isfinite(z.sum()):
-        bad |= ~np.isfinite(z).all(axis=1)
 
 class PLGraph:
     """An immutable piecewise-linear computation graph.
@@ -343,7 +338,7 @@ class PLGraph:
             if nd.is_units:
                 z = _flat(xs[0])
                 if bad is not None:
-                    _mark_overflow(z, bad)
+                    mark_nonfinite_rows(z, bad)
                 if want_inputs:
                     inputs.append(z)
                 if codes is not None:
@@ -362,7 +357,7 @@ class PLGraph:
                     vals.pop(j, None)
         out = _flat(vals[self._output])
         if bad is not None:
-            _mark_overflow(out, bad)
+            mark_nonfinite_rows(out, bad)
         cd = None
         if want_codes:
             cd = np.concatenate(out_codes, axis=1) if out_codes else np.zeros((len(X), 0), np.int8)
