@@ -135,6 +135,16 @@ def box_rows(lower, upper, d, name="bounds"):
     return A, c
 
 
+def row_exponents(A, extra=None):
+    """(m,) int64 ``e`` with ``max(|A_i|, |extra_i|) 2^-e_i`` in [1/2, 1) (``e_i = 0``
+    where both are zero): the power of two that scales row ``i`` exactly (any positive
+    scaling leaves a constraint, a cell or a rank unchanged) near 1."""
+    big = np.abs(A).max(axis=1) if A.size else np.zeros(A.shape[0])
+    if extra is not None:
+        big = np.maximum(big, np.abs(extra))
+    return np.frexp(big)[1].astype(np.int64)
+
+
 def _scaled_rows(A):
     """``(As, ns, e)``: each row of ``A`` times the power of two ``2^-e_i`` that brings
     its largest entry into [1/2, 1) (exact; ``e_i = 0`` for a zero row), and the norms
@@ -143,8 +153,7 @@ def _scaled_rows(A):
     ``np.linalg.norm`` neither overflows nor underflows, ``ns * 2^e`` equals it."""
     if A.size == 0:
         return A.copy(), np.zeros(A.shape[0]), np.zeros(A.shape[0], np.int64)
-    big = np.abs(A).max(axis=1)
-    _, e = np.frexp(np.where(big > 0, big, 1.0))
+    e = row_exponents(A)
     As = np.ldexp(A, -e[:, None])
     return As, np.linalg.norm(As, axis=1), e
 

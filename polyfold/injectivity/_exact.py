@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import arith
+from .._lp import row_exponents
 from ..exceptions import DegenerateInputError
 from ..tolerance import get_tol, sign3
 
@@ -37,11 +38,7 @@ def _power_of_two_rows(Wm, a=None, *, with_alpha=False):
     """
     if Wm.dtype == object or Wm.size == 0:
         return Wm, a, np.zeros(Wm.shape[0], dtype=np.int64)
-    big = np.abs(Wm).max(axis=1)
-    if with_alpha and a is not None:
-        big = np.maximum(big, np.abs(a))
-    _, e = np.frexp(np.where(big > 0, big, 1.0))
-    e = e.astype(np.int64)
+    e = row_exponents(Wm, a if with_alpha else None)
     return np.ldexp(Wm, -e[:, None]), (None if a is None else np.ldexp(a, -e)), e
 
 

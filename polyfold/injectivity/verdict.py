@@ -23,7 +23,7 @@ from ._exact import (
     _relu_exact,
 )
 from .cells import _initial_cell, _parse_domain, _refine
-from .layers import _check_exact, _power_of_two_rows as _scaled_rows, _readonly, _resolve
+from .layers import _check_exact, _power_of_two_rows, _readonly, _resolve
 from .._repr import summary_repr
 
 
@@ -247,7 +247,9 @@ def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_
     """
     tol = get_tol(tol)
     Wm, a = _resolve(W, alpha, bias)
-    Wm, a = _power_of_two_rows(Wm, a)
+    # rows scaled by powers of two: the verdict is the same for every positive row
+    # scaling, and weights near 1e155 or 1e-160 no longer overflow or underflow
+    Wm, a, _ = _power_of_two_rows(Wm, a, with_alpha=True)
     m, n = Wm.shape
     max_cells = check_positive_int(max_cells, "max_cells")
     exact = _check_exact(exact)
@@ -255,16 +257,6 @@ def check_injectivity(W, *, alpha=None, bias=None, domain=None, exact=True, max_
     if kind == "points":
         return _check_points(Wm, a, A, exact, tol)
     return _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol)[0]
-
-
-def _power_of_two_rows(Wm, a):
-    """Rows ``(W_i, alpha_i)`` scaled by the power of two that brings their largest entry
-    into [1/2, 1): exact in float64, and the verdict is the same for every positive
-    row scaling (the cells, active sets and collisions of ``ReLU(W x - alpha)`` do not
-    change), while weights near 1e155 or 1e-160 overflowed or underflowed in the
-    squared norms and products of the cell search (a wrong verdict)."""
-    Ws, a_s, _ = _scaled_rows(Wm, a, with_alpha=True)
-    return Ws, a_s
 
 
 def _convex_verdict(Wm, a, kind, A, c, exact, max_cells, tol):

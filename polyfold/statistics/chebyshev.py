@@ -93,10 +93,8 @@ def _row_exponents(A, c):
     """``e`` with ``(A_i, c_i) 2^-e_i`` the same constraint (any positive scaling is),
     its largest normal entry in [1/2, 1); a zero row is scaled by ``|c_i|`` instead,
     so that only the sign of its constant survives (``0 >= -c_i`` holds or not)."""
-    big = np.abs(A).max(axis=1) if A.size else np.zeros(A.shape[0])
-    big = np.where(big > 0, big, np.abs(c))
-    _, e = np.frexp(np.where(big > 0, big, 1.0))
-    return e.astype(np.int64)
+    zero = ~A.any(axis=1) if A.size else np.ones(A.shape[0], bool)
+    return _lp.row_exponents(A, np.where(zero, c, 0.0))
 
 
 def _ball(A, c, box, tol, e=None):
