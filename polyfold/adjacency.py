@@ -504,8 +504,9 @@ def _count_recomputed(cx, n):
         object.__setattr__(cx, "n_recomputed", int(cx.n_recomputed) + int(n))
 
 
-def _slice_pairs_geometric(cx, P):
-    """Pairs of a slice from exact vertices ``P`` (rows as ``cx.vertex_offsets``): the
+def _slice_pairs_geometric(offsets, P):
+    """Pairs of a slice from exact vertices ``P`` (region ``c``: rows ``offsets[c]`` to
+    ``offsets[c + 1]``, as a complex's ``vertex_offsets``): the
     polygon edges grouped by the line they lie on (exact coefficients), and within a
     line the edges of two regions overlapping with positive length.
 
@@ -514,9 +515,9 @@ def _slice_pairs_geometric(cx, P):
     candidates ``b`` and ``c`` coincide on the plane), so pairing by chords misses
     such neighbours.
     """
-    off = np.asarray(cx.vertex_offsets, np.int64)
+    off = np.asarray(offsets, np.int64)
     lines = {}
-    for c in range(cx.n_regions):
+    for c in range(len(off) - 1):
         vs = P[off[c] : off[c + 1]]
         k = len(vs)
         for i in range(k):
@@ -570,12 +571,12 @@ def _exact_slice_vertices(cx):
 def _slice_pairs(cx):
     has_max = bool(getattr(cx.net, "has_max_units", False))
     if cx.exact_vertices is not None:
-        return _slice_pairs_geometric(cx, cx.exact_vertices) if has_max else _slice_pairs_exact(cx)
+        return _slice_pairs_geometric(cx.vertex_offsets, cx.exact_vertices) if has_max else _slice_pairs_exact(cx)
     if cx.mode == "certified" and has_max:
         # max units: from exact vertices (their chords do not pair reliably, above)
         P = _exact_slice_vertices(cx)
         _count_recomputed(cx, cx.n_regions)
-        return _slice_pairs_geometric(cx, P)
+        return _slice_pairs_geometric(cx.vertex_offsets, P)
     if cx.mode == "certified" and cx._vertex_errors is not None:
         pairs, lengths, n_exact = _slice_pairs_certified(cx)
         _count_recomputed(cx, n_exact)

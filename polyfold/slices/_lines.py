@@ -111,7 +111,7 @@ def float_max_pairs(cx):
     """
     import warnings
 
-    from ..adjacency import _slice_pairs_float, _slice_pairs_geometric
+    from ..adjacency import _count_recomputed, _slice_pairs_float, _slice_pairs_geometric
 
     pairs, lengths = _slice_pairs_float(cx)
     R = cx.n_regions
@@ -141,15 +141,10 @@ def float_max_pairs(cx):
             "some adjacent pairs may be missing: use mode='certified'.",
             RuntimeWarning, stacklevel=4)
         return pairs, lengths
-    object.__setattr__(cx, "n_recomputed", int(cx.n_recomputed) + len(lost))
-    sub_off = np.zeros(len(lost) + 1, np.int64)
+    _count_recomputed(cx, len(lost))
+    sub_off = np.zeros(len(lost) + 1, np.int64)  # the rebuilt regions' vertex rows
     np.cumsum([len(p) for p in polys], out=sub_off[1:])
-
-    class _Sub:  # the rebuilt regions as a complex for the geometric pairing
-        n_regions = len(lost)
-        vertex_offsets = sub_off
-
-    sp, sl = _slice_pairs_geometric(_Sub, np.concatenate(polys))
+    sp, sl = _slice_pairs_geometric(sub_off, np.concatenate(polys))
     out = {(int(a), int(b)): float(w) for (a, b), w in zip(pairs.tolist(), lengths)}
     for (i, j), w in zip(sp.tolist(), sl):
         out[(int(lost[i]), int(lost[j]))] = float(w)  # the whole shared length
