@@ -137,7 +137,7 @@ def trend_test(depth, values, *, permutations=10000, seed=0):
             f"{len(v)} values."
         )
     permutations = check_positive_int(permutations, "permutations")
-    check_seed(seed)
+    rng = check_seed(seed)
     ok = np.isfinite(v) & np.isfinite(d)
     d, v = d[ok], v[ok]
     # every statistic is invariant under (or linear in) scaling: work on d / 2^ed and
@@ -151,7 +151,6 @@ def trend_test(depth, values, *, permutations=10000, seed=0):
         return out
     rho = spearmanr(d, v).statistic if np.ptp(v) > 0 else np.nan
     if np.isfinite(rho):
-        rng = check_seed(seed)
         rd = rankdata(d)
         rv = rankdata(v)
         rd = (rd - rd.mean()) / np.linalg.norm(rd - rd.mean())

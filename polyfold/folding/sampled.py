@@ -57,7 +57,7 @@ class SampledFolding:
 
     def walk(self, i):
         """(k_i, n_units) sampled walk of path ``i``."""
-        i = check_item_index(i, len(self.walk_offsets) - 1, "i", "path")
+        i = check_item_index(i, self.n_paths, "i", "path")
         return self.walks[self.walk_offsets[i] : self.walk_offsets[i + 1]]
 
     def to_pandas(self):
