@@ -563,10 +563,11 @@ def _run_crossings(net, mode, tolv, m, chunk_size, backend, threads, first_layer
             # then run on two threads of their own
             blas = _fast.single_blas()
             pool = _first_layer_pool()
-        elif threads == 1:
-            # one thread asked for: BLAS too (its workers would otherwise keep spinning
-            # after the call, on the cores of whatever runs next)
-            blas = _fast.single_blas()
+    if pool is None and threads == 1:
+        # one thread asked for: BLAS too, whatever the kernel (graph nets' convolutions
+        # and the numpy kernel's products included); its workers would otherwise keep
+        # spinning after each product, on the cores of whatever runs next
+        blas = _fast.single_blas()
     tiny_params = mode != "exact" and _net_has_tiny_parameters(net)
     if tiny_params and not certified:
         _warn_tiny_float()
@@ -878,8 +879,9 @@ def segment_crossings(net, starts, ends, *, mode="certified", tol=None, chunk_si
     threads : int, optional
         Threads of the compiled kernel (default: the cores this process may use, or
         the ``POLYFOLD_THREADS`` environment variable; chunks of fewer than 256
-        segments per thread use fewer).  ``threads=1`` runs the first layer's product
-        on one BLAS thread too.  The result does not depend on it.
+        segments per thread use fewer).  ``threads=1`` runs every matrix product of
+        the call on one BLAS thread too, for every kernel (graph nets and
+        ``backend="numpy"`` included): one core.  The result does not depend on it.
     progress : bool or None
         tqdm bar over the segments on standard error.  ``None`` (default): only for a
         big batch (:data:`PROGRESS_SEGMENTS` segments, or :data:`PROGRESS_SEGMENTS_EXACT`

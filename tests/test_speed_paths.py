@@ -122,6 +122,46 @@ def test_threads_do_not_change_the_result(digits):
             assert np.array_equal(one.t_error, two.t_error)
 
 
+@pytest.mark.parametrize("backend", ["graph", "numpy"])
+def test_threads_one_runs_every_product_on_one_blas_thread(backend, monkeypatch):
+    # threads=1 means one core for every kernel, not only the compiled one: the BLAS
+    # calls of a graph net's convolutions and of the numpy kernel see one thread
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return max([i["num_threads"] for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas"] or [1])
+
+    rng = np.random.default_rng(1)
+    if backend == "graph":
+        from polyfold.graph import ops
+
+        net, kw = polyfold.zoo.digits_cnn(), {}
+        owner, name = ops.Conv, "_taps"
+    else:
+        net = PLNet.from_arrays([(rng.standard_normal((6, 4)), rng.standard_normal(6)),
+                                 (rng.standard_normal((2, 6)), rng.standard_normal(2))])
+        kw = {"backend": "numpy"}
+        owner, name = polyfold.crossings, "_partition"
+    seen = []
+    orig = getattr(owner, name)
+
+    def spy(*a, **k):
+        seen.append(blas_threads())
+        return orig(*a, **k)
+
+    monkeypatch.setattr(owner, name, spy)
+    S, E = rng.random((30, net.input_dim)), rng.random((30, net.input_dim))
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        if blas_threads() < 2:
+            pytest.skip("this BLAS runs on one thread only")
+        segment_crossings(net, S, E, mode="certified", threads=1, **kw)
+        assert seen and set(seen) == {1}
+        seen.clear()
+        segment_crossings(net, S, E, mode="certified", **kw)
+        assert seen and set(seen) == {2}  # without threads=1 the caller's setting holds
+
+
 @needs_c
 @pytest.mark.parametrize("isa", ["generic", "avx2"])
 def test_instruction_set_versions_agree(isa):

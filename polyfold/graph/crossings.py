@@ -865,26 +865,32 @@ def _insert(seg, t, S, E, te, k, s, ds, exact, certified):
     n_new = len(uk)
     rows = np.arange(n_new)
     Sa, Sb = S[uk], S[uk + 1]
-    if exact:
-        S_new = Sa + us[:, None] * (Sb - Sa)
-    else:
-        S_new = Sa + us[:, None] * (Sb - Sa)
+    D = Sb - Sa
+    S_new = Sa + us[:, None] * D
     t_new = t[uk] + us * (t[uk + 1] - t[uk])
     E_new = te_new = None
     if certified:
-        Ea, Eb = E[uk], E[uk + 1]
         fin = np.isfinite(ds)
         dsf = np.where(fin, ds, 0.0)[:, None]
         # (1 - s) Ea + s Eb + ds (|Sb - Sa| + Ea + Eb) + rounding where the ends differ
-        # (interpolating equal end values is exact, and the true value is constant)
-        diff = np.abs(Sb - Sa)
-        E_new = Ea * ((1 - us)[:, None] + dsf)
-        E_new += Eb * (us[:, None] + dsf)
-        E_new += dsf * diff
-        E_new += np.where(diff > 0, 4 * U * (np.abs(Sa) + np.abs(Sb)), 0.0)
+        # (interpolating equal end values is exact, and the true value is constant);
+        # in place, one scratch array: the new states are the biggest arrays here
+        np.abs(D, out=D)
+        E_new = E[uk]
+        E_new *= (1 - us)[:, None] + dsf
+        tmp = E[uk + 1]
+        tmp *= us[:, None] + dsf
+        E_new += tmp
+        np.multiply(D, dsf, out=tmp)
+        E_new += tmp
+        np.abs(Sa, out=Sa)
+        np.abs(Sb, out=Sb)
+        Sa += Sb
+        Sa *= 4 * U
+        np.add(E_new, Sa, out=E_new, where=D > 0)
         E_new *= 1 + 8 * U
         E_new[~fin] = np.inf
-        te_new = ((1 - us) * te[uk] + us * te[uk + 1] + np.where(np.isfinite(ds), ds, np.inf)
+        te_new = ((1 - us) * te[uk] + us * te[uk + 1] + np.where(fin, ds, np.inf)
                   * (t[uk + 1] - t[uk] + te[uk] + te[uk + 1]) + 4 * U * np.abs(t_new)) * (1 + 8 * U)
     pos_old = np.arange(n_pts) + np.searchsorted(uk, np.arange(n_pts), side="left")
     pos_new = uk + 1 + rows
