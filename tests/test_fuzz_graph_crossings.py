@@ -489,3 +489,40 @@ def test_valid_max_unit_arguments_still_build():
     assert g.shape(g.max_over_axis(g.input, -1)) == (1, 4)
     assert g.shape(g.maxout(g.input, np.int32(4))) == (4,)
     assert g.shape(g.max_units(g.flatten(g.input), (2,), np.array([[0.0, 1.0], [2.0, -1.0]]))) == (2,)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sampled_from(["vec", "chain", "img"]), st.integers(0, 10**6))
+def test_segment_batches_do_not_change_the_result(kind, seed):
+    # the graph engine runs segments in batches sized by their states; one segment per
+    # batch and all segments in one batch give the same result in every mode (ids of
+    # undecided segments, flags and exact repairs included)
+    from polyfold.graph import crossings as gc
+
+    net, S, E = _make(kind, seed)
+    S, E = np.concatenate([S, S[::-1] + 1]), np.concatenate([E, E[::-1] - 1])
+    runs = []
+    for batch, probe in ((1, 1), (2**62, 10**6)):
+        old = gc.BATCH_BYTES, gc.PROBE_SEGMENTS
+        gc.BATCH_BYTES, gc.PROBE_SEGMENTS = batch, probe
+        try:
+            runs.append([polyfold.segment_crossings(net, S, E, mode=m) for m in ("float", "certified", "exact")])
+        finally:
+            gc.BATCH_BYTES, gc.PROBE_SEGMENTS = old
+    clean = ~runs[1][1].exact_segments  # float: a near tie may go either way
+    for mode, one, whole in zip(("float", "certified", "exact"), *runs):
+        segs = np.flatnonzero(clean) if mode == "float" else range(one.n_segments)
+        for i in segs:
+            np.testing.assert_array_equal(one.piece_codes(i), whole.piece_codes(i))
+            a, b = one.breakpoints(i), whole.breakpoints(i)
+            if mode == "float":
+                np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=0, atol=1e-12)
+            else:
+                assert [F(v) for v in a] == [F(v) for v in b], i
+        if mode != "float":
+            np.testing.assert_array_equal(one.piece_offsets, whole.piece_offsets)
+            np.testing.assert_array_equal(one.degenerate, whole.degenerate)
+            np.testing.assert_array_equal(one.endpoint_on_boundary, whole.endpoint_on_boundary)
+            np.testing.assert_array_equal(one.exact_segments, whole.exact_segments)
+        if mode == "certified":
+            np.testing.assert_array_equal(one.t_error, whole.t_error)

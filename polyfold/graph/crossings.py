@@ -507,6 +507,15 @@ def _exact_mid_argmax(u, mid, pu):
 #: exact rationals about 100); above it the points are processed in blocks
 STATE_BUDGET = 512 * 2**20
 
+#: bytes of state values (points x widest state x bytes per value) the kernel aims at
+#: per batch of segments: states that stay in cache run several times faster than one
+#: batch of all segments (the digits CNN: 3.5x in float mode), and the batch of one
+#: segment's points is rarely this small
+BATCH_BYTES = 2 * 2**20
+
+#: segments of the first batch, from which the points per segment are estimated
+PROBE_SEGMENTS = 4
+
 
 def graph_partition(net, S0, E0, exact, tolv, certified):
     """Segment partition on the stages of ``net`` (a PLGraph or a PLNet).
@@ -516,7 +525,10 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
     ``E0`` their error bounds (certified).  Returns the dict of
     ``crossings._partition``.
 
-    Memory stays bounded: when the points of a group times its state width exceed
+    The segments run in batches of about :data:`BATCH_BYTES` of state values (the
+    batch size follows the points per segment seen so far); segments are independent,
+    so the result is that of one batch.  Memory stays bounded: when the points of a
+    group times its state width exceed
     :data:`STATE_BUDGET`, the points are cut into blocks of consecutive points (two
     neighbouring blocks share their boundary point) and the remaining groups run on
     each block on its own -- after a group every decision is local to its pieces.
@@ -524,19 +536,27 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
     st = net.stages()
     ctx = _Ctx(exact, certified, tolv)
     m = len(S0) // 2
-    seg = _interleave_seg(m)
-    if exact:
-        t = np.empty(2 * m, dtype=object)
-        t[0::2] = arith.ZERO
-        t[1::2] = arith.ONE
-    else:
-        t = np.tile([0.0, 1.0], m)
-    te = np.zeros(2 * m) if certified else None
-    ends = np.tile(np.array([1, 2], np.int8), m)  # 1: a segment's start, 2: its end
     degenerate = np.zeros(m, bool)
     endpoint = np.zeros((m, 2), bool)
-    out = _run_groups(net, st, 0, seg, t, te, S0, E0, ends, ctx, degenerate, endpoint)
-    seg, t, te, codes = out["seg"], out["t"], out["te"], out["codes"]
+    # segments in batches whose states stay near BATCH_BYTES: the size follows the
+    # points per segment seen so far (the first batch probes with PROBE_SEGMENTS)
+    seg_bytes = _bytes_per_value(ctx) * max([S0.shape[1]] + [st.width(g) for g in range(st.n_groups)])
+    parts, a, n_points = [], 0, 0
+    while a < m or not parts:
+        per = PROBE_SEGMENTS if a == 0 else max(1, int(BATCH_BYTES * a / (seg_bytes * n_points)))
+        b = min(m, a + per)
+        out = _run_batch(net, st, S0[2 * a : 2 * b], None if E0 is None else E0[2 * a : 2 * b],
+                         a, b, ctx, degenerate, endpoint)
+        parts.append(out)
+        n_points += len(out["seg"])
+        a = b
+    if len(parts) == 1:
+        seg, t, te, codes = (parts[0][k] for k in ("seg", "t", "te", "codes"))
+    else:
+        seg = np.concatenate([p["seg"] for p in parts])
+        t = np.concatenate([p["t"] for p in parts])
+        te = np.concatenate([p["te"] for p in parts]) if certified else None
+        codes = np.concatenate([p["codes"] for p in parts], axis=0)
     same = seg[1:] == seg[:-1]
     piece = np.flatnonzero(same)
     return {
@@ -552,6 +572,21 @@ def graph_partition(net, S0, E0, exact, tolv, certified):
         "overflow": (np.unique(np.concatenate(ctx.overflow)) if ctx.overflow
                      else np.zeros(0, np.int64)),
     }
+
+
+def _run_batch(net, st, S0, E0, a, b, ctx, degenerate, endpoint):
+    """Segments ``a .. b-1`` (their end states ``S0``, bounds ``E0``) through every group."""
+    n = b - a
+    seg = _interleave_seg(n) + a
+    if ctx.exact:
+        t = np.empty(2 * n, dtype=object)
+        t[0::2] = arith.ZERO
+        t[1::2] = arith.ONE
+    else:
+        t = np.tile([0.0, 1.0], n)
+    te = np.zeros(2 * n) if ctx.certified else None
+    ends = np.tile(np.array([1, 2], np.int8), n)  # 1: a segment's start, 2: its end
+    return _run_groups(net, st, 0, seg, t, te, S0, E0, ends, ctx, degenerate, endpoint)
 
 
 def _drop_overflow(S, E, seg, ctx):
