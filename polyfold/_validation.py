@@ -353,3 +353,106 @@ def check_item_index(i, n, name="i", what="item"):
             + (f" (valid: 0 .. {n - 1}, or negative from the end)." if n else "; the result is empty.")
         )
     return int(i) % n
+
+
+#: The largest seed that scikit-learn's ``random_state``, numpy and torch all take.
+SEED_MAX = 2**32 - 1
+
+
+def check_int_seed(seed, name="seed", others=None):
+    """``seed`` as an int in ``0..SEED_MAX``; bools, floats, negative or larger
+    integers raise :class:`ValidationError` naming ``name`` (``others``: what else the
+    caller takes, e.g. "None or a numpy Generator", for the message)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= SEED_MAX:
+        alt = f" (or {others})" if others else ""
+        raise ValidationError(
+            f"{name} must be an integer in 0..{SEED_MAX}{alt}, got {seed!r}; use e.g. {name}=0."
+        )
+    return int(seed)
+
+
+def as_int64(arr, name):
+    """An integer-dtype array ``arr`` as int64: unsigned values beyond int64 (which the
+    cast would wrap around to negative numbers) raise :class:`ValidationError`."""
+    big = np.iinfo(np.int64).max
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > big:
+        i = np.unravel_index(int(np.argmax(arr > big)), arr.shape)
+        at = i[0] if len(i) == 1 else tuple(int(k) for k in i)
+        raise ValidationError(
+            f"{name} holds {int(arr[i])} at index {at}, beyond the int64 range (at most {big}); "
+            "pass values that fit in a signed 64-bit integer."
+        )
+    return arr.astype(np.int64)
+
+
+def check_labels(y, n, name, *, per="point", strings=False, booleans=False, nonnegative=False,
+                 n_classes=None, classes="classes"):
+    """Class labels ``y`` of ``n`` items as a (n,) int64 array.
+
+    Integer arrays, lists of ints and floats holding integers (``3.0``) are accepted;
+    with ``strings=True`` also string labels and with ``booleans=True`` boolean ones
+    (both returned unchanged).  Refused, naming ``name``: None or a string in place of
+    an array, ragged lists, booleans (unless ``booleans``), complex,
+    object or other dtypes, fractional floats, values beyond int64 (``1e300``, checked
+    before any cast), a shape other than ``(n,)`` (:class:`ShapeError`: one label per
+    ``per``) and NaN or infinity (:class:`NonFiniteError`).  ``nonnegative`` asks for
+    labels >= 0, ``n_classes`` for labels ``0..n_classes - 1`` (the message calls them
+    ``n_classes`` ``classes``, e.g. "outputs of the model")."""
+    kinds = "class labels (integers or strings)" if strings else "integer class labels"
+    if y is None or isinstance(y, (str, bytes)):
+        raise ValidationError(f"{name} must be an array of {kinds}, one per {per}, got {y!r}.")
+    y = read_array(y, name, f"an array of {kinds}")
+    if y.shape != (n,):
+        raise ShapeError(f"{name} must have shape ({n},) (one label per {per}), got {y.shape}.")
+    kind = y.dtype.kind
+    if kind in "US" and strings:
+        return y
+    if kind == "O" and any(v is None for v in y):
+        i = next(k for k, v in enumerate(y) if v is None)
+        raise ValidationError(f"{name} holds None at index {i}; every {per} needs a class label.")
+    if kind == "b" and booleans:
+        return y
+    if kind == "b":
+        raise ValidationError(
+            f"{name} must hold {kinds}, got booleans; pass y.astype(int) (False -> 0, True -> 1)."
+        )
+    if kind not in "fiu":
+        raise ValidationError(
+            f"{name} must hold {kinds}, got dtype {y.dtype}"
+            + ("; complex values are not class labels." if kind == "c" else ".")
+        )
+    if kind == "f":
+        bad = ~np.isfinite(y)
+        if np.any(bad):
+            raise NonFiniteError(
+                f"{name} contains NaN or infinity (first at index {int(np.argmax(bad))}); "
+                f"labels must be {kinds}."
+            )
+        bad = y != np.round(y)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValidationError(
+                f"{name} must hold {kinds}, got the non-integer value {y[i].item()!r} at index {i}."
+            )
+    if n and (nonnegative or n_classes is not None) and y.min() < 0:
+        i = int(np.argmin(y))
+        want = ">= 0 (0, 1, ...)" if n_classes is None else f"0..{n_classes - 1} ({n_classes} {classes})"
+        raise ValidationError(
+            f"{name} must hold integer class labels {want}, got {y[i].item()!r} at index {i}."
+        )
+    if n and n_classes is not None and y.max() >= n_classes:
+        i = int(np.argmax(y))
+        raise ValidationError(
+            f"{name} must hold integer class labels 0..{n_classes - 1} ({n_classes} {classes}), "
+            f"got {y[i].item()!r} at index {i}."
+        )
+    if kind == "f":
+        bad = (y < -2.0**63) | (y >= 2.0**63)  # (the cast to int64 would wrap around)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise ValidationError(
+                f"{name} must hold {kinds} within the int64 range, got {y[i].item()!r} at "
+                f"index {i}."
+            )
+        return y.astype(np.int64)
+    return as_int64(y, name)

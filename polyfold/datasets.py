@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .exceptions import NonFiniteError, ShapeError, ValidationError
+from .exceptions import ShapeError, ValidationError
 
 __all__ = ["load_digits_split", "load_mnist", "load_points"]
 
@@ -43,18 +43,16 @@ def _check_test_size(test_size, n=_DIGITS_N, n_classes=_DIGITS_CLASSES):
 
 
 def _split_seed(seed):
-    """``seed`` for scikit-learn's ``random_state``: None, an int in [0, 2**32 - 1], a
-    numpy ``RandomState`` or a ``Generator`` (one integer is drawn from it)."""
+    """``seed`` for scikit-learn's ``random_state``: None, an int in 0..SEED_MAX
+    (``2**32 - 1``), a numpy ``RandomState`` or a ``Generator`` (one integer is drawn
+    from it)."""
+    from ._validation import SEED_MAX, check_int_seed
+
     if seed is None or isinstance(seed, np.random.RandomState):
         return seed
     if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**32))
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and 0 <= seed < 2**32:
-        return int(seed)
-    raise ValidationError(
-        f"seed must be None, an integer in 0..{2**32 - 1} or a numpy Generator, got {seed!r}; "
-        "use e.g. seed=0."
-    )
+        return int(seed.integers(SEED_MAX + 1))
+    return check_int_seed(seed, others="None, a numpy Generator or RandomState")
 
 
 def load_digits_split(*, test_size=0.3, seed=0):
@@ -132,34 +130,13 @@ def _read_idx(path):
     return data.reshape(shape)
 
 
-def _check_labels(y, n, name):
+def _check_labels(y, n, name, *, strings=True):
     """Class labels ``y`` of ``n`` points: a (n,) array of integers (integral floats
-    become int64), booleans or strings; NaN, fractions, complex and other dtypes are
-    refused naming ``name``."""
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ShapeError(f"{name} must have shape ({n},) (one label per point), got {y.shape}.")
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)):
-            bad = int(np.argmax(~np.isfinite(y)))
-            raise NonFiniteError(
-                f"{name} contains NaN or infinity (first at index {bad}); labels must be "
-                "class labels (integers or strings)."
-            )
-        frac = y != np.round(y)
-        if np.any(frac):
-            raise ValidationError(
-                f"{name} must hold class labels (integers or strings), got the non-integer "
-                f"value {y[frac][0].item()!r} at index {int(np.argmax(frac))}."
-            )
-        return y.astype(np.int64)
-    if y.dtype.kind in "iu":
-        return y.astype(np.int64)
-    if y.dtype.kind not in "bUS":
-        raise ValidationError(
-            f"{name} must hold class labels (integers or strings), got dtype {y.dtype}."
-        )
-    return y
+    become int64) or, with ``strings``, strings and booleans; NaN, fractions, complex
+    and other dtypes are refused naming ``name`` (:func:`polyfold._validation.check_labels`)."""
+    from ._validation import check_labels
+
+    return check_labels(y, n, name, per="point", strings=strings, booleans=strings)
 
 
 def _mnist_images(x, name):
@@ -249,11 +226,10 @@ def load_mnist(path):
             f"train images ({Xtr.shape[1]} pixels, {names[0]}) and test images "
             f"({Xte.shape[1]} pixels, {names[2]}) must have the same size."
         )
-    for y, name in ((ytr, names[1]), (yte, names[3])):
-        if np.asarray(y).dtype.kind in "bUS":
-            raise ValidationError(f"{name} must hold integer class labels, got dtype {y.dtype}.")
-    ytr = _check_labels(ytr, len(Xtr), f"{names[1]} (labels of {len(Xtr)} train images)")
-    yte = _check_labels(yte, len(Xte), f"{names[3]} (labels of {len(Xte)} test images)")
+    ytr = _check_labels(ytr, len(Xtr), f"{names[1]} (labels of {len(Xtr)} train images)",
+                        strings=False)
+    yte = _check_labels(yte, len(Xte), f"{names[3]} (labels of {len(Xte)} test images)",
+                        strings=False)
     return Xtr, ytr, Xte, yte
 
 
@@ -276,8 +252,8 @@ def load_points(path):
 
     ``.npz``: arrays ``X`` (and optional ``y``); ``.npy``: one 2D array; CSV: numeric
     rows, the last column taken as the label when ``label_column`` is used by callers.
-    Returns ``(X, y or None)``: ``X`` float64, ``y`` (n,) class labels (integral
-    floats become int64).
+    Returns ``(X, y or None)``: ``X`` float64, ``y`` (n,) class labels: integers
+    (int64; integral floats too), strings or booleans.
 
     Raises
     ------

@@ -218,16 +218,19 @@ def torch_mlp(arch="6x10", *, input_dim=64, n_classes=10, seed=0):
         ``"DxW"`` or hidden widths (:func:`polyfold.training.parse_architecture`).
     input_dim, n_classes : int
     seed : int
-        ``torch.manual_seed`` before the layers are built.
+        ``torch.manual_seed`` before the layers are built (in ``0..2**32 - 1``).
 
     Returns
     -------
     torch.nn.Sequential
     """
+    from ._validation import check_int_seed, check_positive_int
     from .training import parse_architecture
 
     widths = parse_architecture(arch)
-    torch.manual_seed(seed)
+    input_dim = check_positive_int(input_dim, "input_dim")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    torch.manual_seed(check_int_seed(seed))
     mods, prev = [], input_dim
     for w in widths:
         mods += [nn.Linear(prev, w), nn.ReLU()]
@@ -273,16 +276,18 @@ def digits_cnn(depth=2, *, channels=8, n_classes=10, seed=0):
     channels : int >= 1
     n_classes : int
     seed : int
+        In ``0..2**32 - 1``.
 
     Returns
     -------
     torch.nn.Sequential
     """
-    from ._validation import check_positive_int
+    from ._validation import check_int_seed, check_positive_int
 
     depth = check_positive_int(depth, "depth")
     channels = check_positive_int(channels, "channels")
-    torch.manual_seed(seed)
+    n_classes = check_positive_int(n_classes, "n_classes")
+    torch.manual_seed(check_int_seed(seed))
     mods, c_in, side = [], 1, 8
     for _ in range(depth):
         mods += [nn.Conv2d(c_in, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU()]
@@ -313,25 +318,41 @@ def _accuracy(model, X, y):
     return float((pred == y).double().mean())
 
 
-def _training_arrays(X, y, xname, yname):
+def _training_arrays(X, y, xname, yname, model=None):
     """``(X float32 tensor, y int64 tensor)``: finite, non-empty, one integer label
-    >= 0 per sample."""
-    from ._validation import as_float_array
+    >= 0 per sample (below the model's number of outputs, given ``model``)."""
+    from ._validation import as_float_array, check_labels
 
     Xa = as_float_array(X.detach().cpu().numpy() if torch.is_tensor(X) else X, xname)
-    ya = np.asarray(y.detach().cpu().numpy() if torch.is_tensor(y) else y)
     if Xa.ndim < 2 or Xa.shape[0] == 0:
         raise ShapeError(f"{xname} must be a non-empty batch (n, ...) of samples, got shape {Xa.shape}.")
-    if ya.shape != (Xa.shape[0],):
+    Xt = torch.as_tensor(Xa, dtype=torch.float32)
+    n_classes = None if model is None else _n_outputs(model, Xt, xname)
+    ya = check_labels(y.detach().cpu().numpy() if torch.is_tensor(y) else y, len(Xa), yname,
+                      per=f"sample of {xname}", nonnegative=True, n_classes=n_classes,
+                      classes="outputs of the model")
+    return Xt, torch.as_tensor(ya)
+
+
+def _n_outputs(model, X, xname):
+    """The number of logits ``model`` gives per sample (None unless its output is
+    (n, k)), from one sample of ``X``; a batch the model cannot take raises a
+    :class:`ShapeError` naming ``xname`` (not torch's bare RuntimeError)."""
+    if not isinstance(model, nn.Module):
+        return None  # (FoldingPenalty names the bad model)
+    was = model.training
+    model.eval()  # (one sample through BatchNorm, no running statistics touched)
+    try:
+        with torch.no_grad():
+            out = model(X[:1])
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
         raise ShapeError(
-            f"{xname} and {yname} must have one label per sample, got {xname} {Xa.shape} and "
-            f"{yname} {ya.shape}."
-        )
-    if ya.dtype.kind not in "iuf" or (ya.dtype.kind == "f" and not np.all(np.isfinite(ya))):
-        raise ValidationError(f"{yname} must hold integer class labels, got dtype {ya.dtype}.")
-    if np.any(ya != np.round(ya)) or np.any(ya < 0):
-        raise ValidationError(f"{yname} must hold integer class labels >= 0 (0, 1, ...).")
-    return torch.as_tensor(Xa, dtype=torch.float32), torch.as_tensor(ya.astype(np.int64))
+            f"{xname} of shape {tuple(X.shape)} does not fit the model ({err}); pass samples "
+            "of the shape the model takes (e.g. (n, 64) for an MLP, (n, 1, 8, 8) for a CNN)."
+        ) from err
+    finally:
+        model.train(was)
+    return int(out.shape[1]) if torch.is_tensor(out) and out.ndim == 2 else None
 
 
 def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-2,
@@ -346,6 +367,8 @@ def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-
     X : (n, ...) array or tensor
         Training inputs (``(n, 64)`` for the MLPs, ``(n, 1, 8, 8)`` for the CNNs).
     y : (n,) int
+        Class labels ``0..k - 1`` (``k``: the model's outputs); integral floats are
+        accepted, booleans are not.
     lam : float >= 0
         Weight of the folding penalty (:class:`FoldingPenalty`); 0 trains plainly.
     epochs, batch_size : int
@@ -358,9 +381,9 @@ def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-
     n_points, tau
         Of the penalty.
     seed : int
-        Seeds torch (``torch.manual_seed``: initial-state-independent shuffling and
-        any dropout) and the choice of path pairs, so a run is reproducible for a
-        fixed thread count.
+        In ``0..2**32 - 1``.  Seeds torch (``torch.manual_seed``: initial-state-
+        independent shuffling and any dropout) and the choice of path pairs, so a run
+        is reproducible for a fixed thread count.
     X_val, y_val : optional
         Held-out data whose accuracy is logged per epoch.
     log_penalty : bool
@@ -377,7 +400,10 @@ def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-
     Raises
     ------
     ValidationError
-        Negative ``lam``, bad counts, mismatched ``X``/``y``.
+        Negative ``lam``, bad counts or ``seed``, mismatched ``X``/``y``, labels that
+        are not integers in ``0..k - 1``.
+    ShapeError
+        ``X`` (or ``X_val``) of a shape the model cannot take.
 
     Examples
     --------
@@ -390,7 +416,7 @@ def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-
     >>> len(hist["loss"]), hist["soft_chi"][0] >= 0
     (2, True)
     """
-    from ._validation import check_positive_int
+    from ._validation import check_int_seed, check_positive_int
 
     if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not np.isfinite(lam) or lam < 0:
         raise ValidationError(f"lam must be a finite number >= 0, got {lam!r}.")
@@ -398,11 +424,12 @@ def train_with_folding(model, X, y, *, lam=0.0, epochs=30, batch_size=32, lr=1e-
     batch_size = check_positive_int(batch_size, "batch_size")
     paths_per_batch = check_positive_int(paths_per_batch, "paths_per_batch")
     lr = _check_positive(lr, "lr")
-    Xt, yt = _training_arrays(X, y, "X", "y")
+    seed = check_int_seed(seed)
+    Xt, yt = _training_arrays(X, y, "X", "y", model)
     if X_val is not None or y_val is not None:
         if X_val is None or y_val is None:
             raise ValidationError("X_val and y_val must be given together (or neither).")
-        Xv, yv = _training_arrays(X_val, y_val, "X_val", "y_val")
+        Xv, yv = _training_arrays(X_val, y_val, "X_val", "y_val", model)
     penalty = FoldingPenalty(model, n_points=n_points, tau=tau)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)

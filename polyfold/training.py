@@ -73,9 +73,11 @@ def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch
     ----------
     X : (n, d) float
     y : (n,) labels
+        Integers (integral floats become int64), strings or booleans.
     arch : str or sequence of int
         ``"DxW"`` (depth x width) or hidden widths.
     seed : int
+        In ``0..2**32 - 1`` (scikit-learn's ``random_state`` range).
     epochs : int
     learning_rate, batch_size
         Adam step size and mini-batch size.
@@ -95,7 +97,7 @@ def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch
 
     import numbers
 
-    from ._validation import as_float_array, check_positive_int
+    from ._validation import as_float_array, check_int_seed, check_positive_int
     from .convert import from_sklearn
     from .exceptions import ShapeError
 
@@ -107,9 +109,7 @@ def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch
             f"y must hold at least two classes to train a classifier, got only {np.unique(y).tolist()}.")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    seed = check_positive_int(seed, "seed", 0)
-    if seed >= 2**32:
-        raise ValidationError(f"seed must be below 2**32 (scikit-learn's limit), got {seed}.")
+    seed = check_int_seed(seed)  # 0..2**32 - 1: scikit-learn's random_state range
     if (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
             or not np.isfinite(learning_rate) or learning_rate <= 0):
         raise ValidationError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
@@ -151,26 +151,11 @@ def train_mlp(X, y, arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch
 
 
 def _check_labels(y, n, name, x_name):
-    """Class labels ``y`` (n,): integers (or integral floats) or strings."""
-    from .exceptions import NonFiniteError, ShapeError
+    """Class labels ``y`` (n,), one per row of ``x_name``: integers (or integral floats,
+    returned as int64), strings or booleans (:func:`polyfold._validation.check_labels`)."""
+    from ._validation import check_labels
 
-    if isinstance(y, (str, bytes)) or y is None:
-        raise ValidationError(f"{name} must be an array of class labels, got {y!r}.")
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ShapeError(f"{name} must have shape ({n},) (one label per row of {x_name}), got {y.shape}.")
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)):
-            raise NonFiniteError(f"{name} contains NaN or infinity; labels must be class labels.")
-        if not np.all(y == np.round(y)):
-            raise ValidationError(
-                f"{name} must hold class labels (integers or strings), got non-integer values "
-                f"such as {y[y != np.round(y)][0]!r}; this trains classifiers, not regressors.")
-        y = y.astype(np.int64)
-    elif y.dtype.kind not in "biuUS":
-        raise ValidationError(
-            f"{name} must hold class labels (integers or strings), got dtype {y.dtype}.")
-    return y
+    return check_labels(y, n, name, per=f"row of {x_name}", strings=True, booleans=True)
 
 
 def train_digits_mlp(arch="6x10", *, seed=0, epochs=30, learning_rate=0.01, batch_size=32):

@@ -18,7 +18,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._validation import check_positive_int, check_seed
+from ._validation import check_int_seed, check_positive_int, check_seed
 from .exceptions import ValidationError
 from .network import PLNet
 from .training import DIGITS_ARCHITECTURES, cache_dir, parse_architecture, train_digits_mlp
@@ -118,7 +118,7 @@ def digits_mlp(arch="6x10", *, seed=0, return_info=False):
     arch : str
         ``"DxW"``: D hidden layers of W neurons.
     seed : int
-        Seed of the training run.
+        Seed of the training run, in ``0..2**32 - 1``.
     return_info : bool
         Also return the training record.
 
@@ -146,9 +146,7 @@ def digits_mlp(arch="6x10", *, seed=0, return_info=False):
     ('shipped', 0.972)
     """
     arch = _digits_arch(arch)
-    seed = check_positive_int(seed, "seed", 0)
-    if seed >= 2**32:
-        raise ValidationError(f"seed must be below 2**32 (scikit-learn's limit), got {seed}.")
+    seed = check_int_seed(seed)  # 0..2**32 - 1, as train_mlp takes
     if not isinstance(return_info, (bool, np.bool_)):
         raise ValidationError(f"return_info must be True or False, got {return_info!r}.")
     key = (arch, seed)

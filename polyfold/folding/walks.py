@@ -19,7 +19,7 @@ import numpy as np
 from ..exceptions import ShapeError, ValidationError
 from ..network import hamming, pack_words
 from .._repr import summary_repr
-from .._validation import check_item_index
+from .._validation import as_int64, check_item_index, read_array
 
 
 def _chi_fraction(r1, r2):
@@ -476,18 +476,19 @@ class FoldingMeasureBatch:
 
 
 def _check_offsets(offsets, n_rows):
-    if isinstance(offsets, (str, bytes)):
-        raise ValidationError(f"offsets must be a 1-D integer array, got a string {offsets!r}.")
+    """``offsets`` of ``m`` walks in ``n_rows`` patterns as a (m + 1,) int64 array."""
     try:
-        off = np.asarray(offsets)
-    except Exception as err:  # ragged lists
-        raise ShapeError(f"offsets could not be read as a 1-D integer array: {err}.") from err
+        off = read_array(offsets, "offsets", "a 1-D integer array")
+    except ValidationError as err:
+        if isinstance(offsets, (str, bytes)):
+            raise
+        raise ShapeError(str(err)) from err  # None, ragged lists: not a 1-D array
     if off.ndim != 1 or off.size < 1 or off.dtype.kind not in "iu":
         raise ShapeError(
             f"offsets must be a 1-D integer array of length m + 1 (m walks; [0] for none), "
             f"got shape {off.shape} and dtype {off.dtype}; for one walk use [0, len(patterns)]."
         )
-    off = off.astype(np.int64)
+    off = as_int64(off, "offsets")
     if off[0] != 0 or off[-1] != n_rows:
         raise ShapeError(
             f"offsets must start at 0 and end at len(patterns)={n_rows}, got "

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._validation import as_int64, read_array
 from ..exceptions import ShapeError, ValidationError
 from ..folding.distribution import fraction_counts
 
@@ -54,10 +55,7 @@ def _check_q(q):
 
 def _int_column(a, name, m, minimum):
     """``a`` as a 1-D int64 array of ``m`` entries (any length for None) >= ``minimum``."""
-    try:
-        arr = np.asarray(a)
-    except Exception as err:  # ragged lists
-        raise ValidationError(f"{name} could not be read as an integer array: {err}.") from err
+    arr = read_array(a, name, "a 1-D integer array (one value per path)")
     if arr.size == 0 and arr.ndim <= 1 and arr.dtype.kind in "fiu":
         arr = arr.reshape(0).astype(np.int64)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
@@ -69,7 +67,7 @@ def _int_column(a, name, m, minimum):
         raise ShapeError(f"{name} must hold one value per path ({m}), got {len(arr)}.")
     if len(arr) and arr.min() < minimum:
         raise ValidationError(f"{name} must be integers >= {minimum}, got {arr.min()!r}.")
-    return arr.astype(np.int64)
+    return as_int64(arr, name)
 
 
 class _Distribution:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import as_int64, check_positive_int, read_array
 from ..exceptions import ShapeError, ValidationError
 from ._common import _json_label, _py, _sha256
 
@@ -29,10 +29,9 @@ class _Chunk(NamedTuple):
 
 
 def _check_index_array(a, name):
-    try:
-        arr = np.asarray(a)
-    except Exception as err:  # ragged lists and the like
-        raise ValidationError(f"{name} could not be read as an integer array: {err}.") from err
+    """``a`` (a scalar, a list or a 1-D integer array of point indices) as a 1-D int64
+    array; ``[]`` gives no paths.  The range is checked later (:meth:`IndexPairs.check`)."""
+    arr = read_array(a, name, "a 1-D integer array of point indices")
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.size == 0 and arr.dtype.kind in "fiu":
@@ -42,7 +41,7 @@ def _check_index_array(a, name):
             f"{name} must be a 1-D integer array of point indices, got dtype {arr.dtype} "
             f"and shape {arr.shape}; convert it with np.asarray({name}, dtype=np.int64)."
         )
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return np.ascontiguousarray(as_int64(arr, name))
 
 
 class ClassPairs:
