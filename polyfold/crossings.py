@@ -142,7 +142,12 @@ class SegmentCrossings(_PerSegment):
     degenerate : (m,) bool
         Some neuron is identically at a threshold along some piece.
     endpoint_on_boundary : (m, 2) bool
-        The start / end point lies on a boundary (some neuron at a threshold).
+        The start / end point lies on a boundary: some neuron at a threshold there, or
+        some max unit whose largest inputs tie there without tying along the adjacent
+        piece (a tie that holds along the piece, such as a max over equal or
+        zero-padded inputs, changes no code along the segment).  On a zero-length
+        segment the adjacent piece is the point itself, so max-unit ties are not
+        flagged there, while a neuron at a threshold is.
 
     Notes
     -----

@@ -367,6 +367,12 @@ def test_max_ties_at_endpoints_and_along_pieces():
     assert ex.piece_codes(2).tolist() == [[0, 1, 1], [0, 1, 0], [0, 0, 0]]
     assert ex.piece_codes(0)[:, 0].tolist() == [0]  # the lowest index on a tie
     assert not ex.degenerate.any()  # (max ties do not make a segment degenerate)
+    # zero-length segments at x = 0.5 (x = 1 - x) and x = 0 (x = -x): the tie holds on
+    # the only piece, the point itself, so no flag (documented); the lowest index wins
+    ex = _all_modes(net, [[0.5], [0.0]], [[0.5], [0.0]])
+    assert ex.endpoint_on_boundary.tolist() == [[False, False], [False, False]]
+    assert ex.n_pieces.tolist() == [1, 1]
+    assert ex.piece_codes(0).tolist() == [[0, 0, 0]] and ex.piece_codes(1).tolist() == [[0, 1, 0]]
 
 
 def test_padded_max_pool_after_dead_relus_with_integer_endpoints():
