@@ -195,6 +195,48 @@ def _neighbours(net, region, info, region_rows, facet_point, neighbour_label, is
     return out
 
 
+def _later_switches(net, region, rows, codes, n_dir, kinds, region_rows, tol):
+    """Units of later groups whose row passes through the facet point (or that are
+    held at a threshold on the whole region): which move.
+
+    Such a unit's preactivation depends on the units below it, so whether it leaves
+    its threshold stepping across (direction ``-n_dir``) follows from its row
+    recomputed with the new codes of the earlier groups, not from its row in the
+    region: ``z = |x_1|`` through the facet ``x_1 = 0`` of a first-layer unit touches
+    zero there and stays active.  Updates ``codes`` in place, group by group, and
+    returns the units that move.  At a rate within the tolerance the unit stays at
+    its threshold, which counts as the code below it.
+    """
+    moved = []
+    groups = []
+    for r in rows:
+        g = region.units[r][0]
+        if not groups or groups[-1][0] != g:
+            groups.append((g, []))
+        groups[-1][1].append(r)
+    for _, group_rows in groups:
+        A_m, _, units_m, _, _ = region_rows(net, codes)
+        first = {}
+        for s, unit in enumerate(units_m):
+            first.setdefault(tuple(unit), s)
+        for r in group_rows:
+            unit = tuple(region.units[r])
+            k = net.unit_index(*unit)
+            s = first.get(unit)
+            if s is None:  # pragma: no cover - every unit of a dense net has a row
+                continue
+            # the unit's first row is z - t_{k-1} >= 0 when its code is above 0,
+            # else t_0 - z >= 0: the gradient of z up to that sign
+            grad = A_m[s] if codes[k] > 0 else -A_m[s]
+            rate = -float(grad @ n_dir)  # dz / dt along x = q - t n
+            kind = int(kinds[r])  # -1: z sits on the code's lower threshold, +1: upper
+            flat = abs(rate) <= tol.lp * max(1.0, float(np.linalg.norm(grad)))
+            if (not flat and kind * rate > 0) or (flat and kind < 0):
+                codes[k] += kind
+                moved.append(unit)
+    return moved
+
+
 def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows,
                  extra, neighbour_label, tol):
     """Neighbour across the facet of row ``i`` at the relative-interior point ``q``."""
@@ -202,25 +244,44 @@ def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows
     sq = An @ q + cn
     on = np.abs(sq) <= band
     on[i] = True
-    on &= np.any(An != 0, axis=1)
+    live = np.any(An != 0, axis=1)
+    # units held at a threshold on the whole region (a zero row with zero slack: their
+    # inputs are constant there); a later group's may move once the facet's unit does
+    held = ~live & ~is_dom & (np.abs(np.asarray(region.c, dtype=np.float64)) <= band)
+    on &= live
     if np.any(on & is_dom):
         return None  # the facet lies on the domain boundary: no neighbour inside
     switch = np.flatnonzero(on & ~is_dom)
     codes = np.array(region.codes, dtype=np.int64)
     units = []
+    through = []  # every unit whose row passes through q (moved or not)
     max_units_best = {}
     n_dir = An[i]
     max_units = set()
+    first_group = region.units[switch[0]][0] if len(switch) else None
+    later = []
     for r in switch:
         unit = region.units[r]
         k = net.unit_index(*unit[:2])
+        through.append(tuple(unit))
         if len(unit) == 3:
             max_units.add(k)
+            units.append(tuple(unit))
+        elif unit[0] != first_group:
+            later.append(r)  # decided below, on the new codes of the earlier groups
         elif r == i or float(An[r] @ n_dir) > 0:
             # a unit whose row coincides with the facet switches only if stepping
             # across decreases its slack (a row touching the facet from outside stays)
             codes[k] += int(kinds[r])
-        units.append(tuple(unit))
+            units.append(tuple(unit))
+    if len(switch):
+        later += [int(r) for r in np.flatnonzero(held)
+                  if r > switch[0] and region.units[r][0] != first_group
+                  and len(region.units[r]) == 2]  # (max units: by their candidates below)
+        later.sort()
+        through += [tuple(region.units[r]) for r in later if tuple(region.units[r]) not in through]
+    if later:
+        units += _later_switches(net, region, later, codes, n_dir, kinds, region_rows, tol)
     if max_units:
         # max units: their rows depend on the new codes of earlier groups; with those,
         # a candidate tied at q that overtakes the selection stepping across (direction
@@ -251,7 +312,7 @@ def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows
     rate = -(A2 @ n)
     sl = A2 @ q + c2
     norms = np.linalg.norm(A2, axis=1)
-    unit_set = set(units) | {tuple(u[:2]) for u in units}  # max rows: by (group, unit)
+    unit_set = set(through) | {tuple(u[:2]) for u in through}  # max rows: by (group, unit)
     switching2 = np.zeros(len(A2), bool)
     switching2[: len(units2)] = [tuple(u) in unit_set or tuple(u[:2]) in unit_set for u in units2]
     # only the switching units' rows through q: their other rows (another threshold of

@@ -857,8 +857,8 @@ def _fill_sample(i, x, region, info, cols, lists, neighbour_label, tol):
         units.append(rec["units"])
         verified[t] = rec["verified"]
         points[t] = rec["point"]
-        if rec["V"] is None:
-            continue
+        if rec["V"] is None or not rec["verified"]:
+            continue  # no neighbour, or its codes were not confirmed: NaN / -1
         g2, _ = _class_gradient(rec["V"], rec["u"], cls)
         den = float(np.linalg.norm(g) * np.linalg.norm(g2))
         if den > 0:
