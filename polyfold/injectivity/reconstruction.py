@@ -52,7 +52,9 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
     Raises
     ------
     NotInjectiveError
-        If the active rows ``{i : y_i > 0}`` of some output do not span R^n.
+        If some output has more than one preimage: its rows ``{i : y_i > 0}`` do not
+        span R^n and the rows with ``y_i = 0`` do not pin ``x`` down (or ``y`` is no
+        exact output of the layer).
     ValidationError
         Negative outputs, bad options.
     NonFiniteError
@@ -64,7 +66,12 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
     -----
     Only the rows with ``y_i > 0`` are known to be active from ``y`` alone (a row
     exactly at its threshold also outputs 0); for them ``y_i + alpha_i = <x, phi_i>``.
-    If they span, ``x`` is determined.  The frame algorithm uses
+    If they span, ``x`` is determined.  If they do not, ``x`` can still be the only
+    preimage when rows exactly at their thresholds pin it down (``x = 0`` with
+    ``alpha = 0`` for an omnidirectional frame: ``W x <= 0`` forces ``x = 0``); the
+    preimage polyhedron ``{W_pos x = y_pos + alpha_pos, W_zero x <= alpha_zero}`` is
+    then tested for being one point (two HiGHS LPs) and ``x = W_J^+ (y_J + alpha_J)``
+    on the rows ``J`` at or above threshold there, with either method.  The frame algorithm uses
     ``lambda = 2 / (A + B)`` with ``A, B`` the extreme eigenvalues of ``W^T W``,
     starts at 0 and iterates ``x <- x + lambda W_Ia^T (y_Ia + alpha_Ia - W_Ia x) +
     lambda W_Iy^T (alpha_Iy - (W x)_Iy)`` where ``I_y`` are the rows the iterate
@@ -126,25 +133,37 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
     rc = _RankCache(Wm, exact=False, tol=tol)
     keys, inverse = np.unique(act, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
+    X = np.empty((len(Y), n))
+    # outputs whose rows with y_i > 0 do not span: x may still be the only preimage (it
+    # lies on thresholds whose rows pin it down, e.g. x = 0 with alpha = 0)
+    pinned = np.zeros(len(Y), dtype=bool)
     for g, mask in enumerate(keys):
         r = rc.rank(mask)
         if r < n:
-            p = int(np.flatnonzero(inverse == g)[0])
-            raise NotInjectiveError(
-                f"cannot reconstruct output {p}: its {int(mask.sum())} active rows "
-                f"(y_i > 0) have rank {r} < n = {n}, so other inputs give the same output; "
-                "the layer is not injective there (lower alpha / raise the bias, or add rows)."
-            )
-    X = np.empty((len(Y), n))
+            for p in np.flatnonzero(inverse == g):
+                x = _fiber_point(Wm, a, Y[p], mask, rc, tol)
+                if x is None:
+                    raise NotInjectiveError(
+                        f"cannot reconstruct output {int(p)}: its {int(mask.sum())} active rows "
+                        f"(y_i > 0) have rank {r} < n = {n} and the rows with y_i = 0 do not "
+                        "pin x down, so other inputs give the same output (or y is no exact "
+                        "output of the layer); the layer is not injective there (lower alpha / "
+                        "raise the bias, or add rows)."
+                    )
+                X[p] = x
+                pinned[p] = True
     if method == "dual":
         for g, mask in enumerate(keys):
-            sel = inverse == g
+            sel = (inverse == g) & ~pinned
+            if not sel.any():
+                continue
             rhs = (Y[sel][:, mask] + a[mask]).T
             sol, *_ = np.linalg.lstsq(Wm[mask], rhs, rcond=None)
             X[sel] = sol.T
     else:
         ev = np.linalg.eigvalsh(Wm.T @ Wm)
         lam = 2.0 / (ev[0] + ev[-1])
+        Y, act = Y[~pinned], act[~pinned]
         x = np.zeros((len(Y), n))
         target = Y + a  # for active rows
         stop = 4 * np.finfo(np.float64).eps
@@ -163,10 +182,50 @@ def reconstruct(W, y, *, alpha=None, bias=None, method="dual", max_iter=20_000, 
                     f"the ReLU frame algorithm did not converge in max_iter={max_iter} "
                     f"iterations (active-row residual {res:.2e}); raise max_iter= or use "
                     "method='dual'.")
-        X[:] = x
+        X[~pinned] = x
     if not np.all(np.isfinite(X)):
         raise NonFiniteError(
             "the reconstructed x overflows float64 (the outputs and biases are far larger "
             "than the weights); check the bias convention (alpha = -bias) and the scale of y."
         )
     return X[0] if single else X
+
+
+def _fiber_point(W, a, y, pos, rc, tol):
+    """The only preimage of the output ``y`` when its rows with ``y_i > 0`` do not span.
+
+    The preimages form the polyhedron ``{x : W_pos x = y_pos + alpha_pos, W_zero x <=
+    alpha_zero}``.  One LP finds a point of it; the point is unique iff the positive
+    rows together with the threshold rows tight there span and no direction keeps the
+    positive rows and lowers the tight ones (a second LP).  Then ``x = W_J^+ (y_J +
+    alpha_J)`` on those rows ``J`` (the active set ``I(x)``, ``>=``).  Returns None
+    when the fiber is empty (y is no exact output) or not a single point.
+    """
+    from scipy.optimize import linprog
+
+    from .verdict import _fiber_direction
+
+    n = W.shape[1]
+    zero = ~pos
+    if not zero.any():
+        return None
+    t_pos = y[pos] + a[pos]
+    res = linprog(np.zeros(n), A_ub=W[zero], b_ub=a[zero],
+                  A_eq=W[pos] if pos.any() else None, b_eq=t_pos if pos.any() else None,
+                  bounds=[(None, None)] * n, method="highs")
+    if res.status != 0:
+        return None
+    x = np.asarray(res.x)
+    size = np.abs(W) @ np.abs(x) + np.abs(a)
+    slack = a - W @ x
+    tight = zero & (slack <= math.sqrt(np.finfo(np.float64).eps) * (1 + size))
+    J = pos | tight
+    if rc.rank(J) < n or _fiber_direction(W[pos], W[tight], tol) is not None:
+        return None
+    x, *_ = np.linalg.lstsq(W[J], np.where(pos, y + a, a)[J], rcond=None)
+    # the point must reproduce y (up to rounding): else the fiber was misjudged
+    z = W @ x - a
+    err = math.sqrt(np.finfo(np.float64).eps) * (1 + np.abs(W) @ np.abs(x) + np.abs(a))
+    if np.any(np.abs(np.where(pos, z - y, 0.0)) > err) or np.any(np.where(zero, z, 0.0) > err):
+        return None
+    return x
