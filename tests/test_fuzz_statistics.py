@@ -682,3 +682,19 @@ def test_neighbours_of_integer_nets_are_confirmed(activation):
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "hardtanh"])
 def test_neighbours_of_integer_nets_are_confirmed_sweep(activation):
     assert _confirmed_by_forward_passes(activation, range(12, 300)) > 1000
+
+
+def test_a_tiny_constant_unit_is_not_held_at_its_threshold():
+    # v = relu(u) + 1e-18 with u = -x0 - x1 - 10 < 0 on the box: v's row is zero on
+    # every region and its value 1e-18 > 0, so v is active everywhere and never switches
+    # (only a value exactly at the threshold is held there); every neighbour across the
+    # facets of the first layer keeps v active and is confirmed by the forward pass
+    W1 = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    b1 = np.array([-0.5, -0.5, -10.0])
+    W2 = np.array([[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    b2 = np.array([1e-18, 0.0])
+    net = PLNet.from_arrays([(W1, b1), (W2, b2), (np.array([[1.0, -1.0], [-1.0, 1.0]]), np.zeros(2))])
+    x = np.array([[0.3, 0.2]])
+    st = region_statistics(net, x, domain=(0.0, 1.0), progress=False)
+    assert st.n_neighbours[0] == 2  # across x0 = 0.5 and x1 = 0.5 (the others are box faces)
+    assert np.all(st.neighbour_verified[0])

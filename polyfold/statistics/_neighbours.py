@@ -245,9 +245,11 @@ def _step_across(net, region, q, i, An, cn, is_dom, kinds, region_rows, dom_rows
     on = np.abs(sq) <= band
     on[i] = True
     live = np.any(An != 0, axis=1)
-    # units held at a threshold on the whole region (a zero row with zero slack: their
-    # inputs are constant there); a later group's may move once the facet's unit does
-    held = ~live & ~is_dom & (np.abs(np.asarray(region.c, dtype=np.float64)) <= band)
+    # units held at a threshold on the whole region (a zero row with a slack of exactly
+    # zero: their inputs are constant there); a later group's may move once the facet's
+    # unit does.  A constant off the threshold, however small (a bias of 1e-18 after
+    # dead inputs), keeps its sign across every facet
+    held = ~live & ~is_dom & (np.asarray(region.c, dtype=np.float64) == 0)
     on &= live
     if np.any(on & is_dom):
         return None  # the facet lies on the domain boundary: no neighbour inside
