@@ -30,6 +30,8 @@ WORKLOADS = {
     "exact crossings, tie-heavy integer hard-tanh 9x17, 3x5 paths": "ties('exact')",
     "space_folding_batch (certified), 6x10, 20k paths 3->8": "fold(20000)",
     "region_statistics, 6x10 digits, 10 points": "stats(10)",
+    "float crossings, digits CNN (graph), 200 paths": "cnn('float', 200)",
+    "certified crossings, digits CNN (graph), 200 paths": "cnn('certified', 200)",
 }
 
 CHILD = r'''
@@ -59,6 +61,12 @@ def cross(name, mode, n):
         idx = rng.integers(0, len(X), (n, 2))
         S, E = X[idx[:, 0]], X[idx[:, 1]]
     return lambda: polyfold.segment_crossings(net, S, E, mode=mode, **kw())
+
+def cnn(mode, n):
+    net = polyfold.zoo.digits_cnn()
+    idx = np.random.default_rng(0).integers(0, len(X), (n, 2))
+    S, E = X[idx[:, 0]], X[idx[:, 1]]
+    return lambda: polyfold.segment_crossings(net, S, E, mode=mode, progress=False, **kw())
 
 def ties(mode):
     # integer weights in -2..2 and integer endpoints: many neurons switch at one t
