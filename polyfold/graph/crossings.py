@@ -509,8 +509,8 @@ STATE_BUDGET = 512 * 2**20
 
 #: bytes of state values (points x widest state x bytes per value) the kernel aims at
 #: per batch of segments: states that stay in cache run several times faster than one
-#: batch of all segments (the digits CNN: 3.5x in float mode), and the batch of one
-#: segment's points is rarely this small
+#: batch of all segments (the digits CNN, 270 paths: about 3x in float mode); one
+#: segment's points alone are rarely this small
 BATCH_BYTES = 2 * 2**20
 
 #: segments of the first batch, from which the points per segment are estimated
