@@ -65,7 +65,9 @@ def _int_at_least(minimum, what, maximum=None):
 
 _positive = _int_at_least(1, "a positive integer")
 _nonneg = _int_at_least(0, "an integer >= 0")
-_SEED_MAX = 2**32 - 1  # the range every backend takes (numpy, scikit-learn, torch)
+# the range every backend takes (numpy, scikit-learn, torch): _validation.SEED_MAX, not
+# imported because `polyfold --help` must not import numpy (tests/test_cli.py)
+_SEED_MAX = 2**32 - 1
 _seed = _int_at_least(0, f"an integer seed in 0..{_SEED_MAX}", _SEED_MAX)
 
 
