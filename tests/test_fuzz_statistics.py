@@ -634,6 +634,7 @@ def test_unconfirmed_neighbours_keep_nan_and_minus_one(monkeypatch):
     from polyfold.statistics import _neighbours
 
     real = _neighbours._step_across
+    real_block = _neighbours._simple_block
 
     def unconfirmed(*args, **kw):
         rec = real(*args, **kw)
@@ -641,7 +642,15 @@ def test_unconfirmed_neighbours_keep_nan_and_minus_one(monkeypatch):
             rec["verified"] = False
         return rec
 
+    def unconfirmed_block(*args, **kw):  # the batched steps
+        recs = real_block(*args, **kw)
+        for rec in recs.values():
+            if rec is not None:
+                rec["verified"] = False
+        return recs
+
     monkeypatch.setattr(_neighbours, "_step_across", unconfirmed)
+    monkeypatch.setattr(_neighbours, "_simple_block", unconfirmed_block)
     layers = [([[1, 0], [0, 1], [1, 1]], [0, 0, -1]), ([[1, 0, 0], [0, 1, 2]], [0, 0])]
     st_ = region_statistics(to_net(layers), [[0.25, 0.25]], domain=(-2, 2), progress=False)
     assert st_.n_neighbours[0] == 3
@@ -698,3 +707,62 @@ def test_a_tiny_constant_unit_is_not_held_at_its_threshold():
     st = region_statistics(net, x, domain=(0.0, 1.0), progress=False)
     assert st.n_neighbours[0] == 2  # across x0 = 0.5 and x1 = 0.5 (the others are box faces)
     assert np.all(st.neighbour_verified[0])
+
+
+def _statistics_fields_equal(a, b):
+    """Every column and list of two results equal; neighbour points to rounding."""
+    for name in ("predicted", "radius", "n_facets", "cos_mean", "boundary_distance",
+                 "n_neighbours", "neighbour_cos_mean", "neighbour_label_change",
+                 "neighbours_verified", "patterns"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.neighbour_units == b.neighbour_units
+    for name in ("neighbour_cosines", "neighbour_labels", "neighbour_verified"):
+        for p, q in zip(getattr(a, name), getattr(b, name)):
+            np.testing.assert_array_equal(p, q, err_msg=name)
+    for p, q in zip(a.neighbour_points, b.neighbour_points):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "hardtanh"])
+def test_batched_neighbour_steps_equal_the_step_by_step_path(activation, monkeypatch):
+    # the neighbours of most facets are formed in batches (_simple_steps); with the
+    # batches switched off every facet takes the general step: the same records.
+    # Integer nets and points on hyperplanes exercise the cases the batch must
+    # leave to the general step (several rows through the facet point)
+    from polyfold import zoo
+    from polyfold.statistics import _neighbours
+
+    calls = []
+    real = _neighbours._simple_block
+
+    def counted(*args, **kw):
+        out = real(*args, **kw)
+        calls.append(len(out))
+        return out
+
+    monkeypatch.setattr(_neighbours, "_simple_block", counted)
+    cases = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        net = zoo.random_mlp((6, 5, 4)[: 2 + seed % 2], 3, 3, seed=seed, integer=seed % 2 == 1,
+                             activation=activation)
+        X = np.vstack([rng.uniform(-1, 1, (4, 3)), rng.integers(-4, 5, (3, 3)) / 4])
+        cases.append((net, X))
+    batched = [region_statistics(net, X, domain=(-1.5, 1.5), progress=False) for net, X in cases]
+    assert sum(calls) > 50  # the batches did take most facets
+    monkeypatch.setattr(_neighbours, "_simple_steps", lambda *args, **kw: {})
+    for (net, X), got in zip(cases, batched):
+        _statistics_fields_equal(got, region_statistics(net, X, domain=(-1.5, 1.5), progress=False))
+
+
+def test_batched_neighbour_steps_on_a_digits_net(monkeypatch):
+    from polyfold import zoo
+    from polyfold.datasets import load_digits_split
+    from polyfold.statistics import _neighbours
+
+    net = zoo.digits_mlp("2x30")
+    X = load_digits_split()[2][:3]
+    got = region_statistics(net, X, progress=False)
+    assert np.all(got.neighbours_verified > 0.9)
+    monkeypatch.setattr(_neighbours, "_simple_steps", lambda *args, **kw: {})
+    _statistics_fields_equal(got, region_statistics(net, X, progress=False))

@@ -169,29 +169,158 @@ def _neighbours(net, region, info, region_rows, facet_point, neighbour_label, is
     xc = np.asarray(info.ball.centre)
     s_c = An_f @ xc + cn_f
     mu = _FACET_MARGIN * float(info.ball.radius)
+    nearest = {}
+    if facet_point == "nearest":
+        for i in info.neuron_facets:
+            q = _facet_nearest(An_f, cn_f, pos[int(i)], xc, s_c, mu, tol)
+            if q is not None:
+                nearest[int(i)] = q
+    # the steps from the nearest points in one batch, where only the facet's own row
+    # passes through its point (the common case); the others go one by one below
+    batched = {}
+    if nearest and neighbour_label != "centre":
+        batched = _simple_steps(net, region, nearest, An, cn, is_dom, kinds, dom_rows, tol)
     out = []
     for i in info.neuron_facets:
         t = pos[int(i)]
         candidates = []
-        if facet_point == "nearest":
-            q = _facet_nearest(An_f, cn_f, t, xc, s_c, mu, tol)
-            if q is not None:
-                candidates.append(q)
+        if int(i) in nearest:
+            candidates.append(nearest[int(i)])
         candidates.append(None)  # the facet's Chebyshev centre, computed on demand
         rec = None
-        for q in candidates:
+        for k, q in enumerate(candidates):
             if q is None:
                 q, _ = _facet_centre(An_f, cn_f, t, tol, extra)
                 if q is None:
                     break
-            rec = _step_across(net, region, q, int(i), An, cn, is_dom, kinds,
-                               region_rows, dom_rows, extra, neighbour_label, tol)
+            if k == 0 and int(i) in batched:
+                rec = batched[int(i)]
+            else:
+                rec = _step_across(net, region, q, int(i), An, cn, is_dom, kinds,
+                                   region_rows, dom_rows, extra, neighbour_label, tol)
             if rec is not None and rec["verified"]:
                 break
         if rec is None:
             rec = {"units": (tuple(region.units[i]),), "V": None, "u": None,
                    "point": np.full(d, np.nan), "verified": False}
         out.append(rec)
+    return out
+
+
+#: facets per block of :func:`_simple_steps` are chosen so that one layer's rows of
+#: the block take at most this many float64 values
+_BLOCK_VALUES = 1 << 21
+
+
+def _simple_steps(net, region, nearest, An, cn, is_dom, kinds, dom_rows, tol):
+    """:func:`_step_across` for many facets at once, where that is simple.
+
+    ``nearest`` maps row ``i`` to its facet point ``q``.  A step is simple when the
+    network is dense and only row ``i`` passes through ``q`` (no other row, no
+    domain row, no unit held at a threshold in a later group): the neighbour's
+    codes are the region's with the facet's unit moved by one, and its rows, the
+    step length and the check of its codes are formed for a block of facets at
+    once.  Returns ``{i: record}`` with the record :func:`_step_across` gives
+    (None where it gives None); rows not in it take the general path.
+    """
+    if not net.is_dense or any(len(u) != 2 for u in region.units if u[0] != "domain"):
+        return {}
+    from ..regions import _activation_row_tables
+
+    live = np.any(An != 0, axis=1)
+    held = np.flatnonzero(~live & ~is_dom & (np.asarray(region.c, dtype=np.float64) == 0))
+    base = np.asarray(region.codes, dtype=np.int64)
+    done = {}
+    simple = []
+    for i, q in nearest.items():
+        band = tol.lp * (1.0 + float(np.abs(q).max()))
+        on = (np.abs(An @ q + cn) <= band) & live
+        on[i] = bool(live[i])
+        if np.any(on & is_dom):
+            done[i] = None  # the facet lies on the domain boundary (as _step_across)
+            continue
+        if np.count_nonzero(on) != 1 or not on[i]:
+            continue
+        g = region.units[i][0]
+        if any(r > i and region.units[r][0] != g for r in held.tolist()):
+            continue
+        simple.append(i)
+    if not simple:
+        return done
+    d = region.dim
+    widest = max(tuple(net.widths) + (net.output_dim,))
+    step = max(1, _BLOCK_VALUES // max(1, widest * d))
+    for s0 in range(0, len(simple), step):
+        rows = simple[s0 : s0 + step]
+        done.update(_simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol,
+                                  _activation_row_tables))
+    return done
+
+
+def _simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol, tables):
+    K = len(rows)
+    Q = np.stack([nearest[i] for i in rows])
+    N = An[rows]
+    codes = np.repeat(base[None, :], K, axis=0)
+    unit_k = np.array([net.unit_index(*region.units[i]) for i in rows], np.int64)
+    codes[np.arange(K), unit_k] += kinds[rows].astype(np.int64)
+    band = tol.lp * (1.0 + np.abs(Q).max(axis=1))
+    # per neuron of each neighbour: z's gradient row, its slope along n, its value at q
+    rate_parts, sl_parts, norm_parts, sw_parts = [], [], [], []
+    W0, b0 = net.layers[0]
+    Wh = np.broadcast_to(W0, (K,) + W0.shape)
+    bh = np.broadcast_to(b0, (K,) + b0.shape)
+    start = 0
+    for l, (W, b) in enumerate(net.layers):
+        if l:
+            Wh = np.matmul(W, Wh)
+            bh = bh @ W.T + b
+        if l == net.depth:
+            break
+        lo, hi, slope, offset, T = tables(net.activations[l])
+        n_l = net.widths[l]
+        cl = codes[:, start : start + n_l]
+        gn = np.einsum("kjd,kd->kj", Wh, N)
+        zq = np.einsum("kjd,kd->kj", Wh, Q) + bh
+        nn = np.sqrt(np.einsum("kjd,kjd->kj", Wh, Wh))
+        own = (unit_k[:, None] - start) == np.arange(n_l)[None, :]
+        absent = np.inf
+        # lower row z - t_{k-1} >= 0 (if k > 0), upper row t_k - z >= 0 (if k < T)
+        rate_parts += [-gn, gn]
+        sl_parts += [np.where(cl > 0, zq - lo[cl], absent), np.where(cl < T, hi[cl] - zq, absent)]
+        norm_parts += [nn, nn]
+        sw_parts += [own, own]
+        sl_ = slope[cl]
+        Wh = Wh * sl_[:, :, None]
+        bh = bh * sl_ + offset[cl]
+        start += n_l
+    rate = np.concatenate(rate_parts, axis=1)
+    sl = np.concatenate(sl_parts, axis=1)
+    norms = np.concatenate(norm_parts, axis=1)
+    sw = np.concatenate(sw_parts, axis=1)
+    if dom_rows is not None:
+        Ad, cd = dom_rows
+        rate = np.concatenate([rate, -(N @ Ad.T)], axis=1)
+        sl = np.concatenate([sl, Q @ Ad.T + cd], axis=1)
+        norms = np.concatenate([norms, np.broadcast_to(np.linalg.norm(Ad, axis=1), (K, len(cd)))], axis=1)
+        sw = np.concatenate([sw, np.zeros((K, len(cd)), bool)], axis=1)
+    present = np.isfinite(sl)
+    sw &= present & (np.abs(sl) <= band[:, None] * np.maximum(norms, 1.0))
+    other = present & ~sw & (norms > 0)
+    bad = np.any(other & (sl <= band[:, None] * norms), axis=1)
+    dec = other & (rate < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_max = np.where(dec, sl / np.where(dec, -rate, 1.0), np.inf).min(axis=1, initial=np.inf)
+    t_max = np.where(np.isfinite(t_max), t_max, 2.0 * max(float(region.chebyshev.radius), 1.0))
+    X = Q - (0.5 * t_max)[:, None] * N
+    verified = np.all(net.codes(X) == codes, axis=1)
+    out = {}
+    for k, i in enumerate(rows):
+        if bad[k]:
+            out[i] = None  # q is not in the relative interior for the neighbour
+            continue
+        out[i] = {"units": (tuple(region.units[i]),), "V": Wh[k].copy(), "u": bh[k].copy(), "point": X[k],
+                  "verified": bool(verified[k]), "label_point": X[k]}
     return out
 
 
