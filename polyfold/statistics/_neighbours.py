@@ -79,6 +79,14 @@ def _region_info(net, region, *, neighbours, facet_point, neighbour_label, tol):
     return info
 
 
+def _unit_indexer(net):
+    """``net.unit_index`` without its argument checks (the units come from region rows)."""
+    if not net.is_dense:
+        return net.unit_index
+    off = net.layer_offsets.tolist()
+    return lambda layer, neuron: off[layer] + neuron
+
+
 def _row_kinds(net, region):
     """+1 if crossing a row raises its unit's code, -1 if it lowers it, 0 for domain rows.
 
@@ -87,10 +95,11 @@ def _row_kinds(net, region):
     """
     kinds = np.zeros(len(region.units), np.int8)
     seen = set()
+    index = _unit_indexer(net)
     for r, unit in enumerate(region.units):
         if unit[0] == "domain" or len(unit) == 3:  # domain rows; max-unit rows set the code
             continue
-        code = int(region.codes[net.unit_index(*unit)])
+        code = int(region.codes[index(*unit)])
         first = unit not in seen
         seen.add(unit)
         kinds[r] = -1 if (code > 0 and first) else 1
@@ -262,7 +271,8 @@ def _simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol, ta
     Q = np.stack([nearest[i] for i in rows])
     N = An[rows]
     codes = np.repeat(base[None, :], K, axis=0)
-    unit_k = np.array([net.unit_index(*region.units[i]) for i in rows], np.int64)
+    index = _unit_indexer(net)
+    unit_k = np.array([index(*region.units[i]) for i in rows], np.int64)
     codes[np.arange(K), unit_k] += kinds[rows].astype(np.int64)
     band = tol.lp * (1.0 + np.abs(Q).max(axis=1))
     # per neuron of each neighbour: z's gradient row, its slope along n, its value at q
