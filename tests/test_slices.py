@@ -545,3 +545,93 @@ def test_bad_box_inputs():
         polytope_complex(net, np.array([[1.0, 0, 0], [-1.0, 0, 0]]), np.array([-2.0, 1.0]))
     with pytest.raises(ShapeError, match="input_dim=3"):
         polytope_complex(net, np.eye(2), np.ones(2))
+
+
+# ---------------------------------------------------------------------------
+# Betti numbers of slices (hand-derived sets)
+# ---------------------------------------------------------------------------
+def _abs_layer(d):
+    """The layer relu(x_i), relu(-x_i) for every coordinate."""
+    W = np.zeros((2 * d, d))
+    for i in range(d):
+        W[2 * i, i], W[2 * i + 1, i] = 1.0, -1.0
+    return W, np.zeros(2 * d)
+
+
+def _ring_net(d):
+    """f > 0 exactly on 1 < |x1| + |x2| < 2 (any further inputs ignored):
+    f = g - 1 - 2 relu(g - 3/2) with g = |x1| + |x2|."""
+    W1, b1 = _abs_layer(d)
+    g = np.zeros(2 * d)
+    g[:4] = 1.0
+    W2 = np.stack([g, g])
+    b2 = np.array([0.0, -1.5])
+    return PLNet.from_arrays([(W1, b1), (W2, b2), (np.array([[1.0, -2.0]]), np.array([-1.0]))])
+
+
+@pytest.mark.parametrize("mode", ["float", "certified", "exact"])
+def test_betti_numbers_of_a_ring_in_a_box_slice(mode):
+    # the open ring 1 < |x|_1 < 2 inside [-3, 3]^2: its closure is an annulus (1, 1);
+    # {f <= 0} is the inner diamond plus the outside (2 components, the outside
+    # goes round the ring: 1 loop); the boundary is the two diamonds |x|_1 = 1, 2
+    cx = box_complex(_ring_net(2), -3.0, 3.0, mode=mode)
+    assert cx.betti_numbers("region", label=1) == (1, 1)
+    assert cx.betti_numbers("region", label=0) == (2, 1)
+    assert cx.betti_numbers("boundary") == (2, 2)
+
+
+def test_betti_numbers_of_slices_through_a_higher_dimensional_input():
+    net = _ring_net(3)  # ignores x3
+    # the plane x3 = 0.7 with stretched axes: the same ring, in (u, v) = (x1 / 2, 4 x2)
+    cx = slice_complex(net, [0.0, 0.0, 0.7], [2.0, 0.0, 0.0], [0.0, 0.25, 0.0],
+                       bounds=(-2, 2, -12, 12))
+    assert cx.betti_numbers("region", label=1) == (1, 1)
+    # a plane x2 = 1.5 + x3 / 10 (tilted) meets the ring in |x1| in (0, 0.5) up to the
+    # tilt: two strips... in coordinates u = x1, v = x3: 1 < |u| + |1.5 + v/10| < 2
+    # holds on |u| < 0.5 - v/10 (v in [-1, 1]): one band through u = 0 (1, 0)
+    cx = slice_complex(net, [0.0, 1.5, 0.0], [1.0, 0.0, 0.0], [0.0, 0.1, 1.0],
+                       bounds=(-1, 1, -1, 1))
+    assert cx.betti_numbers("region", label=1) == (1, 0)
+    assert cx.betti_numbers("region", label=0) == (2, 0)  # the two sides
+    assert cx.betti_numbers("boundary") == (2, 0)  # two arcs across the square
+    # a polygon with slanted edges inside the ring's hole: one class only
+    tri = [[-0.4, -0.4], [0.5, -0.3], [0.0, 0.45]]
+    cx = slice_complex(net, [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], polygon=tri)
+    assert cx.betti_numbers("region", label=0) == (1, 0)
+    assert cx.betti_numbers("region", label=1) == (0, 0)
+    assert cx.betti_numbers("boundary") == (0, 0)
+
+
+def test_betti_numbers_of_a_graph_net_slice_equal_its_dense_copy():
+    net = _ring_net(2)
+    g = net.to_graph()
+    a = box_complex(net, -3.0, 3.0)
+    b = box_complex(g, -3.0, 3.0)
+    for of, label in (("region", 0), ("region", 1), ("boundary", None)):
+        assert a.betti_numbers(of, label) == b.betti_numbers(of, label)
+    with pytest.raises(ValidationError):
+        a.betti_numbers("region", label=5)
+    with pytest.raises(ValidationError):
+        a.betti_numbers("faces")
+
+
+@pytest.mark.parametrize("mode", ["float", "certified", "exact"])
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_f_vector_of_a_line_arrangement_slice(n, mode):
+    # n lines in general position, every crossing inside the box: C(n, 2) crossings,
+    # 2 n points on the box and its 4 corners; n pieces per line and 2 n + 4 box edges
+    cx = slice_complex(zoo.arrangement(n, 2, seed=n), [0.0, 0.0], [1.0, 0.0], [0.0, 1.0],
+                       bounds=(-100, 100, -100, 100), mode=mode)
+    assert cx.f_vector == (comb(n, 2) + 2 * n + 4, n * n + 2 * n + 4, 1 + n + comb(n, 2))
+
+
+def test_f_vector_of_a_slice_through_digits_images_is_a_disk():
+    # a polygon is a closed disk: V - E + F = 1 whatever the partition
+    from polyfold.datasets import load_digits_split
+
+    X = load_digits_split()[2]
+    net = zoo.digits_mlp("2x30")
+    cx = slice_complex(net, X[0], X[1] - X[0], X[2] - X[0], bounds=(-0.5, 1.5, -0.5, 1.5))
+    V, E, F = cx.f_vector
+    assert F == cx.n_regions and V - E + F == 1
+    assert cx.betti_numbers("region", label=int(net.predict(X[0][None])[0]))[0] >= 1

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import arith
 from .._validation import as_float_array
-from ..exceptions import ShapeError, ValidationError
+from ..exceptions import ShapeError, SolverError, ValidationError
 from ..network import PLNet, bits_from_codes
 from .._repr import summary_repr
 
@@ -399,6 +399,109 @@ class RegionComplex:
         from ..adjacency import decision_boundary
 
         return decision_boundary(self)
+
+    def betti_numbers(self, of="region", label=None):
+        """Betti numbers over GF(2) of a class region or of the decision boundary
+        within the slice's polygon.
+
+        Parameters
+        ----------
+        of : {"region", "boundary"}
+            As :meth:`polyfold.complexes.CellComplex.betti_numbers`: ``"region"`` the
+            closed set of the polygon where the predicted class is ``label``,
+            ``"boundary"`` the decision boundary inside the polygon.
+        label : int
+            The class (``of="region"`` only).
+
+        Returns
+        -------
+        tuple of int
+            ``(b_0, b_1)``: components and holes of a region; components (arcs and
+            loops) and loops of the boundary.
+
+        Notes
+        -----
+        Computed on the cell complex of the network restricted to the slice plane
+        (:func:`polyfold.complexes.polytope_complex` of ``(u, v) -> net(origin + u
+        e1 + v e2)`` over the polygon, in the slice's mode), built on first use and
+        kept.  The plane map enters that network as an affine layer of its own, so
+        exact and certified mode see the same plane as the slice itself.  The
+        polygon's edges become rows ``a . (u, v) + c >= 0``: exact for edges parallel
+        to an axis (boxes), rounded to float64 for the others.
+
+        Examples
+        --------
+        >>> import numpy as np, polyfold
+        >>> W = np.array([[1.0, 0.0], [-1.0, 0.0]])       # f = |x| - 1/2
+        >>> net = polyfold.PLNet.from_arrays([(W, np.zeros(2)),
+        ...                                   (np.ones((1, 2)), np.array([-0.5]))])
+        >>> cx = polyfold.box_complex(net, -1.0, 1.0)
+        >>> cx.betti_numbers("region", label=1), cx.betti_numbers("region", label=0)
+        ((2, 0), (1, 0))
+        >>> cx.betti_numbers("boundary")                    # the lines x = -1/2, 1/2
+        (2, 0)
+        """
+        return self._plane_complex.betti_numbers(of, label)
+
+    @property
+    def f_vector(self):
+        """``(vertices, edges, regions)`` of the partition inside the slice's polygon,
+        its boundary's vertices and edges included (the polygon's corners are
+        vertices), from the same cell complex as :meth:`betti_numbers`.
+
+        Examples
+        --------
+        >>> from polyfold import zoo, slice_complex
+        >>> cx = slice_complex(zoo.arrangement(4, 2, seed=0), [0.0, 0.0], [1.0, 0.0],
+        ...                    [0.0, 1.0], bounds=(-100, 100, -100, 100))
+        >>> cx.f_vector      # C(4,2) + 2*4 + 4 vertices, 4*4 + (2*4 + 4) edges, 11 regions
+        (18, 28, 11)
+        """
+        fv = tuple(int(v) for v in self._plane_complex.f_vector)
+        if fv[-1] != self.n_regions:  # pragma: no cover - the two engines agree (tests)
+            raise SolverError(
+                f"the cell complex of the slice plane has {fv[-1]} regions where the slice "
+                f"has {self.n_regions}; recompute with mode='exact'."
+            )
+        return fv
+
+    @cached_property
+    def _plane_complex(self):
+        from ..complexes.api import polytope_complex
+        from ..graph import GraphBuilder
+
+        if self.kind != "slice":
+            raise ValidationError("betti_numbers needs a slice complex (kind='slice').")
+        g = self.net.to_graph() if isinstance(self.net, PLNet) else self.net
+        used = {nd.name for nd in g.nodes}
+        name = "slice"
+        while any(n.startswith(name) for n in used):
+            name = "_" + name
+        b = GraphBuilder((2,), input_name=f"{name}_uv")
+        E = np.stack([np.asarray(self.e1, np.float64), np.asarray(self.e2, np.float64)], axis=1)
+        h = b.dense(b.input, E, np.asarray(self.origin, np.float64), name=f"{name}_plane")
+        if tuple(g.input_shape) != (E.shape[0],):
+            h = b.reshape(h, g.input_shape, name=f"{name}_shape")
+        index = {0: h}
+        for k, nd in enumerate(g.nodes[1:], start=1):
+            index[k] = b.add_node(nd.op, [index[i] for i in nd.inputs], name=nd.name)
+        plane = b.build(index[g._output])
+        P = np.asarray(self.domain, np.float64)
+        if 0.5 * np.sum(P[:, 0] * np.roll(P[:, 1], -1) - np.roll(P[:, 0], -1) * P[:, 1]) < 0:
+            P = P[::-1]  # counter-clockwise: the interior lies left of every edge
+        Q = np.roll(P, -1, axis=0)
+        D = Q - P
+        A = np.stack([-D[:, 1], D[:, 0]], axis=1)
+        c = -np.einsum("ij,ij->i", A, P)
+        # edges parallel to an axis: unit rows, exact (x >= p or x <= p)
+        flat = (P[:, 1] == Q[:, 1]) & (P[:, 0] != Q[:, 0])
+        A[flat] = np.stack([np.zeros(flat.sum()), np.sign(D[flat, 0])], axis=1)
+        c[flat] = -np.sign(D[flat, 0]) * P[flat, 1]
+        upright = (P[:, 0] == Q[:, 0]) & (P[:, 1] != Q[:, 1])
+        A[upright] = np.stack([-np.sign(D[upright, 1]), np.zeros(upright.sum())], axis=1)
+        c[upright] = np.sign(D[upright, 1]) * P[upright, 0]
+        keep = np.any(A != 0, axis=1)
+        return polytope_complex(plane, A[keep], c[keep], mode=self.mode, tol=self.tol)
 
     def to_json(self, path=None):
         """JSON text (written to ``path`` when given) of the regions and the graph."""
