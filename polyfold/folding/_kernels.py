@@ -36,7 +36,9 @@ class _Convention:
 
     @property
     def needs_split(self):
-        return self.output or self.kind == "threshold"
+        # (a threshold on no hidden column, e.g. units="hidden" of a net without
+        # hidden layers, splits nothing)
+        return self.output or (self.kind == "threshold" and len(self.hidden_cols) > 0)
 
     @property
     def n_columns(self):
@@ -129,7 +131,8 @@ def _base_rows(net, codes, conv):
     from ..network import bits_from_codes, pieces_from_codes
 
     if conv.kind == "threshold":
-        return None
+        # the values decide these columns (None); no columns: an empty class
+        return None if len(conv.hidden_cols) else np.zeros((len(codes), 0), bool)
     if conv.kind == "sign":
         return bits_from_codes(net, codes)[:, conv.hidden_cols]
     return pieces_from_codes(net, codes)[:, conv.hidden_cols]

@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..exceptions import ShapeError, ValidationError
-from .paths import SpaceFoldingBatch
+from .paths import SpaceFolding, SpaceFoldingBatch
 from .walks import FoldingMeasure, FoldingMeasureBatch
 
 
@@ -134,7 +134,8 @@ def global_folding(values):
     Parameters
     ----------
     values : (n,) array_like of float or Fraction, a FoldingMeasureBatch, a
-        SpaceFoldingBatch or a sequence of FoldingMeasure
+        SpaceFoldingBatch or a sequence of FoldingMeasure / SpaceFolding (mixed
+        with numbers or not)
         Folding values in ``[0, 1)``, one per path.
 
     Returns
@@ -160,10 +161,13 @@ def global_folding(values):
     """
     if isinstance(values, (FoldingMeasureBatch, SpaceFoldingBatch)):
         values = values.chi
-    elif isinstance(values, (list, tuple)) and values and isinstance(values[0], FoldingMeasure):
-        values = [float(v.chi) for v in values]
     elif isinstance(values, (list, tuple)):
-        values = [float(v) if isinstance(v, Fraction) else v for v in values]
+        # measures of single walks or paths (in any mix with numbers) give their chi
+        values = [
+            float(v.chi) if isinstance(v, (FoldingMeasure, SpaceFolding))
+            else float(v) if isinstance(v, Fraction) else v
+            for v in values
+        ]
     from .._validation import as_float_array
 
     v = as_float_array(values, "values").ravel()

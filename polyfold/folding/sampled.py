@@ -34,6 +34,8 @@ class SampledFolding:
     walks : (total, n_units) bool or int8
     n_evaluations : (m,) int64
         Forward passes per path.
+    units, classes : str
+        The conventions used (as in :class:`SpaceFoldingBatch`).
     """
 
     method: str
@@ -41,6 +43,8 @@ class SampledFolding:
     walk_offsets: np.ndarray = field(repr=False)
     walks: np.ndarray = field(repr=False)
     n_evaluations: np.ndarray = field(repr=False)
+    units: str = "hidden"
+    classes: str = "sign"
 
     @property
     def chi(self):
@@ -84,7 +88,8 @@ def _classes_at(net, X, conv):
     zs = []
     posts = []
     h = X
-    for l, (W, b) in enumerate(net.layers):
+    n_layers = len(net.layers) if conv.output else net.depth  # (logits only when used)
+    for l, (W, b) in enumerate(net.layers[:n_layers]):
         z = h @ W.T + b
         zs.append(z)
         if l < net.depth:
@@ -95,7 +100,7 @@ def _classes_at(net, X, conv):
         if len(conv.hidden_cols):
             cols.append(np.concatenate(posts, axis=1)[:, conv.hidden_cols] > conv.tau)
     elif net.depth:
-        codes = codes_from_preactivations(net, zs[:-1])
+        codes = codes_from_preactivations(net, zs[: net.depth])
         base = bits_from_codes(net, codes) if conv.kind == "sign" else pieces_from_codes(net, codes)
         cols.append(base[:, conv.hidden_cols])
     if conv.output:
@@ -146,26 +151,40 @@ def _grid_walks(net, S, E, conv, n_points):
 
 
 def _bisect_walks(net, S, E, conv, eps, max_evaluations):
-    """Adaptive bisection on classes: split while the end classes differ."""
+    """Adaptive bisection on classes: split while the end classes differ.
+
+    An interval is split while the classes at its two ends differ, it is at least
+    ``eps`` long and its float midpoint lies strictly inside it (an interval of
+    neighbouring floats cannot be split; below the float spacing of ``t`` it would
+    otherwise be split again until the budget is spent).  A path never gets more
+    than ``max_evaluations`` evaluations: when a round would pass the budget, only
+    its leftmost splits of that path are made."""
     m = len(S)
-    seg = [np.repeat(np.arange(m), 2)]
-    t = [np.tile([0.0, 1.0], m)]
     X0 = np.empty((2 * m, S.shape[1]))
     X0[0::2], X0[1::2] = S, E
-    cls = [_classes_at(net, X0, conv)]
     evals = np.full(m, 2, np.int64)
-    flat_t, flat_c, flat_s = t[0], cls[0], seg[0]
+    flat_t, flat_c, flat_s = np.tile([0.0, 1.0], m), _classes_at(net, X0, conv), np.repeat(np.arange(m), 2)
     lo = np.arange(0, 2 * m, 2)
     hi = lo + 1
     while len(lo):
+        tm = 0.5 * (flat_t[lo] + flat_t[hi])
         split = np.any(flat_c[lo] != flat_c[hi], axis=1)
         split &= (flat_t[hi] - flat_t[lo]) >= eps
-        split &= evals[flat_s[lo]] < max_evaluations
-        lo, hi = lo[split], hi[split]
+        split &= (tm > flat_t[lo]) & (tm < flat_t[hi])
+        lo, hi, tm = lo[split], hi[split], tm[split]
+        sg = flat_s[lo]
+        if len(lo) and np.any(evals + np.bincount(sg, minlength=m) > max_evaluations):
+            # the budget: the k-th split of a path in this round is its evaluation
+            # evals + k, made only while that stays within max_evaluations
+            order = np.lexsort((tm, sg))
+            rank = np.empty(len(sg), np.int64)
+            first = np.searchsorted(sg[order], sg[order])
+            rank[order] = np.arange(len(sg)) - first
+            ok = evals[sg] + rank < max_evaluations
+            lo, hi, tm = lo[ok], hi[ok], tm[ok]
         if not len(lo):
             break
         sg = flat_s[lo]
-        tm = 0.5 * (flat_t[lo] + flat_t[hi])
         cm = _classes_at(net, S[sg] * (1.0 - tm)[:, None] + E[sg] * tm[:, None], conv)
         np.add.at(evals, sg, 1)
         mid = len(flat_t) + np.arange(len(lo))
@@ -214,7 +233,7 @@ def sampled_folding(
     n_points : int >= 2
     eps : float in (0, 1)
     max_evaluations : int
-        Bisection budget per path.
+        Bisection budget per path (evaluations, the two ends included).
     units, classes
         As :func:`space_folding_batch`.
 
@@ -224,12 +243,19 @@ def sampled_folding(
 
     Notes
     -----
-    For hidden-unit conventions the samplers of :mod:`polyfold.sampling` are used
-    (codes, mapped to classes afterwards); output units and thresholds use the same
-    algorithms on the classes directly.  A grid can skip regions, so its ``chi``
-    can be above or below the exact one.  Bisection is exact up to ``eps`` when
-    classes are convex (ReLU sign patterns); for non-convex classes (thresholds
-    ``tau != 0``) it is a heuristic.
+    The grid evaluates the classes at ``t_i = i / (n_points - 1)`` (for hidden-unit
+    conventions through :func:`polyfold.sampling.grid_patterns`, codes mapped to
+    classes).  Bisection compares the classes of the chosen units and ``classes``
+    at the two ends of an interval, not the finer codes of all neurons: with
+    ``units=[1]`` an interval whose ends have equal layer-1 bits is not split.  It
+    never spends more than ``max_evaluations`` evaluations on a path, and stops at
+    intervals whose float midpoint is one of their ends.  A grid can skip regions,
+    so its ``chi`` can be above or below the exact one.  Bisection is exact up to
+    ``eps`` when every class is convex (the sign patterns of all hidden units of
+    ReLU and non-negative leaky ReLU networks, ``"piece"`` classes of all hidden
+    units); for other classes (layer subsets, output units, thresholds
+    ``tau != 0``, hard-tanh sign bits) it is a heuristic and can miss classes
+    between two equal ones.
 
     Examples
     --------
@@ -252,22 +278,23 @@ def sampled_folding(
             raise ValidationError(f"eps must be a number in (0, 1), got {eps!r}; try eps=1e-6.")
         max_evaluations = check_positive_int(max_evaluations, "max_evaluations", minimum=2)
         label = f"bisection(eps={eps:g})"
-    if not conv.needs_split and net.depth:
+    if method == "grid" and not conv.needs_split and net.depth:
         from .. import sampling
 
-        if method == "grid":
-            sw = sampling.grid_patterns(net, S, E, n_points)
-        else:
-            sw = sampling.bisection_patterns(net, S, E, eps=float(eps), max_evaluations=max_evaluations)
+        # the grid sampler of polyfold.sampling: codes, mapped to classes below
+        sw = sampling.grid_patterns(net, S, E, n_points)
         rows = _codes_to_classes(net, sw.codes, conv)
         off, evals = sw.piece_offsets, sw.n_evaluations
     elif method == "grid":
         rows, off, evals = _grid_walks(net, S, E, conv, n_points)
     else:
+        # bisection compares the classes themselves (not the finer codes): an interval
+        # whose end classes agree is not split, as in the spec's sampler
         rows, off, evals = _bisect_walks(net, S, E, conv, float(eps), max_evaluations)
     rows, off = _dedup_flat(rows, off)
     measures = _measure_flat(rows, off)
-    return SampledFolding(method=label, measures=measures, walk_offsets=off, walks=rows, n_evaluations=evals)
+    return SampledFolding(method=label, measures=measures, walk_offsets=off, walks=rows, n_evaluations=evals,
+                          units=conv.units_label, classes=conv.classes_label)
 
 
 @dataclass(frozen=True)
@@ -290,6 +317,8 @@ class SamplingError:
         Exact classes minus sampled classes per path (negative only if a sample hit
         a boundary and saw a class of zero length).
     n_evaluations : (m,) int64
+    units, classes : str
+        The conventions of both walks.
     """
 
     method: str
@@ -301,6 +330,8 @@ class SamplingError:
     fraction_wrong: float
     regions_missed: np.ndarray = field(repr=False)
     n_evaluations: np.ndarray = field(repr=False)
+    units: str = "hidden"
+    classes: str = "sign"
 
     def to_pandas(self):
         """One row per path (needs pandas).
@@ -338,6 +369,8 @@ class SamplingError:
             "regions_missed_total": int(np.sum(self.regions_missed)),
             "exact_regions_mean": mean(self.exact.n_regions),
             "evaluations_mean": mean(self.n_evaluations),
+            "units": self.units,
+            "classes": self.classes,
         }
 
 
@@ -413,4 +446,6 @@ def sampling_error(
         fraction_wrong=float(np.mean(wrong)) if some else None,
         regions_missed=(ex.n_regions - sm.n_regions).astype(np.int64),
         n_evaluations=sp.n_evaluations,
+        units=sp.units,
+        classes=sp.classes,
     )

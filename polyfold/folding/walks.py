@@ -56,7 +56,9 @@ def _as_walk_array(patterns, name, allow_empty=False):
             f"{name} must hold booleans or integers, got an object array; pass "
             "np.asarray(patterns, dtype=bool)."
         )
-    if allow_empty and arr.size == 0 and arr.ndim in (1, 2) and arr.dtype.kind in "biuf":
+    if allow_empty and arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] == 0)) and (
+        arr.dtype.kind in "biuf"
+    ):  # (rows of no units, shape (k, 0), are a walk of k empty classes)
         return np.zeros((0, arr.shape[1] if arr.ndim == 2 else 0), bool if arr.dtype == bool else np.int64)
     if arr.ndim != 2:
         raise ShapeError(
@@ -132,7 +134,8 @@ class FoldingMeasure:
 
     @property
     def is_flat(self):
-        """True when ``chi == 0`` (the walk never turns back towards its start)."""
+        """True when ``chi == 0`` (every step moves its full length away from the
+        start: no unit returns to its starting value)."""
         return self.chi == 0
 
     def __float__(self):
@@ -165,9 +168,12 @@ def folding_measure(patterns):
     Notes
     -----
     Consecutive repeated patterns are removed first; they change neither ``r1`` nor
-    ``r2`` (stability).  ``0 <= chi < 1``; ``chi == 0`` iff the distance from the
-    start never decreases along the walk.  Cost ``O(k n / 8)`` (popcount of packed
-    bits).
+    ``r2`` (stability).  ``0 <= chi < 1``; ``chi == 0`` iff every step moves its
+    full length away from the start, ``d_H(pi_1, pi_{i+1}) = d_H(pi_1, pi_i) +
+    d_H(pi_i, pi_{i+1})``, i.e. no unit ever returns to its value in ``pi_1``.  A
+    distance from the start that never decreases is not enough: ``(00, 10, 01)``
+    has distances 0, 1, 1 and ``chi = 2/3``.  Cost ``O(k n / 8)`` (popcount of
+    packed bits).
 
     References
     ----------
