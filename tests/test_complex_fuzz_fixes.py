@@ -68,3 +68,33 @@ def test_slice_large_bounds_areas_are_finite(mode):
     assert cx.n_regions == 4
     assert np.all(np.isfinite(cx.measures))
     assert np.allclose(cx.measures, B * B, rtol=1e-12)
+
+
+def test_box_beyond_float64_range():
+    # four planes in general position: 1 + 4 + C(4, 2) + C(4, 3) = 15 regions once the
+    # box holds every vertex.  At half-width 1.5e308 the values W x overflow float64:
+    # exact mode has no range limit; float mode (which returned 4 regions) and
+    # certified mode (a raw OverflowError) refuse with a DomainError
+    from polyfold import box_complex, zoo
+
+    net = zoo.arrangement(4, 3, seed=0)
+    assert box_complex(net, -1e19, 1e19).n_regions == 15
+    assert box_complex(net, -1.5e308, 1.5e308, mode="exact").n_regions == 15
+    for mode in ("float", "certified"):
+        with pytest.raises(DomainError, match="mode='exact'"):
+            box_complex(net, -1.5e308, 1.5e308, mode=mode)
+
+
+@pytest.mark.parametrize("half_width", [1e21, 1e100, 1e300])
+def test_polytope_with_offsets_beyond_highs_infinite_bound(half_width):
+    # HiGHS reads bounds beyond 1e20 as infinite: the bounding-box LPs of a box
+    # polytope of half-width 1e21 reported "unbounded or empty"; the same box as
+    # box_complex and as a polytope gives the same 15 regions
+    from polyfold import box_complex, polytope_complex, zoo
+
+    net = zoo.arrangement(4, 3, seed=0)
+    A = np.vstack([np.eye(3), -np.eye(3)])
+    cx = polytope_complex(net, A, np.full(6, half_width))
+    assert cx.n_regions == 15 and cx.n_regions == box_complex(net, -half_width, half_width).n_regions
+    with pytest.raises(DomainError, match="beyond float64"):
+        polytope_complex(net, A, np.full(6, 1.79e308))

@@ -1,5 +1,7 @@
 """Public constructors: :func:`box_complex`, :func:`polytope_complex`, :func:`space_complex`."""
 
+import contextlib
+
 import numpy as np
 
 from .._progress import progress_enabled
@@ -43,6 +45,42 @@ def _regions(eng):
     rank[order] = np.arange(len(order))
     cell_region = rank[inv].astype(np.int64)
     return cell_region, codes[np.sort(first)]
+
+
+class _OverflowSeen:
+    """``np.errstate(call=...)`` handler: remembers that a float64 overflow happened."""
+
+    def __init__(self):
+        self.seen = False
+
+    def __call__(self, kind, flag):
+        self.seen = True
+
+
+@contextlib.contextmanager
+def _float_range(mode, what):
+    """The engine's work on a domain, in float64 range or a :class:`DomainError`.
+
+    Float mode has no fallback: an overflow (values of the network beyond 1.8e308 at
+    the domain's vertices) would give a wrong complex, so it raises.  Certified mode
+    recomputes non-finite values exactly and raises only when an exact value has no
+    float64 neighbour.  Exact mode has no range limit."""
+    if mode == "exact":
+        yield
+        return
+    flag = _OverflowSeen()
+    msg = (
+        f"the {what} is too large for float64 in mode={mode!r}: values of the network on "
+        "it exceed 1.8e308; use mode='exact' (rationals have no range limit), "
+        "space_complex(net) for the whole input space, or a domain within about 1e300."
+    )
+    try:
+        with np.errstate(over="call", invalid="call", call=flag):
+            yield
+    except OverflowError as err:  # an exact value beyond float64 (certified recomputation)
+        raise DomainError(msg) from err
+    if flag.seen and mode == "float":
+        raise DomainError(msg)
 
 
 def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=None, progress=None):
@@ -109,9 +147,10 @@ def box_complex(net, lower, upper, *, mode="certified", max_dim=MAX_DIM, tol=Non
 
         return _build_slice(net, np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
                             _domain_polygon((lo[0], hi[0], lo[1], hi[1]), None, tol), mode, tol)
-    eng = Engine(net, mode, tol)
-    eng.init_box(lo, hi)
-    eng.run(progress=progress)
+    with _float_range(mode, "box"):
+        eng = Engine(net, mode, tol)
+        eng.init_box(lo, hi)
+        eng.run(progress=progress)
     return CellComplex(net, "box", mode, eng, tol, (A, c), regions=_regions(eng))
 
 
@@ -182,18 +221,19 @@ def polytope_complex(net, A, c, *, mode="certified", max_dim=MAX_DIM, tol=None, 
         )
     lo, hi = _bounding_box(A, c, tol)
     labels = -1 - (2 * d + np.arange(len(c)))
-    for _ in range(8):
-        eng = Engine(net, mode, tol)
-        eng.init_polytope(lo, hi, A, c)
-        eng.clip_all(labels)
-        if not np.any(eng.lat.label >= -2 * d) or np.all(eng.lat.label < -2 * d):
-            break
-        # a facet of the bounding box survived: it was not strictly outside
-        span = hi - lo
-        lo, hi = lo - span, hi + span
-    else:  # pragma: no cover - the LP bounds are off by far more than rounding
-        raise DomainError("could not find a box containing the polytope; check A and c.")
-    eng.run(progress=progress)
+    with _float_range(mode, "polytope"):
+        for _ in range(8):
+            eng = Engine(net, mode, tol)
+            eng.init_polytope(lo, hi, A, c)
+            eng.clip_all(labels)
+            if not np.any(eng.lat.label >= -2 * d) or np.all(eng.lat.label < -2 * d):
+                break
+            # a facet of the bounding box survived: it was not strictly outside
+            span = hi - lo
+            lo, hi = lo - span, hi + span
+        else:  # pragma: no cover - the LP bounds are off by far more than rounding
+            raise DomainError("could not find a box containing the polytope; check A and c.")
+        eng.run(progress=progress)
     return CellComplex(net, "polytope", mode, eng, tol, (A, c), regions=_regions(eng))
 
 
@@ -201,21 +241,36 @@ def _bounding_box(A, c, tol):
     from .. import _lp
 
     d = A.shape[1]
+    # unit rows and offsets brought near 1 by a power of two (exact): HiGHS reads
+    # bounds beyond 1e20 as infinite, so a polytope of half-width 1e21 would look
+    # unbounded; the box is scaled back
+    An, cn, zero = _lp.normalize_rows(A, c, tol=tol)
+    An, cn = An[~zero], cn[~zero]
+    top = float(np.abs(cn).max(initial=0.0))
+    shift = int(np.frexp(top)[1]) if np.isfinite(top) and top > 2.0**10 else 0
+    cn = np.ldexp(cn, -shift)
     lo = np.empty(d)
     hi = np.empty(d)
     for k in range(d):
         for sgn, out in ((1.0, lo), (-1.0, hi)):
             cost = np.zeros(d)
             cost[k] = sgn
-            r = _lp._linprog(cost, -A, c, [(None, None)] * d, tol, "bounding box")
+            r = _lp._linprog(cost, -An, cn, [(None, None)] * d, tol, "bounding box")
             if r.status != 0:
                 raise DomainError(
                     "the polytope {x : A x + c >= 0} is unbounded or empty (LP status "
                     f"{r.status}); pass a bounded polytope with non-empty interior."
                 )
             out[k] = r.x[k]
-    span = np.maximum(hi - lo, 1.0)
-    return lo - 0.01 * span - 1.0, hi + 0.01 * span + 1.0
+    span = np.maximum(hi - lo, 2.0**-shift)
+    with np.errstate(over="ignore"):  # (beyond float64: refused below)
+        lo, hi = np.ldexp(lo - 0.01 * span, shift) - 1.0, np.ldexp(hi + 0.01 * span, shift) + 1.0
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise DomainError(
+            "the polytope {x : A x + c >= 0} reaches beyond float64 range (about 1.8e308): "
+            "no box around it can be represented; pass a polytope within about 1e300."
+        )
+    return lo, hi
 
 
 def space_complex(net, *, mode="certified", max_dim=MAX_DIM, tol=None, progress=None):
