@@ -368,7 +368,10 @@ def _run_highs(cost, A_ub, b_ub, lower, upper, tol):
     return _LPResult(code, None, None, h.modelStatusToString(st))
 
 
-def _linprog(cost, A_ub, b_ub, bounds, tol, what):
+def _linprog(cost, A_ub, b_ub, bounds, tol, what, *, wide=False):
+    """``_run_highs`` with a SolverError for failures; ``wide``: HiGHS's infinite bound
+    (bounds at or beyond it count as infinite, 1e20 by default) raised to 1e300 for
+    this LP."""
     d = A_ub.shape[1]
     lower = np.full(d, -np.inf)
     upper = np.full(d, np.inf)
@@ -377,7 +380,14 @@ def _linprog(cost, A_ub, b_ub, bounds, tol, what):
             lower[k] = a
         if b is not None:
             upper[k] = b
-    res = _run_highs(np.asarray(cost, dtype=np.float64), A_ub, b_ub, lower, upper, tol)
+    h = _highs_instance(tol) if wide else None
+    if h is not None:
+        h.setOptionValue("infinite_bound", 1e300)
+    try:
+        res = _run_highs(np.asarray(cost, dtype=np.float64), A_ub, b_ub, lower, upper, tol)
+    finally:
+        if h is not None:
+            h.setOptionValue("infinite_bound", 1e20)
     if res.status not in (0, 2, 3):
         raise SolverError(
             f"HiGHS failed on the {what} LP: status {res.status} "
@@ -483,7 +493,10 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
     -----
     LP in ``(x, r)`` with ``d + 1`` variables and ``m`` rows, rows normalised to
     unit norm.  The centre is not unique in general (e.g. for a rectangle);
-    HiGHS returns one optimal vertex of the LP.
+    HiGHS returns one optimal vertex of the LP.  Offsets far from 1 are scaled by a
+    power of two (HiGHS's tolerances are absolute); a ball found tiny next to the
+    largest offset (a small region inside a domain box of half-width 1e15 to 1e30)
+    is solved again unscaled, with HiGHS's infinite bound raised beyond the offsets.
 
     References
     ----------
@@ -542,10 +555,30 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
             "contains arbitrarily large balls; pass bounds=(lower, upper) to intersect "
             "it with a domain box."
         )
+    if shift > 0 and res.x[d] < _TINY_BALL and top <= _WIDE_LP_LIMIT:
+        # a ball tiny next to the largest offset (a small region in a huge domain box):
+        # scaled down, HiGHS's absolute tolerances cannot see it.  Solve unscaled, with
+        # HiGHS's infinite bound (1e20 by default) beyond every offset
+        try:
+            wide = _linprog(cost, A_ub, np.ldexp(cn, shift), [(None, None)] * d + [(0, None)], tol,
+                            "Chebyshev ball", wide=True)
+        except SolverError:  # numerical trouble at this range: keep the scaled answer
+            wide = None
+        if wide is not None and wide.status == 0 and wide.x[d] > np.ldexp(max(res.x[d], 0.0), shift):
+            return ChebyshevBall(np.asarray(wide.x[:d], dtype=np.float64) + 0.0,
+                                 float(wide.x[d]) + 0.0, 0)
     # (+ 0.0: the LP may return -0.0, for a radius as for a centre coordinate)
     x = np.ldexp(np.asarray(res.x[:d], dtype=np.float64), shift) + 0.0
     r = float(np.ldexp(max(res.x[d], 0.0), shift)) + 0.0
     return ChebyshevBall(x, r, int(res.status))
+
+
+#: a Chebyshev radius below this, relative to the largest offset, is solved again
+#: unscaled (chebyshev_ball)
+_TINY_BALL = 2.0**-20
+#: offsets up to this size can be passed to HiGHS unscaled (with its infinite bound
+#: raised beyond them)
+_WIDE_LP_LIMIT = 2.0**100
 
 
 def _bounds_rows(bounds, d):
@@ -936,6 +969,11 @@ def _redundancy_warm(An, cn, active, todo, red, axis, axis_k, axis_pos, tol):
             active[i] = False
 
 
+#: redundant_rows scales offsets above this size to about 1 (HiGHS: bounds beyond 1e20
+#: are infinite)
+_REDUNDANCY_SCALE = 2.0**60
+
+
 def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
     """Rows of ``{x : A x + c >= 0}`` that are not facet-defining.
 
@@ -998,12 +1036,14 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
     A, c = _check_Ac(A, c)
     m, d = A.shape
     An, cn, zero = normalize_rows(A, c, tol=tol)
-    # redundancy is scale-invariant: offsets near the float64 limit (a domain box of
-    # half-width 1.7e308) are brought near 1 by a power of two (exact), so that
-    # ``An x + cn`` at points of the polytope cannot overflow; the hints scale along
+    # redundancy is scale-invariant: large offsets are brought near 1 by a power of
+    # two (exact), so that ``An x + cn`` at points of the polytope cannot overflow near
+    # the float64 limit (a domain box of half-width 1.7e308) and HiGHS, which reads
+    # bounds beyond 1e20 as infinite, sees the box's faces (a box of half-width 1e21
+    # made every face a facet); the hints scale along
     finite = np.abs(cn[np.isfinite(cn)])
     top = float(finite.max(initial=0.0))
-    shift = int(np.frexp(top)[1]) if top > 2.0**1000 else 0
+    shift = int(np.frexp(top)[1]) if top > _REDUNDANCY_SCALE else 0
     if shift:
         cn = np.ldexp(cn, -shift)
     red = zero.copy()

@@ -389,3 +389,21 @@ def test_insphere_of_tiny_and_huge_boxes(s):
     ball = insphere(A, np.full(4, s))
     assert ball.radius == pytest.approx(s, rel=1e-9)
     assert np.all(np.abs(ball.centre) <= 1e-9 * s)
+
+
+@pytest.mark.parametrize("M", [1e15, 1e21, 1e29])
+def test_small_simplex_in_a_huge_box(M):
+    # the unit simplex {x >= 0, x1 + x2 + x3 <= 1} has inradius 1 / (3 + sqrt 3) whatever
+    # far box faces are added; scaled by the largest offset (1e15 and more) the ball was
+    # below HiGHS's absolute tolerances and came back with radius 0
+    A = np.vstack([np.eye(3), -np.ones((1, 3)), np.eye(3), -np.eye(3)])
+    c = np.concatenate([np.zeros(3), [1.0], np.full(6, M)])
+    r = 1.0 / (3.0 + math.sqrt(3.0))
+    ball = polyfold.insphere(A, c)
+    assert ball.radius == pytest.approx(r, rel=1e-9)
+    np.testing.assert_allclose(ball.centre, [r, r, r], rtol=1e-9)
+    # the region of the same simplex as a ReLU net: the statistics do not depend on M
+    net = polyfold.PLNet.from_arrays([(A[:4], np.array([0.0, 0, 0, 1])), (np.ones((1, 4)), np.zeros(1))])
+    st_ = polyfold.region_statistics(net, [[0.2, 0.1, 0.3]], domain=(-M, M), progress=False)
+    assert st_.radius[0] == pytest.approx(r, rel=1e-9)
+    assert st_.n_facets[0] == 4 and st_.n_neighbours[0] == 4 and st_.neighbours_verified[0] == 1.0

@@ -367,3 +367,35 @@ def test_region_of_properties_integer_nets(seed, widths, x):
         full = np.all(pts @ R.A.T + R.c >= 0, axis=1)
         red = np.all(pts @ R.A[f].T + R.c[f] >= 0, axis=1)
         assert np.array_equal(full, red)
+
+
+def _facets_by_linprog(A, c):
+    """Rows of {A x + c >= 0} that are facet-defining: min of a_i x + c_i over the other
+    rows is negative (one scipy LP per row, with a_i x + c_i >= -1 as a floor)."""
+    from scipy.optimize import linprog
+
+    out = []
+    for i in range(len(A)):
+        keep = np.arange(len(A)) != i
+        rows = np.vstack([A[keep], A[i : i + 1]])
+        offs = np.concatenate([c[keep], [c[i] + 1.0]])
+        res = linprog(A[i], A_ub=-rows, b_ub=offs, bounds=[(None, None)] * A.shape[1], method="highs")
+        if res.fun + c[i] < -1e-9:
+            out.append(i)
+    return out
+
+
+@pytest.mark.parametrize("M", [1e19, 1e21, 1e100, 1.7e308])
+def test_far_box_faces_are_facets_as_in_a_moderate_box(M):
+    # an unbounded region of four planes in general position, cut by the box
+    # [-M, M]^3: once the box holds every vertex of the arrangement, the box faces it
+    # meets do not depend on M.  Reference: scipy LPs at M = 1e3.  HiGHS reads bounds
+    # beyond 1e20 as infinite, which made every box face a facet at M = 1e21
+    from polyfold import zoo
+
+    net = zoo.arrangement(4, 3, seed=0)
+    x = [30.0, -40.0, 25.0]
+    ref = region_of(net, x, domain=(-1e3, 1e3))
+    expected = _facets_by_linprog(ref.A, ref.c)
+    assert 4 < len(expected) < 10  # some box faces are facets, not all
+    assert region_of(net, x, domain=(-M, M)).facets.tolist() == expected
