@@ -245,8 +245,8 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     eps : float in (0, 1)
         Smallest interval (in ``t``) that is still split.
     max_evaluations : int
-        Budget of forward passes per segment; the sampler stops splitting a segment
-        that reaches it.
+        Budget of forward passes per segment, the two ends included (a hard limit:
+        within a round of splits, the leftmost are made first).
 
     Returns
     -------
@@ -287,12 +287,18 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
         tm = 0.5 * (flat_t[lo] + flat_t[hi])
         wide &= (tm > flat_t[lo]) & (tm < flat_t[hi])
         iseg = np.concatenate(segs)[lo]
-        budget = evals[iseg] < max_evaluations
-        split = differ & wide & budget
-        lo, hi, tm = lo[split], hi[split], tm[split]
+        split = differ & wide & (evals[iseg] < max_evaluations)
+        lo, hi, tm, iseg = lo[split], hi[split], tm[split], iseg[split]
+        if len(lo) and np.any(evals + np.bincount(iseg, minlength=m) > max_evaluations):
+            # the budget is a hard limit: the k-th split of a segment in this round is
+            # its evaluation evals + k + 1, made (leftmost first) only within the budget
+            order = np.lexsort((tm, iseg))
+            rank = np.empty(len(iseg), np.int64)
+            rank[order] = np.arange(len(iseg)) - np.searchsorted(iseg[order], iseg[order])
+            ok = evals[iseg] + rank < max_evaluations
+            lo, hi, tm, iseg = lo[ok], hi[ok], tm[ok], iseg[ok]
         if not len(lo):
             break
-        iseg = iseg[split]
         Xm = S[iseg] * (1.0 - tm)[:, None] + E[iseg] * tm[:, None]
         cm = _codes_at(net, Xm)
         np.add.at(evals, iseg, 1)

@@ -93,3 +93,18 @@ def test_bisection_below_the_float_spacing_stops():
     assert np.all(r.n_evaluations < 2 + 8 * 1100)
     assert np.array_equal(r.n_pieces, bisection_patterns(net, [[0.0], [0.1]], [[1.0], [0.9]],
                                                          eps=1e-12).n_pieces)
+
+
+@pytest.mark.parametrize("budget", [2, 3, 4, 5, 6, 9, 17])
+def test_bisection_budget_is_a_hard_limit(budget):
+    # a round of bisection used to split every differing interval of a segment with
+    # evaluations left, so a budget of 4 gave 5 evaluations on sawtooth(3); now the
+    # budget is never passed, and a segment that needs more uses all of it
+    from polyfold import zoo
+    from polyfold.sampling import bisection_patterns
+
+    saw = zoo.sawtooth(3)
+    S, E = [[0.0], [0.0]], [[1.0], [0.7]]
+    w = bisection_patterns(saw, S, E, max_evaluations=budget)
+    need = bisection_patterns(saw, S, E).n_evaluations
+    assert np.all(w.n_evaluations == np.minimum(need, budget))
