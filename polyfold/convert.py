@@ -153,10 +153,13 @@ def from_torch(model, input_shape=None):
     groups), ``BatchNorm1d``/``BatchNorm2d`` (folded), ``ReLU``, ``ReLU6``,
     ``LeakyReLU``, ``Hardtanh``, ``MaxPool1d``/``2d``, ``AvgPool1d``/``2d``,
     ``AdaptiveAvgPool``/``AdaptiveMaxPool``, ``Flatten``, ``Dropout``, ``Identity``,
-    ``torch.flatten``, ``view``/``reshape``, ``+``/``torch.add``, ``-``, scalar
-    ``*``/``/``, ``torch.cat``, ``torch.maximum``, ``torch.max``/``amax`` over a
-    dimension, ``F.relu``/``F.max_pool2d``/``F.avg_pool2d`` and ``x.mean`` over the
-    spatial dimensions.  The converted net is checked against the module's own
+    ``ZeroPad``/``ConstantPad`` and ``F.pad`` (constant), ``torch.flatten``,
+    ``view``/``reshape``, ``permute``/``transpose``, ``squeeze``/``unsqueeze``,
+    ``+``/``torch.add`` and ``-``/``torch.sub`` (with ``alpha``), ``*``/``/`` by
+    constants (scalars or tensors), ``clamp``/``clip``, ``torch.cat``,
+    ``torch.maximum``/``minimum``, ``torch.max``/``amax`` over a dimension,
+    ``F.relu``/``F.max_pool2d``/``F.avg_pool2d`` and ``x.mean`` over the spatial
+    dimensions.  The converted net is checked against the module's own
     output on random inputs.  See ``docs/architectures.rst`` for examples.
     """
     from .io import parse_input_shape

@@ -98,8 +98,9 @@ def _unsupported(node, why, fix=None):
 _SUPPORTED = (
     "Linear, Conv1d, Conv2d, BatchNorm1d/2d (eval mode), ReLU, ReLU6, LeakyReLU, Hardtanh, "
     "MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d, Flatten, "
-    "Dropout, Identity, torch.flatten, view/reshape, +/torch.add, -, * and / by constants, "
-    "torch.cat, torch.maximum, torch.max/amax over a dimension, mean over spatial dims"
+    "Dropout, Identity, ZeroPad/ConstantPad and F.pad (constant), torch.flatten, view/reshape, "
+    "permute/transpose, squeeze/unsqueeze, +/torch.add, -, * and / by constants, clamp, "
+    "torch.cat, torch.maximum/minimum, torch.max/amax over a dimension, mean over spatial dims"
 )
 
 
@@ -228,6 +229,8 @@ class _Interpreter:
             return self.new(b.adaptive_max_pool(x.h, self._adaptive_size(node, mod.output_size, x), name=name))
         if isinstance(mod, nn.Flatten):
             return self._flatten(node, x, mod.start_dim, mod.end_dim)
+        if isinstance(mod, (nn.ZeroPad1d, nn.ZeroPad2d, nn.ConstantPad1d, nn.ConstantPad2d)):
+            return self._pad(node, x, mod.padding, "constant", mod.value, name)
         if isinstance(mod, nn.Unflatten):
             return self._unflatten(node, x, mod.dim, mod.unflattened_size)
         why = f"module of type {type(mod).__name__} is not piecewise linear or not supported"
@@ -367,12 +370,19 @@ class _Interpreter:
         return self._reshape_to(x, rest)
 
     # -- functions ------------------------------------------------------------------
-    def _binary(self, node, fn, a, b):
-        """tensor (+|-) tensor, tensor op constant."""
-        A, B = self.val(a), self.val(b)
+    def _binary(self, node, fn, a, b, alpha=1):
+        """tensor (+|-) tensor, tensor op constant (``alpha``: torch.add/sub's factor of
+        the second operand)."""
+        A, B, alpha = self.val(a), self.val(b), self.val(alpha)
         name = self._name(node)
+        if any(v is _BATCH for v in (A, B, alpha)):
+            raise _unsupported(node, "arithmetic on the batch size (x.size(0))",
+                               "reshape with x.size(0) itself, e.g. x.view(x.size(0), -1), or with -1")
+        if isinstance(alpha, _T):
+            raise _unsupported(node, "alpha must be a number")
+        alpha = float(alpha)
         if fn in ("add", "sub"):
-            sign = 1.0 if fn == "add" else -1.0
+            sign = (1.0 if fn == "add" else -1.0) * alpha
             if isinstance(A, _T) and isinstance(B, _T):
                 if A.shape != B.shape:
                     if int(np.prod(A.shape)) != int(np.prod(B.shape)):
@@ -385,7 +395,7 @@ class _Interpreter:
             if isinstance(B, _T):
                 c = self._const(node, A, B.shape)
                 return self.new(self.b.scalar_affine(B.h, sign, c, name=name))
-            return A + B if fn == "add" else A - B
+            return A + sign * B if alpha != 1.0 else (A + B if fn == "add" else A - B)
         if fn in ("mul", "div"):
             if isinstance(A, _T) and isinstance(B, _T):
                 raise _unsupported(node, "a product of two tensors is not piecewise linear")
@@ -394,14 +404,14 @@ class _Interpreter:
                 if fn == "div" and not isinstance(A, _T):
                     raise _unsupported(node, "division by a tensor is not piecewise linear")
                 c = np.asarray(c, dtype=np.float64)
-                if c.size != 1:
-                    raise _unsupported(node, "multiplication by a non-scalar constant",
-                                       "only scalars are supported; fold the constant into a layer")
-                c = float(c.reshape(()))
+                # a scalar, or a constant tensor broadcast to the tensor (elementwise)
+                c = float(c.reshape(())) if c.size == 1 else self._const(node, c, T.shape)
                 if fn == "div":
-                    if c == 0:
+                    if np.any(np.asarray(c) == 0):
                         raise _unsupported(node, "division by zero")
-                    return self.new(self.b.scalar_affine(T.h, 1.0 / c, 0.0, name=name))
+                    c = 1.0 / np.asarray(c) if np.ndim(c) else 1.0 / c
+                if not np.all(np.isfinite(c)):
+                    raise _unsupported(node, "multiplication by a constant that is not finite")
                 return self.new(self.b.scalar_affine(T.h, c, 0.0, name=name))
             if fn == "mul":
                 return A * B
@@ -448,11 +458,9 @@ class _Interpreter:
                 raise _unsupported(node, "the indices of torch.max are not piecewise linear values")
             raise _unsupported(node, "indexing a tensor", "slicing is not supported")
         if t in (operator.add, torch.add, operator.iadd):
-            if kw.get("alpha", 1) != 1:
-                raise _unsupported(node, "torch.add with alpha")
-            return self._binary(node, "add", args[0], args[1])
+            return self._binary(node, "add", args[0], args[1], kw.get("alpha", 1))
         if t in (operator.sub, torch.sub, operator.isub):
-            return self._binary(node, "sub", args[0], args[1])
+            return self._binary(node, "sub", args[0], args[1], kw.get("alpha", 1))
         if t in (operator.mul, torch.mul, operator.imul):
             return self._binary(node, "mul", args[0], args[1])
         if t in (operator.truediv, torch.div, operator.itruediv):
@@ -464,7 +472,7 @@ class _Interpreter:
             return self.new(b.scalar_affine(x.h, -1.0, 0.0, name=name))
         if t in (operator.pos,):
             return self.val(args[0])
-        if t in (torch.relu, F.relu):
+        if t in (torch.relu, F.relu, torch.relu_, F.relu_):
             return self.new(b.relu(self.tensor(node, args[0]).h, name=name))
         if t is F.relu6:
             return self.new(b.hardtanh(self.tensor(node, args[0]).h, 0.0, 6.0, name=name))
@@ -475,17 +483,8 @@ class _Interpreter:
             lo = kw.get("min_val", args[1] if len(args) > 1 else -1.0)
             hi = kw.get("max_val", args[2] if len(args) > 2 else 1.0)
             return self._hardtanh(node, self.tensor(node, args[0]), float(lo), float(hi), name)
-        if t in (torch.clamp, torch.clip):
-            x = self.tensor(node, args[0])
-            lo = kw.get("min", args[1] if len(args) > 1 else None)
-            hi = kw.get("max", args[2] if len(args) > 2 else None)
-            lo = -np.inf if lo is None else float(lo)
-            hi = np.inf if hi is None else float(hi)
-            if lo == 0.0 and hi == np.inf:
-                return self.new(b.relu(x.h, name=name))
-            if np.isfinite(lo) and np.isfinite(hi):
-                return self._hardtanh(node, x, lo, hi, name)
-            raise _unsupported(node, f"clamp to [{lo}, {hi}]", "polyfold supports clamp(min=0) and clamp(lo, hi) with lo <= 0 < hi")
+        if t in (torch.clamp, torch.clip, torch.clamp_, torch.clip_):
+            return self._clamp(node, self.tensor(node, args[0]), args, kw, name)
         if t is torch.flatten:
             start = kw.get("start_dim", args[1] if len(args) > 1 else 0)
             end = kw.get("end_dim", args[2] if len(args) > 2 else -1)
@@ -493,7 +492,7 @@ class _Interpreter:
         if t in (torch.reshape,):
             return self._view(node, self.tensor(node, args[0]), self.val(args[1:]))
         if t is torch.cat or t is torch.concat:
-            xs = self.val(args[0])
+            xs = self.val(kw["tensors"] if "tensors" in kw else args[0])
             dim = kw.get("dim", args[1] if len(args) > 1 else 0)
             if not all(isinstance(v, _T) for v in xs):
                 raise _unsupported(node, "torch.cat of something that is not a traced tensor")
@@ -502,10 +501,21 @@ class _Interpreter:
             dim = dim - 1 if dim > 0 else dim
             return self.new(b.concat(*[v.h for v in xs], axis=dim, name=name))
         if t is torch.maximum or t is torch.max and len(args) == 2 and isinstance(self.val(args[1]), _T):
-            A, B = self.tensor(node, args[0]), self.tensor(node, args[1])
-            if A.shape != B.shape:
-                raise _unsupported(node, "torch.maximum of tensors of different shapes")
-            return self.new(b.reshape(b.maximum(A.h, B.h, name=name), A.shape))
+            return self._maximum(node, args[0], args[1] if len(args) > 1 else kw.get("other"), name)
+        if t is torch.minimum or t is torch.min and len(args) == 2 and isinstance(self.val(args[1]), _T):
+            return self._maximum(node, args[0], args[1] if len(args) > 1 else kw.get("other"), name,
+                                 minimum=True)
+        if t is F.pad:
+            x = self.tensor(node, args[0])
+            pad = self.val(kw.get("pad", args[1] if len(args) > 1 else None))
+            mode = kw.get("mode", args[2] if len(args) > 2 else "constant")
+            value = kw.get("value", args[3] if len(args) > 3 else None)
+            return self._pad(node, x, pad, mode, 0.0 if value is None else value, name)
+        if t in (torch.squeeze, torch.unsqueeze):
+            dim = kw.get("dim", self.val(args[1]) if len(args) > 1 else None)
+            return self._squeeze(node, self.tensor(node, args[0]), t.__name__, dim)
+        if t is torch.transpose:
+            return self._transpose(node, self.tensor(node, args[0]), self.val(args[1:3]), kw, name)
         if t in (torch.max, torch.amax):
             x = self.tensor(node, args[0])
             dim = kw.get("dim", args[1] if len(args) > 1 else None)
@@ -576,6 +586,12 @@ class _Interpreter:
                                    stride=p["stride"] or 1, padding=p["padding"] or 0,
                                    dilation=p["dilation"] or 1, groups=p["groups"] or 1, name=name))
         if t in (F.dropout, F.dropout1d, F.dropout2d, F.alpha_dropout):
+            # (input, p, training, inplace); training defaults to True except for alpha_dropout
+            training = kw.get("training", args[2] if len(args) > 2 else t is not F.alpha_dropout)
+            if self.val(training) is not False and bool(self.val(training)):
+                raise _unsupported(node, f"{t.__name__} with training=True drops units at random even "
+                                   "in eval mode (its default)",
+                                   "pass training=self.training, or use nn.Dropout")
             return self.val(args[0])
         fname = getattr(t, "__name__", "")
         if fname in _NOT_PL:
@@ -594,6 +610,103 @@ class _Interpreter:
         h = self.b.adaptive_avg_pool(x.h, (1,) * (nd - 2), name=self._name(node))
         shape = (x.shape[0],) + ((1,) * (nd - 2) if keep else ())
         return self._reshape_to(self.new(h), shape)
+
+    def _clamp(self, node, x, args, kw, name):
+        """``clamp(x, min, max)`` (function or method): a ReLU or a hard tanh."""
+        lo = self.val(kw.get("min", args[1] if len(args) > 1 else None))
+        hi = self.val(kw.get("max", args[2] if len(args) > 2 else None))
+        if isinstance(lo, (_T, np.ndarray)) or isinstance(hi, (_T, np.ndarray)):
+            raise _unsupported(node, "clamp with tensor bounds", "give the bounds as numbers")
+        lo = -np.inf if lo is None else float(lo)
+        hi = np.inf if hi is None else float(hi)
+        if lo == 0.0 and hi == np.inf:
+            return self.new(self.b.relu(x.h, name=name))
+        if np.isfinite(lo) and np.isfinite(hi):
+            return self._hardtanh(node, x, lo, hi, name)
+        raise _unsupported(node, f"clamp to [{lo}, {hi}]", "polyfold supports clamp(min=0) and clamp(lo, hi) with lo <= 0 < hi")
+
+    def _maximum(self, node, a, c, name, minimum=False):
+        """``torch.maximum`` / ``torch.minimum`` of two tensors of one shape (min is
+        ``-max(-a, -b)``: its units select the lowest of the two, the first on ties)."""
+        A, B = self.tensor(node, a), self.tensor(node, c, "second input")
+        what = "minimum" if minimum else "maximum"
+        if A.shape != B.shape:
+            raise _unsupported(node, f"torch.{what} of tensors of shapes {A.shape} and {B.shape}",
+                               "broadcasting is not supported; expand one input first")
+        b = self.b
+        hs = [A.h, B.h]
+        if minimum:
+            hs = [b.scalar_affine(h, -1.0, 0.0) for h in hs]
+        h = b.reshape(b.maximum(*hs, name=None if minimum else name), A.shape)
+        if minimum:
+            h = b.scalar_affine(h, -1.0, 0.0, name=name)
+        return self.new(h)
+
+    def _squeeze(self, node, obj, m, dim):
+        shape = list(obj.shape)
+        if m == "squeeze":
+            dims = [dim] if isinstance(dim, int) else (None if dim is None else list(dim))
+            if dims is None:
+                shape = [v for v in shape if v != 1]
+            else:
+                ds = {d % (len(shape) + 1) for d in dims}
+                if 0 in ds:
+                    raise _unsupported(node, "squeeze of the batch dimension")
+                shape = [v for i, v in enumerate(shape, start=1) if not (i in ds and v == 1)]
+        else:
+            if dim is None:
+                raise _unsupported(node, "unsqueeze without a dimension")
+            d = dim % (len(shape) + 2)
+            if d == 0:
+                raise _unsupported(node, "unsqueeze before the batch dimension")
+            shape.insert(d - 1, 1)
+        return self._reshape_to(obj, shape or [1])
+
+    def _transpose(self, node, x, dims, kw, name):
+        dims = list(dims) + [kw[k] for k in ("dim0", "dim1") if k in kw]
+        if len(dims) != 2:
+            raise _unsupported(node, "transpose needs two dimensions")
+        nd = len(x.shape) + 1
+        d0, d1 = (int(d) % nd for d in dims)
+        if 0 in (d0, d1) and d0 != d1:
+            raise _unsupported(node, "transpose moves the batch dimension")
+        perm = list(range(len(x.shape)))
+        if d0 != d1:
+            perm[d0 - 1], perm[d1 - 1] = perm[d1 - 1], perm[d0 - 1]
+        if perm == sorted(perm):
+            return x
+        return self.new(self.b.permute(x.h, perm, name=name))
+
+    def _pad(self, node, x, pad, mode, value, name):
+        """``F.pad`` / ``nn.ZeroPad*d`` / ``nn.ConstantPad*d``: constant padding of the
+        last axes (``pad`` lists (before, after) from the last axis backwards)."""
+        if mode != "constant":
+            raise _unsupported(node, f"padding with mode={mode!r}",
+                               "polyfold supports constant padding (mode='constant')")
+        if isinstance(value, _T):
+            raise _unsupported(node, "padding with a tensor value")
+        pad = [int(v) for v in (pad if isinstance(pad, (tuple, list)) else [pad])]
+        if len(pad) % 2 or len(pad) // 2 > len(x.shape):
+            raise _unsupported(node, f"padding {pad} of a tensor of per-sample shape {x.shape}",
+                               "give one (before, after) pair per padded axis, not the batch axis")
+        if any(v < 0 for v in pad):
+            raise _unsupported(node, f"negative padding {pad} (cropping)", "crop before the model instead")
+        pairs = [(0, 0)] * len(x.shape)
+        for k in range(len(pad) // 2):
+            pairs[len(x.shape) - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+        if all(p == (0, 0) for p in pairs):
+            return x
+        value = float(value)
+        if not np.isfinite(value):
+            raise _unsupported(node, f"padding with value {value}", "pad with a finite value")
+        h = self.b.pad(x.h, pairs, name=None if value else name)
+        if value:
+            # the padded entries hold the value: pad(x) + value * (1 - pad(ones))
+            out = self.b.shape(h)
+            inside = np.zeros(out)
+            inside[tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, pairs))] = 1.0
+            h = self.b.scalar_affine(h, 1.0, value * (1.0 - inside), name=name)
+        return self.new(h)
 
     # -- methods ----------------------------------------------------------------------
     def _method(self, node):
@@ -618,9 +731,20 @@ class _Interpreter:
             return obj
         if m == "relu" or m == "relu_":
             return self.new(self.b.relu(obj.h, name=self._name(node)))
+        if m in ("clamp", "clamp_", "clip", "clip_"):
+            return self._clamp(node, obj, args, kw, self._name(node))
+        if m in ("maximum", "minimum"):
+            return self._maximum(node, args[0], args[1] if len(args) > 1 else kw.get("other"),
+                                 self._name(node), minimum=m == "minimum")
+        if m == "transpose":
+            return self._transpose(node, obj, self.val(args[1:3]), kw, self._name(node))
         if m in ("add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_"):
             base = m.rstrip("_")
-            return self._binary(node, base, args[0], args[1])
+            if base == "div" and kw.get("rounding_mode") is not None:
+                raise _unsupported(node, "division with rounding")
+            other = args[1] if len(args) > 1 else kw.get("other")
+            return self._binary(node, base, args[0], other,
+                                kw.get("alpha", 1) if base in ("add", "sub") else 1)
         if m == "mean":
             return self._mean(node, obj, kw.get("dim", self.val(args[1]) if len(args) > 1 else None),
                               kw.get("keepdim", self.val(args[2]) if len(args) > 2 else False))
@@ -643,22 +767,7 @@ class _Interpreter:
             return self.new(self.b.permute(obj.h, [d - 1 for d in dims[1:]], name=self._name(node)))
         if m in ("squeeze", "unsqueeze"):
             dim = self.val(args[1]) if len(args) > 1 else kw.get("dim")
-            shape = list(obj.shape)
-            if m == "squeeze":
-                if dim is None:
-                    shape = [v for v in shape if v != 1]
-                else:
-                    d = dim % (len(shape) + 1)
-                    if d == 0:
-                        raise _unsupported(node, "squeeze of the batch dimension")
-                    if shape[d - 1] == 1:
-                        del shape[d - 1]
-            else:
-                d = dim % (len(shape) + 2)
-                if d == 0:
-                    raise _unsupported(node, "unsqueeze before the batch dimension")
-                shape.insert(d - 1, 1)
-            return self._reshape_to(obj, shape or [1])
+            return self._squeeze(node, obj, m, dim)
         raise _unsupported(node, f"tensor method {m!r} is not supported", f"polyfold supports {_SUPPORTED}")
 
 

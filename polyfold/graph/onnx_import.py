@@ -39,8 +39,12 @@ class _T:
 _SUPPORTED = ("Gemm, MatMul (+Add), Conv, Relu, LeakyRelu, Clip, MaxPool, AveragePool, "
               "GlobalAveragePool, GlobalMaxPool, BatchNormalization, Add, Sub, Mul/Div by constants, "
               "Neg, Sum, Max, Min, Concat, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Pad "
-              "(constant 0), ReduceMean over spatial axes, ReduceMax over one axis, Identity, "
-              "Dropout, Constant, Shape/Gather/Cast on shapes")
+              "(constant), ReduceMean over spatial axes, ReduceMax over one axis, Identity, "
+              "Dropout, Constant, Shape/Gather/Cast/Slice/ConstantOfShape on shapes")
+
+
+#: ops evaluated with numpy when no input is the network's data (shape arithmetic)
+_CONSTANT_OPS = ("ConstantOfShape", "Reshape", "Transpose", "Slice")
 
 
 def _attrs(node, onnx):
@@ -55,6 +59,10 @@ class _Importer:
         self.onnx = onnx
         self.nh = numpy_helper
         self.graph = model.graph
+        # the version of the default operator set (ops' semantics differ between them;
+        # a model that names none is read with today's)
+        versions = [int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")]
+        self.opset = max(versions) if versions else onnx.defs.onnx_opset_version()
         self.env = {}
         self.consumers = {}
         for nd in self.graph.node:
@@ -193,7 +201,12 @@ class _Importer:
                 return np.expand_dims(x, tuple(int(ax) % rank for ax in axes))
             return np.squeeze(x, axis=tuple(axes) if axes else None)
         if t == "Concat" and not any(isinstance(self.get(n), _T) for n in node.input):
-            return np.concatenate([np.asarray(self.get(n)).reshape(-1) for n in node.input])
+            parts = [np.asarray(self.get(n)) for n in node.input]
+            if all(v.ndim <= 1 for v in parts):
+                return np.concatenate([v.reshape(-1) for v in parts])
+            return np.concatenate(parts, axis=int(self._attr(node, a, "axis")))
+        if t in _CONSTANT_OPS and not any(isinstance(self.get(n), _T) for n in node.input if n):
+            return self._constant_op(node, t, a)
         if t == "Gemm":
             x = self.tensor(node, 0)
             if a.get("transA", 0):
@@ -209,6 +222,8 @@ class _Importer:
             B = self.const(node, 1)
             if B.ndim != 2:
                 raise self.err(node, "MatMul with a weight that is not a matrix")
+            if len(x.shape) > 1 and x.shape[-1] == B.shape[0]:
+                return self._last_axis_matmul(node, x, B, nm)
             return self.new(b.dense(self._vector(node, x).h, B.T, None, name=nm))
         if t == "Conv":
             x = self.tensor(node, 0)
@@ -264,7 +279,28 @@ class _Importer:
             return self.new(b.adaptive_max_pool(x.h, ones, name=nm))
         if t == "BatchNormalization":
             x = self.tensor(node)
+            # training mode normalises with the statistics of the batch, so a sample's
+            # output depends on the other samples: opset 14+ says so with training_mode,
+            # opsets 9-13 with the running statistics as extra outputs, opset <= 6 with
+            # is_test = 0 (its default)
+            training = bool(a.get("training_mode", 0)) or any(node.output[1:])
+            if self.opset <= 6 or "is_test" in a:
+                training = training or not a.get("is_test", 0)
+            if training:
+                raise self.err(node, "BatchNormalization in training mode normalises with the batch's "
+                               "statistics, so it is no function of one sample",
+                               "export the model in eval mode (model.eval(), torch.onnx.export with "
+                               "training=TrainingMode.EVAL) so that the running statistics are used")
             scale, bias, mean, var = (np.asarray(self.const(node, k), np.float64) for k in (1, 2, 3, 4))
+            C = x.shape[0]
+            if any(v.shape not in ((C,), (1,)) for v in (scale, bias, mean, var)):
+                raise self.err(node, f"BatchNormalization parameters of shapes "
+                               f"{[v.shape for v in (scale, bias, mean, var)]} on data of shape {x.shape}",
+                               f"polyfold folds per-channel statistics of shape ({C},)")
+            scale, bias, mean, var = (np.broadcast_to(v, (C,)) for v in (scale, bias, mean, var))
+            if np.any(var + a.get("epsilon", 1e-5) <= 0):
+                raise self.err(node, "BatchNormalization with var + epsilon <= 0 in a channel",
+                               "the running variance must be non-negative and epsilon positive")
             s = scale / np.sqrt(var + a.get("epsilon", 1e-5))
             shift = bias - s * mean
             return self._fold_bn(node, x, s, shift, nm)
@@ -364,8 +400,9 @@ class _Importer:
             value = a.get("value", 0.0)
             if len(node.input) > 2 and node.input[2]:
                 value = float(np.asarray(self.const(node, 2)).reshape(()))
-            if mode != "constant" or value != 0.0:
-                raise self.err(node, f"Pad mode {mode!r} value {value}", "only zero padding is supported")
+            if mode != "constant" or not np.isfinite(value):
+                raise self.err(node, f"Pad mode {mode!r} value {value}",
+                               "only constant padding with a finite value is supported")
             rank = len(x.shape) + 1
             nd = len(pads) // 2
             if len(node.input) > 3 and node.input[3]:
@@ -379,9 +416,18 @@ class _Importer:
                 pp = full
             else:
                 pp = list(zip(pads[:nd], pads[nd:]))
+            if len(pp) != rank:
+                raise self.err(node, f"Pad with {len(pads)} pads on data of rank {rank}")
             if pp[0] != (0, 0) or any(p < 0 for pr in pp for p in pr):
                 raise self.err(node, "Pad of the batch axis or negative pads")
-            return self.new(b.pad(x.h, pp[1:], name=nm))
+            pp = [(int(p0), int(p1)) for p0, p1 in pp[1:]]
+            h = b.pad(x.h, pp, name=None if value else nm)
+            if value:
+                # the padded entries hold the value: pad(x) + value * (1 - pad(ones))
+                inside = np.zeros(b.shape(h))
+                inside[tuple(slice(p0, p0 + n) for n, (p0, _) in zip(x.shape, pp))] = 1.0
+                h = b.scalar_affine(h, 1.0, value * (1.0 - inside), name=nm)
+            return self.new(h)
         if t in ("ReduceMean", "ReduceMax"):
             x = self.tensor(node)
             axes = a.get("axes")
@@ -403,6 +449,60 @@ class _Importer:
                  "Softplus", "HardSwish", "Mish", "Erf", "Pow", "Sqrt"):
             why = f"op {t} is not piecewise linear"
         raise self.err(node, why, f"polyfold supports {_SUPPORTED}")
+
+    def _constant_op(self, node, t, a):
+        """Shape arithmetic of exported graphs on constants (numpy), e.g. the pads of
+        torch's F.pad or the target of a Reshape; object arrays carry the batch token."""
+        vals = [None if not n else self.get(n) for n in node.input]
+        if t == "ConstantOfShape":
+            shape = list(np.asarray(vals[0]).reshape(-1))
+            if any(v is _BATCH for v in shape):
+                raise self.err(node, "ConstantOfShape of a shape with the batch size",
+                               "export with a fixed batch size")
+            shape = [int(v) for v in shape]
+            fill = self.nh.to_array(a["value"]).reshape(-1) if "value" in a else np.zeros(1, np.float32)
+            out = np.full(shape, fill[0], dtype=fill.dtype)
+            return out.astype(np.float64) if out.dtype.kind == "f" else out
+        x = np.asarray(vals[0])
+        if t == "Reshape":
+            shape = [int(v) for v in np.asarray(vals[1]).reshape(-1)]
+            if not a.get("allowzero", 0):
+                shape = [x.shape[i] if v == 0 else v for i, v in enumerate(shape)]
+            return x.reshape(shape)
+        if t == "Transpose":
+            return np.transpose(x, a.get("perm"))
+        if t == "Slice":
+            if len(vals) > 1:  # opset 10+: starts, ends, axes, steps as inputs
+                starts, ends = (np.asarray(v).reshape(-1).astype(np.int64) for v in vals[1:3])
+                axes = vals[3] if len(vals) > 3 and vals[3] is not None else range(len(starts))
+                steps = vals[4] if len(vals) > 4 and vals[4] is not None else [1] * len(starts)
+            else:
+                starts, ends = a["starts"], a["ends"]
+                axes = a.get("axes", range(len(starts)))
+                steps = [1] * len(starts)
+            sl = [slice(None)] * x.ndim
+            for st, en, ax, sp in zip(starts, ends, np.asarray(axes).reshape(-1), np.asarray(steps).reshape(-1)):
+                ax, n = int(ax) % x.ndim, x.shape[int(ax) % x.ndim]
+                # (exporters write +-2**63 - 1 for "to the end"; clip like the ONNX spec)
+                lo, hi = (-1, n - 1) if sp < 0 else (0, n)
+                st = min(max(int(st) + n if st < 0 else int(st), lo), hi)
+                en = min(max(int(en) + n if en < 0 else int(en), lo), hi)
+                sl[ax] = slice(st, None if (sp < 0 and en < 0) else en, int(sp))
+            return x[tuple(sl)]
+        raise self.err(node, f"op {t} on constants")  # pragma: no cover
+
+    def _last_axis_matmul(self, node, x, B, nm):
+        """``x @ B`` on a per-sample tensor of several axes (a Linear on the last axis):
+        one block-diagonal layer ``kron(I_k, B.T)`` on the flattened tensor."""
+        from .fx import _MAX_BLOCK_LINEAR
+
+        k = int(np.prod(x.shape[:-1]))
+        if k * k * B.size > _MAX_BLOCK_LINEAR:
+            raise self.err(node, f"MatMul on a per-sample tensor of shape {x.shape}: its block-diagonal "
+                           f"form has {k * k * B.size:,} entries", "flatten the input first")
+        b = self.b
+        h = b.dense(b.flatten(x.h), np.kron(np.eye(k), B.T), None, name=nm)
+        return self.new(b.reshape(h, tuple(x.shape[:-1]) + (B.shape[1],)))
 
     def _vector(self, node, x):
         if len(x.shape) != 1:
