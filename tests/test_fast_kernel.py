@@ -188,12 +188,32 @@ def test_integer_nets_ties(case):
 
 
 def _check_against_exact(net, S, E):
-    """Certified: C and numpy kernels agree and match exact mode; float: they agree."""
+    """Certified: C and numpy kernels agree and match exact mode; float: they agree on
+    the segments where no unit is constant at a threshold along a piece (exact mode's
+    ``degenerate``): such a unit's float values are rounding noise around the
+    threshold, which the two kernels' products round differently (documented; a
+    hypothesis run found relu(z) with z = 0 along a whole segment of a 17x24 integer
+    net decided active by one kernel and inactive by the other)."""
     ex = segment_crossings(net, S, E, mode="exact")
     a, b = both(net, S, E, "certified")
     assert_same(a, b)
     assert_matches_exact(b, ex)
-    assert_same(*both(net, S, E, "float"))
+    keep = ~np.asarray(ex.degenerate, bool)
+    if keep.any():
+        assert_same(*both(net, np.asarray(S)[keep], np.asarray(E)[keep], "float"))
+
+
+def test_float_kernels_on_a_unit_at_its_threshold_along_the_segment():
+    # the case above: unit 23 of layer 1 is 0 along the whole segment (exact mode:
+    # inactive, degenerate); certified mode of both kernels finds that, float mode
+    # has no guarantee there
+    S, E = np.array([[-1.0, 0.0]]), np.array([[-1.0, 1.0]])
+    net = polyfold.zoo.random_mlp((17, 24), 2, seed=121, integer=True, activation="relu")
+    ex = segment_crossings(net, S, E, mode="exact")
+    assert ex.degenerate.tolist() == [True] and not ex.codes[:, 17 + 23].any()
+    for a in both(net, S, E, "certified"):
+        assert_matches_exact(a, ex)
+        assert a.degenerate.tolist() == [True]
 
 
 # ---- sawtooth: 2^L pieces at j / 2^L (closed form) -----------------------------------------
