@@ -235,6 +235,55 @@ def grid_patterns(net, starts, ends, n_points=1000, *, chunk_points=2_000_000):
     )
 
 
+def _bisect_samples(S, E, classes_at, eps, max_evaluations):
+    """Adaptive bisection of the segments ``S[i] -> E[i]`` on the rows ``classes_at(X)``.
+
+    An interval is split while the rows at its two ends differ, it is at least ``eps``
+    long and its float midpoint lies strictly inside it (an interval of neighbouring
+    floats cannot be split: below the float spacing of ``t`` it would be split again
+    until the budget is spent).  ``max_evaluations`` per segment (the two ends
+    included) is a hard limit: the k-th split of a segment in a round is its
+    evaluation ``evals + k + 1``, made (leftmost first) only within the budget.
+
+    Returns ``(seg, t, rows, evals)``: every sample, ordered by segment and ``t``, and
+    the evaluations per segment.  Shared by :func:`bisection_patterns` (codes) and
+    :func:`polyfold.folding.sampled_folding` (classes).
+    """
+    m = len(S)
+    X = np.empty((2 * m, S.shape[1]))
+    X[0::2], X[1::2] = S, E
+    evals = np.full(m, 2, np.int64)
+    flat_s, flat_t, flat_c = np.repeat(np.arange(m), 2), np.tile([0.0, 1.0], m), classes_at(X)
+    # frontier intervals: indices into the sample arrays of their two ends
+    lo = np.arange(0, 2 * m, 2)
+    hi = lo + 1
+    while len(lo):
+        tm = 0.5 * (flat_t[lo] + flat_t[hi])
+        split = np.any(flat_c[lo] != flat_c[hi], axis=1)
+        split &= (flat_t[hi] - flat_t[lo]) >= eps
+        split &= (tm > flat_t[lo]) & (tm < flat_t[hi])
+        iseg = flat_s[lo]
+        split &= evals[iseg] < max_evaluations
+        lo, hi, tm, iseg = lo[split], hi[split], tm[split], iseg[split]
+        if len(lo) and np.any(evals + np.bincount(iseg, minlength=m) > max_evaluations):
+            order = np.lexsort((tm, iseg))
+            rank = np.empty(len(iseg), np.int64)
+            rank[order] = np.arange(len(iseg)) - np.searchsorted(iseg[order], iseg[order])
+            ok = evals[iseg] + rank < max_evaluations
+            lo, hi, tm, iseg = lo[ok], hi[ok], tm[ok], iseg[ok]
+        if not len(lo):
+            break
+        cm = classes_at(S[iseg] * (1.0 - tm)[:, None] + E[iseg] * tm[:, None])
+        np.add.at(evals, iseg, 1)
+        mid = len(flat_t) + np.arange(len(lo))
+        flat_s = np.concatenate([flat_s, iseg])
+        flat_t = np.concatenate([flat_t, tm])
+        flat_c = np.concatenate([flat_c, cm], axis=0)
+        lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+    order = np.lexsort((flat_t, flat_s))
+    return flat_s[order], flat_t[order], flat_c[order], evals
+
+
 def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000):
     """Adaptive bisection of every segment until end codes agree or intervals < ``eps``.
 
@@ -266,53 +315,8 @@ def bisection_patterns(net, starts, ends, *, eps=1e-6, max_evaluations=1_000_000
     m = len(S)
     if m == 0:
         return _empty_walks(net, f"bisection(eps={eps:g})")
-    # samples found so far: (seg, t, codes)
-    seg_s = np.repeat(np.arange(m), 2)
-    t_s = np.tile([0.0, 1.0], m)
-    X = np.empty((2 * m, S.shape[1]))
-    X[0::2], X[1::2] = S, E
-    code_s = _codes_at(net, X)
-    evals = np.full(m, 2, np.int64)
-    # frontier intervals: indices into the sample arrays of their two ends
-    lo = np.arange(0, 2 * m, 2)
-    hi = lo + 1
-    segs, ts, codes = [seg_s], [t_s], [code_s]
-    flat_t = t_s
-    flat_codes = code_s
-    while len(lo):
-        differ = np.any(flat_codes[lo] != flat_codes[hi], axis=1)
-        wide = (flat_t[hi] - flat_t[lo]) >= eps
-        # an interval whose float midpoint is one of its ends cannot be split (eps
-        # below the float spacing): splitting it again would repeat it forever
-        tm = 0.5 * (flat_t[lo] + flat_t[hi])
-        wide &= (tm > flat_t[lo]) & (tm < flat_t[hi])
-        iseg = np.concatenate(segs)[lo]
-        split = differ & wide & (evals[iseg] < max_evaluations)
-        lo, hi, tm, iseg = lo[split], hi[split], tm[split], iseg[split]
-        if len(lo) and np.any(evals + np.bincount(iseg, minlength=m) > max_evaluations):
-            # the budget is a hard limit: the k-th split of a segment in this round is
-            # its evaluation evals + k + 1, made (leftmost first) only within the budget
-            order = np.lexsort((tm, iseg))
-            rank = np.empty(len(iseg), np.int64)
-            rank[order] = np.arange(len(iseg)) - np.searchsorted(iseg[order], iseg[order])
-            ok = evals[iseg] + rank < max_evaluations
-            lo, hi, tm, iseg = lo[ok], hi[ok], tm[ok], iseg[ok]
-        if not len(lo):
-            break
-        Xm = S[iseg] * (1.0 - tm)[:, None] + E[iseg] * tm[:, None]
-        cm = _codes_at(net, Xm)
-        np.add.at(evals, iseg, 1)
-        base = len(flat_t)
-        mid = base + np.arange(len(lo))
-        segs.append(iseg)
-        ts.append(tm)
-        codes.append(cm)
-        flat_t = np.concatenate([flat_t, tm])
-        flat_codes = np.concatenate([flat_codes, cm], axis=0)
-        lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
-    seg_all = np.concatenate(segs)
-    order = np.lexsort((flat_t, seg_all))
-    n, off, cds, tt = _runs(seg_all[order], flat_t[order], flat_codes[order], m)
+    seg, t, cds, evals = _bisect_samples(S, E, lambda X: _codes_at(net, X), eps, max_evaluations)
+    n, off, cds, tt = _runs(seg, t, cds, m)
     return SampledWalks(
         net=net,
         method=f"bisection(eps={eps:g})",

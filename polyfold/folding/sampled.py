@@ -151,50 +151,13 @@ def _grid_walks(net, S, E, conv, n_points):
 
 
 def _bisect_walks(net, S, E, conv, eps, max_evaluations):
-    """Adaptive bisection on classes: split while the end classes differ.
+    """Adaptive bisection on classes (:func:`polyfold.sampling._bisect_samples`): split
+    while the end classes differ."""
+    from ..sampling import _bisect_samples
 
-    An interval is split while the classes at its two ends differ, it is at least
-    ``eps`` long and its float midpoint lies strictly inside it (an interval of
-    neighbouring floats cannot be split; below the float spacing of ``t`` it would
-    otherwise be split again until the budget is spent).  A path never gets more
-    than ``max_evaluations`` evaluations: when a round would pass the budget, only
-    its leftmost splits of that path are made."""
-    m = len(S)
-    X0 = np.empty((2 * m, S.shape[1]))
-    X0[0::2], X0[1::2] = S, E
-    evals = np.full(m, 2, np.int64)
-    flat_t, flat_c, flat_s = np.tile([0.0, 1.0], m), _classes_at(net, X0, conv), np.repeat(np.arange(m), 2)
-    lo = np.arange(0, 2 * m, 2)
-    hi = lo + 1
-    while len(lo):
-        tm = 0.5 * (flat_t[lo] + flat_t[hi])
-        split = np.any(flat_c[lo] != flat_c[hi], axis=1)
-        split &= (flat_t[hi] - flat_t[lo]) >= eps
-        split &= (tm > flat_t[lo]) & (tm < flat_t[hi])
-        lo, hi, tm = lo[split], hi[split], tm[split]
-        sg = flat_s[lo]
-        if len(lo) and np.any(evals + np.bincount(sg, minlength=m) > max_evaluations):
-            # the budget: the k-th split of a path in this round is its evaluation
-            # evals + k, made only while that stays within max_evaluations
-            order = np.lexsort((tm, sg))
-            rank = np.empty(len(sg), np.int64)
-            first = np.searchsorted(sg[order], sg[order])
-            rank[order] = np.arange(len(sg)) - first
-            ok = evals[sg] + rank < max_evaluations
-            lo, hi, tm = lo[ok], hi[ok], tm[ok]
-        if not len(lo):
-            break
-        sg = flat_s[lo]
-        cm = _classes_at(net, S[sg] * (1.0 - tm)[:, None] + E[sg] * tm[:, None], conv)
-        np.add.at(evals, sg, 1)
-        mid = len(flat_t) + np.arange(len(lo))
-        flat_t = np.concatenate([flat_t, tm])
-        flat_c = np.concatenate([flat_c, cm], axis=0)
-        flat_s = np.concatenate([flat_s, sg])
-        lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
-    order = np.lexsort((flat_t, flat_s))
-    counts = np.bincount(flat_s, minlength=m)
-    return flat_c[order], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), evals
+    seg, _, rows, evals = _bisect_samples(S, E, lambda X: _classes_at(net, X, conv), eps, max_evaluations)
+    counts = np.bincount(seg, minlength=len(S))
+    return rows, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), evals
 
 
 def _dedup_flat(rows, off):
