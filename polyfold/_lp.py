@@ -371,7 +371,7 @@ def _run_highs(cost, A_ub, b_ub, lower, upper, tol):
 def _linprog(cost, A_ub, b_ub, bounds, tol, what, *, wide=False):
     """``_run_highs`` with a SolverError for failures; ``wide``: HiGHS's infinite bound
     (bounds at or beyond it count as infinite, 1e20 by default) raised to 1e300 for
-    this LP."""
+    this LP and restored after it."""
     d = A_ub.shape[1]
     lower = np.full(d, -np.inf)
     upper = np.full(d, np.inf)
@@ -382,12 +382,14 @@ def _linprog(cost, A_ub, b_ub, bounds, tol, what, *, wide=False):
             upper[k] = b
     h = _highs_instance(tol) if wide else None
     if h is not None:
+        usual = h.getOptionValue("infinite_bound")
+        usual = usual[1] if isinstance(usual, tuple) else usual  # ((status, value) in highspy 1.16)
         h.setOptionValue("infinite_bound", 1e300)
     try:
         res = _run_highs(np.asarray(cost, dtype=np.float64), A_ub, b_ub, lower, upper, tol)
     finally:
         if h is not None:
-            h.setOptionValue("infinite_bound", 1e20)
+            h.setOptionValue("infinite_bound", usual)
     if res.status not in (0, 2, 3):
         raise SolverError(
             f"HiGHS failed on the {what} LP: status {res.status} "
@@ -446,6 +448,18 @@ def _linprog_costs(costs, A_ub, b_ub, bounds, tol, what):
 # ---------------------------------------------------------------------------
 # Chebyshev ball
 # ---------------------------------------------------------------------------
+def offset_shift(c, high, low=0.0):
+    """The exponent ``e`` that brings the largest finite ``|c_i|`` into [1/2, 1) by
+    ``c * 2**-e`` (exact) when it lies above ``high`` or below ``low`` (and is not 0);
+    otherwise 0.  HiGHS's tolerances are absolute and it reads bounds beyond 1e20 as
+    infinite, so LPs over offsets far from 1 are solved scaled."""
+    c = np.abs(np.asarray(c, dtype=np.float64))
+    top = float(c[np.isfinite(c)].max(initial=0.0))
+    if top == 0.0 or low <= top <= high:
+        return 0
+    return int(np.frexp(top)[1])
+
+
 def check_in_range(c):
     """Raise :class:`DomainError` if a scaled offset ``c_i`` is ``-inf``: the
     hyperplane of row ``i`` lies beyond float64 range on the far side of the origin,
@@ -529,10 +543,8 @@ def chebyshev_ball(A, c, *, bounds=None, tol=None):
     # 1e20) are brought near it by a power of two (exact), as HiGHS's tolerances are
     # absolute; the centre and radius are scaled back
     top = float(np.abs(cn).max(initial=0.0))
-    shift = 0
-    if np.isfinite(top) and top > 0 and not 2.0**-10 <= top <= 2.0**10:
-        shift = int(np.frexp(top)[1])
-        cn = np.ldexp(cn, -shift)
+    shift = offset_shift(cn, 2.0**10, 2.0**-10)
+    cn = np.ldexp(cn, -shift)
     if m == 0:
         raise UnboundedRadiusError(
             "the Chebyshev radius is unbounded: no constraint bounds the polytope "
@@ -1041,9 +1053,7 @@ def redundant_rows(A, c, *, interior_point=None, boundary_point=None, tol=None):
     # the float64 limit (a domain box of half-width 1.7e308) and HiGHS, which reads
     # bounds beyond 1e20 as infinite, sees the box's faces (a box of half-width 1e21
     # made every face a facet); the hints scale along
-    finite = np.abs(cn[np.isfinite(cn)])
-    top = float(finite.max(initial=0.0))
-    shift = int(np.frexp(top)[1]) if top > _REDUNDANCY_SCALE else 0
+    shift = offset_shift(cn, _REDUNDANCY_SCALE)
     if shift:
         cn = np.ldexp(cn, -shift)
     red = zero.copy()

@@ -635,3 +635,11 @@ def test_f_vector_of_a_slice_through_digits_images_is_a_disk():
     V, E, F = cx.f_vector
     assert F == cx.n_regions and V - E + F == 1
     assert cx.betti_numbers("region", label=int(net.predict(X[0][None])[0]))[0] >= 1
+
+
+def test_betti_numbers_need_a_slice_complex():
+    import dataclasses
+
+    cx = box_complex(_ring_net(2), -3.0, 3.0)
+    with pytest.raises(ValidationError, match="kind='slice'"):
+        dataclasses.replace(cx, kind="box").betti_numbers("boundary")

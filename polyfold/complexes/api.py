@@ -246,8 +246,7 @@ def _bounding_box(A, c, tol):
     # unbounded; the box is scaled back
     An, cn, zero = _lp.normalize_rows(A, c, tol=tol)
     An, cn = An[~zero], cn[~zero]
-    top = float(np.abs(cn).max(initial=0.0))
-    shift = int(np.frexp(top)[1]) if np.isfinite(top) and top > 2.0**10 else 0
+    shift = _lp.offset_shift(cn, 2.0**10)
     cn = np.ldexp(cn, -shift)
     lo = np.empty(d)
     hi = np.empty(d)

@@ -234,8 +234,6 @@ def _simple_steps(net, region, nearest, An, cn, is_dom, kinds, dom_rows, tol):
     """
     if not net.is_dense or any(len(u) != 2 for u in region.units if u[0] != "domain"):
         return {}
-    from ..regions import _activation_row_tables
-
     live = np.any(An != 0, axis=1)
     held = np.flatnonzero(~live & ~is_dom & (np.asarray(region.c, dtype=np.float64) == 0))
     base = np.asarray(region.codes, dtype=np.int64)
@@ -261,12 +259,14 @@ def _simple_steps(net, region, nearest, An, cn, is_dom, kinds, dom_rows, tol):
     step = max(1, _BLOCK_VALUES // max(1, widest * d))
     for s0 in range(0, len(simple), step):
         rows = simple[s0 : s0 + step]
-        done.update(_simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol,
-                                  _activation_row_tables))
+        done.update(_simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol))
     return done
 
 
-def _simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol, tables):
+def _simple_block(net, region, rows, nearest, An, base, kinds, dom_rows, tol):
+    """The records of :func:`_simple_steps` for the facets ``rows`` (one block)."""
+    from ..regions import _activation_row_tables as tables
+
     K = len(rows)
     Q = np.stack([nearest[i] for i in rows])
     N = An[rows]
